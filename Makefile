@@ -1,0 +1,29 @@
+# The two commands: `make demo` (the main job) and `make test` (every check).
+SHELL := /bin/bash
+export SAM_CLI_TELEMETRY := 0
+
+.PHONY: demo test fmt-check clippy template-check unit-and-emulator-tests tools
+
+demo: tools
+	cargo build --quiet -p callcoach
+	infra/local-aws.sh run target/debug/callcoach demo
+
+test: tools fmt-check clippy template-check unit-and-emulator-tests
+
+tools:
+	infra/tools.sh local
+	infra/tools.sh sam
+
+fmt-check:
+	cargo fmt --all -- --check
+
+clippy:
+	cargo clippy --workspace --all-targets -- -D warnings
+
+template-check:
+	.venv/bin/cfn-lint template.yaml
+	.venv-sam/bin/sam validate --lint --region us-east-1 -t template.yaml
+	.venv/bin/python infra/check_template.py
+
+unit-and-emulator-tests:
+	infra/local-aws.sh run cargo test --workspace

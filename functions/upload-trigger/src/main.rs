@@ -1,0 +1,9 @@
+use lambda_runtime::{Error, service_fn};
+use upload_trigger::{Deps, handle};
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    callcoach_shared::telemetry::init();
+    let deps = Deps;
+    lambda_runtime::run(service_fn(|event| handle(&deps, event))).await
+}

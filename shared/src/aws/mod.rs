@@ -1,0 +1,63 @@
+//! AWS adapters of the ports (feature `aws`). AWS SDK types stay inside this module.
+
+pub mod dynamo;
+pub mod kms;
+pub mod s3;
+pub mod sqs;
+
+pub use dynamo::DynamoTable;
+pub use kms::KmsKeyManagement;
+pub use s3::S3BlobStore;
+pub use sqs::SqsQueue;
+
+use aws_config::{BehaviorVersion, SdkConfig};
+
+/// One SDK configuration per process, from the environment (region, credentials, and
+/// `AWS_ENDPOINT_URL` for the local stand-in).
+pub async fn load_sdk_config() -> SdkConfig {
+    aws_config::defaults(BehaviorVersion::latest()).load().await
+}
+
+fn backend<E: std::error::Error + Send + Sync + 'static>(err: E) -> crate::ports::BackendError {
+    Box::new(err)
+}
+
+use crate::config::ResourceConfig;
+use crate::crypto::{CachePolicy, EnvelopeCipher};
+use crate::system::SystemClock;
+
+/// The adapters one function builds at cold start.
+#[derive(Clone)]
+pub struct AwsAdapters {
+    pub table: DynamoTable,
+    pub blobs: S3BlobStore,
+    pub kms: KmsKeyManagement,
+}
+
+impl AwsAdapters {
+    pub fn new(sdk: &SdkConfig, resources: &ResourceConfig) -> Self {
+        Self {
+            table: DynamoTable::new(aws_sdk_dynamodb::Client::new(sdk), &resources.table_name),
+            blobs: S3BlobStore::new(
+                S3BlobStore::client(sdk, resources.s3_force_path_style),
+                &resources.bucket_name,
+                Some(resources.storage_kms_key.clone()),
+            ),
+            kms: KmsKeyManagement::new(aws_sdk_kms::Client::new(sdk)),
+        }
+    }
+
+    /// Envelope encryption over KMS and the table, with the default cache bounds.
+    pub fn envelope(
+        &self,
+        resources: &ResourceConfig,
+    ) -> EnvelopeCipher<KmsKeyManagement, DynamoTable, SystemClock> {
+        EnvelopeCipher::new(
+            self.kms.clone(),
+            self.table.clone(),
+            SystemClock,
+            resources.category_keys.clone(),
+            CachePolicy::default(),
+        )
+    }
+}

@@ -1,0 +1,199 @@
+//! S3 as the blob store: SSE-KMS at rest, presigned requests for clients.
+
+use std::time::Duration;
+
+use aws_sdk_s3::Client;
+use aws_sdk_s3::error::SdkError;
+use aws_sdk_s3::presigning::{PresignedRequest as S3Presigned, PresigningConfig};
+use aws_sdk_s3::primitives::ByteStream;
+use aws_sdk_s3::types::{Delete, ObjectIdentifier, ServerSideEncryption};
+
+use super::backend;
+use crate::ports::{BlobError, BlobStore, PresignedRequest};
+
+/// DeleteObjects takes at most 1,000 keys per request.
+const DELETE_BATCH_LIMIT: usize = 1000;
+
+#[derive(Debug, Clone)]
+pub struct S3BlobStore {
+    client: Client,
+    bucket: String,
+    /// KMS key for objects this service writes; uploads rely on the bucket default.
+    kms_key_id: Option<String>,
+}
+
+impl S3BlobStore {
+    pub fn new(client: Client, bucket: impl Into<String>, kms_key_id: Option<String>) -> Self {
+        Self {
+            client,
+            bucket: bucket.into(),
+            kms_key_id,
+        }
+    }
+
+    /// An S3 client; path-style addressing is needed by the local stand-in.
+    pub fn client(config: &aws_config::SdkConfig, force_path_style: bool) -> Client {
+        let conf = aws_sdk_s3::config::Builder::from(config)
+            .force_path_style(force_path_style)
+            .build();
+        Client::from_conf(conf)
+    }
+
+    async fn fetch(&self, key: &str, range: Option<String>) -> Result<Option<Vec<u8>>, BlobError> {
+        let result = self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .set_range(range)
+            .send()
+            .await;
+        match result {
+            Ok(out) => {
+                let bytes = out
+                    .body
+                    .collect()
+                    .await
+                    .map_err(|e| BlobError::Backend(backend(e)))?;
+                Ok(Some(bytes.into_bytes().to_vec()))
+            }
+            Err(SdkError::ServiceError(se)) if se.err().is_no_such_key() => Ok(None),
+            Err(e) => Err(BlobError::Backend(backend(e))),
+        }
+    }
+}
+
+fn presigned(request: S3Presigned) -> PresignedRequest {
+    PresignedRequest {
+        method: request.method().to_owned(),
+        url: request.uri().to_owned(),
+        headers: request
+            .headers()
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect(),
+    }
+}
+
+fn presigning(expires_in: Duration) -> Result<PresigningConfig, BlobError> {
+    PresigningConfig::expires_in(expires_in).map_err(|e| BlobError::Presign(backend(e)))
+}
+
+impl BlobStore for S3BlobStore {
+    async fn put(&self, key: &str, bytes: Vec<u8>, content_type: &str) -> Result<(), BlobError> {
+        let mut request = self
+            .client
+            .put_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .content_type(content_type)
+            .body(ByteStream::from(bytes));
+        if let Some(kms_key) = &self.kms_key_id {
+            request = request
+                .server_side_encryption(ServerSideEncryption::AwsKms)
+                .ssekms_key_id(kms_key);
+        }
+        request
+            .send()
+            .await
+            .map_err(|e| BlobError::Backend(backend(e)))?;
+        Ok(())
+    }
+
+    async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, BlobError> {
+        self.fetch(key, None).await
+    }
+
+    async fn get_prefix(&self, key: &str, len: u64) -> Result<Option<Vec<u8>>, BlobError> {
+        let last = len.saturating_sub(1);
+        self.fetch(key, Some(format!("bytes=0-{last}"))).await
+    }
+
+    async fn delete(&self, keys: &[String]) -> Result<(), BlobError> {
+        for chunk in keys.chunks(DELETE_BATCH_LIMIT) {
+            let objects = chunk
+                .iter()
+                .map(|k| ObjectIdentifier::builder().key(k).build())
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| BlobError::Backend(backend(e)))?;
+            let delete = Delete::builder()
+                .set_objects(Some(objects))
+                .quiet(true)
+                .build()
+                .map_err(|e| BlobError::Backend(backend(e)))?;
+            let out = self
+                .client
+                .delete_objects()
+                .bucket(&self.bucket)
+                .delete(delete)
+                .send()
+                .await
+                .map_err(|e| BlobError::Backend(backend(e)))?;
+            if let Some(first) = out.errors().first() {
+                let message = format!(
+                    "DeleteObjects failed for {} keys (first code: {})",
+                    out.errors().len(),
+                    first.code().unwrap_or("unknown")
+                );
+                return Err(BlobError::Backend(message.into()));
+            }
+        }
+        Ok(())
+    }
+
+    async fn list(&self, prefix: &str) -> Result<Vec<String>, BlobError> {
+        let mut keys = Vec::new();
+        let mut pages = self
+            .client
+            .list_objects_v2()
+            .bucket(&self.bucket)
+            .prefix(prefix)
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| BlobError::Backend(backend(e)))?;
+            keys.extend(
+                page.contents()
+                    .iter()
+                    .filter_map(|o| o.key().map(str::to_owned)),
+            );
+        }
+        Ok(keys)
+    }
+
+    async fn presign_put(
+        &self,
+        key: &str,
+        content_type: &str,
+        content_length: u64,
+        expires_in: Duration,
+    ) -> Result<PresignedRequest, BlobError> {
+        let length = i64::try_from(content_length).map_err(|e| BlobError::Presign(backend(e)))?;
+        let request = self
+            .client
+            .put_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .content_type(content_type)
+            .content_length(length)
+            .presigned(presigning(expires_in)?)
+            .await
+            .map_err(|e| BlobError::Presign(backend(e)))?;
+        Ok(presigned(request))
+    }
+
+    async fn presign_get(
+        &self,
+        key: &str,
+        expires_in: Duration,
+    ) -> Result<PresignedRequest, BlobError> {
+        let request = self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .presigned(presigning(expires_in)?)
+            .await
+            .map_err(|e| BlobError::Presign(backend(e)))?;
+        Ok(presigned(request))
+    }
+}

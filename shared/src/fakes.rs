@@ -1,0 +1,481 @@
+//! In-memory fakes of the ports, for unit tests of use cases (feature `fakes`).
+//! Adapters are tested against the local AWS stand-in instead.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use aws_lc_rs::aead::{AES_256_GCM, Aad, LessSafeKey, Nonce, UnboundKey};
+use time::OffsetDateTime;
+
+use crate::crypto::{
+    DataCategory, DataKeyStore, GeneratedDataKey, KeyManagement, KeyManagementError,
+    PlaintextDataKey, WrappedDataKey,
+};
+use crate::domain::call::{Call, CallStatus};
+use crate::domain::org::{Membership, Team, Tenant};
+use crate::ids::{CallId, TeamId, TenantId, UserId};
+use crate::messages::PipelineMessage;
+use crate::ports::{
+    BlobError, BlobStore, CallRepository, Clock, Cursor, DocumentKind, DocumentRepository, Page,
+    PageRequest, PresignedRequest, Queue, QueueError, StoreError, StoredDocument, TeamRepository,
+    TenantRepository,
+};
+
+/// A clock tests move by hand.
+#[derive(Debug)]
+pub struct ManualClock(Mutex<OffsetDateTime>);
+
+impl ManualClock {
+    pub fn at(start: OffsetDateTime) -> Self {
+        Self(Mutex::new(start))
+    }
+    pub fn advance(&self, by: Duration) {
+        *self.0.lock().unwrap() += by;
+    }
+}
+
+impl Clock for ManualClock {
+    fn now(&self) -> OffsetDateTime {
+        *self.0.lock().unwrap()
+    }
+}
+
+#[derive(Default)]
+struct State {
+    tenants: HashMap<TenantId, Tenant>,
+    teams: HashMap<(TenantId, TeamId), Team>,
+    memberships: BTreeMap<(TenantId, TeamId, UserId), Membership>,
+    calls: HashMap<(TenantId, CallId), Call>,
+    documents: HashMap<(TenantId, CallId, DocumentKind, u32), StoredDocument>,
+    data_keys: BTreeMap<(TenantId, DataCategory, u32), (WrappedDataKey, u64)>,
+}
+
+/// One in-memory store implementing every repository port.
+#[derive(Default)]
+pub struct InMemoryStore(Mutex<State>);
+
+impl InMemoryStore {
+    fn state(&self) -> std::sync::MutexGuard<'_, State> {
+        self.0.lock().unwrap()
+    }
+}
+
+impl TenantRepository for InMemoryStore {
+    async fn create_tenant(&self, tenant: &Tenant) -> Result<(), StoreError> {
+        let mut s = self.state();
+        if s.tenants.contains_key(&tenant.tenant_id) {
+            return Err(StoreError::AlreadyExists);
+        }
+        s.tenants.insert(tenant.tenant_id.clone(), tenant.clone());
+        Ok(())
+    }
+    async fn get_tenant(&self, tenant: &TenantId) -> Result<Option<Tenant>, StoreError> {
+        Ok(self.state().tenants.get(tenant).cloned())
+    }
+}
+
+impl TeamRepository for InMemoryStore {
+    async fn create_team(&self, team: &Team, owner: &Membership) -> Result<(), StoreError> {
+        let mut s = self.state();
+        let key = (team.tenant_id.clone(), team.team_id.clone());
+        if s.teams.contains_key(&key) {
+            return Err(StoreError::AlreadyExists);
+        }
+        s.teams.insert(key, team.clone());
+        s.memberships.insert(
+            (
+                owner.tenant_id.clone(),
+                owner.team_id.clone(),
+                owner.user_id.clone(),
+            ),
+            owner.clone(),
+        );
+        Ok(())
+    }
+    async fn get_team(&self, tenant: &TenantId, team: &TeamId) -> Result<Option<Team>, StoreError> {
+        Ok(self
+            .state()
+            .teams
+            .get(&(tenant.clone(), team.clone()))
+            .cloned())
+    }
+    async fn put_membership(&self, m: &Membership) -> Result<(), StoreError> {
+        self.state().memberships.insert(
+            (m.tenant_id.clone(), m.team_id.clone(), m.user_id.clone()),
+            m.clone(),
+        );
+        Ok(())
+    }
+    async fn remove_membership(
+        &self,
+        tenant: &TenantId,
+        team: &TeamId,
+        user: &UserId,
+    ) -> Result<(), StoreError> {
+        self.state()
+            .memberships
+            .remove(&(tenant.clone(), team.clone(), user.clone()));
+        Ok(())
+    }
+    async fn memberships_of_user(
+        &self,
+        tenant: &TenantId,
+        user: &UserId,
+    ) -> Result<Vec<Membership>, StoreError> {
+        Ok(self
+            .state()
+            .memberships
+            .values()
+            .filter(|m| &m.tenant_id == tenant && &m.user_id == user)
+            .cloned()
+            .collect())
+    }
+    async fn members_of_team(
+        &self,
+        tenant: &TenantId,
+        team: &TeamId,
+    ) -> Result<Vec<Membership>, StoreError> {
+        Ok(self
+            .state()
+            .memberships
+            .values()
+            .filter(|m| &m.tenant_id == tenant && &m.team_id == team)
+            .cloned()
+            .collect())
+    }
+}
+
+impl CallRepository for InMemoryStore {
+    async fn create_call(&self, call: &Call) -> Result<(), StoreError> {
+        let mut s = self.state();
+        let key = (call.tenant_id.clone(), call.call_id.clone());
+        if s.calls.contains_key(&key) {
+            return Err(StoreError::AlreadyExists);
+        }
+        s.calls.insert(key, call.clone());
+        Ok(())
+    }
+    async fn get_call(&self, tenant: &TenantId, call: &CallId) -> Result<Option<Call>, StoreError> {
+        Ok(self
+            .state()
+            .calls
+            .get(&(tenant.clone(), call.clone()))
+            .cloned())
+    }
+    async fn save_transition(
+        &self,
+        call: &Call,
+        expected_from: CallStatus,
+    ) -> Result<(), StoreError> {
+        let mut s = self.state();
+        let stored = s
+            .calls
+            .get_mut(&(call.tenant_id.clone(), call.call_id.clone()))
+            .ok_or(StoreError::NotFound)?;
+        if stored.status != expected_from {
+            return Err(StoreError::StaleTransition {
+                expected: expected_from,
+            });
+        }
+        *stored = call.clone();
+        Ok(())
+    }
+    async fn list_team_calls(
+        &self,
+        tenant: &TenantId,
+        team: &TeamId,
+        page: &PageRequest,
+    ) -> Result<Page<Call>, StoreError> {
+        let after = match &page.cursor {
+            Some(c) => Some(c.decode(tenant)?.get("after").cloned().unwrap_or_default()),
+            None => None,
+        };
+        let mut calls: Vec<Call> = self
+            .state()
+            .calls
+            .values()
+            .filter(|c| &c.tenant_id == tenant && &c.team_id == team)
+            .cloned()
+            .collect();
+        let sort_key = |c: &Call| format!("{}#{}", c.created_at.unix_timestamp_nanos(), c.call_id);
+        calls.sort_by_key(|c| std::cmp::Reverse(sort_key(c)));
+        let mut items: Vec<Call> = calls
+            .into_iter()
+            .filter(|c| after.as_ref().is_none_or(|a| &sort_key(c) < a))
+            .take(page.limit() as usize + 1)
+            .collect();
+        let next = if items.len() > page.limit() as usize {
+            items.pop();
+            items.last().map(|last| {
+                Cursor::encode(
+                    tenant,
+                    BTreeMap::from([("after".to_owned(), sort_key(last))]),
+                )
+            })
+        } else {
+            None
+        };
+        Ok(Page { items, next })
+    }
+}
+
+impl DocumentRepository for InMemoryStore {
+    async fn put_document(
+        &self,
+        tenant: &TenantId,
+        call: &CallId,
+        kind: DocumentKind,
+        version: u32,
+        document: &StoredDocument,
+    ) -> Result<(), StoreError> {
+        self.state().documents.insert(
+            (tenant.clone(), call.clone(), kind, version),
+            document.clone(),
+        );
+        Ok(())
+    }
+    async fn get_document(
+        &self,
+        tenant: &TenantId,
+        call: &CallId,
+        kind: DocumentKind,
+        version: u32,
+    ) -> Result<Option<StoredDocument>, StoreError> {
+        Ok(self
+            .state()
+            .documents
+            .get(&(tenant.clone(), call.clone(), kind, version))
+            .cloned())
+    }
+}
+
+impl DataKeyStore for InMemoryStore {
+    async fn latest_data_key(
+        &self,
+        tenant: &TenantId,
+        category: DataCategory,
+    ) -> Result<Option<WrappedDataKey>, StoreError> {
+        Ok(self
+            .state()
+            .data_keys
+            .values()
+            .filter(|(k, _)| &k.tenant == tenant && k.category == category)
+            .map(|(k, _)| k.clone())
+            .max_by_key(|k| k.version))
+    }
+    async fn get_data_key(
+        &self,
+        tenant: &TenantId,
+        category: DataCategory,
+        version: u32,
+    ) -> Result<Option<WrappedDataKey>, StoreError> {
+        Ok(self
+            .state()
+            .data_keys
+            .get(&(tenant.clone(), category, version))
+            .map(|(k, _)| k.clone()))
+    }
+    async fn insert_data_key(&self, key: &WrappedDataKey) -> Result<(), StoreError> {
+        let mut s = self.state();
+        let id = (key.tenant.clone(), key.category, key.version);
+        if s.data_keys.contains_key(&id) {
+            return Err(StoreError::AlreadyExists);
+        }
+        s.data_keys.insert(id, (key.clone(), 0));
+        Ok(())
+    }
+    async fn reserve_encryptions(
+        &self,
+        tenant: &TenantId,
+        category: DataCategory,
+        version: u32,
+        count: u64,
+    ) -> Result<u64, StoreError> {
+        let mut s = self.state();
+        let (_, reserved) = s
+            .data_keys
+            .get_mut(&(tenant.clone(), category, version))
+            .ok_or(StoreError::NotFound)?;
+        *reserved += count;
+        Ok(*reserved)
+    }
+    async fn destroy_data_keys(&self, tenant: &TenantId) -> Result<usize, StoreError> {
+        let mut s = self.state();
+        let before = s.data_keys.len();
+        s.data_keys.retain(|(t, _, _), _| t != tenant);
+        Ok(before - s.data_keys.len())
+    }
+}
+
+/// A key service that wraps data keys with a local master key per KMS key id and binds the
+/// encryption context as associated data, like KMS does. Counts its requests.
+#[derive(Default)]
+pub struct FakeKeyManagement {
+    requests: AtomicUsize,
+}
+
+impl FakeKeyManagement {
+    pub fn requests(&self) -> usize {
+        self.requests.load(Ordering::SeqCst)
+    }
+
+    fn master(kms_key_id: &str) -> LessSafeKey {
+        let mut bytes = [7u8; 32];
+        for (i, b) in kms_key_id.bytes().enumerate() {
+            bytes[i % 32] ^= b;
+        }
+        LessSafeKey::new(UnboundKey::new(&AES_256_GCM, &bytes).unwrap())
+    }
+
+    fn context_aad(context: &BTreeMap<String, String>) -> Vec<u8> {
+        serde_json::to_vec(context).unwrap()
+    }
+}
+
+fn fake_kms_error(message: &str) -> KeyManagementError {
+    KeyManagementError::Rejected(message.to_owned().into())
+}
+
+impl KeyManagement for FakeKeyManagement {
+    async fn generate_data_key(
+        &self,
+        kms_key_id: &str,
+        context: &BTreeMap<String, String>,
+    ) -> Result<GeneratedDataKey, KeyManagementError> {
+        self.requests.fetch_add(1, Ordering::SeqCst);
+        let mut key = [0u8; 32];
+        let mut nonce = [0u8; 12];
+        getrandom::fill(&mut key).unwrap();
+        getrandom::fill(&mut nonce).unwrap();
+        let mut wrapped = key.to_vec();
+        Self::master(kms_key_id)
+            .seal_in_place_append_tag(
+                Nonce::assume_unique_for_key(nonce),
+                Aad::from(Self::context_aad(context)),
+                &mut wrapped,
+            )
+            .map_err(|_| fake_kms_error("seal"))?;
+        wrapped.extend_from_slice(&nonce);
+        Ok(GeneratedDataKey {
+            plaintext: PlaintextDataKey::from_slice(&key).unwrap(),
+            wrapped,
+        })
+    }
+
+    async fn decrypt_data_key(
+        &self,
+        kms_key_id: &str,
+        wrapped: &[u8],
+        context: &BTreeMap<String, String>,
+    ) -> Result<PlaintextDataKey, KeyManagementError> {
+        self.requests.fetch_add(1, Ordering::SeqCst);
+        if wrapped.len() < 12 {
+            return Err(fake_kms_error("short"));
+        }
+        let (body, nonce) = wrapped.split_at(wrapped.len() - 12);
+        let mut body = body.to_vec();
+        let plain = Self::master(kms_key_id)
+            .open_in_place(
+                Nonce::try_assume_unique_for_key(nonce).unwrap(),
+                Aad::from(Self::context_aad(context)),
+                &mut body,
+            )
+            .map_err(|_| fake_kms_error("InvalidCiphertextException"))?;
+        PlaintextDataKey::from_slice(plain).ok_or(KeyManagementError::BadKeyLength)
+    }
+}
+
+/// Blobs in a map.
+#[derive(Default)]
+pub struct InMemoryBlobStore(Mutex<BTreeMap<String, Vec<u8>>>);
+
+impl InMemoryBlobStore {
+    pub fn keys(&self) -> Vec<String> {
+        self.0.lock().unwrap().keys().cloned().collect()
+    }
+}
+
+impl BlobStore for InMemoryBlobStore {
+    async fn put(&self, key: &str, bytes: Vec<u8>, _content_type: &str) -> Result<(), BlobError> {
+        self.0.lock().unwrap().insert(key.to_owned(), bytes);
+        Ok(())
+    }
+    async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, BlobError> {
+        Ok(self.0.lock().unwrap().get(key).cloned())
+    }
+    async fn get_prefix(&self, key: &str, len: u64) -> Result<Option<Vec<u8>>, BlobError> {
+        Ok(self
+            .0
+            .lock()
+            .unwrap()
+            .get(key)
+            .map(|b| b[..b.len().min(len as usize)].to_vec()))
+    }
+    async fn delete(&self, keys: &[String]) -> Result<(), BlobError> {
+        let mut map = self.0.lock().unwrap();
+        for key in keys {
+            map.remove(key);
+        }
+        Ok(())
+    }
+    async fn list(&self, prefix: &str) -> Result<Vec<String>, BlobError> {
+        Ok(self
+            .0
+            .lock()
+            .unwrap()
+            .keys()
+            .filter(|k| k.starts_with(prefix))
+            .cloned()
+            .collect())
+    }
+    async fn presign_put(
+        &self,
+        key: &str,
+        content_type: &str,
+        content_length: u64,
+        _expires_in: Duration,
+    ) -> Result<PresignedRequest, BlobError> {
+        Ok(PresignedRequest {
+            method: "PUT".into(),
+            url: format!("memory://{key}"),
+            headers: vec![
+                ("content-type".into(), content_type.into()),
+                ("content-length".into(), content_length.to_string()),
+            ],
+        })
+    }
+    async fn presign_get(
+        &self,
+        key: &str,
+        _expires_in: Duration,
+    ) -> Result<PresignedRequest, BlobError> {
+        Ok(PresignedRequest {
+            method: "GET".into(),
+            url: format!("memory://{key}"),
+            headers: vec![],
+        })
+    }
+}
+
+/// Messages collected in order.
+#[derive(Default)]
+pub struct InMemoryQueue(Mutex<Vec<PipelineMessage>>);
+
+impl InMemoryQueue {
+    pub fn messages(&self) -> Vec<PipelineMessage> {
+        self.0.lock().unwrap().clone()
+    }
+}
+
+impl Queue for InMemoryQueue {
+    async fn send(&self, message: &PipelineMessage) -> Result<(), QueueError> {
+        self.0.lock().unwrap().push(message.clone());
+        Ok(())
+    }
+    async fn send_batch(&self, messages: &[PipelineMessage]) -> Result<(), QueueError> {
+        self.0.lock().unwrap().extend_from_slice(messages);
+        Ok(())
+    }
+}

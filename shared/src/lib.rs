@@ -1,0 +1,23 @@
+//! callcoach's domain crate: types, ports, use cases, envelope encryption, telemetry, and (with
+//! the `aws` feature) the AWS adapters. Every Lambda function depends on it.
+
+pub mod batch;
+pub mod config;
+pub mod crypto;
+pub mod domain;
+pub mod ids;
+pub mod keys;
+pub mod messages;
+pub mod ports;
+pub mod system;
+pub mod telemetry;
+pub mod usecases;
+
+#[cfg(feature = "aws")]
+pub mod aws;
+
+#[cfg(any(test, feature = "fakes"))]
+pub mod fakes;
+
+#[cfg(feature = "lambda")]
+pub mod lambda;

@@ -1,0 +1,35 @@
+//! Typed messages between pipeline stages (carried as JSON on SQS).
+
+use serde::{Deserialize, Serialize};
+
+use crate::ids::{CallId, TenantId};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum PipelineMessage {
+    /// Score one stored transcript version of a call.
+    ScoreCall {
+        tenant_id: TenantId,
+        call_id: CallId,
+        transcript_version: u32,
+    },
+}
+
+impl PipelineMessage {
+    pub fn tenant_id(&self) -> &TenantId {
+        match self {
+            PipelineMessage::ScoreCall { tenant_id, .. } => tenant_id,
+        }
+    }
+
+    /// A key that is equal for duplicates of one logical message (SQS FIFO dedup, idempotency).
+    pub fn dedup_key(&self) -> String {
+        match self {
+            PipelineMessage::ScoreCall {
+                tenant_id,
+                call_id,
+                transcript_version,
+            } => format!("score#{tenant_id}#{call_id}#{transcript_version}"),
+        }
+    }
+}

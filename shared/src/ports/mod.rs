@@ -1,0 +1,204 @@
+//! Ports: what use cases need from the outside world. Adapters (AWS) and in-memory fakes
+//! implement them; no AWS type appears in a signature here.
+
+mod errors;
+mod page;
+
+use std::future::Future;
+use std::time::Duration;
+
+pub use errors::{BackendError, BlobError, QueueError, StoreError};
+pub use page::{Cursor, CursorError, MAX_PAGE_SIZE, Page, PageRequest};
+use time::OffsetDateTime;
+
+use crate::domain::call::{Call, CallStatus};
+use crate::domain::org::{Membership, Team, Tenant};
+use crate::ids::{CallId, MintedId, TeamId, TenantId, UserId};
+use crate::messages::PipelineMessage;
+
+/// The current time; a port so tests can move it.
+pub trait Clock: Send + Sync {
+    fn now(&self) -> OffsetDateTime;
+}
+
+/// Source of fresh, unguessable ids.
+pub trait IdGenerator: Send + Sync {
+    fn mint<T: MintedId>(&self) -> T;
+}
+
+pub trait TenantRepository: Send + Sync {
+    /// Creates the tenant; `AlreadyExists` if it is there.
+    fn create_tenant(&self, tenant: &Tenant)
+    -> impl Future<Output = Result<(), StoreError>> + Send;
+    fn get_tenant(
+        &self,
+        tenant: &TenantId,
+    ) -> impl Future<Output = Result<Option<Tenant>, StoreError>> + Send;
+}
+
+pub trait TeamRepository: Send + Sync {
+    /// Creates the team and its first owner together, or neither.
+    fn create_team(
+        &self,
+        team: &Team,
+        owner: &Membership,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    fn get_team(
+        &self,
+        tenant: &TenantId,
+        team: &TeamId,
+    ) -> impl Future<Output = Result<Option<Team>, StoreError>> + Send;
+    /// Adds or replaces a member's role.
+    fn put_membership(
+        &self,
+        membership: &Membership,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    fn remove_membership(
+        &self,
+        tenant: &TenantId,
+        team: &TeamId,
+        user: &UserId,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    fn memberships_of_user(
+        &self,
+        tenant: &TenantId,
+        user: &UserId,
+    ) -> impl Future<Output = Result<Vec<Membership>, StoreError>> + Send;
+    fn members_of_team(
+        &self,
+        tenant: &TenantId,
+        team: &TeamId,
+    ) -> impl Future<Output = Result<Vec<Membership>, StoreError>> + Send;
+}
+
+pub trait CallRepository: Send + Sync {
+    fn create_call(&self, call: &Call) -> impl Future<Output = Result<(), StoreError>> + Send;
+    fn get_call(
+        &self,
+        tenant: &TenantId,
+        call: &CallId,
+    ) -> impl Future<Output = Result<Option<Call>, StoreError>> + Send;
+    /// Stores `call` only if the stored status is still `expected_from`; otherwise
+    /// `StaleTransition`, and nothing is written.
+    fn save_transition(
+        &self,
+        call: &Call,
+        expected_from: CallStatus,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// A team's calls, newest first.
+    fn list_team_calls(
+        &self,
+        tenant: &TenantId,
+        team: &TeamId,
+        page: &PageRequest,
+    ) -> impl Future<Output = Result<Page<Call>, StoreError>> + Send;
+}
+
+/// Which derived document of a call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DocumentKind {
+    Transcript,
+    Analysis,
+}
+
+impl DocumentKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DocumentKind::Transcript => "transcript",
+            DocumentKind::Analysis => "analysis",
+        }
+    }
+}
+
+/// Where an encrypted document's bytes live: in the item, or in the blob store when too large
+/// for a DynamoDB item.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StoredDocument {
+    Inline(Vec<u8>),
+    Blob { key: String },
+}
+
+/// Versioned, already-encrypted documents of a call.
+pub trait DocumentRepository: Send + Sync {
+    fn put_document(
+        &self,
+        tenant: &TenantId,
+        call: &CallId,
+        kind: DocumentKind,
+        version: u32,
+        document: &StoredDocument,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    fn get_document(
+        &self,
+        tenant: &TenantId,
+        call: &CallId,
+        kind: DocumentKind,
+        version: u32,
+    ) -> impl Future<Output = Result<Option<StoredDocument>, StoreError>> + Send;
+}
+
+/// A presigned HTTP request a client performs without AWS credentials.
+#[derive(Clone, PartialEq, Eq)]
+pub struct PresignedRequest {
+    pub method: String,
+    pub url: String,
+    /// Headers the client must send exactly (they are part of the signature).
+    pub headers: Vec<(String, String)>,
+}
+
+impl std::fmt::Debug for PresignedRequest {
+    // The URL is a bearer credential until it expires: never print it.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PresignedRequest")
+            .field("method", &self.method)
+            .field("url", &"<redacted>")
+            .finish()
+    }
+}
+
+/// Object storage. Keys are built by [`crate::keys`], always under the tenant's prefix.
+pub trait BlobStore: Send + Sync {
+    fn put(
+        &self,
+        key: &str,
+        bytes: Vec<u8>,
+        content_type: &str,
+    ) -> impl Future<Output = Result<(), BlobError>> + Send;
+    fn get(&self, key: &str) -> impl Future<Output = Result<Option<Vec<u8>>, BlobError>> + Send;
+    /// Reads at most the first `len` bytes (content sniffing without downloading a recording).
+    fn get_prefix(
+        &self,
+        key: &str,
+        len: u64,
+    ) -> impl Future<Output = Result<Option<Vec<u8>>, BlobError>> + Send;
+    /// Deletes the keys; missing keys are not an error.
+    fn delete(&self, keys: &[String]) -> impl Future<Output = Result<(), BlobError>> + Send;
+    /// Lists every key under a prefix.
+    fn list(&self, prefix: &str) -> impl Future<Output = Result<Vec<String>, BlobError>> + Send;
+    /// A PUT the client may use once, bound to this content type and exact size.
+    fn presign_put(
+        &self,
+        key: &str,
+        content_type: &str,
+        content_length: u64,
+        expires_in: Duration,
+    ) -> impl Future<Output = Result<PresignedRequest, BlobError>> + Send;
+    fn presign_get(
+        &self,
+        key: &str,
+        expires_in: Duration,
+    ) -> impl Future<Output = Result<PresignedRequest, BlobError>> + Send;
+}
+
+/// The pipeline's message queue.
+pub trait Queue: Send + Sync {
+    fn send(
+        &self,
+        message: &PipelineMessage,
+    ) -> impl Future<Output = Result<(), QueueError>> + Send;
+    /// Sends all messages; fails if any one could not be sent.
+    fn send_batch(
+        &self,
+        messages: &[PipelineMessage],
+    ) -> impl Future<Output = Result<(), QueueError>> + Send;
+}

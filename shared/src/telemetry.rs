@@ -1,0 +1,144 @@
+//! Logging and metrics, set up once per process.
+//!
+//! In Lambda (`AWS_LAMBDA_FUNCTION_NAME` set) logs are JSON unless `AWS_LAMBDA_LOG_FORMAT` says
+//! `Text`; locally they are human-readable. The level comes from `AWS_LAMBDA_LOG_LEVEL`, then
+//! `RUST_LOG`, default `info`. Spans carry ids only (request, tenant, call): never names,
+//! emails or transcript text. Metrics are CloudWatch embedded-metric-format lines on stdout.
+
+use std::io::Write;
+
+use serde_json::json;
+use tracing_subscriber::EnvFilter;
+use tracing_subscriber::fmt::MakeWriter;
+
+/// How logs are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Json,
+    Text,
+}
+
+impl LogFormat {
+    /// The format Lambda asks for, or text when run locally.
+    pub fn from_env() -> Self {
+        let in_lambda = std::env::var_os("AWS_LAMBDA_FUNCTION_NAME").is_some();
+        match std::env::var("AWS_LAMBDA_LOG_FORMAT") {
+            Ok(v) if v.eq_ignore_ascii_case("json") => LogFormat::Json,
+            Ok(v) if v.eq_ignore_ascii_case("text") => LogFormat::Text,
+            _ if in_lambda => LogFormat::Json,
+            _ => LogFormat::Text,
+        }
+    }
+}
+
+fn level_filter() -> EnvFilter {
+    let level = std::env::var("AWS_LAMBDA_LOG_LEVEL")
+        .ok()
+        .map(|l| l.to_ascii_lowercase())
+        .or_else(|| std::env::var("RUST_LOG").ok())
+        .unwrap_or_else(|| "info".to_owned());
+    EnvFilter::try_new(level).unwrap_or_else(|_| EnvFilter::new("info"))
+}
+
+/// Installs the global subscriber writing to `writer`. Returns false if one was already set.
+pub fn init_with<W>(format: LogFormat, writer: W) -> bool
+where
+    W: for<'a> MakeWriter<'a> + Send + Sync + 'static,
+{
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(level_filter())
+        .with_writer(writer)
+        .with_target(false);
+    match format {
+        LogFormat::Json => builder
+            .json()
+            .with_current_span(true)
+            .with_span_list(false)
+            .try_init()
+            .is_ok(),
+        LogFormat::Text => builder.try_init().is_ok(),
+    }
+}
+
+/// Sets up logging for a function or tool, from the environment. Call once in `main`.
+pub fn init() {
+    init_with(LogFormat::from_env(), std::io::stdout);
+}
+
+/// One CloudWatch metric in embedded metric format.
+#[derive(Debug, Clone, Copy)]
+pub struct Metric<'a> {
+    pub name: &'a str,
+    pub value: f64,
+    /// A CloudWatch unit: `Count`, `Milliseconds`, `Seconds`, ...
+    pub unit: &'a str,
+}
+
+pub const METRIC_NAMESPACE: &str = "callcoach";
+
+/// The EMF document for these metrics with one dimension set (ids only, never personal data).
+pub fn emf_line(
+    timestamp_ms: i64,
+    dimensions: &[(&str, &str)],
+    metrics: &[Metric<'_>],
+) -> serde_json::Value {
+    let mut doc = serde_json::Map::new();
+    for (k, v) in dimensions {
+        doc.insert((*k).to_owned(), json!(v));
+    }
+    for m in metrics {
+        doc.insert(m.name.to_owned(), json!(m.value));
+    }
+    doc.insert(
+        "_aws".to_owned(),
+        json!({
+            "Timestamp": timestamp_ms,
+            "CloudWatchMetrics": [{
+                "Namespace": METRIC_NAMESPACE,
+                "Dimensions": [dimensions.iter().map(|(k, _)| *k).collect::<Vec<_>>()],
+                "Metrics": metrics.iter().map(|m| json!({"Name": m.name, "Unit": m.unit})).collect::<Vec<_>>(),
+            }]
+        }),
+    );
+    serde_json::Value::Object(doc)
+}
+
+/// Writes an EMF line to stdout, where the Lambda log agent picks it up.
+pub fn emit_metrics(timestamp_ms: i64, dimensions: &[(&str, &str)], metrics: &[Metric<'_>]) {
+    let line = emf_line(timestamp_ms, dimensions, metrics);
+    let mut out = std::io::stdout().lock();
+    // A lost metric line must never fail the invocation.
+    let _ = writeln!(out, "{line}");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn emf_declares_every_metric_and_dimension() {
+        let line = emf_line(
+            1_700_000_000_000,
+            &[("Function", "retention-reaper")],
+            &[
+                Metric {
+                    name: "ItemsDeleted",
+                    value: 3.0,
+                    unit: "Count",
+                },
+                Metric {
+                    name: "LatenessMs",
+                    value: 1500.0,
+                    unit: "Milliseconds",
+                },
+            ],
+        );
+        assert_eq!(line["ItemsDeleted"], 3.0);
+        assert_eq!(line["Function"], "retention-reaper");
+        let spec = &line["_aws"]["CloudWatchMetrics"][0];
+        assert_eq!(spec["Namespace"], METRIC_NAMESPACE);
+        assert_eq!(spec["Dimensions"][0][0], "Function");
+        assert_eq!(spec["Metrics"][1]["Name"], "LatenessMs");
+        assert_eq!(spec["Metrics"][1]["Unit"], "Milliseconds");
+    }
+}

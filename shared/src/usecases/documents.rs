@@ -1,0 +1,254 @@
+//! Encrypted, versioned documents of a call (transcripts, analyses).
+//!
+//! A document is serialized to JSON, encrypted under its category's key domain bound to
+//! (tenant, category, call/kind/version), and stored inline in the table; when the ciphertext
+//! is larger than [`INLINE_LIMIT`] (DynamoDB items stop at 400 KB) it goes to the blob store
+//! and the table keeps a pointer. Either way only ciphertext is ever stored.
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use tracing::instrument;
+
+use crate::crypto::{Binding, CryptoError, DataCategory, Envelope};
+use crate::domain::analysis::Analysis;
+use crate::domain::transcript::Transcript;
+use crate::ids::{CallId, TenantId};
+use crate::keys::document_key;
+use crate::ports::{
+    BlobError, BlobStore, DocumentKind, DocumentRepository, StoreError, StoredDocument,
+};
+
+/// Ciphertexts above this size go to the blob store (leaves room for the item's other fields).
+pub const INLINE_LIMIT: usize = 350 * 1024;
+
+#[derive(Debug, thiserror::Error)]
+pub enum DocumentError {
+    #[error("could not encode the document")]
+    Encode(#[source] serde_json::Error),
+    #[error("the stored document does not decode")]
+    Decode(#[source] serde_json::Error),
+    #[error(transparent)]
+    Crypto(#[from] CryptoError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Blob(#[from] BlobError),
+    #[error("the document's pointer names an object that is gone")]
+    MissingBlob,
+}
+
+impl DocumentError {
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            DocumentError::Crypto(e) => e.is_retryable(),
+            DocumentError::Store(e) => e.is_retryable(),
+            DocumentError::Blob(_) => true,
+            _ => false,
+        }
+    }
+}
+
+fn category_of(kind: DocumentKind) -> DataCategory {
+    match kind {
+        DocumentKind::Transcript => DataCategory::Transcripts,
+        DocumentKind::Analysis => DataCategory::Insights,
+    }
+}
+
+fn item_binding(call: &CallId, kind: DocumentKind, version: u32) -> String {
+    format!("{call}/{}/v{version}", kind.as_str())
+}
+
+/// Stores and loads encrypted documents through the ports it borrows.
+pub struct DocumentVault<'a, R, B, E> {
+    pub repository: &'a R,
+    pub blobs: &'a B,
+    pub envelope: &'a E,
+}
+
+impl<R: DocumentRepository, B: BlobStore, E: Envelope> DocumentVault<'_, R, B, E> {
+    #[instrument(skip_all, fields(tenant = %tenant, call = %call, kind = kind.as_str(), version))]
+    pub async fn put<T: Serialize>(
+        &self,
+        tenant: &TenantId,
+        call: &CallId,
+        kind: DocumentKind,
+        version: u32,
+        document: &T,
+    ) -> Result<(), DocumentError> {
+        let plaintext = serde_json::to_vec(document).map_err(DocumentError::Encode)?;
+        let item = item_binding(call, kind, version);
+        let binding = Binding {
+            tenant,
+            category: category_of(kind),
+            item: &item,
+        };
+        let ciphertext = self.envelope.encrypt(binding, &plaintext).await?;
+        let stored = if ciphertext.len() > INLINE_LIMIT {
+            let key = document_key(tenant, call, kind, version);
+            self.blobs
+                .put(&key, ciphertext, "application/octet-stream")
+                .await?;
+            StoredDocument::Blob { key }
+        } else {
+            StoredDocument::Inline(ciphertext)
+        };
+        self.repository
+            .put_document(tenant, call, kind, version, &stored)
+            .await?;
+        tracing::debug!(bytes = plaintext.len(), "document stored");
+        Ok(())
+    }
+
+    #[instrument(skip_all, fields(tenant = %tenant, call = %call, kind = kind.as_str(), version))]
+    pub async fn get<T: DeserializeOwned>(
+        &self,
+        tenant: &TenantId,
+        call: &CallId,
+        kind: DocumentKind,
+        version: u32,
+    ) -> Result<Option<T>, DocumentError> {
+        let Some(stored) = self
+            .repository
+            .get_document(tenant, call, kind, version)
+            .await?
+        else {
+            return Ok(None);
+        };
+        let ciphertext = match stored {
+            StoredDocument::Inline(bytes) => bytes,
+            StoredDocument::Blob { key } => self
+                .blobs
+                .get(&key)
+                .await?
+                .ok_or(DocumentError::MissingBlob)?,
+        };
+        let item = item_binding(call, kind, version);
+        let binding = Binding {
+            tenant,
+            category: category_of(kind),
+            item: &item,
+        };
+        let plaintext = self.envelope.decrypt(binding, &ciphertext).await?;
+        serde_json::from_slice(&plaintext)
+            .map(Some)
+            .map_err(DocumentError::Decode)
+    }
+
+    pub async fn put_transcript(
+        &self,
+        tenant: &TenantId,
+        call: &CallId,
+        version: u32,
+        transcript: &Transcript,
+    ) -> Result<(), DocumentError> {
+        self.put(tenant, call, DocumentKind::Transcript, version, transcript)
+            .await
+    }
+
+    pub async fn put_analysis(&self, analysis: &Analysis) -> Result<(), DocumentError> {
+        self.put(
+            &analysis.tenant_id,
+            &analysis.call_id,
+            DocumentKind::Analysis,
+            analysis.transcript_version,
+            analysis,
+        )
+        .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use time::macros::datetime;
+    use tracing_subscriber::fmt::MakeWriter;
+
+    use super::*;
+    use crate::crypto::{CachePolicy, CategoryKeys, EnvelopeCipher};
+    use crate::domain::SCHEMA_VERSION;
+    use crate::domain::transcript::{SourceFormat, Speaker, Utterance};
+    use crate::fakes::{FakeKeyManagement, InMemoryBlobStore, InMemoryStore, ManualClock};
+    use crate::ids::MintedId;
+
+    #[derive(Clone, Default)]
+    struct Captured(Arc<Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Captured {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    impl<'a> MakeWriter<'a> for Captured {
+        type Writer = Captured;
+        fn make_writer(&'a self) -> Self::Writer {
+            self.clone()
+        }
+    }
+
+    #[tokio::test]
+    async fn storing_a_transcript_logs_ids_but_none_of_its_text() {
+        let captured = Captured::default();
+        let subscriber = tracing_subscriber::fmt()
+            .json()
+            .with_max_level(tracing::Level::TRACE)
+            .with_current_span(true)
+            .with_writer(captured.clone())
+            .finish();
+        let _guard = tracing::subscriber::set_default(subscriber);
+
+        let store = InMemoryStore::default();
+        let blobs = InMemoryBlobStore::default();
+        let cipher = EnvelopeCipher::new(
+            FakeKeyManagement::default(),
+            InMemoryStore::default(),
+            ManualClock::at(datetime!(2026-01-01 0:00 UTC)),
+            CategoryKeys::new(crate::crypto::DataCategory::ALL.map(|c| (c, "k".to_owned()))),
+            CachePolicy::default(),
+        );
+        let vault = DocumentVault {
+            repository: &store,
+            blobs: &blobs,
+            envelope: &cipher,
+        };
+        let tenant = TenantId::parse("acme").unwrap();
+        let call = CallId::from_random([9; 16]);
+        let transcript = Transcript {
+            schema_version: SCHEMA_VERSION,
+            source_format: SourceFormat::PlainText,
+            speakers: vec![Speaker {
+                label: "a".into(),
+                name: Some("Priya Raman".into()),
+            }],
+            utterances: vec![Utterance {
+                speaker: 0,
+                start_ms: 0,
+                end_ms: 4000,
+                text: "our budget is frozen until March, email priya@example.com".into(),
+                words: vec![],
+            }],
+        };
+        vault
+            .put_transcript(&tenant, &call, 1, &transcript)
+            .await
+            .unwrap();
+        let back: Transcript = vault
+            .get(&tenant, &call, DocumentKind::Transcript, 1)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(back, transcript);
+
+        let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+        assert!(logs.contains(call.as_str()), "logs were captured: {logs}");
+        for secret in ["budget", "frozen", "Priya", "priya@example.com", "March"] {
+            assert!(!logs.contains(secret), "{secret:?} leaked into logs");
+        }
+    }
+}

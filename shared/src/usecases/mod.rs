@@ -1,0 +1,4 @@
+//! Use cases, generic over the ports.
+
+pub mod calls;
+pub mod documents;

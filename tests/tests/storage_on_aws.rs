@@ -1,0 +1,474 @@
+//! DynamoDB, S3 and SQS adapters through the real SDK, against the local stand-in.
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use aws_sdk_sqs::Client as SqsClient;
+use callcoach_shared::crypto::CachePolicy;
+use callcoach_shared::domain::SCHEMA_VERSION;
+use callcoach_shared::domain::call::{CallStatus, CallType};
+use callcoach_shared::domain::org::{Membership, Role, Team, Tenant};
+use callcoach_shared::domain::retention::{AccountState, RetentionPolicy};
+use callcoach_shared::domain::transcript::{SourceFormat, Speaker, Transcript, Utterance};
+use callcoach_shared::ids::{CallId, TeamId, UserId};
+use callcoach_shared::messages::PipelineMessage;
+use callcoach_shared::ports::{
+    BlobStore, CallRepository, Clock, CursorError, DocumentKind, DocumentRepository, PageRequest,
+    Queue, StoreError, StoredDocument, TeamRepository, TenantRepository,
+};
+use callcoach_shared::system::{RandomIds, SystemClock};
+use callcoach_shared::usecases::calls::{NewCall, create_call};
+use callcoach_shared::usecases::documents::DocumentVault;
+use callcoach_tests::{LocalAws, fresh_tenant, mint};
+
+fn new_call(team: &TeamId) -> NewCall {
+    NewCall {
+        team_id: team.clone(),
+        rep_id: UserId::parse("rep-1").unwrap(),
+        title: "Discovery with Initech".into(),
+        call_type: CallType::Discovery,
+        company_domain: Some("initech.example".into()),
+        buyer_persona: None,
+    }
+}
+
+#[tokio::test]
+async fn tenants_and_teams_round_trip_and_refuse_duplicates() {
+    let aws = LocalAws::connect().await;
+    let table = &aws.adapters.table;
+    let tenant_id = fresh_tenant();
+    let tenant = Tenant {
+        schema_version: SCHEMA_VERSION,
+        tenant_id: tenant_id.clone(),
+        name: "Acme".into(),
+        state: AccountState::Active,
+        retention: RetentionPolicy::default(),
+        legal_hold: false,
+        created_at: SystemClock.now(),
+    };
+    table.create_tenant(&tenant).await.unwrap();
+    assert!(matches!(
+        table.create_tenant(&tenant).await,
+        Err(StoreError::AlreadyExists)
+    ));
+    let stored = table.get_tenant(&tenant_id).await.unwrap().unwrap();
+    assert_eq!(stored.tenant_id, tenant.tenant_id);
+    assert_eq!(stored.retention, tenant.retention);
+
+    let team = Team {
+        schema_version: SCHEMA_VERSION,
+        tenant_id: tenant_id.clone(),
+        team_id: mint(),
+        name: "West".into(),
+        created_at: SystemClock.now(),
+    };
+    let owner = UserId::parse("owner-1").unwrap();
+    let owner_membership = Membership {
+        tenant_id: tenant_id.clone(),
+        team_id: team.team_id.clone(),
+        user_id: owner.clone(),
+        role: Role::Owner,
+    };
+    table.create_team(&team, &owner_membership).await.unwrap();
+    // A second create of the same team fails whole: the transaction writes nothing.
+    let intruder = Membership {
+        user_id: UserId::parse("intruder").unwrap(),
+        ..owner_membership.clone()
+    };
+    assert!(matches!(
+        table.create_team(&team, &intruder).await,
+        Err(StoreError::AlreadyExists)
+    ));
+    let rep = Membership {
+        user_id: UserId::parse("rep-1").unwrap(),
+        role: Role::Rep,
+        ..owner_membership.clone()
+    };
+    table.put_membership(&rep).await.unwrap();
+
+    let members = table
+        .members_of_team(&tenant_id, &team.team_id)
+        .await
+        .unwrap();
+    let names: HashSet<_> = members
+        .iter()
+        .map(|m| m.user_id.as_str().to_owned())
+        .collect();
+    assert_eq!(
+        names,
+        HashSet::from(["owner-1".to_owned(), "rep-1".to_owned()])
+    );
+    assert_eq!(
+        table.memberships_of_user(&tenant_id, &owner).await.unwrap(),
+        vec![owner_membership]
+    );
+    table
+        .remove_membership(&tenant_id, &team.team_id, &rep.user_id)
+        .await
+        .unwrap();
+    assert!(
+        table
+            .memberships_of_user(&tenant_id, &rep.user_id)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    // Another tenant sees none of it.
+    let other = fresh_tenant();
+    assert!(
+        table
+            .get_team(&other, &team.team_id)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        table
+            .members_of_team(&other, &team.team_id)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+#[tokio::test]
+async fn a_stale_conditional_transition_fails_and_never_overwrites() {
+    let aws = LocalAws::connect().await;
+    let table = &aws.adapters.table;
+    let tenant = fresh_tenant();
+    let call = create_call(table, &SystemClock, &RandomIds, &tenant, new_call(&mint()))
+        .await
+        .unwrap();
+
+    let (mut winner, mut loser) = (call.clone(), call.clone());
+    let from = winner
+        .transition(CallStatus::Uploaded, SystemClock.now())
+        .unwrap();
+    table.save_transition(&winner, from).await.unwrap();
+    let from = loser.fail("duplicate event", SystemClock.now()).unwrap();
+    let err = table.save_transition(&loser, from).await.unwrap_err();
+    assert!(
+        matches!(
+            err,
+            StoreError::StaleTransition {
+                expected: CallStatus::AwaitingUpload
+            }
+        ),
+        "{err:?}"
+    );
+    let stored = table
+        .get_call(&tenant, &call.call_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.status, CallStatus::Uploaded);
+    assert_eq!(stored.failure_reason, None);
+
+    // A call that does not exist cannot be "transitioned" into existence.
+    let mut ghost = call.clone();
+    ghost.call_id = mint();
+    assert!(
+        table
+            .save_transition(&ghost, CallStatus::Uploaded)
+            .await
+            .is_err()
+    );
+    assert!(
+        table
+            .get_call(&tenant, &ghost.call_id)
+            .await
+            .unwrap()
+            .is_none()
+    );
+}
+
+#[tokio::test]
+async fn listing_pages_newest_first_and_cursors_stay_with_their_tenant_and_team() {
+    let aws = LocalAws::connect().await;
+    let table = &aws.adapters.table;
+    let tenant = fresh_tenant();
+    let team: TeamId = mint();
+    let mut created = Vec::new();
+    for _ in 0..23 {
+        created.push(
+            create_call(table, &SystemClock, &RandomIds, &tenant, new_call(&team))
+                .await
+                .unwrap(),
+        );
+    }
+    let mut seen: Vec<CallId> = Vec::new();
+    let mut page = PageRequest::first(10).unwrap();
+    let mut pages = 0;
+    let mut first_cursor = None;
+    loop {
+        let result = table.list_team_calls(&tenant, &team, &page).await.unwrap();
+        pages += 1;
+        assert!(result.items.len() <= 10);
+        seen.extend(result.items.iter().map(|c| c.call_id.clone()));
+        match result.next {
+            Some(next) => {
+                first_cursor.get_or_insert(next.clone());
+                page = PageRequest::new(10, Some(next)).unwrap();
+            }
+            None => break,
+        }
+    }
+    assert!(pages >= 3);
+    created.sort_by_key(|c| std::cmp::Reverse((c.created_at, c.call_id.clone())));
+    let expected: Vec<CallId> = created.iter().map(|c| c.call_id.clone()).collect();
+    assert_eq!(seen, expected, "every call once, newest first");
+
+    let cursor = first_cursor.unwrap();
+    let other_tenant = fresh_tenant();
+    let err = table
+        .list_team_calls(
+            &other_tenant,
+            &team,
+            &PageRequest::new(10, Some(cursor.clone())).unwrap(),
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(
+        err,
+        StoreError::InvalidCursor(CursorError::Invalid)
+    ));
+    let other_team: TeamId = mint();
+    let err = table
+        .list_team_calls(
+            &tenant,
+            &other_team,
+            &PageRequest::new(10, Some(cursor)).unwrap(),
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(
+        err,
+        StoreError::InvalidCursor(CursorError::Invalid)
+    ));
+}
+
+fn transcript_of_words(words: usize, canary: &str) -> Transcript {
+    let text = format!("{canary} ") + &"pricing discussion continues ".repeat(words / 3);
+    Transcript {
+        schema_version: SCHEMA_VERSION,
+        source_format: SourceFormat::WebVtt,
+        speakers: vec![Speaker {
+            label: "0".into(),
+            name: Some("Dana".into()),
+        }],
+        utterances: vec![Utterance {
+            speaker: 0,
+            start_ms: 0,
+            end_ms: 1000,
+            text,
+            words: vec![],
+        }],
+    }
+}
+
+#[tokio::test]
+async fn documents_are_encrypted_inline_or_in_s3_when_too_large_for_an_item() {
+    let aws = LocalAws::connect().await;
+    let (cipher, _) = aws.cipher(CachePolicy::default());
+    let vault = DocumentVault {
+        repository: &aws.adapters.table,
+        blobs: &aws.adapters.blobs,
+        envelope: &cipher,
+    };
+    let tenant = fresh_tenant();
+    let (small_call, large_call): (CallId, CallId) = (mint(), mint());
+    let canary = "CANARY-7f3a-transcript-text";
+
+    let small = transcript_of_words(300, canary);
+    vault
+        .put_transcript(&tenant, &small_call, 1, &small)
+        .await
+        .unwrap();
+    let large = transcript_of_words(120_000, canary);
+    vault
+        .put_transcript(&tenant, &large_call, 1, &large)
+        .await
+        .unwrap();
+
+    let table = &aws.adapters.table;
+    let stored_small = table
+        .get_document(&tenant, &small_call, DocumentKind::Transcript, 1)
+        .await
+        .unwrap()
+        .unwrap();
+    let StoredDocument::Inline(bytes) = stored_small else {
+        panic!("small document should be inline")
+    };
+    assert!(!String::from_utf8_lossy(&bytes).contains(canary));
+    let stored_large = table
+        .get_document(&tenant, &large_call, DocumentKind::Transcript, 1)
+        .await
+        .unwrap()
+        .unwrap();
+    let StoredDocument::Blob { key } = stored_large else {
+        panic!("large document should spill to S3")
+    };
+    assert!(key.starts_with(&format!("documents/{tenant}/")));
+    let object = aws.adapters.blobs.get(&key).await.unwrap().unwrap();
+    assert!(object.len() > 400 * 1024);
+    assert!(
+        !String::from_utf8_lossy(&object).contains(canary),
+        "plaintext in S3"
+    );
+
+    let back_small: Transcript = vault
+        .get(&tenant, &small_call, DocumentKind::Transcript, 1)
+        .await
+        .unwrap()
+        .unwrap();
+    let back_large: Transcript = vault
+        .get(&tenant, &large_call, DocumentKind::Transcript, 1)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(back_small, small);
+    assert_eq!(back_large, large);
+    let missing: Option<Transcript> = vault
+        .get(&tenant, &small_call, DocumentKind::Transcript, 2)
+        .await
+        .unwrap();
+    assert!(missing.is_none());
+}
+
+#[tokio::test]
+async fn presigned_put_is_bound_to_content_type_and_presigned_get_reads_back() {
+    let aws = LocalAws::connect().await;
+    let blobs = &aws.adapters.blobs;
+    let tenant = fresh_tenant();
+    let key = format!("uploads/{tenant}/{}/call.vtt", mint::<CallId>());
+    let body = b"WEBVTT\n\n00:00.000 --> 00:01.000\n<v Dana>Hello\n".to_vec();
+    let put = blobs
+        .presign_put(
+            &key,
+            "text/vtt",
+            body.len() as u64,
+            Duration::from_secs(300),
+        )
+        .await
+        .unwrap();
+    assert!(
+        !format!("{put:?}").contains("X-Amz-Signature"),
+        "presigned URLs never print"
+    );
+    // S3 rejects a request whose signed headers differ (403 SignatureDoesNotMatch); the local
+    // stand-in does not verify presigned signatures, so assert what the signature covers.
+    let signed = put
+        .url
+        .split_once("X-Amz-SignedHeaders=")
+        .and_then(|(_, rest)| rest.split('&').next())
+        .unwrap();
+    assert_eq!(signed, "content-length%3Bcontent-type%3Bhost");
+    assert!(
+        put.headers
+            .contains(&("content-type".into(), "text/vtt".into()))
+    );
+    assert!(
+        put.headers
+            .contains(&("content-length".into(), body.len().to_string()))
+    );
+    assert!(put.url.contains("X-Amz-Expires=300"));
+    let http = reqwest::Client::new();
+
+    let mut request = http.put(&put.url).body(body.clone());
+    for (name, value) in &put.headers {
+        request = request.header(name, value);
+    }
+    let ok = request.send().await.unwrap();
+    assert!(ok.status().is_success(), "{}", ok.status());
+
+    let get = blobs
+        .presign_get(&key, Duration::from_secs(60))
+        .await
+        .unwrap();
+    assert!(get.url.contains("X-Amz-Expires=60"));
+    let fetched = http
+        .get(&get.url)
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    assert_eq!(&fetched[..], &body[..]);
+    assert_eq!(blobs.get_prefix(&key, 6).await.unwrap().unwrap(), b"WEBVTT");
+
+    assert_eq!(
+        blobs.list(&format!("uploads/{tenant}/")).await.unwrap(),
+        vec![key.clone()]
+    );
+    blobs
+        .delete(&[key.clone(), format!("uploads/{tenant}/missing")])
+        .await
+        .unwrap();
+    assert!(
+        blobs
+            .list(&format!("uploads/{tenant}/"))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+#[tokio::test]
+async fn typed_messages_are_sent_singly_and_in_batches() {
+    let aws = LocalAws::connect().await;
+    let sqs = SqsClient::new(&aws.sdk);
+    // A queue of this test's own, so parallel tests do not read its messages.
+    let name = format!("test-{}", &mint::<CallId>().as_str()[5..21]);
+    let url = sqs
+        .create_queue()
+        .queue_name(&name)
+        .send()
+        .await
+        .unwrap()
+        .queue_url
+        .unwrap();
+    let queue = callcoach_shared::aws::SqsQueue::new(sqs.clone(), &url);
+    let tenant = fresh_tenant();
+    let messages: Vec<PipelineMessage> = (0..15)
+        .map(|v| PipelineMessage::ScoreCall {
+            tenant_id: tenant.clone(),
+            call_id: mint(),
+            transcript_version: v,
+        })
+        .collect();
+    queue.send(&messages[0]).await.unwrap();
+    queue.send_batch(&messages[1..]).await.unwrap();
+
+    let mut received = Vec::new();
+    for _ in 0..20 {
+        let out = sqs
+            .receive_message()
+            .queue_url(&url)
+            .max_number_of_messages(10)
+            .send()
+            .await
+            .unwrap();
+        for m in out.messages() {
+            let parsed: PipelineMessage = serde_json::from_str(m.body().unwrap()).unwrap();
+            received.push(parsed);
+            sqs.delete_message()
+                .queue_url(&url)
+                .receipt_handle(m.receipt_handle().unwrap())
+                .send()
+                .await
+                .unwrap();
+        }
+        if received.len() == messages.len() {
+            break;
+        }
+    }
+    let key = |m: &PipelineMessage| m.dedup_key();
+    let mut got: Vec<_> = received.iter().map(key).collect();
+    let mut want: Vec<_> = messages.iter().map(key).collect();
+    got.sort();
+    want.sort();
+    assert_eq!(got, want);
+    sqs.delete_queue().queue_url(&url).send().await.unwrap();
+}
