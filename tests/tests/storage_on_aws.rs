@@ -9,7 +9,7 @@ use callcoach_shared::domain::SCHEMA_VERSION;
 use callcoach_shared::domain::call::{CallStatus, CallType};
 use callcoach_shared::domain::org::{Membership, Role, Team, Tenant};
 use callcoach_shared::domain::retention::{AccountState, RetentionPolicy};
-use callcoach_shared::domain::transcript::{SourceFormat, Speaker, Transcript, Utterance};
+use callcoach_shared::domain::transcript::{SourceFormat, Speaker, Timing, Transcript, Utterance};
 use callcoach_shared::ids::{CallId, TeamId, UserId};
 use callcoach_shared::messages::PipelineMessage;
 use callcoach_shared::ports::{
@@ -253,6 +253,7 @@ fn transcript_of_words(words: usize, canary: &str) -> Transcript {
     Transcript {
         schema_version: SCHEMA_VERSION,
         source_format: SourceFormat::WebVtt,
+        timing: Timing::Utterances,
         speakers: vec![Speaker {
             label: "0".into(),
             name: Some("Dana".into()),

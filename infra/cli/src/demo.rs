@@ -8,7 +8,7 @@ use callcoach_shared::domain::SCHEMA_VERSION;
 use callcoach_shared::domain::call::{CallStatus, CallType};
 use callcoach_shared::domain::org::{Membership, Role, Team, Tenant};
 use callcoach_shared::domain::retention::{AccountState, RetentionPolicy};
-use callcoach_shared::domain::transcript::{SourceFormat, Speaker, Transcript, Utterance};
+use callcoach_shared::domain::transcript::{SourceFormat, Speaker, Timing, Transcript, Utterance};
 use callcoach_shared::ids::{TeamId, TenantId, UserId};
 use callcoach_shared::ports::{
     Clock, DocumentKind, DocumentRepository, IdGenerator, StoredDocument, TeamRepository,
@@ -89,6 +89,7 @@ pub async fn run() -> Result<()> {
     let transcript = Transcript {
         schema_version: SCHEMA_VERSION,
         source_format: SourceFormat::PlainText,
+        timing: Timing::Utterances,
         speakers: vec![
             Speaker {
                 label: "rep".into(),

@@ -18,43 +18,59 @@ pub enum MetricValue {
     },
 }
 
+impl MetricValue {
+    pub fn value(&self) -> Option<f64> {
+        match self {
+            MetricValue::Available { value } => Some(*value),
+            MetricValue::Unavailable { .. } => None,
+        }
+    }
+}
+
 /// Per-speaker conversation measures.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SpeakerMetrics {
     pub speaker: String,
-    pub talk_time_ms: u64,
-    pub talk_share: f64,
+    pub talk_time_ms: MetricValue,
+    pub talk_share: MetricValue,
     pub words: u64,
     pub words_per_minute: MetricValue,
-    pub longest_monologue_ms: u64,
+    pub longest_monologue_ms: MetricValue,
     pub questions: u32,
-    pub interruptions: u32,
+    pub interruptions: MetricValue,
+    pub filler_words: u32,
 }
 
-/// One tracker hit (a playbook keyword or phrase).
+/// One tracker's hits (a playbook keyword or phrase list).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TrackerHit {
     pub tracker: String,
     pub count: u32,
+    /// Start of each hit; empty when the transcript has no times.
     pub at_ms: Vec<u64>,
 }
 
-/// Conversation measures for one call. Definitions are in the README.
+/// Conversation measures for one call. Definitions: [`crate::scoring::metrics`] and the README.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Metrics {
-    pub duration_ms: u64,
-    pub rep_speaker: Option<String>,
+    pub duration_ms: MetricValue,
+    /// Index of the rep in the transcript's speakers, and how it was chosen.
+    pub rep_speaker: Option<usize>,
+    pub rep_rule: String,
     pub speakers: Vec<SpeakerMetrics>,
     pub rep_talk_ratio: MetricValue,
-    pub questions_per_hour: MetricValue,
     pub rep_questions: u32,
-    pub longest_customer_story_ms: u64,
+    pub rep_questions_per_hour: MetricValue,
+    pub longest_rep_monologue_ms: MetricValue,
+    pub longest_customer_story_ms: MetricValue,
     pub interactivity_switches_per_minute: MetricValue,
     pub patience_ms: MetricValue,
-    pub interruptions: u32,
+    pub interruptions: MetricValue,
     pub backchannels: u32,
-    pub filler_words_per_minute: MetricValue,
-    pub silence_ms: u64,
+    pub rep_filler_words: u32,
+    pub rep_filler_words_per_minute: MetricValue,
+    pub rep_words_per_minute: MetricValue,
+    pub silence_ms: MetricValue,
     pub trackers: Vec<TrackerHit>,
 }
 

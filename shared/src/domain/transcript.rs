@@ -14,6 +14,18 @@ pub enum SourceFormat {
     PlainText,
 }
 
+/// How precisely the source timed its speech.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Timing {
+    /// Every utterance has timed words (speech-to-text output).
+    Words,
+    /// Utterances (cues) have start and end times, words do not (VTT, SRT).
+    Utterances,
+    /// No times at all ("Speaker: text" files); utterance times are zero and only order counts.
+    None,
+}
+
 /// A speaker as found in the source: a diarization label ("speaker 0") or a name from the file.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Speaker {
@@ -50,6 +62,7 @@ pub struct Utterance {
 pub struct Transcript {
     pub schema_version: u32,
     pub source_format: SourceFormat,
+    pub timing: Timing,
     pub speakers: Vec<Speaker>,
     /// Ordered by start time.
     pub utterances: Vec<Utterance>,
@@ -58,7 +71,19 @@ pub struct Transcript {
 impl Transcript {
     /// Whether every utterance carries word timings (some metrics need them).
     pub fn has_word_timings(&self) -> bool {
-        !self.utterances.is_empty() && self.utterances.iter().all(|u| !u.words.is_empty())
+        self.timing == Timing::Words
+    }
+
+    pub fn has_times(&self) -> bool {
+        self.timing != Timing::None
+    }
+
+    /// The speaker's display name, or its label when the source gave no name.
+    pub fn speaker_name(&self, index: usize) -> &str {
+        self.speakers
+            .get(index)
+            .map(|s| s.name.as_deref().unwrap_or(&s.label))
+            .unwrap_or("unknown")
     }
 
     /// End of the last utterance, in milliseconds.

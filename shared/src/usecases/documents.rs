@@ -222,6 +222,7 @@ mod tests {
         let transcript = Transcript {
             schema_version: SCHEMA_VERSION,
             source_format: SourceFormat::PlainText,
+            timing: crate::domain::transcript::Timing::Utterances,
             speakers: vec![Speaker {
                 label: "a".into(),
                 name: Some("Priya Raman".into()),

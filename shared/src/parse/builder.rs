@@ -1,0 +1,102 @@
+//! Assembles a canonical transcript, numbering speakers in order of appearance.
+
+use std::collections::HashMap;
+
+use super::ParseError;
+use crate::domain::SCHEMA_VERSION;
+use crate::domain::transcript::{SourceFormat, Speaker, Timing, Transcript, Utterance, Word};
+
+pub(super) struct TranscriptBuilder {
+    format: SourceFormat,
+    timing: Timing,
+    speakers: Vec<Speaker>,
+    by_label: HashMap<String, usize>,
+    utterances: Vec<Utterance>,
+}
+
+impl TranscriptBuilder {
+    pub fn new(format: SourceFormat, timing: Timing) -> Self {
+        Self {
+            format,
+            timing,
+            speakers: Vec::new(),
+            by_label: HashMap::new(),
+            utterances: Vec::new(),
+        }
+    }
+
+    /// The index of a speaker, adding it on first sight.
+    pub fn speaker(&mut self, label: &str, name: Option<&str>) -> usize {
+        if let Some(&index) = self.by_label.get(label) {
+            return index;
+        }
+        let index = self.speakers.len();
+        self.speakers.push(Speaker {
+            label: label.to_owned(),
+            name: name.map(str::to_owned),
+        });
+        self.by_label.insert(label.to_owned(), index);
+        index
+    }
+
+    pub fn push(
+        &mut self,
+        speaker: usize,
+        start_ms: u64,
+        end_ms: u64,
+        text: String,
+        words: Vec<Word>,
+    ) {
+        let text = text.trim().to_owned();
+        if text.is_empty() {
+            return;
+        }
+        self.utterances.push(Utterance {
+            speaker,
+            start_ms,
+            end_ms: end_ms.max(start_ms),
+            text,
+            words,
+        });
+    }
+
+    /// Appends text to the last utterance (continuation lines).
+    pub fn extend_last(&mut self, text: &str) -> bool {
+        match self.utterances.last_mut() {
+            Some(last) => {
+                last.text.push(' ');
+                last.text.push_str(text.trim());
+                true
+            }
+            None => false,
+        }
+    }
+
+    pub fn finish(mut self) -> Result<Transcript, ParseError> {
+        if self.utterances.is_empty() {
+            return Err(ParseError::NoSpeech);
+        }
+        if self.timing != Timing::None {
+            // Stable: keeps file order for equal start times.
+            self.utterances.sort_by_key(|u| u.start_ms);
+        }
+        Ok(Transcript {
+            schema_version: SCHEMA_VERSION,
+            source_format: self.format,
+            timing: self.timing,
+            speakers: self.speakers,
+            utterances: self.utterances,
+        })
+    }
+}
+
+/// Seconds (as providers write them) to milliseconds; negative or non-finite values are errors.
+pub(super) fn seconds_to_ms(seconds: f64, format: &'static str) -> Result<u64, ParseError> {
+    if !seconds.is_finite() || !(0.0..=1.0e7).contains(&seconds) {
+        return Err(ParseError::Provider {
+            format,
+            reason: format!("time {seconds} is out of range"),
+        });
+    }
+    Ok((seconds * 1000.0).round() as u64)
+}

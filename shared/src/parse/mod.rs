@@ -1,0 +1,74 @@
+//! Parsers from every supported input into the canonical [`Transcript`], and content sniffing.
+//!
+//! Pure functions: bytes in, a transcript or a typed error out, never a panic. The format is
+//! decided by content, never by file name or declared type.
+
+mod builder;
+mod deepgram;
+mod detect;
+mod text;
+mod transcribe;
+
+pub use deepgram::parse_deepgram;
+pub use detect::{AudioKind, Detected, SNIFF_LEN, TranscriptFormat, detect};
+pub use text::{parse_plain, parse_srt, parse_vtt};
+pub use transcribe::{parse_transcribe, parse_transcribe_call_analytics};
+
+use crate::domain::transcript::Transcript;
+
+/// Why an input is not a transcript we can read. Messages name what is wrong, never content.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ParseError {
+    #[error("the file is empty")]
+    Empty,
+    #[error("the file is not UTF-8 text")]
+    NotText,
+    #[error(
+        "the file is not a supported transcript format (WebVTT, SRT, Deepgram JSON, Amazon Transcribe JSON, or \"Speaker: text\" lines)"
+    )]
+    UnknownFormat,
+    #[error("the file is audio or video, not a transcript")]
+    IsAudio,
+    #[error("line {line}: {reason}")]
+    Line { line: usize, reason: String },
+    #[error("invalid JSON: {0}")]
+    Json(String),
+    #[error("{format} output: {reason}")]
+    Provider {
+        format: &'static str,
+        reason: String,
+    },
+    #[error("the transcript has no speech")]
+    NoSpeech,
+}
+
+impl ParseError {
+    fn line(line: usize, reason: impl Into<String>) -> Self {
+        ParseError::Line {
+            line,
+            reason: reason.into(),
+        }
+    }
+}
+
+/// Detects the format by content and parses it.
+pub fn parse_transcript(bytes: &[u8]) -> Result<Transcript, ParseError> {
+    match detect(bytes) {
+        Detected::Empty => Err(ParseError::Empty),
+        Detected::Audio(_) => Err(ParseError::IsAudio),
+        Detected::Unknown => Err(ParseError::UnknownFormat),
+        Detected::Transcript(format) => parse_as(format, bytes),
+    }
+}
+
+/// Parses bytes already known to be of `format`.
+pub fn parse_as(format: TranscriptFormat, bytes: &[u8]) -> Result<Transcript, ParseError> {
+    match format {
+        TranscriptFormat::Deepgram => parse_deepgram(bytes),
+        TranscriptFormat::AmazonTranscribe => parse_transcribe(bytes),
+        TranscriptFormat::TranscribeCallAnalytics => parse_transcribe_call_analytics(bytes),
+        TranscriptFormat::WebVtt => parse_vtt(text::utf8(bytes)?),
+        TranscriptFormat::Srt => parse_srt(text::utf8(bytes)?),
+        TranscriptFormat::PlainText => parse_plain(text::utf8(bytes)?),
+    }
+}

@@ -1,0 +1,370 @@
+//! WebVTT, SRT and plain "Speaker: text" files.
+
+use super::ParseError;
+use super::builder::TranscriptBuilder;
+use crate::domain::transcript::{SourceFormat, Timing};
+
+pub(super) fn utf8(bytes: &[u8]) -> Result<&str, ParseError> {
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    std::str::from_utf8(bytes).map_err(|_| ParseError::NotText)
+}
+
+/// Longest speaker name accepted in a "Name: text" prefix.
+const MAX_NAME_LEN: usize = 48;
+const DEFAULT_SPEAKER: &str = "Speaker 1";
+
+/// `Some((name, rest))` when a line starts with a plausible "Name: " prefix: short, no
+/// sentence punctuation, not a time ("10:30") or a URL ("https://").
+pub(super) fn speaker_prefix(line: &str) -> Option<(&str, &str)> {
+    let line = line.trim_start_matches('\u{feff}').trim_start();
+    let (name, rest) = line.split_once(':')?;
+    let name = name.trim();
+    let plausible = !name.is_empty()
+        && name.chars().count() <= MAX_NAME_LEN
+        && name
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_alphabetic() || c == '[')
+        && !name.contains(['.', '?', '!', ',', '"', '<', '>', '/'])
+        && name.split_whitespace().count() <= 5
+        && (rest.is_empty() || rest.starts_with(' ') || rest.starts_with('\t'));
+    plausible.then(|| (name.trim_matches(['[', ']']), rest.trim()))
+}
+
+/// The character before the milliseconds: `.` in WebVTT, `,` in SRT.
+#[derive(Clone, Copy)]
+struct Separator(char);
+const VTT: Separator = Separator('.');
+const SRT: Separator = Separator(',');
+
+/// `hh:mm:ss.mmm` or `mm:ss.mmm` (WebVTT); `hh:mm:ss,mmm` (SRT).
+fn timestamp(text: &str, separator: Separator, line: usize) -> Result<u64, ParseError> {
+    let bad = || {
+        ParseError::line(
+            line,
+            format!(
+                "invalid timestamp {:?}",
+                text.chars().take(16).collect::<String>()
+            ),
+        )
+    };
+    let (clock, millis) = text.split_once(separator.0).ok_or_else(bad)?;
+    if millis.len() != 3 || !millis.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(bad());
+    }
+    let parts: Vec<&str> = clock.split(':').collect();
+    let number = |s: &str| -> Result<u64, ParseError> {
+        if s.is_empty() || s.len() > 4 || !s.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(bad());
+        }
+        s.parse().map_err(|_| bad())
+    };
+    let (h, m, s) = match parts.as_slice() {
+        [h, m, s] => (number(h)?, number(m)?, number(s)?),
+        [m, s] => (0, number(m)?, number(s)?),
+        _ => return Err(bad()),
+    };
+    if m > 59 || s > 59 {
+        return Err(bad());
+    }
+    Ok(((h * 60 + m) * 60 + s) * 1000 + number(millis)?)
+}
+
+/// `start --> end [settings]`.
+fn timing_line(text: &str, separator: Separator, line: usize) -> Result<(u64, u64), ParseError> {
+    let (start, rest) = text
+        .split_once("-->")
+        .ok_or_else(|| ParseError::line(line, "expected a cue timing"))?;
+    let end = rest
+        .split_whitespace()
+        .next()
+        .ok_or_else(|| ParseError::line(line, "cue timing has no end"))?;
+    let (start, end) = (
+        timestamp(start.trim(), separator, line)?,
+        timestamp(end, separator, line)?,
+    );
+    if end < start {
+        return Err(ParseError::line(line, "cue ends before it starts"));
+    }
+    Ok((start, end))
+}
+
+fn decode_entities(text: &str) -> String {
+    text.replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&nbsp;", " ")
+        .replace("&quot;", "\"")
+        .replace("&#39;", "'")
+        .replace("&amp;", "&")
+}
+
+/// Removes cue tags (`<c>`, `<b>`, `<00:01.000>`, `</v>`) and returns the first voice name.
+fn strip_tags(payload: &str) -> (Option<String>, String) {
+    let mut voice = None;
+    let mut out = String::with_capacity(payload.len());
+    let mut rest = payload;
+    while let Some(open) = rest.find('<') {
+        out.push_str(&rest[..open]);
+        let Some(close) = rest[open..].find('>') else {
+            out.push_str(&rest[open..]);
+            rest = "";
+            break;
+        };
+        let tag = &rest[open + 1..open + close];
+        if let Some(name) = tag
+            .strip_prefix('v')
+            .filter(|t| t.starts_with([' ', '.', '\t']))
+        {
+            // `<v.loud Name>`: classes come before the first space.
+            let name = name
+                .split_once(char::is_whitespace)
+                .map(|(_, n)| n.trim())
+                .unwrap_or("");
+            if voice.is_none() && !name.is_empty() {
+                voice = Some(decode_entities(name));
+            }
+        }
+        rest = &rest[open + close + 1..];
+    }
+    out.push_str(rest);
+    (voice, decode_entities(&out))
+}
+
+/// Shared by WebVTT and SRT: adds a cue, taking the speaker from a voice tag, a "Name:" prefix,
+/// or the previous cue.
+struct CueSink {
+    builder: TranscriptBuilder,
+    last_speaker: Option<usize>,
+}
+
+impl CueSink {
+    fn new(format: SourceFormat) -> Self {
+        Self {
+            builder: TranscriptBuilder::new(format, Timing::Utterances),
+            last_speaker: None,
+        }
+    }
+
+    fn cue(&mut self, start: u64, end: u64, payload_lines: &[&str]) {
+        let joined = payload_lines.join(" ");
+        let (voice, text) = strip_tags(&joined);
+        let (speaker, text) = match (voice, speaker_prefix(&text)) {
+            (Some(name), _) => (
+                Some(self.builder.speaker(&name, Some(&name))),
+                text.trim().to_owned(),
+            ),
+            (None, Some((name, rest))) => (
+                Some(self.builder.speaker(name, Some(name))),
+                rest.to_owned(),
+            ),
+            (None, None) => (self.last_speaker, text.trim().to_owned()),
+        };
+        let speaker = speaker.unwrap_or_else(|| self.builder.speaker(DEFAULT_SPEAKER, None));
+        if text.is_empty() {
+            return;
+        }
+        self.last_speaker = Some(speaker);
+        self.builder.push(speaker, start, end, text, Vec::new());
+    }
+}
+
+/// Blocks of non-blank lines with the 1-based number of their first line.
+fn blocks(text: &str) -> Vec<(usize, Vec<&str>)> {
+    let mut blocks = Vec::new();
+    let mut current: Vec<&str> = Vec::new();
+    let mut first_line = 0;
+    for (index, line) in text.lines().enumerate() {
+        let line = line.trim_end_matches('\r');
+        if line.trim().is_empty() {
+            if !current.is_empty() {
+                blocks.push((first_line, std::mem::take(&mut current)));
+            }
+        } else {
+            if current.is_empty() {
+                first_line = index + 1;
+            }
+            current.push(line);
+        }
+    }
+    if !current.is_empty() {
+        blocks.push((first_line, current));
+    }
+    blocks
+}
+
+pub fn parse_vtt(text: &str) -> Result<crate::domain::transcript::Transcript, ParseError> {
+    let text = text.trim_start_matches('\u{feff}');
+    let first = text.lines().next().unwrap_or("");
+    let signature_ok = first
+        .strip_prefix("WEBVTT")
+        .is_some_and(|r| r.is_empty() || r.starts_with([' ', '\t']));
+    if !signature_ok {
+        return Err(ParseError::line(1, "a WebVTT file must begin with WEBVTT"));
+    }
+    let mut sink = CueSink::new(SourceFormat::WebVtt);
+    // The first block is the header (signature and metadata lines).
+    for (line, block) in blocks(text).into_iter().skip(1) {
+        let head = block[0].trim_start();
+        if head.starts_with("NOTE") || head == "STYLE" || head == "REGION" {
+            continue;
+        }
+        // An optional cue identifier precedes the timing line.
+        let (timing_at, timing) = if block[0].contains("-->") {
+            (0, block[0])
+        } else {
+            match block.get(1) {
+                Some(l) if l.contains("-->") => (1, *l),
+                _ => return Err(ParseError::line(line, "expected a cue timing")),
+            }
+        };
+        let (start, end) = timing_line(timing, VTT, line + timing_at)?;
+        sink.cue(start, end, &block[timing_at + 1..]);
+    }
+    sink.builder.finish()
+}
+
+pub fn parse_srt(text: &str) -> Result<crate::domain::transcript::Transcript, ParseError> {
+    let mut sink = CueSink::new(SourceFormat::Srt);
+    for (line, block) in blocks(text.trim_start_matches('\u{feff}')) {
+        let timing_at = usize::from(!block[0].contains("-->"));
+        let timing = block
+            .get(timing_at)
+            .filter(|l| l.contains("-->"))
+            .ok_or_else(|| ParseError::line(line, "expected a subtitle timing"))?;
+        let (start, end) = timing_line(timing, SRT, line + timing_at)?;
+        sink.cue(start, end, &block[timing_at + 1..]);
+    }
+    sink.builder.finish()
+}
+
+/// "Name: text" lines; lines without a prefix continue the current speaker's turn, and a
+/// "Name:" alone on a line starts a turn whose text follows.
+pub fn parse_plain(text: &str) -> Result<crate::domain::transcript::Transcript, ParseError> {
+    let mut builder = TranscriptBuilder::new(SourceFormat::PlainText, Timing::None);
+    // The speaker of the turn in progress, and whether it has text yet.
+    let mut current: Option<(usize, bool)> = None;
+    for (index, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() {
+            continue;
+        }
+        match (speaker_prefix(line), current) {
+            (Some((name, rest)), _) => {
+                let speaker = builder.speaker(name, Some(name));
+                builder.push(speaker, 0, 0, rest.to_owned(), Vec::new());
+                current = Some((speaker, !rest.is_empty()));
+            }
+            (None, Some((_, true))) => {
+                builder.extend_last(line);
+            }
+            (None, Some((speaker, false))) => {
+                builder.push(speaker, 0, 0, line.to_owned(), Vec::new());
+                current = Some((speaker, true));
+            }
+            (None, None) => return Err(ParseError::line(index + 1, "expected \"Speaker: text\"")),
+        }
+    }
+    builder.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn teams_voice_tags_zoom_prefixes_ids_notes_and_styles() {
+        let vtt = "\u{feff}WEBVTT Kind: captions\nLanguage: en\n\nSTYLE\n::cue { color: red }\n\nNOTE this is a comment\nspanning lines\n\ncue-1\n00:00:01.000 --> 00:00:04.500 align:start\n<v Dana Rep>Thanks for &amp; joining</v>\n\n00:04.600 --> 00:00:07.000\nSam Buyer: What does it cost?\n\n3\n00:00:07.100 --> 00:00:09.000\nand how long does <b>setup</b> take<00:00:08.000>?\n";
+        let t = parse_vtt(vtt).unwrap();
+        assert_eq!(t.timing, Timing::Utterances);
+        let names: Vec<_> = t.speakers.iter().map(|s| s.name.clone().unwrap()).collect();
+        assert_eq!(names, ["Dana Rep", "Sam Buyer"]);
+        let texts: Vec<_> = t
+            .utterances
+            .iter()
+            .map(|u| (u.speaker, u.start_ms, u.end_ms, u.text.as_str()))
+            .collect();
+        assert_eq!(
+            texts,
+            [
+                (0, 1000, 4500, "Thanks for & joining"),
+                (1, 4600, 7000, "What does it cost?"),
+                (1, 7100, 9000, "and how long does setup take?"),
+            ]
+        );
+    }
+
+    #[test]
+    fn vtt_errors_name_the_line() {
+        assert_eq!(
+            parse_vtt("no header\n"),
+            Err(ParseError::line(1, "a WebVTT file must begin with WEBVTT"))
+        );
+        let missing = "WEBVTT\n\n00:00:01.000 --> 00:00:02.000\nok\n\njust text\nno timing\n";
+        assert_eq!(
+            parse_vtt(missing),
+            Err(ParseError::line(6, "expected a cue timing"))
+        );
+        let bad_time = "WEBVTT\n\n00:00:01.000 --> 00:00:0x.000\nok\n";
+        assert!(matches!(
+            parse_vtt(bad_time),
+            Err(ParseError::Line { line: 3, .. })
+        ));
+        let backwards = "WEBVTT\n\n00:00:05.000 --> 00:00:02.000\nok\n";
+        assert_eq!(
+            parse_vtt(backwards),
+            Err(ParseError::line(3, "cue ends before it starts"))
+        );
+        assert_eq!(parse_vtt("WEBVTT\n"), Err(ParseError::NoSpeech));
+    }
+
+    #[test]
+    fn srt_with_and_without_indexes() {
+        let srt = "1\r\n00:00:01,000 --> 00:00:02,500\r\nDana: Hi Sam\r\n\r\n2\r\n00:00:03,000 --> 00:00:04,000\r\nSam: Hello\r\nthere\r\n\r\n00:00:05,000 --> 00:00:06,000\r\nstill Sam\r\n";
+        let t = parse_srt(srt).unwrap();
+        assert_eq!(t.speakers.len(), 2);
+        assert_eq!(t.utterances[1].text, "Hello there");
+        assert_eq!(t.utterances[2].speaker, 1);
+        assert_eq!(t.utterances[2].start_ms, 5000);
+        assert!(matches!(
+            parse_srt("1\n00:00:01,000 -> 00:00:02,000\nx\n"),
+            Err(ParseError::Line { line: 1, .. })
+        ));
+        // SRT separates milliseconds with a comma; a dot is a WebVTT timestamp.
+        assert!(matches!(
+            parse_srt("1\n00:00:01,000 --> 00:00:02.000\nx\n"),
+            Err(ParseError::Line { line: 2, .. })
+        ));
+    }
+
+    #[test]
+    fn plain_speaker_lines_and_continuations() {
+        let t = parse_plain("Dana: Hi, thanks for the time.\nWe have 30 minutes.\nSam: Great.\n\nDana: First question?\nSam:\nLet me think.\n").unwrap();
+        assert_eq!(t.timing, Timing::None);
+        assert_eq!(t.utterances.len(), 4);
+        assert_eq!(
+            (t.utterances[3].speaker, t.utterances[3].text.as_str()),
+            (1, "Let me think.")
+        );
+        assert_eq!(
+            t.utterances[0].text,
+            "Hi, thanks for the time. We have 30 minutes."
+        );
+        assert_eq!(t.utterances[2].speaker, 0);
+        assert!(matches!(
+            parse_plain("no speaker here\nDana: hi"),
+            Err(ParseError::Line { line: 1, .. })
+        ));
+    }
+
+    #[test]
+    fn speaker_prefix_rejects_times_and_sentences() {
+        assert_eq!(
+            speaker_prefix("Dana Smith: hello"),
+            Some(("Dana Smith", "hello"))
+        );
+        assert_eq!(speaker_prefix("[Sam]: hi"), Some(("Sam", "hi")));
+        assert_eq!(speaker_prefix("10:30 works for me"), None);
+        assert_eq!(speaker_prefix("see https://example.com"), None);
+        assert_eq!(speaker_prefix("Well, here is the thing: pricing"), None);
+    }
+}

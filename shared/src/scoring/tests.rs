@@ -1,0 +1,380 @@
+//! Golden tests: small transcripts whose every metric was worked out by hand (see comments).
+
+use time::macros::datetime;
+
+use super::*;
+use crate::domain::analysis::{GoalTarget, HighlightKind, MetricValue, ObjectionType};
+use crate::domain::call::CallType;
+use crate::domain::playbook::{ObjectionHandling, Playbook, Tracker};
+use crate::domain::transcript::{SourceFormat, Speaker, Timing, Transcript, Utterance, Word};
+use crate::ids::{CallId, MintedId, TenantId};
+use crate::system::RandomIds;
+
+/// Words spread evenly: word i starts at start + i * ((end - start) / n).
+fn utterance(speaker: usize, start: u64, end: u64, text: &str, timed_words: bool) -> Utterance {
+    let parts: Vec<&str> = text.split_whitespace().collect();
+    let step = (end - start) / parts.len() as u64;
+    let words = if timed_words {
+        parts
+            .iter()
+            .enumerate()
+            .map(|(i, w)| Word {
+                text: (*w).into(),
+                start_ms: start + i as u64 * step,
+                end_ms: start + (i as u64 + 1) * step,
+                confidence: Some(0.9),
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    Utterance {
+        speaker,
+        start_ms: start,
+        end_ms: end,
+        text: text.into(),
+        words,
+    }
+}
+
+fn two_speakers(timing: Timing, utterances: Vec<Utterance>) -> Transcript {
+    Transcript {
+        schema_version: 1,
+        source_format: SourceFormat::Deepgram,
+        timing,
+        speakers: vec![
+            Speaker {
+                label: "speaker 0".into(),
+                name: Some("Dana".into()),
+            },
+            Speaker {
+                label: "speaker 1".into(),
+                name: Some("Sam".into()),
+            },
+        ],
+        utterances,
+    }
+}
+
+/// Dana (rep) and Sam (customer), one minute, word timings.
+fn golden_call(timing: Timing) -> Transcript {
+    let w = timing == Timing::Words;
+    two_speakers(
+        timing,
+        vec![
+            utterance(
+                0,
+                0,
+                10_000,
+                "Hi Sam, thanks for joining. What made you look at this now?",
+                w,
+            ),
+            utterance(
+                1,
+                11_000,
+                31_000,
+                "Um, our reps spend hours on notes. The budget is tight this year.",
+                w,
+            ),
+            utterance(0, 30_500, 31_000, "Mm-hm.", w),
+            utterance(
+                0,
+                32_000,
+                50_000,
+                "How many hours a week? Who else decides? We can send you a proposal. Does Tuesday at 2pm work?",
+                w,
+            ),
+            utterance(1, 49_000, 60_000, "Tuesday works.", w),
+        ],
+    )
+}
+
+fn trackers() -> Vec<Tracker> {
+    vec![Tracker {
+        name: "commercials".into(),
+        phrases: vec!["budget".into(), "proposal".into()],
+    }]
+}
+
+fn value(v: &MetricValue) -> f64 {
+    v.value()
+        .unwrap_or_else(|| panic!("expected a value, got {v:?}"))
+}
+
+fn dana() -> RepChoice {
+    RepChoice {
+        speaker: Some(0),
+        rule: "test",
+    }
+}
+
+#[test]
+fn golden_metrics_with_word_timings() {
+    let m = compute_metrics(&golden_call(Timing::Words), &dana(), &trackers());
+    // Talk: Dana 10,000 + 500 + 18,000 = 28,500; Sam 20,000 + 11,000 = 31,000.
+    assert_eq!(value(&m.speakers[0].talk_time_ms), 28_500.0);
+    assert_eq!(value(&m.speakers[1].talk_time_ms), 31_000.0);
+    assert!((value(&m.rep_talk_ratio) - 28_500.0 / 59_500.0).abs() < 1e-9);
+    // Words: Dana 12 + 1 + 19 = 32, Sam 13 + 2 = 15; speed 32 / 0.475 min.
+    assert_eq!((m.speakers[0].words, m.speakers[1].words), (32, 15));
+    assert!((value(&m.rep_words_per_minute) - 32.0 / 0.475).abs() < 1e-9);
+    // Questions: 1 + 3; per hour of a one-minute call: 240.
+    assert_eq!(m.rep_questions, 4);
+    assert_eq!(value(&m.rep_questions_per_hour), 240.0);
+    // Floor turns: Dana, Sam, (Mm-hm is a backchannel), Dana, Sam: 3 switches in 1 minute.
+    assert_eq!(m.backchannels, 1);
+    assert_eq!(value(&m.interactivity_switches_per_minute), 3.0);
+    // Dana's longest turn 18 s; Sam's 20 s.
+    assert_eq!(value(&m.longest_rep_monologue_ms), 18_000.0);
+    assert_eq!(value(&m.longest_customer_story_ms), 20_000.0);
+    // Dana starts 32,000 after Sam ended at 31,000.
+    assert_eq!(value(&m.patience_ms), 1_000.0);
+    // Sam starts at 49,000, 1,000 ms before Dana ends: one interruption, by Sam. The overlapping
+    // "Mm-hm." is a backchannel, not an interruption.
+    assert_eq!(value(&m.interruptions), 1.0);
+    assert_eq!(value(&m.speakers[1].interruptions), 1.0);
+    assert_eq!(value(&m.speakers[0].interruptions), 0.0);
+    // Fillers: Sam's "Um" (not the rep's).
+    assert_eq!((m.rep_filler_words, m.speakers[1].filler_words), (0, 1));
+    // Gaps 10,000-11,000 and 31,000-32,000.
+    assert_eq!(value(&m.silence_ms), 2_000.0);
+    assert_eq!(value(&m.duration_ms), 60_000.0);
+    // "budget" is word 8 of 13 in 11,000-31,000 (step 1,538); "proposal." word 13 of 19 in
+    // 32,000-50,000 (step 947).
+    assert_eq!(m.trackers[0].count, 2);
+    assert_eq!(m.trackers[0].at_ms, [11_000 + 8 * 1_538, 32_000 + 13 * 947]);
+}
+
+#[test]
+fn cue_timed_transcripts_report_interruptions_unavailable() {
+    let m = compute_metrics(&golden_call(Timing::Utterances), &dana(), &trackers());
+    assert!(matches!(m.interruptions, MetricValue::Unavailable { .. }));
+    assert!(matches!(
+        m.speakers[1].interruptions,
+        MetricValue::Unavailable { .. }
+    ));
+    // Everything utterance-timed is still there; trackers fall back to utterance starts.
+    assert!((value(&m.rep_talk_ratio) - 28_500.0 / 59_500.0).abs() < 1e-9);
+    assert_eq!(value(&m.patience_ms), 1_000.0);
+    assert_eq!(m.trackers[0].at_ms, [11_000, 32_000]);
+}
+
+#[test]
+fn untimed_transcripts_report_time_metrics_unavailable_never_invented() {
+    let mut t = golden_call(Timing::None);
+    for u in &mut t.utterances {
+        (u.start_ms, u.end_ms) = (0, 0);
+    }
+    let m = compute_metrics(&t, &dana(), &trackers());
+    for v in [
+        &m.rep_talk_ratio,
+        &m.duration_ms,
+        &m.patience_ms,
+        &m.silence_ms,
+        &m.rep_words_per_minute,
+        &m.longest_customer_story_ms,
+        &m.interactivity_switches_per_minute,
+        &m.rep_questions_per_hour,
+    ] {
+        assert!(matches!(v, MetricValue::Unavailable { .. }), "{v:?}");
+    }
+    assert_eq!(m.rep_questions, 4);
+    assert_eq!(m.trackers[0].count, 2);
+    assert!(m.trackers[0].at_ms.is_empty());
+}
+
+#[test]
+fn rep_rule_override_then_name_then_agent_then_first_speaker() {
+    let t = golden_call(Timing::Words);
+    assert_eq!(
+        choose_rep(&t, Some("speaker 1"), Some("Dana")).speaker,
+        Some(1)
+    );
+    assert_eq!(choose_rep(&t, None, Some("sam smith")).speaker, Some(1));
+    assert_eq!(
+        choose_rep(&t, None, None),
+        RepChoice {
+            speaker: Some(0),
+            rule: "the first speaker (default rule)"
+        }
+    );
+    let mut tca = t.clone();
+    tca.speakers[1].label = "AGENT".into();
+    assert_eq!(choose_rep(&tca, None, None).speaker, Some(1));
+}
+
+fn analysis_of(
+    t: &Transcript,
+    playbook: &Playbook,
+    call_type: CallType,
+) -> crate::domain::analysis::Analysis {
+    deterministic_analysis(
+        ScoringRequest {
+            tenant_id: &TenantId::parse("acme").unwrap(),
+            call_id: &CallId::from_random([1; 16]),
+            transcript_version: 1,
+            transcript: t,
+            playbook,
+            call_type,
+            rep_override: None,
+            rep_name: Some("Dana"),
+        },
+        &RandomIds,
+        datetime!(2026-11-01 0:00 UTC),
+    )
+}
+
+#[test]
+fn coach_finds_objection_next_step_and_scores_with_evidence() {
+    let t = golden_call(Timing::Words);
+    let a = analysis_of(&t, &Playbook::default(), CallType::Discovery);
+    let objections: Vec<_> = a
+        .highlights
+        .iter()
+        .filter_map(|h| match h.kind {
+            HighlightKind::Objection { objection } => Some(objection),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(objections, [ObjectionType::Budget]);
+    assert!(
+        a.highlights
+            .iter()
+            .any(|h| h.kind == HighlightKind::NextStep && h.at_ms == 32_000)
+    );
+    assert!(
+        !a.highlights
+            .iter()
+            .any(|h| h.kind == HighlightKind::WeakClose)
+    );
+    // 4 questions against a discovery target of 11: 36.
+    let discovery = a
+        .scores
+        .iter()
+        .find(|s| s.dimension == "discovery")
+        .unwrap();
+    assert_eq!(discovery.score, 36);
+    assert!(discovery.evidence[0].description.contains("4 questions"));
+    // The budget objection was answered with questions: 40 + 60.
+    assert_eq!(
+        a.scores
+            .iter()
+            .find(|s| s.dimension == "objection_handling")
+            .unwrap()
+            .score,
+        100
+    );
+    assert!(
+        a.micro_goals
+            .iter()
+            .any(|g| g.metric == "rep_questions" && g.target == GoalTarget::AtLeast(11.0))
+    );
+    for s in &a.scores {
+        assert!(s.score <= 100 && !s.evidence.is_empty(), "{s:?}");
+    }
+    assert!((3..=5).contains(&a.suggestions.len()));
+    assert!((1..=3).contains(&a.micro_goals.len()));
+    for h in &a.highlights {
+        assert!(
+            t.utterances.iter().any(|u| u.text.contains(&h.quote)),
+            "quote not in transcript: {}",
+            h.quote
+        );
+        assert!(h.at_ms <= t.duration_ms());
+    }
+    assert!(a.summary.contains("budget is tight"));
+}
+
+#[test]
+fn weak_close_and_unanswered_objection_use_the_playbook() {
+    let t = two_speakers(
+        Timing::Utterances,
+        vec![
+            utterance(0, 0, 5_000, "Let me walk you through the product.", false),
+            utterance(
+                1,
+                6_000,
+                9_000,
+                "Honestly it looks too expensive for us.",
+                false,
+            ),
+            utterance(
+                0,
+                9_500,
+                12_000,
+                "Okay. I will send you the deck and we can follow up.",
+                false,
+            ),
+        ],
+    );
+    let playbook = Playbook {
+        objection_handling: vec![ObjectionHandling {
+            objection: ObjectionType::Price,
+            response: "Anchor on the cost of manual notes.".into(),
+        }],
+        ..Playbook::default()
+    };
+    let a = analysis_of(&t, &playbook, CallType::Demo);
+    let weak = a
+        .highlights
+        .iter()
+        .find(|h| h.kind == HighlightKind::WeakClose)
+        .expect("weak close");
+    assert_eq!(weak.at_ms, 9_500);
+    let price = a
+        .highlights
+        .iter()
+        .find(|h| {
+            matches!(
+                h.kind,
+                HighlightKind::Objection {
+                    objection: ObjectionType::Price
+                }
+            )
+        })
+        .unwrap();
+    assert!(price.note.contains("Anchor on the cost"));
+    assert!(a.suggestions.iter().any(|s| s.contains("dated next step")));
+    assert_eq!(
+        a.scores
+            .iter()
+            .find(|s| s.dimension == "objection_handling")
+            .unwrap()
+            .score,
+        40
+    );
+    assert_eq!(
+        a.scores
+            .iter()
+            .find(|s| s.dimension == "next_steps")
+            .unwrap()
+            .score,
+        55
+    );
+}
+
+#[test]
+fn report_renders_every_section() {
+    let a = analysis_of(
+        &golden_call(Timing::Words),
+        &Playbook {
+            trackers: trackers(),
+            ..Playbook::default()
+        },
+        CallType::Discovery,
+    );
+    let text = report::render(&a);
+    for section in [
+        "COACHING REPORT",
+        "Scores",
+        "Conversation (rep: Dana",
+        "Highlights",
+        "[0:11] objection: budget",
+        "Suggestions",
+        "Micro-goals",
+        "tracker commercials",
+    ] {
+        assert!(text.contains(section), "missing {section:?} in\n{text}");
+    }
+    assert_eq!(report::clock(3_725_000), "1:02:05");
+}
