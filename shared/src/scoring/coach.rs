@@ -13,7 +13,7 @@ use crate::domain::playbook::Playbook;
 use crate::domain::transcript::{Transcript, Utterance};
 use crate::ports::IdGenerator;
 
-use super::text::{is_backchannel, phrase_positions, tokens};
+use super::text::{TokenList, is_backchannel, phrase_positions};
 
 pub const RUBRIC_VERSION: &str = "deterministic-1";
 
@@ -212,9 +212,8 @@ const MONTHS: &[&str] = &[
 
 /// A concrete time: a weekday, "tomorrow", a month name, a clock time ("2pm", "10:30") or an
 /// ordinal date ("the 12th").
-fn has_concrete_time(toks: &[String]) -> bool {
+fn has_concrete_time(toks: &TokenList) -> bool {
     toks.iter().any(|t| {
-        let t = t.as_str();
         WEEKDAYS.contains(&t)
             || MONTHS.contains(&t)
             || ((t.ends_with("am") || t.ends_with("pm"))
@@ -228,8 +227,9 @@ fn has_concrete_time(toks: &[String]) -> bool {
             || (["st", "nd", "rd", "th"].iter().any(|s| t.ends_with(s))
                 && t.len() > 2
                 && t[..t.len() - 2].bytes().all(|b| b.is_ascii_digit()))
-    }) || toks.windows(2).any(|w| {
-        w[0].bytes().all(|b| b.is_ascii_digit()) && matches!(w[1].as_str(), "am" | "pm" | "o'clock")
+    }) || (1..toks.len()).any(|i| {
+        toks.get(i - 1).bytes().all(|b| b.is_ascii_digit())
+            && matches!(toks.get(i), "am" | "pm" | "o'clock")
     })
 }
 
@@ -267,10 +267,27 @@ fn with_article(word: &str) -> String {
     format!("{article} {word}")
 }
 
-fn contains_phrase(toks: &[String], phrase: &str) -> bool {
-    let phrase: Vec<String> = tokens(phrase).collect();
-    phrase_positions(toks, &phrase).next().is_some()
+fn contains_phrase(toks: &TokenList, phrase: &TokenList) -> bool {
+    phrase_positions(toks, phrase).next().is_some()
 }
+
+fn tokenized(phrases: &[&str]) -> Vec<TokenList> {
+    phrases.iter().map(|p| TokenList::from_text(p)).collect()
+}
+
+/// The phrase lists, tokenized once per process.
+struct Lexicon {
+    objections: Vec<(ObjectionType, Vec<TokenList>)>,
+    next_steps: Vec<TokenList>,
+}
+
+static LEXICON: std::sync::LazyLock<Lexicon> = std::sync::LazyLock::new(|| Lexicon {
+    objections: OBJECTION_PHRASES
+        .iter()
+        .map(|(kind, phrases)| (*kind, tokenized(phrases)))
+        .collect(),
+    next_steps: tokenized(NEXT_STEP_PHRASES),
+});
 
 fn clamp_score(value: f64) -> u8 {
     value.round().clamp(0.0, 100.0) as u8
@@ -282,7 +299,7 @@ fn evidence(description: String, at_ms: Option<u64>) -> Evidence {
 
 struct Scene<'a> {
     transcript: &'a Transcript,
-    tokens: Vec<Vec<String>>,
+    tokens: Vec<TokenList>,
     rep: Option<usize>,
     timed: bool,
 }
@@ -309,7 +326,7 @@ fn find_objections(scene: &Scene<'_>) -> Vec<ObjectionFound> {
         if scene.is_rep(u) || scene.rep.is_none() {
             continue;
         }
-        for (kind, phrases) in OBJECTION_PHRASES {
+        for (kind, phrases) in &LEXICON.objections {
             if found.iter().any(|f: &ObjectionFound| f.kind == *kind) {
                 continue;
             }
@@ -323,9 +340,7 @@ fn find_objections(scene: &Scene<'_>) -> Vec<ObjectionFound> {
                     .is_some_and(|(offset, reply)| {
                         let reply_tokens = &scene.tokens[i + 1 + offset];
                         reply.text.contains('?')
-                            || topic_words(*kind)
-                                .iter()
-                                .any(|w| reply_tokens.iter().any(|t| t == w))
+                            || topic_words(*kind).iter().any(|w| reply_tokens.contains(w))
                     });
                 found.push(ObjectionFound {
                     kind: *kind,
@@ -362,7 +377,7 @@ pub fn coach<I: IdGenerator>(
         tokens: transcript
             .utterances
             .iter()
-            .map(|u| tokens(&u.text).collect())
+            .map(|u| TokenList::from_text(&u.text))
             .collect(),
         rep: metrics.rep_speaker,
         timed: transcript.has_times(),
@@ -570,11 +585,11 @@ pub fn coach<I: IdGenerator>(
     // mention is dated when a concrete time is in its sentence or the sentence after it (which
     // may open the next utterance: "Does Tuesday work?" "Tuesday works."). The last dated
     // mention wins; else the last mention is a weak close.
-    let sentences = |i: usize| -> Vec<Vec<String>> {
+    let sentences = |i: usize| -> Vec<TokenList> {
         utterances[i]
             .text
             .split_inclusive(['.', '?', '!'])
-            .map(|s| tokens(s).collect())
+            .map(TokenList::from_text)
             .collect()
     };
     let closing_from = utterances.len() * 3 / 5;
@@ -587,7 +602,8 @@ pub fn coach<I: IdGenerator>(
             window.extend(sentences(i + 1).into_iter().take(1));
         }
         for j in 0..own {
-            if NEXT_STEP_PHRASES
+            if LEXICON
+                .next_steps
                 .iter()
                 .any(|p| contains_phrase(&window[j], p))
             {
@@ -692,7 +708,7 @@ pub fn coach<I: IdGenerator>(
     }
 
     // Playbook adherence: value propositions and trackers mentioned by the rep.
-    let rep_tokens: Vec<&Vec<String>> = utterances
+    let rep_tokens: Vec<&TokenList> = utterances
         .iter()
         .zip(&scene.tokens)
         .filter(|(u, _)| scene.is_rep(u))
@@ -701,7 +717,8 @@ pub fn coach<I: IdGenerator>(
     let mut playbook_evidence = Vec::new();
     let mut playbook_parts = Vec::new();
     for proposition in &playbook.value_propositions {
-        let key_words: Vec<String> = tokens(proposition).filter(|w| w.len() > 4).collect();
+        let all_words = TokenList::from_text(proposition);
+        let key_words: Vec<&str> = all_words.iter().filter(|w| w.len() > 4).collect();
         let mentioned = !key_words.is_empty()
             && rep_tokens.iter().any(|toks| {
                 key_words.iter().filter(|k| toks.contains(k)).count() * 2 >= key_words.len().min(4)
@@ -853,7 +870,7 @@ fn summarize(
     if let Some(pain) = utterances
         .iter()
         .zip(&scene.tokens)
-        .find(|(u, toks)| !scene.is_rep(u) && toks.iter().any(|t| PAIN_WORDS.contains(&t.as_str())))
+        .find(|(u, toks)| !scene.is_rep(u) && toks.iter().any(|t| PAIN_WORDS.contains(&t)))
     {
         parts.push(format!("Customer: \"{}\"", quote(&pain.0.text)));
     }

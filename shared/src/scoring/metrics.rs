@@ -33,7 +33,7 @@ use crate::domain::playbook::Tracker;
 use crate::domain::transcript::{Transcript, Utterance};
 
 use super::rep::RepChoice;
-use super::text::{count_fillers, count_questions, is_backchannel, phrase_positions, tokens};
+use super::text::{TokenList, count_fillers, count_questions, is_backchannel, phrase_positions};
 
 /// Overlap shorter than this is normal turn-taking, not an interruption.
 pub const INTERRUPTION_TOLERANCE_MS: u64 = 300;
@@ -79,26 +79,28 @@ fn per_minute(count: f64, ms: u64) -> Option<f64> {
 }
 
 /// Tokens of an utterance with the time of each (word start when timed word by word).
-fn timed_tokens(u: &Utterance, word_timed: bool) -> (Vec<String>, Vec<u64>) {
-    let mut toks = Vec::new();
-    let mut times = Vec::new();
+fn timed_tokens(u: &Utterance, word_timed: bool) -> (TokenList, Vec<u64>) {
     if word_timed && !u.words.is_empty() {
+        let mut toks = TokenList::default();
+        let mut times = Vec::with_capacity(u.words.len());
         for w in &u.words {
-            for t in tokens(&w.text) {
-                toks.push(t);
-                times.push(w.start_ms);
+            for raw in w.text.split_whitespace() {
+                if toks.push(raw) == 1 {
+                    times.push(w.start_ms);
+                }
             }
         }
+        (toks, times)
     } else {
-        toks.extend(tokens(&u.text));
-        times.resize(toks.len(), u.start_ms);
+        let toks = TokenList::from_text(&u.text);
+        let times = vec![u.start_ms; toks.len()];
+        (toks, times)
     }
-    (toks, times)
 }
 
 struct PreparedTracker {
     name: String,
-    phrases: Vec<Vec<String>>,
+    phrases: Vec<TokenList>,
     count: u32,
     at_ms: Vec<u64>,
 }
@@ -114,8 +116,8 @@ pub fn compute_metrics(transcript: &Transcript, rep: &RepChoice, trackers: &[Tra
             phrases: t
                 .phrases
                 .iter()
-                .map(|p| tokens(p).collect())
-                .filter(|p: &Vec<String>| !p.is_empty())
+                .map(|p| TokenList::from_text(p))
+                .filter(|p| p.len() > 0)
                 .collect(),
             count: 0,
             at_ms: Vec::new(),

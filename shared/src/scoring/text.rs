@@ -1,12 +1,63 @@
 //! Word-level text helpers shared by the metrics and the coach.
 
-/// Lowercase word tokens with surrounding punctuation removed (apostrophes and hyphens inside a
-/// word are kept: "don't", "mm-hm"). Allocates one string per token.
-pub(crate) fn tokens(text: &str) -> impl Iterator<Item = String> + '_ {
-    text.split_whitespace().filter_map(|raw| {
-        let trimmed = raw.trim_matches(|c: char| !c.is_alphanumeric());
-        (!trimmed.is_empty()).then(|| trimmed.to_lowercase())
-    })
+fn trim_token(raw: &str) -> &str {
+    raw.trim_matches(|c: char| !c.is_alphanumeric())
+}
+
+/// Lowercase word tokens of a text, with surrounding punctuation removed (apostrophes and
+/// hyphens inside a word are kept: "don't", "mm-hm"). One buffer for all tokens: no allocation
+/// per word, which keeps a long call's analysis linear in time as well as in work.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct TokenList {
+    buf: String,
+    ends: Vec<u32>,
+}
+
+impl TokenList {
+    pub fn from_text(text: &str) -> Self {
+        let mut list = TokenList {
+            buf: String::with_capacity(text.len()),
+            ends: Vec::new(),
+        };
+        for raw in text.split_whitespace() {
+            list.push(raw);
+        }
+        list
+    }
+
+    /// Adds the tokens of one raw word; returns how many were added (0 or 1).
+    pub fn push(&mut self, raw: &str) -> usize {
+        let trimmed = trim_token(raw);
+        if trimmed.is_empty() {
+            return 0;
+        }
+        if trimmed.is_ascii() {
+            self.buf
+                .extend(trimmed.bytes().map(|b| char::from(b.to_ascii_lowercase())));
+        } else {
+            self.buf
+                .extend(trimmed.chars().flat_map(char::to_lowercase));
+        }
+        self.ends.push(self.buf.len() as u32);
+        1
+    }
+
+    pub fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    pub fn get(&self, i: usize) -> &str {
+        let start = if i == 0 { 0 } else { self.ends[i - 1] as usize };
+        &self.buf[start..self.ends[i] as usize]
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &str> + '_ {
+        (0..self.len()).map(|i| self.get(i))
+    }
+
+    pub fn contains(&self, word: &str) -> bool {
+        self.iter().any(|t| t == word)
+    }
 }
 
 /// Sentences ending in a question mark ("??" counts once).
@@ -63,9 +114,17 @@ pub(crate) fn is_backchannel(text: &str) -> bool {
         return false;
     }
     let mut count = 0;
-    for token in tokens(text) {
+    for token in text
+        .split_whitespace()
+        .map(trim_token)
+        .filter(|t| !t.is_empty())
+    {
         count += 1;
-        if count > 3 || !BACKCHANNEL_WORDS.contains(&token.as_str()) {
+        if count > 3
+            || !BACKCHANNEL_WORDS
+                .iter()
+                .any(|w| w.eq_ignore_ascii_case(token))
+        {
             return false;
         }
     }
@@ -82,16 +141,16 @@ const FILLER_PHRASES: &[[&str; 2]] = &[
 
 /// Filler words: single fillers ("um", "uh", ...) and the phrases "you know", "I mean",
 /// "kind of", "sort of" (each phrase counts once).
-pub(crate) fn count_fillers(tokens: &[String]) -> u32 {
+pub(crate) fn count_fillers(tokens: &TokenList) -> u32 {
     let mut count = 0;
     let mut i = 0;
     while i < tokens.len() {
-        if FILLERS.contains(&tokens[i].as_str()) {
+        if FILLERS.contains(&tokens.get(i)) {
             count += 1;
         } else if i + 1 < tokens.len()
             && FILLER_PHRASES
                 .iter()
-                .any(|[a, b]| tokens[i] == *a && tokens[i + 1] == *b)
+                .any(|[a, b]| tokens.get(i) == *a && tokens.get(i + 1) == *b)
         {
             count += 1;
             i += 1;
@@ -103,20 +162,20 @@ pub(crate) fn count_fillers(tokens: &[String]) -> u32 {
 
 /// Positions where `phrase` (already tokenized) occurs in `tokens` on word boundaries.
 pub(crate) fn phrase_positions<'a>(
-    tokens: &'a [String],
-    phrase: &'a [String],
+    tokens: &'a TokenList,
+    phrase: &'a TokenList,
 ) -> impl Iterator<Item = usize> + 'a {
     let n = phrase.len();
     (0..tokens.len().saturating_sub(n.saturating_sub(1)))
-        .filter(move |&i| n > 0 && tokens[i..i + n] == *phrase)
+        .filter(move |&i| n > 0 && (0..n).all(|k| tokens.get(i + k) == phrase.get(k)))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn toks(text: &str) -> Vec<String> {
-        tokens(text).collect()
+    fn toks(text: &str) -> TokenList {
+        TokenList::from_text(text)
     }
 
     #[test]
@@ -140,6 +199,6 @@ mod tests {
         let p = toks("acme pricing");
         assert_eq!(phrase_positions(&t, &p).collect::<Vec<_>>(), [3]);
         assert_eq!(phrase_positions(&t, &toks("pricing")).count(), 3);
-        assert_eq!(phrase_positions(&t, &[]).count(), 0);
+        assert_eq!(phrase_positions(&t, &TokenList::default()).count(), 0);
     }
 }
