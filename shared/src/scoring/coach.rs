@@ -609,7 +609,7 @@ pub fn coach<I: IdGenerator>(
             {
                 let timed = window[j..(j + 2).min(window.len())]
                     .iter()
-                    .any(|s| has_concrete_time(s));
+                    .any(has_concrete_time);
                 if timed {
                     dated = Some(i)
                 } else {
