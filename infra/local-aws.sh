@@ -52,6 +52,7 @@ up() {
 }
 
 down() {
+  trap - EXIT
   if [[ -f "$STATE/moto.pid" ]]; then
     kill "$(cat "$STATE/moto.pid")" 2>/dev/null || true
     rm -f "$STATE/moto.pid"

@@ -18,9 +18,9 @@ use crate::domain::org::{Membership, Team, Tenant};
 use crate::ids::{CallId, TeamId, TenantId, UserId};
 use crate::messages::PipelineMessage;
 use crate::ports::{
-    BlobError, BlobStore, CallRepository, Clock, Cursor, DocumentKind, DocumentRepository, Page,
-    PageRequest, PresignedRequest, Queue, QueueError, StoreError, StoredDocument, TeamRepository,
-    TenantRepository,
+    BlobError, BlobStore, CallRepository, Claim, Clock, Cursor, DocumentKind, DocumentRepository,
+    IdempotencyKey, IdempotencyStore, Page, PageRequest, PresignedRequest, Queue, QueueError,
+    StoreError, StoredDocument, TeamRepository, TenantRepository,
 };
 
 /// A clock tests move by hand.
@@ -50,6 +50,7 @@ struct State {
     calls: HashMap<(TenantId, CallId), Call>,
     documents: HashMap<(TenantId, CallId, DocumentKind, u32), StoredDocument>,
     data_keys: BTreeMap<(TenantId, DataCategory, u32), (WrappedDataKey, u64)>,
+    idempotency: HashMap<(TenantId, String), IdempotencyEntry>,
 }
 
 /// One in-memory store implementing every repository port.
@@ -476,6 +477,68 @@ impl Queue for InMemoryQueue {
     }
     async fn send_batch(&self, messages: &[PipelineMessage]) -> Result<(), QueueError> {
         self.0.lock().unwrap().extend_from_slice(messages);
+        Ok(())
+    }
+}
+
+#[derive(Clone)]
+struct IdempotencyEntry {
+    hash: String,
+    completed: bool,
+    in_progress_until: OffsetDateTime,
+    expires_at: OffsetDateTime,
+}
+
+impl IdempotencyStore for InMemoryStore {
+    async fn claim(
+        &self,
+        key: &IdempotencyKey<'_>,
+        now: OffsetDateTime,
+        in_progress_until: OffsetDateTime,
+        expires_at: OffsetDateTime,
+    ) -> Result<Claim, StoreError> {
+        let mut state = self.state();
+        let id = (key.tenant.clone(), key.key.to_owned());
+        if let Some(existing) = state.idempotency.get(&id) {
+            // Same expiry rules as the table: past `expires_at`, or in progress past its
+            // deadline, counts as absent.
+            let live = existing.expires_at > now
+                && (existing.completed || existing.in_progress_until > now);
+            if live {
+                return Ok(if existing.hash != key.payload_hash {
+                    Claim::PayloadMismatch
+                } else if existing.completed {
+                    Claim::AlreadyDone
+                } else {
+                    Claim::InProgress
+                });
+            }
+        }
+        state.idempotency.insert(
+            id,
+            IdempotencyEntry {
+                hash: key.payload_hash.to_owned(),
+                completed: false,
+                in_progress_until,
+                expires_at,
+            },
+        );
+        Ok(Claim::Acquired)
+    }
+    async fn complete(&self, key: &IdempotencyKey<'_>) -> Result<(), StoreError> {
+        if let Some(e) = self
+            .state()
+            .idempotency
+            .get_mut(&(key.tenant.clone(), key.key.to_owned()))
+        {
+            e.completed = true;
+        }
+        Ok(())
+    }
+    async fn release(&self, key: &IdempotencyKey<'_>) -> Result<(), StoreError> {
+        self.state()
+            .idempotency
+            .remove(&(key.tenant.clone(), key.key.to_owned()));
         Ok(())
     }
 }

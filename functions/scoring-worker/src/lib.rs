@@ -1,57 +1,88 @@
-//! Scoring worker: takes `ScoreCall` messages from the scoring queue in batches.
+//! Scoring worker: `ScoreCall` jobs from the scoring queue, in batches with partial failure.
 //!
-//! At this stage it validates each message and checks that the call exists; a message that
-//! does not parse is reported failed so it reaches the DLQ after maxReceiveCount.
+//! A job that cannot be parsed, or whose scoring hits an infrastructure error, fails alone and
+//! is redelivered (then dead-lettered after maxReceiveCount). Scoring is idempotent per call,
+//! transcript version and rubric version.
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use callcoach_shared::batch::RecordOutcome;
+use callcoach_shared::crypto::Envelope;
 use callcoach_shared::lambda::{DEFAULT_TIME_MARGIN, handle_sqs_batch};
 use callcoach_shared::messages::PipelineMessage;
-use callcoach_shared::ports::CallRepository;
+use callcoach_shared::ports::{
+    BlobStore, CallRepository, Clock, DocumentRepository, IdGenerator, IdempotencyStore,
+};
+use callcoach_shared::usecases::score::Scorer;
 use lambda_runtime::{Error, LambdaEvent};
 use tracing::{Instrument, info_span};
 
-pub struct Deps<R> {
-    pub calls: R,
+pub struct Deps<S, B, E, C, I> {
+    pub store: S,
+    pub blobs: B,
+    pub envelope: E,
+    pub clock: C,
+    pub ids: I,
 }
 
-async fn handle_message<R: CallRepository>(deps: &Deps<R>, message: &SqsMessage) -> RecordOutcome {
-    let Some(body) = message.body.as_deref() else {
-        tracing::warn!("message without a body");
+async fn handle_message<S, B, E, C, I>(
+    deps: &Deps<S, B, E, C, I>,
+    message: &SqsMessage,
+) -> RecordOutcome
+where
+    S: CallRepository + DocumentRepository + IdempotencyStore,
+    B: BlobStore,
+    E: Envelope,
+    C: Clock,
+    I: IdGenerator,
+{
+    let parsed = message
+        .body
+        .as_deref()
+        .map(serde_json::from_str::<PipelineMessage>);
+    let Some(Ok(PipelineMessage::ScoreCall {
+        tenant_id,
+        call_id,
+        transcript_version,
+    })) = parsed
+    else {
+        tracing::warn!("message is not a scoring job");
         return RecordOutcome::Retry;
     };
-    let parsed: PipelineMessage = match serde_json::from_str(body) {
-        Ok(parsed) => parsed,
-        Err(e) => {
-            tracing::warn!(error = %e, "message does not parse");
-            return RecordOutcome::Retry;
-        }
+    let scorer = Scorer {
+        store: &deps.store,
+        blobs: &deps.blobs,
+        envelope: &deps.envelope,
+        clock: &deps.clock,
+        ids: &deps.ids,
     };
-    let PipelineMessage::ScoreCall {
-        tenant_id, call_id, ..
-    } = &parsed;
-    let span = info_span!("score_call", tenant = %tenant_id, call = %call_id);
-    async {
-        match deps.calls.get_call(tenant_id, call_id).await {
-            Ok(Some(_)) => RecordOutcome::Done,
-            Ok(None) => {
-                tracing::warn!("call not found; dropping the message");
-                RecordOutcome::Done
-            }
-            Err(e) => {
-                tracing::error!(error = %e, "store failed");
-                RecordOutcome::Retry
-            }
+    let span = info_span!("score_call", tenant = %tenant_id, call = %call_id, transcript_version);
+    match scorer
+        .score(&tenant_id, &call_id, transcript_version)
+        .instrument(span)
+        .await
+    {
+        Ok(outcome) => {
+            tracing::info!(?outcome, "scoring job done");
+            RecordOutcome::Done
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "scoring job will be retried");
+            RecordOutcome::Retry
         }
     }
-    .instrument(span)
-    .await
 }
 
-pub async fn handle<R: CallRepository>(
-    deps: &Deps<R>,
+pub async fn handle<S, B, E, C, I>(
+    deps: &Deps<S, B, E, C, I>,
     event: LambdaEvent<SqsEvent>,
-) -> Result<SqsBatchResponse, Error> {
+) -> Result<SqsBatchResponse, Error>
+where
+    S: CallRepository + DocumentRepository + IdempotencyStore,
+    B: BlobStore,
+    E: Envelope,
+    C: Clock,
+    I: IdGenerator,
+{
     Ok(handle_sqs_batch(event, DEFAULT_TIME_MARGIN, async |m| {
         handle_message(deps, m).await
     })
@@ -61,21 +92,34 @@ pub async fn handle<R: CallRepository>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use callcoach_shared::fakes::InMemoryStore;
+    use callcoach_shared::crypto::{CachePolicy, CategoryKeys, DataCategory, EnvelopeCipher};
+    use callcoach_shared::fakes::{FakeKeyManagement, InMemoryBlobStore, InMemoryStore};
+    use callcoach_shared::system::{RandomIds, SystemClock};
     use lambda_runtime::Context;
 
+    /// The sample's valid job names a call that does not exist: it is dropped (done), while the
+    /// poison message fails alone.
     #[tokio::test]
     async fn sample_batch_fails_only_the_poison_message() {
         let event: SqsEvent =
             serde_json::from_str(include_str!("../../../events/scoring-batch.json")).unwrap();
         let mut context = Context::default();
-        // Plenty of time left: a deadline a minute away.
         context.deadline = (std::time::SystemTime::now() + std::time::Duration::from_secs(60))
             .duration_since(std::time::UNIX_EPOCH)
             .unwrap()
             .as_millis() as u64;
         let deps = Deps {
-            calls: InMemoryStore::default(),
+            store: InMemoryStore::default(),
+            blobs: InMemoryBlobStore::default(),
+            envelope: EnvelopeCipher::new(
+                FakeKeyManagement::default(),
+                InMemoryStore::default(),
+                SystemClock,
+                CategoryKeys::new(DataCategory::ALL.map(|c| (c, "k".to_owned()))),
+                CachePolicy::default(),
+            ),
+            clock: SystemClock,
+            ids: RandomIds,
         };
         let response = handle(&deps, LambdaEvent::new(event, context))
             .await

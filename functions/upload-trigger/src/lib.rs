@@ -1,15 +1,34 @@
-//! Upload trigger: S3 ObjectCreated notifications, delivered through the upload-events queue.
+//! Upload trigger: S3 ObjectCreated notifications delivered through the upload-events queue.
 //!
-//! At this stage it parses notifications tolerantly (the local stand-in omits fields AWS
-//! sends), skips `s3:TestEvent`, and reports a record that cannot be parsed as failed.
+//! Each SQS message carries one S3 notification. Notifications are parsed tolerantly (the local
+//! stand-in omits fields AWS sends, and AWS adds fields over time); `s3:TestEvent` is skipped;
+//! each record goes through [`Ingestor::ingest`]. A record that hits an infrastructure error
+//! (or is in progress elsewhere) fails its message, which SQS redelivers; ingestion is
+//! idempotent, so the redelivery does only what is left.
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use callcoach_shared::batch::RecordOutcome;
+use callcoach_shared::crypto::Envelope;
 use callcoach_shared::lambda::{DEFAULT_TIME_MARGIN, handle_sqs_batch};
+use callcoach_shared::ports::{
+    BlobStore, CallRepository, Clock, DocumentRepository, IdempotencyStore, Queue,
+};
+use callcoach_shared::telemetry::{Metric, emit_metrics};
+use callcoach_shared::usecases::ingest::{
+    IngestOutcome, Ingestor, TranscriptionProvider, UploadEvent,
+};
 use lambda_runtime::{Error, LambdaEvent};
 use serde::Deserialize;
+use tracing::{Instrument, info, info_span, warn};
 
-pub struct Deps;
+pub struct Deps<S, B, E, Q, P, C> {
+    pub store: S,
+    pub blobs: B,
+    pub envelope: E,
+    pub scoring_queue: Q,
+    pub provider: P,
+    pub clock: C,
+}
 
 /// The parts of an S3 notification we read; everything else is optional on purpose.
 #[derive(Debug, Deserialize)]
@@ -39,33 +58,121 @@ pub struct S3Bucket {
 }
 
 #[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct S3Object {
     pub key: String,
     #[serde(default)]
     pub size: Option<u64>,
     #[serde(default)]
     pub sequencer: Option<String>,
+    #[serde(default)]
+    pub e_tag: Option<String>,
 }
 
-fn handle_message(message: &SqsMessage) -> RecordOutcome {
-    let Some(body) = message.body.as_deref() else {
-        return RecordOutcome::Retry;
+const TEST_EVENT: &str = "s3:TestEvent";
+
+async fn handle_message<S, B, E, Q, P, C>(
+    deps: &Deps<S, B, E, Q, P, C>,
+    message: &SqsMessage,
+) -> RecordOutcome
+where
+    S: CallRepository + DocumentRepository + IdempotencyStore,
+    B: BlobStore,
+    E: Envelope,
+    Q: Queue,
+    P: TranscriptionProvider,
+    C: Clock,
+{
+    let notification: S3Notification = match message.body.as_deref().map(serde_json::from_str) {
+        Some(Ok(n)) => n,
+        Some(Err(e)) => {
+            warn!(error = %e, "message is not an S3 notification");
+            return RecordOutcome::Retry;
+        }
+        None => return RecordOutcome::Retry,
     };
-    match serde_json::from_str::<S3Notification>(body) {
-        Ok(n) if n.event.as_deref() == Some("s3:TestEvent") => RecordOutcome::Done,
-        Ok(n) => {
-            tracing::info!(records = n.records.len(), "upload notification received");
-            RecordOutcome::Done
+    if notification.event.as_deref() == Some(TEST_EVENT) {
+        return RecordOutcome::Done;
+    }
+    let ingestor = Ingestor {
+        store: &deps.store,
+        blobs: &deps.blobs,
+        envelope: &deps.envelope,
+        queue: &deps.scoring_queue,
+        provider: &deps.provider,
+        clock: &deps.clock,
+    };
+    let mut outcome = RecordOutcome::Done;
+    let mut rejected = 0u32;
+    for record in notification
+        .records
+        .iter()
+        .filter(|r| r.event_name.starts_with("ObjectCreated"))
+    {
+        let event = UploadEvent {
+            bucket: record.s3.bucket.name.clone(),
+            encoded_key: record.s3.object.key.clone(),
+            size: record.s3.object.size,
+            sequencer: record.s3.object.sequencer.clone(),
+            etag: record.s3.object.e_tag.clone(),
+        };
+        match ingestor
+            .ingest(&event)
+            .instrument(info_span!("upload"))
+            .await
+        {
+            // The key may hold a file name a person chose: log the reason only.
+            Ok(IngestOutcome::Rejected(reason)) => {
+                rejected += 1;
+                warn!(reason = reason.as_str(), "upload event rejected");
+            }
+            Ok(IngestOutcome::Ignored(why)) => info!(why, "upload event ignored"),
+            Ok(done) => info!(outcome = ?outcome_name(&done), "upload event handled"),
+            Err(e) => {
+                warn!(error = %e, "upload event will be retried");
+                outcome = RecordOutcome::Retry;
+            }
         }
-        Err(e) => {
-            tracing::warn!(error = %e, "notification does not parse");
-            RecordOutcome::Retry
-        }
+    }
+    if rejected > 0 {
+        let now = time::OffsetDateTime::now_utc().unix_timestamp() * 1000;
+        emit_metrics(
+            now,
+            &[("Function", "upload-trigger")],
+            &[Metric {
+                name: "UploadsRejected",
+                value: f64::from(rejected),
+                unit: "Count",
+            }],
+        );
+    }
+    outcome
+}
+
+fn outcome_name(outcome: &IngestOutcome) -> &'static str {
+    match outcome {
+        IngestOutcome::Transcribed { .. } => "transcribed",
+        IngestOutcome::SentForTranscription => "sent_for_transcription",
+        IngestOutcome::CallFailed(_) => "call_failed",
+        IngestOutcome::Ignored(_) => "ignored",
+        IngestOutcome::Rejected(_) => "rejected",
     }
 }
 
-pub async fn handle(_deps: &Deps, event: LambdaEvent<SqsEvent>) -> Result<SqsBatchResponse, Error> {
-    let response =
-        handle_sqs_batch(event, DEFAULT_TIME_MARGIN, async |m| handle_message(m)).await?;
-    Ok(response)
+pub async fn handle<S, B, E, Q, P, C>(
+    deps: &Deps<S, B, E, Q, P, C>,
+    event: LambdaEvent<SqsEvent>,
+) -> Result<SqsBatchResponse, Error>
+where
+    S: CallRepository + DocumentRepository + IdempotencyStore,
+    B: BlobStore,
+    E: Envelope,
+    Q: Queue,
+    P: TranscriptionProvider,
+    C: Clock,
+{
+    Ok(handle_sqs_batch(event, DEFAULT_TIME_MARGIN, async |m| {
+        handle_message(deps, m).await
+    })
+    .await?)
 }

@@ -8,13 +8,13 @@ mod demo;
 
 use std::process::ExitCode;
 
-const USAGE: &str = "usage:\n  callcoach analyze FILE [--rep NAME] [--playbook FILE] [--type TYPE] [--json]\n  callcoach demo";
+const USAGE: &str = "usage:\n  callcoach analyze FILE [--rep NAME] [--playbook FILE] [--type TYPE] [--json]\n  callcoach demo [SAMPLE_FILE]";
 
 #[tokio::main]
 async fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
-        Some("demo") => demo::run().await,
+        Some("demo") => demo::run(&args[1..]).await,
         Some("analyze") => analyze::run(&args[1..]),
         _ => {
             eprintln!("{USAGE}");

@@ -13,8 +13,9 @@ use crate::ids::{CallId, TeamId, TenantId, UserId};
 ///                                                   +---- (re-score) --------+
 /// any live state -> failed (with a reason);  any state but deleted -> deleted
 /// ```
-/// A transcript upload skips transcription (uploaded -> transcribed). A failed call may be
-/// uploaded again (failed -> uploaded) and a scored call re-scored (scored -> scoring).
+/// A transcript upload skips transcription (uploaded -> transcribed). A newer upload of the
+/// call's file (a higher S3 `sequencer`) replaces the old one: failed, transcribed and scored
+/// calls may move back to uploaded. A scored call may be re-scored (scored -> scoring).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum CallStatus {
@@ -56,6 +57,8 @@ impl CallStatus {
             (_, Failed) => true,
             (AwaitingUpload, Uploaded)
             | (Failed, Uploaded)
+            | (Transcribed, Uploaded)
+            | (Scored, Uploaded)
             | (Uploaded, Transcribing)
             | (Uploaded, Transcribed)
             | (Transcribing, Transcribed)
@@ -115,6 +118,12 @@ pub struct Call {
     pub rep_speaker: Option<String>,
     /// Bumped on every stored transcript, so re-transcription invalidates old analyses.
     pub transcript_version: u32,
+    /// S3 `sequencer` of the upload the call reflects; older events for the key are ignored.
+    #[serde(default)]
+    pub upload_sequencer: Option<String>,
+    /// Object key of the current upload.
+    #[serde(default)]
+    pub upload_key: Option<String>,
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
     #[serde(with = "time::serde::rfc3339")]
@@ -178,7 +187,7 @@ mod tests {
         for (from, to) in [
             (AwaitingUpload, Scored),
             (AwaitingUpload, Transcribed),
-            (Scored, Uploaded),
+            (Scoring, Uploaded),
             (Transcribed, Transcribing),
             (Deleted, AwaitingUpload),
             (Deleted, Failed),

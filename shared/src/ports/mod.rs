@@ -2,12 +2,14 @@
 //! implement them; no AWS type appears in a signature here.
 
 mod errors;
+mod idempotency;
 mod page;
 
 use std::future::Future;
 use std::time::Duration;
 
 pub use errors::{BackendError, BlobError, QueueError, StoreError};
+pub use idempotency::{Claim, IdempotencyKey, IdempotencyStore};
 pub use page::{Cursor, CursorError, MAX_PAGE_SIZE, Page, PageRequest};
 use time::OffsetDateTime;
 

@@ -50,6 +50,8 @@ pub async fn create_call<R: CallRepository, C: Clock, I: IdGenerator>(
         failure_reason: None,
         rep_speaker: None,
         transcript_version: 0,
+        upload_sequencer: None,
+        upload_key: None,
         created_at: now,
         updated_at: now,
     };

@@ -2,3 +2,5 @@
 
 pub mod calls;
 pub mod documents;
+pub mod ingest;
+pub mod score;

@@ -11,6 +11,7 @@
 //! | call         | `T#{t}#CALL#{call}`       | `CALL`                 | `T#{t}#TEAM#{team}#CALLS`      | `{created_ns:020}#{call}` |
 //! | document     | `T#{t}#CALL#{call}`       | `DOC#{kind}#v{n:010}`  |                                |                           |
 //! | data key     | `T#{t}#KEYS`              | `{category}#v{n:010}`  |                                |                           |
+//! | idempotency  | `T#{t}#IDEM#{key}`        | `IDEM`                 |                                |                           |
 //!
 //! Access patterns: get tenant / team / call by id (GetItem); a team's members (Query pk);
 //! a user's teams (Query gsi1); a team's calls newest first, paged (Query gsi1, descending);
@@ -18,6 +19,7 @@
 //! key of a category (Query pk descending, limit 1) and one version (GetItem). Calls get their
 //! own partition so one busy tenant does not concentrate writes on one key.
 
+mod idempotency;
 mod items;
 
 use std::collections::{BTreeMap, HashMap};
@@ -60,6 +62,9 @@ pub mod attr_names {
     pub const TEAM: &str = "team_id";
     /// Epoch seconds; DynamoDB TTL deletes late, so reads filter on it too.
     pub const EXPIRES_AT: &str = "expires_at";
+    pub const PAYLOAD_HASH: &str = "payload_hash";
+    /// Epoch milliseconds.
+    pub const IN_PROGRESS_UNTIL: &str = "in_progress_until";
 }
 use attr_names as a;
 

@@ -1,0 +1,103 @@
+//! Idempotency records in the table: pk `T#{tenant}#IDEM#{key}`, sk `IDEM`.
+
+use aws_sdk_dynamodb::types::ReturnValue;
+use time::OffsetDateTime;
+
+use super::items::{ItemExt, attr, keys, s};
+use super::{DynamoTable, attr_names as a, is_conditional_failure, store_err};
+use crate::ports::{Claim, IdempotencyKey, IdempotencyStore, StoreError};
+
+const SK: &str = "IDEM";
+const IN_PROGRESS: &str = "IN_PROGRESS";
+const COMPLETED: &str = "COMPLETED";
+
+fn pk(key: &IdempotencyKey<'_>) -> String {
+    format!("T#{}#IDEM#{}", key.tenant, key.key)
+}
+
+fn epoch_ms(t: OffsetDateTime) -> i128 {
+    t.unix_timestamp_nanos() / 1_000_000
+}
+
+impl IdempotencyStore for DynamoTable {
+    async fn claim(
+        &self,
+        key: &IdempotencyKey<'_>,
+        now: OffsetDateTime,
+        in_progress_until: OffsetDateTime,
+        expires_at: OffsetDateTime,
+    ) -> Result<Claim, StoreError> {
+        let mut item = keys(pk(key), SK.into());
+        item.insert(a::ENTITY.into(), s("idempotency"));
+        item.insert(a::STATUS.into(), s(IN_PROGRESS));
+        item.insert(a::PAYLOAD_HASH.into(), s(key.payload_hash));
+        item.insert(
+            a::IN_PROGRESS_UNTIL.into(),
+            attr::number(epoch_ms(in_progress_until)),
+        );
+        item.insert(
+            a::EXPIRES_AT.into(),
+            attr::number(expires_at.unix_timestamp()),
+        );
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression(
+                "attribute_not_exists(#pk) OR #exp < :now_s OR (#st = :in_progress AND #ipu < :now_ms)",
+            )
+            .expression_attribute_names("#pk", a::PK)
+            .expression_attribute_names("#exp", a::EXPIRES_AT)
+            .expression_attribute_names("#st", a::STATUS)
+            .expression_attribute_names("#ipu", a::IN_PROGRESS_UNTIL)
+            .expression_attribute_values(":now_s", attr::number(now.unix_timestamp()))
+            .expression_attribute_values(":now_ms", attr::number(epoch_ms(now)))
+            .expression_attribute_values(":in_progress", s(IN_PROGRESS))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(Claim::Acquired),
+            Err(e) if is_conditional_failure(&e) => {
+                let Some(existing) = self.get_item(pk(key), SK.into()).await? else {
+                    // Released between our write and this read: let the caller retry.
+                    return Ok(Claim::InProgress);
+                };
+                Ok(if existing.req_s(a::PAYLOAD_HASH)? != key.payload_hash {
+                    Claim::PayloadMismatch
+                } else if existing.req_s(a::STATUS)? == COMPLETED {
+                    Claim::AlreadyDone
+                } else {
+                    Claim::InProgress
+                })
+            }
+            Err(e) => Err(store_err(e)),
+        }
+    }
+
+    async fn complete(&self, key: &IdempotencyKey<'_>) -> Result<(), StoreError> {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(keys(pk(key), SK.into())))
+            .update_expression("SET #st = :done")
+            .expression_attribute_names("#st", a::STATUS)
+            .expression_attribute_values(":done", s(COMPLETED))
+            .return_values(ReturnValue::None)
+            .send()
+            .await
+            .map_err(store_err)?;
+        Ok(())
+    }
+
+    async fn release(&self, key: &IdempotencyKey<'_>) -> Result<(), StoreError> {
+        self.client
+            .delete_item()
+            .table_name(&self.table)
+            .set_key(Some(keys(pk(key), SK.into())))
+            .send()
+            .await
+            .map_err(store_err)?;
+        Ok(())
+    }
+}

@@ -1,0 +1,52 @@
+//! Idempotency records, as the Lambda Powertools utility defines them.
+
+use std::future::Future;
+
+use time::OffsetDateTime;
+
+use super::StoreError;
+use crate::ids::TenantId;
+
+/// What taking an idempotency record found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Claim {
+    /// This invocation owns the work now.
+    Acquired,
+    /// The same work completed before: do nothing, report success.
+    AlreadyDone,
+    /// Another invocation is doing it (or crashed less than the in-progress expiry ago):
+    /// retry later.
+    InProgress,
+    /// The key was used with a different payload: an error, with no side effects.
+    PayloadMismatch,
+}
+
+/// One unit of work to deduplicate.
+#[derive(Debug, Clone)]
+pub struct IdempotencyKey<'a> {
+    pub tenant: &'a TenantId,
+    pub key: &'a str,
+    /// A hash of the payload; the same key with another hash is refused.
+    pub payload_hash: &'a str,
+}
+
+pub trait IdempotencyStore: Send + Sync {
+    /// Takes the record unless a live one exists. Records past `expires_at` (TTL deletes late)
+    /// and in-progress records past `in_progress_until` count as absent.
+    fn claim(
+        &self,
+        key: &IdempotencyKey<'_>,
+        now: OffsetDateTime,
+        in_progress_until: OffsetDateTime,
+        expires_at: OffsetDateTime,
+    ) -> impl Future<Output = Result<Claim, StoreError>> + Send;
+    fn complete(
+        &self,
+        key: &IdempotencyKey<'_>,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Deletes the record after a failure, so a retry runs the work again.
+    fn release(
+        &self,
+        key: &IdempotencyKey<'_>,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+}

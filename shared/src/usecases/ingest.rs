@@ -1,0 +1,736 @@
+//! Ingestion of an uploaded object (the upload trigger's work).
+//!
+//! Steps: form-decode the key and check the upload layout `uploads/{tenant}/{call}/{file}`;
+//! find the call; ignore events older than the upload the call reflects (S3 `sequencer`,
+//! compared as hex after padding); claim an idempotency record; sniff the content by its
+//! bytes; then either parse, encrypt and store the transcript, move the call to `transcribed`
+//! and queue exactly one scoring job, or hand a recording to the transcription provider. A bad
+//! file marks the call failed with a readable reason; infrastructure errors are retried.
+
+use std::future::Future;
+use std::time::Duration;
+
+use tracing::{info, warn};
+
+use crate::crypto::Envelope;
+use crate::domain::call::{Call, CallStatus};
+use crate::ids::{CallId, TenantId};
+use crate::keys::UPLOADS_AREA;
+use crate::messages::PipelineMessage;
+use crate::parse::{AudioKind, Detected, SNIFF_LEN, detect, parse_as};
+use crate::ports::{
+    BackendError, BlobStore, CallRepository, Claim, Clock, DocumentRepository, IdempotencyKey,
+    IdempotencyStore, Queue, StoreError,
+};
+use crate::usecases::documents::DocumentVault;
+
+/// Largest transcript file accepted.
+pub const MAX_TRANSCRIPT_BYTES: u64 = 20 * 1024 * 1024;
+/// Largest recording accepted (Deepgram's limit for pre-recorded audio).
+pub const MAX_RECORDING_BYTES: u64 = 2 * 1024 * 1024 * 1024;
+/// How long a claimed upload may be in progress before another delivery may take it over.
+pub const IN_PROGRESS_TIMEOUT: Duration = Duration::from_secs(120);
+/// Idempotency records are kept a day.
+pub const IDEMPOTENCY_TTL: Duration = Duration::from_secs(24 * 3600);
+
+/// One S3 ObjectCreated record, as the notification carries it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UploadEvent {
+    pub bucket: String,
+    /// Form-URL-encoded, as S3 sends it.
+    pub encoded_key: String,
+    pub size: Option<u64>,
+    pub sequencer: Option<String>,
+    pub etag: Option<String>,
+}
+
+/// Why an event was refused without touching any call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rejection {
+    BadEncoding,
+    OutsideUploadLayout,
+    BadId,
+    UnknownCall,
+    PayloadMismatch,
+}
+
+impl Rejection {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Rejection::BadEncoding => "key is not valid form-encoded UTF-8",
+            Rejection::OutsideUploadLayout => "key is outside uploads/{tenant}/{call}/{file}",
+            Rejection::BadId => "key names an invalid tenant or call id",
+            Rejection::UnknownCall => "no such call for this tenant",
+            Rejection::PayloadMismatch => "idempotency key reused with a different payload",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IngestOutcome {
+    /// The transcript is stored and one scoring job is queued.
+    Transcribed {
+        transcript_version: u32,
+    },
+    /// The recording went to the transcription provider.
+    SentForTranscription,
+    /// The call was marked failed with this reason (a bad file, not a fault of ours).
+    CallFailed(String),
+    /// Nothing to do: a duplicate, an older event, or a test event.
+    Ignored(&'static str),
+    Rejected(Rejection),
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum IngestError {
+    #[error("another delivery of this upload is in progress")]
+    InProgress,
+    #[error("a store failed")]
+    Store(#[from] StoreError),
+    #[error("the object store failed")]
+    Blob(#[from] crate::ports::BlobError),
+    #[error("the document could not be stored")]
+    Document(#[from] crate::usecases::documents::DocumentError),
+    #[error("the queue failed")]
+    Queue(#[from] crate::ports::QueueError),
+    #[error("the transcription provider failed")]
+    Provider(#[source] BackendError),
+}
+
+/// A recording to transcribe.
+#[derive(Debug, Clone)]
+pub struct TranscriptionRequest<'a> {
+    pub tenant: &'a TenantId,
+    pub call: &'a CallId,
+    pub object_key: &'a str,
+    pub kind: AudioKind,
+}
+
+/// Why a provider did not take a job.
+#[derive(Debug, thiserror::Error)]
+pub enum TranscriptionError {
+    /// Not a fault of the file or a passing failure: the workspace has no provider.
+    #[error("audio transcription is not configured for this workspace")]
+    NotConfigured,
+    /// The provider refused the job for good (for example an unsupported file).
+    #[error("the transcription provider refused the recording: {0}")]
+    Refused(String),
+    #[error("the transcription provider is unavailable")]
+    Unavailable(#[source] BackendError),
+}
+
+/// Starts transcription of a recording; the result arrives later (callback or event).
+pub trait TranscriptionProvider: Send + Sync {
+    /// Returns the provider's job id.
+    fn submit(
+        &self,
+        request: &TranscriptionRequest<'_>,
+    ) -> impl Future<Output = Result<String, TranscriptionError>> + Send;
+}
+
+/// The provider of a deployment without audio transcription.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoTranscription;
+
+impl TranscriptionProvider for NoTranscription {
+    async fn submit(
+        &self,
+        _request: &TranscriptionRequest<'_>,
+    ) -> Result<String, TranscriptionError> {
+        Err(TranscriptionError::NotConfigured)
+    }
+}
+
+/// `application/x-www-form-urlencoded` decoding of an S3 key (`+` is a space).
+pub fn form_decode(encoded: &str) -> Option<String> {
+    let bytes = encoded.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'+' => out.push(b' '),
+            b'%' => {
+                let hex = std::str::from_utf8(bytes.get(i + 1..i + 3)?).ok()?;
+                out.push(u8::from_str_radix(hex, 16).ok()?);
+                i += 2;
+            }
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8(out).ok()
+}
+
+/// The tenant and call an upload key names, if it follows the layout exactly.
+pub fn parse_upload_key(key: &str) -> Result<(TenantId, CallId), Rejection> {
+    let rest = key
+        .strip_prefix(UPLOADS_AREA)
+        .ok_or(Rejection::OutsideUploadLayout)?;
+    let parts: Vec<&str> = rest.split('/').collect();
+    let [tenant, call, file] = parts.as_slice() else {
+        return Err(Rejection::OutsideUploadLayout);
+    };
+    if file.is_empty() || *file == "." || *file == ".." || file.chars().any(char::is_control) {
+        return Err(Rejection::OutsideUploadLayout);
+    }
+    let tenant = TenantId::parse(*tenant).map_err(|_| Rejection::BadId)?;
+    let call = CallId::parse(*call).map_err(|_| Rejection::BadId)?;
+    Ok((tenant, call))
+}
+
+/// Orders two S3 sequencers: hex strings compared after left-padding to equal length.
+pub fn sequencer_is_newer(candidate: &str, current: &str) -> bool {
+    let width = candidate.len().max(current.len());
+    let pad = |s: &str| format!("{:0>width$}", s.to_ascii_uppercase());
+    pad(candidate) > pad(current)
+}
+
+fn payload_hash(event: &UploadEvent) -> String {
+    // FNV-1a over the fields that identify one upload; it only has to tell payloads apart.
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for part in [
+        &event.bucket,
+        &event.encoded_key,
+        event.sequencer.as_deref().unwrap_or(""),
+        event.etag.as_deref().unwrap_or(""),
+    ] {
+        for b in part.bytes().chain([0u8]) {
+            hash = (hash ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    format!("{hash:016x}-{}", event.size.unwrap_or(0))
+}
+
+/// Ports the ingestion needs; the table implements the three repository ports.
+pub struct Ingestor<'a, S, B, E, Q, P, C> {
+    pub store: &'a S,
+    pub blobs: &'a B,
+    pub envelope: &'a E,
+    pub queue: &'a Q,
+    pub provider: &'a P,
+    pub clock: &'a C,
+}
+
+impl<S, B, E, Q, P, C> Ingestor<'_, S, B, E, Q, P, C>
+where
+    S: CallRepository + DocumentRepository + IdempotencyStore,
+    B: BlobStore,
+    E: Envelope,
+    Q: Queue,
+    P: TranscriptionProvider,
+    C: Clock,
+{
+    pub async fn ingest(&self, event: &UploadEvent) -> Result<IngestOutcome, IngestError> {
+        let Some(key) = form_decode(&event.encoded_key) else {
+            return Ok(IngestOutcome::Rejected(Rejection::BadEncoding));
+        };
+        let (tenant, call_id) = match parse_upload_key(&key) {
+            Ok(ids) => ids,
+            Err(rejection) => return Ok(IngestOutcome::Rejected(rejection)),
+        };
+        let Some(call) = self.store.get_call(&tenant, &call_id).await? else {
+            return Ok(IngestOutcome::Rejected(Rejection::UnknownCall));
+        };
+        if let (Some(incoming), Some(current)) = (&event.sequencer, &call.upload_sequencer)
+            && !sequencer_is_newer(incoming, current)
+        {
+            return Ok(IngestOutcome::Ignored(
+                "an older or repeated event for this upload",
+            ));
+        }
+
+        let idempotency_key = format!(
+            "upload#{call_id}#{}",
+            event
+                .sequencer
+                .as_deref()
+                .or(event.etag.as_deref())
+                .unwrap_or("-")
+        );
+        let hash = payload_hash(event);
+        let record = IdempotencyKey {
+            tenant: &tenant,
+            key: &idempotency_key,
+            payload_hash: &hash,
+        };
+        let now = self.clock.now();
+        match self
+            .store
+            .claim(
+                &record,
+                now,
+                now + IN_PROGRESS_TIMEOUT,
+                now + IDEMPOTENCY_TTL,
+            )
+            .await?
+        {
+            Claim::Acquired => {}
+            Claim::AlreadyDone => {
+                return Ok(IngestOutcome::Ignored("this upload was already ingested"));
+            }
+            Claim::InProgress => return Err(IngestError::InProgress),
+            Claim::PayloadMismatch => {
+                return Ok(IngestOutcome::Rejected(Rejection::PayloadMismatch));
+            }
+        }
+        match self.process(call, &key, event).await {
+            Ok(outcome) => {
+                self.store.complete(&record).await?;
+                Ok(outcome)
+            }
+            Err(error) => {
+                // Let the next delivery run the work again.
+                if let Err(release) = self.store.release(&record).await {
+                    warn!(error = %release, "could not release the idempotency record");
+                }
+                Err(error)
+            }
+        }
+    }
+
+    async fn move_call(&self, call: &mut Call, next: CallStatus) -> Result<(), IngestError> {
+        let from = call.status;
+        if call.transition(next, self.clock.now()).is_err() {
+            return Err(IngestError::Store(StoreError::StaleTransition {
+                expected: from,
+            }));
+        }
+        self.store.save_transition(call, from).await?;
+        Ok(())
+    }
+
+    async fn fail(&self, mut call: Call, reason: String) -> Result<IngestOutcome, IngestError> {
+        let from = call.status;
+        if call.fail(reason.clone(), self.clock.now()).is_ok() {
+            self.store.save_transition(&call, from).await?;
+        }
+        info!(tenant = %call.tenant_id, call = %call.call_id, "upload refused; call marked failed");
+        Ok(IngestOutcome::CallFailed(reason))
+    }
+
+    async fn process(
+        &self,
+        mut call: Call,
+        key: &str,
+        event: &UploadEvent,
+    ) -> Result<IngestOutcome, IngestError> {
+        let resuming =
+            call.status == CallStatus::Uploaded && call.upload_key.as_deref() == Some(key);
+        if !resuming {
+            if !call.status.can_move_to(CallStatus::Uploaded) {
+                // Transcribing or scoring an earlier upload: try again once that settles.
+                return Err(IngestError::InProgress);
+            }
+            call.upload_sequencer = event.sequencer.clone().or(call.upload_sequencer.take());
+            call.upload_key = Some(key.to_owned());
+            self.move_call(&mut call, CallStatus::Uploaded).await?;
+        }
+
+        let Some(head) = self.blobs.get_prefix(key, SNIFF_LEN as u64).await? else {
+            return self.fail(call, "the uploaded file is missing".into()).await;
+        };
+        match detect(&head) {
+            Detected::Empty => self.fail(call, "the uploaded file is empty".into()).await,
+            Detected::Unknown => {
+                self.fail(call, "the file is neither a supported recording (wav, mp3, m4a/mp4, webm, ogg, flac) nor a supported transcript (WebVTT, SRT, Deepgram or Transcribe JSON, \"Speaker: text\")".into()).await
+            }
+            Detected::Audio(kind) => {
+                if event.size.unwrap_or(0) > MAX_RECORDING_BYTES {
+                    return self.fail(call, format!("the recording is larger than {} GB", MAX_RECORDING_BYTES >> 30)).await;
+                }
+                let request = TranscriptionRequest { tenant: &call.tenant_id, call: &call.call_id, object_key: key, kind };
+                match self.provider.submit(&request).await {
+                    Ok(_job) => {
+                        self.move_call(&mut call, CallStatus::Transcribing).await?;
+                        Ok(IngestOutcome::SentForTranscription)
+                    }
+                    Err(TranscriptionError::Unavailable(e)) => Err(IngestError::Provider(e)),
+                    Err(refused) => self.fail(call, refused.to_string()).await,
+                }
+            }
+            Detected::Transcript(format) => {
+                if event.size.unwrap_or(0) > MAX_TRANSCRIPT_BYTES || head.len() as u64 > MAX_TRANSCRIPT_BYTES {
+                    return self.fail(call, format!("the transcript is larger than {} MB", MAX_TRANSCRIPT_BYTES >> 20)).await;
+                }
+                let bytes = if head.len() < SNIFF_LEN { head } else {
+                    match self.blobs.get(key).await? {
+                        Some(bytes) if bytes.len() as u64 <= MAX_TRANSCRIPT_BYTES => bytes,
+                        Some(_) => return self.fail(call, format!("the transcript is larger than {} MB", MAX_TRANSCRIPT_BYTES >> 20)).await,
+                        None => return self.fail(call, "the uploaded file is missing".into()).await,
+                    }
+                };
+                let transcript = match parse_as(format, &bytes) {
+                    Ok(t) => t,
+                    Err(e) => return self.fail(call, format!("the transcript could not be read: {e}")).await,
+                };
+                let version = call.transcript_version + 1;
+                let vault = DocumentVault { repository: self.store, blobs: self.blobs, envelope: self.envelope };
+                vault.put_transcript(&call.tenant_id, &call.call_id, version, &transcript).await?;
+                call.transcript_version = version;
+                self.move_call(&mut call, CallStatus::Transcribed).await?;
+                self.queue
+                    .send(&PipelineMessage::ScoreCall { tenant_id: call.tenant_id.clone(), call_id: call.call_id.clone(), transcript_version: version })
+                    .await?;
+                info!(tenant = %call.tenant_id, call = %call.call_id, version, "transcript stored; scoring queued");
+                Ok(IngestOutcome::Transcribed { transcript_version: version })
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use time::macros::datetime;
+
+    use super::*;
+    use crate::crypto::{CachePolicy, CategoryKeys, DataCategory, EnvelopeCipher};
+    use crate::domain::call::CallType;
+    use crate::fakes::{
+        FakeKeyManagement, InMemoryBlobStore, InMemoryQueue, InMemoryStore, ManualClock,
+    };
+    use crate::ids::UserId;
+    use crate::ports::{DocumentKind, IdGenerator};
+    use crate::system::RandomIds;
+    use crate::usecases::calls::{NewCall, create_call};
+
+    type TestClock = std::sync::Arc<ManualClock>;
+    type TestCipher = EnvelopeCipher<FakeKeyManagement, InMemoryStore, TestClock>;
+    type TestIngestor<'a> = Ingestor<
+        'a,
+        InMemoryStore,
+        InMemoryBlobStore,
+        TestCipher,
+        InMemoryQueue,
+        NoTranscription,
+        TestClock,
+    >;
+
+    struct Rig {
+        store: InMemoryStore,
+        blobs: InMemoryBlobStore,
+        cipher: EnvelopeCipher<FakeKeyManagement, InMemoryStore, std::sync::Arc<ManualClock>>,
+        queue: InMemoryQueue,
+        clock: std::sync::Arc<ManualClock>,
+        tenant: TenantId,
+    }
+
+    impl Rig {
+        fn new() -> Self {
+            let clock = std::sync::Arc::new(ManualClock::at(datetime!(2026-11-01 9:00 UTC)));
+            Self {
+                store: InMemoryStore::default(),
+                blobs: InMemoryBlobStore::default(),
+                cipher: EnvelopeCipher::new(
+                    FakeKeyManagement::default(),
+                    InMemoryStore::default(),
+                    std::sync::Arc::clone(&clock),
+                    CategoryKeys::new(DataCategory::ALL.map(|c| (c, "k".to_owned()))),
+                    CachePolicy::default(),
+                ),
+                queue: InMemoryQueue::default(),
+                clock,
+                tenant: TenantId::parse("acme").unwrap(),
+            }
+        }
+        fn ingestor(&self) -> TestIngestor<'_> {
+            Ingestor {
+                store: &self.store,
+                blobs: &self.blobs,
+                envelope: &self.cipher,
+                queue: &self.queue,
+                provider: &NoTranscription,
+                clock: &self.clock,
+            }
+        }
+        async fn call(&self) -> Call {
+            let new = NewCall {
+                team_id: RandomIds.mint(),
+                rep_id: UserId::parse("rep").unwrap(),
+                title: "t".into(),
+                call_type: CallType::Discovery,
+                company_domain: None,
+                buyer_persona: None,
+            };
+            create_call(&self.store, &*self.clock, &RandomIds, &self.tenant, new)
+                .await
+                .unwrap()
+        }
+        async fn upload(&self, call: &Call, file: &str, body: &[u8]) -> UploadEvent {
+            let key = format!("uploads/{}/{}/{file}", self.tenant, call.call_id);
+            self.blobs
+                .put(&key, body.to_vec(), "application/octet-stream")
+                .await
+                .unwrap();
+            UploadEvent {
+                bucket: "b".into(),
+                encoded_key: key.replace('/', "%2F").replace(' ', "+"),
+                size: Some(body.len() as u64),
+                sequencer: None,
+                etag: Some("e1".into()),
+            }
+        }
+        async fn status(&self, call: &Call) -> Call {
+            self.store
+                .get_call(&self.tenant, &call.call_id)
+                .await
+                .unwrap()
+                .unwrap()
+        }
+    }
+
+    const VTT: &[u8] = b"WEBVTT\n\n00:00.000 --> 00:02.000\n<v Dana>What brings you here?\n\n00:02.500 --> 00:05.000\n<v Sam>Our budget is tight.\n";
+
+    #[tokio::test]
+    async fn a_transcript_upload_is_stored_encrypted_and_queues_one_scoring_job() {
+        let rig = Rig::new();
+        let call = rig.call().await;
+        let event = rig.upload(&call, "call notes.vtt", VTT).await;
+        assert_eq!(
+            rig.ingestor().ingest(&event).await.unwrap(),
+            IngestOutcome::Transcribed {
+                transcript_version: 1
+            }
+        );
+        let stored = rig.status(&call).await;
+        assert_eq!(
+            (stored.status, stored.transcript_version),
+            (CallStatus::Transcribed, 1)
+        );
+        assert_eq!(
+            stored.upload_key.as_deref(),
+            Some(&*format!("uploads/acme/{}/call notes.vtt", call.call_id))
+        );
+        assert_eq!(
+            rig.queue.messages(),
+            vec![PipelineMessage::ScoreCall {
+                tenant_id: rig.tenant.clone(),
+                call_id: call.call_id.clone(),
+                transcript_version: 1
+            }]
+        );
+        let vault = DocumentVault {
+            repository: &rig.store,
+            blobs: &rig.blobs,
+            envelope: &rig.cipher,
+        };
+        let t: crate::domain::transcript::Transcript = vault
+            .get(&rig.tenant, &call.call_id, DocumentKind::Transcript, 1)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(t.utterances.len(), 2);
+
+        // Redelivery: nothing more happens.
+        assert!(matches!(
+            rig.ingestor().ingest(&event).await.unwrap(),
+            IngestOutcome::Ignored(_)
+        ));
+        assert_eq!(rig.queue.messages().len(), 1);
+    }
+
+    #[tokio::test]
+    async fn keys_outside_the_layout_are_rejected_and_change_nothing() {
+        let rig = Rig::new();
+        let call = rig.call().await;
+        let good = format!("uploads/acme/{}/f.vtt", call.call_id);
+        for (key, rejection) in [
+            ("uploads%2Facme%2F..%2Ff.vtt".to_owned(), Rejection::BadId),
+            (
+                format!("uploads/acme/{}/..", call.call_id),
+                Rejection::OutsideUploadLayout,
+            ),
+            (
+                format!("uploads/acme/{}/a/b.vtt", call.call_id),
+                Rejection::OutsideUploadLayout,
+            ),
+            (
+                format!("documents/acme/{}/f.vtt", call.call_id),
+                Rejection::OutsideUploadLayout,
+            ),
+            (
+                format!("uploads/ac+me/{}/f.vtt", call.call_id),
+                Rejection::BadId,
+            ),
+            (
+                format!("uploads/other/{}/f.vtt", call.call_id),
+                Rejection::UnknownCall,
+            ),
+            (
+                "uploads/acme/call_00000000000000000000000000000000/f.vtt".to_owned(),
+                Rejection::UnknownCall,
+            ),
+            (format!("{good}%ZZ"), Rejection::BadEncoding),
+            (format!("{good}%FF"), Rejection::BadEncoding),
+        ] {
+            let event = UploadEvent {
+                bucket: "b".into(),
+                encoded_key: key.clone(),
+                size: Some(1),
+                sequencer: None,
+                etag: None,
+            };
+            assert_eq!(
+                rig.ingestor().ingest(&event).await.unwrap(),
+                IngestOutcome::Rejected(rejection),
+                "{key}"
+            );
+        }
+        assert_eq!(rig.status(&call).await.status, CallStatus::AwaitingUpload);
+        assert!(rig.queue.messages().is_empty());
+    }
+
+    #[tokio::test]
+    async fn bad_files_fail_the_call_with_a_readable_reason() {
+        let rig = Rig::new();
+        for (body, expected) in [
+            (&b""[..], "empty"),
+            (b"%PDF-1.7 not a call", "neither a supported recording"),
+            (b"WEBVTT\n\n00:00.000 --> 00:0x.000\nhi\n", "line 3"),
+            (b"RIFF\0\0\0\0WAVEfmt ", "not configured"),
+        ] {
+            let call = rig.call().await;
+            let event = rig.upload(&call, "f", body).await;
+            let IngestOutcome::CallFailed(reason) = rig.ingestor().ingest(&event).await.unwrap()
+            else {
+                panic!("{expected}")
+            };
+            assert!(reason.contains(expected), "{reason}");
+            let stored = rig.status(&call).await;
+            assert_eq!(stored.status, CallStatus::Failed);
+            assert_eq!(stored.failure_reason.as_deref(), Some(reason.as_str()));
+        }
+        assert!(rig.queue.messages().is_empty());
+    }
+
+    #[tokio::test]
+    async fn in_progress_retries_then_runs_once_after_the_in_progress_expiry() {
+        let rig = Rig::new();
+        let call = rig.call().await;
+        let event = rig.upload(&call, "f.vtt", VTT).await;
+        // A crashed delivery took the record and never finished.
+        let key = format!("upload#{}#e1", call.call_id);
+        let hash = payload_hash(&event);
+        let record = IdempotencyKey {
+            tenant: &rig.tenant,
+            key: &key,
+            payload_hash: &hash,
+        };
+        let now = rig.clock.now();
+        assert_eq!(
+            rig.store
+                .claim(
+                    &record,
+                    now,
+                    now + IN_PROGRESS_TIMEOUT,
+                    now + IDEMPOTENCY_TTL
+                )
+                .await
+                .unwrap(),
+            Claim::Acquired
+        );
+        assert!(matches!(
+            rig.ingestor().ingest(&event).await,
+            Err(IngestError::InProgress)
+        ));
+        assert_eq!(rig.status(&call).await.status, CallStatus::AwaitingUpload);
+        rig.clock
+            .advance(IN_PROGRESS_TIMEOUT + Duration::from_secs(1));
+        assert_eq!(
+            rig.ingestor().ingest(&event).await.unwrap(),
+            IngestOutcome::Transcribed {
+                transcript_version: 1
+            }
+        );
+        assert_eq!(rig.queue.messages().len(), 1);
+    }
+
+    #[tokio::test]
+    async fn same_key_with_another_payload_is_an_error_without_side_effects() {
+        let rig = Rig::new();
+        let call = rig.call().await;
+        let event = rig.upload(&call, "f.vtt", VTT).await;
+        let key = format!("upload#{}#e1", call.call_id);
+        let record = IdempotencyKey {
+            tenant: &rig.tenant,
+            key: &key,
+            payload_hash: "another",
+        };
+        let now = rig.clock.now();
+        rig.store
+            .claim(
+                &record,
+                now,
+                now + IN_PROGRESS_TIMEOUT,
+                now + IDEMPOTENCY_TTL,
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            rig.ingestor().ingest(&event).await.unwrap(),
+            IngestOutcome::Rejected(Rejection::PayloadMismatch)
+        );
+        assert_eq!(rig.status(&call).await.status, CallStatus::AwaitingUpload);
+        assert!(rig.queue.messages().is_empty());
+    }
+
+    #[tokio::test]
+    async fn an_expired_record_not_yet_removed_counts_as_absent() {
+        let rig = Rig::new();
+        let call = rig.call().await;
+        let event = rig.upload(&call, "f.vtt", VTT).await;
+        rig.ingestor().ingest(&event).await.unwrap();
+        // A day later the completed record is past its expiry: a new upload of the same file
+        // (the call was reset by the user) is processed again, not dropped as a duplicate.
+        rig.clock.advance(IDEMPOTENCY_TTL + Duration::from_secs(1));
+        let mut stored = rig.status(&call).await;
+        let from = stored.fail("reset", rig.clock.now()).unwrap();
+        rig.store.save_transition(&stored, from).await.unwrap();
+        assert_eq!(
+            rig.ingestor().ingest(&event).await.unwrap(),
+            IngestOutcome::Transcribed {
+                transcript_version: 2
+            }
+        );
+    }
+
+    #[tokio::test]
+    async fn overwrites_delivered_in_reverse_order_keep_the_higher_sequencer() {
+        let rig = Rig::new();
+        let call = rig.call().await;
+        let old_body = b"WEBVTT\n\n00:00.000 --> 00:01.000\n<v A>old version\n";
+        let mut newer = rig.upload(&call, "f.vtt", VTT).await;
+        newer.sequencer = Some("0062E99A88DC407460".into());
+        let mut older = newer.clone();
+        older.sequencer = Some("62E99A88DC407450".into());
+        older.size = Some(old_body.len() as u64);
+        assert_eq!(
+            rig.ingestor().ingest(&newer).await.unwrap(),
+            IngestOutcome::Transcribed {
+                transcript_version: 1
+            }
+        );
+        assert!(matches!(
+            rig.ingestor().ingest(&older).await.unwrap(),
+            IngestOutcome::Ignored(_)
+        ));
+        let stored = rig.status(&call).await;
+        assert_eq!(
+            stored.upload_sequencer.as_deref(),
+            Some("0062E99A88DC407460")
+        );
+        assert_eq!(stored.transcript_version, 1);
+        assert!(sequencer_is_newer("0A", "9"));
+        assert!(!sequencer_is_newer("009", "9"));
+    }
+
+    #[test]
+    fn form_decoding_follows_s3() {
+        assert_eq!(
+            form_decode("uploads%2Facme%2Fa+b.vtt").as_deref(),
+            Some("uploads/acme/a b.vtt")
+        );
+        assert_eq!(form_decode("a%2Bb").as_deref(), Some("a+b"));
+        assert_eq!(form_decode("bad%2"), None);
+        assert_eq!(form_decode("bad%C3%28"), None);
+    }
+}

@@ -1,0 +1,293 @@
+//! Scoring one stored transcript version of a call (the scoring worker's work).
+//!
+//! Idempotent per (call, transcript version, rubric version): a redelivered job finds the
+//! analysis stored or the record completed and does nothing. A job for a transcript version
+//! the call no longer has (it was re-uploaded) is dropped.
+
+use std::time::Duration;
+
+use tracing::info;
+
+use crate::crypto::Envelope;
+use crate::domain::analysis::Analysis;
+use crate::domain::call::{Call, CallStatus};
+use crate::domain::playbook::Playbook;
+use crate::domain::transcript::Transcript;
+use crate::ids::{CallId, TenantId};
+use crate::ports::{
+    BlobStore, CallRepository, Claim, Clock, DocumentKind, DocumentRepository, IdGenerator,
+    IdempotencyKey, IdempotencyStore, StoreError,
+};
+use crate::scoring::{RUBRIC_VERSION, ScoringRequest, deterministic_analysis};
+use crate::usecases::documents::{DocumentError, DocumentVault};
+
+pub const IN_PROGRESS_TIMEOUT: Duration = Duration::from_secs(120);
+pub const IDEMPOTENCY_TTL: Duration = Duration::from_secs(24 * 3600);
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum ScoreOutcome {
+    Scored { overall_score: u8 },
+    Skipped(&'static str),
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ScoreError {
+    #[error("another delivery of this job is in progress")]
+    InProgress,
+    #[error("the transcript version named by the job is missing")]
+    MissingTranscript,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Document(#[from] DocumentError),
+}
+
+pub struct Scorer<'a, S, B, E, C, I> {
+    pub store: &'a S,
+    pub blobs: &'a B,
+    pub envelope: &'a E,
+    pub clock: &'a C,
+    pub ids: &'a I,
+}
+
+impl<S, B, E, C, I> Scorer<'_, S, B, E, C, I>
+where
+    S: CallRepository + DocumentRepository + IdempotencyStore,
+    B: BlobStore,
+    E: Envelope,
+    C: Clock,
+    I: IdGenerator,
+{
+    pub async fn score(
+        &self,
+        tenant: &TenantId,
+        call_id: &CallId,
+        version: u32,
+    ) -> Result<ScoreOutcome, ScoreError> {
+        let Some(call) = self.store.get_call(tenant, call_id).await? else {
+            return Ok(ScoreOutcome::Skipped("the call no longer exists"));
+        };
+        if call.transcript_version != version {
+            return Ok(ScoreOutcome::Skipped(
+                "a newer transcript replaced this one",
+            ));
+        }
+        if call.status == CallStatus::Deleted || call.status == CallStatus::Failed {
+            return Ok(ScoreOutcome::Skipped("the call is not scorable"));
+        }
+        let key = format!("score#{call_id}#v{version}#{RUBRIC_VERSION}");
+        let record = IdempotencyKey {
+            tenant,
+            key: &key,
+            payload_hash: &key,
+        };
+        let now = self.clock.now();
+        match self
+            .store
+            .claim(
+                &record,
+                now,
+                now + IN_PROGRESS_TIMEOUT,
+                now + IDEMPOTENCY_TTL,
+            )
+            .await?
+        {
+            Claim::Acquired => {}
+            Claim::AlreadyDone | Claim::PayloadMismatch => {
+                return Ok(ScoreOutcome::Skipped("already scored"));
+            }
+            Claim::InProgress => return Err(ScoreError::InProgress),
+        }
+        match self.run(call).await {
+            Ok(outcome) => {
+                self.store.complete(&record).await?;
+                Ok(outcome)
+            }
+            Err(e) => {
+                let _ = self.store.release(&record).await;
+                Err(e)
+            }
+        }
+    }
+
+    async fn run(&self, mut call: Call) -> Result<ScoreOutcome, ScoreError> {
+        let vault = DocumentVault {
+            repository: self.store,
+            blobs: self.blobs,
+            envelope: self.envelope,
+        };
+        if call.status == CallStatus::Transcribed || call.status == CallStatus::Scored {
+            let from = call.status;
+            if call
+                .transition(CallStatus::Scoring, self.clock.now())
+                .is_ok()
+            {
+                self.store.save_transition(&call, from).await?;
+            }
+        }
+        if call.status != CallStatus::Scoring {
+            return Ok(ScoreOutcome::Skipped("the call is not waiting for scoring"));
+        }
+        let transcript: Transcript = vault
+            .get(
+                &call.tenant_id,
+                &call.call_id,
+                DocumentKind::Transcript,
+                call.transcript_version,
+            )
+            .await?
+            .ok_or(ScoreError::MissingTranscript)?;
+        // Team playbooks arrive with the API; until then the default (empty) playbook.
+        let playbook = Playbook::default();
+        let analysis: Analysis = deterministic_analysis(
+            ScoringRequest {
+                tenant_id: &call.tenant_id,
+                call_id: &call.call_id,
+                transcript_version: call.transcript_version,
+                transcript: &transcript,
+                playbook: &playbook,
+                call_type: call.call_type,
+                rep_override: call.rep_speaker.as_deref(),
+                rep_name: None,
+            },
+            self.ids,
+            self.clock.now(),
+        );
+        vault.put_analysis(&analysis).await?;
+        call.transition(CallStatus::Scored, self.clock.now())
+            .map_err(|_| StoreError::StaleTransition {
+                expected: CallStatus::Scoring,
+            })?;
+        self.store
+            .save_transition(&call, CallStatus::Scoring)
+            .await?;
+        info!(tenant = %call.tenant_id, call = %call.call_id, score = analysis.overall_score, "call scored");
+        Ok(ScoreOutcome::Scored {
+            overall_score: analysis.overall_score,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use time::macros::datetime;
+
+    use super::*;
+    use crate::crypto::{CachePolicy, CategoryKeys, DataCategory, EnvelopeCipher};
+    use crate::domain::call::CallType;
+    use crate::fakes::{FakeKeyManagement, InMemoryBlobStore, InMemoryStore, ManualClock};
+    use crate::ids::UserId;
+    use crate::parse::parse_vtt;
+    use crate::system::RandomIds;
+    use crate::usecases::calls::{NewCall, create_call, transition};
+
+    type Cipher = EnvelopeCipher<FakeKeyManagement, InMemoryStore, ManualClock>;
+
+    async fn transcribed_call(
+        store: &InMemoryStore,
+        cipher: &Cipher,
+        blobs: &InMemoryBlobStore,
+        clock: &ManualClock,
+    ) -> Call {
+        let tenant = TenantId::parse("acme").unwrap();
+        let new = NewCall {
+            team_id: RandomIds.mint(),
+            rep_id: UserId::parse("rep").unwrap(),
+            title: "t".into(),
+            call_type: CallType::Discovery,
+            company_domain: None,
+            buyer_persona: None,
+        };
+        let call = create_call(store, clock, &RandomIds, &tenant, new)
+            .await
+            .unwrap();
+        transition(store, clock, &tenant, &call.call_id, CallStatus::Uploaded)
+            .await
+            .unwrap();
+        let transcript = parse_vtt("WEBVTT\n\n00:00.000 --> 00:03.000\n<v Dana>What is the budget?\n\n00:03.500 --> 00:06.000\n<v Sam>It is frozen.\n").unwrap();
+        DocumentVault {
+            repository: store,
+            blobs,
+            envelope: cipher,
+        }
+        .put_transcript(&tenant, &call.call_id, 1, &transcript)
+        .await
+        .unwrap();
+        let mut call = store
+            .get_call(&tenant, &call.call_id)
+            .await
+            .unwrap()
+            .unwrap();
+        call.transcript_version = 1;
+        let from = call
+            .transition(CallStatus::Transcribed, clock.now())
+            .unwrap();
+        store.save_transition(&call, from).await.unwrap();
+        call
+    }
+
+    #[tokio::test]
+    async fn scores_once_and_ignores_redelivery_and_superseded_versions() {
+        let (store, blobs, clock) = (
+            InMemoryStore::default(),
+            InMemoryBlobStore::default(),
+            ManualClock::at(datetime!(2026-11-01 9:00 UTC)),
+        );
+        let cipher = EnvelopeCipher::new(
+            FakeKeyManagement::default(),
+            InMemoryStore::default(),
+            ManualClock::at(datetime!(2026-11-01 9:00 UTC)),
+            CategoryKeys::new(DataCategory::ALL.map(|c| (c, "k".to_owned()))),
+            CachePolicy::default(),
+        );
+        let call = transcribed_call(&store, &cipher, &blobs, &clock).await;
+        let scorer = Scorer {
+            store: &store,
+            blobs: &blobs,
+            envelope: &cipher,
+            clock: &clock,
+            ids: &RandomIds,
+        };
+
+        assert!(matches!(
+            scorer
+                .score(&call.tenant_id, &call.call_id, 2)
+                .await
+                .unwrap(),
+            ScoreOutcome::Skipped(_)
+        ));
+        let ScoreOutcome::Scored { .. } = scorer
+            .score(&call.tenant_id, &call.call_id, 1)
+            .await
+            .unwrap()
+        else {
+            panic!("not scored")
+        };
+        let stored = store
+            .get_call(&call.tenant_id, &call.call_id)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(stored.status, CallStatus::Scored);
+        let vault = DocumentVault {
+            repository: &store,
+            blobs: &blobs,
+            envelope: &cipher,
+        };
+        let analysis: Analysis = vault
+            .get(&call.tenant_id, &call.call_id, DocumentKind::Analysis, 1)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(analysis.provenance.rubric_version, RUBRIC_VERSION);
+        assert_eq!(analysis.metrics.rep_questions, 1);
+        // Redelivery of the same job: nothing is rescored.
+        assert_eq!(
+            scorer
+                .score(&call.tenant_id, &call.call_id, 1)
+                .await
+                .unwrap(),
+            ScoreOutcome::Skipped("already scored")
+        );
+    }
+}

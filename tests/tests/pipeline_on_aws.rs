@@ -1,0 +1,320 @@
+//! The ingestion and scoring functions end to end against the local stand-in: a real presigned
+//! upload, the notification moto delivers to the upload-events queue, the upload trigger, the
+//! scoring queue and the scoring worker.
+
+use std::time::Duration;
+
+use aws_lambda_events::event::sqs::SqsEvent;
+use aws_sdk_sqs::Client as SqsClient;
+use callcoach_local_router::SqsEventSource;
+use callcoach_shared::aws::SqsQueue;
+use callcoach_shared::crypto::CachePolicy;
+use callcoach_shared::domain::analysis::Analysis;
+use callcoach_shared::domain::call::{CallStatus, CallType};
+use callcoach_shared::ids::{CallId, TeamId, UserId};
+use callcoach_shared::messages::PipelineMessage;
+use callcoach_shared::ports::{BlobStore, CallRepository, DocumentKind, Queue};
+use callcoach_shared::system::{RandomIds, SystemClock};
+use callcoach_shared::usecases::calls::{NewCall, create_call};
+use callcoach_shared::usecases::documents::DocumentVault;
+use callcoach_shared::usecases::ingest::NoTranscription;
+use callcoach_tests::{LocalAws, fresh_tenant, mint};
+use lambda_runtime::{Context, LambdaEvent};
+use serde_json::json;
+
+const SAMPLE: &[u8] = include_bytes!("../../events/discovery-call.vtt");
+
+async fn own_queue(sqs: &SqsClient, purpose: &str, attributes: &[(&str, String)]) -> String {
+    let name = format!("test-{purpose}-{}", &mint::<CallId>().as_str()[5..17]);
+    let mut request = sqs.create_queue().queue_name(name);
+    for (k, v) in attributes {
+        request = request.attributes(aws_sdk_sqs::types::QueueAttributeName::from(*k), v);
+    }
+    request.send().await.unwrap().queue_url.unwrap()
+}
+
+fn context() -> Context {
+    let mut context = Context::default();
+    context.deadline = (std::time::SystemTime::now() + Duration::from_secs(60))
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64;
+    context
+}
+
+/// Waits for the notification of `needle`'s upload on the shared upload-events queue, leaving
+/// other tests' messages in place.
+async fn notification_for(sqs: &SqsClient, queue_url: &str, needle: &str) -> String {
+    for _ in 0..30 {
+        let out = sqs
+            .receive_message()
+            .queue_url(queue_url)
+            .max_number_of_messages(10)
+            .wait_time_seconds(1)
+            .send()
+            .await
+            .unwrap();
+        for m in out.messages() {
+            let body = m.body().unwrap_or_default().to_owned();
+            let handle = m.receipt_handle().unwrap();
+            if body.contains(needle) {
+                sqs.delete_message()
+                    .queue_url(queue_url)
+                    .receipt_handle(handle)
+                    .send()
+                    .await
+                    .unwrap();
+                return body;
+            }
+            sqs.change_message_visibility()
+                .queue_url(queue_url)
+                .receipt_handle(handle)
+                .visibility_timeout(0)
+                .send()
+                .await
+                .unwrap();
+        }
+    }
+    panic!("no S3 notification arrived for the upload");
+}
+
+#[tokio::test]
+async fn an_upload_delivered_ten_times_concurrently_is_ingested_once_then_scored() {
+    let aws = LocalAws::connect().await;
+    let sqs = SqsClient::new(&aws.sdk);
+    let upload_events = std::env::var("UPLOAD_EVENTS_QUEUE_URL").expect("provisioned");
+    let scoring_url = own_queue(&sqs, "scoring", &[]).await;
+    let tenant = fresh_tenant();
+    let team: TeamId = mint();
+    let call = create_call(
+        &aws.adapters.table,
+        &SystemClock,
+        &RandomIds,
+        &tenant,
+        NewCall {
+            team_id: team,
+            rep_id: UserId::parse("alex").unwrap(),
+            title: "Discovery".into(),
+            call_type: CallType::Discovery,
+            company_domain: None,
+            buyer_persona: None,
+        },
+    )
+    .await
+    .unwrap();
+
+    // The client uploads through the presigned PUT, as the frontend would.
+    let key = format!("uploads/{tenant}/{}/discovery call.vtt", call.call_id);
+    let put = aws
+        .adapters
+        .blobs
+        .presign_put(
+            &key,
+            "text/vtt",
+            SAMPLE.len() as u64,
+            Duration::from_secs(300),
+        )
+        .await
+        .unwrap();
+    let mut request = reqwest::Client::new().put(&put.url).body(SAMPLE.to_vec());
+    for (name, value) in &put.headers {
+        request = request.header(name, value);
+    }
+    assert!(request.send().await.unwrap().status().is_success());
+    let body = notification_for(&sqs, &upload_events, call.call_id.as_str()).await;
+
+    let (cipher, _) = aws.cipher(CachePolicy::default());
+    let deps = upload_trigger::Deps {
+        store: aws.adapters.table.clone(),
+        blobs: aws.adapters.blobs.clone(),
+        envelope: cipher,
+        scoring_queue: SqsQueue::new(sqs.clone(), &scoring_url),
+        provider: NoTranscription,
+        clock: SystemClock,
+    };
+    let event_for = |id: usize| -> SqsEvent {
+        serde_json::from_value(json!({"Records": [{"messageId": format!("m{id}"), "receiptHandle": "h", "body": body, "attributes": {}, "messageAttributes": {}, "eventSource": "aws:sqs", "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:q", "awsRegion": "us-east-1"}]})).unwrap()
+    };
+    // Ten deliveries in flight at once: they interleave at every request to the stand-in.
+    let deliveries =
+        (0..10).map(|i| upload_trigger::handle(&deps, LambdaEvent::new(event_for(i), context())));
+    let mut succeeded = 0;
+    for response in futures::future::join_all(deliveries).await {
+        if response.unwrap().batch_item_failures.is_empty() {
+            succeeded += 1;
+        }
+    }
+    // Those that found the work in progress asked for a retry; the retries find it done.
+    for i in 0..10 - succeeded {
+        let response =
+            upload_trigger::handle(&deps, LambdaEvent::new(event_for(100 + i), context()))
+                .await
+                .unwrap();
+        assert!(response.batch_item_failures.is_empty());
+    }
+
+    let stored = aws
+        .adapters
+        .table
+        .get_call(&tenant, &call.call_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (stored.status, stored.transcript_version),
+        (CallStatus::Transcribed, 1)
+    );
+    let jobs = sqs
+        .receive_message()
+        .queue_url(&scoring_url)
+        .max_number_of_messages(10)
+        .wait_time_seconds(1)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(jobs.messages().len(), 1, "exactly one scoring job");
+    let job: PipelineMessage = serde_json::from_str(jobs.messages()[0].body().unwrap()).unwrap();
+    assert_eq!(
+        job,
+        PipelineMessage::ScoreCall {
+            tenant_id: tenant.clone(),
+            call_id: call.call_id.clone(),
+            transcript_version: 1
+        }
+    );
+    sqs.change_message_visibility()
+        .queue_url(&scoring_url)
+        .receipt_handle(jobs.messages()[0].receipt_handle().unwrap())
+        .visibility_timeout(0)
+        .send()
+        .await
+        .unwrap();
+
+    // The scoring worker, fed by the local event source mapping.
+    let (worker_cipher, _) = aws.cipher(CachePolicy::default());
+    let worker = scoring_worker::Deps {
+        store: aws.adapters.table.clone(),
+        blobs: aws.adapters.blobs.clone(),
+        envelope: worker_cipher,
+        clock: SystemClock,
+        ids: RandomIds,
+    };
+    let source = SqsEventSource::new(sqs.clone(), &scoring_url, Duration::from_secs(60))
+        .await
+        .unwrap();
+    let report = source
+        .poll_once(Duration::from_secs(1), async |event| {
+            scoring_worker::handle(&worker, event).await
+        })
+        .await
+        .unwrap();
+    assert_eq!((report.received, report.succeeded), (1, 1));
+    let scored = aws
+        .adapters
+        .table
+        .get_call(&tenant, &call.call_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(scored.status, CallStatus::Scored);
+    let (reader, _) = aws.cipher(CachePolicy::default());
+    let vault = DocumentVault {
+        repository: &aws.adapters.table,
+        blobs: &aws.adapters.blobs,
+        envelope: &reader,
+    };
+    let analysis: Analysis = vault
+        .get(&tenant, &call.call_id, DocumentKind::Analysis, 1)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(analysis.metrics.speakers.len(), 2);
+    assert!(analysis.metrics.rep_questions >= 10);
+    sqs.delete_queue()
+        .queue_url(&scoring_url)
+        .send()
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn a_poison_message_fails_alone_and_reaches_the_dlq_after_max_receives() {
+    let aws = LocalAws::connect().await;
+    let sqs = SqsClient::new(&aws.sdk);
+    let dlq_url = own_queue(&sqs, "dlq", &[]).await;
+    let dlq_arn = sqs
+        .get_queue_attributes()
+        .queue_url(&dlq_url)
+        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
+        .send()
+        .await
+        .unwrap()
+        .attributes()
+        .unwrap()[&aws_sdk_sqs::types::QueueAttributeName::QueueArn]
+        .clone();
+    let redrive = json!({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": "5"}).to_string();
+    let queue_url = own_queue(&sqs, "jobs", &[("RedrivePolicy", redrive)]).await;
+
+    let tenant = fresh_tenant();
+    let jobs: Vec<PipelineMessage> = (0..9)
+        .map(|v| PipelineMessage::ScoreCall {
+            tenant_id: tenant.clone(),
+            call_id: mint(),
+            transcript_version: v,
+        })
+        .collect();
+    SqsQueue::new(sqs.clone(), &queue_url)
+        .send_batch(&jobs)
+        .await
+        .unwrap();
+    sqs.send_message()
+        .queue_url(&queue_url)
+        .message_body("{\"type\":\"score_call\",\"poison\":")
+        .send()
+        .await
+        .unwrap();
+
+    let (cipher, _) = aws.cipher(CachePolicy::default());
+    let worker = scoring_worker::Deps {
+        store: aws.adapters.table.clone(),
+        blobs: aws.adapters.blobs.clone(),
+        envelope: cipher,
+        clock: SystemClock,
+        ids: RandomIds,
+    };
+    let source = SqsEventSource::new(sqs.clone(), &queue_url, Duration::from_secs(60))
+        .await
+        .unwrap();
+    let (mut succeeded, mut failed) = (0, 0);
+    for _ in 0..10 {
+        let report = source
+            .poll_once(Duration::from_secs(1), async |event| {
+                scoring_worker::handle(&worker, event).await
+            })
+            .await
+            .unwrap();
+        succeeded += report.succeeded;
+        failed += report.failed;
+    }
+    assert_eq!(
+        succeeded, 9,
+        "the nine good jobs commit once and are never redelivered"
+    );
+    assert_eq!(
+        failed, 5,
+        "the poison message is retried until maxReceiveCount"
+    );
+    let dead = sqs
+        .receive_message()
+        .queue_url(&dlq_url)
+        .max_number_of_messages(10)
+        .wait_time_seconds(1)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(dead.messages().len(), 1);
+    assert!(dead.messages()[0].body().unwrap().contains("poison"));
+    for url in [&queue_url, &dlq_url] {
+        sqs.delete_queue().queue_url(url).send().await.unwrap();
+    }
+}
