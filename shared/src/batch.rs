@@ -38,7 +38,7 @@ where
     let mut failed = Vec::new();
     for (index, record) in records.iter().enumerate() {
         let id = id_of(record).filter(|id| !id.is_empty());
-        if time_left() < margin {
+        if time_left() <= margin {
             for rest in &records[index..] {
                 match id_of(rest).filter(|id| !id.is_empty()) {
                     Some(id) => failed.push(id.to_owned()),

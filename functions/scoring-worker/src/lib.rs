@@ -97,18 +97,16 @@ mod tests {
     use callcoach_shared::system::{RandomIds, SystemClock};
     use lambda_runtime::Context;
 
-    /// The sample's valid job names a call that does not exist: it is dropped (done), while the
-    /// poison message fails alone.
-    #[tokio::test]
-    async fn sample_batch_fails_only_the_poison_message() {
-        let event: SqsEvent =
-            serde_json::from_str(include_str!("../../../events/scoring-batch.json")).unwrap();
-        let mut context = Context::default();
-        context.deadline = (std::time::SystemTime::now() + std::time::Duration::from_secs(60))
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_millis() as u64;
-        let deps = Deps {
+    type TestDeps = Deps<
+        InMemoryStore,
+        InMemoryBlobStore,
+        EnvelopeCipher<FakeKeyManagement, InMemoryStore, SystemClock>,
+        SystemClock,
+        RandomIds,
+    >;
+
+    fn deps() -> TestDeps {
+        Deps {
             store: InMemoryStore::default(),
             blobs: InMemoryBlobStore::default(),
             envelope: EnvelopeCipher::new(
@@ -120,15 +118,50 @@ mod tests {
             ),
             clock: SystemClock,
             ids: RandomIds,
-        };
-        let response = handle(&deps, LambdaEvent::new(event, context))
+        }
+    }
+
+    fn deadline_in(seconds: u64) -> Context {
+        let mut context = Context::default();
+        context.deadline = (std::time::SystemTime::now() + std::time::Duration::from_secs(seconds))
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_millis() as u64;
+        context
+    }
+
+    fn sample() -> SqsEvent {
+        serde_json::from_str(include_str!("../../../events/scoring-batch.json")).unwrap()
+    }
+
+    /// The sample's valid job names a call that does not exist: it is dropped (done), while the
+    /// poison message fails alone. Also with a 3 s timeout (Lambda's default, and
+    /// cargo-lambda's): the time margin scales down instead of deferring every record.
+    #[tokio::test]
+    async fn sample_batch_fails_only_the_poison_message() {
+        for seconds in [60, 3] {
+            let response = handle(&deps(), LambdaEvent::new(sample(), deadline_in(seconds)))
+                .await
+                .unwrap();
+            let failed: Vec<_> = response
+                .batch_item_failures
+                .iter()
+                .map(|f| f.item_identifier.as_str())
+                .collect();
+            assert_eq!(
+                failed,
+                ["0d6c1c7e-1b7a-4a52-9f4e-2f1c5b9a0a02"],
+                "timeout {seconds} s"
+            );
+        }
+    }
+
+    /// With no time left, records are not started and every one is reported failed.
+    #[tokio::test]
+    async fn no_time_left_defers_every_record() {
+        let response = handle(&deps(), LambdaEvent::new(sample(), deadline_in(0)))
             .await
             .unwrap();
-        let failed: Vec<_> = response
-            .batch_item_failures
-            .iter()
-            .map(|f| f.item_identifier.as_str())
-            .collect();
-        assert_eq!(failed, ["0d6c1c7e-1b7a-4a52-9f4e-2f1c5b9a0a02"]);
+        assert_eq!(response.batch_item_failures.len(), 2);
     }
 }
