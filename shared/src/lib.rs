@@ -1,6 +1,7 @@
 //! callcoach's domain crate: types, ports, use cases, envelope encryption, telemetry, and (with
 //! the `aws` feature) the AWS adapters. Every Lambda function depends on it.
 
+pub mod access;
 pub mod batch;
 pub mod config;
 pub mod crypto;

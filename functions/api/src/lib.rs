@@ -1,35 +1,150 @@
-//! HTTP API behind API Gateway. At this stage: a health route; everything else is a 404 in
-//! problem+json, byte-identical whatever the path.
+//! HTTP API behind API Gateway (HTTP API with a JWT authorizer), as an axum router run by
+//! lambda_http.
+//!
+//! Identity: tenant and user come only from the claims API Gateway verified (`sub`, and the
+//! tenant claim named by `TENANT_CLAIM`); roles come from our membership records
+//! ([`callcoach_shared::access`]). Anything the caller may not see answers exactly like what does
+//! not exist: the same 404 body, byte for byte. Errors are problem+json.
 
-use aws_lambda_events::apigw::{ApiGatewayV2httpRequest, ApiGatewayV2httpResponse};
-use aws_lambda_events::encodings::Body;
-use aws_lambda_events::http::HeaderMap;
-use aws_lambda_events::http::header::{CONTENT_TYPE, HeaderValue};
-use lambda_runtime::{Error, LambdaEvent};
+pub mod error;
+pub mod extract;
+mod routes;
 
-pub struct Deps;
+use std::sync::Arc;
 
-pub const NOT_FOUND_BODY: &str = r#"{"type":"about:blank","title":"Not Found","status":404,"detail":"The resource does not exist."}"#;
+use axum::Router;
+use axum::routing::{get, put};
+use callcoach_shared::crypto::Envelope;
+use callcoach_shared::ports::{
+    BlobStore, CallRepository, Clock, DocumentRepository, IdGenerator, Queue, TeamRepository,
+    TenantRepository,
+};
 
-fn response(status: i64, content_type: &'static str, body: &str) -> ApiGatewayV2httpResponse {
-    let mut headers = HeaderMap::new();
-    headers.insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
-    let mut response = ApiGatewayV2httpResponse::default();
-    response.status_code = status;
-    response.headers = headers;
-    response.body = Some(Body::Text(body.to_owned()));
-    response
+/// The ports the API works through; the deployment's adapters or the tests' fakes.
+pub trait Ports: Send + Sync + 'static {
+    type Store: CallRepository + TeamRepository + TenantRepository + DocumentRepository + 'static;
+    type Blobs: BlobStore + 'static;
+    type Envelope: Envelope + 'static;
+    type Queue: Queue + 'static;
+    type Clock: Clock + 'static;
+    type Ids: IdGenerator + 'static;
+    fn store(&self) -> &Self::Store;
+    fn blobs(&self) -> &Self::Blobs;
+    fn envelope(&self) -> &Self::Envelope;
+    fn queue(&self) -> &Self::Queue;
+    fn clock(&self) -> &Self::Clock;
+    fn ids(&self) -> &Self::Ids;
 }
 
-pub async fn handle(
-    _deps: &Deps,
-    event: LambdaEvent<ApiGatewayV2httpRequest>,
-) -> Result<ApiGatewayV2httpResponse, Error> {
-    let request = event.payload;
-    let method = request.request_context.http.method.as_str();
-    let path = request.raw_path.as_deref().unwrap_or("/");
-    if method == "GET" && path == "/health" {
-        return Ok(response(200, "application/json", r#"{"status":"ok"}"#));
+/// The concrete bundle of ports.
+pub struct Adapters<S, B, E, Q, C, I> {
+    pub store: S,
+    pub blobs: B,
+    pub envelope: E,
+    pub queue: Q,
+    pub clock: C,
+    pub ids: I,
+}
+
+impl<S, B, E, Q, C, I> Ports for Adapters<S, B, E, Q, C, I>
+where
+    S: CallRepository + TeamRepository + TenantRepository + DocumentRepository + 'static,
+    B: BlobStore + 'static,
+    E: Envelope + 'static,
+    Q: Queue + 'static,
+    C: Clock + 'static,
+    I: IdGenerator + 'static,
+{
+    type Store = S;
+    type Blobs = B;
+    type Envelope = E;
+    type Queue = Q;
+    type Clock = C;
+    type Ids = I;
+    fn store(&self) -> &S {
+        &self.store
     }
-    Ok(response(404, "application/problem+json", NOT_FOUND_BODY))
+    fn blobs(&self) -> &B {
+        &self.blobs
+    }
+    fn envelope(&self) -> &E {
+        &self.envelope
+    }
+    fn queue(&self) -> &Q {
+        &self.queue
+    }
+    fn clock(&self) -> &C {
+        &self.clock
+    }
+    fn ids(&self) -> &I {
+        &self.ids
+    }
+}
+
+/// Settings read once at cold start.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Name of the verified claim carrying the tenant id.
+    pub tenant_claim: String,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            tenant_claim: "custom:tenant_id".into(),
+        }
+    }
+}
+
+pub struct Api<P> {
+    pub ports: P,
+    pub settings: Settings,
+}
+
+/// Every route the API serves, as (method, path): the OpenAPI check and the audit check walk it.
+pub const ROUTES: &[(&str, &str)] = &[
+    ("GET", "/v1/health"),
+    ("POST", "/v1/teams"),
+    ("GET", "/v1/teams/{team_id}/members"),
+    ("PUT", "/v1/teams/{team_id}/members/{user_id}"),
+    ("DELETE", "/v1/teams/{team_id}/members/{user_id}"),
+    ("POST", "/v1/calls"),
+    ("GET", "/v1/calls"),
+    ("GET", "/v1/calls/{call_id}"),
+    ("GET", "/v1/calls/{call_id}/transcript"),
+    ("GET", "/v1/calls/{call_id}/analysis"),
+    ("PUT", "/v1/calls/{call_id}/rep-speaker"),
+];
+
+pub fn router<P: Ports>(api: Arc<Api<P>>) -> Router {
+    Router::new()
+        .route("/v1/health", get(routes::health))
+        .route("/v1/teams", axum::routing::post(routes::create_team::<P>))
+        .route(
+            "/v1/teams/{team_id}/members",
+            get(routes::list_members::<P>),
+        )
+        .route(
+            "/v1/teams/{team_id}/members/{user_id}",
+            put(routes::put_member::<P>).delete(routes::remove_member::<P>),
+        )
+        .route(
+            "/v1/calls",
+            axum::routing::post(routes::create_call::<P>).get(routes::list_calls::<P>),
+        )
+        .route("/v1/calls/{call_id}", get(routes::get_call::<P>))
+        .route(
+            "/v1/calls/{call_id}/transcript",
+            get(routes::get_transcript::<P>),
+        )
+        .route(
+            "/v1/calls/{call_id}/analysis",
+            get(routes::get_analysis::<P>),
+        )
+        .route(
+            "/v1/calls/{call_id}/rep-speaker",
+            put(routes::set_rep_speaker::<P>),
+        )
+        .fallback(routes::not_found)
+        .with_state(api)
 }

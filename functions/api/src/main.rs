@@ -1,9 +1,36 @@
-use api::{Deps, handle};
-use lambda_runtime::{Error, service_fn};
+// The SDK-backed handler futures are deeply nested; the default limit is too low for their layout.
+#![recursion_limit = "256"]
+
+use std::sync::Arc;
+
+use api::{Adapters, Api, Settings, router};
+use callcoach_shared::aws::{AwsAdapters, SqsQueue, load_sdk_config};
+use callcoach_shared::config::{ResourceConfig, process_env, required};
+use callcoach_shared::crypto::DataCategory;
+use callcoach_shared::system::{RandomIds, SystemClock};
 
 #[tokio::main]
-async fn main() -> Result<(), Error> {
+async fn main() -> Result<(), lambda_http::Error> {
     callcoach_shared::telemetry::init();
-    let deps = Deps;
-    lambda_runtime::run(service_fn(|event| handle(&deps, event))).await
+    let resources = ResourceConfig::from_env(&[
+        DataCategory::Transcripts,
+        DataCategory::Insights,
+        DataCategory::Notes,
+    ])?;
+    let scoring_queue_url = required(&process_env, "SCORING_QUEUE_URL")?;
+    let settings = Settings {
+        tenant_claim: process_env("TENANT_CLAIM")
+            .unwrap_or_else(|| Settings::default().tenant_claim),
+    };
+    let sdk = load_sdk_config().await;
+    let aws = AwsAdapters::new(&sdk, &resources);
+    let ports = Adapters {
+        envelope: aws.envelope(&resources),
+        store: aws.table,
+        blobs: aws.blobs,
+        queue: SqsQueue::new(aws_sdk_sqs::Client::new(&sdk), scoring_queue_url),
+        clock: SystemClock,
+        ids: RandomIds,
+    };
+    lambda_http::run(router(Arc::new(Api { ports, settings }))).await
 }

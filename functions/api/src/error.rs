@@ -1,0 +1,91 @@
+//! One place that turns errors into HTTP answers (problem+json, RFC 9457).
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use callcoach_shared::ports::StoreError;
+
+/// The one answer for "not yours" and "does not exist": byte-identical, whatever the route.
+pub const NOT_FOUND_BODY: &str = r#"{"type":"about:blank","title":"Not Found","status":404,"detail":"The resource does not exist."}"#;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("not found")]
+    NotFound,
+    #[error("missing or invalid identity")]
+    Unauthorized,
+    #[error("forbidden")]
+    Forbidden,
+    #[error("invalid request: {0}")]
+    BadRequest(String),
+    #[error("request body too large")]
+    PayloadTooLarge,
+    #[error("conflict: {0}")]
+    Conflict(&'static str),
+    #[error("internal error")]
+    Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::InvalidCursor(_) => {
+                ApiError::BadRequest("cursor: not valid for this listing".into())
+            }
+            StoreError::StaleTransition { .. } => {
+                ApiError::Conflict("the call changed meanwhile; retry")
+            }
+            other => ApiError::Internal(Box::new(other)),
+        }
+    }
+}
+
+fn problem(status: StatusCode, title: &str, detail: &str) -> Response {
+    let body = serde_json::json!({"type": "about:blank", "title": title, "status": status.as_u16(), "detail": detail});
+    with_problem_type(status, body.to_string())
+}
+
+fn with_problem_type(status: StatusCode, body: String) -> Response {
+    let mut response = (status, body).into_response();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/problem+json"),
+    );
+    response
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        match self {
+            ApiError::NotFound => {
+                with_problem_type(StatusCode::NOT_FOUND, NOT_FOUND_BODY.to_owned())
+            }
+            ApiError::Unauthorized => problem(
+                StatusCode::UNAUTHORIZED,
+                "Unauthorized",
+                "A verified identity with a tenant is required.",
+            ),
+            ApiError::Forbidden => problem(
+                StatusCode::FORBIDDEN,
+                "Forbidden",
+                "Your role does not allow this.",
+            ),
+            ApiError::BadRequest(detail) => {
+                problem(StatusCode::BAD_REQUEST, "Bad Request", &detail)
+            }
+            ApiError::PayloadTooLarge => problem(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "Payload Too Large",
+                "The request body is too large.",
+            ),
+            ApiError::Conflict(detail) => problem(StatusCode::CONFLICT, "Conflict", detail),
+            ApiError::Internal(source) => {
+                tracing::error!(error = %source, "request failed");
+                problem(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "Internal Server Error",
+                    "Something went wrong on our side.",
+                )
+            }
+        }
+    }
+}

@@ -1,0 +1,137 @@
+//! Request extractors: the verified caller, and strict JSON bodies.
+
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use callcoach_shared::access::Caller;
+use callcoach_shared::ids::{TenantId, UserId};
+use callcoach_shared::ports::TeamRepository;
+use lambda_http::RequestExt;
+use lambda_http::request::RequestContext;
+use serde::de::DeserializeOwned;
+
+use crate::error::ApiError;
+use crate::{Api, Ports};
+
+/// Largest request body accepted.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+/// Deepest JSON nesting accepted.
+pub const MAX_JSON_DEPTH: usize = 16;
+
+/// The caller: tenant and user from the claims API Gateway's JWT authorizer verified, and the
+/// memberships (roles) from our own records.
+#[derive(Debug, Clone)]
+pub struct Authenticated {
+    pub tenant: TenantId,
+    pub caller: Caller,
+    pub request_id: String,
+}
+
+impl<P: Ports> FromRequestParts<Arc<Api<P>>> for Authenticated {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, api: &Arc<Api<P>>) -> Result<Self, ApiError> {
+        let Some(RequestContext::ApiGatewayV2(context)) = parts.request_context_ref() else {
+            return Err(ApiError::Unauthorized);
+        };
+        let claims = context
+            .authorizer
+            .as_ref()
+            .and_then(|a| a.jwt.as_ref())
+            .map(|j| &j.claims)
+            .ok_or(ApiError::Unauthorized)?;
+        let user = claims
+            .get("sub")
+            .and_then(|s| UserId::parse(s.as_str()).ok())
+            .ok_or(ApiError::Unauthorized)?;
+        let tenant = claims
+            .get(&api.settings.tenant_claim)
+            .and_then(|t| TenantId::parse(t.as_str()).ok())
+            .ok_or(ApiError::Unauthorized)?;
+        let request_id = context.request_id.clone().unwrap_or_default();
+        let memberships = api
+            .ports
+            .store()
+            .memberships_of_user(&tenant, &user)
+            .await?;
+        Ok(Authenticated {
+            tenant,
+            caller: Caller { user, memberships },
+            request_id,
+        })
+    }
+}
+
+fn json_depth(bytes: &[u8]) -> usize {
+    let (mut depth, mut deepest, mut in_string, mut escaped) = (0usize, 0usize, false, false);
+    for &b in bytes {
+        if in_string {
+            match (escaped, b) {
+                (true, _) => escaped = false,
+                (false, b'\\') => escaped = true,
+                (false, b'"') => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_string = true,
+            b'{' | b'[' => {
+                depth += 1;
+                deepest = deepest.max(depth);
+            }
+            b'}' | b']' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    deepest
+}
+
+/// A JSON body: at most [`MAX_BODY_BYTES`] (413), nesting at most [`MAX_JSON_DEPTH`] (400), and
+/// types that deny unknown fields (400 naming the field).
+pub struct StrictJson<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for StrictJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, ApiError> {
+        let declared = request
+            .headers()
+            .get(axum::http::header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<usize>().ok());
+        if declared.is_some_and(|n| n > MAX_BODY_BYTES) {
+            return Err(ApiError::PayloadTooLarge);
+        }
+        let bytes = Bytes::from_request(request, state)
+            .await
+            .map_err(|_| ApiError::PayloadTooLarge)?;
+        if bytes.len() > MAX_BODY_BYTES {
+            return Err(ApiError::PayloadTooLarge);
+        }
+        if json_depth(&bytes) > MAX_JSON_DEPTH {
+            return Err(ApiError::BadRequest(format!(
+                "body: JSON nested deeper than {MAX_JSON_DEPTH} levels"
+            )));
+        }
+        serde_json::from_slice(&bytes).map(StrictJson).map_err(|e| {
+            // serde names the field ("unknown field `role`", "missing field `title`").
+            let message = e.to_string();
+            let message = message.split(" at line").next().unwrap_or(&message);
+            ApiError::BadRequest(format!("body: {message}"))
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::json_depth;
+
+    #[test]
+    fn depth_ignores_brackets_in_strings() {
+        assert_eq!(json_depth(br#"{"a":[{"b":"[[[{{{"}]}"#), 3);
+        assert_eq!(json_depth(br#""\"{""#), 0);
+    }
+}

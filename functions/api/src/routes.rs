@@ -1,0 +1,550 @@
+//! Route handlers: parse, check access in one call to [`Caller`], call the use case, answer.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use callcoach_shared::domain::SCHEMA_VERSION;
+use callcoach_shared::domain::analysis::Analysis;
+use callcoach_shared::domain::call::{Call, CallStatus, CallType};
+use callcoach_shared::domain::org::{Membership, Role, Team};
+use callcoach_shared::domain::transcript::Transcript;
+use callcoach_shared::ids::{CallId, TeamId, UserId};
+use callcoach_shared::messages::PipelineMessage;
+use callcoach_shared::ports::{
+    BlobStore, CallRepository, Clock, Cursor, DocumentKind, IdGenerator, PageRequest, Queue,
+    TeamRepository,
+};
+use callcoach_shared::usecases::calls::{NewCall, create_call as create_call_use_case};
+use callcoach_shared::usecases::documents::DocumentVault;
+use callcoach_shared::usecases::ingest::{MAX_RECORDING_BYTES, MAX_TRANSCRIPT_BYTES};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use time::OffsetDateTime;
+
+use crate::error::ApiError;
+use crate::extract::{Authenticated, StrictJson};
+use crate::{Api, Ports};
+
+type ApiState<P> = State<Arc<Api<P>>>;
+
+/// How long a presigned upload stays valid.
+const UPLOAD_URL_TTL: Duration = Duration::from_secs(15 * 60);
+const DEFAULT_PAGE_SIZE: u16 = 20;
+const UPLOAD_CONTENT_TYPES: &[&str] = &[
+    "text/vtt",
+    "application/x-subrip",
+    "application/json",
+    "text/plain",
+    "audio/wav",
+    "audio/x-wav",
+    "audio/mpeg",
+    "audio/mp4",
+    "audio/x-m4a",
+    "audio/webm",
+    "audio/ogg",
+    "audio/flac",
+    "video/mp4",
+    "video/webm",
+];
+
+pub async fn health() -> Json<Value> {
+    Json(json!({"status": "ok"}))
+}
+
+pub async fn not_found() -> ApiError {
+    ApiError::NotFound
+}
+
+fn text_field(name: &str, value: &str, max: usize) -> Result<(), ApiError> {
+    let length = value.trim().chars().count();
+    if length == 0 || length > max || value.chars().any(char::is_control) {
+        return Err(ApiError::BadRequest(format!(
+            "{name}: must be 1 to {max} characters, no control characters"
+        )));
+    }
+    Ok(())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateTeam {
+    name: String,
+}
+
+#[derive(Serialize)]
+struct TeamView<'a> {
+    team_id: &'a TeamId,
+    name: &'a str,
+    #[serde(with = "time::serde::rfc3339")]
+    created_at: OffsetDateTime,
+}
+
+pub async fn create_team<P: Ports>(
+    State(api): ApiState<P>,
+    who: Authenticated,
+    StrictJson(body): StrictJson<CreateTeam>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    text_field("name", &body.name, 100)?;
+    let team = Team {
+        schema_version: SCHEMA_VERSION,
+        tenant_id: who.tenant.clone(),
+        team_id: api.ports.ids().mint(),
+        name: body.name.trim().to_owned(),
+        created_at: api.ports.clock().now(),
+    };
+    let owner = Membership {
+        tenant_id: who.tenant.clone(),
+        team_id: team.team_id.clone(),
+        user_id: who.caller.user.clone(),
+        role: Role::Owner,
+    };
+    api.ports.store().create_team(&team, &owner).await?;
+    let view = TeamView {
+        team_id: &team.team_id,
+        name: &team.name,
+        created_at: team.created_at,
+    };
+    Ok((StatusCode::CREATED, Json(json!(view))))
+}
+
+fn team_id(raw: &str) -> Result<TeamId, ApiError> {
+    TeamId::parse(raw).map_err(|_| ApiError::NotFound)
+}
+
+fn call_id(raw: &str) -> Result<CallId, ApiError> {
+    CallId::parse(raw).map_err(|_| ApiError::NotFound)
+}
+
+pub async fn list_members<P: Ports>(
+    State(api): ApiState<P>,
+    who: Authenticated,
+    Path(team): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let team = team_id(&team)?;
+    if !who.caller.can_view_members(&team) {
+        return Err(ApiError::NotFound);
+    }
+    let members = api
+        .ports
+        .store()
+        .members_of_team(&who.tenant, &team)
+        .await?;
+    let items: Vec<Value> = members
+        .iter()
+        .map(|m| json!({"user_id": m.user_id, "role": m.role}))
+        .collect();
+    Ok(Json(json!({ "items": items })))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PutMember {
+    role: Role,
+}
+
+pub async fn put_member<P: Ports>(
+    State(api): ApiState<P>,
+    who: Authenticated,
+    Path((team, user)): Path<(String, String)>,
+    StrictJson(body): StrictJson<PutMember>,
+) -> Result<Json<Value>, ApiError> {
+    let team = team_id(&team)?;
+    let user = UserId::parse(user).map_err(|_| ApiError::NotFound)?;
+    if !who.caller.can_administer(&team) {
+        return Err(ApiError::NotFound);
+    }
+    if user == who.caller.user && body.role != Role::Owner {
+        ensure_another_owner(&api, &who, &team).await?;
+    }
+    let membership = Membership {
+        tenant_id: who.tenant.clone(),
+        team_id: team,
+        user_id: user,
+        role: body.role,
+    };
+    api.ports.store().put_membership(&membership).await?;
+    Ok(Json(
+        json!({"user_id": membership.user_id, "role": membership.role}),
+    ))
+}
+
+/// A team always keeps an owner: the last one cannot step down or leave.
+async fn ensure_another_owner<P: Ports>(
+    api: &Api<P>,
+    who: &Authenticated,
+    team: &TeamId,
+) -> Result<(), ApiError> {
+    let members = api.ports.store().members_of_team(&who.tenant, team).await?;
+    if members
+        .iter()
+        .any(|m| m.role == Role::Owner && m.user_id != who.caller.user)
+    {
+        Ok(())
+    } else {
+        Err(ApiError::Conflict("a team needs at least one owner"))
+    }
+}
+
+pub async fn remove_member<P: Ports>(
+    State(api): ApiState<P>,
+    who: Authenticated,
+    Path((team, user)): Path<(String, String)>,
+) -> Result<StatusCode, ApiError> {
+    let team = team_id(&team)?;
+    let user = UserId::parse(user).map_err(|_| ApiError::NotFound)?;
+    if !who.caller.can_administer(&team) {
+        return Err(ApiError::NotFound);
+    }
+    if user == who.caller.user {
+        ensure_another_owner(&api, &who, &team).await?;
+    }
+    api.ports
+        .store()
+        .remove_membership(&who.tenant, &team, &user)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// What clients see of a call: no storage keys, sequencers or schema internals.
+#[derive(Serialize)]
+pub struct CallView<'a> {
+    call_id: &'a CallId,
+    team_id: &'a TeamId,
+    rep_id: &'a UserId,
+    title: &'a str,
+    call_type: CallType,
+    company_domain: Option<&'a str>,
+    buyer_persona: Option<&'a str>,
+    status: CallStatus,
+    failure_reason: Option<&'a str>,
+    rep_speaker: Option<&'a str>,
+    transcript_version: u32,
+    #[serde(with = "time::serde::rfc3339")]
+    created_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    updated_at: OffsetDateTime,
+}
+
+pub fn call_view(call: &Call) -> CallView<'_> {
+    CallView {
+        call_id: &call.call_id,
+        team_id: &call.team_id,
+        rep_id: &call.rep_id,
+        title: &call.title,
+        call_type: call.call_type,
+        company_domain: call.company_domain.as_deref(),
+        buyer_persona: call.buyer_persona.as_deref(),
+        status: call.status,
+        failure_reason: call.failure_reason.as_deref(),
+        rep_speaker: call.rep_speaker.as_deref(),
+        transcript_version: call.transcript_version,
+        created_at: call.created_at,
+        updated_at: call.updated_at,
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateCall {
+    team_id: String,
+    title: String,
+    call_type: CallType,
+    rep_id: Option<String>,
+    company_domain: Option<String>,
+    buyer_persona: Option<String>,
+    file_name: String,
+    content_type: String,
+    content_length: u64,
+}
+
+pub async fn create_call<P: Ports>(
+    State(api): ApiState<P>,
+    who: Authenticated,
+    StrictJson(body): StrictJson<CreateCall>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    text_field("title", &body.title, 200)?;
+    text_field("file_name", &body.file_name, 200)?;
+    if body.file_name.contains('/') || body.file_name == "." || body.file_name == ".." {
+        return Err(ApiError::BadRequest(
+            "file_name: must not contain '/' or be '.' or '..'".into(),
+        ));
+    }
+    for (name, value) in [
+        ("company_domain", &body.company_domain),
+        ("buyer_persona", &body.buyer_persona),
+    ] {
+        if let Some(value) = value {
+            text_field(name, value, 200)?;
+        }
+    }
+    if !UPLOAD_CONTENT_TYPES.contains(&body.content_type.as_str()) {
+        return Err(ApiError::BadRequest(format!(
+            "content_type: must be one of {}",
+            UPLOAD_CONTENT_TYPES.join(", ")
+        )));
+    }
+    let limit =
+        if body.content_type.starts_with("audio/") || body.content_type.starts_with("video/") {
+            MAX_RECORDING_BYTES
+        } else {
+            MAX_TRANSCRIPT_BYTES
+        };
+    if body.content_length == 0 || body.content_length > limit {
+        return Err(ApiError::BadRequest(format!(
+            "content_length: must be 1 to {limit} bytes for this content type"
+        )));
+    }
+    let team = team_id(&body.team_id)?;
+    let rep = match &body.rep_id {
+        Some(raw) => UserId::parse(raw.as_str())
+            .map_err(|_| ApiError::BadRequest("rep_id: not a valid user id".into()))?,
+        None => who.caller.user.clone(),
+    };
+    let rep_is_member = api
+        .ports
+        .store()
+        .memberships_of_user(&who.tenant, &rep)
+        .await?
+        .iter()
+        .any(|m| m.team_id == team);
+    if !who.caller.can_create_call(&team, &rep, rep_is_member) {
+        return Err(ApiError::NotFound);
+    }
+    let new = NewCall {
+        team_id: team,
+        rep_id: rep,
+        title: body.title.trim().to_owned(),
+        call_type: body.call_type,
+        company_domain: body.company_domain,
+        buyer_persona: body.buyer_persona,
+    };
+    let call = create_call_use_case(
+        api.ports.store(),
+        api.ports.clock(),
+        api.ports.ids(),
+        &who.tenant,
+        new,
+    )
+    .await
+    .map_err(|e| ApiError::Internal(Box::new(e)))?;
+    let key = format!(
+        "{}{}/{}/{}",
+        callcoach_shared::keys::UPLOADS_AREA,
+        who.tenant,
+        call.call_id,
+        body.file_name
+    );
+    let upload = api
+        .ports
+        .blobs()
+        .presign_put(
+            &key,
+            &body.content_type,
+            body.content_length,
+            UPLOAD_URL_TTL,
+        )
+        .await
+        .map_err(|e| ApiError::Internal(Box::new(e)))?;
+    let headers: serde_json::Map<String, Value> = upload
+        .headers
+        .iter()
+        .map(|(k, v)| (k.clone(), json!(v)))
+        .collect();
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({
+            "call": call_view(&call),
+            "upload": {"method": upload.method, "url": upload.url, "headers": headers, "expires_in_seconds": UPLOAD_URL_TTL.as_secs()},
+        })),
+    ))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListCalls {
+    team_id: String,
+    limit: Option<u16>,
+    cursor: Option<String>,
+}
+
+pub async fn list_calls<P: Ports>(
+    State(api): ApiState<P>,
+    who: Authenticated,
+    query: Result<Query<ListCalls>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let Query(query) =
+        query.map_err(|e| ApiError::BadRequest(format!("query: {}", e.body_text())))?;
+    let team = team_id(&query.team_id)?;
+    let Some(role) = who.caller.role_in(&team) else {
+        return Err(ApiError::NotFound);
+    };
+    let page = PageRequest::new(
+        query.limit.unwrap_or(DEFAULT_PAGE_SIZE),
+        query.cursor.map(Cursor::from_client),
+    )
+    .map_err(|e| ApiError::BadRequest(format!("limit: {e}")))?;
+    let result = api
+        .ports
+        .store()
+        .list_team_calls(&who.tenant, &team, &page)
+        .await?;
+    // Reps see only their own calls; a page may then hold fewer items than the limit.
+    let items: Vec<Value> = result
+        .items
+        .iter()
+        .filter(|c| role != Role::Rep || c.rep_id == who.caller.user)
+        .map(|c| json!(call_view(c)))
+        .collect();
+    Ok(Json(
+        json!({"items": items, "next_cursor": result.next.as_ref().map(Cursor::as_str)}),
+    ))
+}
+
+/// The call, if it exists and the caller may see it; otherwise the one 404.
+async fn visible_call<P: Ports>(
+    api: &Api<P>,
+    who: &Authenticated,
+    raw: &str,
+) -> Result<Call, ApiError> {
+    let id = call_id(raw)?;
+    let call = api
+        .ports
+        .store()
+        .get_call(&who.tenant, &id)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    if call.status == CallStatus::Deleted || !who.caller.can_view_call(&call) {
+        return Err(ApiError::NotFound);
+    }
+    Ok(call)
+}
+
+pub async fn get_call<P: Ports>(
+    State(api): ApiState<P>,
+    who: Authenticated,
+    Path(raw): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let call = visible_call(&api, &who, &raw).await?;
+    let mut body = json!({ "call": call_view(&call) });
+    if call.status == CallStatus::Scored {
+        let analysis = load_analysis(&api, &call).await?;
+        body["overall_score"] = json!(analysis.overall_score);
+        body["summary"] = json!(analysis.summary);
+        body["scores"] = json!(
+            analysis
+                .scores
+                .iter()
+                .map(|s| json!({"dimension": s.dimension, "score": s.score}))
+                .collect::<Vec<_>>()
+        );
+    }
+    Ok(Json(body))
+}
+
+async fn load_analysis<P: Ports>(api: &Api<P>, call: &Call) -> Result<Analysis, ApiError> {
+    let vault = DocumentVault {
+        repository: api.ports.store(),
+        blobs: api.ports.blobs(),
+        envelope: api.ports.envelope(),
+    };
+    vault
+        .get(
+            &call.tenant_id,
+            &call.call_id,
+            DocumentKind::Analysis,
+            call.transcript_version,
+        )
+        .await
+        .map_err(|e| ApiError::Internal(Box::new(e)))?
+        .ok_or(ApiError::NotFound)
+}
+
+async fn load_transcript<P: Ports>(api: &Api<P>, call: &Call) -> Result<Transcript, ApiError> {
+    if call.transcript_version == 0 {
+        return Err(ApiError::NotFound);
+    }
+    let vault = DocumentVault {
+        repository: api.ports.store(),
+        blobs: api.ports.blobs(),
+        envelope: api.ports.envelope(),
+    };
+    vault
+        .get(
+            &call.tenant_id,
+            &call.call_id,
+            DocumentKind::Transcript,
+            call.transcript_version,
+        )
+        .await
+        .map_err(|e| ApiError::Internal(Box::new(e)))?
+        .ok_or(ApiError::NotFound)
+}
+
+pub async fn get_transcript<P: Ports>(
+    State(api): ApiState<P>,
+    who: Authenticated,
+    Path(raw): Path<String>,
+) -> Result<Json<Transcript>, ApiError> {
+    let call = visible_call(&api, &who, &raw).await?;
+    Ok(Json(load_transcript(&api, &call).await?))
+}
+
+pub async fn get_analysis<P: Ports>(
+    State(api): ApiState<P>,
+    who: Authenticated,
+    Path(raw): Path<String>,
+) -> Result<Json<Analysis>, ApiError> {
+    let call = visible_call(&api, &who, &raw).await?;
+    Ok(Json(load_analysis(&api, &call).await?))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SetRepSpeaker {
+    speaker: String,
+}
+
+/// Sets which transcript speaker is the rep and re-scores, without re-transcribing.
+pub async fn set_rep_speaker<P: Ports>(
+    State(api): ApiState<P>,
+    who: Authenticated,
+    Path(raw): Path<String>,
+    StrictJson(body): StrictJson<SetRepSpeaker>,
+) -> Result<Json<Value>, ApiError> {
+    let mut call = visible_call(&api, &who, &raw).await?;
+    if !who.caller.can_change_call(&call) {
+        return Err(ApiError::NotFound);
+    }
+    let transcript = load_transcript(&api, &call).await?;
+    let known = transcript
+        .speakers
+        .iter()
+        .any(|s| s.label == body.speaker || s.name.as_deref() == Some(body.speaker.as_str()));
+    if !known {
+        return Err(ApiError::BadRequest(
+            "speaker: not a speaker of this call's transcript".into(),
+        ));
+    }
+    call.rep_speaker = Some(body.speaker);
+    call.updated_at = api.ports.clock().now();
+    let status = call.status;
+    api.ports.store().save_transition(&call, status).await?;
+    if matches!(status, CallStatus::Transcribed | CallStatus::Scored) {
+        let job = PipelineMessage::ScoreCall {
+            tenant_id: call.tenant_id.clone(),
+            call_id: call.call_id.clone(),
+            transcript_version: call.transcript_version,
+        };
+        api.ports
+            .queue()
+            .send(&job)
+            .await
+            .map_err(|e| ApiError::Internal(Box::new(e)))?;
+    }
+    Ok(Json(
+        json!({"call": call_view(&call), "rescoring": matches!(status, CallStatus::Transcribed | CallStatus::Scored)}),
+    ))
+}
