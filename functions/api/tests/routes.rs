@@ -193,32 +193,8 @@ async fn world() -> World {
     }
 }
 
-/// An API Gateway v2 event, converted by lambda_http exactly as in Lambda.
-fn request(
-    method: &str,
-    path_and_query: &str,
-    claims: Option<Value>,
-    body: Option<String>,
-) -> Request<Body> {
-    let (path, query) = path_and_query
-        .split_once('?')
-        .unwrap_or((path_and_query, ""));
-    let mut context = json!({
-        "accountId": "123456789012", "apiId": "api", "domainName": "api.example", "domainPrefix": "api",
-        "http": {"method": method, "path": path, "protocol": "HTTP/1.1", "sourceIp": "203.0.113.9", "userAgent": "test"},
-        "requestId": "req-1", "routeKey": "$default", "stage": "$default", "time": "23/Nov/2026:10:00:00 +0000", "timeEpoch": 1795000000000u64
-    });
-    if let Some(claims) = claims {
-        context["authorizer"] = json!({"jwt": {"claims": claims, "scopes": null}});
-    }
-    let event = json!({
-        "version": "2.0", "routeKey": "$default", "rawPath": path, "rawQueryString": query,
-        "headers": {"content-type": "application/json", "host": "api.example"},
-        "requestContext": context, "body": body, "isBase64Encoded": false
-    });
-    let request = lambda_http::request::from_str(&event.to_string()).unwrap();
-    let (parts, body) = request.into_parts();
-    Request::from_parts(parts, Body::from(body.to_vec()))
+fn request(method: &str, path: &str, claims: Option<Value>, body: Option<String>) -> Request<Body> {
+    callcoach_local_router::apigw::request(method, path, claims, body)
 }
 
 fn claims(tenant: &TenantId, who: &str) -> Option<Value> {
@@ -708,4 +684,19 @@ async fn openapi_document_matches_the_router() {
             }
         }
     }
+}
+
+/// The sample request in `events/` converts and is handled: the call it names does not exist,
+/// so the answer is the one 404.
+#[tokio::test]
+async fn sample_api_event_is_handled() {
+    let w = world().await;
+    let request =
+        lambda_http::request::from_str(include_str!("../../../events/api-get-call.json")).unwrap();
+    let (parts, body) = request.into_parts();
+    let (status, text) = send(&w, Request::from_parts(parts, Body::from(body.to_vec()))).await;
+    assert_eq!(
+        (status, text.as_str()),
+        (StatusCode::NOT_FOUND, NOT_FOUND_BODY)
+    );
 }

@@ -1,36 +1,43 @@
 //! The local demo: a sample call through the real pipeline on the local AWS stand-in.
 //!
-//! Creates a workspace, team and call; uploads the sample through a presigned PUT; the local
-//! event router feeds the S3 notification to the upload trigger and the scoring job to the
-//! scoring worker (the real function handlers); then prints the coaching report.
+//! The manager creates a team through the API and adds the rep; the rep creates the call
+//! through the API and uploads the file to the presigned URL it returns; the local event router
+//! feeds the S3 notification to the upload trigger and the scoring job to the scoring worker
+//! (the real function handlers); the manager reads the analysis through the API, and the demo
+//! prints the coaching report.
 
 use std::path::Path;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use aws_sdk_sqs::Client as SqsClient;
-use callcoach_local_router::SqsEventSource;
-use callcoach_shared::aws::{AwsAdapters, SqsQueue, load_sdk_config};
+use callcoach_local_router::{SqsEventSource, apigw};
+use callcoach_shared::aws::{
+    AwsAdapters, DynamoTable, KmsKeyManagement, S3BlobStore, SqsQueue, load_sdk_config,
+};
 use callcoach_shared::config::{ResourceConfig, process_env, required};
-use callcoach_shared::crypto::DataCategory;
+use callcoach_shared::crypto::{DataCategory, EnvelopeCipher};
 use callcoach_shared::domain::SCHEMA_VERSION;
 use callcoach_shared::domain::analysis::Analysis;
-use callcoach_shared::domain::call::{CallStatus, CallType};
-use callcoach_shared::domain::org::{Membership, Role, Team, Tenant};
+use callcoach_shared::domain::call::CallStatus;
+use callcoach_shared::domain::org::Tenant;
 use callcoach_shared::domain::retention::{AccountState, RetentionPolicy};
-use callcoach_shared::ids::{CallId, TeamId, TenantId, UserId};
-use callcoach_shared::ports::{
-    BlobStore, CallRepository, Clock, DocumentKind, IdGenerator, TeamRepository, TenantRepository,
-};
+use callcoach_shared::ids::{CallId, TeamId, TenantId};
+use callcoach_shared::ports::{CallRepository, Clock, DocumentKind, IdGenerator, TenantRepository};
 use callcoach_shared::scoring::report;
 use callcoach_shared::system::{RandomIds, SystemClock};
-use callcoach_shared::usecases::calls::{NewCall, create_call};
 use callcoach_shared::usecases::documents::DocumentVault;
 use callcoach_shared::usecases::ingest::NoTranscription;
+use http_body_util::BodyExt;
+use serde_json::{Value, json};
+use tower::ServiceExt;
 
 pub const DEFAULT_SAMPLE: &str = "events/discovery-call.vtt";
 /// Polls of each queue before the demo gives up.
 const MAX_POLLS: usize = 30;
+const MANAGER: &str = "demo-manager";
+const REP: &str = "alex-morgan";
 
 fn step(message: &str) {
     println!("==> {message}");
@@ -41,7 +48,50 @@ fn content_type(path: &Path) -> &'static str {
         Some("vtt") => "text/vtt",
         Some("srt") => "application/x-subrip",
         Some("json") => "application/json",
-        _ => "application/octet-stream",
+        _ => "text/plain",
+    }
+}
+
+type DemoPorts = api::Adapters<
+    DynamoTable,
+    S3BlobStore,
+    EnvelopeCipher<KmsKeyManagement, DynamoTable, SystemClock>,
+    SqsQueue,
+    SystemClock,
+    RandomIds,
+>;
+
+/// The api function's router, reached as API Gateway would reach it after verifying a JWT.
+struct ApiClient(Arc<api::Api<DemoPorts>>);
+
+impl ApiClient {
+    async fn call(
+        &self,
+        tenant: &TenantId,
+        user: &str,
+        method: &str,
+        path: &str,
+        body: Option<Value>,
+    ) -> Result<Value> {
+        let request = apigw::request(
+            method,
+            path,
+            Some(apigw::claims(tenant.as_str(), user)),
+            body.map(|b| b.to_string()),
+        );
+        let response = api::router(Arc::clone(&self.0)).oneshot(request).await?;
+        let status = response.status().as_u16();
+        let bytes = response.into_body().collect().await?.to_bytes();
+        let value = if bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&bytes)?
+        };
+        println!("    {user}: {method} {path} -> {status}");
+        if status >= 300 {
+            bail!("the API answered {status}: {value}");
+        }
+        Ok(value)
     }
 }
 
@@ -66,17 +116,27 @@ pub async fn run(args: &[String]) -> Result<()> {
     let aws = AwsAdapters::new(&sdk, &resources);
     let sqs = SqsClient::new(&sdk);
     let clock = SystemClock;
-    let started = Instant::now();
+    let api = ApiClient(Arc::new(api::Api {
+        ports: api::Adapters {
+            store: aws.table.clone(),
+            blobs: aws.blobs.clone(),
+            envelope: aws.envelope(&resources),
+            queue: SqsQueue::new(sqs.clone(), &scoring),
+            clock,
+            ids: RandomIds,
+        },
+        settings: api::Settings::default(),
+    }));
 
-    let team_id: TeamId = RandomIds.mint();
-    let tenant_id = TenantId::parse(format!("demo-{}", &team_id.as_str()[5..13]))?;
+    let seed: TeamId = RandomIds.mint();
+    let tenant = TenantId::parse(format!("demo-{}", &seed.as_str()[5..13]))?;
     step(&format!(
-        "creating workspace {tenant_id}, a team and a discovery call"
+        "provisioning workspace {tenant} (sign-up lives outside the API)"
     ));
     aws.table
         .create_tenant(&Tenant {
             schema_version: SCHEMA_VERSION,
-            tenant_id: tenant_id.clone(),
+            tenant_id: tenant.clone(),
             name: "Demo workspace".into(),
             state: AccountState::Active,
             retention: RetentionPolicy::default(),
@@ -84,33 +144,23 @@ pub async fn run(args: &[String]) -> Result<()> {
             created_at: clock.now(),
         })
         .await?;
-    let team = Team {
-        schema_version: SCHEMA_VERSION,
-        tenant_id: tenant_id.clone(),
-        team_id: team_id.clone(),
-        name: "Demo team".into(),
-        created_at: clock.now(),
-    };
-    let owner = Membership {
-        tenant_id: tenant_id.clone(),
-        team_id: team_id.clone(),
-        user_id: UserId::parse("demo-manager")?,
-        role: Role::Owner,
-    };
-    aws.table.create_team(&team, &owner).await?;
-    let call = create_call(
-        &aws.table,
-        &clock,
-        &RandomIds,
-        &tenant_id,
-        NewCall {
-            team_id,
-            rep_id: UserId::parse("alex-morgan")?,
-            title: "Discovery with Initech".into(),
-            call_type: CallType::Discovery,
-            company_domain: Some("initech.example".into()),
-            buyer_persona: Some("VP Sales".into()),
-        },
+    step("the manager creates a team and adds the rep, through the API");
+    let team = api
+        .call(
+            &tenant,
+            MANAGER,
+            "POST",
+            "/v1/teams",
+            Some(json!({"name": "West"})),
+        )
+        .await?;
+    let team_id = team["team_id"].as_str().context("no team id")?.to_owned();
+    api.call(
+        &tenant,
+        MANAGER,
+        "PUT",
+        &format!("/v1/teams/{team_id}/members/{REP}"),
+        Some(json!({"role": "rep"})),
     )
     .await?;
 
@@ -118,31 +168,42 @@ pub async fn run(args: &[String]) -> Result<()> {
         .file_name()
         .and_then(|n| n.to_str())
         .unwrap_or("upload");
-    let key = format!("uploads/{tenant_id}/{}/{file_name}", call.call_id);
+    step("the rep creates the call through the API and gets a presigned upload");
+    let created = api
+        .call(
+            &tenant,
+            REP,
+            "POST",
+            "/v1/calls",
+            Some(json!({
+                "team_id": team_id, "title": "Discovery with Initech", "call_type": "discovery",
+                "company_domain": "initech.example", "buyer_persona": "VP Sales",
+                "file_name": file_name, "content_type": content_type(sample), "content_length": body.len(),
+            })),
+        )
+        .await?;
+    let call_id = CallId::parse(created["call"]["call_id"].as_str().context("no call id")?)?;
+    let upload = &created["upload"];
     step(&format!(
-        "uploading {} ({} bytes) through a presigned PUT",
+        "uploading {} ({} bytes) to the presigned URL",
         sample.display(),
         body.len()
     ));
-    let put = aws
-        .blobs
-        .presign_put(
-            &key,
-            content_type(sample),
-            body.len() as u64,
-            Duration::from_secs(300),
-        )
-        .await?;
-    let mut request = reqwest::Client::new().put(&put.url).body(body);
-    for (name, value) in &put.headers {
-        request = request.header(name, value);
+    let started = Instant::now();
+    let mut request = reqwest::Client::new()
+        .put(upload["url"].as_str().context("no upload url")?)
+        .body(body);
+    for (name, value) in upload["headers"].as_object().context("no upload headers")? {
+        request = request.header(name, value.as_str().unwrap_or_default());
     }
     let response = request.send().await?;
     if !response.status().is_success() {
         bail!("the upload was refused: {}", response.status());
     }
 
-    step("upload trigger: S3 notification -> parse -> encrypt -> store -> scoring job");
+    step(
+        "upload trigger: S3 notification -> sniff -> parse -> encrypt -> store -> one scoring job",
+    );
     let trigger = upload_trigger::Deps {
         envelope: aws.envelope(&resources),
         store: aws.table.clone(),
@@ -153,7 +214,7 @@ pub async fn run(args: &[String]) -> Result<()> {
     };
     let uploads = SqsEventSource::new(sqs.clone(), &upload_events, Duration::from_secs(30)).await?;
     for _ in 0..MAX_POLLS {
-        if status_of(&aws, &tenant_id, &call.call_id).await? != CallStatus::AwaitingUpload {
+        if status_of(&aws, &tenant, &call_id).await? != CallStatus::AwaitingUpload {
             break;
         }
         let report = uploads
@@ -170,7 +231,7 @@ pub async fn run(args: &[String]) -> Result<()> {
     }
     let after_upload = aws
         .table
-        .get_call(&tenant_id, &call.call_id)
+        .get_call(&tenant, &call_id)
         .await?
         .context("the call disappeared")?;
     match after_upload.status {
@@ -195,7 +256,7 @@ pub async fn run(args: &[String]) -> Result<()> {
     };
     let jobs = SqsEventSource::new(sqs.clone(), &scoring, Duration::from_secs(60)).await?;
     for _ in 0..MAX_POLLS {
-        if status_of(&aws, &tenant_id, &call.call_id).await? == CallStatus::Scored {
+        if status_of(&aws, &tenant, &call_id).await? == CallStatus::Scored {
             break;
         }
         jobs.poll_once(Duration::from_secs(1), async |event| {
@@ -203,36 +264,40 @@ pub async fn run(args: &[String]) -> Result<()> {
         })
         .await?;
     }
-    if status_of(&aws, &tenant_id, &call.call_id).await? != CallStatus::Scored {
+    if status_of(&aws, &tenant, &call_id).await? != CallStatus::Scored {
         bail!("the call was not scored");
     }
+    println!(
+        "    scored {:.1} s after the upload",
+        started.elapsed().as_secs_f64()
+    );
+
+    step("the manager reads the analysis through the API");
+    let analysis: Analysis = serde_json::from_value(
+        api.call(
+            &tenant,
+            MANAGER,
+            "GET",
+            &format!("/v1/calls/{call_id}/analysis"),
+            None,
+        )
+        .await?,
+    )?;
+    println!();
+    print!("{}", report::render(&analysis));
+
+    step("privacy: crypto-shredding the demo workspace");
     let reader = aws.envelope(&resources);
+    let destroyed = reader.shred_tenant(&tenant).await?;
     let vault = DocumentVault {
         repository: &aws.table,
         blobs: &aws.blobs,
         envelope: &reader,
     };
-    let analysis: Analysis = vault
-        .get(
-            &tenant_id,
-            &call.call_id,
-            DocumentKind::Analysis,
-            after_upload.transcript_version,
-        )
-        .await?
-        .context("the analysis was not stored")?;
-    println!(
-        "    call scored in {:.1} s from upload\n",
-        started.elapsed().as_secs_f64()
-    );
-    print!("{}", report::render(&analysis));
-
-    step("privacy: crypto-shredding the demo workspace");
-    let destroyed = reader.shred_tenant(&tenant_id).await?;
     let gone = vault
         .get::<Analysis>(
-            &tenant_id,
-            &call.call_id,
+            &tenant,
+            &call_id,
             DocumentKind::Analysis,
             after_upload.transcript_version,
         )

@@ -6,6 +6,8 @@
 //! reported failures visible again (so they are received again and, after maxReceiveCount,
 //! moved to the DLQ by the queue's redrive policy).
 
+pub mod apigw;
+
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
