@@ -542,3 +542,18 @@ impl IdempotencyStore for InMemoryStore {
         Ok(())
     }
 }
+
+/// An envelope cipher over the fakes, with every category configured: the usual test setup.
+pub fn fake_cipher<C: Clock>(
+    clock: C,
+) -> crate::crypto::EnvelopeCipher<FakeKeyManagement, InMemoryStore, C> {
+    crate::crypto::EnvelopeCipher::new(
+        FakeKeyManagement::default(),
+        InMemoryStore::default(),
+        clock,
+        crate::crypto::CategoryKeys::new(
+            DataCategory::ALL.map(|c| (c, format!("fake-key-{}", c.as_str()))),
+        ),
+        crate::crypto::CachePolicy::default(),
+    )
+}

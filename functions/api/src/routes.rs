@@ -444,25 +444,12 @@ pub async fn get_call<P: Ports>(
     Ok(Json(body))
 }
 
-async fn load_analysis<P: Ports>(api: &Api<P>, call: &Call) -> Result<Analysis, ApiError> {
-    let vault = DocumentVault {
-        repository: api.ports.store(),
-        blobs: api.ports.blobs(),
-        envelope: api.ports.envelope(),
-    };
-    vault
-        .get(
-            &call.tenant_id,
-            &call.call_id,
-            DocumentKind::Analysis,
-            call.transcript_version,
-        )
-        .await
-        .map_err(|e| ApiError::Internal(Box::new(e)))?
-        .ok_or(ApiError::NotFound)
-}
-
-async fn load_transcript<P: Ports>(api: &Api<P>, call: &Call) -> Result<Transcript, ApiError> {
+/// A call's current document of one kind, decrypted; 404 when there is none yet.
+async fn load_document<P: Ports, T: serde::de::DeserializeOwned>(
+    api: &Api<P>,
+    call: &Call,
+    kind: DocumentKind,
+) -> Result<T, ApiError> {
     if call.transcript_version == 0 {
         return Err(ApiError::NotFound);
     }
@@ -475,12 +462,20 @@ async fn load_transcript<P: Ports>(api: &Api<P>, call: &Call) -> Result<Transcri
         .get(
             &call.tenant_id,
             &call.call_id,
-            DocumentKind::Transcript,
+            kind,
             call.transcript_version,
         )
         .await
         .map_err(|e| ApiError::Internal(Box::new(e)))?
         .ok_or(ApiError::NotFound)
+}
+
+async fn load_analysis<P: Ports>(api: &Api<P>, call: &Call) -> Result<Analysis, ApiError> {
+    load_document(api, call, DocumentKind::Analysis).await
+}
+
+async fn load_transcript<P: Ports>(api: &Api<P>, call: &Call) -> Result<Transcript, ApiError> {
+    load_document(api, call, DocumentKind::Transcript).await
 }
 
 pub async fn get_transcript<P: Ports>(

@@ -8,12 +8,14 @@ use api::error::NOT_FOUND_BODY;
 use api::{Adapters, Api, Settings, router};
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use callcoach_shared::crypto::{CachePolicy, CategoryKeys, DataCategory, EnvelopeCipher};
+use callcoach_shared::crypto::EnvelopeCipher;
 use callcoach_shared::domain::SCHEMA_VERSION;
 use callcoach_shared::domain::call::{Call, CallStatus, CallType};
 use callcoach_shared::domain::org::{Membership, Role, Team};
 use callcoach_shared::domain::playbook::Playbook;
-use callcoach_shared::fakes::{FakeKeyManagement, InMemoryBlobStore, InMemoryQueue, InMemoryStore};
+use callcoach_shared::fakes::{
+    FakeKeyManagement, InMemoryBlobStore, InMemoryQueue, InMemoryStore, fake_cipher,
+};
 use callcoach_shared::ids::{CallId, TeamId, TenantId, UserId};
 use callcoach_shared::parse::parse_vtt;
 use callcoach_shared::ports::{CallRepository, Clock, IdGenerator, TeamRepository};
@@ -143,13 +145,7 @@ async fn world() -> World {
     let ports = Adapters {
         store: InMemoryStore::default(),
         blobs: InMemoryBlobStore::default(),
-        envelope: EnvelopeCipher::new(
-            FakeKeyManagement::default(),
-            InMemoryStore::default(),
-            SystemClock,
-            CategoryKeys::new(DataCategory::ALL.map(|c| (c, "k".to_owned()))),
-            CachePolicy::default(),
-        ),
+        envelope: fake_cipher(SystemClock),
         queue: InMemoryQueue::default(),
         clock: SystemClock,
         ids: RandomIds,
@@ -457,59 +453,25 @@ async fn teams_members_and_calls_happy_paths_and_role_limits() {
         .unwrap()
         .to_owned();
     let members = format!("/v1/teams/{team}/members");
-    assert_eq!(
-        as_user(
+    // (acting user, member, new role, expected): only the owner administers, and the last
+    // owner cannot step down.
+    for (actor, member, role, expected) in [
+        ("founder", "sam", "rep", StatusCode::OK),
+        ("founder", "mia", "manager", StatusCode::OK),
+        ("mia", "sam", "owner", StatusCode::NOT_FOUND),
+        ("founder", "founder", "rep", StatusCode::CONFLICT),
+    ] {
+        let (status, body) = as_user(
             &w,
             &w.a,
-            "founder",
+            actor,
             "PUT",
-            &format!("{members}/sam"),
-            Some(json!({"role": "rep"}))
+            &format!("{members}/{member}"),
+            Some(json!({ "role": role })),
         )
-        .await
-        .0,
-        StatusCode::OK
-    );
-    assert_eq!(
-        as_user(
-            &w,
-            &w.a,
-            "founder",
-            "PUT",
-            &format!("{members}/mia"),
-            Some(json!({"role": "manager"}))
-        )
-        .await
-        .0,
-        StatusCode::OK
-    );
-    // Only the owner administers; the last owner cannot step down.
-    assert_eq!(
-        as_user(
-            &w,
-            &w.a,
-            "mia",
-            "PUT",
-            &format!("{members}/sam"),
-            Some(json!({"role": "owner"}))
-        )
-        .await
-        .0,
-        StatusCode::NOT_FOUND
-    );
-    assert_eq!(
-        as_user(
-            &w,
-            &w.a,
-            "founder",
-            "PUT",
-            &format!("{members}/founder"),
-            Some(json!({"role": "rep"}))
-        )
-        .await
-        .0,
-        StatusCode::CONFLICT
-    );
+        .await;
+        assert_eq!(status, expected, "{actor} sets {member} to {role}: {body}");
+    }
     let (status, body) = as_user(&w, &w.a, "mia", "GET", &members, None).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(

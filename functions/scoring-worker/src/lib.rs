@@ -92,8 +92,10 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
-    use callcoach_shared::crypto::{CachePolicy, CategoryKeys, DataCategory, EnvelopeCipher};
-    use callcoach_shared::fakes::{FakeKeyManagement, InMemoryBlobStore, InMemoryStore};
+    use callcoach_shared::crypto::EnvelopeCipher;
+    use callcoach_shared::fakes::{
+        FakeKeyManagement, InMemoryBlobStore, InMemoryStore, fake_cipher,
+    };
     use callcoach_shared::system::{RandomIds, SystemClock};
     use lambda_runtime::Context;
 
@@ -109,13 +111,7 @@ mod tests {
         Deps {
             store: InMemoryStore::default(),
             blobs: InMemoryBlobStore::default(),
-            envelope: EnvelopeCipher::new(
-                FakeKeyManagement::default(),
-                InMemoryStore::default(),
-                SystemClock,
-                CategoryKeys::new(DataCategory::ALL.map(|c| (c, "k".to_owned()))),
-                CachePolicy::default(),
-            ),
+            envelope: fake_cipher(SystemClock),
             clock: SystemClock,
             ids: RandomIds,
         }

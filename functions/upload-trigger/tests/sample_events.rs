@@ -2,8 +2,7 @@
 //! notification for a call that does not exist is rejected (not retried, nothing written).
 
 use aws_lambda_events::event::sqs::SqsEvent;
-use callcoach_shared::crypto::{CachePolicy, CategoryKeys, DataCategory, EnvelopeCipher};
-use callcoach_shared::fakes::{FakeKeyManagement, InMemoryBlobStore, InMemoryQueue, InMemoryStore};
+use callcoach_shared::fakes::{InMemoryBlobStore, InMemoryQueue, InMemoryStore, fake_cipher};
 use callcoach_shared::system::SystemClock;
 use callcoach_shared::usecases::ingest::NoTranscription;
 use lambda_runtime::{Context, LambdaEvent};
@@ -21,13 +20,7 @@ async fn sample_notification_batch_is_handled() {
     let deps = Deps {
         store: InMemoryStore::default(),
         blobs: InMemoryBlobStore::default(),
-        envelope: EnvelopeCipher::new(
-            FakeKeyManagement::default(),
-            InMemoryStore::default(),
-            SystemClock,
-            CategoryKeys::new(DataCategory::ALL.map(|c| (c, "k".to_owned()))),
-            CachePolicy::default(),
-        ),
+        envelope: fake_cipher(SystemClock),
         scoring_queue: InMemoryQueue::default(),
         provider: NoTranscription,
         clock: SystemClock,

@@ -166,10 +166,9 @@ mod tests {
     use tracing_subscriber::fmt::MakeWriter;
 
     use super::*;
-    use crate::crypto::{CachePolicy, CategoryKeys, EnvelopeCipher};
     use crate::domain::SCHEMA_VERSION;
     use crate::domain::transcript::{SourceFormat, Speaker, Utterance};
-    use crate::fakes::{FakeKeyManagement, InMemoryBlobStore, InMemoryStore, ManualClock};
+    use crate::fakes::{InMemoryBlobStore, InMemoryStore, ManualClock, fake_cipher};
     use crate::ids::MintedId;
 
     #[derive(Clone, Default)]
@@ -205,13 +204,7 @@ mod tests {
 
         let store = InMemoryStore::default();
         let blobs = InMemoryBlobStore::default();
-        let cipher = EnvelopeCipher::new(
-            FakeKeyManagement::default(),
-            InMemoryStore::default(),
-            ManualClock::at(datetime!(2026-01-01 0:00 UTC)),
-            CategoryKeys::new(crate::crypto::DataCategory::ALL.map(|c| (c, "k".to_owned()))),
-            CachePolicy::default(),
-        );
+        let cipher = fake_cipher(ManualClock::at(datetime!(2026-01-01 0:00 UTC)));
         let vault = DocumentVault {
             repository: &store,
             blobs: &blobs,

@@ -10,7 +10,7 @@
 use std::future::Future;
 use std::time::Duration;
 
-use tracing::{info, warn};
+use tracing::info;
 
 use crate::crypto::Envelope;
 use crate::domain::call::{Call, CallStatus};
@@ -23,6 +23,7 @@ use crate::ports::{
     IdempotencyStore, Queue, StoreError,
 };
 use crate::usecases::documents::DocumentVault;
+use crate::usecases::once::{Once, run_once};
 
 /// Largest transcript file accepted.
 pub const MAX_TRANSCRIPT_BYTES: u64 = 20 * 1024 * 1024;
@@ -253,39 +254,24 @@ where
             key: &idempotency_key,
             payload_hash: &hash,
         };
-        let now = self.clock.now();
-        match self
-            .store
-            .claim(
-                &record,
-                now,
-                now + IN_PROGRESS_TIMEOUT,
-                now + IDEMPOTENCY_TTL,
-            )
-            .await?
-        {
-            Claim::Acquired => {}
-            Claim::AlreadyDone => {
-                return Ok(IngestOutcome::Ignored("this upload was already ingested"));
+        let work = self.process(call, &key, event);
+        let outcome = run_once(
+            self.store,
+            &record,
+            self.clock.now(),
+            IN_PROGRESS_TIMEOUT,
+            IDEMPOTENCY_TTL,
+            work,
+        )
+        .await?;
+        Ok(match outcome {
+            Once::Ran(outcome) => outcome,
+            Once::Skipped(Claim::PayloadMismatch) => {
+                IngestOutcome::Rejected(Rejection::PayloadMismatch)
             }
-            Claim::InProgress => return Err(IngestError::InProgress),
-            Claim::PayloadMismatch => {
-                return Ok(IngestOutcome::Rejected(Rejection::PayloadMismatch));
-            }
-        }
-        match self.process(call, &key, event).await {
-            Ok(outcome) => {
-                self.store.complete(&record).await?;
-                Ok(outcome)
-            }
-            Err(error) => {
-                // Let the next delivery run the work again.
-                if let Err(release) = self.store.release(&record).await {
-                    warn!(error = %release, "could not release the idempotency record");
-                }
-                Err(error)
-            }
-        }
+            Once::Skipped(_) => IngestOutcome::Ignored("this upload was already ingested"),
+            Once::InProgress => return Err(IngestError::InProgress),
+        })
     }
 
     async fn move_call(&self, call: &mut Call, next: CallStatus) -> Result<(), IngestError> {
@@ -383,10 +369,11 @@ mod tests {
     use time::macros::datetime;
 
     use super::*;
-    use crate::crypto::{CachePolicy, CategoryKeys, DataCategory, EnvelopeCipher};
+    use crate::crypto::EnvelopeCipher;
     use crate::domain::call::CallType;
     use crate::fakes::{
         FakeKeyManagement, InMemoryBlobStore, InMemoryQueue, InMemoryStore, ManualClock,
+        fake_cipher,
     };
     use crate::ids::UserId;
     use crate::ports::{DocumentKind, IdGenerator};
@@ -420,13 +407,7 @@ mod tests {
             Self {
                 store: InMemoryStore::default(),
                 blobs: InMemoryBlobStore::default(),
-                cipher: EnvelopeCipher::new(
-                    FakeKeyManagement::default(),
-                    InMemoryStore::default(),
-                    std::sync::Arc::clone(&clock),
-                    CategoryKeys::new(DataCategory::ALL.map(|c| (c, "k".to_owned()))),
-                    CachePolicy::default(),
-                ),
+                cipher: fake_cipher(std::sync::Arc::clone(&clock)),
                 queue: InMemoryQueue::default(),
                 clock,
                 tenant: TenantId::parse("acme").unwrap(),

@@ -3,4 +3,5 @@
 pub mod calls;
 pub mod documents;
 pub mod ingest;
+pub mod once;
 pub mod score;

@@ -15,11 +15,12 @@ use crate::domain::playbook::Playbook;
 use crate::domain::transcript::Transcript;
 use crate::ids::{CallId, TenantId};
 use crate::ports::{
-    BlobStore, CallRepository, Claim, Clock, DocumentKind, DocumentRepository, IdGenerator,
+    BlobStore, CallRepository, Clock, DocumentKind, DocumentRepository, IdGenerator,
     IdempotencyKey, IdempotencyStore, StoreError,
 };
 use crate::scoring::{RUBRIC_VERSION, ScoringRequest, deterministic_analysis};
 use crate::usecases::documents::{DocumentError, DocumentVault};
+use crate::usecases::once::{Once, run_once};
 
 pub const IN_PROGRESS_TIMEOUT: Duration = Duration::from_secs(120);
 pub const IDEMPOTENCY_TTL: Duration = Duration::from_secs(24 * 3600);
@@ -81,32 +82,20 @@ where
             key: &key,
             payload_hash: &key,
         };
-        let now = self.clock.now();
-        match self
-            .store
-            .claim(
-                &record,
-                now,
-                now + IN_PROGRESS_TIMEOUT,
-                now + IDEMPOTENCY_TTL,
-            )
-            .await?
+        let work = self.run(call);
+        match run_once(
+            self.store,
+            &record,
+            self.clock.now(),
+            IN_PROGRESS_TIMEOUT,
+            IDEMPOTENCY_TTL,
+            work,
+        )
+        .await?
         {
-            Claim::Acquired => {}
-            Claim::AlreadyDone | Claim::PayloadMismatch => {
-                return Ok(ScoreOutcome::Skipped("already scored"));
-            }
-            Claim::InProgress => return Err(ScoreError::InProgress),
-        }
-        match self.run(call).await {
-            Ok(outcome) => {
-                self.store.complete(&record).await?;
-                Ok(outcome)
-            }
-            Err(e) => {
-                let _ = self.store.release(&record).await;
-                Err(e)
-            }
+            Once::Ran(outcome) => Ok(outcome),
+            Once::Skipped(_) => Ok(ScoreOutcome::Skipped("already scored")),
+            Once::InProgress => Err(ScoreError::InProgress),
         }
     }
 
@@ -173,9 +162,11 @@ mod tests {
     use time::macros::datetime;
 
     use super::*;
-    use crate::crypto::{CachePolicy, CategoryKeys, DataCategory, EnvelopeCipher};
+    use crate::crypto::EnvelopeCipher;
     use crate::domain::call::CallType;
-    use crate::fakes::{FakeKeyManagement, InMemoryBlobStore, InMemoryStore, ManualClock};
+    use crate::fakes::{
+        FakeKeyManagement, InMemoryBlobStore, InMemoryStore, ManualClock, fake_cipher,
+    };
     use crate::ids::UserId;
     use crate::parse::parse_vtt;
     use crate::system::RandomIds;
@@ -233,13 +224,7 @@ mod tests {
             InMemoryBlobStore::default(),
             ManualClock::at(datetime!(2026-11-01 9:00 UTC)),
         );
-        let cipher = EnvelopeCipher::new(
-            FakeKeyManagement::default(),
-            InMemoryStore::default(),
-            ManualClock::at(datetime!(2026-11-01 9:00 UTC)),
-            CategoryKeys::new(DataCategory::ALL.map(|c| (c, "k".to_owned()))),
-            CachePolicy::default(),
-        );
+        let cipher = fake_cipher(ManualClock::at(datetime!(2026-11-01 9:00 UTC)));
         let call = transcribed_call(&store, &cipher, &blobs, &clock).await;
         let scorer = Scorer {
             store: &store,
