@@ -51,6 +51,7 @@ struct State {
     documents: HashMap<(TenantId, CallId, DocumentKind, u32), StoredDocument>,
     data_keys: BTreeMap<(TenantId, DataCategory, u32), (WrappedDataKey, u64)>,
     idempotency: HashMap<(TenantId, String), IdempotencyEntry>,
+    audit: Vec<crate::domain::audit::AuditEvent>,
 }
 
 /// One in-memory store implementing every repository port.
@@ -556,4 +557,57 @@ pub fn fake_cipher<C: Clock>(
         ),
         crate::crypto::CachePolicy::default(),
     )
+}
+
+impl crate::ports::AuditLog for InMemoryStore {
+    async fn append(&self, event: &crate::domain::audit::AuditEvent) -> Result<(), StoreError> {
+        let mut state = self.state();
+        if state.audit.iter().any(|e| e.event_id == event.event_id) {
+            return Err(StoreError::AlreadyExists);
+        }
+        state.audit.push(event.clone());
+        Ok(())
+    }
+    async fn list(
+        &self,
+        tenant: &TenantId,
+        page: &PageRequest,
+    ) -> Result<Page<crate::domain::audit::AuditEvent>, StoreError> {
+        let mut events: Vec<_> = self
+            .state()
+            .audit
+            .iter()
+            .filter(|e| &e.tenant_id == tenant)
+            .cloned()
+            .collect();
+        events.sort_by_key(|e| std::cmp::Reverse((e.at, e.event_id.clone())));
+        let skip = match &page.cursor {
+            Some(c) => c
+                .decode(tenant)?
+                .get("skip")
+                .and_then(|s| s.parse().ok())
+                .unwrap_or(0),
+            None => 0,
+        };
+        let items: Vec<_> = events
+            .iter()
+            .skip(skip)
+            .take(page.limit() as usize)
+            .cloned()
+            .collect();
+        let next = (skip + items.len() < events.len()).then(|| {
+            Cursor::encode(
+                tenant,
+                BTreeMap::from([("skip".to_owned(), (skip + items.len()).to_string())]),
+            )
+        });
+        Ok(Page { items, next })
+    }
+}
+
+impl InMemoryStore {
+    /// Every audit event, for tests.
+    pub fn audit_events(&self) -> Vec<crate::domain::audit::AuditEvent> {
+        self.state().audit.clone()
+    }
 }

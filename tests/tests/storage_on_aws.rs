@@ -473,3 +473,75 @@ async fn typed_messages_are_sent_singly_and_in_batches() {
     assert_eq!(got, want);
     sqs.delete_queue().queue_url(&url).send().await.unwrap();
 }
+
+#[tokio::test]
+async fn audit_events_are_append_only_newest_first_and_tenant_bound() {
+    use callcoach_shared::domain::audit::{AuditEvent, Outcome};
+    use callcoach_shared::ports::AuditLog;
+    let aws = LocalAws::connect().await;
+    let table = &aws.adapters.table;
+    let (tenant, other) = (fresh_tenant(), fresh_tenant());
+    let start = SystemClock.now();
+    let mut written = Vec::new();
+    for i in 0..5 {
+        let event = AuditEvent {
+            schema_version: SCHEMA_VERSION,
+            event_id: mint(),
+            tenant_id: tenant.clone(),
+            actor: Some(UserId::parse("owner-1").unwrap()),
+            actor_kind: "user".into(),
+            action: "POST /v1/teams".into(),
+            object: format!("/v1/teams/{i}"),
+            outcome: Outcome::Success,
+            request_id: Some(format!("req-{i}")),
+            at: start + time::Duration::seconds(i),
+        };
+        table.append(&event).await.unwrap();
+        written.push(event);
+    }
+    assert!(
+        matches!(
+            table.append(&written[0]).await,
+            Err(StoreError::AlreadyExists)
+        ),
+        "an event is never replaced"
+    );
+    let first = table
+        .list(&tenant, &PageRequest::first(3).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(first.items.len(), 3);
+    assert_eq!(first.items[0].object, "/v1/teams/4", "newest first");
+    let cursor = first.next.clone().unwrap();
+    let rest = table
+        .list(&tenant, &PageRequest::new(3, Some(cursor.clone())).unwrap())
+        .await
+        .unwrap();
+    let objects: Vec<_> = first
+        .items
+        .iter()
+        .chain(&rest.items)
+        .map(|e| e.object.clone())
+        .collect();
+    assert_eq!(
+        objects,
+        (0..5)
+            .rev()
+            .map(|i| format!("/v1/teams/{i}"))
+            .collect::<Vec<_>>()
+    );
+    assert!(
+        table
+            .list(&other, &PageRequest::first(10).unwrap())
+            .await
+            .unwrap()
+            .items
+            .is_empty()
+    );
+    assert!(matches!(
+        table
+            .list(&other, &PageRequest::new(3, Some(cursor)).unwrap())
+            .await,
+        Err(StoreError::InvalidCursor(_))
+    ));
+}

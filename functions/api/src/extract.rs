@@ -29,28 +29,28 @@ pub struct Authenticated {
     pub request_id: String,
 }
 
+/// Tenant, user and request id from the claims API Gateway's JWT authorizer verified, if the
+/// request carries valid ones.
+pub fn verified_identity(
+    extensions: &axum::http::Extensions,
+    tenant_claim: &str,
+) -> Option<(TenantId, UserId, String)> {
+    let Some(RequestContext::ApiGatewayV2(context)) = extensions.request_context_ref() else {
+        return None;
+    };
+    let claims = &context.authorizer.as_ref()?.jwt.as_ref()?.claims;
+    let user = UserId::parse(claims.get("sub")?.as_str()).ok()?;
+    let tenant = TenantId::parse(claims.get(tenant_claim)?.as_str()).ok()?;
+    Some((tenant, user, context.request_id.clone().unwrap_or_default()))
+}
+
 impl<P: Ports> FromRequestParts<Arc<Api<P>>> for Authenticated {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, api: &Arc<Api<P>>) -> Result<Self, ApiError> {
-        let Some(RequestContext::ApiGatewayV2(context)) = parts.request_context_ref() else {
-            return Err(ApiError::Unauthorized);
-        };
-        let claims = context
-            .authorizer
-            .as_ref()
-            .and_then(|a| a.jwt.as_ref())
-            .map(|j| &j.claims)
-            .ok_or(ApiError::Unauthorized)?;
-        let user = claims
-            .get("sub")
-            .and_then(|s| UserId::parse(s.as_str()).ok())
-            .ok_or(ApiError::Unauthorized)?;
-        let tenant = claims
-            .get(&api.settings.tenant_claim)
-            .and_then(|t| TenantId::parse(t.as_str()).ok())
-            .ok_or(ApiError::Unauthorized)?;
-        let request_id = context.request_id.clone().unwrap_or_default();
+        let (tenant, user, request_id) =
+            verified_identity(&parts.extensions, &api.settings.tenant_claim)
+                .ok_or(ApiError::Unauthorized)?;
         let memberships = api
             .ports
             .store()

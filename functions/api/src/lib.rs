@@ -6,6 +6,7 @@
 //! ([`callcoach_shared::access`]). Anything the caller may not see answers exactly like what does
 //! not exist: the same 404 body, byte for byte. Errors are problem+json.
 
+mod audit;
 pub mod error;
 pub mod extract;
 mod routes;
@@ -16,13 +17,18 @@ use axum::Router;
 use axum::routing::{get, put};
 use callcoach_shared::crypto::Envelope;
 use callcoach_shared::ports::{
-    BlobStore, CallRepository, Clock, DocumentRepository, IdGenerator, Queue, TeamRepository,
-    TenantRepository,
+    AuditLog, BlobStore, CallRepository, Clock, DocumentRepository, IdGenerator, Queue,
+    TeamRepository, TenantRepository,
 };
 
 /// The ports the API works through; the deployment's adapters or the tests' fakes.
 pub trait Ports: Send + Sync + 'static {
-    type Store: CallRepository + TeamRepository + TenantRepository + DocumentRepository + 'static;
+    type Store: CallRepository
+        + TeamRepository
+        + TenantRepository
+        + DocumentRepository
+        + AuditLog
+        + 'static;
     type Blobs: BlobStore + 'static;
     type Envelope: Envelope + 'static;
     type Queue: Queue + 'static;
@@ -48,7 +54,7 @@ pub struct Adapters<S, B, E, Q, C, I> {
 
 impl<S, B, E, Q, C, I> Ports for Adapters<S, B, E, Q, C, I>
 where
-    S: CallRepository + TeamRepository + TenantRepository + DocumentRepository + 'static,
+    S: CallRepository + TeamRepository + TenantRepository + DocumentRepository + AuditLog + 'static,
     B: BlobStore + 'static,
     E: Envelope + 'static,
     Q: Queue + 'static,
@@ -114,6 +120,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/v1/calls/{call_id}/transcript"),
     ("GET", "/v1/calls/{call_id}/analysis"),
     ("PUT", "/v1/calls/{call_id}/rep-speaker"),
+    ("GET", "/v1/audit"),
 ];
 
 pub fn router<P: Ports>(api: Arc<Api<P>>) -> Router {
@@ -145,6 +152,11 @@ pub fn router<P: Ports>(api: Arc<Api<P>>) -> Router {
             "/v1/calls/{call_id}/rep-speaker",
             put(routes::set_rep_speaker::<P>),
         )
+        .route("/v1/audit", get(routes::list_audit::<P>))
         .fallback(routes::not_found)
+        .layer(axum::middleware::from_fn_with_state(
+            Arc::clone(&api),
+            audit::audit_mutations::<P>,
+        ))
         .with_state(api)
 }

@@ -543,3 +543,33 @@ pub async fn set_rep_speaker<P: Ports>(
         json!({"call": call_view(&call), "rescoring": matches!(status, CallStatus::Transcribed | CallStatus::Scored)}),
     ))
 }
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListAudit {
+    limit: Option<u16>,
+    cursor: Option<String>,
+}
+
+/// The workspace's audit trail, newest first: owners only.
+pub async fn list_audit<P: Ports>(
+    State(api): ApiState<P>,
+    who: Authenticated,
+    query: Result<Query<ListAudit>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let Query(query) =
+        query.map_err(|e| ApiError::BadRequest(format!("query: {}", e.body_text())))?;
+    if !who.caller.teams().any(|(_, role)| role == Role::Owner) {
+        return Err(ApiError::NotFound);
+    }
+    let page = PageRequest::new(
+        query.limit.unwrap_or(DEFAULT_PAGE_SIZE),
+        query.cursor.map(Cursor::from_client),
+    )
+    .map_err(|e| ApiError::BadRequest(format!("limit: {e}")))?;
+    let result =
+        callcoach_shared::ports::AuditLog::list(api.ports.store(), &who.tenant, &page).await?;
+    Ok(Json(
+        json!({"items": result.items, "next_cursor": result.next.as_ref().map(Cursor::as_str)}),
+    ))
+}

@@ -662,3 +662,94 @@ async fn sample_api_event_is_handled() {
         (StatusCode::NOT_FOUND, NOT_FOUND_BODY)
     );
 }
+
+/// Walks the route table: every mutating route writes an audit event (who, tenant, action,
+/// object, outcome, request id), whatever its outcome; reads write none.
+#[tokio::test]
+async fn every_mutating_route_writes_an_audit_event() {
+    let w = world().await;
+    for (method, route) in api::ROUTES {
+        let before = w.api.ports.store.audit_events().len();
+        let path = route
+            .replace("{team_id}", w.west.as_str())
+            .replace("{call_id}", w.c2.as_str())
+            .replace("{user_id}", "r2");
+        let (status, _) = as_user(&w, &w.a, "r1", method, &path, Some(json!({"name": "x"}))).await;
+        let events = w.api.ports.store.audit_events();
+        if matches!(*method, "GET") {
+            assert_eq!(
+                events.len(),
+                before,
+                "{method} {route} must not audit a read"
+            );
+            continue;
+        }
+        assert_eq!(
+            events.len(),
+            before + 1,
+            "{method} {route} ({status}) wrote no audit event"
+        );
+        let event = events.last().unwrap();
+        assert_eq!(event.action, format!("{method} {route}"));
+        assert_eq!(event.object, path);
+        assert_eq!(event.tenant_id, w.a);
+        assert_eq!(event.actor.as_ref().map(|u| u.as_str()), Some("r1"));
+        assert_eq!(event.request_id.as_deref(), Some("local-request"));
+        let expected = if status.is_success() {
+            "success"
+        } else if status == StatusCode::NOT_FOUND {
+            "denied"
+        } else {
+            "failed"
+        };
+        assert_eq!(
+            serde_json::to_value(event.outcome).unwrap(),
+            expected,
+            "{method} {route}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn owners_list_the_audit_trail_which_never_holds_content() {
+    let w = world().await;
+    let (status, _) = as_user(
+        &w,
+        &w.a,
+        "owner",
+        "POST",
+        "/v1/teams",
+        Some(json!({"name": "Confidential Project Falcon"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let (status, _) = as_user(
+        &w,
+        &w.b,
+        "owner-b",
+        "POST",
+        "/v1/teams",
+        Some(json!({"name": "Other tenant"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let (status, body) = as_user(&w, &w.a, "owner", "GET", "/v1/audit", None).await;
+    assert_eq!(status, StatusCode::OK);
+    let items = serde_json::from_str::<Value>(&body).unwrap()["items"]
+        .as_array()
+        .unwrap()
+        .clone();
+    assert_eq!(items.len(), 1, "only this tenant's events: {body}");
+    assert_eq!(items[0]["action"], "POST /v1/teams");
+    assert!(
+        !body.contains("Falcon"),
+        "no request content in the audit trail"
+    );
+    let (status, text) = as_user(&w, &w.a, "r1", "GET", "/v1/audit", None).await;
+    assert_eq!(
+        (status, text.as_str()),
+        (StatusCode::NOT_FOUND, NOT_FOUND_BODY)
+    );
+    let (status, _) = as_user(&w, &w.a, "manager", "GET", "/v1/audit", None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}

@@ -192,6 +192,21 @@ pub trait BlobStore: Send + Sync {
     ) -> impl Future<Output = Result<PresignedRequest, BlobError>> + Send;
 }
 
+/// The append-only audit trail (privacy promise P8). Events are kept two years.
+pub trait AuditLog: Send + Sync {
+    /// Appends an event; an event id is never overwritten.
+    fn append(
+        &self,
+        event: &crate::domain::audit::AuditEvent,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// A tenant's events, newest first.
+    fn list(
+        &self,
+        tenant: &TenantId,
+        page: &PageRequest,
+    ) -> impl Future<Output = Result<Page<crate::domain::audit::AuditEvent>, StoreError>> + Send;
+}
+
 /// The pipeline's message queue.
 pub trait Queue: Send + Sync {
     fn send(

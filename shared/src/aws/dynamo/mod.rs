@@ -12,6 +12,7 @@
 //! | document     | `T#{t}#CALL#{call}`       | `DOC#{kind}#v{n:010}`  |                                |                           |
 //! | data key     | `T#{t}#KEYS`              | `{category}#v{n:010}`  |                                |                           |
 //! | idempotency  | `T#{t}#IDEM#{key}`        | `IDEM`                 |                                |                           |
+//! | audit event  | `T#{t}#AUDIT`             | `{at_ns:020}#{event}`  |                                |                           |
 //!
 //! Access patterns: get tenant / team / call by id (GetItem); a team's members (Query pk);
 //! a user's teams (Query gsi1); a team's calls newest first, paged (Query gsi1, descending);
@@ -19,6 +20,7 @@
 //! key of a category (Query pk descending, limit 1) and one version (GetItem). Calls get their
 //! own partition so one busy tenant does not concentrate writes on one key.
 
+mod audit;
 mod idempotency;
 mod items;
 

@@ -1,0 +1,99 @@
+//! Audit events: pk `T#{tenant}#AUDIT`, sk `{at_ns:020}#{event_id}`, kept two years (TTL, and
+//! the reaper, which deletes exactly). Written with a condition so an event is never replaced.
+
+use std::collections::BTreeMap;
+
+use super::items::{ItemExt, attr, s};
+use super::{
+    DynamoTable, attr_names as a, from_json_item, is_conditional_failure, json_item, store_err,
+};
+use crate::domain::audit::AuditEvent;
+use crate::ids::TenantId;
+use crate::ports::{AuditLog, Cursor, CursorError, Page, PageRequest, StoreError};
+
+/// Audit events are kept two years.
+const RETENTION_SECONDS: i64 = 2 * 365 * 24 * 3600;
+
+fn pk(tenant: &TenantId) -> String {
+    format!("T#{tenant}#AUDIT")
+}
+
+impl AuditLog for DynamoTable {
+    async fn append(&self, event: &AuditEvent) -> Result<(), StoreError> {
+        let sk = format!(
+            "{:020}#{}",
+            event.at.unix_timestamp_nanos().max(0),
+            event.event_id
+        );
+        let mut item = json_item("audit", pk(&event.tenant_id), sk, event)?;
+        item.insert(
+            a::EXPIRES_AT.into(),
+            attr::number(event.at.unix_timestamp() + RETENTION_SECONDS),
+        );
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(#pk)")
+            .expression_attribute_names("#pk", a::PK)
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(e) if is_conditional_failure(&e) => Err(StoreError::AlreadyExists),
+            Err(e) => Err(store_err(e)),
+        }
+    }
+
+    async fn list(
+        &self,
+        tenant: &TenantId,
+        page: &PageRequest,
+    ) -> Result<Page<AuditEvent>, StoreError> {
+        let partition = pk(tenant);
+        let start = match &page.cursor {
+            Some(cursor) => {
+                let position = cursor.decode(tenant)?;
+                if position.get(a::PK) != Some(&partition)
+                    || position.len() != 2
+                    || !position.contains_key(a::SK)
+                {
+                    return Err(StoreError::InvalidCursor(CursorError::Invalid));
+                }
+                Some(position.into_iter().map(|(k, v)| (k, s(v))).collect())
+            }
+            None => None,
+        };
+        let out = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("#pk = :pk")
+            .expression_attribute_names("#pk", a::PK)
+            .expression_attribute_values(":pk", s(&partition))
+            .scan_index_forward(false)
+            .limit(i32::from(page.limit()))
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .map_err(store_err)?;
+        let items = out
+            .items
+            .unwrap_or_default()
+            .iter()
+            .map(from_json_item)
+            .collect::<Result<Vec<AuditEvent>, _>>()?;
+        let next = match out.last_evaluated_key {
+            Some(key) => Some(Cursor::encode(
+                tenant,
+                BTreeMap::from([
+                    (a::PK.to_owned(), key.req_s(a::PK)?.to_owned()),
+                    (a::SK.to_owned(), key.req_s(a::SK)?.to_owned()),
+                ]),
+            )),
+            None => None,
+        };
+        Ok(Page { items, next })
+    }
+}
