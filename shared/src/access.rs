@@ -56,6 +56,14 @@ impl Caller {
         }
     }
 
+    /// A rep's progress: the rep themselves, or a manager or owner of a team the rep is in.
+    pub fn can_view_rep(&self, rep: &UserId, rep_memberships: &[Membership]) -> bool {
+        rep == &self.user
+            || rep_memberships
+                .iter()
+                .any(|m| matches!(self.role_in(&m.team_id), Some(Role::Owner | Role::Manager)))
+    }
+
     pub fn can_view_members(&self, team: &TeamId) -> bool {
         matches!(self.role_in(team), Some(Role::Owner | Role::Manager))
     }

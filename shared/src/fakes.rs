@@ -52,6 +52,7 @@ struct State {
     data_keys: BTreeMap<(TenantId, DataCategory, u32), (WrappedDataKey, u64)>,
     idempotency: HashMap<(TenantId, String), IdempotencyEntry>,
     audit: Vec<crate::domain::audit::AuditEvent>,
+    progress: HashMap<(TenantId, UserId), (u64, Vec<u8>)>,
 }
 
 /// One in-memory store implementing every repository port.
@@ -609,5 +610,37 @@ impl InMemoryStore {
     /// Every audit event, for tests.
     pub fn audit_events(&self) -> Vec<crate::domain::audit::AuditEvent> {
         self.state().audit.clone()
+    }
+}
+
+impl crate::ports::ProgressRepository for InMemoryStore {
+    async fn get_progress(
+        &self,
+        tenant: &TenantId,
+        rep: &UserId,
+    ) -> Result<Option<(u64, Vec<u8>)>, StoreError> {
+        Ok(self
+            .state()
+            .progress
+            .get(&(tenant.clone(), rep.clone()))
+            .cloned())
+    }
+    async fn put_progress(
+        &self,
+        tenant: &TenantId,
+        rep: &UserId,
+        expected: u64,
+        ciphertext: &[u8],
+    ) -> Result<(), StoreError> {
+        let mut state = self.state();
+        let key = (tenant.clone(), rep.clone());
+        let current = state.progress.get(&key).map_or(0, |(v, _)| *v);
+        if current != expected {
+            return Err(StoreError::Conflict);
+        }
+        state
+            .progress
+            .insert(key, (expected + 1, ciphertext.to_vec()));
+        Ok(())
     }
 }

@@ -545,3 +545,44 @@ async fn audit_events_are_append_only_newest_first_and_tenant_bound() {
         Err(StoreError::InvalidCursor(_))
     ));
 }
+
+#[tokio::test]
+async fn progress_records_use_optimistic_concurrency() {
+    use callcoach_shared::ports::ProgressRepository;
+    let aws = LocalAws::connect().await;
+    let table = &aws.adapters.table;
+    let (tenant, rep) = (fresh_tenant(), UserId::parse("rep-7").unwrap());
+    assert!(table.get_progress(&tenant, &rep).await.unwrap().is_none());
+    table
+        .put_progress(&tenant, &rep, 0, b"first")
+        .await
+        .unwrap();
+    // A writer that read before the first write loses, and changes nothing.
+    assert!(matches!(
+        table.put_progress(&tenant, &rep, 0, b"stale").await,
+        Err(StoreError::Conflict)
+    ));
+    assert_eq!(
+        table.get_progress(&tenant, &rep).await.unwrap(),
+        Some((1, b"first".to_vec()))
+    );
+    table
+        .put_progress(&tenant, &rep, 1, b"second")
+        .await
+        .unwrap();
+    assert!(matches!(
+        table.put_progress(&tenant, &rep, 1, b"stale").await,
+        Err(StoreError::Conflict)
+    ));
+    assert_eq!(
+        table.get_progress(&tenant, &rep).await.unwrap(),
+        Some((2, b"second".to_vec()))
+    );
+    assert!(
+        table
+            .get_progress(&fresh_tenant(), &rep)
+            .await
+            .unwrap()
+            .is_none()
+    );
+}

@@ -17,8 +17,8 @@ use axum::Router;
 use axum::routing::{get, put};
 use callcoach_shared::crypto::Envelope;
 use callcoach_shared::ports::{
-    AuditLog, BlobStore, CallRepository, Clock, DocumentRepository, IdGenerator, Queue,
-    TeamRepository, TenantRepository,
+    AuditLog, BlobStore, CallRepository, Clock, DocumentRepository, IdGenerator,
+    ProgressRepository, Queue, TeamRepository, TenantRepository,
 };
 
 /// The ports the API works through; the deployment's adapters or the tests' fakes.
@@ -28,6 +28,7 @@ pub trait Ports: Send + Sync + 'static {
         + TenantRepository
         + DocumentRepository
         + AuditLog
+        + ProgressRepository
         + 'static;
     type Blobs: BlobStore + 'static;
     type Envelope: Envelope + 'static;
@@ -54,7 +55,13 @@ pub struct Adapters<S, B, E, Q, C, I> {
 
 impl<S, B, E, Q, C, I> Ports for Adapters<S, B, E, Q, C, I>
 where
-    S: CallRepository + TeamRepository + TenantRepository + DocumentRepository + AuditLog + 'static,
+    S: CallRepository
+        + TeamRepository
+        + TenantRepository
+        + DocumentRepository
+        + AuditLog
+        + ProgressRepository
+        + 'static,
     B: BlobStore + 'static,
     E: Envelope + 'static,
     Q: Queue + 'static,
@@ -121,6 +128,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/v1/calls/{call_id}/analysis"),
     ("PUT", "/v1/calls/{call_id}/rep-speaker"),
     ("GET", "/v1/audit"),
+    ("GET", "/v1/reps/{user_id}/progress"),
 ];
 
 pub fn router<P: Ports>(api: Arc<Api<P>>) -> Router {
@@ -153,6 +161,10 @@ pub fn router<P: Ports>(api: Arc<Api<P>>) -> Router {
             put(routes::set_rep_speaker::<P>),
         )
         .route("/v1/audit", get(routes::list_audit::<P>))
+        .route(
+            "/v1/reps/{user_id}/progress",
+            get(routes::rep_progress::<P>),
+        )
         .fallback(routes::not_found)
         .layer(axum::middleware::from_fn_with_state(
             Arc::clone(&api),

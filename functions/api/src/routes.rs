@@ -573,3 +573,38 @@ pub async fn list_audit<P: Ports>(
         json!({"items": result.items, "next_cursor": result.next.as_ref().map(Cursor::as_str)}),
     ))
 }
+
+/// A rep's progress: recent calls, rolling averages (last 5 and all kept calls), micro-goal
+/// results, and the goals for the next call.
+pub async fn rep_progress<P: Ports>(
+    State(api): ApiState<P>,
+    who: Authenticated,
+    Path(raw): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let rep = UserId::parse(raw).map_err(|_| ApiError::NotFound)?;
+    let rep_memberships = api
+        .ports
+        .store()
+        .memberships_of_user(&who.tenant, &rep)
+        .await?;
+    if !who.caller.can_view_rep(&rep, &rep_memberships) {
+        return Err(ApiError::NotFound);
+    }
+    let progress = callcoach_shared::usecases::progress::load_progress(
+        api.ports.store(),
+        api.ports.envelope(),
+        &who.tenant,
+        &rep,
+    )
+    .await
+    .map_err(|e| ApiError::Internal(Box::new(e)))?
+    .unwrap_or_else(|| {
+        callcoach_shared::domain::progress::RepProgress::new(who.tenant.clone(), rep.clone())
+    });
+    Ok(Json(json!({
+        "rep_id": rep,
+        "averages": {"last_5_calls": progress.averages(5), "all_kept_calls": progress.averages(usize::MAX)},
+        "calls": progress.entries,
+        "current_goals": progress.current_goals,
+    })))
+}

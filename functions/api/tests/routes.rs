@@ -135,6 +135,14 @@ async fn score(api: &Api<TestPorts>, mut call: Call) {
         SystemClock.now(),
     );
     vault.put_analysis(&analysis).await.unwrap();
+    callcoach_shared::usecases::progress::record_progress(
+        &api.ports.store,
+        &api.ports.envelope,
+        &call.rep_id,
+        &analysis,
+    )
+    .await
+    .unwrap();
     let from = call.status;
     call.transcript_version = 1;
     call.status = CallStatus::Scored;
@@ -752,4 +760,34 @@ async fn owners_list_the_audit_trail_which_never_holds_content() {
     );
     let (status, _) = as_user(&w, &w.a, "manager", "GET", "/v1/audit", None).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn rep_progress_is_visible_to_the_rep_and_their_managers_only() {
+    let w = world().await;
+    // (tenant, caller, status, calls seen). In tenant b, "r1" is also a rep, of b's own team:
+    // b's owner sees b's record for r1, which holds none of tenant a's calls.
+    for (tenant, who, expected, calls) in [
+        (&w.a, "r1", StatusCode::OK, 1),
+        (&w.a, "manager", StatusCode::OK, 1),
+        (&w.a, "owner", StatusCode::OK, 1),
+        (&w.a, "r2", StatusCode::NOT_FOUND, 0),
+        (&w.a, "owner-east", StatusCode::NOT_FOUND, 0),
+        (&w.b, "owner-b", StatusCode::OK, 0),
+        (&w.b, "stranger", StatusCode::NOT_FOUND, 0),
+    ] {
+        let (status, body) = as_user(&w, tenant, who, "GET", "/v1/reps/r1/progress", None).await;
+        assert_eq!(status, expected, "{who}");
+        if status == StatusCode::OK {
+            let progress: Value = serde_json::from_str(&body).unwrap();
+            assert_eq!(
+                progress["calls"].as_array().unwrap().len(),
+                calls,
+                "{who}: {body}"
+            );
+            assert_eq!(progress["averages"]["last_5_calls"]["calls"], calls);
+        } else {
+            assert_eq!(body, NOT_FOUND_BODY);
+        }
+    }
 }

@@ -11,6 +11,7 @@ use callcoach_shared::lambda::{DEFAULT_TIME_MARGIN, handle_sqs_batch};
 use callcoach_shared::messages::PipelineMessage;
 use callcoach_shared::ports::{
     BlobStore, CallRepository, Clock, DocumentRepository, IdGenerator, IdempotencyStore,
+    ProgressRepository,
 };
 use callcoach_shared::usecases::score::Scorer;
 use lambda_runtime::{Error, LambdaEvent};
@@ -29,7 +30,7 @@ async fn handle_message<S, B, E, C, I>(
     message: &SqsMessage,
 ) -> RecordOutcome
 where
-    S: CallRepository + DocumentRepository + IdempotencyStore,
+    S: CallRepository + DocumentRepository + IdempotencyStore + ProgressRepository,
     B: BlobStore,
     E: Envelope,
     C: Clock,
@@ -77,7 +78,7 @@ pub async fn handle<S, B, E, C, I>(
     event: LambdaEvent<SqsEvent>,
 ) -> Result<SqsBatchResponse, Error>
 where
-    S: CallRepository + DocumentRepository + IdempotencyStore,
+    S: CallRepository + DocumentRepository + IdempotencyStore + ProgressRepository,
     B: BlobStore,
     E: Envelope,
     C: Clock,

@@ -5,6 +5,7 @@ pub mod audit;
 pub mod call;
 pub mod org;
 pub mod playbook;
+pub mod progress;
 pub mod retention;
 pub mod transcript;
 

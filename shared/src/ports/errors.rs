@@ -10,6 +10,8 @@ pub enum StoreError {
     AlreadyExists,
     #[error("the item was not found")]
     NotFound,
+    #[error("the item changed meanwhile")]
+    Conflict,
     #[error("stale transition: the stored call is no longer {expected}", expected = .expected.as_str())]
     StaleTransition { expected: CallStatus },
     #[error(transparent)]

@@ -207,6 +207,25 @@ pub trait AuditLog: Send + Sync {
     ) -> impl Future<Output = Result<Page<crate::domain::audit::AuditEvent>, StoreError>> + Send;
 }
 
+/// A rep's progress record, already encrypted, with a version for optimistic concurrency.
+pub trait ProgressRepository: Send + Sync {
+    /// `(version, ciphertext)`, or `None` when the rep has no record yet.
+    fn get_progress(
+        &self,
+        tenant: &TenantId,
+        rep: &UserId,
+    ) -> impl Future<Output = Result<Option<(u64, Vec<u8>)>, StoreError>> + Send;
+    /// Stores version `expected + 1` only if the stored version is still `expected` (0: none);
+    /// otherwise `Conflict`, and nothing is written.
+    fn put_progress(
+        &self,
+        tenant: &TenantId,
+        rep: &UserId,
+        expected: u64,
+        ciphertext: &[u8],
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
 /// The pipeline's message queue.
 pub trait Queue: Send + Sync {
     fn send(

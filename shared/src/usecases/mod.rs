@@ -4,4 +4,5 @@ pub mod calls;
 pub mod documents;
 pub mod ingest;
 pub mod once;
+pub mod progress;
 pub mod score;

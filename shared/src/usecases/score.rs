@@ -16,11 +16,12 @@ use crate::domain::transcript::Transcript;
 use crate::ids::{CallId, TenantId};
 use crate::ports::{
     BlobStore, CallRepository, Clock, DocumentKind, DocumentRepository, IdGenerator,
-    IdempotencyKey, IdempotencyStore, StoreError,
+    IdempotencyKey, IdempotencyStore, ProgressRepository, StoreError,
 };
 use crate::scoring::{RUBRIC_VERSION, ScoringRequest, deterministic_analysis};
 use crate::usecases::documents::{DocumentError, DocumentVault};
 use crate::usecases::once::{Once, run_once};
+use crate::usecases::progress::record_progress;
 
 pub const IN_PROGRESS_TIMEOUT: Duration = Duration::from_secs(120);
 pub const IDEMPOTENCY_TTL: Duration = Duration::from_secs(24 * 3600);
@@ -41,6 +42,8 @@ pub enum ScoreError {
     Store(#[from] StoreError),
     #[error(transparent)]
     Document(#[from] DocumentError),
+    #[error(transparent)]
+    Progress(#[from] crate::usecases::progress::ProgressError),
 }
 
 pub struct Scorer<'a, S, B, E, C, I> {
@@ -53,7 +56,7 @@ pub struct Scorer<'a, S, B, E, C, I> {
 
 impl<S, B, E, C, I> Scorer<'_, S, B, E, C, I>
 where
-    S: CallRepository + DocumentRepository + IdempotencyStore,
+    S: CallRepository + DocumentRepository + IdempotencyStore + ProgressRepository,
     B: BlobStore,
     E: Envelope,
     C: Clock,
@@ -143,6 +146,8 @@ where
             self.clock.now(),
         );
         vault.put_analysis(&analysis).await?;
+        // Before the call is marked scored, so a failure here retries this whole step.
+        record_progress(self.store, self.envelope, &call.rep_id, &analysis).await?;
         call.transition(CallStatus::Scored, self.clock.now())
             .map_err(|_| StoreError::StaleTransition {
                 expected: CallStatus::Scoring,
@@ -266,6 +271,21 @@ mod tests {
             .unwrap();
         assert_eq!(analysis.provenance.rubric_version, RUBRIC_VERSION);
         assert_eq!(analysis.metrics.rep_questions, 1);
+        let progress = crate::usecases::progress::load_progress(
+            &store,
+            &cipher,
+            &call.tenant_id,
+            &call.rep_id,
+        )
+        .await
+        .unwrap()
+        .unwrap();
+        assert_eq!(
+            progress.entries.len(),
+            1,
+            "the rep's progress records the call"
+        );
+        assert_eq!(progress.current_goals, analysis.micro_goals);
         // Redelivery of the same job: nothing is rescored.
         assert_eq!(
             scorer

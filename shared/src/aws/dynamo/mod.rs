@@ -12,6 +12,7 @@
 //! | document     | `T#{t}#CALL#{call}`       | `DOC#{kind}#v{n:010}`  |                                |                           |
 //! | data key     | `T#{t}#KEYS`              | `{category}#v{n:010}`  |                                |                           |
 //! | idempotency  | `T#{t}#IDEM#{key}`        | `IDEM`                 |                                |                           |
+//! | rep progress | `T#{t}#USER#{user}`        | `PROGRESS`             |                                |                           |
 //! | audit event  | `T#{t}#AUDIT`             | `{at_ns:020}#{event}`  |                                |                           |
 //!
 //! Access patterns: get tenant / team / call by id (GetItem); a team's members (Query pk);
@@ -23,6 +24,7 @@
 mod audit;
 mod idempotency;
 mod items;
+mod progress;
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -65,6 +67,7 @@ pub mod attr_names {
     /// Epoch seconds; DynamoDB TTL deletes late, so reads filter on it too.
     pub const EXPIRES_AT: &str = "expires_at";
     pub const PAYLOAD_HASH: &str = "payload_hash";
+    pub const VERSION: &str = "version";
     /// Epoch milliseconds.
     pub const IN_PROGRESS_UNTIL: &str = "in_progress_until";
 }

@@ -1,0 +1,64 @@
+//! Rep progress records: pk `T#{tenant}#USER#{user}`, sk `PROGRESS`; ciphertext and a version
+//! number for optimistic concurrency (two calls of one rep may be scored at once).
+
+use super::items::{ItemExt, attr, keys, s};
+use super::{DynamoTable, attr_names as a, is_conditional_failure, store_err};
+use crate::ids::{TenantId, UserId};
+use crate::ports::{ProgressRepository, StoreError};
+
+const SK: &str = "PROGRESS";
+
+fn pk(tenant: &TenantId, rep: &UserId) -> String {
+    format!("T#{tenant}#USER#{rep}")
+}
+
+impl ProgressRepository for DynamoTable {
+    async fn get_progress(
+        &self,
+        tenant: &TenantId,
+        rep: &UserId,
+    ) -> Result<Option<(u64, Vec<u8>)>, StoreError> {
+        let Some(item) = self.get_item(pk(tenant, rep), SK.into()).await? else {
+            return Ok(None);
+        };
+        let ciphertext = item
+            .opt_b(a::CIPHERTEXT)
+            .ok_or_else(|| StoreError::Corrupt("progress without ciphertext".into()))?
+            .to_vec();
+        Ok(Some((item.req_u64(a::VERSION)?, ciphertext)))
+    }
+
+    async fn put_progress(
+        &self,
+        tenant: &TenantId,
+        rep: &UserId,
+        expected: u64,
+        ciphertext: &[u8],
+    ) -> Result<(), StoreError> {
+        let mut item = keys(pk(tenant, rep), SK.into());
+        item.insert(a::ENTITY.into(), s("progress"));
+        item.insert(a::CIPHERTEXT.into(), attr::bytes(ciphertext));
+        item.insert(a::VERSION.into(), attr::number(expected + 1));
+        let request = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item));
+        // DynamoDB refuses attribute names an expression does not use: name only what each uses.
+        let request = if expected == 0 {
+            request
+                .condition_expression("attribute_not_exists(#pk)")
+                .expression_attribute_names("#pk", a::PK)
+        } else {
+            request
+                .condition_expression("#v = :expected")
+                .expression_attribute_names("#v", a::VERSION)
+                .expression_attribute_values(":expected", attr::number(expected))
+        };
+        match request.send().await {
+            Ok(_) => Ok(()),
+            Err(e) if is_conditional_failure(&e) => Err(StoreError::Conflict),
+            Err(e) => Err(store_err(e)),
+        }
+    }
+}

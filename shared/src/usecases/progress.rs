@@ -1,0 +1,91 @@
+//! Keeping a rep's progress record: encrypted under the insights key domain, updated with
+//! optimistic concurrency.
+
+use crate::crypto::{Binding, CryptoError, DataCategory, Envelope};
+use crate::domain::analysis::Analysis;
+use crate::domain::progress::RepProgress;
+use crate::ids::{TenantId, UserId};
+use crate::ports::{ProgressRepository, StoreError};
+
+/// Attempts before giving up when other writers keep winning.
+const MAX_ATTEMPTS: usize = 5;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ProgressError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Crypto(#[from] CryptoError),
+    #[error("the progress record does not decode")]
+    Decode(#[source] serde_json::Error),
+}
+
+fn item(rep: &UserId) -> String {
+    format!("progress/{rep}")
+}
+
+async fn load<S: ProgressRepository, E: Envelope>(
+    store: &S,
+    envelope: &E,
+    tenant: &TenantId,
+    rep: &UserId,
+) -> Result<Option<(u64, RepProgress)>, ProgressError> {
+    let Some((version, ciphertext)) = store.get_progress(tenant, rep).await? else {
+        return Ok(None);
+    };
+    let item = item(rep);
+    let plaintext = envelope
+        .decrypt(
+            Binding {
+                tenant,
+                category: DataCategory::Insights,
+                item: &item,
+            },
+            &ciphertext,
+        )
+        .await?;
+    let progress = serde_json::from_slice(&plaintext).map_err(ProgressError::Decode)?;
+    Ok(Some((version, progress)))
+}
+
+pub async fn load_progress<S: ProgressRepository, E: Envelope>(
+    store: &S,
+    envelope: &E,
+    tenant: &TenantId,
+    rep: &UserId,
+) -> Result<Option<RepProgress>, ProgressError> {
+    Ok(load(store, envelope, tenant, rep).await?.map(|(_, p)| p))
+}
+
+/// Adds a scored call to its rep's progress.
+pub async fn record_progress<S: ProgressRepository, E: Envelope>(
+    store: &S,
+    envelope: &E,
+    rep: &UserId,
+    analysis: &Analysis,
+) -> Result<(), ProgressError> {
+    let tenant = &analysis.tenant_id;
+    for _ in 0..MAX_ATTEMPTS {
+        let (version, mut progress) = load(store, envelope, tenant, rep)
+            .await?
+            .unwrap_or_else(|| (0, RepProgress::new(tenant.clone(), rep.clone())));
+        progress.record(analysis);
+        let plaintext = serde_json::to_vec(&progress).map_err(ProgressError::Decode)?;
+        let item = item(rep);
+        let ciphertext = envelope
+            .encrypt(
+                Binding {
+                    tenant,
+                    category: DataCategory::Insights,
+                    item: &item,
+                },
+                &plaintext,
+            )
+            .await?;
+        match store.put_progress(tenant, rep, version, &ciphertext).await {
+            Err(StoreError::Conflict) => continue,
+            other => return Ok(other?),
+        }
+    }
+    Err(ProgressError::Store(StoreError::Conflict))
+}
