@@ -53,6 +53,7 @@ struct State {
     idempotency: HashMap<(TenantId, String), IdempotencyEntry>,
     audit: Vec<crate::domain::audit::AuditEvent>,
     progress: HashMap<(TenantId, UserId), (u64, Vec<u8>)>,
+    playbooks: HashMap<(TenantId, TeamId), crate::domain::playbook::Playbook>,
 }
 
 /// One in-memory store implementing every repository port.
@@ -641,6 +642,31 @@ impl crate::ports::ProgressRepository for InMemoryStore {
         state
             .progress
             .insert(key, (expected + 1, ciphertext.to_vec()));
+        Ok(())
+    }
+}
+
+impl crate::ports::PlaybookRepository for InMemoryStore {
+    async fn get_playbook(
+        &self,
+        tenant: &TenantId,
+        team: &TeamId,
+    ) -> Result<Option<crate::domain::playbook::Playbook>, StoreError> {
+        Ok(self
+            .state()
+            .playbooks
+            .get(&(tenant.clone(), team.clone()))
+            .cloned())
+    }
+    async fn put_playbook(
+        &self,
+        tenant: &TenantId,
+        team: &TeamId,
+        playbook: &crate::domain::playbook::Playbook,
+    ) -> Result<(), StoreError> {
+        self.state()
+            .playbooks
+            .insert((tenant.clone(), team.clone()), playbook.clone());
         Ok(())
     }
 }

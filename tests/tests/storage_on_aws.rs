@@ -586,3 +586,33 @@ async fn progress_records_use_optimistic_concurrency() {
             .is_none()
     );
 }
+
+#[tokio::test]
+async fn team_playbooks_round_trip_per_tenant() {
+    use callcoach_shared::domain::playbook::{Playbook, Tracker};
+    use callcoach_shared::ports::PlaybookRepository;
+    let aws = LocalAws::connect().await;
+    let table = &aws.adapters.table;
+    let (tenant, team): (_, TeamId) = (fresh_tenant(), mint());
+    assert!(table.get_playbook(&tenant, &team).await.unwrap().is_none());
+    let playbook = Playbook {
+        value_propositions: vec!["Cut ramp time".into()],
+        trackers: vec![Tracker {
+            name: "competitors".into(),
+            phrases: vec!["gong".into()],
+        }],
+        ..Playbook::default()
+    };
+    table.put_playbook(&tenant, &team, &playbook).await.unwrap();
+    assert_eq!(
+        table.get_playbook(&tenant, &team).await.unwrap(),
+        Some(playbook)
+    );
+    assert!(
+        table
+            .get_playbook(&fresh_tenant(), &team)
+            .await
+            .unwrap()
+            .is_none()
+    );
+}

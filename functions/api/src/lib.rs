@@ -18,7 +18,7 @@ use axum::routing::{get, put};
 use callcoach_shared::crypto::Envelope;
 use callcoach_shared::ports::{
     AuditLog, BlobStore, CallRepository, Clock, DocumentRepository, IdGenerator,
-    ProgressRepository, Queue, TeamRepository, TenantRepository,
+    PlaybookRepository, ProgressRepository, Queue, TeamRepository, TenantRepository,
 };
 
 /// The ports the API works through; the deployment's adapters or the tests' fakes.
@@ -29,6 +29,7 @@ pub trait Ports: Send + Sync + 'static {
         + DocumentRepository
         + AuditLog
         + ProgressRepository
+        + PlaybookRepository
         + 'static;
     type Blobs: BlobStore + 'static;
     type Envelope: Envelope + 'static;
@@ -61,6 +62,7 @@ where
         + DocumentRepository
         + AuditLog
         + ProgressRepository
+        + PlaybookRepository
         + 'static,
     B: BlobStore + 'static,
     E: Envelope + 'static,
@@ -129,6 +131,8 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("PUT", "/v1/calls/{call_id}/rep-speaker"),
     ("GET", "/v1/audit"),
     ("GET", "/v1/reps/{user_id}/progress"),
+    ("GET", "/v1/teams/{team_id}/playbook"),
+    ("PUT", "/v1/teams/{team_id}/playbook"),
 ];
 
 pub fn router<P: Ports>(api: Arc<Api<P>>) -> Router {
@@ -164,6 +168,10 @@ pub fn router<P: Ports>(api: Arc<Api<P>>) -> Router {
         .route(
             "/v1/reps/{user_id}/progress",
             get(routes::rep_progress::<P>),
+        )
+        .route(
+            "/v1/teams/{team_id}/playbook",
+            get(routes::get_playbook::<P>).put(routes::put_playbook::<P>),
         )
         .fallback(routes::not_found)
         .layer(axum::middleware::from_fn_with_state(

@@ -10,12 +10,13 @@ use callcoach_shared::domain::SCHEMA_VERSION;
 use callcoach_shared::domain::analysis::Analysis;
 use callcoach_shared::domain::call::{Call, CallStatus, CallType};
 use callcoach_shared::domain::org::{Membership, Role, Team};
+use callcoach_shared::domain::playbook::Playbook;
 use callcoach_shared::domain::transcript::Transcript;
 use callcoach_shared::ids::{CallId, TeamId, UserId};
 use callcoach_shared::messages::PipelineMessage;
 use callcoach_shared::ports::{
-    BlobStore, CallRepository, Clock, Cursor, DocumentKind, IdGenerator, PageRequest, Queue,
-    TeamRepository,
+    BlobStore, CallRepository, Clock, Cursor, DocumentKind, IdGenerator, PageRequest,
+    PlaybookRepository, Queue, TeamRepository,
 };
 use callcoach_shared::usecases::calls::{NewCall, create_call as create_call_use_case};
 use callcoach_shared::usecases::documents::DocumentVault;
@@ -607,4 +608,43 @@ pub async fn rep_progress<P: Ports>(
         "calls": progress.entries,
         "current_goals": progress.current_goals,
     })))
+}
+
+/// The team's playbook (empty until an owner sets one): any member may read it.
+pub async fn get_playbook<P: Ports>(
+    State(api): ApiState<P>,
+    who: Authenticated,
+    Path(team): Path<String>,
+) -> Result<Json<Playbook>, ApiError> {
+    let team = team_id(&team)?;
+    if who.caller.role_in(&team).is_none() {
+        return Err(ApiError::NotFound);
+    }
+    Ok(Json(
+        api.ports
+            .store()
+            .get_playbook(&who.tenant, &team)
+            .await?
+            .unwrap_or_default(),
+    ))
+}
+
+/// Replaces the team's playbook: owners only. New scores use it; re-score to apply it to
+/// past calls.
+pub async fn put_playbook<P: Ports>(
+    State(api): ApiState<P>,
+    who: Authenticated,
+    Path(team): Path<String>,
+    StrictJson(playbook): StrictJson<Playbook>,
+) -> Result<Json<Playbook>, ApiError> {
+    let team = team_id(&team)?;
+    if !who.caller.can_administer(&team) {
+        return Err(ApiError::NotFound);
+    }
+    playbook.validate().map_err(ApiError::BadRequest)?;
+    api.ports
+        .store()
+        .put_playbook(&who.tenant, &team, &playbook)
+        .await?;
+    Ok(Json(playbook))
 }

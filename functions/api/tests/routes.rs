@@ -791,3 +791,51 @@ async fn rep_progress_is_visible_to_the_rep_and_their_managers_only() {
         }
     }
 }
+
+#[tokio::test]
+async fn owners_set_the_team_playbook_members_read_it() {
+    let w = world().await;
+    let path = format!("/v1/teams/{}/playbook", w.west);
+    let playbook = json!({
+        "value_propositions": ["Cut ramp time for new hires"],
+        "objection_handling": [{"objection": "price", "response": "Anchor on the cost of manual notes."}],
+        "trackers": [{"name": "competitors", "phrases": ["gong", "chorus"]}]
+    });
+    let (status, body) = as_user(&w, &w.a, "owner", "PUT", &path, Some(playbook.clone())).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    for who in ["r1", "manager", "owner"] {
+        let (status, body) = as_user(&w, &w.a, who, "GET", &path, None).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(
+            serde_json::from_str::<Value>(&body).unwrap()["trackers"][0]["name"],
+            "competitors"
+        );
+    }
+    for (tenant, who) in [(&w.a, "manager"), (&w.a, "r1"), (&w.a, "owner-east")] {
+        let (status, text) = as_user(&w, tenant, who, "PUT", &path, Some(json!({}))).await;
+        assert_eq!(
+            (status, text.as_str()),
+            (StatusCode::NOT_FOUND, NOT_FOUND_BODY),
+            "{who} may not set it"
+        );
+    }
+    let (status, _) = as_user(&w, &w.a, "owner-east", "GET", &path, None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _) = as_user(&w, &w.b, "owner-b", "GET", &path, None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let too_many = json!({"value_propositions": vec!["x"; 51]});
+    let (status, body) = as_user(&w, &w.a, "owner", "PUT", &path, Some(too_many)).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(body.contains("value_propositions"), "{body}");
+    let (status, body) = as_user(
+        &w,
+        &w.a,
+        "owner",
+        "PUT",
+        &path,
+        Some(json!({"trackers": [{"name": "a", "phrases": ["b"], "weight": 2}]})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(body.contains("unknown field `weight`"), "{body}");
+}

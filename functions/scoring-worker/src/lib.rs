@@ -11,7 +11,7 @@ use callcoach_shared::lambda::{DEFAULT_TIME_MARGIN, handle_sqs_batch};
 use callcoach_shared::messages::PipelineMessage;
 use callcoach_shared::ports::{
     BlobStore, CallRepository, Clock, DocumentRepository, IdGenerator, IdempotencyStore,
-    ProgressRepository,
+    PlaybookRepository, ProgressRepository,
 };
 use callcoach_shared::usecases::score::Scorer;
 use lambda_runtime::{Error, LambdaEvent};
@@ -30,7 +30,11 @@ async fn handle_message<S, B, E, C, I>(
     message: &SqsMessage,
 ) -> RecordOutcome
 where
-    S: CallRepository + DocumentRepository + IdempotencyStore + ProgressRepository,
+    S: CallRepository
+        + DocumentRepository
+        + IdempotencyStore
+        + ProgressRepository
+        + PlaybookRepository,
     B: BlobStore,
     E: Envelope,
     C: Clock,
@@ -78,7 +82,11 @@ pub async fn handle<S, B, E, C, I>(
     event: LambdaEvent<SqsEvent>,
 ) -> Result<SqsBatchResponse, Error>
 where
-    S: CallRepository + DocumentRepository + IdempotencyStore + ProgressRepository,
+    S: CallRepository
+        + DocumentRepository
+        + IdempotencyStore
+        + ProgressRepository
+        + PlaybookRepository,
     B: BlobStore,
     E: Envelope,
     C: Clock,

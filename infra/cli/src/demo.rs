@@ -144,7 +144,7 @@ pub async fn run(args: &[String]) -> Result<()> {
             created_at: clock.now(),
         })
         .await?;
-    step("the manager creates a team and adds the rep, through the API");
+    step("the manager creates a team, adds the rep and sets the team playbook, through the API");
     let team = api
         .call(
             &tenant,
@@ -168,6 +168,29 @@ pub async fn run(args: &[String]) -> Result<()> {
         .file_name()
         .and_then(|n| n.to_str())
         .unwrap_or("upload");
+    api.call(
+        &tenant,
+        MANAGER,
+        "PUT",
+        &format!("/v1/teams/{team_id}/playbook"),
+        Some(json!({
+            "value_propositions": [
+                "Cut ramp time for new hires with weekly coaching",
+                "Every workspace has its own encryption keys and recordings can be deleted",
+            ],
+            "ideal_customer_profile": "B2B sales teams of 20-200 reps with a manager-to-rep ratio above 1:8",
+            "objection_handling": [
+                {"objection": "price", "response": "Anchor on the pipeline lost to slow ramp before talking seats."},
+                {"objection": "authority", "response": "Offer a short session with the economic buyer and a one-page security summary."},
+            ],
+            "trackers": [
+                {"name": "pricing", "phrases": ["price", "budget", "expensive"]},
+                {"name": "security", "phrases": ["security review", "encrypted", "delete"]},
+                {"name": "next steps", "phrases": ["next step", "pilot"]},
+            ],
+        })),
+    )
+    .await?;
     step("the rep creates the call through the API and gets a presigned upload");
     let created = api
         .call(

@@ -226,6 +226,22 @@ pub trait ProgressRepository: Send + Sync {
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 }
 
+/// Team playbooks. Team configuration, not personal data: stored as a table item, encrypted at
+/// rest by the table's customer-managed key, so the scoring worker needs no notes key.
+pub trait PlaybookRepository: Send + Sync {
+    fn get_playbook(
+        &self,
+        tenant: &TenantId,
+        team: &TeamId,
+    ) -> impl Future<Output = Result<Option<crate::domain::playbook::Playbook>, StoreError>> + Send;
+    fn put_playbook(
+        &self,
+        tenant: &TenantId,
+        team: &TeamId,
+        playbook: &crate::domain::playbook::Playbook,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
 /// The pipeline's message queue.
 pub trait Queue: Send + Sync {
     fn send(

@@ -11,12 +11,11 @@ use tracing::info;
 use crate::crypto::Envelope;
 use crate::domain::analysis::Analysis;
 use crate::domain::call::{Call, CallStatus};
-use crate::domain::playbook::Playbook;
 use crate::domain::transcript::Transcript;
 use crate::ids::{CallId, TenantId};
 use crate::ports::{
     BlobStore, CallRepository, Clock, DocumentKind, DocumentRepository, IdGenerator,
-    IdempotencyKey, IdempotencyStore, ProgressRepository, StoreError,
+    IdempotencyKey, IdempotencyStore, PlaybookRepository, ProgressRepository, StoreError,
 };
 use crate::scoring::{RUBRIC_VERSION, ScoringRequest, deterministic_analysis};
 use crate::usecases::documents::{DocumentError, DocumentVault};
@@ -56,7 +55,11 @@ pub struct Scorer<'a, S, B, E, C, I> {
 
 impl<S, B, E, C, I> Scorer<'_, S, B, E, C, I>
 where
-    S: CallRepository + DocumentRepository + IdempotencyStore + ProgressRepository,
+    S: CallRepository
+        + DocumentRepository
+        + IdempotencyStore
+        + ProgressRepository
+        + PlaybookRepository,
     B: BlobStore,
     E: Envelope,
     C: Clock,
@@ -129,8 +132,11 @@ where
             )
             .await?
             .ok_or(ScoreError::MissingTranscript)?;
-        // Team playbooks arrive with the API; until then the default (empty) playbook.
-        let playbook = Playbook::default();
+        let playbook = self
+            .store
+            .get_playbook(&call.tenant_id, &call.team_id)
+            .await?
+            .unwrap_or_default();
         let analysis: Analysis = deterministic_analysis(
             ScoringRequest {
                 tenant_id: &call.tenant_id,
@@ -231,6 +237,21 @@ mod tests {
         );
         let cipher = fake_cipher(ManualClock::at(datetime!(2026-11-01 9:00 UTC)));
         let call = transcribed_call(&store, &cipher, &blobs, &clock).await;
+        let playbook = crate::domain::playbook::Playbook {
+            trackers: vec![crate::domain::playbook::Tracker {
+                name: "budget talk".into(),
+                phrases: vec!["budget".into()],
+            }],
+            ..Default::default()
+        };
+        crate::ports::PlaybookRepository::put_playbook(
+            &store,
+            &call.tenant_id,
+            &call.team_id,
+            &playbook,
+        )
+        .await
+        .unwrap();
         let scorer = Scorer {
             store: &store,
             blobs: &blobs,
@@ -271,6 +292,11 @@ mod tests {
             .unwrap();
         assert_eq!(analysis.provenance.rubric_version, RUBRIC_VERSION);
         assert_eq!(analysis.metrics.rep_questions, 1);
+        assert_eq!(
+            analysis.metrics.trackers[0].tracker, "budget talk",
+            "scored against the team's playbook"
+        );
+        assert_eq!(analysis.metrics.trackers[0].count, 1);
         let progress = crate::usecases::progress::load_progress(
             &store,
             &cipher,

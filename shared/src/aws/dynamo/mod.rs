@@ -13,6 +13,7 @@
 //! | data key     | `T#{t}#KEYS`              | `{category}#v{n:010}`  |                                |                           |
 //! | idempotency  | `T#{t}#IDEM#{key}`        | `IDEM`                 |                                |                           |
 //! | rep progress | `T#{t}#USER#{user}`        | `PROGRESS`             |                                |                           |
+//! | playbook     | `T#{t}`                   | `PLAYBOOK#{team}`      |                                |                           |
 //! | audit event  | `T#{t}#AUDIT`             | `{at_ns:020}#{event}`  |                                |                           |
 //!
 //! Access patterns: get tenant / team / call by id (GetItem); a team's members (Query pk);
@@ -688,5 +689,33 @@ impl DataKeyStore for DynamoTable {
             .collect();
         self.delete_keys(to_delete).await?;
         Ok(count)
+    }
+}
+
+impl crate::ports::PlaybookRepository for DynamoTable {
+    async fn get_playbook(
+        &self,
+        tenant: &TenantId,
+        team: &TeamId,
+    ) -> Result<Option<crate::domain::playbook::Playbook>, StoreError> {
+        self.get_item(tenant_pk(tenant), format!("PLAYBOOK#{team}"))
+            .await?
+            .map(|i| from_json_item(&i))
+            .transpose()
+    }
+
+    async fn put_playbook(
+        &self,
+        tenant: &TenantId,
+        team: &TeamId,
+        playbook: &crate::domain::playbook::Playbook,
+    ) -> Result<(), StoreError> {
+        self.put(json_item(
+            "playbook",
+            tenant_pk(tenant),
+            format!("PLAYBOOK#{team}"),
+            playbook,
+        )?)
+        .await
     }
 }
