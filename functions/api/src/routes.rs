@@ -369,6 +369,22 @@ pub struct ListCalls {
     team_id: String,
     limit: Option<u16>,
     cursor: Option<String>,
+    rep_id: Option<String>,
+    call_type: Option<CallType>,
+    status: Option<CallStatus>,
+    company_domain: Option<String>,
+    /// RFC 3339; calls created at or after.
+    from: Option<String>,
+    /// RFC 3339; calls created before.
+    to: Option<String>,
+}
+
+fn time_filter(name: &str, value: &Option<String>) -> Result<Option<OffsetDateTime>, ApiError> {
+    value
+        .as_deref()
+        .map(|v| OffsetDateTime::parse(v, &time::format_description::well_known::Rfc3339))
+        .transpose()
+        .map_err(|_| ApiError::BadRequest(format!("{name}: must be an RFC 3339 date-time")))
 }
 
 pub async fn list_calls<P: Ports>(
@@ -387,6 +403,12 @@ pub async fn list_calls<P: Ports>(
         query.cursor.map(Cursor::from_client),
     )
     .map_err(|e| ApiError::BadRequest(format!("limit: {e}")))?;
+    let (from, to) = (
+        time_filter("from", &query.from)?,
+        time_filter("to", &query.to)?,
+    );
+    // Filters apply to each page the store returns (reps see only their own calls), so a page
+    // may hold fewer items than the limit; follow `next_cursor` until it is absent.
     let result = api
         .ports
         .store()
@@ -397,6 +419,22 @@ pub async fn list_calls<P: Ports>(
         .items
         .iter()
         .filter(|c| role != Role::Rep || c.rep_id == who.caller.user)
+        .filter(|c| {
+            query
+                .rep_id
+                .as_deref()
+                .is_none_or(|r| c.rep_id.as_str() == r)
+        })
+        .filter(|c| query.call_type.is_none_or(|t| c.call_type == t))
+        .filter(|c| query.status.is_none_or(|s| c.status == s))
+        .filter(|c| {
+            query.company_domain.as_deref().is_none_or(|d| {
+                c.company_domain
+                    .as_deref()
+                    .is_some_and(|cd| cd.eq_ignore_ascii_case(d))
+            })
+        })
+        .filter(|c| from.is_none_or(|f| c.created_at >= f) && to.is_none_or(|t| c.created_at < t))
         .map(|c| json!(call_view(c)))
         .collect();
     Ok(Json(

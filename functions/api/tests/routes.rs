@@ -839,3 +839,60 @@ async fn owners_set_the_team_playbook_members_read_it() {
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert!(body.contains("unknown field `weight`"), "{body}");
 }
+
+#[tokio::test]
+async fn listing_filters_by_rep_type_status_company_and_date() {
+    let w = world().await;
+    let list = |query: String| {
+        let w = &w;
+        async move {
+            let (status, body) = as_user(
+                w,
+                &w.a,
+                "manager",
+                "GET",
+                &format!("/v1/calls?team_id={}&limit=100&{query}", w.west),
+                None,
+            )
+            .await;
+            (status, serde_json::from_str::<Value>(&body).unwrap())
+        }
+    };
+    let ids = |page: &Value| -> Vec<String> {
+        page["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["call_id"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    // c1 (r1, scored) and c2 (r2, awaiting upload) are west's calls.
+    assert_eq!(ids(&list("rep_id=r2".into()).await.1), [w.c2.to_string()]);
+    assert_eq!(
+        ids(&list("status=scored".into()).await.1),
+        [w.c1.to_string()]
+    );
+    assert_eq!(ids(&list("call_type=demo".into()).await.1).len(), 0);
+    assert_eq!(
+        ids(&list("company_domain=INITECH.example".into()).await.1).len(),
+        2
+    );
+    assert_eq!(
+        ids(
+            &list("from=2000-01-01T00:00:00Z&to=2100-01-01T00:00:00Z".into())
+                .await
+                .1
+        )
+        .len(),
+        2
+    );
+    assert_eq!(
+        ids(&list("to=2000-01-01T00:00:00Z".into()).await.1).len(),
+        0
+    );
+    let (status, body) = list("from=yesterday".into()).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(body["detail"].as_str().unwrap().contains("from"));
+    let (status, body) = list("status=lost".into()).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+}
