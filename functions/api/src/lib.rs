@@ -21,16 +21,34 @@ use callcoach_shared::ports::{
     PlaybookRepository, ProgressRepository, Queue, TeamRepository, TenantRepository,
 };
 
-/// The ports the API works through; the deployment's adapters or the tests' fakes.
-pub trait Ports: Send + Sync + 'static {
-    type Store: CallRepository
+/// Everything the API keeps in the table, under one name.
+pub trait ApiStore:
+    CallRepository
+    + TeamRepository
+    + TenantRepository
+    + DocumentRepository
+    + AuditLog
+    + ProgressRepository
+    + PlaybookRepository
+    + 'static
+{
+}
+
+impl<T> ApiStore for T where
+    T: CallRepository
         + TeamRepository
         + TenantRepository
         + DocumentRepository
         + AuditLog
         + ProgressRepository
         + PlaybookRepository
-        + 'static;
+        + 'static
+{
+}
+
+/// The ports the API works through; the deployment's adapters or the tests' fakes.
+pub trait Ports: Send + Sync + 'static {
+    type Store: ApiStore;
     type Blobs: BlobStore + 'static;
     type Envelope: Envelope + 'static;
     type Queue: Queue + 'static;
@@ -56,14 +74,7 @@ pub struct Adapters<S, B, E, Q, C, I> {
 
 impl<S, B, E, Q, C, I> Ports for Adapters<S, B, E, Q, C, I>
 where
-    S: CallRepository
-        + TeamRepository
-        + TenantRepository
-        + DocumentRepository
-        + AuditLog
-        + ProgressRepository
-        + PlaybookRepository
-        + 'static,
+    S: ApiStore,
     B: BlobStore + 'static,
     E: Envelope + 'static,
     Q: Queue + 'static,

@@ -9,10 +9,7 @@ use callcoach_shared::batch::RecordOutcome;
 use callcoach_shared::crypto::Envelope;
 use callcoach_shared::lambda::{DEFAULT_TIME_MARGIN, handle_sqs_batch};
 use callcoach_shared::messages::PipelineMessage;
-use callcoach_shared::ports::{
-    BlobStore, CallRepository, Clock, DocumentRepository, IdGenerator, IdempotencyStore,
-    PlaybookRepository, ProgressRepository,
-};
+use callcoach_shared::ports::{BlobStore, Clock, IdGenerator, PipelineStore};
 use callcoach_shared::usecases::score::Scorer;
 use lambda_runtime::{Error, LambdaEvent};
 use tracing::{Instrument, info_span};
@@ -30,11 +27,7 @@ async fn handle_message<S, B, E, C, I>(
     message: &SqsMessage,
 ) -> RecordOutcome
 where
-    S: CallRepository
-        + DocumentRepository
-        + IdempotencyStore
-        + ProgressRepository
-        + PlaybookRepository,
+    S: PipelineStore,
     B: BlobStore,
     E: Envelope,
     C: Clock,
@@ -82,11 +75,7 @@ pub async fn handle<S, B, E, C, I>(
     event: LambdaEvent<SqsEvent>,
 ) -> Result<SqsBatchResponse, Error>
 where
-    S: CallRepository
-        + DocumentRepository
-        + IdempotencyStore
-        + ProgressRepository
-        + PlaybookRepository,
+    S: PipelineStore,
     B: BlobStore,
     E: Envelope,
     C: Clock,

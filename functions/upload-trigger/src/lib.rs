@@ -10,9 +10,7 @@ use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use callcoach_shared::batch::RecordOutcome;
 use callcoach_shared::crypto::Envelope;
 use callcoach_shared::lambda::{DEFAULT_TIME_MARGIN, handle_sqs_batch};
-use callcoach_shared::ports::{
-    BlobStore, CallRepository, Clock, DocumentRepository, IdempotencyStore, Queue,
-};
+use callcoach_shared::ports::{BlobStore, Clock, PipelineStore, Queue};
 use callcoach_shared::telemetry::{Metric, emit_metrics};
 use callcoach_shared::usecases::ingest::{
     IngestOutcome, Ingestor, TranscriptionProvider, UploadEvent,
@@ -76,7 +74,7 @@ async fn handle_message<S, B, E, Q, P, C>(
     message: &SqsMessage,
 ) -> RecordOutcome
 where
-    S: CallRepository + DocumentRepository + IdempotencyStore,
+    S: PipelineStore,
     B: BlobStore,
     E: Envelope,
     Q: Queue,
@@ -164,7 +162,7 @@ pub async fn handle<S, B, E, Q, P, C>(
     event: LambdaEvent<SqsEvent>,
 ) -> Result<SqsBatchResponse, Error>
 where
-    S: CallRepository + DocumentRepository + IdempotencyStore,
+    S: PipelineStore,
     B: BlobStore,
     E: Envelope,
     Q: Queue,

@@ -254,3 +254,19 @@ pub trait Queue: Send + Sync {
         messages: &[PipelineMessage],
     ) -> impl Future<Output = Result<(), QueueError>> + Send;
 }
+
+/// Everything the pipeline's use cases keep in the table, under one name (the DynamoDB table
+/// and the in-memory store implement all of it).
+pub trait PipelineStore:
+    CallRepository + DocumentRepository + IdempotencyStore + ProgressRepository + PlaybookRepository
+{
+}
+
+impl<T> PipelineStore for T where
+    T: CallRepository
+        + DocumentRepository
+        + IdempotencyStore
+        + ProgressRepository
+        + PlaybookRepository
+{
+}

@@ -19,8 +19,7 @@ use crate::keys::UPLOADS_AREA;
 use crate::messages::PipelineMessage;
 use crate::parse::{AudioKind, Detected, SNIFF_LEN, detect, parse_as};
 use crate::ports::{
-    BackendError, BlobStore, CallRepository, Claim, Clock, DocumentRepository, IdempotencyKey,
-    IdempotencyStore, Queue, StoreError,
+    BackendError, BlobStore, Claim, Clock, IdempotencyKey, PipelineStore, Queue, StoreError,
 };
 use crate::usecases::documents::DocumentVault;
 use crate::usecases::once::{Once, run_once};
@@ -214,7 +213,7 @@ pub struct Ingestor<'a, S, B, E, Q, P, C> {
 
 impl<S, B, E, Q, P, C> Ingestor<'_, S, B, E, Q, P, C>
 where
-    S: CallRepository + DocumentRepository + IdempotencyStore,
+    S: PipelineStore,
     B: BlobStore,
     E: Envelope,
     Q: Queue,
@@ -376,7 +375,7 @@ mod tests {
         fake_cipher,
     };
     use crate::ids::UserId;
-    use crate::ports::{DocumentKind, IdGenerator};
+    use crate::ports::{CallRepository, DocumentKind, IdGenerator, IdempotencyStore};
     use crate::system::RandomIds;
     use crate::usecases::calls::{NewCall, create_call};
 

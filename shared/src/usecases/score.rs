@@ -14,8 +14,7 @@ use crate::domain::call::{Call, CallStatus};
 use crate::domain::transcript::Transcript;
 use crate::ids::{CallId, TenantId};
 use crate::ports::{
-    BlobStore, CallRepository, Clock, DocumentKind, DocumentRepository, IdGenerator,
-    IdempotencyKey, IdempotencyStore, PlaybookRepository, ProgressRepository, StoreError,
+    BlobStore, Clock, DocumentKind, IdGenerator, IdempotencyKey, PipelineStore, StoreError,
 };
 use crate::scoring::{RUBRIC_VERSION, ScoringRequest, deterministic_analysis};
 use crate::usecases::documents::{DocumentError, DocumentVault};
@@ -55,11 +54,7 @@ pub struct Scorer<'a, S, B, E, C, I> {
 
 impl<S, B, E, C, I> Scorer<'_, S, B, E, C, I>
 where
-    S: CallRepository
-        + DocumentRepository
-        + IdempotencyStore
-        + ProgressRepository
-        + PlaybookRepository,
+    S: PipelineStore,
     B: BlobStore,
     E: Envelope,
     C: Clock,
@@ -180,6 +175,7 @@ mod tests {
     };
     use crate::ids::UserId;
     use crate::parse::parse_vtt;
+    use crate::ports::CallRepository;
     use crate::system::RandomIds;
     use crate::usecases::calls::{NewCall, create_call, transition};
 
