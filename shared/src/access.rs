@@ -107,6 +107,7 @@ mod tests {
             transcript_version: 1,
             upload_sequencer: None,
             upload_key: None,
+            transcription: None,
             created_at: datetime!(2026-01-01 0:00 UTC),
             updated_at: datetime!(2026-01-01 0:00 UTC),
         }

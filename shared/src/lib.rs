@@ -24,3 +24,6 @@ pub mod fakes;
 
 #[cfg(feature = "lambda")]
 pub mod lambda;
+
+#[cfg(feature = "providers")]
+pub mod providers;

@@ -3,6 +3,8 @@
 //! `make test` starts the stand-in, provisions it and exports its environment
 //! (`infra/local-aws.sh run ...`); these helpers read that environment.
 
+pub mod fake_deepgram;
+
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -13,7 +15,7 @@ use callcoach_shared::crypto::{
     CachePolicy, DataCategory, EnvelopeCipher, GeneratedDataKey, KeyManagement, KeyManagementError,
     PlaintextDataKey,
 };
-use callcoach_shared::ids::{MintedId, TenantId};
+use callcoach_shared::ids::{CallId, MintedId, TenantId};
 use callcoach_shared::ports::IdGenerator;
 use callcoach_shared::system::{RandomIds, SystemClock};
 
@@ -105,4 +107,44 @@ impl KeyManagement for CountingKms {
             .decrypt_data_key(kms_key_id, wrapped, context)
             .await
     }
+}
+
+/// A queue of the test's own, so tests never read each other's messages.
+pub async fn own_queue(
+    sqs: &aws_sdk_sqs::Client,
+    purpose: &str,
+    attributes: &[(&str, String)],
+) -> String {
+    let name = format!("test-{purpose}-{}", &mint::<CallId>().as_str()[5..17]);
+    let mut request = sqs.create_queue().queue_name(name);
+    for (k, v) in attributes {
+        request = request.attributes(aws_sdk_sqs::types::QueueAttributeName::from(*k), v);
+    }
+    request.send().await.unwrap().queue_url.unwrap()
+}
+
+/// Receives what is on `queue_url` now (one long poll of a second).
+pub async fn messages_on(sqs: &aws_sdk_sqs::Client, queue_url: &str) -> Vec<String> {
+    let out = sqs
+        .receive_message()
+        .queue_url(queue_url)
+        .max_number_of_messages(10)
+        .wait_time_seconds(1)
+        .send()
+        .await
+        .unwrap();
+    out.messages()
+        .iter()
+        .filter_map(|m| m.body().map(str::to_owned))
+        .collect()
+}
+
+/// A Lambda context with a minute left, as a fresh invocation has.
+pub fn lambda_context() -> lambda_runtime::Context {
+    let mut context = lambda_runtime::Context::default();
+    context.deadline = (std::time::SystemTime::now() + std::time::Duration::from_secs(60))
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64;
+    context
 }

@@ -11,36 +11,18 @@ use callcoach_shared::aws::SqsQueue;
 use callcoach_shared::crypto::CachePolicy;
 use callcoach_shared::domain::analysis::Analysis;
 use callcoach_shared::domain::call::{CallStatus, CallType};
-use callcoach_shared::ids::{CallId, TeamId, UserId};
+use callcoach_shared::ids::{TeamId, UserId};
 use callcoach_shared::messages::PipelineMessage;
 use callcoach_shared::ports::{BlobStore, CallRepository, DocumentKind, Queue};
 use callcoach_shared::system::{RandomIds, SystemClock};
 use callcoach_shared::usecases::calls::{NewCall, create_call};
 use callcoach_shared::usecases::documents::DocumentVault;
 use callcoach_shared::usecases::ingest::NoTranscription;
-use callcoach_tests::{LocalAws, fresh_tenant, mint};
-use lambda_runtime::{Context, LambdaEvent};
+use callcoach_tests::{LocalAws, fresh_tenant, lambda_context as context, mint, own_queue};
+use lambda_runtime::LambdaEvent;
 use serde_json::json;
 
 const SAMPLE: &[u8] = include_bytes!("../../events/discovery-call.vtt");
-
-async fn own_queue(sqs: &SqsClient, purpose: &str, attributes: &[(&str, String)]) -> String {
-    let name = format!("test-{purpose}-{}", &mint::<CallId>().as_str()[5..17]);
-    let mut request = sqs.create_queue().queue_name(name);
-    for (k, v) in attributes {
-        request = request.attributes(aws_sdk_sqs::types::QueueAttributeName::from(*k), v);
-    }
-    request.send().await.unwrap().queue_url.unwrap()
-}
-
-fn context() -> Context {
-    let mut context = Context::default();
-    context.deadline = (std::time::SystemTime::now() + Duration::from_secs(60))
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as u64;
-    context
-}
 
 /// Waits for the notification of `needle`'s upload on the shared upload-events queue, leaving
 /// other tests' messages in place.

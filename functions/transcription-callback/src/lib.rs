@@ -1,18 +1,121 @@
-//! Transcription callback (Deepgram over API Gateway; Transcribe over EventBridge).
-//! At this stage every request is refused with 401: no callback secret can be verified yet.
+//! Transcription callback: Deepgram POSTs a finished transcript to
+//! `/callbacks/deepgram/{tenant}/{call}` through API Gateway (no authorizer: the per-job secret
+//! in the Basic Auth credentials is the authentication, checked by
+//! [`CallbackReceiver::deepgram`]). The answer is quick: store, enqueue, return.
 
 use aws_lambda_events::apigw::{ApiGatewayV2httpRequest, ApiGatewayV2httpResponse};
 use aws_lambda_events::encodings::Body;
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use callcoach_shared::crypto::Envelope;
+use callcoach_shared::ports::{BlobStore, Clock, PipelineStore, Queue};
+use callcoach_shared::usecases::callback::{
+    CallbackAnswer, CallbackError, CallbackReceiver, DeepgramDelivery, MAX_CALLBACK_BYTES,
+};
+use callcoach_shared::usecases::transcribed::TranscriptSink;
 use lambda_runtime::{Error, LambdaEvent};
+use tracing::{info, warn};
 
-pub struct Deps;
+pub struct Deps<S, B, E, Q, C> {
+    pub store: S,
+    pub blobs: B,
+    pub envelope: E,
+    pub scoring_queue: Q,
+    pub clock: C,
+}
 
-pub async fn handle(
-    _deps: &Deps,
-    _event: LambdaEvent<ApiGatewayV2httpRequest>,
-) -> Result<ApiGatewayV2httpResponse, Error> {
+fn respond(status: u16, outcome: &str) -> ApiGatewayV2httpResponse {
     let mut response = ApiGatewayV2httpResponse::default();
-    response.status_code = 401;
-    response.body = Some(Body::Text(String::new()));
-    Ok(response)
+    response.status_code = i64::from(status);
+    response.headers.insert(
+        "content-type",
+        "application/json".parse().expect("a valid header value"),
+    );
+    response.body = Some(Body::Text(
+        serde_json::json!({ "outcome": outcome }).to_string(),
+    ));
+    response
+}
+
+/// The body as bytes; API Gateway base64-encodes bodies it does not consider text.
+fn body_bytes(request: &ApiGatewayV2httpRequest) -> Option<Vec<u8>> {
+    let body = request.body.as_deref().unwrap_or("");
+    if request.is_base64_encoded {
+        // Decoded size is 3/4 of the encoded size: refuse huge bodies before decoding them.
+        if body.len() / 4 * 3 > MAX_CALLBACK_BYTES + 3 {
+            return Some(vec![0; MAX_CALLBACK_BYTES + 1]);
+        }
+        STANDARD.decode(body).ok()
+    } else {
+        Some(body.as_bytes().to_vec())
+    }
+}
+
+pub async fn handle<S, B, E, Q, C>(
+    deps: &Deps<S, B, E, Q, C>,
+    event: LambdaEvent<ApiGatewayV2httpRequest>,
+) -> Result<ApiGatewayV2httpResponse, Error>
+where
+    S: PipelineStore,
+    B: BlobStore,
+    E: Envelope,
+    Q: Queue,
+    C: Clock,
+{
+    let request = event.payload;
+    let param = |name: &str| {
+        request
+            .path_parameters
+            .get(name)
+            .map(String::as_str)
+            .unwrap_or("")
+    };
+    let Some(body) = body_bytes(&request) else {
+        return Ok(respond(400, "body is not valid base64"));
+    };
+    let delivery = DeepgramDelivery {
+        tenant: param("tenant"),
+        call: param("call"),
+        authorization: request
+            .headers
+            .get("authorization")
+            .and_then(|v| v.to_str().ok()),
+        body: &body,
+    };
+    let receiver = CallbackReceiver {
+        sink: TranscriptSink {
+            store: &deps.store,
+            blobs: &deps.blobs,
+            envelope: &deps.envelope,
+            queue: &deps.scoring_queue,
+            clock: &deps.clock,
+        },
+    };
+    Ok(match receiver.deepgram(&delivery).await {
+        Ok(CallbackAnswer::Accepted { transcript_version }) => {
+            info!(transcript_version, "callback accepted");
+            respond(200, "accepted")
+        }
+        Ok(CallbackAnswer::CallFailed) => respond(200, "call_failed"),
+        Ok(CallbackAnswer::Replay) => respond(200, "already_accepted"),
+        Err(error) => {
+            let status = error.status();
+            match &error {
+                CallbackError::Store(_) | CallbackError::Sink(_) => {
+                    warn!(error = %error, source = ?std::error::Error::source(&error), "callback failed; Deepgram will retry");
+                }
+                _ => warn!(error = %error, status, "callback refused"),
+            }
+            respond(status, error_outcome(&error))
+        }
+    })
+}
+
+fn error_outcome(error: &CallbackError) -> &'static str {
+    match error {
+        CallbackError::TooLarge => "too_large",
+        CallbackError::Unauthorized => "unauthorized",
+        CallbackError::NotReady | CallbackError::InProgress => "retry_later",
+        CallbackError::Store(_) | CallbackError::Sink(_) => "unavailable",
+    }
 }

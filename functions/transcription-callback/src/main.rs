@@ -1,9 +1,26 @@
+// The SDK-backed handler future is deeply nested; the default limit is too low for its layout.
+#![recursion_limit = "256"]
+
+use callcoach_shared::aws::{AwsAdapters, SqsQueue, load_sdk_config};
+use callcoach_shared::config::{ResourceConfig, process_env, required};
+use callcoach_shared::crypto::DataCategory;
+use callcoach_shared::system::SystemClock;
 use lambda_runtime::{Error, service_fn};
 use transcription_callback::{Deps, handle};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     callcoach_shared::telemetry::init();
-    let deps = Deps;
+    let resources = ResourceConfig::from_env(&[DataCategory::Transcripts])?;
+    let scoring_queue_url = required(&process_env, "SCORING_QUEUE_URL")?;
+    let sdk = load_sdk_config().await;
+    let aws = AwsAdapters::new(&sdk, &resources);
+    let deps = Deps {
+        envelope: aws.envelope(&resources),
+        store: aws.table,
+        blobs: aws.blobs,
+        scoring_queue: SqsQueue::new(aws_sdk_sqs::Client::new(&sdk), scoring_queue_url),
+        clock: SystemClock,
+    };
     lambda_runtime::run(service_fn(|event| handle(&deps, event))).await
 }

@@ -4,8 +4,8 @@
 use callcoach_shared::aws::{AwsAdapters, SqsQueue, load_sdk_config};
 use callcoach_shared::config::{ResourceConfig, process_env, required};
 use callcoach_shared::crypto::DataCategory;
+use callcoach_shared::providers::ConfiguredProvider;
 use callcoach_shared::system::SystemClock;
-use callcoach_shared::usecases::ingest::NoTranscription;
 use lambda_runtime::{Error, service_fn};
 use upload_trigger::{Deps, handle};
 
@@ -16,12 +16,13 @@ async fn main() -> Result<(), Error> {
     let scoring_queue_url = required(&process_env, "SCORING_QUEUE_URL")?;
     let sdk = load_sdk_config().await;
     let aws = AwsAdapters::new(&sdk, &resources);
+    let provider = ConfiguredProvider::from_lookup(&process_env, aws.blobs.clone())?;
     let deps = Deps {
         envelope: aws.envelope(&resources),
         store: aws.table,
         blobs: aws.blobs,
         scoring_queue: SqsQueue::new(aws_sdk_sqs::Client::new(&sdk), scoring_queue_url),
-        provider: NoTranscription,
+        provider,
         clock: SystemClock,
     };
     lambda_runtime::run(service_fn(|event| handle(&deps, event))).await

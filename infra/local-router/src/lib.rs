@@ -7,6 +7,7 @@
 //! moved to the DLQ by the queue's redrive policy).
 
 pub mod apigw;
+pub mod gateway;
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 

@@ -8,6 +8,7 @@ pub mod playbook;
 pub mod progress;
 pub mod retention;
 pub mod transcript;
+pub mod transcription;
 
 /// Version of the stored document layout. Bumped when a stored shape changes incompatibly;
 /// readers reject versions they do not know rather than guess.

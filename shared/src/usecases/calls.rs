@@ -52,6 +52,7 @@ pub async fn create_call<R: CallRepository, C: Clock, I: IdGenerator>(
         transcript_version: 0,
         upload_sequencer: None,
         upload_key: None,
+        transcription: None,
         created_at: now,
         updated_at: now,
     };

@@ -14,15 +14,15 @@ use tracing::info;
 
 use crate::crypto::Envelope;
 use crate::domain::call::{Call, CallStatus};
+use crate::domain::transcription::{CallbackSecret, TranscriptionJob, TranscriptionService};
 use crate::ids::{CallId, TenantId};
 use crate::keys::UPLOADS_AREA;
-use crate::messages::PipelineMessage;
 use crate::parse::{AudioKind, Detected, SNIFF_LEN, detect, parse_as};
 use crate::ports::{
     BackendError, BlobStore, Claim, Clock, IdempotencyKey, PipelineStore, Queue, StoreError,
 };
-use crate::usecases::documents::DocumentVault;
 use crate::usecases::once::{Once, run_once};
+use crate::usecases::transcribed::{SinkError, TranscriptSink};
 
 /// Largest transcript file accepted.
 pub const MAX_TRANSCRIPT_BYTES: u64 = 20 * 1024 * 1024;
@@ -95,6 +95,8 @@ pub enum IngestError {
     Queue(#[from] crate::ports::QueueError),
     #[error("the transcription provider failed")]
     Provider(#[source] BackendError),
+    #[error("the transcript could not be accepted")]
+    Sink(#[from] SinkError),
 }
 
 /// A recording to transcribe.
@@ -104,6 +106,8 @@ pub struct TranscriptionRequest<'a> {
     pub call: &'a CallId,
     pub object_key: &'a str,
     pub kind: AudioKind,
+    /// The job's callback secret, for providers that call back.
+    pub callback_secret: &'a CallbackSecret,
 }
 
 /// Why a provider did not take a job.
@@ -121,6 +125,9 @@ pub enum TranscriptionError {
 
 /// Starts transcription of a recording; the result arrives later (callback or event).
 pub trait TranscriptionProvider: Send + Sync {
+    /// The service behind this provider; `None` when audio transcription is off.
+    fn service(&self) -> Option<TranscriptionService>;
+
     /// Returns the provider's job id.
     fn submit(
         &self,
@@ -133,6 +140,10 @@ pub trait TranscriptionProvider: Send + Sync {
 pub struct NoTranscription;
 
 impl TranscriptionProvider for NoTranscription {
+    fn service(&self) -> Option<TranscriptionService> {
+        None
+    }
+
     async fn submit(
         &self,
         _request: &TranscriptionRequest<'_>,
@@ -273,23 +284,18 @@ where
         })
     }
 
-    async fn move_call(&self, call: &mut Call, next: CallStatus) -> Result<(), IngestError> {
-        let from = call.status;
-        if call.transition(next, self.clock.now()).is_err() {
-            return Err(IngestError::Store(StoreError::StaleTransition {
-                expected: from,
-            }));
+    fn sink(&self) -> TranscriptSink<'_, S, B, E, Q, C> {
+        TranscriptSink {
+            store: self.store,
+            blobs: self.blobs,
+            envelope: self.envelope,
+            queue: self.queue,
+            clock: self.clock,
         }
-        self.store.save_transition(call, from).await?;
-        Ok(())
     }
 
     async fn fail(&self, mut call: Call, reason: String) -> Result<IngestOutcome, IngestError> {
-        let from = call.status;
-        if call.fail(reason.clone(), self.clock.now()).is_ok() {
-            self.store.save_transition(&call, from).await?;
-        }
-        info!(tenant = %call.tenant_id, call = %call.call_id, "upload refused; call marked failed");
+        self.sink().fail(&mut call, &reason).await?;
         Ok(IngestOutcome::CallFailed(reason))
     }
 
@@ -299,6 +305,7 @@ where
         key: &str,
         event: &UploadEvent,
     ) -> Result<IngestOutcome, IngestError> {
+        let sink = self.sink();
         let resuming =
             call.status == CallStatus::Uploaded && call.upload_key.as_deref() == Some(key);
         if !resuming {
@@ -308,7 +315,8 @@ where
             }
             call.upload_sequencer = event.sequencer.clone().or(call.upload_sequencer.take());
             call.upload_key = Some(key.to_owned());
-            self.move_call(&mut call, CallStatus::Uploaded).await?;
+            call.transcription = None;
+            sink.move_call(&mut call, CallStatus::Uploaded).await?;
         }
 
         let Some(head) = self.blobs.get_prefix(key, SNIFF_LEN as u64).await? else {
@@ -323,15 +331,7 @@ where
                 if event.size.unwrap_or(0) > MAX_RECORDING_BYTES {
                     return self.fail(call, format!("the recording is larger than {} GB", MAX_RECORDING_BYTES >> 30)).await;
                 }
-                let request = TranscriptionRequest { tenant: &call.tenant_id, call: &call.call_id, object_key: key, kind };
-                match self.provider.submit(&request).await {
-                    Ok(_job) => {
-                        self.move_call(&mut call, CallStatus::Transcribing).await?;
-                        Ok(IngestOutcome::SentForTranscription)
-                    }
-                    Err(TranscriptionError::Unavailable(e)) => Err(IngestError::Provider(e)),
-                    Err(refused) => self.fail(call, refused.to_string()).await,
-                }
+                self.transcribe(call, key, kind).await
             }
             Detected::Transcript(format) => {
                 if event.size.unwrap_or(0) > MAX_TRANSCRIPT_BYTES || head.len() as u64 > MAX_TRANSCRIPT_BYTES {
@@ -348,17 +348,53 @@ where
                     Ok(t) => t,
                     Err(e) => return self.fail(call, format!("the transcript could not be read: {e}")).await,
                 };
-                let version = call.transcript_version + 1;
-                let vault = DocumentVault { repository: self.store, blobs: self.blobs, envelope: self.envelope };
-                vault.put_transcript(&call.tenant_id, &call.call_id, version, &transcript).await?;
-                call.transcript_version = version;
-                self.move_call(&mut call, CallStatus::Transcribed).await?;
-                self.queue
-                    .send(&PipelineMessage::ScoreCall { tenant_id: call.tenant_id.clone(), call_id: call.call_id.clone(), transcript_version: version })
-                    .await?;
-                info!(tenant = %call.tenant_id, call = %call.call_id, version, "transcript stored; scoring queued");
-                Ok(IngestOutcome::Transcribed { transcript_version: version })
+                let transcript_version = sink.accept(&mut call, &transcript).await?;
+                Ok(IngestOutcome::Transcribed { transcript_version })
             }
+        }
+    }
+
+    /// Hands a recording to the provider. The job and the digest of its fresh callback secret
+    /// are saved on the call before submitting, so a callback that outruns the submission's
+    /// answer is recognised (and asked to retry until the call is `transcribing`).
+    async fn transcribe(
+        &self,
+        mut call: Call,
+        key: &str,
+        kind: AudioKind,
+    ) -> Result<IngestOutcome, IngestError> {
+        let sink = self.sink();
+        let Some(service) = self.provider.service() else {
+            return self
+                .fail(call, TranscriptionError::NotConfigured.to_string())
+                .await;
+        };
+        let secret = CallbackSecret::generate();
+        let uses_secret = service == TranscriptionService::Deepgram;
+        call.transcription = Some(TranscriptionJob::new(
+            service,
+            uses_secret.then_some(&secret),
+            self.clock.now(),
+        ));
+        sink.save(&mut call).await?;
+        let request = TranscriptionRequest {
+            tenant: &call.tenant_id,
+            call: &call.call_id,
+            object_key: key,
+            kind,
+            callback_secret: &secret,
+        };
+        match self.provider.submit(&request).await {
+            Ok(job_id) => {
+                if let Some(job) = call.transcription.as_mut() {
+                    job.job_id = Some(job_id);
+                }
+                sink.move_call(&mut call, CallStatus::Transcribing).await?;
+                info!(tenant = %call.tenant_id, call = %call.call_id, "recording sent for transcription");
+                Ok(IngestOutcome::SentForTranscription)
+            }
+            Err(TranscriptionError::Unavailable(e)) => Err(IngestError::Provider(e)),
+            Err(refused) => self.fail(call, refused.to_string()).await,
         }
     }
 }
@@ -375,9 +411,11 @@ mod tests {
         fake_cipher,
     };
     use crate::ids::UserId;
+    use crate::messages::PipelineMessage;
     use crate::ports::{CallRepository, DocumentKind, IdGenerator, IdempotencyStore};
     use crate::system::RandomIds;
     use crate::usecases::calls::{NewCall, create_call};
+    use crate::usecases::documents::DocumentVault;
 
     type TestClock = std::sync::Arc<ManualClock>;
     type TestCipher = EnvelopeCipher<FakeKeyManagement, InMemoryStore, TestClock>;

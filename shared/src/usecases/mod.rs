@@ -1,8 +1,10 @@
 //! Use cases, generic over the ports.
 
+pub mod callback;
 pub mod calls;
 pub mod documents;
 pub mod ingest;
 pub mod once;
 pub mod progress;
 pub mod score;
+pub mod transcribed;

@@ -1,0 +1,85 @@
+//! `events/deepgram-callback.json` deserializes and is handled: with the job it was made for it
+//! stores the transcript and queues scoring; for a call with no such job it is refused.
+
+use aws_lambda_events::apigw::ApiGatewayV2httpRequest;
+use callcoach_shared::domain::call::{CallStatus, CallType};
+use callcoach_shared::domain::transcription::{
+    CallbackSecret, TranscriptionJob, TranscriptionService,
+};
+use callcoach_shared::fakes::{InMemoryBlobStore, InMemoryQueue, InMemoryStore, fake_cipher};
+use callcoach_shared::ids::{CallId, TeamId, TenantId, UserId};
+use callcoach_shared::ports::CallRepository;
+use callcoach_shared::system::{RandomIds, SystemClock};
+use callcoach_shared::usecases::calls::{NewCall, create_call};
+use lambda_runtime::{Context, LambdaEvent};
+use transcription_callback::{Deps, handle};
+
+const SAMPLE: &str = include_str!("../../../events/deepgram-callback.json");
+const SAMPLE_SECRET: &str = "sample-callback-secret-not-for-production";
+const SAMPLE_REQUEST_ID: &str = "5d6e1f0a-2b3c-4d5e-8f90-a1b2c3d4e5f6";
+
+fn deps() -> Deps<
+    InMemoryStore,
+    InMemoryBlobStore,
+    impl callcoach_shared::crypto::Envelope,
+    InMemoryQueue,
+    SystemClock,
+> {
+    Deps {
+        store: InMemoryStore::default(),
+        blobs: InMemoryBlobStore::default(),
+        envelope: fake_cipher(SystemClock),
+        scoring_queue: InMemoryQueue::default(),
+        clock: SystemClock,
+    }
+}
+
+/// Seeds the call the sample names, waiting for Deepgram with the given secret.
+async fn seed_waiting_call(store: &InMemoryStore, secret: &str) {
+    let tenant = TenantId::parse("demo-tenant").unwrap();
+    let team: TeamId = callcoach_shared::ports::IdGenerator::mint(&RandomIds);
+    let new = NewCall {
+        team_id: team,
+        rep_id: UserId::parse("demo-rep").unwrap(),
+        title: "Sample".into(),
+        call_type: CallType::Discovery,
+        company_domain: None,
+        buyer_persona: None,
+    };
+    let scratch = InMemoryStore::default();
+    let mut call = create_call(&scratch, &SystemClock, &RandomIds, &tenant, new)
+        .await
+        .unwrap();
+    call.call_id = CallId::parse("call_0123456789abcdef0123456789abcdef").unwrap();
+    call.status = CallStatus::Transcribing;
+    let mut job = TranscriptionJob::new(
+        TranscriptionService::Deepgram,
+        Some(&CallbackSecret::from_value(secret)),
+        time::OffsetDateTime::now_utc(),
+    );
+    job.job_id = Some(SAMPLE_REQUEST_ID.into());
+    call.transcription = Some(job);
+    store.create_call(&call).await.unwrap();
+}
+
+fn invoke_sample() -> LambdaEvent<ApiGatewayV2httpRequest> {
+    LambdaEvent::new(serde_json::from_str(SAMPLE).unwrap(), Context::default())
+}
+
+#[tokio::test]
+async fn the_sample_callback_is_accepted_for_its_job() {
+    let deps = deps();
+    seed_waiting_call(&deps.store, SAMPLE_SECRET).await;
+    let response = handle(&deps, invoke_sample()).await.unwrap();
+    assert_eq!(response.status_code, 200);
+    assert_eq!(deps.scoring_queue.messages().len(), 1);
+}
+
+#[tokio::test]
+async fn the_sample_callback_is_refused_when_the_secret_is_not_the_jobs() {
+    let deps = deps();
+    seed_waiting_call(&deps.store, "a-different-secret").await;
+    let response = handle(&deps, invoke_sample()).await.unwrap();
+    assert_eq!(response.status_code, 401);
+    assert!(deps.scoring_queue.messages().is_empty());
+}

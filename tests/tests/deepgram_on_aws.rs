@@ -1,0 +1,379 @@
+//! The audio path against the local stand-in and a local Deepgram: the upload trigger submits
+//! a presigned GET of the recording, the fake fetches it and calls back over HTTP through the
+//! local gateway into the transcription-callback function, which stores the transcript and
+//! queues one scoring job. Also the provider's handling of Deepgram's errors.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use aws_lambda_events::event::sqs::SqsEvent;
+use aws_sdk_sqs::Client as SqsClient;
+use callcoach_local_router::gateway;
+use callcoach_shared::aws::{S3BlobStore, SqsQueue};
+use callcoach_shared::crypto::CachePolicy;
+use callcoach_shared::domain::call::{Call, CallStatus, CallType};
+use callcoach_shared::domain::transcript::Transcript;
+use callcoach_shared::domain::transcription::CallbackSecret;
+use callcoach_shared::ids::{TeamId, UserId};
+use callcoach_shared::parse::AudioKind;
+use callcoach_shared::ports::{BlobStore, CallRepository, DocumentKind};
+use callcoach_shared::providers::deepgram::{DeepgramConfig, DeepgramTranscriber};
+use callcoach_shared::providers::http::{ApiSecret, RetryPolicy};
+use callcoach_shared::system::{RandomIds, SystemClock};
+use callcoach_shared::usecases::calls::{NewCall, create_call};
+use callcoach_shared::usecases::documents::DocumentVault;
+use callcoach_shared::usecases::ingest::{
+    TranscriptionError, TranscriptionProvider, TranscriptionRequest,
+};
+use callcoach_tests::fake_deepgram::{Answer, FakeDeepgram};
+use callcoach_tests::{LocalAws, fresh_tenant, lambda_context, messages_on, mint, own_queue};
+use lambda_runtime::LambdaEvent;
+use serde_json::json;
+
+const API_KEY: &str = "dg-local-test-key";
+/// A tiny but well-formed WAV header followed by silence: the trigger sniffs the magic bytes.
+fn recording() -> Vec<u8> {
+    let mut wav = b"RIFF\x24\x10\x00\x00WAVEfmt \x10\x00\x00\x00\x01\x00\x01\x00\x40\x1f\x00\x00\x80\x3e\x00\x00\x02\x00\x10\x00data\x00\x10\x00\x00".to_vec();
+    wav.extend(std::iter::repeat_n(0u8, 4096));
+    wav
+}
+
+const TURNS: &[(u32, f64, f64, &str)] = &[
+    (
+        0,
+        0.0,
+        3.0,
+        "Thanks for joining. What made you look at new tools this quarter?",
+    ),
+    (
+        1,
+        3.5,
+        9.0,
+        "Honestly the price of our current tool went up and the budget is tight.",
+    ),
+    (
+        0,
+        9.5,
+        12.0,
+        "Can we book thirty minutes on Tuesday at ten to walk your team through it?",
+    ),
+];
+
+fn config(api_url: &str, callback: &str) -> DeepgramConfig {
+    DeepgramConfig {
+        api_url: api_url.parse().unwrap(),
+        api_key: ApiSecret::new(API_KEY),
+        model: "nova-3".into(),
+        callback_url: callback.parse().unwrap(),
+        fetch_window: Duration::from_secs(600),
+        request_timeout: Duration::from_secs(2),
+        retry: RetryPolicy {
+            max_attempts: 3,
+            base_delay: Duration::from_millis(50),
+            max_delay: Duration::from_secs(3),
+        },
+    }
+}
+
+async fn new_call(aws: &LocalAws) -> Call {
+    let team: TeamId = mint();
+    create_call(
+        &aws.adapters.table,
+        &SystemClock,
+        &RandomIds,
+        &fresh_tenant(),
+        NewCall {
+            team_id: team,
+            rep_id: UserId::parse("alex").unwrap(),
+            title: "Discovery".into(),
+            call_type: CallType::Discovery,
+            company_domain: None,
+            buyer_persona: None,
+        },
+    )
+    .await
+    .unwrap()
+}
+
+fn notification(key: &str, size: usize, message_id: &str) -> SqsEvent {
+    let body = json!({"Records": [{"eventName": "ObjectCreated:Put", "s3": {
+        "bucket": {"name": "local"},
+        "object": {"key": key.replace(' ', "+"), "size": size, "sequencer": "0055AED6DCD90281E5"}
+    }}]});
+    serde_json::from_value(json!({"Records": [{"messageId": message_id, "receiptHandle": "h", "body": body.to_string(), "attributes": {}, "messageAttributes": {}, "eventSource": "aws:sqs", "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:q", "awsRegion": "us-east-1"}]})).unwrap()
+}
+
+async fn reload(aws: &LocalAws, call: &Call) -> Call {
+    aws.adapters
+        .table
+        .get_call(&call.tenant_id, &call.call_id)
+        .await
+        .unwrap()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_recording_goes_through_deepgram_and_its_callback_to_one_scoring_job() {
+    let aws = LocalAws::connect().await;
+    let sqs = SqsClient::new(&aws.sdk);
+    let scoring_url = own_queue(&sqs, "scoring", &[]).await;
+    let deepgram = FakeDeepgram::start(API_KEY, TURNS).await;
+
+    // The callback function behind the local gateway, as API Gateway would route to it.
+    let (cipher, _) = aws.cipher(CachePolicy::default());
+    let callback_deps = Arc::new(transcription_callback::Deps {
+        store: aws.adapters.table.clone(),
+        blobs: aws.adapters.blobs.clone(),
+        envelope: cipher,
+        scoring_queue: SqsQueue::new(sqs.clone(), &scoring_url),
+        clock: SystemClock,
+    });
+    let (gateway_addr, _gateway) = gateway::serve(
+        "POST",
+        "/callbacks/deepgram/{tenant}/{call}",
+        move |request| {
+            let deps = Arc::clone(&callback_deps);
+            async move {
+                transcription_callback::handle(&deps, LambdaEvent::new(request, lambda_context()))
+                    .await
+                    .expect("the callback handler answers every request")
+            }
+        },
+    )
+    .await
+    .unwrap();
+    let callback_base = format!("http://{gateway_addr}/callbacks/deepgram");
+
+    let call = new_call(&aws).await;
+    let key = format!("uploads/{}/{}/sales call.wav", call.tenant_id, call.call_id);
+    let audio = recording();
+    aws.adapters
+        .blobs
+        .put(&key, audio.clone(), "audio/wav")
+        .await
+        .unwrap();
+    let (trigger_cipher, _) = aws.cipher(CachePolicy::default());
+    let trigger = upload_trigger::Deps {
+        store: aws.adapters.table.clone(),
+        blobs: aws.adapters.blobs.clone(),
+        envelope: trigger_cipher,
+        scoring_queue: SqsQueue::new(sqs.clone(), &scoring_url),
+        provider: DeepgramTranscriber::new(
+            config(&deepgram.url(), &callback_base),
+            aws.adapters.blobs.clone(),
+        )
+        .unwrap(),
+        clock: SystemClock,
+    };
+    // The notification delivered twice: one submission to Deepgram.
+    for id in ["m1", "m2"] {
+        let response = upload_trigger::handle(
+            &trigger,
+            LambdaEvent::new(notification(&key, audio.len(), id), lambda_context()),
+        )
+        .await
+        .unwrap();
+        assert!(response.batch_item_failures.is_empty());
+    }
+    let submissions = deepgram.submissions();
+    assert_eq!(submissions.len(), 1, "one transcription job");
+    let submitted = &submissions[0];
+    assert_eq!(
+        submitted.authorization.as_deref(),
+        Some("Token dg-local-test-key")
+    );
+    for (param, value) in [
+        ("model", "nova-3"),
+        ("diarize", "true"),
+        ("utterances", "true"),
+        ("smart_format", "true"),
+        ("mip_opt_out", "true"),
+    ] {
+        assert_eq!(submitted.param(param), Some(value), "{param}");
+    }
+    let callback_url: reqwest::Url = submitted.param("callback").unwrap().parse().unwrap();
+    assert_eq!(
+        callback_url.path(),
+        format!("/callbacks/deepgram/{}/{}", call.tenant_id, call.call_id)
+    );
+    let secret = callback_url
+        .password()
+        .expect("the job secret rides as Basic Auth");
+    assert!(secret.len() >= 43);
+
+    // The fake fetches the recording through the presigned GET and calls back.
+    let statuses = deepgram.settled(10, Duration::from_secs(20)).await;
+    assert_eq!(statuses.last(), Some(&200), "{statuses:?}");
+    assert_eq!(deepgram.audio_bytes_fetched(), [audio.len()]);
+    let stored = reload(&aws, &call).await;
+    assert_eq!(stored.status, CallStatus::Transcribed);
+    assert_eq!(stored.transcript_version, 1);
+    let job = stored.transcription.clone().unwrap();
+    assert!(job.completed_at.is_some());
+    assert!(job.job_id.is_some());
+    // The secret itself is never stored, only its digest.
+    let item = serde_json::to_string(&stored).unwrap();
+    assert!(!item.contains(secret));
+
+    let (reader, _) = aws.cipher(CachePolicy::default());
+    let vault = DocumentVault {
+        repository: &aws.adapters.table,
+        blobs: &aws.adapters.blobs,
+        envelope: &reader,
+    };
+    let transcript: Transcript = vault
+        .get(&call.tenant_id, &call.call_id, DocumentKind::Transcript, 1)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(transcript.utterances.len(), 3);
+    assert_eq!(transcript.speakers.len(), 2);
+    assert_eq!(
+        messages_on(&sqs, &scoring_url).await.len(),
+        1,
+        "one scoring job"
+    );
+
+    // Deepgram retrying a delivered result: 2xx, nothing changes.
+    let http = reqwest::Client::new();
+    let callback_path = format!("http://{gateway_addr}{}", callback_url.path());
+    let result = callcoach_shared::fakes::deepgram_result(job.job_id.as_deref().unwrap(), TURNS);
+    let replay = http
+        .post(&callback_path)
+        .basic_auth("callcoach", Some(secret))
+        .json(&result)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(replay.status(), 200);
+    assert_eq!(reload(&aws, &call).await, stored);
+
+    // A wrong secret and an oversized body are refused over HTTP.
+    let forged = http
+        .post(&callback_path)
+        .basic_auth("callcoach", Some(CallbackSecret::generate().expose()))
+        .json(&result)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), 401);
+    let oversized = http
+        .post(&callback_path)
+        .basic_auth("callcoach", Some(secret))
+        .body(vec![b' '; 5 * 1024 * 1024 + 1])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(oversized.status(), 413);
+    assert_eq!(reload(&aws, &call).await, stored);
+    assert!(
+        messages_on(&sqs, &scoring_url).await.is_empty(),
+        "the one job was taken above; no new one"
+    );
+}
+
+async fn submit_once(
+    transcriber: &DeepgramTranscriber<S3BlobStore>,
+    call: &Call,
+) -> Result<String, TranscriptionError> {
+    let secret = CallbackSecret::generate();
+    transcriber
+        .submit(&TranscriptionRequest {
+            tenant: &call.tenant_id,
+            call: &call.call_id,
+            object_key: &format!("uploads/{}/{}/a.wav", call.tenant_id, call.call_id),
+            kind: AudioKind::Wav,
+            callback_secret: &secret,
+        })
+        .await
+}
+
+#[tokio::test]
+async fn deepgram_errors_are_retried_refused_or_reported_as_unavailable() {
+    let aws = LocalAws::connect().await;
+    let call = new_call(&aws).await;
+    let deepgram = FakeDeepgram::start(API_KEY, TURNS).await;
+    let no_callbacks_here = "http://127.0.0.1:9/callbacks/deepgram";
+    let transcriber = DeepgramTranscriber::new(
+        config(&deepgram.url(), no_callbacks_here),
+        aws.adapters.blobs.clone(),
+    )
+    .unwrap();
+
+    // Two server errors, then success: three attempts.
+    deepgram.answer_next([
+        Answer::Fail {
+            status: 500,
+            retry_after: None,
+        },
+        Answer::Fail {
+            status: 503,
+            retry_after: None,
+        },
+    ]);
+    assert!(submit_once(&transcriber, &call).await.is_ok());
+    assert_eq!(deepgram.submissions().len(), 3);
+
+    // 429 with retry-after: 1 -> the next attempt waits at least a second.
+    deepgram.answer_next([Answer::Fail {
+        status: 429,
+        retry_after: Some(1),
+    }]);
+    let before = deepgram.submissions().len();
+    assert!(submit_once(&transcriber, &call).await.is_ok());
+    let tried = deepgram.submissions();
+    assert_eq!(tried.len(), before + 2);
+    assert!(tried[before + 1].at - tried[before].at >= Duration::from_secs(1));
+
+    // 400 refuses the recording for good, without a retry.
+    deepgram.answer_next([Answer::Fail {
+        status: 400,
+        retry_after: None,
+    }]);
+    let before = deepgram.submissions().len();
+    assert!(matches!(
+        submit_once(&transcriber, &call).await,
+        Err(TranscriptionError::Refused(_))
+    ));
+    assert_eq!(deepgram.submissions().len(), before + 1);
+
+    // Errors that persist past the attempts: unavailable, so the queue redelivers.
+    deepgram.answer_next(std::iter::repeat_n(
+        Answer::Fail {
+            status: 502,
+            retry_after: None,
+        },
+        3,
+    ));
+    assert!(matches!(
+        submit_once(&transcriber, &call).await,
+        Err(TranscriptionError::Unavailable(_))
+    ));
+
+    // A wrong API key is our fault, never the file's: unavailable, not retried.
+    let mut wrong_key = config(&deepgram.url(), no_callbacks_here);
+    wrong_key.api_key = ApiSecret::new("not-the-key");
+    let misconfigured = DeepgramTranscriber::new(wrong_key, aws.adapters.blobs.clone()).unwrap();
+    let before = deepgram.submissions().len();
+    assert!(matches!(
+        submit_once(&misconfigured, &call).await,
+        Err(TranscriptionError::Unavailable(_))
+    ));
+    assert_eq!(deepgram.submissions().len(), before + 1);
+
+    // A stalled Deepgram hits the request timeout on every attempt.
+    let mut impatient = config(&deepgram.url(), no_callbacks_here);
+    impatient.request_timeout = Duration::from_millis(200);
+    impatient.retry.max_attempts = 2;
+    let impatient = DeepgramTranscriber::new(impatient, aws.adapters.blobs.clone()).unwrap();
+    deepgram.answer_next([
+        Answer::Stall(Duration::from_secs(2)),
+        Answer::Stall(Duration::from_secs(2)),
+    ]);
+    let started = Instant::now();
+    assert!(matches!(
+        submit_once(&impatient, &call).await,
+        Err(TranscriptionError::Unavailable(_))
+    ));
+    assert!(started.elapsed() < Duration::from_secs(2));
+}
