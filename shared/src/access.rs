@@ -108,6 +108,7 @@ mod tests {
             upload_sequencer: None,
             upload_key: None,
             transcription: None,
+            legal_hold: false,
             created_at: datetime!(2026-01-01 0:00 UTC),
             updated_at: datetime!(2026-01-01 0:00 UTC),
         }

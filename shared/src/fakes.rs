@@ -54,6 +54,7 @@ struct State {
     audit: Vec<crate::domain::audit::AuditEvent>,
     progress: HashMap<(TenantId, UserId), (u64, Vec<u8>)>,
     playbooks: HashMap<(TenantId, TeamId), crate::domain::playbook::Playbook>,
+    recording_marks: HashMap<(TenantId, CallId), OffsetDateTime>,
 }
 
 /// One in-memory store implementing every repository port.
@@ -461,6 +462,12 @@ impl BlobStore for InMemoryBlobStore {
             headers: vec![],
         })
     }
+    async fn purge_prefix(&self, prefix: &str) -> Result<usize, BlobError> {
+        let mut objects = self.0.lock().unwrap();
+        let before = objects.len();
+        objects.retain(|key, _| !key.starts_with(prefix));
+        Ok(before - objects.len())
+    }
 }
 
 /// Messages collected in order.
@@ -609,6 +616,16 @@ impl crate::ports::AuditLog for InMemoryStore {
 
 impl InMemoryStore {
     /// Every audit event, for tests.
+    /// Every call of a tenant, whatever its team or state.
+    pub fn calls_of_tenant(&self, tenant: &TenantId) -> Vec<Call> {
+        self.state()
+            .calls
+            .values()
+            .filter(|c| &c.tenant_id == tenant)
+            .cloned()
+            .collect()
+    }
+
     pub fn audit_events(&self) -> Vec<crate::domain::audit::AuditEvent> {
         self.state().audit.clone()
     }
@@ -733,4 +750,97 @@ pub fn deepgram_result(request_id: &str, turns: &[SpokenTurn<'_>]) -> serde_json
             "utterances": utterances,
         }
     })
+}
+
+impl crate::ports::RetentionStore for InMemoryStore {
+    async fn tenant_ids(&self) -> Result<Vec<TenantId>, StoreError> {
+        let mut ids: Vec<_> = self.state().tenants.keys().cloned().collect();
+        ids.sort();
+        Ok(ids)
+    }
+
+    async fn due_calls(
+        &self,
+        tenant: &TenantId,
+        index: crate::ports::AgeIndex,
+        not_after: OffsetDateTime,
+        after: Option<&crate::ports::DueCall>,
+        limit: usize,
+    ) -> Result<Vec<crate::ports::DueCall>, StoreError> {
+        use crate::ports::AgeIndex;
+        let s = self.state();
+        let mut due: Vec<crate::ports::DueCall> = match index {
+            AgeIndex::Recordings => s
+                .recording_marks
+                .iter()
+                .filter(|((t, _), _)| t == tenant)
+                .map(|((_, call), at)| crate::ports::DueCall {
+                    call_id: call.clone(),
+                    since: *at,
+                })
+                .collect(),
+            AgeIndex::Calls | AgeIndex::Deleted => s
+                .calls
+                .values()
+                .filter(|c| &c.tenant_id == tenant)
+                .filter(|c| (c.status == CallStatus::Deleted) == (index == AgeIndex::Deleted))
+                .map(|c| crate::ports::DueCall {
+                    call_id: c.call_id.clone(),
+                    since: if index == AgeIndex::Deleted {
+                        c.updated_at
+                    } else {
+                        c.created_at
+                    },
+                })
+                .collect(),
+        };
+        // Whole seconds, as the table's index keeps them.
+        due.retain(|d| d.since.unix_timestamp() <= not_after.unix_timestamp());
+        let key = |d: &crate::ports::DueCall| (d.since.unix_timestamp(), d.call_id.clone());
+        due.sort_by_key(key);
+        if let Some(after) = after {
+            due.retain(|d| key(d) > key(after));
+        }
+        due.truncate(limit);
+        Ok(due)
+    }
+
+    async fn mark_recording(
+        &self,
+        tenant: &TenantId,
+        call: &CallId,
+        at: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        self.state()
+            .recording_marks
+            .insert((tenant.clone(), call.clone()), at);
+        Ok(())
+    }
+
+    async fn clear_recording_mark(
+        &self,
+        tenant: &TenantId,
+        call: &CallId,
+    ) -> Result<(), StoreError> {
+        self.state()
+            .recording_marks
+            .remove(&(tenant.clone(), call.clone()));
+        Ok(())
+    }
+
+    async fn delete_call_items(
+        &self,
+        tenant: &TenantId,
+        call: &CallId,
+    ) -> Result<usize, StoreError> {
+        let mut s = self.state();
+        let key = (tenant.clone(), call.clone());
+        let before = s.documents.len();
+        s.documents
+            .retain(|(t, c, _, _), _| !(t == tenant && c == call));
+        let mut count = before - s.documents.len();
+        count += usize::from(s.recording_marks.remove(&key).is_some());
+        count += usize::from(s.calls.remove(&key).is_some());
+        Ok(count)
+    }
 }

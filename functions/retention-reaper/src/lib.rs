@@ -1,21 +1,103 @@
-//! Retention reaper, run on an EventBridge schedule. At this stage it acknowledges the
-//! schedule and reports an empty run.
+//! Retention reaper, run hourly by EventBridge Scheduler (and by hand for a dry run:
+//! `{"dry_run": true}`, or `"detail": {"dry_run": true}` in a scheduled event). It sweeps every
+//! tenant through [`Reaper::run`], stops 20 s before its deadline (the next run continues), and
+//! writes CloudWatch embedded metrics: calls deleted per index, object versions and table items
+//! deleted, and the lateness of the most overdue item.
 
-use aws_lambda_events::event::eventbridge::EventBridgeEvent;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use callcoach_shared::ports::{
+    AuditLog, BlobStore, CallRepository, Clock, RetentionStore, TenantRepository,
+};
+use callcoach_shared::telemetry::{Metric, emit_metrics};
+use callcoach_shared::usecases::reaper::{ReapReport, Reaper};
 use lambda_runtime::{Error, LambdaEvent};
-use serde::Serialize;
+use serde_json::Value;
+use tracing::info;
 
-pub struct Deps;
+/// Time kept back for the last batch and the report.
+pub const DEADLINE_MARGIN: Duration = Duration::from_secs(20);
 
-#[derive(Debug, Default, Serialize, PartialEq, Eq)]
-pub struct ReaperReport {
-    pub deleted: u64,
-    pub dry_run: bool,
+pub struct Deps<S, B, C> {
+    pub store: S,
+    pub blobs: B,
+    pub clock: C,
 }
 
-pub async fn handle(
-    _deps: &Deps,
-    _event: LambdaEvent<EventBridgeEvent>,
-) -> Result<ReaperReport, Error> {
-    Ok(ReaperReport::default())
+/// A dry run is asked for with `dry_run: true` at the top level or in `detail`.
+pub fn wants_dry_run(event: &Value) -> bool {
+    [&event["dry_run"], &event["detail"]["dry_run"]]
+        .into_iter()
+        .any(|v| v.as_bool() == Some(true))
+}
+
+pub async fn handle<S, B, C>(
+    deps: &Deps<S, B, C>,
+    event: LambdaEvent<Value>,
+) -> Result<ReapReport, Error>
+where
+    S: RetentionStore + TenantRepository + CallRepository + AuditLog,
+    B: BlobStore,
+    C: Clock,
+{
+    let dry_run = wants_dry_run(&event.payload);
+    let deadline = UNIX_EPOCH + Duration::from_millis(event.context.deadline);
+    // A context without a deadline (local invocations) runs to the end.
+    let has_time = || {
+        event.context.deadline == 0
+            || deadline
+                .duration_since(SystemTime::now())
+                .is_ok_and(|left| left > DEADLINE_MARGIN)
+    };
+    let reaper = Reaper {
+        store: &deps.store,
+        blobs: &deps.blobs,
+        clock: &deps.clock,
+    };
+    let report = reaper.run(None, dry_run, has_time).await?;
+    info!(
+        dry_run,
+        finished = report.finished,
+        tenants = report.tenants,
+        "reaper run done"
+    );
+    if !dry_run {
+        emit(&report, deps.clock.now().unix_timestamp() * 1000);
+    }
+    Ok(report)
+}
+
+fn emit(report: &ReapReport, timestamp_ms: i64) {
+    let dimensions = [("Function", "retention-reaper")];
+    let mut metrics: Vec<Metric<'_>> = report
+        .calls
+        .iter()
+        .map(|(index, count)| Metric {
+            name: match *index {
+                "calls" => "ExpiredCallsDeleted",
+                "recordings" => "RecordingsDeleted",
+                _ => "DeletedCallsPurged",
+            },
+            value: *count as f64,
+            unit: "Count",
+        })
+        .collect();
+    metrics.push(Metric {
+        name: "ObjectVersionsDeleted",
+        value: report.object_versions as f64,
+        unit: "Count",
+    });
+    metrics.push(Metric {
+        name: "TableItemsDeleted",
+        value: report.table_items as f64,
+        unit: "Count",
+    });
+    if let Some(lateness) = report.oldest_lateness_seconds {
+        metrics.push(Metric {
+            name: "OldestDeletionLateness",
+            value: lateness as f64,
+            unit: "Seconds",
+        });
+    }
+    emit_metrics(timestamp_ms, &dimensions, &metrics);
 }

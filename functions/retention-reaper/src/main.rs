@@ -1,9 +1,23 @@
+// The SDK-backed handler future is deeply nested; the default limit is too low for its layout.
+#![recursion_limit = "256"]
+
+use callcoach_shared::aws::{AwsAdapters, load_sdk_config};
+use callcoach_shared::config::ResourceConfig;
+use callcoach_shared::system::SystemClock;
 use lambda_runtime::{Error, service_fn};
 use retention_reaper::{Deps, handle};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     callcoach_shared::telemetry::init();
-    let deps = Deps;
+    // The reaper decrypts nothing: it needs the table and the bucket only.
+    let resources = ResourceConfig::from_env(&[])?;
+    let sdk = load_sdk_config().await;
+    let aws = AwsAdapters::new(&sdk, &resources);
+    let deps = Deps {
+        store: aws.table,
+        blobs: aws.blobs,
+        clock: SystemClock,
+    };
     lambda_runtime::run(service_fn(|event| handle(&deps, event))).await
 }

@@ -1,16 +1,92 @@
-//! The reaper's schedule sample deserializes and is handled.
+//! The reaper's schedule sample deserializes and runs a real sweep over in-memory stores.
 
-use aws_lambda_events::event::eventbridge::EventBridgeEvent;
+use callcoach_shared::domain::SCHEMA_VERSION;
+use callcoach_shared::domain::call::CallType;
+use callcoach_shared::domain::org::Tenant;
+use callcoach_shared::domain::retention::{AccountState, RetentionPolicy};
+use callcoach_shared::fakes::{InMemoryBlobStore, InMemoryStore};
+use callcoach_shared::ids::{TenantId, UserId};
+use callcoach_shared::ports::{IdGenerator, TenantRepository};
+use callcoach_shared::system::{RandomIds, SystemClock};
+use callcoach_shared::usecases::calls::{NewCall, create_call};
 use lambda_runtime::{Context, LambdaEvent};
-use retention_reaper::{Deps, handle};
+use retention_reaper::{Deps, handle, wants_dry_run};
+use serde_json::Value;
 
-#[tokio::test]
-async fn sample_schedule_is_handled() {
-    let event: EventBridgeEvent =
-        serde_json::from_str(include_str!("../../../events/reaper-schedule.json")).unwrap();
-    assert_eq!(event.detail_type, "Scheduled Event");
-    let report = handle(&Deps, LambdaEvent::new(event, Context::default()))
+const SAMPLE: &str = include_str!("../../../events/reaper-schedule.json");
+
+async fn seeded() -> (
+    Deps<InMemoryStore, InMemoryBlobStore, SystemClock>,
+    TenantId,
+) {
+    let deps = Deps {
+        store: InMemoryStore::default(),
+        blobs: InMemoryBlobStore::default(),
+        clock: SystemClock,
+    };
+    let tenant = TenantId::parse("demo-tenant").unwrap();
+    deps.store
+        .create_tenant(&Tenant {
+            schema_version: SCHEMA_VERSION,
+            tenant_id: tenant.clone(),
+            name: "Demo".into(),
+            state: AccountState::Active,
+            retention: RetentionPolicy {
+                transcripts_days: Some(30),
+                ..RetentionPolicy::default()
+            },
+            legal_hold: false,
+            created_at: time::OffsetDateTime::now_utc(),
+        })
         .await
         .unwrap();
-    assert!(!report.dry_run);
+    let long_ago = callcoach_shared::fakes::ManualClock::at(
+        time::OffsetDateTime::now_utc() - time::Duration::days(31),
+    );
+    create_call(
+        &deps.store,
+        &long_ago,
+        &RandomIds,
+        &tenant,
+        NewCall {
+            team_id: RandomIds.mint(),
+            rep_id: UserId::parse("demo-rep").unwrap(),
+            title: "Old".into(),
+            call_type: CallType::Demo,
+            company_domain: None,
+            buyer_persona: None,
+        },
+    )
+    .await
+    .unwrap();
+    (deps, tenant)
+}
+
+#[tokio::test]
+async fn the_sample_schedule_runs_a_sweep() {
+    let event: Value = serde_json::from_str(SAMPLE).unwrap();
+    assert_eq!(event["detail-type"], "Scheduled Event");
+    assert!(!wants_dry_run(&event));
+    let (deps, tenant) = seeded().await;
+    let report = handle(&deps, LambdaEvent::new(event, Context::default()))
+        .await
+        .unwrap();
+    assert!(report.finished && !report.dry_run);
+    assert_eq!(report.calls.get("calls"), Some(&1));
+    assert_eq!(deps.store.audit_events().len(), 1);
+    let remaining = deps.store.calls_of_tenant(&tenant);
+    assert!(remaining.is_empty(), "the expired call is gone");
+}
+
+#[tokio::test]
+async fn a_dry_run_request_deletes_nothing() {
+    let event = serde_json::json!({"dry_run": true});
+    assert!(wants_dry_run(&event));
+    let (deps, _) = seeded().await;
+    let report = handle(&deps, LambdaEvent::new(event, Context::default()))
+        .await
+        .unwrap();
+    assert!(report.dry_run);
+    assert_eq!(report.calls.get("calls"), Some(&1));
+    assert!(deps.store.audit_events().is_empty());
 }

@@ -23,6 +23,35 @@ pub struct S3BlobStore {
 }
 
 impl S3BlobStore {
+    /// DeleteObjects in batches; any per-key error fails the call (callers retry the whole,
+    /// which is idempotent: deleting what is gone succeeds).
+    async fn delete_objects(&self, objects: Vec<ObjectIdentifier>) -> Result<(), BlobError> {
+        for chunk in objects.chunks(DELETE_BATCH_LIMIT) {
+            let delete = Delete::builder()
+                .set_objects(Some(chunk.to_vec()))
+                .quiet(true)
+                .build()
+                .map_err(|e| BlobError::Backend(backend(e)))?;
+            let out = self
+                .client
+                .delete_objects()
+                .bucket(&self.bucket)
+                .delete(delete)
+                .send()
+                .await
+                .map_err(|e| BlobError::Backend(backend(e)))?;
+            if let Some(first) = out.errors().first() {
+                let message = format!(
+                    "DeleteObjects failed for {} keys (first code: {})",
+                    out.errors().len(),
+                    first.code().unwrap_or("unknown")
+                );
+                return Err(BlobError::Backend(message.into()));
+            }
+        }
+        Ok(())
+    }
+
     pub fn new(client: Client, bucket: impl Into<String>, kms_key_id: Option<String>) -> Self {
         Self {
             client,
@@ -109,35 +138,12 @@ impl BlobStore for S3BlobStore {
     }
 
     async fn delete(&self, keys: &[String]) -> Result<(), BlobError> {
-        for chunk in keys.chunks(DELETE_BATCH_LIMIT) {
-            let objects = chunk
-                .iter()
-                .map(|k| ObjectIdentifier::builder().key(k).build())
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(|e| BlobError::Backend(backend(e)))?;
-            let delete = Delete::builder()
-                .set_objects(Some(objects))
-                .quiet(true)
-                .build()
-                .map_err(|e| BlobError::Backend(backend(e)))?;
-            let out = self
-                .client
-                .delete_objects()
-                .bucket(&self.bucket)
-                .delete(delete)
-                .send()
-                .await
-                .map_err(|e| BlobError::Backend(backend(e)))?;
-            if let Some(first) = out.errors().first() {
-                let message = format!(
-                    "DeleteObjects failed for {} keys (first code: {})",
-                    out.errors().len(),
-                    first.code().unwrap_or("unknown")
-                );
-                return Err(BlobError::Backend(message.into()));
-            }
-        }
-        Ok(())
+        let objects = keys
+            .iter()
+            .map(|k| ObjectIdentifier::builder().key(k).build())
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| BlobError::Backend(backend(e)))?;
+        self.delete_objects(objects).await
     }
 
     async fn list(&self, prefix: &str) -> Result<Vec<String>, BlobError> {
@@ -195,5 +201,48 @@ impl BlobStore for S3BlobStore {
             .await
             .map_err(|e| BlobError::Presign(backend(e)))?;
         Ok(presigned(request))
+    }
+
+    async fn purge_prefix(&self, prefix: &str) -> Result<usize, BlobError> {
+        let mut versions = Vec::new();
+        let (mut key_marker, mut version_marker) = (None::<String>, None::<String>);
+        loop {
+            let page = self
+                .client
+                .list_object_versions()
+                .bucket(&self.bucket)
+                .prefix(prefix)
+                .set_key_marker(key_marker.take())
+                .set_version_id_marker(version_marker.take())
+                .send()
+                .await
+                .map_err(|e| BlobError::Backend(backend(e)))?;
+            let listed = page
+                .versions()
+                .iter()
+                .map(|v| (v.key(), v.version_id()))
+                .chain(
+                    page.delete_markers()
+                        .iter()
+                        .map(|m| (m.key(), m.version_id())),
+                );
+            for (key, version) in listed {
+                let Some(key) = key else { continue };
+                let object = ObjectIdentifier::builder()
+                    .key(key)
+                    .set_version_id(version.map(str::to_owned))
+                    .build()
+                    .map_err(|e| BlobError::Backend(backend(e)))?;
+                versions.push(object);
+            }
+            if page.is_truncated() != Some(true) {
+                break;
+            }
+            key_marker = page.next_key_marker().map(str::to_owned);
+            version_marker = page.next_version_id_marker().map(str::to_owned);
+        }
+        let count = versions.len();
+        self.delete_objects(versions).await?;
+        Ok(count)
     }
 }

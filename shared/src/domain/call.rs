@@ -124,6 +124,9 @@ pub struct Call {
     /// Object key of the current upload.
     #[serde(default)]
     pub upload_key: Option<String>,
+    /// A legal hold on this call stops the reaper from deleting any of it.
+    #[serde(default)]
+    pub legal_hold: bool,
     /// The transcription job of the current recording, while and after it runs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub transcription: Option<crate::domain::transcription::TranscriptionJob>,

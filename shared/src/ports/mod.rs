@@ -190,6 +190,76 @@ pub trait BlobStore: Send + Sync {
         key: &str,
         expires_in: Duration,
     ) -> impl Future<Output = Result<PresignedRequest, BlobError>> + Send;
+    /// Deletes every object under a prefix, every version and delete marker included (the
+    /// bucket is versioned). Returns how many versions were removed.
+    fn purge_prefix(&self, prefix: &str) -> impl Future<Output = Result<usize, BlobError>> + Send;
+}
+
+/// The age indexes the retention reaper reads. Each is partitioned per tenant and sorted by the
+/// moment its items start to age, so a sweep reads only what is due.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum AgeIndex {
+    /// Live calls by creation time (transcripts and coaching age from there).
+    Calls,
+    /// Calls whose upload was transcribed, by transcription time (raw uploads age from there).
+    Recordings,
+    /// Calls deleted by a user, by deletion time (purged on the next run).
+    Deleted,
+}
+
+impl AgeIndex {
+    pub const ALL: [AgeIndex; 3] = [AgeIndex::Deleted, AgeIndex::Calls, AgeIndex::Recordings];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AgeIndex::Calls => "calls",
+            AgeIndex::Recordings => "recordings",
+            AgeIndex::Deleted => "deleted",
+        }
+    }
+}
+
+/// A call that an age index says has aged past a cut-off.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DueCall {
+    pub call_id: CallId,
+    /// When it started to age (created, transcribed or deleted).
+    pub since: OffsetDateTime,
+}
+
+/// What the retention reaper needs from the table.
+pub trait RetentionStore: Send + Sync {
+    /// Every tenant id (the reaper's scheduled run walks them).
+    fn tenant_ids(&self) -> impl Future<Output = Result<Vec<TenantId>, StoreError>> + Send;
+    /// Up to `limit` calls of `index` that started aging at or before `not_after` (whole
+    /// seconds), oldest first, continuing after `after` when given.
+    fn due_calls(
+        &self,
+        tenant: &TenantId,
+        index: AgeIndex,
+        not_after: OffsetDateTime,
+        after: Option<&DueCall>,
+        limit: usize,
+    ) -> impl Future<Output = Result<Vec<DueCall>, StoreError>> + Send;
+    /// Records that the call's current upload was transcribed at `at` (its raw upload ages).
+    fn mark_recording(
+        &self,
+        tenant: &TenantId,
+        call: &CallId,
+        at: OffsetDateTime,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    fn clear_recording_mark(
+        &self,
+        tenant: &TenantId,
+        call: &CallId,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Deletes every table item of the call (documents, marks, the call itself last, so an
+    /// interrupted purge is found again). Returns how many items were deleted.
+    fn delete_call_items(
+        &self,
+        tenant: &TenantId,
+        call: &CallId,
+    ) -> impl Future<Output = Result<usize, StoreError>> + Send;
 }
 
 /// The append-only audit trail (privacy promise P8). Events are kept two years.
@@ -258,7 +328,12 @@ pub trait Queue: Send + Sync {
 /// Everything the pipeline's use cases keep in the table, under one name (the DynamoDB table
 /// and the in-memory store implement all of it).
 pub trait PipelineStore:
-    CallRepository + DocumentRepository + IdempotencyStore + ProgressRepository + PlaybookRepository
+    CallRepository
+    + DocumentRepository
+    + IdempotencyStore
+    + ProgressRepository
+    + PlaybookRepository
+    + RetentionStore
 {
 }
 
@@ -268,5 +343,6 @@ impl<T> PipelineStore for T where
         + IdempotencyStore
         + ProgressRepository
         + PlaybookRepository
+        + RetentionStore
 {
 }

@@ -53,6 +53,7 @@ pub async fn create_call<R: CallRepository, C: Clock, I: IdGenerator>(
         upload_sequencer: None,
         upload_key: None,
         transcription: None,
+        legal_hold: false,
         created_at: now,
         updated_at: now,
     };

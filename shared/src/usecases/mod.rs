@@ -6,5 +6,6 @@ pub mod documents;
 pub mod ingest;
 pub mod once;
 pub mod progress;
+pub mod reaper;
 pub mod score;
 pub mod transcribed;

@@ -76,6 +76,12 @@ where
             .put_transcript(&call.tenant_id, &call.call_id, version, transcript)
             .await?;
         call.transcript_version = version;
+        // The raw upload starts aging now (deleted N days after transcription).
+        if call.upload_key.is_some() {
+            self.store
+                .mark_recording(&call.tenant_id, &call.call_id, self.clock.now())
+                .await?;
+        }
         if let Some(job) = call.transcription.as_mut() {
             job.completed_at = Some(self.clock.now());
         }

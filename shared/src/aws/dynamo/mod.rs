@@ -26,6 +26,7 @@ mod audit;
 mod idempotency;
 mod items;
 mod progress;
+mod retention;
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -53,6 +54,10 @@ pub mod attr_names {
     pub const GSI1_PK: &str = "gsi1pk";
     pub const GSI1_SK: &str = "gsi1sk";
     pub const GSI1: &str = "gsi1";
+    /// The sparse age index the retention reaper reads (KEYS_ONLY).
+    pub const EXPIRY_INDEX: &str = "expiry";
+    pub const EXP_PK: &str = "exp_pk";
+    pub const EXP_SK: &str = "exp_sk";
     pub const ENTITY: &str = "entity";
     pub const STATUS: &str = "status";
     pub const BODY: &str = "body";
@@ -313,18 +318,25 @@ fn call_item(call: &Call) -> Result<Item, StoreError> {
         s(team_calls_gsi(&call.tenant_id, &call.team_id)),
     );
     item.insert(a::GSI1_SK.into(), s(call_order_key(call)));
+    let (index, since) = if call.status == CallStatus::Deleted {
+        (crate::ports::AgeIndex::Deleted, call.updated_at)
+    } else {
+        (crate::ports::AgeIndex::Calls, call.created_at)
+    };
+    retention::index_call(&mut item, &call.tenant_id, &call.call_id, index, since);
     Ok(item)
 }
 
 impl TenantRepository for DynamoTable {
     async fn create_tenant(&self, tenant: &Tenant) -> Result<(), StoreError> {
-        self.put_new(json_item(
+        let mut item = json_item(
             "tenant",
             tenant_pk(&tenant.tenant_id),
             "TENANT".into(),
             tenant,
-        )?)
-        .await
+        )?;
+        retention::register_tenant(&mut item, &tenant.tenant_id);
+        self.put_new(item).await
     }
 
     async fn get_tenant(&self, tenant: &TenantId) -> Result<Option<Tenant>, StoreError> {

@@ -1,0 +1,174 @@
+//! The age indexes of the retention reaper, on the sparse `expiry` GSI (KEYS_ONLY).
+//!
+//! `exp_pk = T#{tenant}#AGE#{index}`, `exp_sk = {since, epoch seconds, 12 digits}#{call}`. Only
+//! items that age carry the two attributes: the call item (in `calls` while live, in `deleted`
+//! once a user deleted it) and one small mark per transcribed upload (`AGE#recordings` in the
+//! call's partition). A sweep is one query per tenant and index, `exp_sk < {cut-off}$`: its cost
+//! is the due items plus one request, however many live items the table holds. Partitioning by
+//! tenant and index spreads writes and reads over many partitions, so no single partition
+//! takes every tenant's traffic.
+//!
+//! Tenants are listed through `gsi1pk = TENANTS` on the tenant items: ids only, written once per
+//! tenant, read once per reaper run.
+
+use time::OffsetDateTime;
+
+use super::items::{Item, ItemExt, keys, s};
+use super::{CALL_SK, DynamoTable, attr_names as a, call_pk, store_err};
+use crate::ids::{CallId, TenantId};
+use crate::ports::{AgeIndex, DueCall, RetentionStore, StoreError};
+
+const TENANT_REGISTRY: &str = "TENANTS";
+const RECORDING_MARK_SK: &str = "AGE#recordings";
+
+fn age_pk(tenant: &TenantId, index: AgeIndex) -> String {
+    format!("T#{tenant}#AGE#{}", index.as_str())
+}
+
+fn age_sk(since: OffsetDateTime, call: &CallId) -> String {
+    format!("{:012}#{call}", since.unix_timestamp().max(0))
+}
+
+/// Puts an item into an age index.
+pub(super) fn index_call(
+    item: &mut Item,
+    tenant: &TenantId,
+    call: &CallId,
+    index: AgeIndex,
+    since: OffsetDateTime,
+) {
+    item.insert(a::EXP_PK.into(), s(age_pk(tenant, index)));
+    item.insert(a::EXP_SK.into(), s(age_sk(since, call)));
+}
+
+pub(super) fn register_tenant(item: &mut Item, tenant: &TenantId) {
+    item.insert(a::GSI1_PK.into(), s(TENANT_REGISTRY));
+    item.insert(a::GSI1_SK.into(), s(tenant.as_str()));
+}
+
+fn due_from(item: &Item) -> Result<DueCall, StoreError> {
+    let corrupt = || StoreError::Corrupt("age index entry".into());
+    let (seconds, call) = item.req_s(a::EXP_SK)?.split_once('#').ok_or_else(corrupt)?;
+    let seconds: i64 = seconds.parse().map_err(|_| corrupt())?;
+    Ok(DueCall {
+        call_id: CallId::parse(call).map_err(|_| corrupt())?,
+        since: OffsetDateTime::from_unix_timestamp(seconds).map_err(|_| corrupt())?,
+    })
+}
+
+impl RetentionStore for DynamoTable {
+    async fn tenant_ids(&self) -> Result<Vec<TenantId>, StoreError> {
+        let mut pages = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(a::GSI1)
+            .key_condition_expression("#pk = :pk")
+            .expression_attribute_names("#pk", a::GSI1_PK)
+            .expression_attribute_values(":pk", s(TENANT_REGISTRY))
+            .into_paginator()
+            .send();
+        let mut tenants = Vec::new();
+        while let Some(page) = pages.next().await {
+            for item in page.map_err(store_err)?.items.unwrap_or_default() {
+                let id = item.req_s(a::GSI1_SK)?;
+                tenants.push(
+                    TenantId::parse(id)
+                        .map_err(|_| StoreError::Corrupt("tenant registry entry".into()))?,
+                );
+            }
+        }
+        Ok(tenants)
+    }
+
+    async fn due_calls(
+        &self,
+        tenant: &TenantId,
+        index: AgeIndex,
+        not_after: OffsetDateTime,
+        after: Option<&DueCall>,
+        limit: usize,
+    ) -> Result<Vec<DueCall>, StoreError> {
+        // '$' sorts after '#', so every entry of the cut-off second is included; '~' sorts after
+        // every id character, so `lower` starts right after the entry `after` names.
+        let upper = format!("{:012}$", not_after.unix_timestamp().max(0));
+        let lower = match after {
+            Some(due) => format!("{}~", age_sk(due.since, &due.call_id)),
+            None => String::new(),
+        };
+        if !lower.is_empty() && lower >= upper {
+            return Ok(Vec::new());
+        }
+        let out = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(a::EXPIRY_INDEX)
+            .key_condition_expression("#pk = :pk AND #sk BETWEEN :lower AND :upper")
+            .expression_attribute_names("#pk", a::EXP_PK)
+            .expression_attribute_names("#sk", a::EXP_SK)
+            .expression_attribute_values(":pk", s(age_pk(tenant, index)))
+            // BETWEEN is inclusive; no entry equals either bound ('0' is the lowest possible).
+            .expression_attribute_values(
+                ":lower",
+                s(if lower.is_empty() {
+                    "0".to_owned()
+                } else {
+                    lower
+                }),
+            )
+            .expression_attribute_values(":upper", s(upper))
+            .limit(i32::try_from(limit).unwrap_or(i32::MAX))
+            .send()
+            .await
+            .map_err(store_err)?;
+        out.items.unwrap_or_default().iter().map(due_from).collect()
+    }
+
+    async fn mark_recording(
+        &self,
+        tenant: &TenantId,
+        call: &CallId,
+        at: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        let mut item = keys(call_pk(tenant, call), RECORDING_MARK_SK.into());
+        item.insert(a::ENTITY.into(), s("age_mark"));
+        index_call(&mut item, tenant, call, AgeIndex::Recordings, at);
+        self.put(item).await
+    }
+
+    async fn clear_recording_mark(
+        &self,
+        tenant: &TenantId,
+        call: &CallId,
+    ) -> Result<(), StoreError> {
+        self.delete_keys(vec![keys(call_pk(tenant, call), RECORDING_MARK_SK.into())])
+            .await
+    }
+
+    async fn delete_call_items(
+        &self,
+        tenant: &TenantId,
+        call: &CallId,
+    ) -> Result<usize, StoreError> {
+        let pk = call_pk(tenant, call);
+        let items = self.query_partition(&pk, None).await?;
+        let (call_items, others): (Vec<_>, Vec<_>) = items
+            .iter()
+            .map(|item| item.req_s(a::SK).map(str::to_owned))
+            .collect::<Result<Vec<_>, _>>()?
+            .into_iter()
+            .partition(|sk| sk == CALL_SK);
+        let count = call_items.len() + others.len();
+        self.delete_keys(others.into_iter().map(|sk| keys(pk.clone(), sk)).collect())
+            .await?;
+        self.delete_keys(
+            call_items
+                .into_iter()
+                .map(|sk| keys(pk.clone(), sk))
+                .collect(),
+        )
+        .await?;
+        Ok(count)
+    }
+}

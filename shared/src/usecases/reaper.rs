@@ -1,0 +1,489 @@
+//! The retention reaper: deletes exactly what each workspace's retention windows say has
+//! expired, with its cascade, and what users deleted.
+//!
+//! Per tenant (skipped whole under a workspace legal hold), three sweeps over the age indexes:
+//! - `deleted`: calls a user deleted, purged on the first run after the deletion;
+//! - `calls`: live calls older than the workspace's transcript/coaching window (the shorter of
+//!   `transcripts_days` and `analyses_days`; none set means "for the account's life");
+//! - `recordings`: raw uploads `recordings_days_after_transcription` after their transcription.
+//!
+//! A call is due when `since + window <= now` (an item expiring exactly now is deleted). A call
+//! under legal hold is skipped and stays indexed. Purging a call: audit event first, then every
+//! object version under its upload and document prefixes, then its table items with the call
+//! item last, so a run killed anywhere is resumed by the next one from the index. The audit
+//! event's id and time are derived from the call and its due moment, so a rerun cannot write it
+//! twice. The run checks its deadline before each call and reports `finished: false` when it
+//! stopped early; the next scheduled run continues. A dry run reads the same indexes and
+//! reports what it would delete, changing nothing.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+use time::{Duration, OffsetDateTime};
+use tracing::{info, warn};
+
+use crate::domain::SCHEMA_VERSION;
+use crate::domain::audit::{AuditEvent, Outcome, derived_event_id};
+use crate::domain::org::Tenant;
+use crate::domain::retention::RetentionPolicy;
+use crate::ids::TenantId;
+use crate::keys::upload_prefix;
+use crate::ports::{
+    AgeIndex, AuditLog, BlobError, BlobStore, CallRepository, Clock, DueCall, RetentionStore,
+    StoreError, TenantRepository,
+};
+
+/// Calls read from an index per request.
+const PAGE: usize = 100;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ReapError {
+    #[error("a store failed")]
+    Store(#[from] StoreError),
+    #[error("the object store failed")]
+    Blob(#[from] BlobError),
+}
+
+/// What a run did (or, in a dry run, would do).
+#[derive(Debug, Default, Clone, PartialEq, Eq, Serialize)]
+pub struct ReapReport {
+    pub dry_run: bool,
+    pub tenants: usize,
+    /// Calls purged, by the index that made them due.
+    pub calls: BTreeMap<&'static str, u64>,
+    pub table_items: u64,
+    pub object_versions: u64,
+    /// Calls (or whole workspaces) left alone because of a legal hold.
+    pub held: u64,
+    /// Now minus the due moment of the most overdue item handled, in seconds.
+    pub oldest_lateness_seconds: Option<i64>,
+    /// False when the run stopped at its deadline; the next run continues.
+    pub finished: bool,
+}
+
+/// The window after which an index's entries are due; `None` means they never expire.
+pub fn window(policy: &RetentionPolicy, index: AgeIndex) -> Option<Duration> {
+    let days = |d: u32| Duration::days(i64::from(d));
+    match index {
+        AgeIndex::Deleted => Some(Duration::ZERO),
+        AgeIndex::Calls => match (policy.transcripts_days, policy.analyses_days) {
+            (None, None) => None,
+            (a, b) => Some(days(a.unwrap_or(u32::MAX).min(b.unwrap_or(u32::MAX)))),
+        },
+        AgeIndex::Recordings => Some(days(policy.recordings_days_after_transcription)),
+    }
+}
+
+pub struct Reaper<'a, S, B, C> {
+    pub store: &'a S,
+    pub blobs: &'a B,
+    pub clock: &'a C,
+}
+
+impl<S, B, C> Reaper<'_, S, B, C>
+where
+    S: RetentionStore + TenantRepository + CallRepository + AuditLog,
+    B: BlobStore,
+    C: Clock,
+{
+    /// Sweeps `tenants`, or every tenant when `None`, while `has_time()` holds.
+    pub async fn run(
+        &self,
+        tenants: Option<&[TenantId]>,
+        dry_run: bool,
+        has_time: impl Fn() -> bool,
+    ) -> Result<ReapReport, ReapError> {
+        let tenants = match tenants {
+            Some(list) => list.to_vec(),
+            None => self.store.tenant_ids().await?,
+        };
+        let mut report = ReapReport {
+            dry_run,
+            finished: true,
+            ..ReapReport::default()
+        };
+        let now = self.clock.now();
+        for tenant_id in &tenants {
+            let Some(tenant) = self.store.get_tenant(tenant_id).await? else {
+                continue;
+            };
+            report.tenants += 1;
+            if tenant.legal_hold {
+                report.held += 1;
+                continue;
+            }
+            for index in AgeIndex::ALL {
+                let Some(window) = window(&tenant.retention, index) else {
+                    continue;
+                };
+                if !self
+                    .sweep(&tenant, index, window, now, dry_run, &has_time, &mut report)
+                    .await?
+                {
+                    report.finished = false;
+                    return Ok(report);
+                }
+            }
+        }
+        Ok(report)
+    }
+
+    /// One index of one tenant; false when the deadline stopped it.
+    #[allow(clippy::too_many_arguments)]
+    async fn sweep(
+        &self,
+        tenant: &Tenant,
+        index: AgeIndex,
+        window: Duration,
+        now: OffsetDateTime,
+        dry_run: bool,
+        has_time: &impl Fn() -> bool,
+        report: &mut ReapReport,
+    ) -> Result<bool, ReapError> {
+        let cutoff = now - window;
+        let mut after: Option<DueCall> = None;
+        loop {
+            let due = self
+                .store
+                .due_calls(&tenant.tenant_id, index, cutoff, after.as_ref(), PAGE)
+                .await?;
+            let Some(last) = due.last().cloned() else {
+                return Ok(true);
+            };
+            for entry in due {
+                if !has_time() {
+                    return Ok(false);
+                }
+                let due_at = entry.since + window;
+                let handled = self
+                    .handle(tenant, index, &entry, due_at, dry_run, report)
+                    .await?;
+                if handled {
+                    *report.calls.entry(index.as_str()).or_default() += 1;
+                    let lateness = (now - due_at).whole_seconds();
+                    report.oldest_lateness_seconds =
+                        Some(report.oldest_lateness_seconds.unwrap_or(0).max(lateness));
+                }
+            }
+            after = Some(last);
+        }
+    }
+
+    /// Deletes what one due entry covers; false when a hold (or a newer upload) keeps it.
+    async fn handle(
+        &self,
+        tenant: &Tenant,
+        index: AgeIndex,
+        entry: &DueCall,
+        due_at: OffsetDateTime,
+        dry_run: bool,
+        report: &mut ReapReport,
+    ) -> Result<bool, ReapError> {
+        let tenant_id = &tenant.tenant_id;
+        let call = self.store.get_call(tenant_id, &entry.call_id).await?;
+        if call.as_ref().is_some_and(|c| c.legal_hold) {
+            report.held += 1;
+            return Ok(false);
+        }
+        if index == AgeIndex::Recordings
+            && call.as_ref().is_some_and(|c| {
+                !matches!(
+                    c.status,
+                    crate::domain::call::CallStatus::Transcribed
+                        | crate::domain::call::CallStatus::Scoring
+                        | crate::domain::call::CallStatus::Scored
+                )
+            })
+        {
+            // A newer upload is on its way; its transcription writes a fresh mark.
+            return Ok(false);
+        }
+        if dry_run {
+            return Ok(true);
+        }
+        let action = match index {
+            AgeIndex::Recordings => "retention.recording_deleted",
+            AgeIndex::Calls => "retention.call_expired",
+            AgeIndex::Deleted => "retention.deleted_call_purged",
+        };
+        let object = format!("call/{}", entry.call_id);
+        let due_text = due_at.unix_timestamp().to_string();
+        let event = AuditEvent {
+            schema_version: SCHEMA_VERSION,
+            event_id: derived_event_id(&[action, tenant_id.as_str(), &object, &due_text]),
+            tenant_id: tenant_id.clone(),
+            actor: None,
+            actor_kind: "reaper".into(),
+            action: action.into(),
+            object,
+            outcome: Outcome::Success,
+            request_id: None,
+            at: due_at,
+        };
+        match self.store.append(&event).await {
+            Ok(()) | Err(StoreError::AlreadyExists) => {}
+            Err(e) => return Err(e.into()),
+        }
+        let uploads = upload_prefix(tenant_id, &entry.call_id);
+        report.object_versions += self.blobs.purge_prefix(&uploads).await? as u64;
+        if index == AgeIndex::Recordings {
+            self.store
+                .clear_recording_mark(tenant_id, &entry.call_id)
+                .await?;
+            report.table_items += 1;
+        } else {
+            let documents = format!("documents/{tenant_id}/{}/", entry.call_id);
+            report.object_versions += self.blobs.purge_prefix(&documents).await? as u64;
+            report.table_items += self
+                .store
+                .delete_call_items(tenant_id, &entry.call_id)
+                .await? as u64;
+        }
+        info!(tenant = %tenant_id, call = %entry.call_id, index = index.as_str(), "retention deletion done");
+        if call.is_none() {
+            warn!(tenant = %tenant_id, call = %entry.call_id, "index entry without its call removed");
+        }
+        Ok(true)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::cell::Cell;
+    use std::sync::Arc;
+
+    use time::macros::datetime;
+
+    use super::*;
+    use crate::domain::call::{Call, CallStatus, CallType};
+    use crate::domain::org::Tenant;
+    use crate::domain::retention::AccountState;
+    use crate::fakes::{InMemoryBlobStore, InMemoryStore, ManualClock};
+    use crate::ids::{CallId, UserId};
+    use crate::ports::IdGenerator;
+    use crate::system::RandomIds;
+    use crate::usecases::calls::{NewCall, create_call};
+
+    const NOW: OffsetDateTime = datetime!(2026-11-23 3:00 UTC);
+
+    struct Rig {
+        store: InMemoryStore,
+        blobs: InMemoryBlobStore,
+        clock: Arc<ManualClock>,
+    }
+
+    impl Rig {
+        fn new() -> Self {
+            Self {
+                store: InMemoryStore::default(),
+                blobs: InMemoryBlobStore::default(),
+                clock: Arc::new(ManualClock::at(NOW)),
+            }
+        }
+
+        async fn tenant(&self, name: &str, transcripts_days: Option<u32>, hold: bool) -> TenantId {
+            let tenant_id = TenantId::parse(name).unwrap();
+            let retention = RetentionPolicy {
+                transcripts_days,
+                ..RetentionPolicy::default()
+            };
+            self.store
+                .create_tenant(&Tenant {
+                    schema_version: SCHEMA_VERSION,
+                    tenant_id: tenant_id.clone(),
+                    name: name.into(),
+                    state: AccountState::Active,
+                    retention,
+                    legal_hold: hold,
+                    created_at: NOW,
+                })
+                .await
+                .unwrap();
+            tenant_id
+        }
+
+        /// A call created at `created`, with an upload and a large document in the bucket.
+        async fn call(&self, tenant: &TenantId, created: OffsetDateTime) -> Call {
+            let clock = ManualClock::at(created);
+            let new = NewCall {
+                team_id: RandomIds.mint(),
+                rep_id: UserId::parse("rep").unwrap(),
+                title: "t".into(),
+                call_type: CallType::Discovery,
+                company_domain: None,
+                buyer_persona: None,
+            };
+            let call = create_call(&self.store, &clock, &RandomIds, tenant, new)
+                .await
+                .unwrap();
+            for key in [
+                format!("uploads/{tenant}/{}/call.vtt", call.call_id),
+                format!("documents/{tenant}/{}/transcript/v1", call.call_id),
+            ] {
+                self.blobs.put(&key, b"x".to_vec(), "x").await.unwrap();
+            }
+            call
+        }
+
+        fn reaper(&self) -> Reaper<'_, InMemoryStore, InMemoryBlobStore, Arc<ManualClock>> {
+            Reaper {
+                store: &self.store,
+                blobs: &self.blobs,
+                clock: &self.clock,
+            }
+        }
+
+        async fn exists(&self, call: &Call) -> bool {
+            self.store
+                .get_call(&call.tenant_id, &call.call_id)
+                .await
+                .unwrap()
+                .is_some()
+        }
+
+        fn objects_of(&self, call: &CallId) -> usize {
+            self.blobs
+                .keys()
+                .iter()
+                .filter(|k| k.contains(call.as_str()))
+                .count()
+        }
+    }
+
+    #[tokio::test]
+    async fn exactly_the_expired_calls_go_with_their_objects() {
+        let rig = Rig::new();
+        let short = rig.tenant("short", Some(30), false).await;
+        let forever = rig.tenant("forever", None, false).await;
+        let window = Duration::days(30);
+        let before = rig.call(&short, NOW - window - Duration::SECOND).await;
+        let exactly = rig.call(&short, NOW - window).await;
+        let after = rig.call(&short, NOW - window + Duration::SECOND).await;
+        let ancient = rig.call(&forever, NOW - Duration::days(3000)).await;
+
+        let report = rig.reaper().run(None, false, || true).await.unwrap();
+        assert!(report.finished);
+        assert_eq!(report.calls.get("calls"), Some(&2));
+        assert!(!rig.exists(&before).await && !rig.exists(&exactly).await);
+        assert!(rig.exists(&after).await && rig.exists(&ancient).await);
+        assert_eq!(rig.objects_of(&before.call_id), 0);
+        assert_eq!(rig.objects_of(&after.call_id), 2);
+        assert_eq!(report.oldest_lateness_seconds, Some(1));
+
+        let again = rig.reaper().run(None, false, || true).await.unwrap();
+        assert!(again.calls.is_empty(), "a second run deletes nothing");
+    }
+
+    #[tokio::test]
+    async fn legal_holds_keep_a_workspace_or_a_call() {
+        let rig = Rig::new();
+        let held = rig.tenant("held", Some(30), true).await;
+        let open = rig.tenant("open", Some(30), false).await;
+        let old = NOW - Duration::days(90);
+        let in_held_workspace = rig.call(&held, old).await;
+        let mut held_call = rig.call(&open, old).await;
+        held_call.legal_hold = true;
+        rig.store
+            .save_transition(&held_call, held_call.status)
+            .await
+            .unwrap();
+        let free = rig.call(&open, old).await;
+
+        let report = rig.reaper().run(None, false, || true).await.unwrap();
+        assert_eq!(report.held, 2);
+        assert!(rig.exists(&in_held_workspace).await && rig.exists(&held_call).await);
+        assert!(!rig.exists(&free).await);
+    }
+
+    #[tokio::test]
+    async fn a_dry_run_reports_and_changes_nothing() {
+        let rig = Rig::new();
+        let tenant = rig.tenant("acme", Some(30), false).await;
+        let old = rig.call(&tenant, NOW - Duration::days(31)).await;
+        let report = rig.reaper().run(None, true, || true).await.unwrap();
+        assert_eq!(report.calls.get("calls"), Some(&1));
+        assert!(report.dry_run);
+        assert!(rig.exists(&old).await);
+        assert_eq!(rig.objects_of(&old.call_id), 2);
+        assert!(rig.store.audit_events().is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_run_stopped_at_its_deadline_is_finished_by_the_next_without_duplicate_audit() {
+        let rig = Rig::new();
+        let tenant = rig.tenant("acme", Some(30), false).await;
+        let mut calls = Vec::new();
+        for i in 0..5 {
+            calls.push(rig.call(&tenant, NOW - Duration::days(40 + i)).await);
+        }
+        let budget = Cell::new(2);
+        let has_time = || {
+            let left = budget.get();
+            budget.set(left - 1);
+            left > 0
+        };
+        let first = rig.reaper().run(None, false, has_time).await.unwrap();
+        assert!(!first.finished);
+        assert_eq!(first.calls.get("calls"), Some(&2));
+        let second = rig.reaper().run(None, false, || true).await.unwrap();
+        assert!(second.finished);
+        assert_eq!(second.calls.get("calls"), Some(&3));
+        for call in &calls {
+            assert!(!rig.exists(call).await);
+        }
+        assert_eq!(rig.store.audit_events().len(), 5);
+    }
+
+    #[tokio::test]
+    async fn raw_uploads_go_after_their_window_and_the_transcript_stays() {
+        let rig = Rig::new();
+        let tenant = rig.tenant("acme", None, false).await;
+        let mut call = rig.call(&tenant, NOW - Duration::days(60)).await;
+        let from = call.status;
+        call.status = CallStatus::Scored;
+        rig.store.save_transition(&call, from).await.unwrap();
+        rig.store
+            .mark_recording(&tenant, &call.call_id, NOW - Duration::days(30))
+            .await
+            .unwrap();
+        let fresh = rig.call(&tenant, NOW - Duration::days(60)).await;
+        rig.store
+            .mark_recording(&tenant, &fresh.call_id, NOW - Duration::days(29))
+            .await
+            .unwrap();
+
+        let report = rig.reaper().run(None, false, || true).await.unwrap();
+        assert_eq!(report.calls.get("recordings"), Some(&1));
+        assert!(rig.exists(&call).await);
+        assert_eq!(
+            rig.blobs
+                .keys()
+                .iter()
+                .filter(|k| k.starts_with("uploads/") && k.contains(call.call_id.as_str()))
+                .count(),
+            0
+        );
+        assert_eq!(
+            rig.objects_of(&call.call_id),
+            1,
+            "the encrypted transcript stays"
+        );
+        assert_eq!(rig.objects_of(&fresh.call_id), 2);
+    }
+
+    #[tokio::test]
+    async fn a_deleted_call_is_purged_on_the_next_run_whatever_the_policy() {
+        let rig = Rig::new();
+        let tenant = rig.tenant("acme", None, false).await;
+        let mut call = rig.call(&tenant, NOW - Duration::days(1)).await;
+        let from = call.status;
+        call.transition(CallStatus::Deleted, NOW - Duration::hours(1))
+            .unwrap();
+        rig.store.save_transition(&call, from).await.unwrap();
+        let report = rig.reaper().run(None, false, || true).await.unwrap();
+        assert_eq!(report.calls.get("deleted"), Some(&1));
+        assert!(!rig.exists(&call).await);
+        assert_eq!(rig.objects_of(&call.call_id), 0);
+        assert_eq!(report.oldest_lateness_seconds, Some(3600));
+    }
+}

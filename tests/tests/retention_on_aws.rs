@@ -1,0 +1,268 @@
+//! The retention reaper through the real adapters on the local stand-in: the exact expired set
+//! at the boundaries, the cascade to every item and object version (proven by query and list),
+//! a second run deleting nothing, and the cost of a run over 100,000 live items.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Instant;
+
+use aws_sdk_dynamodb::config::interceptors::BeforeTransmitInterceptorContextRef;
+use aws_sdk_dynamodb::config::{ConfigBag, Intercept, RuntimeComponents};
+use aws_sdk_dynamodb::error::BoxError;
+use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, WriteRequest};
+use callcoach_shared::aws::DynamoTable;
+use callcoach_shared::crypto::CachePolicy;
+use callcoach_shared::domain::SCHEMA_VERSION;
+use callcoach_shared::domain::call::{Call, CallType};
+use callcoach_shared::domain::org::Tenant;
+use callcoach_shared::domain::retention::{AccountState, RetentionPolicy};
+use callcoach_shared::domain::transcript::Transcript;
+use callcoach_shared::fakes::ManualClock;
+use callcoach_shared::ids::{TenantId, UserId};
+use callcoach_shared::parse::{TranscriptFormat, parse_as};
+use callcoach_shared::ports::{AuditLog, BlobStore, PageRequest, RetentionStore, TenantRepository};
+use callcoach_shared::system::{RandomIds, SystemClock};
+use callcoach_shared::usecases::calls::{NewCall, create_call};
+use callcoach_shared::usecases::documents::DocumentVault;
+use callcoach_shared::usecases::reaper::Reaper;
+use callcoach_tests::{LocalAws, fresh_tenant, mint};
+use time::{Duration, OffsetDateTime};
+
+async fn tenant_with(aws: &LocalAws, transcripts_days: Option<u32>) -> TenantId {
+    let tenant_id = fresh_tenant();
+    aws.adapters
+        .table
+        .create_tenant(&Tenant {
+            schema_version: SCHEMA_VERSION,
+            tenant_id: tenant_id.clone(),
+            name: "Retention test".into(),
+            state: AccountState::Active,
+            retention: RetentionPolicy {
+                transcripts_days,
+                ..RetentionPolicy::default()
+            },
+            legal_hold: false,
+            created_at: OffsetDateTime::now_utc(),
+        })
+        .await
+        .unwrap();
+    tenant_id
+}
+
+fn transcript() -> Transcript {
+    // Long enough to go to S3 as a blob (over 350 KB), so the cascade has documents to find.
+    let mut vtt = String::from("WEBVTT\n\n");
+    for i in 0..4000 {
+        vtt.push_str(&format!(
+            "{:02}:{:02}.000 --> {:02}:{:02}.500\n<v Dana>Question number {i} about the budget and the timeline for the rollout?\n\n",
+            i / 60 % 60, i % 60, i / 60 % 60, i % 60
+        ));
+    }
+    parse_as(TranscriptFormat::WebVtt, vtt.as_bytes()).unwrap()
+}
+
+/// A call created at `created`, with two versions of its upload and a transcript in S3.
+async fn seeded_call(aws: &LocalAws, tenant: &TenantId, created: OffsetDateTime) -> Call {
+    let call = create_call(
+        &aws.adapters.table,
+        &ManualClock::at(created),
+        &RandomIds,
+        tenant,
+        NewCall {
+            team_id: mint(),
+            rep_id: UserId::parse("rep").unwrap(),
+            title: "Call".into(),
+            call_type: CallType::Discovery,
+            company_domain: None,
+            buyer_persona: None,
+        },
+    )
+    .await
+    .unwrap();
+    let upload = format!("uploads/{tenant}/{}/call.vtt", call.call_id);
+    for body in [b"first".to_vec(), b"second".to_vec()] {
+        aws.adapters
+            .blobs
+            .put(&upload, body, "text/vtt")
+            .await
+            .unwrap();
+    }
+    let (cipher, _) = aws.cipher(CachePolicy::default());
+    DocumentVault {
+        repository: &aws.adapters.table,
+        blobs: &aws.adapters.blobs,
+        envelope: &cipher,
+    }
+    .put_transcript(tenant, &call.call_id, 1, &transcript())
+    .await
+    .unwrap();
+    aws.adapters
+        .table
+        .mark_recording(tenant, &call.call_id, created)
+        .await
+        .unwrap();
+    call
+}
+
+/// What is left of a call: table items in its partition and object versions in the bucket.
+async fn remains(aws: &LocalAws, call: &Call) -> (usize, usize) {
+    let ddb = aws_sdk_dynamodb::Client::new(&aws.sdk);
+    let items = ddb
+        .query()
+        .table_name(&aws.resources.table_name)
+        .key_condition_expression("pk = :pk")
+        .expression_attribute_values(
+            ":pk",
+            AttributeValue::S(format!("T#{}#CALL#{}", call.tenant_id, call.call_id)),
+        )
+        .send()
+        .await
+        .unwrap()
+        .count as usize;
+    let s3 = aws_sdk_s3::Client::new(&aws.sdk);
+    let mut versions = 0;
+    for area in ["uploads", "documents"] {
+        let out = s3
+            .list_object_versions()
+            .bucket(&aws.resources.bucket_name)
+            .prefix(format!("{area}/{}/{}/", call.tenant_id, call.call_id))
+            .send()
+            .await
+            .unwrap();
+        versions += out.versions().len() + out.delete_markers().len();
+    }
+    (items, versions)
+}
+
+#[tokio::test]
+async fn the_reaper_deletes_exactly_the_expired_calls_and_everything_of_them() {
+    let aws = LocalAws::connect().await;
+    let now = OffsetDateTime::now_utc().replace_nanosecond(0).unwrap();
+    let tenant = tenant_with(&aws, Some(30)).await;
+    let window = Duration::days(30);
+    let before = seeded_call(&aws, &tenant, now - window - Duration::SECOND).await;
+    let exactly = seeded_call(&aws, &tenant, now - window).await;
+    let after = seeded_call(&aws, &tenant, now - window + Duration::SECOND).await;
+    let (items, versions) = remains(&aws, &before).await;
+    assert!(
+        items >= 3 && versions >= 3,
+        "seeded: {items} items, {versions} versions"
+    );
+
+    let clock = ManualClock::at(now);
+    let reaper = Reaper {
+        store: &aws.adapters.table,
+        blobs: &aws.adapters.blobs,
+        clock: &clock,
+    };
+    let scope = [tenant.clone()];
+    let report = reaper.run(Some(&scope), false, || true).await.unwrap();
+    assert!(report.finished);
+    assert_eq!(report.calls.get("calls"), Some(&2), "{report:?}");
+    assert_eq!(remains(&aws, &before).await, (0, 0));
+    assert_eq!(remains(&aws, &exactly).await, (0, 0));
+    let (items, versions) = remains(&aws, &after).await;
+    assert!(
+        items >= 3 && versions >= 1,
+        "the live call keeps its transcript"
+    );
+
+    let audit = aws
+        .adapters
+        .table
+        .list(&tenant, &PageRequest::first(50).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(audit.items.len(), 2, "one event per expired call");
+    let again = reaper.run(Some(&scope), false, || true).await.unwrap();
+    assert!(
+        again.calls.is_empty(),
+        "a second run deletes nothing: {again:?}"
+    );
+    let audit_again = aws
+        .adapters
+        .table
+        .list(&tenant, &PageRequest::first(50).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(
+        audit_again.items.len(),
+        audit.items.len(),
+        "no duplicate audit events"
+    );
+}
+
+/// Counts the requests a DynamoDB client sends.
+#[derive(Debug, Clone)]
+struct RequestCounter(Arc<AtomicUsize>);
+
+impl Intercept for RequestCounter {
+    fn name(&self) -> &'static str {
+        "RequestCounter"
+    }
+    fn read_before_transmit(
+        &self,
+        _context: &BeforeTransmitInterceptorContextRef<'_>,
+        _components: &RuntimeComponents,
+        _cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        self.0.fetch_add(1, Ordering::SeqCst);
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn a_run_over_100000_live_items_makes_a_handful_of_requests() {
+    const LIVE: usize = 100_000;
+    let aws = LocalAws::connect().await;
+    let tenant = tenant_with(&aws, Some(30)).await;
+    let ddb = aws_sdk_dynamodb::Client::new(&aws.sdk);
+    // Index entries of live calls, written directly: the reaper reads only the index.
+    let recent = OffsetDateTime::now_utc().unix_timestamp() - 3600;
+    let started = Instant::now();
+    let mut writes = Vec::new();
+    for i in 0..LIVE {
+        let call = format!("call_{i:032x}");
+        let item = [
+            ("pk", format!("T#{tenant}#CALL#{call}")),
+            ("sk", "CALL".to_owned()),
+            ("exp_pk", format!("T#{tenant}#AGE#calls")),
+            ("exp_sk", format!("{recent:012}#{call}")),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), AttributeValue::S(v)))
+        .collect();
+        writes.push(
+            WriteRequest::builder()
+                .put_request(PutRequest::builder().set_item(Some(item)).build().unwrap())
+                .build(),
+        );
+        if writes.len() == 25 || i + 1 == LIVE {
+            ddb.batch_write_item()
+                .request_items(&aws.resources.table_name, std::mem::take(&mut writes))
+                .send()
+                .await
+                .unwrap();
+        }
+    }
+    eprintln!("seeded {LIVE} items in {:?}", started.elapsed());
+
+    let counter = RequestCounter(Arc::new(AtomicUsize::new(0)));
+    let counted = aws_sdk_dynamodb::config::Builder::from(&aws.sdk)
+        .interceptor(counter.clone())
+        .build();
+    let table = DynamoTable::new(
+        aws_sdk_dynamodb::Client::from_conf(counted),
+        &aws.resources.table_name,
+    );
+    let reaper = Reaper {
+        store: &table,
+        blobs: &aws.adapters.blobs,
+        clock: &SystemClock,
+    };
+    let report = reaper.run(Some(&[tenant]), false, || true).await.unwrap();
+    assert!(report.calls.is_empty());
+    let requests = counter.0.load(Ordering::SeqCst);
+    // The tenant, then one query per age index.
+    assert!(requests <= 5, "{requests} requests");
+}
