@@ -844,3 +844,16 @@ impl crate::ports::RetentionStore for InMemoryStore {
         Ok(count)
     }
 }
+
+/// A discovery call by rep `rep` in a fresh team, for tests that need any call.
+pub fn sample_new_call() -> crate::usecases::calls::NewCall {
+    use crate::ports::IdGenerator;
+    crate::usecases::calls::NewCall {
+        team_id: crate::system::RandomIds.mint(),
+        rep_id: UserId::parse("rep").expect("a valid user id"),
+        title: "t".into(),
+        call_type: crate::domain::call::CallType::Discovery,
+        company_domain: None,
+        buyer_persona: None,
+    }
+}

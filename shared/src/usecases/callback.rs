@@ -263,16 +263,16 @@ mod tests {
 
     use super::*;
     use crate::crypto::EnvelopeCipher;
-    use crate::domain::call::CallType;
+
     use crate::domain::transcription::{CALLBACK_SECRET_LIFETIME, TranscriptionService};
     use crate::fakes::{
         FakeKeyManagement, InMemoryBlobStore, InMemoryQueue, InMemoryStore, ManualClock,
         deepgram_result, fake_cipher,
     };
-    use crate::ids::UserId;
-    use crate::ports::{CallRepository, IdGenerator};
+
+    use crate::ports::CallRepository;
     use crate::system::RandomIds;
-    use crate::usecases::calls::{NewCall, create_call};
+    use crate::usecases::calls::create_call;
     use crate::usecases::ingest::{
         IngestOutcome, Ingestor, TranscriptionError, TranscriptionProvider, TranscriptionRequest,
         UploadEvent,
@@ -346,14 +346,7 @@ mod tests {
 
         /// A call whose recording was submitted; returns it with the secret Deepgram got.
         async fn submitted_call(&self) -> (Call, String) {
-            let new = NewCall {
-                team_id: RandomIds.mint(),
-                rep_id: UserId::parse("rep").unwrap(),
-                title: "t".into(),
-                call_type: CallType::Discovery,
-                company_domain: None,
-                buyer_persona: None,
-            };
+            let new = crate::fakes::sample_new_call();
             let call = create_call(&self.store, &*self.clock, &RandomIds, &self.tenant, new)
                 .await
                 .unwrap();

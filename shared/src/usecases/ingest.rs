@@ -405,16 +405,16 @@ mod tests {
 
     use super::*;
     use crate::crypto::EnvelopeCipher;
-    use crate::domain::call::CallType;
+
     use crate::fakes::{
         FakeKeyManagement, InMemoryBlobStore, InMemoryQueue, InMemoryStore, ManualClock,
         fake_cipher,
     };
-    use crate::ids::UserId;
+
     use crate::messages::PipelineMessage;
-    use crate::ports::{CallRepository, DocumentKind, IdGenerator, IdempotencyStore};
+    use crate::ports::{CallRepository, DocumentKind, IdempotencyStore};
     use crate::system::RandomIds;
-    use crate::usecases::calls::{NewCall, create_call};
+    use crate::usecases::calls::create_call;
     use crate::usecases::documents::DocumentVault;
 
     type TestClock = std::sync::Arc<ManualClock>;
@@ -461,14 +461,7 @@ mod tests {
             }
         }
         async fn call(&self) -> Call {
-            let new = NewCall {
-                team_id: RandomIds.mint(),
-                rep_id: UserId::parse("rep").unwrap(),
-                title: "t".into(),
-                call_type: CallType::Discovery,
-                company_domain: None,
-                buyer_persona: None,
-            };
+            let new = crate::fakes::sample_new_call();
             create_call(&self.store, &*self.clock, &RandomIds, &self.tenant, new)
                 .await
                 .unwrap()

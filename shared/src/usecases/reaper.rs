@@ -255,14 +255,14 @@ mod tests {
     use time::macros::datetime;
 
     use super::*;
-    use crate::domain::call::{Call, CallStatus, CallType};
+    use crate::domain::call::{Call, CallStatus};
     use crate::domain::org::Tenant;
     use crate::domain::retention::AccountState;
     use crate::fakes::{InMemoryBlobStore, InMemoryStore, ManualClock};
-    use crate::ids::{CallId, UserId};
-    use crate::ports::IdGenerator;
+    use crate::ids::CallId;
+
     use crate::system::RandomIds;
-    use crate::usecases::calls::{NewCall, create_call};
+    use crate::usecases::calls::create_call;
 
     const NOW: OffsetDateTime = datetime!(2026-11-23 3:00 UTC);
 
@@ -305,14 +305,7 @@ mod tests {
         /// A call created at `created`, with an upload and a large document in the bucket.
         async fn call(&self, tenant: &TenantId, created: OffsetDateTime) -> Call {
             let clock = ManualClock::at(created);
-            let new = NewCall {
-                team_id: RandomIds.mint(),
-                rep_id: UserId::parse("rep").unwrap(),
-                title: "t".into(),
-                call_type: CallType::Discovery,
-                company_domain: None,
-                buyer_persona: None,
-            };
+            let new = crate::fakes::sample_new_call();
             let call = create_call(&self.store, &clock, &RandomIds, tenant, new)
                 .await
                 .unwrap();

@@ -169,15 +169,15 @@ mod tests {
 
     use super::*;
     use crate::crypto::EnvelopeCipher;
-    use crate::domain::call::CallType;
+
     use crate::fakes::{
         FakeKeyManagement, InMemoryBlobStore, InMemoryStore, ManualClock, fake_cipher,
     };
-    use crate::ids::UserId;
+
     use crate::parse::parse_vtt;
     use crate::ports::CallRepository;
     use crate::system::RandomIds;
-    use crate::usecases::calls::{NewCall, create_call, transition};
+    use crate::usecases::calls::{create_call, transition};
 
     type Cipher = EnvelopeCipher<FakeKeyManagement, InMemoryStore, ManualClock>;
 
@@ -188,14 +188,7 @@ mod tests {
         clock: &ManualClock,
     ) -> Call {
         let tenant = TenantId::parse("acme").unwrap();
-        let new = NewCall {
-            team_id: RandomIds.mint(),
-            rep_id: UserId::parse("rep").unwrap(),
-            title: "t".into(),
-            call_type: CallType::Discovery,
-            company_domain: None,
-            buyer_persona: None,
-        };
+        let new = crate::fakes::sample_new_call();
         let call = create_call(store, clock, &RandomIds, &tenant, new)
             .await
             .unwrap();
