@@ -71,6 +71,11 @@ impl Caller {
     pub fn can_administer(&self, team: &TeamId) -> bool {
         self.role_in(team) == Some(Role::Owner)
     }
+
+    /// Workspace settings (retention, legal hold) belong to the owners of its teams.
+    pub fn is_workspace_owner(&self) -> bool {
+        self.teams().any(|(_, role)| role == Role::Owner)
+    }
 }
 
 #[cfg(test)]

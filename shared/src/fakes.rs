@@ -79,6 +79,15 @@ impl TenantRepository for InMemoryStore {
     async fn get_tenant(&self, tenant: &TenantId) -> Result<Option<Tenant>, StoreError> {
         Ok(self.state().tenants.get(tenant).cloned())
     }
+    async fn update_tenant(&self, tenant: &Tenant) -> Result<(), StoreError> {
+        match self.state().tenants.get_mut(&tenant.tenant_id) {
+            Some(stored) => {
+                *stored = tenant.clone();
+                Ok(())
+            }
+            None => Err(StoreError::NotFound),
+        }
+    }
 }
 
 impl TeamRepository for InMemoryStore {

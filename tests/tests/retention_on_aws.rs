@@ -266,3 +266,30 @@ async fn a_run_over_100000_live_items_makes_a_handful_of_requests() {
     // The tenant, then one query per age index.
     assert!(requests <= 5, "{requests} requests");
 }
+
+#[tokio::test]
+async fn workspace_settings_update_in_place_and_the_registry_lists_every_tenant() {
+    let aws = LocalAws::connect().await;
+    let tenant_id = tenant_with(&aws, None).await;
+    let table = &aws.adapters.table;
+    let mut tenant = table.get_tenant(&tenant_id).await.unwrap().unwrap();
+    tenant.retention.transcripts_days = Some(90);
+    tenant.legal_hold = true;
+    table.update_tenant(&tenant).await.unwrap();
+    assert_eq!(table.get_tenant(&tenant_id).await.unwrap().unwrap(), tenant);
+    assert!(table.tenant_ids().await.unwrap().contains(&tenant_id));
+
+    let mut stranger = tenant.clone();
+    stranger.tenant_id = fresh_tenant();
+    assert!(matches!(
+        table.update_tenant(&stranger).await,
+        Err(callcoach_shared::ports::StoreError::NotFound)
+    ));
+    assert!(
+        table
+            .get_tenant(&stranger.tenant_id)
+            .await
+            .unwrap()
+            .is_none()
+    );
+}

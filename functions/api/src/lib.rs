@@ -144,6 +144,10 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/v1/reps/{user_id}/progress"),
     ("GET", "/v1/teams/{team_id}/playbook"),
     ("PUT", "/v1/teams/{team_id}/playbook"),
+    ("DELETE", "/v1/calls/{call_id}"),
+    ("PUT", "/v1/calls/{call_id}/legal-hold"),
+    ("GET", "/v1/workspace/retention"),
+    ("PUT", "/v1/workspace/retention"),
 ];
 
 pub fn router<P: Ports>(api: Arc<Api<P>>) -> Router {
@@ -162,7 +166,18 @@ pub fn router<P: Ports>(api: Arc<Api<P>>) -> Router {
             "/v1/calls",
             axum::routing::post(routes::create_call::<P>).get(routes::list_calls::<P>),
         )
-        .route("/v1/calls/{call_id}", get(routes::get_call::<P>))
+        .route(
+            "/v1/calls/{call_id}",
+            get(routes::get_call::<P>).delete(routes::delete_call::<P>),
+        )
+        .route(
+            "/v1/calls/{call_id}/legal-hold",
+            put(routes::set_legal_hold::<P>),
+        )
+        .route(
+            "/v1/workspace/retention",
+            get(routes::get_retention::<P>).put(routes::put_retention::<P>),
+        )
         .route(
             "/v1/calls/{call_id}/transcript",
             get(routes::get_transcript::<P>),

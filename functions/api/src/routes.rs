@@ -9,14 +9,17 @@ use axum::http::StatusCode;
 use callcoach_shared::domain::SCHEMA_VERSION;
 use callcoach_shared::domain::analysis::Analysis;
 use callcoach_shared::domain::call::{Call, CallStatus, CallType};
-use callcoach_shared::domain::org::{Membership, Role, Team};
+use callcoach_shared::domain::org::{Membership, Role, Team, Tenant};
 use callcoach_shared::domain::playbook::Playbook;
+use callcoach_shared::domain::retention::{
+    AccountState, CALL_WINDOW_CHOICES, RECORDING_WINDOW_CHOICES, RetentionPolicy,
+};
 use callcoach_shared::domain::transcript::Transcript;
 use callcoach_shared::ids::{CallId, TeamId, UserId};
 use callcoach_shared::messages::PipelineMessage;
 use callcoach_shared::ports::{
     BlobStore, CallRepository, Clock, Cursor, DocumentKind, IdGenerator, PageRequest,
-    PlaybookRepository, Queue, TeamRepository,
+    PlaybookRepository, Queue, StoreError, TeamRepository, TenantRepository,
 };
 use callcoach_shared::usecases::calls::{NewCall, create_call as create_call_use_case};
 use callcoach_shared::usecases::documents::DocumentVault;
@@ -103,6 +106,8 @@ pub async fn create_team<P: Ports>(
         role: Role::Owner,
     };
     api.ports.store().create_team(&team, &owner).await?;
+    // The workspace record the reaper walks; the first team creates it.
+    workspace(&api, &who).await?;
     let view = TeamView {
         team_id: &team.team_id,
         name: &team.name,
@@ -418,6 +423,7 @@ pub async fn list_calls<P: Ports>(
     let items: Vec<Value> = result
         .items
         .iter()
+        .filter(|c| c.status != CallStatus::Deleted)
         .filter(|c| role != Role::Rep || c.rep_id == who.caller.user)
         .filter(|c| {
             query
@@ -685,4 +691,148 @@ pub async fn put_playbook<P: Ports>(
         .put_playbook(&who.tenant, &team, &playbook)
         .await?;
     Ok(Json(playbook))
+}
+
+/// Deletes a call: at once it answers 404 everywhere and leaves every listing; the reaper's
+/// next run (hourly) purges its transcript, analysis, uploads and items. Whoever may change
+/// the call may delete it.
+pub async fn delete_call<P: Ports>(
+    State(api): ApiState<P>,
+    who: Authenticated,
+    Path(raw): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    let mut call = visible_call(&api, &who, &raw).await?;
+    if !who.caller.can_change_call(&call) {
+        return Err(ApiError::NotFound);
+    }
+    let from = call.status;
+    call.transition(CallStatus::Deleted, api.ports.clock().now())
+        .map_err(|_| ApiError::NotFound)?;
+    api.ports.store().save_transition(&call, from).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SetLegalHold {
+    legal_hold: bool,
+}
+
+/// A legal hold on one call stops its deletion by retention; owners of its team only.
+pub async fn set_legal_hold<P: Ports>(
+    State(api): ApiState<P>,
+    who: Authenticated,
+    Path(raw): Path<String>,
+    StrictJson(body): StrictJson<SetLegalHold>,
+) -> Result<Json<Value>, ApiError> {
+    let mut call = visible_call(&api, &who, &raw).await?;
+    if !who.caller.can_administer(&call.team_id) {
+        return Err(ApiError::NotFound);
+    }
+    call.legal_hold = body.legal_hold;
+    call.updated_at = api.ports.clock().now();
+    let status = call.status;
+    api.ports.store().save_transition(&call, status).await?;
+    Ok(Json(
+        json!({"call": call_view(&call), "legal_hold": call.legal_hold}),
+    ))
+}
+
+fn retention_view(tenant: &Tenant) -> Value {
+    json!({
+        "transcripts_days": tenant.retention.transcripts_days,
+        "recordings_days_after_transcription": tenant.retention.recordings_days_after_transcription,
+        "legal_hold": tenant.legal_hold,
+    })
+}
+
+/// The workspace record, created with the default policy on first use.
+async fn workspace<P: Ports>(api: &Api<P>, who: &Authenticated) -> Result<Tenant, ApiError> {
+    if let Some(tenant) = api.ports.store().get_tenant(&who.tenant).await? {
+        return Ok(tenant);
+    }
+    let tenant = Tenant {
+        schema_version: SCHEMA_VERSION,
+        tenant_id: who.tenant.clone(),
+        name: who.tenant.as_str().to_owned(),
+        state: AccountState::Active,
+        retention: RetentionPolicy::default(),
+        legal_hold: false,
+        created_at: api.ports.clock().now(),
+    };
+    match api.ports.store().create_tenant(&tenant).await {
+        Ok(()) => Ok(tenant),
+        Err(StoreError::AlreadyExists) => api
+            .ports
+            .store()
+            .get_tenant(&who.tenant)
+            .await?
+            .ok_or(ApiError::NotFound),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// The workspace's retention settings; owners of any of its teams.
+pub async fn get_retention<P: Ports>(
+    State(api): ApiState<P>,
+    who: Authenticated,
+) -> Result<Json<Value>, ApiError> {
+    if !who.caller.is_workspace_owner() {
+        return Err(ApiError::NotFound);
+    }
+    Ok(Json(retention_view(&workspace(&api, &who).await?)))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SetRetention {
+    /// `null` keeps calls for the account's life.
+    #[serde(default, deserialize_with = "present")]
+    transcripts_days: Option<Option<u32>>,
+    recordings_days_after_transcription: Option<u32>,
+    legal_hold: Option<bool>,
+}
+
+/// Tells a field that is present (even as `null`) from one left out.
+fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<u32>>, D::Error> {
+    Option::<u32>::deserialize(d).map(Some)
+}
+
+/// Changes the workspace's retention (bounded choices); the next reaper run applies it to
+/// existing data. Fields left out keep their value.
+pub async fn put_retention<P: Ports>(
+    State(api): ApiState<P>,
+    who: Authenticated,
+    StrictJson(body): StrictJson<SetRetention>,
+) -> Result<Json<Value>, ApiError> {
+    if !who.caller.is_workspace_owner() {
+        return Err(ApiError::NotFound);
+    }
+    if let Some(Some(days)) = body.transcripts_days
+        && !CALL_WINDOW_CHOICES.contains(&days)
+    {
+        return Err(ApiError::BadRequest(format!(
+            "transcripts_days: one of {CALL_WINDOW_CHOICES:?} or null"
+        )));
+    }
+    if let Some(days) = body.recordings_days_after_transcription
+        && !RECORDING_WINDOW_CHOICES.contains(&days)
+    {
+        return Err(ApiError::BadRequest(format!(
+            "recordings_days_after_transcription: one of {RECORDING_WINDOW_CHOICES:?}"
+        )));
+    }
+    let mut tenant = workspace(&api, &who).await?;
+    if let Some(days) = body.transcripts_days {
+        tenant.retention.transcripts_days = days;
+        tenant.retention.analyses_days = days;
+    }
+    if let Some(days) = body.recordings_days_after_transcription {
+        tenant.retention.recordings_days_after_transcription = days;
+    }
+    if let Some(hold) = body.legal_hold {
+        tenant.legal_hold = hold;
+    }
+    api.ports.store().update_tenant(&tenant).await?;
+    Ok(Json(retention_view(&tenant)))
 }

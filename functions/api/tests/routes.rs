@@ -18,7 +18,9 @@ use callcoach_shared::fakes::{
 };
 use callcoach_shared::ids::{CallId, TeamId, TenantId, UserId};
 use callcoach_shared::parse::parse_vtt;
-use callcoach_shared::ports::{CallRepository, Clock, IdGenerator, TeamRepository};
+use callcoach_shared::ports::{
+    CallRepository, Clock, IdGenerator, TeamRepository, TenantRepository,
+};
 use callcoach_shared::scoring::{ScoringRequest, deterministic_analysis};
 use callcoach_shared::system::{RandomIds, SystemClock};
 use callcoach_shared::usecases::calls::{NewCall, create_call};
@@ -895,4 +897,166 @@ async fn listing_filters_by_rep_type_status_company_and_date() {
     assert!(body["detail"].as_str().unwrap().contains("from"));
     let (status, body) = list("status=lost".into()).await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+}
+
+#[tokio::test]
+async fn deleting_and_holding_calls_follow_the_access_rules() {
+    let w = world().await;
+    let missing: CallId = RandomIds.mint();
+    let hidden: Vec<(&TenantId, &str, String)> = vec![
+        (&w.a, "r1", w.c2.to_string()),
+        (&w.a, "r1", w.c3.to_string()),
+        (&w.a, "r1", w.cb.to_string()),
+        (&w.b, "r1", w.c1.to_string()),
+        (&w.a, "r1", missing.to_string()),
+        (&w.a, "r1", "call_not-a-valid-id".into()),
+        (&w.a, "stranger", w.c1.to_string()),
+        (&w.a, "owner-east", w.c1.to_string()),
+        // A rep sees their own call but may not put it under legal hold.
+        (&w.a, "r1", format!("{}#hold-only", w.c1)),
+    ];
+    for (tenant, who, id) in &hidden {
+        let (id, hold_only) = match id.split_once("#hold-only") {
+            Some((id, _)) => (id.to_owned(), true),
+            None => (id.clone(), false),
+        };
+        let hold = format!("/v1/calls/{id}/legal-hold");
+        let (status, text) = as_user(
+            &w,
+            tenant,
+            who,
+            "PUT",
+            &hold,
+            Some(json!({"legal_hold": true})),
+        )
+        .await;
+        assert_eq!(
+            (status, text.as_str()),
+            (StatusCode::NOT_FOUND, NOT_FOUND_BODY),
+            "{who} PUT {hold}"
+        );
+        if !hold_only {
+            let path = format!("/v1/calls/{id}");
+            let (status, text) = as_user(&w, tenant, who, "DELETE", &path, None).await;
+            assert_eq!(
+                (status, text.as_str()),
+                (StatusCode::NOT_FOUND, NOT_FOUND_BODY),
+                "{who} DELETE {path}"
+            );
+        }
+    }
+    let stored = |id: &CallId| {
+        let store = &w.api.ports.store;
+        let (tenant, id) = (w.a.clone(), id.clone());
+        async move { store.get_call(&tenant, &id).await.unwrap().unwrap() }
+    };
+    assert!(
+        w.api
+            .ports
+            .store
+            .calls_of_tenant(&w.a)
+            .iter()
+            .all(|c| c.status != CallStatus::Deleted && !c.legal_hold)
+    );
+
+    // The team's owner holds c2; its rep deletes their own c1.
+    let hold = format!("/v1/calls/{}/legal-hold", w.c2);
+    let (status, _) = as_user(
+        &w,
+        &w.a,
+        "owner",
+        "PUT",
+        &hold,
+        Some(json!({"legal_hold": true})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(stored(&w.c2).await.legal_hold);
+    let path = format!("/v1/calls/{}", w.c1);
+    let (status, _) = as_user(&w, &w.a, "r1", "DELETE", &path, None).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    assert_eq!(stored(&w.c1).await.status, CallStatus::Deleted);
+    for (who, method) in [("r1", "GET"), ("manager", "GET"), ("r1", "DELETE")] {
+        let (status, text) = as_user(&w, &w.a, who, method, &path, None).await;
+        assert_eq!(
+            (status, text.as_str()),
+            (StatusCode::NOT_FOUND, NOT_FOUND_BODY),
+            "{who} {method}"
+        );
+    }
+    let listing = format!("/v1/calls?team_id={}", w.west);
+    let (_, text) = as_user(&w, &w.a, "manager", "GET", &listing, None).await;
+    assert!(
+        !text.contains(w.c1.as_str()),
+        "a deleted call leaves listings"
+    );
+    assert!(text.contains(w.c2.as_str()));
+}
+
+#[tokio::test]
+async fn workspace_owners_set_bounded_retention_and_others_see_nothing() {
+    let w = world().await;
+    let path = "/v1/workspace/retention";
+    let (status, text) = as_user(&w, &w.a, "owner", "GET", path, None).await;
+    assert_eq!(status, StatusCode::OK);
+    let defaults: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(defaults["transcripts_days"], Value::Null);
+    assert_eq!(defaults["recordings_days_after_transcription"], 30);
+    assert_eq!(defaults["legal_hold"], false);
+
+    for who in ["manager", "r1", "stranger"] {
+        for (method, body) in [("GET", None), ("PUT", Some(json!({"legal_hold": true})))] {
+            let (status, text) = as_user(&w, &w.a, who, method, path, body).await;
+            assert_eq!(
+                (status, text.as_str()),
+                (StatusCode::NOT_FOUND, NOT_FOUND_BODY),
+                "{who} {method}"
+            );
+        }
+    }
+    for (body, field) in [
+        (json!({"transcripts_days": 45}), "transcripts_days"),
+        (
+            json!({"recordings_days_after_transcription": 0}),
+            "recordings_days_after_transcription",
+        ),
+        (
+            json!({"transcripts_days": 90, "tenant_id": "tenant-b"}),
+            "tenant_id",
+        ),
+    ] {
+        let (status, text) = as_user(&w, &w.a, "owner", "PUT", path, Some(body)).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert!(text.contains(field), "{text}");
+    }
+    let change = json!({"transcripts_days": 90, "recordings_days_after_transcription": 7});
+    let (status, text) = as_user(&w, &w.a, "owner-east", "PUT", path, Some(change)).await;
+    assert_eq!(status, StatusCode::OK, "{text}");
+    let tenant = w.api.ports.store.get_tenant(&w.a).await.unwrap().unwrap();
+    assert_eq!(tenant.retention.transcripts_days, Some(90));
+    assert_eq!(tenant.retention.recordings_days_after_transcription, 7);
+    // Fields left out keep their value; null means "for the account's life".
+    let (_, text) = as_user(
+        &w,
+        &w.a,
+        "owner",
+        "PUT",
+        path,
+        Some(json!({"transcripts_days": null})),
+    )
+    .await;
+    let now: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(
+        (
+            now["transcripts_days"].clone(),
+            now["recordings_days_after_transcription"].clone()
+        ),
+        (Value::Null, json!(7))
+    );
+    // The other workspace is untouched.
+    let (status, text) = as_user(&w, &w.b, "owner-b", "GET", path, None).await;
+    assert_eq!(
+        (status, serde_json::from_str::<Value>(&text).unwrap()),
+        (StatusCode::OK, defaults)
+    );
 }

@@ -38,3 +38,8 @@ impl Default for RetentionPolicy {
         }
     }
 }
+
+/// Windows a workspace may choose for transcripts and coaching, in days.
+pub const CALL_WINDOW_CHOICES: [u32; 5] = [30, 90, 180, 365, 730];
+/// Windows a workspace may choose for raw uploads after transcription, in days.
+pub const RECORDING_WINDOW_CHOICES: [u32; 5] = [1, 7, 30, 90, 365];

@@ -36,6 +36,9 @@ pub trait TenantRepository: Send + Sync {
         &self,
         tenant: &TenantId,
     ) -> impl Future<Output = Result<Option<Tenant>, StoreError>> + Send;
+    /// Replaces the settings of an existing tenant (`NotFound` when there is none).
+    fn update_tenant(&self, tenant: &Tenant)
+    -> impl Future<Output = Result<(), StoreError>> + Send;
 }
 
 pub trait TeamRepository: Send + Sync {

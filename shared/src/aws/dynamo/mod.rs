@@ -345,6 +345,29 @@ impl TenantRepository for DynamoTable {
             .map(|i| from_json_item(&i))
             .transpose()
     }
+    async fn update_tenant(&self, tenant: &Tenant) -> Result<(), StoreError> {
+        let mut item = json_item(
+            "tenant",
+            tenant_pk(&tenant.tenant_id),
+            "TENANT".into(),
+            tenant,
+        )?;
+        retention::register_tenant(&mut item, &tenant.tenant_id);
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("attribute_exists(#pk)")
+            .expression_attribute_names("#pk", a::PK)
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(e) if is_conditional_failure(&e) => Err(StoreError::NotFound),
+            Err(e) => Err(store_err(e)),
+        }
+    }
 }
 
 impl TeamRepository for DynamoTable {
