@@ -91,6 +91,11 @@ for key_id in ["StorageKey", "TranscriptsKey", "InsightsKey", "NotesKey", "Token
 worker = functions["ScoringWorkerFunction"]["Properties"]
 check("scoring worker cannot use the tokens key domain", not mentions(worker, "TokensKey"))
 check("scoring worker cannot use the notes key domain", not mentions(worker, "NotesKey"))
+# The worker stores the degraded deterministic analysis on the delivery it believes is the last.
+scoring_queue = queues[ref_target(worker["Events"]["ScoringJobs"]["Properties"]["Queue"])]["Properties"]
+check("scoring worker: MAX_RECEIVE_COUNT equals the queue's maxReceiveCount",
+      str(worker["Environment"]["Variables"].get("MAX_RECEIVE_COUNT"))
+      == str(scoring_queue["RedrivePolicy"]["maxReceiveCount"]))
 for name, fn in functions.items():
     statements = [s for p in fn["Properties"].get("Policies", []) if isinstance(p, dict) for s in p.get("Statement", [])]
     check(f"{name}: no KMS action on '*'", not any(

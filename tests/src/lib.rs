@@ -4,6 +4,7 @@
 //! (`infra/local-aws.sh run ...`); these helpers read that environment.
 
 pub mod fake_deepgram;
+pub mod fake_llm;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;

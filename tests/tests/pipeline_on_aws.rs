@@ -180,6 +180,8 @@ async fn an_upload_delivered_ten_times_concurrently_is_ingested_once_then_scored
         envelope: worker_cipher,
         clock: SystemClock,
         ids: RandomIds,
+        coach: callcoach_shared::usecases::score::DeterministicCoach,
+        max_receive_count: 5,
     };
     let source = SqsEventSource::new(sqs.clone(), &scoring_url, Duration::from_secs(60))
         .await
@@ -263,6 +265,8 @@ async fn a_poison_message_fails_alone_and_reaches_the_dlq_after_max_receives() {
         envelope: cipher,
         clock: SystemClock,
         ids: RandomIds,
+        coach: callcoach_shared::usecases::score::DeterministicCoach,
+        max_receive_count: 5,
     };
     let source = SqsEventSource::new(sqs.clone(), &queue_url, Duration::from_secs(60))
         .await

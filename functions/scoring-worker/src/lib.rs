@@ -10,20 +10,32 @@ use callcoach_shared::crypto::Envelope;
 use callcoach_shared::lambda::{DEFAULT_TIME_MARGIN, handle_sqs_batch};
 use callcoach_shared::messages::PipelineMessage;
 use callcoach_shared::ports::{BlobStore, Clock, IdGenerator, PipelineStore};
-use callcoach_shared::usecases::score::Scorer;
+use callcoach_shared::usecases::score::{Coach, Scorer};
 use lambda_runtime::{Error, LambdaEvent};
 use tracing::{Instrument, info_span};
 
-pub struct Deps<S, B, E, C, I> {
+pub struct Deps<S, B, E, C, I, K> {
     pub store: S,
     pub blobs: B,
     pub envelope: E,
     pub clock: C,
     pub ids: I,
+    pub coach: K,
+    /// The queue's maxReceiveCount: the delivery with this receive count is the last one.
+    pub max_receive_count: u32,
 }
 
-async fn handle_message<S, B, E, C, I>(
-    deps: &Deps<S, B, E, C, I>,
+/// Whether SQS will not deliver this message again if it fails now.
+pub fn is_last_delivery(message: &SqsMessage, max_receive_count: u32) -> bool {
+    message
+        .attributes
+        .get("ApproximateReceiveCount")
+        .and_then(|count| count.parse::<u32>().ok())
+        .is_some_and(|count| count >= max_receive_count)
+}
+
+async fn handle_message<S, B, E, C, I, K>(
+    deps: &Deps<S, B, E, C, I, K>,
     message: &SqsMessage,
 ) -> RecordOutcome
 where
@@ -32,6 +44,7 @@ where
     E: Envelope,
     C: Clock,
     I: IdGenerator,
+    K: Coach,
 {
     let parsed = message
         .body
@@ -52,10 +65,12 @@ where
         envelope: &deps.envelope,
         clock: &deps.clock,
         ids: &deps.ids,
+        coach: &deps.coach,
     };
+    let last_attempt = is_last_delivery(message, deps.max_receive_count);
     let span = info_span!("score_call", tenant = %tenant_id, call = %call_id, transcript_version);
     match scorer
-        .score(&tenant_id, &call_id, transcript_version)
+        .score(&tenant_id, &call_id, transcript_version, last_attempt)
         .instrument(span)
         .await
     {
@@ -70,8 +85,8 @@ where
     }
 }
 
-pub async fn handle<S, B, E, C, I>(
-    deps: &Deps<S, B, E, C, I>,
+pub async fn handle<S, B, E, C, I, K>(
+    deps: &Deps<S, B, E, C, I, K>,
     event: LambdaEvent<SqsEvent>,
 ) -> Result<SqsBatchResponse, Error>
 where
@@ -80,6 +95,7 @@ where
     E: Envelope,
     C: Clock,
     I: IdGenerator,
+    K: Coach,
 {
     Ok(handle_sqs_batch(event, DEFAULT_TIME_MARGIN, async |m| {
         handle_message(deps, m).await
@@ -95,6 +111,7 @@ mod tests {
         FakeKeyManagement, InMemoryBlobStore, InMemoryStore, fake_cipher,
     };
     use callcoach_shared::system::{RandomIds, SystemClock};
+    use callcoach_shared::usecases::score::DeterministicCoach;
     use lambda_runtime::Context;
 
     type TestDeps = Deps<
@@ -103,6 +120,7 @@ mod tests {
         EnvelopeCipher<FakeKeyManagement, InMemoryStore, SystemClock>,
         SystemClock,
         RandomIds,
+        DeterministicCoach,
     >;
 
     fn deps() -> TestDeps {
@@ -112,6 +130,8 @@ mod tests {
             envelope: fake_cipher(SystemClock),
             clock: SystemClock,
             ids: RandomIds,
+            coach: DeterministicCoach,
+            max_receive_count: 5,
         }
     }
 
@@ -147,6 +167,27 @@ mod tests {
                 ["0d6c1c7e-1b7a-4a52-9f4e-2f1c5b9a0a02"],
                 "timeout {seconds} s"
             );
+        }
+    }
+
+    #[test]
+    fn the_last_delivery_is_the_one_at_max_receive_count() {
+        let mut message = SqsMessage::default();
+        assert!(
+            !is_last_delivery(&message, 5),
+            "no count: not known to be the last"
+        );
+        for (count, last) in [
+            ("1", false),
+            ("4", false),
+            ("5", true),
+            ("6", true),
+            ("x", false),
+        ] {
+            message
+                .attributes
+                .insert("ApproximateReceiveCount".into(), count.into());
+            assert_eq!(is_last_delivery(&message, 5), last, "{count}");
         }
     }
 

@@ -2,8 +2,9 @@
 #![recursion_limit = "256"]
 
 use callcoach_shared::aws::{AwsAdapters, load_sdk_config};
-use callcoach_shared::config::ResourceConfig;
+use callcoach_shared::config::{ConfigError, ResourceConfig, process_env};
 use callcoach_shared::crypto::DataCategory;
+use callcoach_shared::providers::llm::ConfiguredCoach;
 use callcoach_shared::system::{RandomIds, SystemClock};
 use lambda_runtime::{Error, service_fn};
 use scoring_worker::{Deps, handle};
@@ -15,12 +16,23 @@ async fn main() -> Result<(), Error> {
     let resources = ResourceConfig::from_env(&[DataCategory::Transcripts, DataCategory::Insights])?;
     let sdk = load_sdk_config().await;
     let aws = AwsAdapters::new(&sdk, &resources);
+    let coach = ConfiguredCoach::from_lookup(&process_env)?;
+    let max_receive_count = match process_env("MAX_RECEIVE_COUNT") {
+        Some(value) => value.trim().parse().map_err(|_| ConfigError::Invalid {
+            name: "MAX_RECEIVE_COUNT",
+            reason: format!("expected a whole number, got {value:?}"),
+        })?,
+        None => 5,
+    };
+    tracing::info!(coach = %coach.describe(), max_receive_count, "scoring worker configured");
     let deps = Deps {
         envelope: aws.envelope(&resources),
         store: aws.table,
         blobs: aws.blobs,
         clock: SystemClock,
         ids: RandomIds,
+        coach,
+        max_receive_count,
     };
     lambda_runtime::run(service_fn(|event| handle(&deps, event))).await
 }

@@ -276,6 +276,10 @@ pub async fn run(args: &[String]) -> Result<()> {
         blobs: aws.blobs.clone(),
         clock,
         ids: RandomIds,
+        coach: callcoach_shared::providers::llm::ConfiguredCoach::from_lookup(
+            &callcoach_shared::config::process_env,
+        )?,
+        max_receive_count: 5,
     };
     let jobs = SqsEventSource::new(sqs.clone(), &scoring, Duration::from_secs(60)).await?;
     for _ in 0..MAX_POLLS {

@@ -3,6 +3,7 @@
 
 pub mod deepgram;
 pub mod http;
+pub mod llm;
 
 use crate::config::ConfigError;
 use crate::domain::transcription::TranscriptionService;

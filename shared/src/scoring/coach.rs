@@ -365,6 +365,27 @@ fn objection_name(kind: ObjectionType) -> &'static str {
 }
 
 /// The deterministic coach. `ids` mints highlight and goal ids.
+/// The scored dimensions, in order, and their weights in the overall score.
+pub const DIMENSIONS: [&str; 5] = [
+    "discovery",
+    "listening",
+    "objection_handling",
+    "next_steps",
+    "playbook_adherence",
+];
+pub const DIMENSION_WEIGHTS: [f64; 5] = [0.25, 0.25, 0.15, 0.20, 0.15];
+
+/// The weighted overall score of dimension scores given in [`DIMENSIONS`] order.
+pub fn overall_score(scores: &[DimensionScore]) -> u8 {
+    clamp_score(
+        scores
+            .iter()
+            .zip(DIMENSION_WEIGHTS)
+            .map(|(s, w)| f64::from(s.score) * w)
+            .sum(),
+    )
+}
+
 pub fn coach<I: IdGenerator>(
     transcript: &Transcript,
     metrics: &Metrics,
@@ -779,14 +800,7 @@ pub fn coach<I: IdGenerator>(
             evidence: playbook_evidence,
         },
     ];
-    const WEIGHTS: [f64; 5] = [0.25, 0.25, 0.15, 0.20, 0.15];
-    let overall = clamp_score(
-        scores
-            .iter()
-            .zip(WEIGHTS)
-            .map(|(s, w)| f64::from(s.score) * w)
-            .sum(),
-    );
+    let overall = overall_score(&scores);
 
     // 3-5 suggestions, weakest areas first; strengths fill in when few problems were found.
     suggestions.sort_by_key(|(score, _)| *score);

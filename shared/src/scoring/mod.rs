@@ -2,6 +2,7 @@
 //! coach, the rep speaker rule, and the readable report.
 
 pub mod coach;
+pub mod llm;
 pub mod metrics;
 pub mod rep;
 pub mod report;

@@ -6,7 +6,9 @@
 
 use std::time::Duration;
 
-use tracing::info;
+use std::future::Future;
+
+use tracing::{info, warn};
 
 use crate::crypto::Envelope;
 use crate::domain::analysis::Analysis;
@@ -23,6 +25,35 @@ use crate::usecases::progress::record_progress;
 
 pub const IN_PROGRESS_TIMEOUT: Duration = Duration::from_secs(120);
 pub const IDEMPOTENCY_TTL: Duration = Duration::from_secs(24 * 3600);
+
+/// Judges a call: the deterministic rubric, or an LLM chain starting from it.
+pub trait Coach: Send + Sync {
+    /// The analysis to store, given the deterministic one (metrics, goals, rubric scores).
+    fn judge(
+        &self,
+        request: &ScoringRequest<'_>,
+        baseline: Analysis,
+    ) -> impl Future<Output = Result<Analysis, CoachUnavailable>> + Send;
+}
+
+/// Every provider of the chain failed; the reasons name providers and statuses only.
+#[derive(Debug, thiserror::Error)]
+#[error("no LLM provider produced a valid analysis: {0}")]
+pub struct CoachUnavailable(pub String);
+
+/// The default coach: the deterministic rubric as it is.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct DeterministicCoach;
+
+impl Coach for DeterministicCoach {
+    async fn judge(
+        &self,
+        _request: &ScoringRequest<'_>,
+        baseline: Analysis,
+    ) -> Result<Analysis, CoachUnavailable> {
+        Ok(baseline)
+    }
+}
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum ScoreOutcome {
@@ -42,29 +73,37 @@ pub enum ScoreError {
     Document(#[from] DocumentError),
     #[error(transparent)]
     Progress(#[from] crate::usecases::progress::ProgressError),
+    /// Retried by the queue; on the last delivery the deterministic analysis is stored instead.
+    #[error(transparent)]
+    CoachUnavailable(#[from] CoachUnavailable),
 }
 
-pub struct Scorer<'a, S, B, E, C, I> {
+pub struct Scorer<'a, S, B, E, C, I, K> {
     pub store: &'a S,
     pub blobs: &'a B,
     pub envelope: &'a E,
     pub clock: &'a C,
     pub ids: &'a I,
+    pub coach: &'a K,
 }
 
-impl<S, B, E, C, I> Scorer<'_, S, B, E, C, I>
+impl<S, B, E, C, I, K> Scorer<'_, S, B, E, C, I, K>
 where
     S: PipelineStore,
     B: BlobStore,
     E: Envelope,
     C: Clock,
     I: IdGenerator,
+    K: Coach,
 {
+    /// Scores one transcript version. `last_attempt`: this is the queue's final delivery, so a
+    /// coach that cannot answer gives way to the deterministic analysis, marked degraded.
     pub async fn score(
         &self,
         tenant: &TenantId,
         call_id: &CallId,
         version: u32,
+        last_attempt: bool,
     ) -> Result<ScoreOutcome, ScoreError> {
         let Some(call) = self.store.get_call(tenant, call_id).await? else {
             return Ok(ScoreOutcome::Skipped("the call no longer exists"));
@@ -83,7 +122,7 @@ where
             key: &key,
             payload_hash: &key,
         };
-        let work = self.run(call);
+        let work = self.run(call, last_attempt);
         match run_once(
             self.store,
             &record,
@@ -100,7 +139,7 @@ where
         }
     }
 
-    async fn run(&self, mut call: Call) -> Result<ScoreOutcome, ScoreError> {
+    async fn run(&self, mut call: Call, last_attempt: bool) -> Result<ScoreOutcome, ScoreError> {
         let vault = DocumentVault {
             repository: self.store,
             blobs: self.blobs,
@@ -132,20 +171,27 @@ where
             .get_playbook(&call.tenant_id, &call.team_id)
             .await?
             .unwrap_or_default();
-        let analysis: Analysis = deterministic_analysis(
-            ScoringRequest {
-                tenant_id: &call.tenant_id,
-                call_id: &call.call_id,
-                transcript_version: call.transcript_version,
-                transcript: &transcript,
-                playbook: &playbook,
-                call_type: call.call_type,
-                rep_override: call.rep_speaker.as_deref(),
-                rep_name: None,
-            },
-            self.ids,
-            self.clock.now(),
-        );
+        let request = ScoringRequest {
+            tenant_id: &call.tenant_id,
+            call_id: &call.call_id,
+            transcript_version: call.transcript_version,
+            transcript: &transcript,
+            playbook: &playbook,
+            call_type: call.call_type,
+            rep_override: call.rep_speaker.as_deref(),
+            rep_name: None,
+        };
+        let baseline: Analysis = deterministic_analysis(request, self.ids, self.clock.now());
+        let analysis = match self.coach.judge(&request, baseline.clone()).await {
+            Ok(analysis) => analysis,
+            Err(unavailable) if last_attempt => {
+                warn!(tenant = %call.tenant_id, call = %call.call_id, error = %unavailable, "every LLM provider failed on the last delivery; storing the deterministic analysis, marked degraded");
+                let mut degraded = baseline;
+                degraded.provenance.degraded = true;
+                degraded
+            }
+            Err(unavailable) => return Err(unavailable.into()),
+        };
         vault.put_analysis(&analysis).await?;
         // Before the call is marked scored, so a failure here retries this whole step.
         record_progress(self.store, self.envelope, &call.rep_id, &analysis).await?;
@@ -247,17 +293,18 @@ mod tests {
             envelope: &cipher,
             clock: &clock,
             ids: &RandomIds,
+            coach: &DeterministicCoach,
         };
 
         assert!(matches!(
             scorer
-                .score(&call.tenant_id, &call.call_id, 2)
+                .score(&call.tenant_id, &call.call_id, 2, false)
                 .await
                 .unwrap(),
             ScoreOutcome::Skipped(_)
         ));
         let ScoreOutcome::Scored { .. } = scorer
-            .score(&call.tenant_id, &call.call_id, 1)
+            .score(&call.tenant_id, &call.call_id, 1, false)
             .await
             .unwrap()
         else {
@@ -304,10 +351,112 @@ mod tests {
         // Redelivery of the same job: nothing is rescored.
         assert_eq!(
             scorer
-                .score(&call.tenant_id, &call.call_id, 1)
+                .score(&call.tenant_id, &call.call_id, 1, false)
                 .await
                 .unwrap(),
             ScoreOutcome::Skipped("already scored")
         );
+    }
+
+    /// A coach whose every provider is down until `recovered` is set.
+    #[derive(Default)]
+    struct FlakyCoach {
+        recovered: std::sync::atomic::AtomicBool,
+    }
+
+    impl Coach for FlakyCoach {
+        async fn judge(
+            &self,
+            _request: &ScoringRequest<'_>,
+            mut baseline: Analysis,
+        ) -> Result<Analysis, CoachUnavailable> {
+            if self.recovered.load(std::sync::atomic::Ordering::SeqCst) {
+                baseline.provenance.provider = "llm".into();
+                Ok(baseline)
+            } else {
+                Err(CoachUnavailable("every provider answered 503".into()))
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn an_unavailable_coach_writes_nothing_until_it_recovers_or_the_last_delivery() {
+        let (store, blobs, clock) = (
+            InMemoryStore::default(),
+            InMemoryBlobStore::default(),
+            ManualClock::at(datetime!(2026-11-01 9:00 UTC)),
+        );
+        let cipher = fake_cipher(ManualClock::at(datetime!(2026-11-01 9:00 UTC)));
+        let coach = FlakyCoach::default();
+        let scorer = Scorer {
+            store: &store,
+            blobs: &blobs,
+            envelope: &cipher,
+            clock: &clock,
+            ids: &RandomIds,
+            coach: &coach,
+        };
+        let stored_analysis = |call: &Call| {
+            let vault = DocumentVault {
+                repository: &store,
+                blobs: &blobs,
+                envelope: &cipher,
+            };
+            let (tenant, id) = (call.tenant_id.clone(), call.call_id.clone());
+            async move {
+                vault
+                    .get::<Analysis>(&tenant, &id, DocumentKind::Analysis, 1)
+                    .await
+                    .unwrap()
+            }
+        };
+
+        // Down: the job fails (the queue retries it) and no partial analysis exists.
+        let first = transcribed_call(&store, &cipher, &blobs, &clock).await;
+        for _ in 0..2 {
+            let error = scorer
+                .score(&first.tenant_id, &first.call_id, 1, false)
+                .await
+                .unwrap_err();
+            assert!(matches!(error, ScoreError::CoachUnavailable(_)));
+            assert!(stored_analysis(&first).await.is_none());
+        }
+        // Recovered: it completes once, with the coach's analysis.
+        coach
+            .recovered
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+        assert!(matches!(
+            scorer
+                .score(&first.tenant_id, &first.call_id, 1, false)
+                .await
+                .unwrap(),
+            ScoreOutcome::Scored { .. }
+        ));
+        assert_eq!(
+            stored_analysis(&first).await.unwrap().provenance.provider,
+            "llm"
+        );
+
+        // Down on the last delivery: the deterministic analysis is stored, marked degraded.
+        coach
+            .recovered
+            .store(false, std::sync::atomic::Ordering::SeqCst);
+        let second = transcribed_call(&store, &cipher, &blobs, &clock).await;
+        assert!(matches!(
+            scorer
+                .score(&second.tenant_id, &second.call_id, 1, true)
+                .await
+                .unwrap(),
+            ScoreOutcome::Scored { .. }
+        ));
+        let degraded = stored_analysis(&second).await.unwrap();
+        assert!(degraded.provenance.degraded);
+        assert_eq!(degraded.provenance.provider, "deterministic");
+        let call = store
+            .get_call(&second.tenant_id, &second.call_id)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(call.status, CallStatus::Scored);
     }
 }
