@@ -84,6 +84,10 @@ check("table: point-in-time recovery", table["PointInTimeRecoverySpecification"]
 check("table: customer-managed KMS key", table["SSESpecification"]["SSEType"] == "KMS"
       and ref_target(table["SSESpecification"]["KMSMasterKeyId"]) is not None)
 check("table: TTL attribute", table["TimeToLiveSpecification"]["Enabled"] is True)
+bucket = next(v["Properties"] for v in resources.values() if v["Type"] == "AWS::S3::Bucket")
+check("bucket: export bundles expire after 3 days", any(
+    r.get("Prefix") == "exports/" and r.get("ExpirationInDays") == 3 and r.get("Status") == "Enabled"
+    for r in bucket["LifecycleConfiguration"]["Rules"]))
 
 for key_id in ["StorageKey", "TranscriptsKey", "InsightsKey", "NotesKey", "TokensKey"]:
     check(f"{key_id}: rotation on", resources[key_id]["Properties"].get("EnableKeyRotation") is True)

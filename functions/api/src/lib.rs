@@ -148,6 +148,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("PUT", "/v1/calls/{call_id}/legal-hold"),
     ("GET", "/v1/workspace/retention"),
     ("PUT", "/v1/workspace/retention"),
+    ("POST", "/v1/exports"),
 ];
 
 pub fn router<P: Ports>(api: Arc<Api<P>>) -> Router {
@@ -173,6 +174,10 @@ pub fn router<P: Ports>(api: Arc<Api<P>>) -> Router {
         .route(
             "/v1/calls/{call_id}/legal-hold",
             put(routes::set_legal_hold::<P>),
+        )
+        .route(
+            "/v1/exports",
+            axum::routing::post(routes::create_export::<P>),
         )
         .route(
             "/v1/workspace/retention",

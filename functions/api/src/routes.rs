@@ -15,7 +15,7 @@ use callcoach_shared::domain::retention::{
     AccountState, CALL_WINDOW_CHOICES, RECORDING_WINDOW_CHOICES, RetentionPolicy,
 };
 use callcoach_shared::domain::transcript::Transcript;
-use callcoach_shared::ids::{CallId, TeamId, UserId};
+use callcoach_shared::ids::{CallId, ExportId, TeamId, UserId};
 use callcoach_shared::messages::PipelineMessage;
 use callcoach_shared::ports::{
     BlobStore, CallRepository, Clock, Cursor, DocumentKind, IdGenerator, PageRequest,
@@ -23,6 +23,7 @@ use callcoach_shared::ports::{
 };
 use callcoach_shared::usecases::calls::{NewCall, create_call as create_call_use_case};
 use callcoach_shared::usecases::documents::DocumentVault;
+use callcoach_shared::usecases::export::{ExportRequest, ExportScope, write_export};
 use callcoach_shared::usecases::ingest::{MAX_RECORDING_BYTES, MAX_TRANSCRIPT_BYTES};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -835,4 +836,68 @@ pub async fn put_retention<P: Ports>(
     }
     api.ports.store().update_tenant(&tenant).await?;
     Ok(Json(retention_view(&tenant)))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RequestExport {
+    scope: ExportScope,
+}
+
+/// How long an export's download link works.
+pub const EXPORT_LINK_LIFETIME: Duration = Duration::from_secs(15 * 60);
+
+/// Writes an export bundle and answers a short-lived download link. `user`: anyone, for their
+/// own data; `workspace`: owners, for the teams they own.
+pub async fn create_export<P: Ports>(
+    State(api): ApiState<P>,
+    who: Authenticated,
+    StrictJson(body): StrictJson<RequestExport>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let teams: Vec<TeamId> = match body.scope {
+        ExportScope::User => who.caller.teams().map(|(team, _)| team.clone()).collect(),
+        ExportScope::Workspace => who
+            .caller
+            .teams()
+            .filter(|(_, role)| *role == Role::Owner)
+            .map(|(team, _)| team.clone())
+            .collect(),
+    };
+    if body.scope == ExportScope::Workspace && teams.is_empty() {
+        return Err(ApiError::NotFound);
+    }
+    let export_id: ExportId = api.ports.ids().mint();
+    let now = api.ports.clock().now();
+    let request = ExportRequest {
+        tenant: &who.tenant,
+        requester: &who.caller.user,
+        scope: body.scope,
+        teams,
+        export_id: &export_id,
+        now,
+    };
+    let (key, counts) = write_export(
+        api.ports.store(),
+        api.ports.blobs(),
+        api.ports.envelope(),
+        &request,
+    )
+    .await
+    .map_err(|e| ApiError::Internal(Box::new(e)))?;
+    let link = api
+        .ports
+        .blobs()
+        .presign_get(&key, EXPORT_LINK_LIFETIME)
+        .await
+        .map_err(|e| ApiError::Internal(Box::new(e)))?;
+    let expires_at = now + EXPORT_LINK_LIFETIME;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({
+            "export_id": export_id,
+            "download_url": link.url,
+            "expires_at": expires_at.format(&time::format_description::well_known::Rfc3339).unwrap_or_default(),
+            "counts": counts,
+        })),
+    ))
 }

@@ -110,8 +110,16 @@ async fn call(api: &Api<TestPorts>, tenant: &TenantId, team: &TeamId, rep: &str)
 }
 
 /// Gives a call a stored transcript and analysis, as the pipeline would.
-async fn score(api: &Api<TestPorts>, mut call: Call) {
-    let transcript = parse_vtt("WEBVTT\n\n00:00.000 --> 00:03.000\n<v Dana>What is your budget?\n\n00:03.500 --> 00:06.000\n<v Sam>It is frozen.\n").unwrap();
+async fn score(api: &Api<TestPorts>, call: Call) {
+    score_saying(api, call, "It is frozen.").await
+}
+
+/// As [`score`], with the customer's answer chosen by the test.
+async fn score_saying(api: &Api<TestPorts>, mut call: Call, reply: &str) {
+    let vtt = format!(
+        "WEBVTT\n\n00:00.000 --> 00:03.000\n<v Dana>What is your budget?\n\n00:03.500 --> 00:06.000\n<v Sam>{reply}\n"
+    );
+    let transcript = parse_vtt(&vtt).unwrap();
     let vault = DocumentVault {
         repository: &api.ports.store,
         blobs: &api.ports.blobs,
@@ -1059,4 +1067,189 @@ async fn workspace_owners_set_bounded_retention_and_others_see_nothing() {
         (status, serde_json::from_str::<Value>(&text).unwrap()),
         (StatusCode::OK, defaults)
     );
+}
+
+#[tokio::test]
+async fn exports_hold_exactly_what_the_caller_may_take_and_no_other_tenants_data() {
+    let w = world().await;
+    // Canary words in transcripts of another rep, another team and another tenant.
+    let r2_call = w
+        .api
+        .ports
+        .store
+        .get_call(&w.a, &w.c2)
+        .await
+        .unwrap()
+        .unwrap();
+    score_saying(&w.api, r2_call, "canary-of-rep-two").await;
+    let east_call = w
+        .api
+        .ports
+        .store
+        .get_call(&w.a, &w.c3)
+        .await
+        .unwrap()
+        .unwrap();
+    score_saying(&w.api, east_call, "canary-of-team-east").await;
+    let b_call = w
+        .api
+        .ports
+        .store
+        .get_call(&w.b, &w.cb)
+        .await
+        .unwrap()
+        .unwrap();
+    score_saying(&w.api, b_call, "canary-of-tenant-b").await;
+    // An audit event of r1's own, and one of someone else's.
+    as_user(
+        &w,
+        &w.a,
+        "r1",
+        "PUT",
+        &format!("/v1/calls/{}/rep-speaker", w.c1),
+        Some(json!({"speaker": "Dana"})),
+    )
+    .await;
+    as_user(
+        &w,
+        &w.a,
+        "manager",
+        "PUT",
+        &format!("/v1/calls/{}/rep-speaker", w.c2),
+        Some(json!({"speaker": "Dana"})),
+    )
+    .await;
+
+    let bundle_of = |text: &str| {
+        let answer: Value = serde_json::from_str(text).unwrap();
+        let id = answer["export_id"].as_str().unwrap().to_owned();
+        let key = format!("exports/{}/{id}.json", w.a);
+        let bytes = w.api.ports.blobs.keys().contains(&key).then(|| key.clone());
+        (answer, bytes)
+    };
+    let (status, text) = as_user(
+        &w,
+        &w.a,
+        "r1",
+        "POST",
+        "/v1/exports",
+        Some(json!({"scope": "user"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{text}");
+    let (answer, key) = bundle_of(&text);
+    let key = key.expect("the bundle is in the bucket under exports/{tenant}/");
+    let bytes = bundle_bytes(&w, &key).await;
+    let bundle: Value = serde_json::from_slice(&bytes).unwrap();
+    assert_eq!(bundle["schema"], "callcoach.export.v1");
+    assert_eq!(bundle["scope"], "user");
+    assert_eq!(bundle["counts"], answer["counts"]);
+    // r1 has one call (c1, scored): its transcript, analysis, progress and own audit event.
+    let calls = bundle["calls"].as_array().unwrap();
+    assert_eq!(calls.len(), 1);
+    assert_eq!(calls[0]["call"]["call_id"], w.c1.as_str());
+    assert_eq!(bundle["counts"]["transcripts"], 1);
+    assert_eq!(bundle["counts"]["analyses"], 1);
+    assert_eq!(
+        bundle["counts"]["highlights"],
+        calls[0]["analysis"]["highlights"].as_array().unwrap().len()
+    );
+    assert_eq!(bundle["progress"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        bundle["counts"]["goals"],
+        bundle["progress"][0]["progress"]["current_goals"]
+            .as_array()
+            .unwrap()
+            .len()
+    );
+    let events = bundle["audit_events"].as_array().unwrap();
+    assert!(!events.is_empty() && events.iter().all(|e| e["actor"] == "r1"));
+    assert_eq!(bundle["counts"]["audit_events"], events.len());
+    for canary in [
+        "canary-of-rep-two",
+        "canary-of-team-east",
+        "canary-of-tenant-b",
+    ] {
+        assert!(
+            !String::from_utf8_lossy(&bytes).contains(canary),
+            "{canary}"
+        );
+    }
+    assert!(!String::from_utf8_lossy(&bytes).contains("ciphertext"));
+    let expires = time::OffsetDateTime::parse(
+        answer["expires_at"].as_str().unwrap(),
+        &time::format_description::well_known::Rfc3339,
+    )
+    .unwrap();
+    assert!(
+        expires - SystemClock.now() <= time::Duration::minutes(15),
+        "the link is short-lived"
+    );
+
+    // The owner of team west exports the workspace: every call of west, none of east or b.
+    let (status, text) = as_user(
+        &w,
+        &w.a,
+        "owner",
+        "POST",
+        "/v1/exports",
+        Some(json!({"scope": "workspace"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{text}");
+    let (_, key) = bundle_of(&text);
+    let bytes = bundle_bytes(&w, &key.unwrap()).await;
+    let bundle: Value = serde_json::from_slice(&bytes).unwrap();
+    let ids: Vec<&str> = bundle["calls"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["call"]["call_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids.len(), 2);
+    assert!(ids.contains(&w.c1.as_str()) && ids.contains(&w.c2.as_str()));
+    let text = String::from_utf8_lossy(&bytes);
+    assert!(text.contains("canary-of-rep-two"));
+    assert!(!text.contains("canary-of-team-east") && !text.contains("canary-of-tenant-b"));
+    assert_eq!(bundle["counts"]["transcripts"], 2);
+
+    // A rep may not export the workspace; unknown scopes and fields are refused.
+    let (status, body) = as_user(
+        &w,
+        &w.a,
+        "r1",
+        "POST",
+        "/v1/exports",
+        Some(json!({"scope": "workspace"})),
+    )
+    .await;
+    assert_eq!(
+        (status, body.as_str()),
+        (StatusCode::NOT_FOUND, NOT_FOUND_BODY)
+    );
+    let (status, _) = as_user(
+        &w,
+        &w.a,
+        "r1",
+        "POST",
+        "/v1/exports",
+        Some(json!({"scope": "everything"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let (status, _) = as_user(
+        &w,
+        &w.a,
+        "r1",
+        "POST",
+        "/v1/exports",
+        Some(json!({"scope": "user", "tenant_id": "tenant-b"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+}
+
+async fn bundle_bytes(w: &World, key: &str) -> Vec<u8> {
+    use callcoach_shared::ports::BlobStore;
+    w.api.ports.blobs.get(key).await.unwrap().unwrap()
 }

@@ -3,6 +3,7 @@
 pub mod callback;
 pub mod calls;
 pub mod documents;
+pub mod export;
 pub mod ingest;
 pub mod once;
 pub mod progress;
