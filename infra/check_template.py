@@ -92,6 +92,11 @@ check("bucket: export bundles expire after 3 days", any(
 for key_id in ["StorageKey", "TranscriptsKey", "InsightsKey", "NotesKey", "TokensKey"]:
     check(f"{key_id}: rotation on", resources[key_id]["Properties"].get("EnableKeyRotation") is True)
 
+for name, fn in functions.items():
+    variables = fn["Properties"].get("Environment", {}).get("Variables", {})
+    check(f"{name}: no local-only token key", "CALLCOACH_LOCAL_AUTH_PUBLIC_KEY" not in variables
+          and "CALLCOACH_LOCAL_AUTH_PUBLIC_KEY" not in globals_fn.get("Environment", {}).get("Variables", {}))
+
 worker = functions["ScoringWorkerFunction"]["Properties"]
 check("scoring worker cannot use the tokens key domain", not mentions(worker, "TokensKey"))
 check("scoring worker cannot use the notes key domain", not mentions(worker, "NotesKey"))

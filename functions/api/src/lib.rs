@@ -9,6 +9,8 @@
 mod audit;
 pub mod error;
 pub mod extract;
+#[cfg(feature = "local-auth")]
+pub mod local_auth;
 mod routes;
 
 use std::sync::Arc;
@@ -112,12 +114,17 @@ where
 pub struct Settings {
     /// Name of the verified claim carrying the tenant id.
     pub tenant_claim: String,
+    /// Local runs only: verify bearer tokens here instead of reading API Gateway's claims.
+    #[cfg(feature = "local-auth")]
+    pub local_auth: Option<Arc<local_auth::LocalVerifier>>,
 }
 
 impl Default for Settings {
     fn default() -> Self {
         Self {
             tenant_claim: "custom:tenant_id".into(),
+            #[cfg(feature = "local-auth")]
+            local_auth: None,
         }
     }
 }

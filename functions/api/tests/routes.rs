@@ -160,6 +160,10 @@ async fn score_saying(api: &Api<TestPorts>, mut call: Call, reply: &str) {
 }
 
 async fn world() -> World {
+    world_with(Settings::default()).await
+}
+
+async fn world_with(settings: Settings) -> World {
     let ports = Adapters {
         store: InMemoryStore::default(),
         blobs: InMemoryBlobStore::default(),
@@ -168,10 +172,7 @@ async fn world() -> World {
         clock: SystemClock,
         ids: RandomIds,
     };
-    let api = Arc::new(Api {
-        ports,
-        settings: Settings::default(),
-    });
+    let api = Arc::new(Api { ports, settings });
     let (a, b) = (
         TenantId::parse("tenant-a").unwrap(),
         TenantId::parse("tenant-b").unwrap(),
@@ -1252,4 +1253,142 @@ async fn exports_hold_exactly_what_the_caller_may_take_and_no_other_tenants_data
 async fn bundle_bytes(w: &World, key: &str) -> Vec<u8> {
     use callcoach_shared::ports::BlobStore;
     w.api.ports.blobs.get(key).await.unwrap().unwrap()
+}
+
+/// Local mode (feature `local-auth`): the function verifies bearer tokens itself, and refuses
+/// every malformed, expired, premature, misaddressed, unsigned or foreign one (test 24).
+#[tokio::test]
+async fn local_tokens_are_verified_in_the_function_and_every_bad_one_is_refused() {
+    use api::local_auth::{LOCAL_KID, LocalIssuer, LocalVerifier, generate_key_pair};
+    use base64::Engine;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use jsonwebtoken::{Algorithm, EncodingKey, Header};
+
+    let (private, public) = generate_key_pair();
+    let settings = Settings {
+        local_auth: Some(Arc::new(LocalVerifier::from_public_key(&public).unwrap())),
+        ..Settings::default()
+    };
+    let w = world_with(settings).await;
+    let issuer = LocalIssuer::from_pkcs8(&private);
+    let path = format!("/v1/calls/{}", w.c1);
+    let get = |token: Option<String>| {
+        let mut req = request("GET", &path, None, None);
+        if let Some(token) = token {
+            req.headers_mut()
+                .insert("authorization", format!("Bearer {token}").parse().unwrap());
+        }
+        send(&w, req)
+    };
+    let claim = "custom:tenant_id";
+    let extra = |pairs: Value| pairs.as_object().unwrap().clone();
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+
+    let good = issuer.issue(claim, "tenant-a", "r1", 300, extra(json!({})));
+    assert_eq!(get(Some(good.clone())).await.0, StatusCode::OK);
+
+    let (other_private, _) = generate_key_pair();
+    let mut foreign_kid = Header::new(Algorithm::EdDSA);
+    foreign_kid.kid = Some("someone-else".into());
+    let payload = json!({"iss": "callcoach-local", "aud": "callcoach-local-api", "sub": "r1", claim: "tenant-a", "exp": now + 300, "nbf": now});
+    let unsigned = format!(
+        "{}.{}.",
+        URL_SAFE_NO_PAD.encode(br#"{"alg":"none","typ":"JWT"}"#),
+        URL_SAFE_NO_PAD.encode(payload.to_string())
+    );
+    let mut hs_header = Header::new(Algorithm::HS256);
+    hs_header.kid = Some(LOCAL_KID.into());
+    let refused = [
+        ("no token", None),
+        (
+            "expired",
+            Some(issuer.issue(claim, "tenant-a", "r1", -120, extra(json!({})))),
+        ),
+        (
+            "not yet valid",
+            Some(issuer.issue(
+                claim,
+                "tenant-a",
+                "r1",
+                3600,
+                extra(json!({"nbf": now + 600})),
+            )),
+        ),
+        (
+            "wrong issuer",
+            Some(issuer.issue(
+                claim,
+                "tenant-a",
+                "r1",
+                300,
+                extra(json!({"iss": "https://elsewhere.example"})),
+            )),
+        ),
+        (
+            "wrong audience",
+            Some(issuer.issue(
+                claim,
+                "tenant-a",
+                "r1",
+                300,
+                extra(json!({"aud": "another-api"})),
+            )),
+        ),
+        (
+            "exp as a string",
+            Some(issuer.issue(
+                claim,
+                "tenant-a",
+                "r1",
+                300,
+                extra(json!({"exp": (now + 300).to_string()})),
+            )),
+        ),
+        (
+            "no tenant claim",
+            Some(issuer.issue("other_claim", "tenant-a", "r1", 300, extra(json!({})))),
+        ),
+        (
+            "malformed tenant",
+            Some(issuer.issue(claim, "a/b", "r1", 300, extra(json!({})))),
+        ),
+        (
+            "signed by another key",
+            Some(LocalIssuer::from_pkcs8(&other_private).issue(
+                claim,
+                "tenant-a",
+                "r1",
+                300,
+                extra(json!({})),
+            )),
+        ),
+        (
+            "unknown kid",
+            Some(
+                jsonwebtoken::encode(&foreign_kid, &payload, &EncodingKey::from_ed_der(&private))
+                    .unwrap(),
+            ),
+        ),
+        ("alg none", Some(unsigned)),
+        (
+            "HS256 with the public key as secret",
+            Some(
+                jsonwebtoken::encode(
+                    &hs_header,
+                    &payload,
+                    &EncodingKey::from_secret(public.as_bytes()),
+                )
+                .unwrap(),
+            ),
+        ),
+        ("garbage", Some("not.a.token".into())),
+    ];
+    for (name, token) in refused {
+        let (status, body) = get(token).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{name}");
+        assert!(body.contains("\"status\":401"), "{name}");
+    }
+    // In local mode, API Gateway-style claims in the request context are not an identity.
+    let (status, _) = send(&w, request("GET", &path, claims(&w.a, "r1"), None)).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
 }

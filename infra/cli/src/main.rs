@@ -2,13 +2,15 @@
 //!
 //! - `callcoach analyze FILE ...` scores a transcript file offline (no cloud at all).
 //! - `callcoach demo` runs against the local AWS stand-in (`make demo` starts and provisions it).
+//! - `callcoach token` issues local-only identities for the api function (see `token.rs`).
 
 mod analyze;
 mod demo;
+mod token;
 
 use std::process::ExitCode;
 
-const USAGE: &str = "usage:\n  callcoach analyze FILE [--rep NAME] [--playbook FILE] [--type TYPE] [--json]\n  callcoach demo [SAMPLE_FILE]";
+const USAGE: &str = "usage:\n  callcoach analyze FILE [--rep NAME] [--playbook FILE] [--type TYPE] [--json]\n  callcoach demo [SAMPLE_FILE]\n  callcoach token --tenant TENANT --user USER [--ttl SECONDS] | --public-key";
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -16,6 +18,7 @@ async fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("demo") => demo::run(&args[1..]).await,
         Some("analyze") => analyze::run(&args[1..]),
+        Some("token") => token::run(&args[1..]),
         _ => {
             eprintln!("{USAGE}");
             return ExitCode::from(2);

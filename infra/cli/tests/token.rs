@@ -1,0 +1,51 @@
+//! `callcoach token` makes a local key pair once and issues tokens the api function's local
+//! verifier accepts for exactly the tenant and user asked for.
+
+use std::process::Command;
+
+use api::local_auth::LocalVerifier;
+
+fn callcoach(dir: &std::path::Path, args: &[&str]) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_callcoach"))
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap().trim().to_owned()
+}
+
+#[test]
+fn issued_tokens_verify_against_the_printed_public_key() {
+    let dir = std::env::temp_dir().join(format!("callcoach-token-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let public = callcoach(&dir, &["token", "--public-key"]);
+    assert_eq!(
+        callcoach(&dir, &["token", "--public-key"]),
+        public,
+        "the key is made once"
+    );
+    let token = callcoach(
+        &dir,
+        &["token", "--tenant", "demo-tenant", "--user", "demo-rep"],
+    );
+    let claims = LocalVerifier::from_public_key(&public)
+        .unwrap()
+        .verify(&format!("Bearer {token}"))
+        .expect("the function's verifier accepts it");
+    assert_eq!(claims["sub"], "demo-rep");
+    assert_eq!(claims["custom:tenant_id"], "demo-tenant");
+
+    let out = Command::new(env!("CARGO_BIN_EXE_callcoach"))
+        .args(["token", "--tenant", "t"])
+        .current_dir(&dir)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("usage"));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
