@@ -156,6 +156,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/v1/workspace/retention"),
     ("PUT", "/v1/workspace/retention"),
     ("POST", "/v1/exports"),
+    ("GET", "/v1/prep-cards"),
 ];
 
 pub fn router<P: Ports>(api: Arc<Api<P>>) -> Router {
@@ -186,6 +187,7 @@ pub fn router<P: Ports>(api: Arc<Api<P>>) -> Router {
             "/v1/exports",
             axum::routing::post(routes::create_export::<P>),
         )
+        .route("/v1/prep-cards", get(routes::prep_card::<P>))
         .route(
             "/v1/workspace/retention",
             get(routes::get_retention::<P>).put(routes::put_retention::<P>),

@@ -25,6 +25,9 @@ use callcoach_shared::usecases::calls::{NewCall, create_call as create_call_use_
 use callcoach_shared::usecases::documents::DocumentVault;
 use callcoach_shared::usecases::export::{ExportRequest, ExportScope, write_export};
 use callcoach_shared::usecases::ingest::{MAX_RECORDING_BYTES, MAX_TRANSCRIPT_BYTES};
+use callcoach_shared::usecases::prep::{
+    MAX_CALLS as PREP_MAX_CALLS, PastCall, PrepCard, prep_card as build_prep_card,
+};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use time::OffsetDateTime;
@@ -900,4 +903,76 @@ pub async fn create_export<P: Ports>(
             "counts": counts,
         })),
     ))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PrepQuery {
+    team_id: String,
+    company_domain: String,
+}
+
+/// A pre-call card for a company, from the team's past calls the caller may see.
+pub async fn prep_card<P: Ports>(
+    State(api): ApiState<P>,
+    who: Authenticated,
+    query: Result<Query<PrepQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<PrepCard>, ApiError> {
+    let Query(query) =
+        query.map_err(|e| ApiError::BadRequest(format!("query: {}", e.body_text())))?;
+    text_field("company_domain", &query.company_domain, 253)?;
+    let team = team_id(&query.team_id)?;
+    if who.caller.role_in(&team).is_none() {
+        return Err(ApiError::NotFound);
+    }
+    // Newest first; a bounded number of pages, so a card costs a bounded number of reads.
+    let mut matching = Vec::new();
+    let mut page = PageRequest::first(100).expect("a valid page size");
+    for _ in 0..10 {
+        let listed = api
+            .ports
+            .store()
+            .list_team_calls(&who.tenant, &team, &page)
+            .await?;
+        matching.extend(listed.items.into_iter().filter(|c| {
+            c.status == CallStatus::Scored
+                && who.caller.can_view_call(c)
+                && c.company_domain
+                    .as_deref()
+                    .is_some_and(|d| d.eq_ignore_ascii_case(query.company_domain.trim()))
+        }));
+        match listed.next {
+            Some(next) if matching.len() < PREP_MAX_CALLS => {
+                page = PageRequest::new(100, Some(next)).expect("a valid page size");
+            }
+            _ => break,
+        }
+    }
+    matching.truncate(PREP_MAX_CALLS);
+    let mut loaded = Vec::with_capacity(matching.len());
+    for call in &matching {
+        let analysis = load_analysis(&api, call).await?;
+        let transcript = load_transcript(&api, call).await.ok();
+        loaded.push((analysis, transcript));
+    }
+    let past: Vec<PastCall<'_>> = matching
+        .iter()
+        .zip(&loaded)
+        .map(|(call, (analysis, transcript))| PastCall {
+            call,
+            analysis,
+            transcript: transcript.as_ref(),
+        })
+        .collect();
+    let playbook = api
+        .ports
+        .store()
+        .get_playbook(&who.tenant, &team)
+        .await?
+        .unwrap_or_default();
+    Ok(Json(build_prep_card(
+        query.company_domain.trim(),
+        &past,
+        &playbook,
+    )))
 }

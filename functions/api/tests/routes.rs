@@ -1392,3 +1392,91 @@ async fn local_tokens_are_verified_in_the_function_and_every_bad_one_is_refused(
     let (status, _) = send(&w, request("GET", &path, claims(&w.a, "r1"), None)).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
 }
+
+#[tokio::test]
+async fn prep_cards_draw_on_the_calls_the_caller_may_see() {
+    let w = world().await;
+    // c1 (r1) is scored by world(); c2 (r2) raises a price objection with the same company.
+    let c2 = w
+        .api
+        .ports
+        .store
+        .get_call(&w.a, &w.c2)
+        .await
+        .unwrap()
+        .unwrap();
+    score_saying(&w.api, c2, "Honestly it is too expensive for us this year.").await;
+    let playbook = json!({
+        "value_propositions": ["Ramp new reps in half the time"],
+        "objection_handling": [{"objection": "price", "response": "Tie the cost to hours saved per rep."}]
+    });
+    let (status, _) = as_user(
+        &w,
+        &w.a,
+        "owner",
+        "PUT",
+        &format!("/v1/teams/{}/playbook", w.west),
+        Some(playbook),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+
+    let card = |who: &'static str, tenant: TenantId, domain: &'static str| {
+        let path = format!("/v1/prep-cards?team_id={}&company_domain={domain}", w.west);
+        let w = &w;
+        async move { as_user(w, &tenant, who, "GET", &path, None).await }
+    };
+    let (status, text) = card("manager", w.a.clone(), "INITECH.example").await;
+    assert_eq!(status, StatusCode::OK, "{text}");
+    let body: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(body["calls_considered"], 2);
+    assert!(
+        body["objections"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|o| o["objection"] == "price" && o["call_id"] == w.c2.as_str())
+    );
+    assert_eq!(
+        body["objection_responses"][0]["response"],
+        "Tie the cost to hours saved per rep."
+    );
+    assert_eq!(
+        body["value_propositions"][0],
+        "Ramp new reps in half the time"
+    );
+    assert!(
+        body["people_met"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p == "Sam")
+    );
+    assert!(body["last_summary"].is_string());
+
+    // A rep sees only their own calls in it: c1 has no price objection.
+    let (status, text) = card("r1", w.a.clone(), "initech.example").await;
+    assert_eq!(status, StatusCode::OK);
+    let body: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(body["calls_considered"], 1);
+    assert!(!text.contains(w.c2.as_str()) && !text.contains("too expensive"));
+
+    // Another company: an empty card. Outsiders: the one 404.
+    let (_, text) = card("manager", w.a.clone(), "other.example").await;
+    assert_eq!(
+        serde_json::from_str::<Value>(&text).unwrap()["calls_considered"],
+        0
+    );
+    for (who, tenant) in [
+        ("owner-east", w.a.clone()),
+        ("stranger", w.a.clone()),
+        ("owner-b", w.b.clone()),
+    ] {
+        let (status, text) = card(who, tenant, "initech.example").await;
+        assert_eq!(
+            (status, text.as_str()),
+            (StatusCode::NOT_FOUND, NOT_FOUND_BODY),
+            "{who}"
+        );
+    }
+}

@@ -6,6 +6,7 @@ pub mod documents;
 pub mod export;
 pub mod ingest;
 pub mod once;
+pub mod prep;
 pub mod progress;
 pub mod reaper;
 pub mod score;
