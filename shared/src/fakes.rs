@@ -55,6 +55,7 @@ struct State {
     progress: HashMap<(TenantId, UserId), (u64, Vec<u8>)>,
     playbooks: HashMap<(TenantId, TeamId), crate::domain::playbook::Playbook>,
     recording_marks: HashMap<(TenantId, CallId), OffsetDateTime>,
+    usage: Vec<crate::domain::usage::UsageEvent>,
 }
 
 /// One in-memory store implementing every repository port.
@@ -864,5 +865,34 @@ pub fn sample_new_call() -> crate::usecases::calls::NewCall {
         call_type: crate::domain::call::CallType::Discovery,
         company_domain: None,
         buyer_persona: None,
+    }
+}
+
+impl crate::ports::UsageLog for InMemoryStore {
+    async fn record_view(
+        &self,
+        event: &crate::domain::usage::UsageEvent,
+    ) -> Result<(), StoreError> {
+        self.state().usage.push(event.clone());
+        Ok(())
+    }
+
+    async fn views_of_user(
+        &self,
+        tenant: &TenantId,
+        user: &UserId,
+        now: OffsetDateTime,
+        limit: usize,
+    ) -> Result<Vec<crate::domain::usage::UsageEvent>, StoreError> {
+        let mut views: Vec<_> = self
+            .state()
+            .usage
+            .iter()
+            .filter(|e| &e.tenant_id == tenant && &e.user_id == user && e.expires_at() > now)
+            .cloned()
+            .collect();
+        views.sort_by_key(|e| std::cmp::Reverse(e.at));
+        views.truncate(limit);
+        Ok(views)
     }
 }

@@ -616,3 +616,42 @@ async fn team_playbooks_round_trip_per_tenant() {
             .is_none()
     );
 }
+
+#[tokio::test]
+async fn usage_events_round_trip_newest_first_and_expired_ones_are_not_read() {
+    use callcoach_shared::domain::usage::{USAGE_RETENTION, UsageEvent};
+    use callcoach_shared::ports::UsageLog;
+    let aws = LocalAws::connect().await;
+    let tenant = fresh_tenant();
+    let user = callcoach_shared::ids::UserId::parse("viewer").unwrap();
+    let now = time::OffsetDateTime::now_utc();
+    let event = |days_ago: i64, view: &str| UsageEvent {
+        tenant_id: tenant.clone(),
+        user_id: user.clone(),
+        call_id: mint(),
+        view: view.into(),
+        at: now - time::Duration::days(days_ago),
+    };
+    let recent = event(1, "call");
+    let newer = event(0, "analysis");
+    let expired = event(USAGE_RETENTION.whole_days() + 1, "transcript");
+    for e in [&recent, &newer, &expired] {
+        aws.adapters.table.record_view(e).await.unwrap();
+    }
+    let views = aws
+        .adapters
+        .table
+        .views_of_user(&tenant, &user, now, 10)
+        .await
+        .unwrap();
+    assert_eq!(views, [newer, recent]);
+    let other = callcoach_shared::ids::UserId::parse("someone-else").unwrap();
+    assert!(
+        aws.adapters
+            .table
+            .views_of_user(&tenant, &other, now, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}

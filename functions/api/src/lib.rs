@@ -20,7 +20,7 @@ use axum::routing::{get, put};
 use callcoach_shared::crypto::Envelope;
 use callcoach_shared::ports::{
     AuditLog, BlobStore, CallRepository, Clock, DocumentRepository, IdGenerator,
-    PlaybookRepository, ProgressRepository, Queue, TeamRepository, TenantRepository,
+    PlaybookRepository, ProgressRepository, Queue, TeamRepository, TenantRepository, UsageLog,
 };
 
 /// Everything the API keeps in the table, under one name.
@@ -32,6 +32,7 @@ pub trait ApiStore:
     + AuditLog
     + ProgressRepository
     + PlaybookRepository
+    + UsageLog
     + 'static
 {
 }
@@ -44,6 +45,7 @@ impl<T> ApiStore for T where
         + AuditLog
         + ProgressRepository
         + PlaybookRepository
+        + UsageLog
         + 'static
 {
 }
@@ -157,6 +159,9 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("PUT", "/v1/workspace/retention"),
     ("POST", "/v1/exports"),
     ("GET", "/v1/prep-cards"),
+    ("POST", "/v1/calls/{call_id}/practice"),
+    ("GET", "/v1/calls/{call_id}/practice"),
+    ("POST", "/v1/reps/{user_id}/goals/{goal_id}/complete"),
 ];
 
 pub fn router<P: Ports>(api: Arc<Api<P>>) -> Router {
@@ -188,6 +193,14 @@ pub fn router<P: Ports>(api: Arc<Api<P>>) -> Router {
             axum::routing::post(routes::create_export::<P>),
         )
         .route("/v1/prep-cards", get(routes::prep_card::<P>))
+        .route(
+            "/v1/reps/{user_id}/goals/{goal_id}/complete",
+            axum::routing::post(routes::complete_goal::<P>),
+        )
+        .route(
+            "/v1/calls/{call_id}/practice",
+            get(routes::list_practice::<P>).post(routes::write_practice::<P>),
+        )
         .route(
             "/v1/workspace/retention",
             get(routes::get_retention::<P>).put(routes::put_retention::<P>),

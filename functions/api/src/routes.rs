@@ -7,7 +7,7 @@ use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use callcoach_shared::domain::SCHEMA_VERSION;
-use callcoach_shared::domain::analysis::Analysis;
+use callcoach_shared::domain::analysis::{Analysis, PracticeResponse};
 use callcoach_shared::domain::call::{Call, CallStatus, CallType};
 use callcoach_shared::domain::org::{Membership, Role, Team, Tenant};
 use callcoach_shared::domain::playbook::Playbook;
@@ -15,11 +15,12 @@ use callcoach_shared::domain::retention::{
     AccountState, CALL_WINDOW_CHOICES, RECORDING_WINDOW_CHOICES, RetentionPolicy,
 };
 use callcoach_shared::domain::transcript::Transcript;
-use callcoach_shared::ids::{CallId, ExportId, TeamId, UserId};
+use callcoach_shared::domain::usage::UsageEvent;
+use callcoach_shared::ids::{CallId, ExportId, GoalId, TeamId, UserId};
 use callcoach_shared::messages::PipelineMessage;
 use callcoach_shared::ports::{
     BlobStore, CallRepository, Clock, Cursor, DocumentKind, IdGenerator, PageRequest,
-    PlaybookRepository, Queue, StoreError, TeamRepository, TenantRepository,
+    PlaybookRepository, Queue, StoreError, TeamRepository, TenantRepository, UsageLog,
 };
 use callcoach_shared::usecases::calls::{NewCall, create_call as create_call_use_case};
 use callcoach_shared::usecases::documents::DocumentVault;
@@ -28,6 +29,7 @@ use callcoach_shared::usecases::ingest::{MAX_RECORDING_BYTES, MAX_TRANSCRIPT_BYT
 use callcoach_shared::usecases::prep::{
     MAX_CALLS as PREP_MAX_CALLS, PastCall, PrepCard, prep_card as build_prep_card,
 };
+use callcoach_shared::usecases::progress::update_progress;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use time::OffsetDateTime;
@@ -471,12 +473,37 @@ async fn visible_call<P: Ports>(
     Ok(call)
 }
 
+/// Records that the caller viewed the call (usage, kept 13 months). A failure to record never
+/// fails the read: it is logged and counted instead.
+async fn record_view<P: Ports>(api: &Api<P>, who: &Authenticated, call: &Call, view: &str) {
+    let event = UsageEvent {
+        tenant_id: who.tenant.clone(),
+        user_id: who.caller.user.clone(),
+        call_id: call.call_id.clone(),
+        view: view.into(),
+        at: api.ports.clock().now(),
+    };
+    if let Err(error) = api.ports.store().record_view(&event).await {
+        tracing::warn!(error = %error, "usage event not recorded");
+        callcoach_shared::telemetry::emit_metrics(
+            event.at.unix_timestamp() * 1000,
+            &[("Function", "api")],
+            &[callcoach_shared::telemetry::Metric {
+                name: "UsageWriteFailed",
+                value: 1.0,
+                unit: "Count",
+            }],
+        );
+    }
+}
+
 pub async fn get_call<P: Ports>(
     State(api): ApiState<P>,
     who: Authenticated,
     Path(raw): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     let call = visible_call(&api, &who, &raw).await?;
+    record_view(&api, &who, &call, "call").await;
     let mut body = json!({ "call": call_view(&call) });
     if call.status == CallStatus::Scored {
         let analysis = load_analysis(&api, &call).await?;
@@ -533,7 +560,9 @@ pub async fn get_transcript<P: Ports>(
     Path(raw): Path<String>,
 ) -> Result<Json<Transcript>, ApiError> {
     let call = visible_call(&api, &who, &raw).await?;
-    Ok(Json(load_transcript(&api, &call).await?))
+    let transcript = load_transcript(&api, &call).await?;
+    record_view(&api, &who, &call, "transcript").await;
+    Ok(Json(transcript))
 }
 
 pub async fn get_analysis<P: Ports>(
@@ -542,7 +571,9 @@ pub async fn get_analysis<P: Ports>(
     Path(raw): Path<String>,
 ) -> Result<Json<Analysis>, ApiError> {
     let call = visible_call(&api, &who, &raw).await?;
-    Ok(Json(load_analysis(&api, &call).await?))
+    let analysis = load_analysis(&api, &call).await?;
+    record_view(&api, &who, &call, "analysis").await;
+    Ok(Json(analysis))
 }
 
 #[derive(Deserialize)]
@@ -655,6 +686,7 @@ pub async fn rep_progress<P: Ports>(
         "averages": {"last_5_calls": progress.averages(5), "all_kept_calls": progress.averages(usize::MAX)},
         "calls": progress.entries,
         "current_goals": progress.current_goals,
+        "completed_goals": progress.completed_goals,
     })))
 }
 
@@ -975,4 +1007,138 @@ pub async fn prep_card<P: Ports>(
         &past,
         &playbook,
     )))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WritePractice {
+    highlight_id: String,
+    text: String,
+}
+
+/// The highlight's index in the call's analysis: practice documents are versioned by it.
+fn highlight_index(analysis: &Analysis, raw: &str) -> Result<u32, ApiError> {
+    analysis
+        .highlights
+        .iter()
+        .position(|h| h.highlight_id.as_str() == raw)
+        .and_then(|i| u32::try_from(i).ok())
+        .ok_or_else(|| ApiError::BadRequest("highlight_id: not a highlight of this call".into()))
+}
+
+fn practice_vault<P: Ports>(api: &Api<P>) -> DocumentVault<'_, P::Store, P::Blobs, P::Envelope> {
+    DocumentVault {
+        repository: api.ports.store(),
+        blobs: api.ports.blobs(),
+        envelope: api.ports.envelope(),
+    }
+}
+
+/// A rep writes a better answer to a highlight of their call; stored encrypted under the notes
+/// key domain, kept with the call (deleted with it, exported with it).
+pub async fn write_practice<P: Ports>(
+    State(api): ApiState<P>,
+    who: Authenticated,
+    Path(raw): Path<String>,
+    StrictJson(body): StrictJson<WritePractice>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let call = visible_call(&api, &who, &raw).await?;
+    if call.rep_id != who.caller.user {
+        return Err(ApiError::NotFound);
+    }
+    text_field("text", &body.text, 2000)?;
+    let analysis = load_analysis(&api, &call).await?;
+    let index = highlight_index(&analysis, &body.highlight_id)?;
+    let vault = practice_vault(&api);
+    let mut responses: Vec<PracticeResponse> = vault
+        .get(
+            &call.tenant_id,
+            &call.call_id,
+            DocumentKind::Practice,
+            index,
+        )
+        .await
+        .map_err(|e| ApiError::Internal(Box::new(e)))?
+        .unwrap_or_default();
+    if responses.len() >= 50 {
+        return Err(ApiError::BadRequest(
+            "text: at most 50 practice responses a highlight".into(),
+        ));
+    }
+    let response = PracticeResponse {
+        highlight_id: analysis.highlights[index as usize].highlight_id.clone(),
+        author: who.caller.user.clone(),
+        text: body.text.trim().to_owned(),
+        written_at: api.ports.clock().now(),
+    };
+    responses.push(response.clone());
+    vault
+        .put(
+            &call.tenant_id,
+            &call.call_id,
+            DocumentKind::Practice,
+            index,
+            &responses,
+        )
+        .await
+        .map_err(|e| ApiError::Internal(Box::new(e)))?;
+    Ok((StatusCode::CREATED, Json(json!(response))))
+}
+
+/// Every practice response of a call, by highlight; whoever may see the call.
+pub async fn list_practice<P: Ports>(
+    State(api): ApiState<P>,
+    who: Authenticated,
+    Path(raw): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let call = visible_call(&api, &who, &raw).await?;
+    let analysis = load_analysis(&api, &call).await?;
+    let vault = practice_vault(&api);
+    let mut items = Vec::new();
+    for index in 0..analysis.highlights.len() {
+        let responses: Option<Vec<PracticeResponse>> = vault
+            .get(
+                &call.tenant_id,
+                &call.call_id,
+                DocumentKind::Practice,
+                index as u32,
+            )
+            .await
+            .map_err(|e| ApiError::Internal(Box::new(e)))?;
+        items.extend(responses.unwrap_or_default());
+    }
+    Ok(Json(json!({ "items": items })))
+}
+
+/// A rep marks one of their current micro-goals complete (their own goals only).
+pub async fn complete_goal<P: Ports>(
+    State(api): ApiState<P>,
+    who: Authenticated,
+    Path((raw_rep, raw_goal)): Path<(String, String)>,
+) -> Result<Json<Value>, ApiError> {
+    let rep = UserId::parse(raw_rep).map_err(|_| ApiError::NotFound)?;
+    let goal = GoalId::parse(raw_goal).map_err(|_| ApiError::NotFound)?;
+    if rep != who.caller.user {
+        return Err(ApiError::NotFound);
+    }
+    let mut found = false;
+    let progress = update_progress(
+        api.ports.store(),
+        api.ports.envelope(),
+        &who.tenant,
+        &rep,
+        |progress| {
+            found = progress.complete_goal(&goal);
+            found
+        },
+    )
+    .await
+    .map_err(|e| ApiError::Internal(Box::new(e)))?;
+    if !found {
+        return Err(ApiError::NotFound);
+    }
+    Ok(Json(json!({
+        "current_goals": progress.current_goals,
+        "completed_goals": progress.completed_goals,
+    })))
 }

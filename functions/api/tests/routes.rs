@@ -692,7 +692,8 @@ async fn every_mutating_route_writes_an_audit_event() {
         let path = route
             .replace("{team_id}", w.west.as_str())
             .replace("{call_id}", w.c2.as_str())
-            .replace("{user_id}", "r2");
+            .replace("{user_id}", "r2")
+            .replace("{goal_id}", "goal_00000000000000000000000000000000");
         let (status, _) = as_user(&w, &w.a, "r1", method, &path, Some(json!({"name": "x"}))).await;
         let events = w.api.ports.store.audit_events();
         if matches!(*method, "GET") {
@@ -1479,4 +1480,166 @@ async fn prep_cards_draw_on_the_calls_the_caller_may_see() {
             "{who}"
         );
     }
+}
+
+#[tokio::test]
+async fn reps_practise_answers_to_their_highlights_and_the_team_reads_them() {
+    let w = world().await;
+    let analysis_path = format!("/v1/calls/{}/analysis", w.c1);
+    let (_, text) = as_user(&w, &w.a, "r1", "GET", &analysis_path, None).await;
+    let analysis: Value = serde_json::from_str(&text).unwrap();
+    let highlight = analysis["highlights"][0]["highlight_id"]
+        .as_str()
+        .expect("c1 has a highlight")
+        .to_owned();
+    let path = format!("/v1/calls/{}/practice", w.c1);
+    let answer = "Understood on the freeze: what does waiting until April cost your ramp plan?";
+
+    let (status, text) = as_user(
+        &w,
+        &w.a,
+        "r1",
+        "POST",
+        &path,
+        Some(json!({"highlight_id": highlight, "text": answer})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{text}");
+    for (who, body) in [
+        ("manager", json!({"highlight_id": highlight, "text": "x"})), // sees the call, is not its rep
+        ("r2", json!({"highlight_id": highlight, "text": "x"})),      // may not see the call
+    ] {
+        let (status, text) = as_user(&w, &w.a, who, "POST", &path, Some(body)).await;
+        assert_eq!(
+            (status, text.as_str()),
+            (StatusCode::NOT_FOUND, NOT_FOUND_BODY),
+            "{who}"
+        );
+    }
+    let (status, text) = as_user(
+        &w,
+        &w.a,
+        "r1",
+        "POST",
+        &path,
+        Some(json!({"highlight_id": "hl_00000000000000000000000000000000", "text": "x"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(text.contains("highlight_id"));
+    let long = "a".repeat(2001);
+    let (status, _) = as_user(
+        &w,
+        &w.a,
+        "r1",
+        "POST",
+        &path,
+        Some(json!({"highlight_id": highlight, "text": long})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+
+    let (status, text) = as_user(&w, &w.a, "manager", "GET", &path, None).await;
+    assert_eq!(status, StatusCode::OK);
+    let listed: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(listed["items"].as_array().unwrap().len(), 1);
+    assert_eq!(listed["items"][0]["text"], answer);
+    assert_eq!(listed["items"][0]["author"], "r1");
+    let (status, _) = as_user(&w, &w.a, "r2", "GET", &path, None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+
+    // The rep's export carries it.
+    let (_, text) = as_user(
+        &w,
+        &w.a,
+        "r1",
+        "POST",
+        "/v1/exports",
+        Some(json!({"scope": "user"})),
+    )
+    .await;
+    let receipt: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(receipt["counts"]["practice_responses"], 1);
+}
+
+#[tokio::test]
+async fn reps_mark_their_own_current_goals_complete() {
+    let w = world().await;
+    let (_, text) = as_user(&w, &w.a, "r1", "GET", "/v1/reps/r1/progress", None).await;
+    let progress: Value = serde_json::from_str(&text).unwrap();
+    let goal = progress["current_goals"][0]["goal_id"]
+        .as_str()
+        .expect("c1 set goals")
+        .to_owned();
+    let path = format!("/v1/reps/r1/goals/{goal}/complete");
+    for who in ["manager", "owner", "r2"] {
+        let (status, text) = as_user(&w, &w.a, who, "POST", &path, None).await;
+        assert_eq!(
+            (status, text.as_str()),
+            (StatusCode::NOT_FOUND, NOT_FOUND_BODY),
+            "{who}"
+        );
+    }
+    let unknown = "/v1/reps/r1/goals/goal_00000000000000000000000000000000/complete";
+    assert_eq!(
+        as_user(&w, &w.a, "r1", "POST", unknown, None).await.0,
+        StatusCode::NOT_FOUND
+    );
+    let (status, text) = as_user(&w, &w.a, "r1", "POST", &path, None).await;
+    assert_eq!(status, StatusCode::OK, "{text}");
+    // Twice is the same as once.
+    as_user(&w, &w.a, "r1", "POST", &path, None).await;
+    let (_, text) = as_user(&w, &w.a, "manager", "GET", "/v1/reps/r1/progress", None).await;
+    let progress: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(progress["completed_goals"], json!([goal]));
+}
+
+#[tokio::test]
+async fn views_of_calls_are_recorded_as_usage_and_refused_reads_are_not() {
+    use callcoach_shared::ports::UsageLog;
+    let w = world().await;
+    for suffix in ["", "/transcript", "/analysis"] {
+        let (status, _) = as_user(
+            &w,
+            &w.a,
+            "r1",
+            "GET",
+            &format!("/v1/calls/{}{suffix}", w.c1),
+            None,
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK);
+    }
+    let (status, _) = as_user(&w, &w.a, "r1", "GET", &format!("/v1/calls/{}", w.c2), None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let views = w
+        .api
+        .ports
+        .store
+        .views_of_user(&w.a, &UserId::parse("r1").unwrap(), SystemClock.now(), 100)
+        .await
+        .unwrap();
+    let mut seen: Vec<(&str, &str)> = views
+        .iter()
+        .map(|v| (v.call_id.as_str(), v.view.as_str()))
+        .collect();
+    seen.sort();
+    let c1 = w.c1.as_str();
+    assert_eq!(seen, [(c1, "analysis"), (c1, "call"), (c1, "transcript")]);
+    assert!(
+        views
+            .iter()
+            .all(|v| v.expires_at() - v.at == time::Duration::days(396))
+    );
+    let (_, text) = as_user(
+        &w,
+        &w.a,
+        "r1",
+        "POST",
+        "/v1/exports",
+        Some(json!({"scope": "user"})),
+    )
+    .await;
+    let receipt: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(receipt["counts"]["usage_events"], 3);
 }

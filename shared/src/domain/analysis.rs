@@ -120,6 +120,16 @@ pub struct Highlight {
     pub note: String,
 }
 
+/// A better answer a rep wrote to a highlight (usually an objection), to practise it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PracticeResponse {
+    pub highlight_id: HighlightId,
+    pub author: crate::ids::UserId,
+    pub text: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub written_at: OffsetDateTime,
+}
+
 /// A small, measurable goal for the rep's next calls.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MicroGoal {

@@ -9,6 +9,7 @@ pub mod progress;
 pub mod retention;
 pub mod transcript;
 pub mod transcription;
+pub mod usage;
 
 /// Version of the stored document layout. Bumped when a stored shape changes incompatibly;
 /// readers reject versions they do not know rather than guess.

@@ -44,6 +44,10 @@ pub struct RepProgress {
     pub entries: Vec<ProgressEntry>,
     /// The goals set by the latest call, to be checked on the next.
     pub current_goals: Vec<MicroGoal>,
+    /// Current goals the rep marked complete (their own judgement; the next call still
+    /// measures every goal).
+    #[serde(default)]
+    pub completed_goals: Vec<crate::ids::GoalId>,
 }
 
 /// Means over the most recent calls; `None` where no call measured the metric.
@@ -73,6 +77,7 @@ impl RepProgress {
             rep_id,
             entries: Vec::new(),
             current_goals: Vec::new(),
+            completed_goals: Vec::new(),
         }
     }
 
@@ -125,7 +130,19 @@ impl RepProgress {
             .is_some_and(|e| e.call_id == analysis.call_id)
         {
             self.current_goals = analysis.micro_goals.clone();
+            self.completed_goals.clear();
         }
+    }
+
+    /// Marks a current goal complete; false when it is not a current goal.
+    pub fn complete_goal(&mut self, goal: &crate::ids::GoalId) -> bool {
+        if !self.current_goals.iter().any(|g| &g.goal_id == goal) {
+            return false;
+        }
+        if !self.completed_goals.contains(goal) {
+            self.completed_goals.push(goal.clone());
+        }
+        true
     }
 
     /// Averages over the `last` most recent calls.

@@ -104,6 +104,8 @@ pub trait CallRepository: Send + Sync {
 pub enum DocumentKind {
     Transcript,
     Analysis,
+    /// Practice responses a rep wrote to one highlight (version = the highlight's index).
+    Practice,
 }
 
 impl DocumentKind {
@@ -111,6 +113,7 @@ impl DocumentKind {
         match self {
             DocumentKind::Transcript => "transcript",
             DocumentKind::Analysis => "analysis",
+            DocumentKind::Practice => "practice",
         }
     }
 }
@@ -196,6 +199,22 @@ pub trait BlobStore: Send + Sync {
     /// Deletes every object under a prefix, every version and delete marker included (the
     /// bucket is versioned). Returns how many versions were removed.
     fn purge_prefix(&self, prefix: &str) -> impl Future<Output = Result<usize, BlobError>> + Send;
+}
+
+/// Usage events: views of calls, kept 13 months (table TTL; reads skip expired events).
+pub trait UsageLog: Send + Sync {
+    fn record_view(
+        &self,
+        event: &crate::domain::usage::UsageEvent,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// A user's unexpired views, newest first (at most `limit`).
+    fn views_of_user(
+        &self,
+        tenant: &TenantId,
+        user: &UserId,
+        now: OffsetDateTime,
+        limit: usize,
+    ) -> impl Future<Output = Result<Vec<crate::domain::usage::UsageEvent>, StoreError>> + Send;
 }
 
 /// The age indexes the retention reaper reads. Each is partitioned per tenant and sorted by the

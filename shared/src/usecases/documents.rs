@@ -52,6 +52,7 @@ fn category_of(kind: DocumentKind) -> DataCategory {
     match kind {
         DocumentKind::Transcript => DataCategory::Transcripts,
         DocumentKind::Analysis => DataCategory::Insights,
+        DocumentKind::Practice => DataCategory::Notes,
     }
 }
 

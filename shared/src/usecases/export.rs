@@ -4,12 +4,15 @@
 //! Bundle schema `callcoach.export.v1`:
 //! ```text
 //! { "schema", "tenant_id", "scope": "user" | "workspace", "requested_by", "created_at",
-//!   "calls": [ { "call": {...metadata}, "transcript": {...} | null, "analysis": {...} | null } ],
+//!   "calls": [ { "call": {...metadata}, "transcript": {...} | null, "analysis": {...} | null,
+//!                "practice_responses": [...] } ],
 //!   "progress": [ { "rep_id", "progress": {...} } ],      // goals and their results live here
 //!   "playbooks": [ { "team_id", "playbook": {...} } ],   // workspace scope only
 //!   "retention": {...} | null,                           // workspace scope only
 //!   "audit_events": [ ... ],                             // user: the requester's own
-//!   "counts": { "calls", "transcripts", "analyses", "highlights", "goals", "audit_events" } }
+//!   "usage_events": [ ... ],                             // the requester's own views
+//!   "counts": { "calls", "transcripts", "analyses", "highlights", "practice_responses", "goals",
+//!               "audit_events", "usage_events" } }
 //! ```
 //! Scope `user`: the requester's own calls (as the rep) in every team they belong to, their
 //! progress and their own audit events. Scope `workspace` (owners): every call, progress of
@@ -24,13 +27,13 @@ use serde_json::{Value, json};
 use time::OffsetDateTime;
 
 use crate::crypto::Envelope;
-use crate::domain::analysis::Analysis;
+use crate::domain::analysis::{Analysis, PracticeResponse};
 use crate::domain::call::{Call, CallStatus};
 use crate::domain::transcript::Transcript;
 use crate::ids::{ExportId, TeamId, TenantId, UserId};
 use crate::ports::{
     AuditLog, BlobError, BlobStore, CallRepository, DocumentKind, DocumentRepository, PageRequest,
-    PlaybookRepository, ProgressRepository, StoreError, TeamRepository, TenantRepository,
+    PlaybookRepository, ProgressRepository, StoreError, TeamRepository, TenantRepository, UsageLog,
 };
 use crate::usecases::documents::{DocumentError, DocumentVault};
 use crate::usecases::progress::{ProgressError, load_progress};
@@ -50,8 +53,10 @@ pub struct ExportCounts {
     pub transcripts: u64,
     pub analyses: u64,
     pub highlights: u64,
+    pub practice_responses: u64,
     pub goals: u64,
     pub audit_events: u64,
+    pub usage_events: u64,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -130,7 +135,8 @@ where
         + PlaybookRepository
         + AuditLog
         + TenantRepository
-        + TeamRepository,
+        + TeamRepository
+        + UsageLog,
     B: BlobStore,
     E: Envelope,
 {
@@ -180,17 +186,26 @@ where
                 } else {
                     (None, None)
                 };
+                let mut practice: Vec<PracticeResponse> = Vec::new();
                 counts.calls += 1;
                 counts.transcripts += u64::from(transcript.is_some());
                 if let Some(a) = &analysis {
                     counts.analyses += 1;
                     counts.highlights += a.highlights.len() as u64;
+                    for index in 0..a.highlights.len() as u32 {
+                        let written: Option<Vec<PracticeResponse>> = vault
+                            .get(tenant, &call.call_id, DocumentKind::Practice, index)
+                            .await?;
+                        practice.extend(written.unwrap_or_default());
+                    }
                 }
+                counts.practice_responses += practice.len() as u64;
                 reps.insert(call.rep_id.clone());
                 bundle.item(&json!({
                     "call": call_metadata(call),
                     "transcript": transcript,
                     "analysis": analysis,
+                    "practice_responses": practice,
                 }))?;
             }
             match listed.next {
@@ -245,6 +260,13 @@ where
         }
     }
     bundle.close_list();
+
+    // Usage is personal: the requester's own views, whatever the scope.
+    let views = store
+        .views_of_user(tenant, request.requester, request.now, 10_000)
+        .await?;
+    counts.usage_events = views.len() as u64;
+    bundle.field("usage_events", &views)?;
     bundle.field("counts", &counts)?;
     // Replace the trailing comma with the closing brace.
     bundle.out.pop();

@@ -64,12 +64,31 @@ pub async fn record_progress<S: ProgressRepository, E: Envelope>(
     rep: &UserId,
     analysis: &Analysis,
 ) -> Result<(), ProgressError> {
-    let tenant = &analysis.tenant_id;
+    update_progress(store, envelope, &analysis.tenant_id, rep, |progress| {
+        progress.record(analysis);
+        true
+    })
+    .await
+    .map(|_| ())
+}
+
+/// Applies `change` to the rep's progress with optimistic concurrency (reloading and
+/// re-applying when another writer won). `change` returns false to write nothing.
+/// Returns the record as written, or as read when nothing was written.
+pub async fn update_progress<S: ProgressRepository, E: Envelope>(
+    store: &S,
+    envelope: &E,
+    tenant: &TenantId,
+    rep: &UserId,
+    mut change: impl FnMut(&mut RepProgress) -> bool,
+) -> Result<RepProgress, ProgressError> {
     for _ in 0..MAX_ATTEMPTS {
         let (version, mut progress) = load(store, envelope, tenant, rep)
             .await?
             .unwrap_or_else(|| (0, RepProgress::new(tenant.clone(), rep.clone())));
-        progress.record(analysis);
+        if !change(&mut progress) {
+            return Ok(progress);
+        }
         let plaintext = serde_json::to_vec(&progress).map_err(ProgressError::Decode)?;
         let item = item(rep);
         let ciphertext = envelope
@@ -84,7 +103,8 @@ pub async fn record_progress<S: ProgressRepository, E: Envelope>(
             .await?;
         match store.put_progress(tenant, rep, version, &ciphertext).await {
             Err(StoreError::Conflict) => continue,
-            other => return Ok(other?),
+            Err(other) => return Err(other.into()),
+            Ok(()) => return Ok(progress),
         }
     }
     Err(ProgressError::Store(StoreError::Conflict))

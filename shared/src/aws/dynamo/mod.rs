@@ -27,6 +27,7 @@ mod idempotency;
 mod items;
 mod progress;
 mod retention;
+mod usage;
 
 use std::collections::{BTreeMap, HashMap};
 

@@ -1,0 +1,27 @@
+//! Usage events (privacy promise P9): which calls a user viewed and when, for the product only,
+//! kept 13 months.
+
+use serde::{Deserialize, Serialize};
+use time::{Duration, OffsetDateTime};
+
+use crate::ids::{CallId, TenantId, UserId};
+
+/// How long usage events are kept.
+pub const USAGE_RETENTION: Duration = Duration::days(396);
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UsageEvent {
+    pub tenant_id: TenantId,
+    pub user_id: UserId,
+    pub call_id: CallId,
+    /// What was viewed: `call`, `transcript` or `analysis`.
+    pub view: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub at: OffsetDateTime,
+}
+
+impl UsageEvent {
+    pub fn expires_at(&self) -> OffsetDateTime {
+        self.at + USAGE_RETENTION
+    }
+}
