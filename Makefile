@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: demo test fmt-check clippy template-check unit-and-emulator-tests tools
+.PHONY: demo test bench fmt-check clippy template-check unit-and-emulator-tests tools
 
 demo: tools
 	cargo build --quiet -p callcoach
@@ -27,3 +27,11 @@ template-check:
 
 unit-and-emulator-tests:
 	infra/local-aws.sh run cargo test --workspace
+
+# Speed figures for the README (not part of `make test`): criterion benches and the cold start
+# and size of each function's release binary through a local Lambda runtime API.
+bench: tools
+	cargo bench -p callcoach-shared --bench pipeline
+	cargo bench -p api --bench handler
+	cargo build --release -p api -p upload-trigger -p transcription-callback -p scoring-worker -p retention-reaper
+	infra/local-aws.sh run .venv/bin/python infra/bench_cold_start.py

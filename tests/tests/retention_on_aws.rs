@@ -37,6 +37,7 @@ async fn tenant_with(aws: &LocalAws, transcripts_days: Option<u32>) -> TenantId 
             tenant_id: tenant_id.clone(),
             name: "Retention test".into(),
             state: AccountState::Active,
+            state_since: None,
             retention: RetentionPolicy {
                 transcripts_days,
                 ..RetentionPolicy::default()

@@ -42,6 +42,7 @@ async fn tenants_and_teams_round_trip_and_refuse_duplicates() {
         tenant_id: tenant_id.clone(),
         name: "Acme".into(),
         state: AccountState::Active,
+        state_since: None,
         retention: RetentionPolicy::default(),
         legal_hold: false,
         created_at: SystemClock.now(),

@@ -15,6 +15,9 @@ pub enum ApiError {
     Unauthorized,
     #[error("forbidden")]
     Forbidden,
+    /// The workspace is cancelled or suspended: reads and exports work, changes do not.
+    #[error("the workspace is locked")]
+    Locked,
     #[error("invalid request: {0}")]
     BadRequest(String),
     #[error("request body too large")]
@@ -63,6 +66,11 @@ impl IntoResponse for ApiError {
                 StatusCode::UNAUTHORIZED,
                 "Unauthorized",
                 "A verified identity with a tenant is required.",
+            ),
+            ApiError::Locked => problem(
+                StatusCode::FORBIDDEN,
+                "Workspace locked",
+                "the workspace is cancelled or suspended: reads and exports still work, changes do not",
             ),
             ApiError::Forbidden => problem(
                 StatusCode::FORBIDDEN,

@@ -6,8 +6,9 @@ use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use callcoach_shared::access::Caller;
+use callcoach_shared::domain::retention::AccountState;
 use callcoach_shared::ids::{TenantId, UserId};
-use callcoach_shared::ports::TeamRepository;
+use callcoach_shared::ports::{TeamRepository, TenantRepository};
 use lambda_http::RequestExt;
 use lambda_http::request::RequestContext;
 use serde::de::DeserializeOwned;
@@ -64,6 +65,15 @@ fn locally_verified_identity(
     Some((tenant, user, request_id))
 }
 
+/// Requests a locked workspace refuses: every mutating method but asking for an export.
+fn changes_something(parts: &Parts) -> bool {
+    use axum::http::Method;
+    matches!(
+        parts.method,
+        Method::POST | Method::PUT | Method::PATCH | Method::DELETE
+    ) && parts.uri.path() != "/v1/exports"
+}
+
 impl<P: Ports> FromRequestParts<Arc<Api<P>>> for Authenticated {
     type Rejection = ApiError;
 
@@ -78,6 +88,17 @@ impl<P: Ports> FromRequestParts<Arc<Api<P>>> for Authenticated {
         #[cfg(not(feature = "local-auth"))]
         let identity = verified_identity(&parts.extensions, &api.settings.tenant_claim);
         let (tenant, user, request_id) = identity.ok_or(ApiError::Unauthorized)?;
+        if changes_something(parts) {
+            let state = api
+                .ports
+                .store()
+                .get_tenant(&tenant)
+                .await?
+                .map(|t| t.state);
+            if state.is_some_and(|s| s != AccountState::Active) {
+                return Err(ApiError::Locked);
+            }
+        }
         let memberships = api
             .ports
             .store()

@@ -792,6 +792,7 @@ async fn workspace<P: Ports>(api: &Api<P>, who: &Authenticated) -> Result<Tenant
         tenant_id: who.tenant.clone(),
         name: who.tenant.as_str().to_owned(),
         state: AccountState::Active,
+        state_since: None,
         retention: RetentionPolicy::default(),
         legal_hold: false,
         created_at: api.ports.clock().now(),

@@ -1643,3 +1643,97 @@ async fn views_of_calls_are_recorded_as_usage_and_refused_reads_are_not() {
     let receipt: Value = serde_json::from_str(&text).unwrap();
     assert_eq!(receipt["counts"]["usage_events"], 3);
 }
+
+#[tokio::test]
+async fn a_cancelled_workspace_is_locked_but_still_reads_and_exports() {
+    use callcoach_shared::domain::retention::AccountState;
+    use callcoach_shared::ports::TenantRepository;
+    use callcoach_shared::usecases::lifecycle::change_account_state;
+    let w = world().await;
+    let (status, _) = as_user(&w, &w.a, "owner", "GET", "/v1/workspace/retention", None).await;
+    assert_eq!(status, StatusCode::OK, "the workspace record exists");
+    change_account_state(
+        &w.api.ports.store,
+        &w.a,
+        AccountState::Cancelled,
+        SystemClock.now(),
+        SystemClock.now(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        w.api
+            .ports
+            .store
+            .get_tenant(&w.a)
+            .await
+            .unwrap()
+            .unwrap()
+            .state,
+        AccountState::Cancelled
+    );
+    let (status, text) = as_user(
+        &w,
+        &w.a,
+        "owner",
+        "POST",
+        "/v1/teams",
+        Some(json!({"name": "New"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{text}");
+    assert!(text.contains("locked"));
+    let (status, _) = as_user(
+        &w,
+        &w.a,
+        "r1",
+        "DELETE",
+        &format!("/v1/calls/{}", w.c1),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, _) = as_user(&w, &w.a, "r1", "GET", &format!("/v1/calls/{}", w.c1), None).await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _) = as_user(
+        &w,
+        &w.a,
+        "r1",
+        "POST",
+        "/v1/exports",
+        Some(json!({"scope": "user"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED);
+    // The other workspace is not locked.
+    let (status, _) = as_user(
+        &w,
+        &w.b,
+        "owner-b",
+        "POST",
+        "/v1/teams",
+        Some(json!({"name": "New"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED);
+    // Re-activated: changes work again.
+    change_account_state(
+        &w.api.ports.store,
+        &w.a,
+        AccountState::Active,
+        SystemClock.now(),
+        SystemClock.now(),
+    )
+    .await
+    .unwrap();
+    let (status, _) = as_user(
+        &w,
+        &w.a,
+        "owner",
+        "POST",
+        "/v1/teams",
+        Some(json!({"name": "New"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED);
+}

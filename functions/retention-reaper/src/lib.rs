@@ -3,13 +3,23 @@
 //! tenant through [`Reaper::run`], stops 20 s before its deadline (the next run continues), and
 //! writes CloudWatch embedded metrics: calls deleted per index, object versions and table items
 //! deleted, and the lateness of the most overdue item.
+//!
+//! It also takes billing's account lifecycle events (EventBridge, source `callcoach.billing`,
+//! detail-type `Account State Changed`, detail `{"tenant_id", "state": "active" | "cancelled"
+//! | "suspended", "at": RFC 3339}`): only principals allowed to put events with that source on
+//! the bus can send them (IAM), and [`handle_event`] routes them to
+//! [`change_account_state`].
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use callcoach_shared::crypto::DataKeyStore;
+use callcoach_shared::domain::retention::AccountState;
+use callcoach_shared::ids::TenantId;
 use callcoach_shared::ports::{
     AuditLog, BlobStore, CallRepository, Clock, RetentionStore, TenantRepository,
 };
 use callcoach_shared::telemetry::{Metric, emit_metrics};
+use callcoach_shared::usecases::lifecycle::change_account_state;
 use callcoach_shared::usecases::reaper::{ReapReport, Reaper};
 use lambda_runtime::{Error, LambdaEvent};
 use serde_json::Value;
@@ -36,7 +46,7 @@ pub async fn handle<S, B, C>(
     event: LambdaEvent<Value>,
 ) -> Result<ReapReport, Error>
 where
-    S: RetentionStore + TenantRepository + CallRepository + AuditLog,
+    S: RetentionStore + TenantRepository + CallRepository + AuditLog + DataKeyStore,
     B: BlobStore,
     C: Clock,
 {
@@ -67,6 +77,45 @@ where
     Ok(report)
 }
 
+pub const BILLING_SOURCE: &str = "callcoach.billing";
+pub const LIFECYCLE_DETAIL_TYPE: &str = "Account State Changed";
+
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LifecycleDetail {
+    tenant_id: TenantId,
+    state: AccountState,
+    #[serde(with = "time::serde::rfc3339")]
+    at: time::OffsetDateTime,
+}
+
+/// Every event the function takes: a billing lifecycle event, or a schedule (sweep).
+pub async fn handle_event<S, B, C>(
+    deps: &Deps<S, B, C>,
+    event: LambdaEvent<Value>,
+) -> Result<Value, Error>
+where
+    S: RetentionStore + TenantRepository + CallRepository + AuditLog + DataKeyStore,
+    B: BlobStore,
+    C: Clock,
+{
+    let payload = &event.payload;
+    if payload["source"] == BILLING_SOURCE && payload["detail-type"] == LIFECYCLE_DETAIL_TYPE {
+        let detail: LifecycleDetail = serde_json::from_value(payload["detail"].clone())?;
+        let tenant = change_account_state(
+            &deps.store,
+            &detail.tenant_id,
+            detail.state,
+            detail.at,
+            deps.clock.now(),
+        )
+        .await?;
+        info!(tenant = %tenant.tenant_id, state = tenant.state.as_str(), "account state changed");
+        return Ok(serde_json::json!({"tenant_id": tenant.tenant_id, "state": tenant.state}));
+    }
+    Ok(serde_json::to_value(handle(deps, event).await?)?)
+}
+
 fn emit(report: &ReapReport, timestamp_ms: i64) {
     let dimensions = [("Function", "retention-reaper")];
     let mut metrics: Vec<Metric<'_>> = report
@@ -90,6 +139,11 @@ fn emit(report: &ReapReport, timestamp_ms: i64) {
     metrics.push(Metric {
         name: "TableItemsDeleted",
         value: report.table_items as f64,
+        unit: "Count",
+    });
+    metrics.push(Metric {
+        name: "AccountsDestroyed",
+        value: report.accounts_destroyed as f64,
         unit: "Count",
     });
     if let Some(lateness) = report.oldest_lateness_seconds {

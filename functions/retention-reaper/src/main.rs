@@ -5,7 +5,7 @@ use callcoach_shared::aws::{AwsAdapters, load_sdk_config};
 use callcoach_shared::config::ResourceConfig;
 use callcoach_shared::system::SystemClock;
 use lambda_runtime::{Error, service_fn};
-use retention_reaper::{Deps, handle};
+use retention_reaper::{Deps, handle_event};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
@@ -19,5 +19,5 @@ async fn main() -> Result<(), Error> {
         blobs: aws.blobs,
         clock: SystemClock,
     };
-    lambda_runtime::run(service_fn(|event| handle(&deps, event))).await
+    lambda_runtime::run(service_fn(|event| handle_event(&deps, event))).await
 }

@@ -10,7 +10,7 @@ use callcoach_shared::ports::{IdGenerator, TenantRepository};
 use callcoach_shared::system::{RandomIds, SystemClock};
 use callcoach_shared::usecases::calls::{NewCall, create_call};
 use lambda_runtime::{Context, LambdaEvent};
-use retention_reaper::{Deps, handle, wants_dry_run};
+use retention_reaper::{Deps, handle, handle_event, wants_dry_run};
 use serde_json::Value;
 
 const SAMPLE: &str = include_str!("../../../events/reaper-schedule.json");
@@ -31,6 +31,7 @@ async fn seeded() -> (
             tenant_id: tenant.clone(),
             name: "Demo".into(),
             state: AccountState::Active,
+            state_since: None,
             retention: RetentionPolicy {
                 transcripts_days: Some(30),
                 ..RetentionPolicy::default()
@@ -89,4 +90,45 @@ async fn a_dry_run_request_deletes_nothing() {
     assert!(report.dry_run);
     assert_eq!(report.calls.get("calls"), Some(&1));
     assert!(deps.store.audit_events().is_empty());
+}
+
+#[tokio::test]
+async fn the_sample_billing_event_cancels_the_workspace_once() {
+    let (deps, tenant) = seeded().await;
+    let event: Value =
+        serde_json::from_str(include_str!("../../../events/account-cancelled.json")).unwrap();
+    for _ in 0..2 {
+        let answer = handle_event(&deps, LambdaEvent::new(event.clone(), Context::default()))
+            .await
+            .unwrap();
+        assert_eq!(answer["state"], "cancelled");
+    }
+    let record = deps.store.get_tenant(&tenant).await.unwrap().unwrap();
+    assert_eq!(record.state, AccountState::Cancelled);
+    assert_eq!(
+        record.state_since,
+        Some(time::macros::datetime!(2026-11-20 12:00 UTC))
+    );
+    let cancellations = deps
+        .store
+        .audit_events()
+        .into_iter()
+        .filter(|e| e.action == "account.cancelled")
+        .count();
+    assert_eq!(cancellations, 1, "a redelivered event is recorded once");
+
+    let mut unknown = event.clone();
+    unknown["detail"]["tenant_id"] = serde_json::json!("nobody");
+    assert!(
+        handle_event(&deps, LambdaEvent::new(unknown, Context::default()))
+            .await
+            .is_err()
+    );
+    let mut destroy = event;
+    destroy["detail"]["state"] = serde_json::json!("destroyed");
+    assert!(
+        handle_event(&deps, LambdaEvent::new(destroy, Context::default()))
+            .await
+            .is_err()
+    );
 }

@@ -139,6 +139,7 @@ pub async fn run(args: &[String]) -> Result<()> {
             tenant_id: tenant.clone(),
             name: "Demo workspace".into(),
             state: AccountState::Active,
+            state_since: None,
             retention: RetentionPolicy::default(),
             legal_hold: false,
             created_at: clock.now(),

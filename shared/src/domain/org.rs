@@ -38,6 +38,9 @@ pub struct Tenant {
     pub tenant_id: TenantId,
     pub name: String,
     pub state: AccountState,
+    /// When the account entered its state (cancellation, first failed payment, ...).
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub state_since: Option<OffsetDateTime>,
     pub retention: RetentionPolicy,
     /// A workspace-wide legal hold stops every deletion by the reaper.
     pub legal_hold: bool,

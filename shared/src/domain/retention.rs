@@ -11,6 +11,45 @@ pub enum AccountState {
     Cancelled,
     /// Non-payment; destroyed 120 days after the first failed payment.
     Suspended,
+    /// Shredded and purged by the reaper; the record stays as a tombstone (ids only).
+    Destroyed,
+}
+
+impl AccountState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AccountState::Active => "active",
+            AccountState::Cancelled => "cancelled",
+            AccountState::Suspended => "suspended",
+            AccountState::Destroyed => "destroyed",
+        }
+    }
+}
+
+/// Accounts suspended for non-payment are destroyed this long after the first failed payment.
+pub const SUSPENSION_DESTROY_DAYS: i64 = 120;
+/// The longest grace period after cancellation.
+pub const MAX_CANCELLATION_GRACE_DAYS: u32 = 90;
+
+/// When an account in `state` since `since` is destroyed; `None` while active.
+pub fn destruction_due(
+    state: AccountState,
+    since: Option<time::OffsetDateTime>,
+    policy: &RetentionPolicy,
+) -> Option<time::OffsetDateTime> {
+    let since = since?;
+    match state {
+        AccountState::Cancelled => Some(
+            since
+                + time::Duration::days(i64::from(
+                    policy
+                        .cancellation_grace_days
+                        .min(MAX_CANCELLATION_GRACE_DAYS),
+                )),
+        ),
+        AccountState::Suspended => Some(since + time::Duration::days(SUSPENSION_DESTROY_DAYS)),
+        AccountState::Active | AccountState::Destroyed => None,
+    }
 }
 
 /// Per-workspace retention choices. `None` means "for the account's life".

@@ -5,6 +5,7 @@ pub mod calls;
 pub mod documents;
 pub mod export;
 pub mod ingest;
+pub mod lifecycle;
 pub mod once;
 pub mod prep;
 pub mod progress;

@@ -22,10 +22,11 @@ use serde::Serialize;
 use time::{Duration, OffsetDateTime};
 use tracing::{info, warn};
 
+use crate::crypto::DataKeyStore;
 use crate::domain::SCHEMA_VERSION;
 use crate::domain::audit::{AuditEvent, Outcome, derived_event_id};
 use crate::domain::org::Tenant;
-use crate::domain::retention::RetentionPolicy;
+use crate::domain::retention::{AccountState, RetentionPolicy, destruction_due};
 use crate::ids::TenantId;
 use crate::keys::upload_prefix;
 use crate::ports::{
@@ -55,6 +56,8 @@ pub struct ReapReport {
     pub object_versions: u64,
     /// Calls (or whole workspaces) left alone because of a legal hold.
     pub held: u64,
+    /// Cancelled or suspended workspaces past their cut-off, shredded and purged.
+    pub accounts_destroyed: u64,
     /// Now minus the due moment of the most overdue item handled, in seconds.
     pub oldest_lateness_seconds: Option<i64>,
     /// False when the run stopped at its deadline; the next run continues.
@@ -82,7 +85,7 @@ pub struct Reaper<'a, S, B, C> {
 
 impl<S, B, C> Reaper<'_, S, B, C>
 where
-    S: RetentionStore + TenantRepository + CallRepository + AuditLog,
+    S: RetentionStore + TenantRepository + CallRepository + AuditLog + DataKeyStore,
     B: BlobStore,
     C: Clock,
 {
@@ -110,6 +113,29 @@ where
             report.tenants += 1;
             if tenant.legal_hold {
                 report.held += 1;
+                continue;
+            }
+            if tenant.state == AccountState::Destroyed {
+                continue;
+            }
+            if let Some(due) = destruction_due(tenant.state, tenant.state_since, &tenant.retention)
+                && due <= now
+            {
+                if !has_time() {
+                    report.finished = false;
+                    return Ok(report);
+                }
+                if self.any_call_held(&tenant.tenant_id).await? {
+                    report.held += 1;
+                    continue;
+                }
+                if !dry_run {
+                    self.destroy(tenant, due, &mut report).await?;
+                }
+                report.accounts_destroyed += 1;
+                let lateness = (now - due).whole_seconds();
+                report.oldest_lateness_seconds =
+                    Some(report.oldest_lateness_seconds.unwrap_or(0).max(lateness));
                 continue;
             }
             for index in AgeIndex::ALL {
@@ -167,6 +193,104 @@ where
             }
             after = Some(last);
         }
+    }
+
+    /// Whether any call of the workspace is under legal hold (which stops its destruction).
+    async fn any_call_held(&self, tenant_id: &TenantId) -> Result<bool, ReapError> {
+        let everything = OffsetDateTime::now_utc() + Duration::days(365 * 100);
+        for index in [AgeIndex::Calls, AgeIndex::Deleted] {
+            let mut after: Option<DueCall> = None;
+            loop {
+                let page = self
+                    .store
+                    .due_calls(tenant_id, index, everything, after.as_ref(), PAGE)
+                    .await?;
+                let Some(last) = page.last().cloned() else {
+                    break;
+                };
+                for entry in &page {
+                    if let Some(call) = self.store.get_call(tenant_id, &entry.call_id).await?
+                        && call.legal_hold
+                    {
+                        return Ok(true);
+                    }
+                }
+                after = Some(last);
+            }
+        }
+        Ok(false)
+    }
+
+    /// Every object version under the call's prefixes, then its table items (call item last).
+    async fn purge_call(
+        &self,
+        tenant_id: &TenantId,
+        call: &crate::ids::CallId,
+        report: &mut ReapReport,
+    ) -> Result<(), ReapError> {
+        for prefix in [
+            upload_prefix(tenant_id, call),
+            format!("documents/{tenant_id}/{call}/"),
+        ] {
+            report.object_versions += self.blobs.purge_prefix(&prefix).await? as u64;
+        }
+        report.table_items += self.store.delete_call_items(tenant_id, call).await? as u64;
+        Ok(())
+    }
+
+    /// Destroys a workspace past its cut-off: audit event, every wrapped data key (everything
+    /// encrypted for it, backups included, is unreadable from here), every call with its items
+    /// and objects, every object under its prefixes, then the record becomes a tombstone. Each
+    /// step is idempotent, and the tombstone is written last, so a run killed midway is
+    /// finished by the next.
+    async fn destroy(
+        &self,
+        mut tenant: Tenant,
+        due: OffsetDateTime,
+        report: &mut ReapReport,
+    ) -> Result<(), ReapError> {
+        let tenant_id = tenant.tenant_id.clone();
+        let action = "retention.account_destroyed";
+        let due_text = due.unix_timestamp().to_string();
+        let event = AuditEvent {
+            schema_version: SCHEMA_VERSION,
+            event_id: derived_event_id(&[action, tenant_id.as_str(), &due_text]),
+            tenant_id: tenant_id.clone(),
+            actor: None,
+            actor_kind: "reaper".into(),
+            action: action.into(),
+            object: "workspace".into(),
+            outcome: Outcome::Success,
+            request_id: None,
+            at: due,
+        };
+        match self.store.append(&event).await {
+            Ok(()) | Err(StoreError::AlreadyExists) => {}
+            Err(e) => return Err(e.into()),
+        }
+        self.store.destroy_data_keys(&tenant_id).await?;
+        let everything = OffsetDateTime::now_utc() + Duration::days(365 * 100);
+        for index in [AgeIndex::Calls, AgeIndex::Deleted] {
+            loop {
+                let due_calls = self
+                    .store
+                    .due_calls(&tenant_id, index, everything, None, PAGE)
+                    .await?;
+                if due_calls.is_empty() {
+                    break;
+                }
+                for entry in due_calls {
+                    self.purge_call(&tenant_id, &entry.call_id, report).await?;
+                }
+            }
+        }
+        for prefix in crate::keys::tenant_prefixes(&tenant_id) {
+            report.object_versions += self.blobs.purge_prefix(&prefix).await? as u64;
+        }
+        tenant.state = AccountState::Destroyed;
+        self.store.update_tenant(&tenant).await?;
+        warn!(tenant = %tenant_id, "workspace destroyed after its cut-off");
+        Ok(())
     }
 
     /// Deletes what one due entry covers; false when a hold (or a newer upload) keeps it.
@@ -255,11 +379,12 @@ mod tests {
     use time::macros::datetime;
 
     use super::*;
+    use crate::crypto::DataKeyStore;
     use crate::domain::call::{Call, CallStatus};
     use crate::domain::org::Tenant;
-    use crate::domain::retention::AccountState;
     use crate::fakes::{InMemoryBlobStore, InMemoryStore, ManualClock};
     use crate::ids::CallId;
+    use crate::ports::Clock;
 
     use crate::system::RandomIds;
     use crate::usecases::calls::create_call;
@@ -293,6 +418,7 @@ mod tests {
                     tenant_id: tenant_id.clone(),
                     name: name.into(),
                     state: AccountState::Active,
+                    state_since: None,
                     retention,
                     legal_hold: hold,
                     created_at: NOW,
@@ -478,5 +604,137 @@ mod tests {
         assert!(!rig.exists(&call).await);
         assert_eq!(rig.objects_of(&call.call_id), 0);
         assert_eq!(report.oldest_lateness_seconds, Some(3600));
+    }
+
+    async fn plant_data_key(rig: &Rig, tenant: &TenantId) {
+        rig.store
+            .insert_data_key(&crate::crypto::WrappedDataKey {
+                tenant: tenant.clone(),
+                category: crate::crypto::DataCategory::Transcripts,
+                version: 1,
+                kms_key_id: "k".into(),
+                wrapped: vec![1, 2, 3],
+                created_at: NOW,
+            })
+            .await
+            .unwrap();
+    }
+
+    async fn has_data_key(rig: &Rig, tenant: &TenantId) -> bool {
+        rig.store
+            .latest_data_key(tenant, crate::crypto::DataCategory::Transcripts)
+            .await
+            .unwrap()
+            .is_some()
+    }
+
+    #[tokio::test]
+    async fn a_cancelled_workspace_is_destroyed_after_its_grace_and_reactivation_before_keeps_all()
+    {
+        use crate::usecases::lifecycle::{LifecycleError, change_account_state};
+        let rig = Rig::new();
+        let tenant = rig.tenant("acme", None, false).await;
+        let other = rig.tenant("other", None, false).await;
+        let call = rig.call(&tenant, NOW - Duration::days(40)).await;
+        let bystander = rig.call(&other, NOW - Duration::days(40)).await;
+        plant_data_key(&rig, &tenant).await;
+        plant_data_key(&rig, &other).await;
+        let cancelled_at = NOW - Duration::days(29);
+        change_account_state(
+            &rig.store,
+            &tenant,
+            AccountState::Cancelled,
+            cancelled_at,
+            NOW,
+        )
+        .await
+        .unwrap();
+
+        // Inside the 30-day grace: nothing goes, and re-activation loses nothing.
+        let report = rig.reaper().run(None, false, || true).await.unwrap();
+        assert_eq!(report.accounts_destroyed, 0);
+        assert!(rig.exists(&call).await && has_data_key(&rig, &tenant).await);
+        change_account_state(&rig.store, &tenant, AccountState::Active, NOW, NOW)
+            .await
+            .unwrap();
+        assert!(rig.exists(&call).await);
+
+        // Cancelled again; 30 days later (plus a second) it is destroyed.
+        change_account_state(&rig.store, &tenant, AccountState::Cancelled, NOW, NOW)
+            .await
+            .unwrap();
+        rig.clock
+            .advance((Duration::days(30) + Duration::SECOND).unsigned_abs());
+        let report = rig.reaper().run(None, false, || true).await.unwrap();
+        assert_eq!(report.accounts_destroyed, 1);
+        assert!(!rig.exists(&call).await);
+        assert!(!has_data_key(&rig, &tenant).await, "shredded");
+        assert_eq!(rig.objects_of(&call.call_id), 0);
+        let record = rig.store.get_tenant(&tenant).await.unwrap().unwrap();
+        assert_eq!(record.state, AccountState::Destroyed);
+        // The other workspace is untouched; a second run does nothing more.
+        assert!(rig.exists(&bystander).await && has_data_key(&rig, &other).await);
+        let again = rig.reaper().run(None, false, || true).await.unwrap();
+        assert_eq!(again.accounts_destroyed, 0);
+        let events = rig.store.audit_events();
+        assert_eq!(
+            events
+                .iter()
+                .filter(|e| e.action == "retention.account_destroyed")
+                .count(),
+            1
+        );
+        // Too late to come back.
+        let late = change_account_state(
+            &rig.store,
+            &tenant,
+            AccountState::Active,
+            rig.clock.now(),
+            rig.clock.now(),
+        )
+        .await;
+        assert!(matches!(late, Err(LifecycleError::PastCutoff)));
+    }
+
+    #[tokio::test]
+    async fn a_suspended_workspace_goes_120_days_after_the_first_failed_payment_unless_held() {
+        use crate::usecases::lifecycle::change_account_state;
+        let rig = Rig::new();
+        let tenant = rig.tenant("acme", None, false).await;
+        let call = rig.call(&tenant, NOW - Duration::days(200)).await;
+        let first_failure = NOW - Duration::days(119);
+        change_account_state(
+            &rig.store,
+            &tenant,
+            AccountState::Suspended,
+            first_failure,
+            NOW,
+        )
+        .await
+        .unwrap();
+        assert_eq!(
+            rig.reaper()
+                .run(None, false, || true)
+                .await
+                .unwrap()
+                .accounts_destroyed,
+            0
+        );
+        // A call under legal hold stops the destruction.
+        let mut held = call.clone();
+        held.legal_hold = true;
+        rig.store.save_transition(&held, held.status).await.unwrap();
+        rig.clock.advance(Duration::days(2).unsigned_abs());
+        let report = rig.reaper().run(None, false, || true).await.unwrap();
+        assert_eq!((report.accounts_destroyed, report.held), (0, 1));
+        assert!(rig.exists(&call).await);
+        held.legal_hold = false;
+        rig.store.save_transition(&held, held.status).await.unwrap();
+        // A dry run reports it and changes nothing; the real run destroys it.
+        let dry = rig.reaper().run(None, true, || true).await.unwrap();
+        assert_eq!(dry.accounts_destroyed, 1);
+        assert!(rig.exists(&call).await);
+        rig.reaper().run(None, false, || true).await.unwrap();
+        assert!(!rig.exists(&call).await);
     }
 }
