@@ -76,6 +76,21 @@ impl Caller {
     pub fn is_workspace_owner(&self) -> bool {
         self.teams().any(|(_, role)| role == Role::Owner)
     }
+
+    /// A user is deleted by someone who owns every team they are in (a user in no team any
+    /// more, by any workspace owner); never by themselves, which would leave no one to answer
+    /// for the deletion.
+    pub fn can_delete_user(&self, user: &UserId, their_memberships: &[Membership]) -> bool {
+        if user == &self.user {
+            return false;
+        }
+        if their_memberships.is_empty() {
+            return self.is_workspace_owner();
+        }
+        their_memberships
+            .iter()
+            .all(|m| self.can_administer(&m.team_id))
+    }
 }
 
 #[cfg(test)]

@@ -56,11 +56,14 @@ struct State {
     playbooks: HashMap<(TenantId, TeamId), crate::domain::playbook::Playbook>,
     recording_marks: HashMap<(TenantId, CallId), OffsetDateTime>,
     usage: Vec<crate::domain::usage::UsageEvent>,
+    known_users: std::collections::BTreeSet<(TenantId, UserId)>,
 }
 
 /// One in-memory store implementing every repository port.
-#[derive(Default)]
-pub struct InMemoryStore(Mutex<State>);
+/// Clones share their state, as processes share a table: a cipher built over a clone keeps
+/// its data keys where the store's other users (and a workspace deletion) find them.
+#[derive(Default, Clone)]
+pub struct InMemoryStore(std::sync::Arc<Mutex<State>>);
 
 impl InMemoryStore {
     fn state(&self) -> std::sync::MutexGuard<'_, State> {
@@ -99,6 +102,8 @@ impl TeamRepository for InMemoryStore {
             return Err(StoreError::AlreadyExists);
         }
         s.teams.insert(key, team.clone());
+        s.known_users
+            .insert((owner.tenant_id.clone(), owner.user_id.clone()));
         s.memberships.insert(
             (
                 owner.tenant_id.clone(),
@@ -117,7 +122,10 @@ impl TeamRepository for InMemoryStore {
             .cloned())
     }
     async fn put_membership(&self, m: &Membership) -> Result<(), StoreError> {
-        self.state().memberships.insert(
+        let mut s = self.state();
+        s.known_users
+            .insert((m.tenant_id.clone(), m.user_id.clone()));
+        s.memberships.insert(
             (m.tenant_id.clone(), m.team_id.clone(), m.user_id.clone()),
             m.clone(),
         );
@@ -159,6 +167,29 @@ impl TeamRepository for InMemoryStore {
             .filter(|m| &m.tenant_id == tenant && &m.team_id == team)
             .cloned()
             .collect())
+    }
+    async fn teams_of_tenant(&self, tenant: &TenantId) -> Result<Vec<Team>, StoreError> {
+        Ok(self
+            .state()
+            .teams
+            .values()
+            .filter(|t| &t.tenant_id == tenant)
+            .cloned()
+            .collect())
+    }
+    async fn delete_team_records(
+        &self,
+        tenant: &TenantId,
+        team: &TeamId,
+    ) -> Result<usize, StoreError> {
+        let mut s = self.state();
+        let before = s.memberships.len();
+        s.memberships
+            .retain(|(t, g, _), _| !(t == tenant && g == team));
+        let key = (tenant.clone(), team.clone());
+        Ok(before - s.memberships.len()
+            + usize::from(s.playbooks.remove(&key).is_some())
+            + usize::from(s.teams.remove(&key).is_some()))
     }
 }
 
@@ -567,9 +598,17 @@ impl IdempotencyStore for InMemoryStore {
 pub fn fake_cipher<C: Clock>(
     clock: C,
 ) -> crate::crypto::EnvelopeCipher<FakeKeyManagement, InMemoryStore, C> {
+    fake_cipher_over(InMemoryStore::default(), clock)
+}
+
+/// A cipher keeping its wrapped data keys in `store` (a clone of the test's store).
+pub fn fake_cipher_over<C: Clock>(
+    store: InMemoryStore,
+    clock: C,
+) -> crate::crypto::EnvelopeCipher<FakeKeyManagement, InMemoryStore, C> {
     crate::crypto::EnvelopeCipher::new(
         FakeKeyManagement::default(),
-        InMemoryStore::default(),
+        store,
         clock,
         crate::crypto::CategoryKeys::new(
             DataCategory::ALL.map(|c| (c, format!("fake-key-{}", c.as_str()))),
@@ -852,6 +891,60 @@ impl crate::ports::RetentionStore for InMemoryStore {
         count += usize::from(s.recording_marks.remove(&key).is_some());
         count += usize::from(s.calls.remove(&key).is_some());
         Ok(count)
+    }
+
+    async fn known_users(&self, tenant: &TenantId) -> Result<Vec<UserId>, StoreError> {
+        Ok(self
+            .state()
+            .known_users
+            .iter()
+            .filter(|(t, _)| t == tenant)
+            .map(|(_, u)| u.clone())
+            .collect())
+    }
+
+    async fn delete_user_records(
+        &self,
+        tenant: &TenantId,
+        user: &UserId,
+    ) -> Result<usize, StoreError> {
+        let mut s = self.state();
+        let before = s.usage.len();
+        s.usage
+            .retain(|e| !(&e.tenant_id == tenant && &e.user_id == user));
+        let key = (tenant.clone(), user.clone());
+        Ok(before - s.usage.len()
+            + usize::from(s.progress.remove(&key).is_some())
+            + usize::from(s.known_users.remove(&key)))
+    }
+
+    async fn delete_expired(
+        &self,
+        tenant: &TenantId,
+        kind: crate::ports::ExpiringRecords,
+        now: OffsetDateTime,
+        limit: usize,
+    ) -> Result<usize, StoreError> {
+        use crate::ports::ExpiringRecords;
+        let mut s = self.state();
+        // Whole seconds, as the table's index keeps them.
+        let due = |expires: OffsetDateTime| expires.unix_timestamp() <= now.unix_timestamp();
+        let mut budget = limit;
+        let mut take = |expires: OffsetDateTime| {
+            let go = budget > 0 && due(expires);
+            budget -= usize::from(go);
+            !go
+        };
+        let before = (s.usage.len(), s.audit.len());
+        match kind {
+            ExpiringRecords::Usage => s
+                .usage
+                .retain(|e| &e.tenant_id != tenant || take(e.expires_at())),
+            ExpiringRecords::Audit => s
+                .audit
+                .retain(|e| &e.tenant_id != tenant || take(e.expires_at())),
+        }
+        Ok(before.0 - s.usage.len() + before.1 - s.audit.len())
     }
 }
 

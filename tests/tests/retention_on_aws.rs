@@ -264,8 +264,8 @@ async fn a_run_over_100000_live_items_makes_a_handful_of_requests() {
     let report = reaper.run(Some(&[tenant]), false, || true).await.unwrap();
     assert!(report.calls.is_empty());
     let requests = counter.0.load(Ordering::SeqCst);
-    // The tenant, then one query per age index.
-    assert!(requests <= 5, "{requests} requests");
+    // The tenant, one query per expiring-record kind (usage, audit), one per age index.
+    assert!(requests <= 6, "{requests} requests");
 }
 
 #[tokio::test]
@@ -293,4 +293,300 @@ async fn workspace_settings_update_in_place_and_the_registry_lists_every_tenant(
             .unwrap()
             .is_none()
     );
+}
+
+/// Every item of these partitions (pk), and of these expiry-index partitions.
+async fn items_under(aws: &LocalAws, partitions: &[String], index_partitions: &[String]) -> usize {
+    let ddb = aws_sdk_dynamodb::Client::new(&aws.sdk);
+    let mut count = 0;
+    for (index, key, values) in [
+        (None, "pk", partitions),
+        (Some("expiry"), "exp_pk", index_partitions),
+    ] {
+        for pk in values {
+            count += ddb
+                .query()
+                .table_name(&aws.resources.table_name)
+                .set_index_name(index.map(str::to_owned))
+                .key_condition_expression("#k = :pk")
+                .expression_attribute_names("#k", key)
+                .expression_attribute_values(":pk", AttributeValue::S(pk.clone()))
+                .send()
+                .await
+                .unwrap()
+                .count as usize;
+        }
+    }
+    count
+}
+
+/// Object versions and delete markers under every area of the tenant.
+async fn object_versions_of(aws: &LocalAws, tenant: &TenantId) -> usize {
+    let s3 = aws_sdk_s3::Client::new(&aws.sdk);
+    let mut versions = 0;
+    for prefix in callcoach_shared::keys::tenant_prefixes(tenant) {
+        let out = s3
+            .list_object_versions()
+            .bucket(&aws.resources.bucket_name)
+            .prefix(prefix)
+            .send()
+            .await
+            .unwrap();
+        versions += out.versions().len() + out.delete_markers().len();
+    }
+    versions
+}
+
+/// Test 43 / P6: deleting a workspace makes every ciphertext of it unreadable at once (its data
+/// keys are shredded, so backups of the table and bucket are unreadable too) while another
+/// tenant is untouched; the reaper's next run removes every item and object version of it,
+/// proven by query and list. Its audit trail stays (ids only) as the record of the deletion.
+#[tokio::test]
+async fn a_deleted_workspace_is_unreadable_at_once_and_physically_gone_after_the_reaper() {
+    use callcoach_shared::domain::org::{Membership, Role, Team};
+    use callcoach_shared::domain::playbook::Playbook;
+    use callcoach_shared::domain::usage::UsageEvent;
+    use callcoach_shared::ports::{
+        DocumentKind, PlaybookRepository, ProgressRepository, TeamRepository, UsageLog,
+    };
+    use callcoach_shared::usecases::deletion::delete_workspace;
+
+    let aws = LocalAws::connect().await;
+    let now = OffsetDateTime::now_utc().replace_nanosecond(0).unwrap();
+    let table = &aws.adapters.table;
+    let rep = UserId::parse("rep").unwrap();
+    let mut seeded = Vec::new();
+    for _ in 0..2 {
+        let tenant = tenant_with(&aws, None).await;
+        let team: callcoach_shared::ids::TeamId = mint();
+        table
+            .create_team(
+                &Team {
+                    schema_version: SCHEMA_VERSION,
+                    tenant_id: tenant.clone(),
+                    team_id: team.clone(),
+                    name: "Sales".into(),
+                    created_at: now,
+                },
+                &Membership {
+                    tenant_id: tenant.clone(),
+                    team_id: team.clone(),
+                    user_id: UserId::parse("owner").unwrap(),
+                    role: Role::Owner,
+                },
+            )
+            .await
+            .unwrap();
+        table
+            .put_membership(&Membership {
+                tenant_id: tenant.clone(),
+                team_id: team.clone(),
+                user_id: rep.clone(),
+                role: Role::Rep,
+            })
+            .await
+            .unwrap();
+        table
+            .put_playbook(&tenant, &team, &Playbook::default())
+            .await
+            .unwrap();
+        table
+            .put_progress(&tenant, &rep, 0, b"sealed")
+            .await
+            .unwrap();
+        let call = seeded_call(&aws, &tenant, now - Duration::days(1)).await;
+        table
+            .record_view(&UsageEvent {
+                tenant_id: tenant.clone(),
+                user_id: rep.clone(),
+                call_id: call.call_id.clone(),
+                view: "call".into(),
+                at: now,
+            })
+            .await
+            .unwrap();
+        seeded.push((tenant, team, call));
+    }
+    let (doomed, doomed_team, doomed_call) = &seeded[0];
+    let (kept, _, kept_call) = &seeded[1];
+    let read = async |tenant: &TenantId, call: &Call| {
+        // A process of its own, with an empty key cache, as any later reader would be.
+        let (cipher, _) = aws.cipher(CachePolicy::default());
+        DocumentVault {
+            repository: table,
+            blobs: &aws.adapters.blobs,
+            envelope: &cipher,
+        }
+        .get::<Transcript>(tenant, &call.call_id, DocumentKind::Transcript, 1)
+        .await
+    };
+    assert!(read(doomed, doomed_call).await.unwrap().is_some());
+
+    delete_workspace(table, doomed, now).await.unwrap();
+    assert!(
+        read(doomed, doomed_call).await.is_err(),
+        "unreadable at once: its data keys are gone"
+    );
+    assert!(
+        read(kept, kept_call).await.unwrap().is_some(),
+        "the other tenant reads on"
+    );
+
+    let clock = ManualClock::at(now + Duration::HOUR);
+    let reaper = Reaper {
+        store: table,
+        blobs: &aws.adapters.blobs,
+        clock: &clock,
+    };
+    let scope = [doomed.clone(), kept.clone()];
+    let report = reaper.run(Some(&scope), false, || true).await.unwrap();
+    assert_eq!(report.accounts_destroyed, 1, "{report:?}");
+
+    let partitions_of = |t: &TenantId, team: &callcoach_shared::ids::TeamId, call: &Call| {
+        vec![
+            format!("T#{t}#CALL#{}", call.call_id),
+            format!("T#{t}#TEAM#{team}"),
+            format!("T#{t}#USER#{rep}"),
+            format!("T#{t}#USAGE#{rep}"),
+            format!("T#{t}#KEYS"),
+        ]
+    };
+    let index_partitions_of = |t: &TenantId| {
+        ["calls", "deleted", "recordings", "usage_events"]
+            .map(|i| format!("T#{t}#AGE#{i}"))
+            .to_vec()
+    };
+    assert_eq!(
+        items_under(
+            &aws,
+            &partitions_of(doomed, doomed_team, doomed_call),
+            &index_partitions_of(doomed)
+        )
+        .await,
+        0,
+        "no item of the deleted workspace is left"
+    );
+    assert_eq!(
+        object_versions_of(&aws, doomed).await,
+        0,
+        "no object version either"
+    );
+    // The tenant partition keeps only the tombstone (ids and state, no content).
+    let tenant_items = items_under(&aws, &[format!("T#{doomed}")], &[]).await;
+    assert_eq!(tenant_items, 1);
+    let record = table.get_tenant(doomed).await.unwrap().unwrap();
+    assert_eq!(record.state, AccountState::Destroyed);
+
+    let (kept_team, kept_call) = (&seeded[1].1, &seeded[1].2);
+    assert!(
+        items_under(
+            &aws,
+            &partitions_of(kept, kept_team, kept_call),
+            &index_partitions_of(kept)
+        )
+        .await
+            >= 8
+    );
+    assert!(object_versions_of(&aws, kept).await >= 3);
+    assert!(read(kept, kept_call).await.unwrap().is_some());
+    let audit = table
+        .list(doomed, &PageRequest::first(50).unwrap())
+        .await
+        .unwrap();
+    let actions: Vec<_> = audit.items.iter().map(|e| e.action.as_str()).collect();
+    assert!(
+        actions.contains(&"workspace.shredded") && actions.contains(&"retention.account_destroyed"),
+        "{actions:?}"
+    );
+}
+
+/// Tests 40 and 41 through the real adapters: usage events go at 13 months and audit events at
+/// 2 years, to the second, found through the expiry index (no scan), other tenants untouched.
+#[tokio::test]
+async fn usage_and_audit_events_expire_exactly_through_the_expiry_index() {
+    use callcoach_shared::domain::audit::{AUDIT_RETENTION, AuditEvent, Outcome};
+    use callcoach_shared::domain::usage::{USAGE_RETENTION, UsageEvent};
+    use callcoach_shared::ports::UsageLog;
+
+    let aws = LocalAws::connect().await;
+    let table = &aws.adapters.table;
+    let now = OffsetDateTime::now_utc().replace_nanosecond(0).unwrap();
+    let (tenant, other) = (tenant_with(&aws, None).await, tenant_with(&aws, None).await);
+    let offsets = [-Duration::SECOND, Duration::ZERO, Duration::SECOND];
+    for (i, offset) in offsets.into_iter().enumerate() {
+        for t in [&tenant, &other] {
+            table
+                .record_view(&UsageEvent {
+                    tenant_id: t.clone(),
+                    user_id: UserId::parse(format!("u{i}")).unwrap(),
+                    call_id: mint(),
+                    view: "call".into(),
+                    at: now - USAGE_RETENTION + offset,
+                })
+                .await
+                .unwrap();
+        }
+        table
+            .append(&AuditEvent {
+                schema_version: SCHEMA_VERSION,
+                event_id: mint(),
+                tenant_id: tenant.clone(),
+                actor: None,
+                actor_kind: "test".into(),
+                action: format!("test.old{i}"),
+                object: "x".into(),
+                outcome: Outcome::Success,
+                request_id: None,
+                at: now - AUDIT_RETENTION + offset,
+            })
+            .await
+            .unwrap();
+    }
+    let clock = ManualClock::at(now);
+    let reaper = Reaper {
+        store: table,
+        blobs: &aws.adapters.blobs,
+        clock: &clock,
+    };
+    let report = reaper
+        .run(Some(std::slice::from_ref(&tenant)), false, || true)
+        .await
+        .unwrap();
+    assert_eq!(report.records.get("usage_events"), Some(&2), "{report:?}");
+    assert_eq!(report.records.get("audit_events"), Some(&2), "{report:?}");
+    let long_ago = now - Duration::days(500);
+    let mut left = Vec::new();
+    for t in [&tenant, &other] {
+        for i in 0..3 {
+            let user = UserId::parse(format!("u{i}")).unwrap();
+            left.push(
+                table
+                    .views_of_user(t, &user, long_ago, 10)
+                    .await
+                    .unwrap()
+                    .len(),
+            );
+        }
+    }
+    assert_eq!(
+        left,
+        [0, 0, 1, 1, 1, 1],
+        "one second short stays; the other tenant keeps all"
+    );
+    let audit = table
+        .list(&tenant, &PageRequest::first(50).unwrap())
+        .await
+        .unwrap();
+    let old: Vec<_> = audit
+        .items
+        .iter()
+        .filter(|e| e.action.starts_with("test.old"))
+        .map(|e| e.action.as_str())
+        .collect();
+    assert_eq!(old, ["test.old2"]);
+    let again = reaper
+        .run(Some(std::slice::from_ref(&tenant)), false, || true)
+        .await
+        .unwrap();
+    assert!(again.records.is_empty(), "{again:?}");
 }

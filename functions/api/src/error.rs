@@ -18,6 +18,9 @@ pub enum ApiError {
     /// The workspace is cancelled or suspended: reads and exports work, changes do not.
     #[error("the workspace is locked")]
     Locked,
+    /// The workspace was deleted: nothing of it is served any more.
+    #[error("the workspace was deleted")]
+    Gone,
     #[error("invalid request: {0}")]
     BadRequest(String),
     #[error("request body too large")]
@@ -71,6 +74,11 @@ impl IntoResponse for ApiError {
                 StatusCode::FORBIDDEN,
                 "Workspace locked",
                 "the workspace is cancelled or suspended: reads and exports still work, changes do not",
+            ),
+            ApiError::Gone => problem(
+                StatusCode::GONE,
+                "Workspace deleted",
+                "this workspace was deleted; its data is unreadable and is being purged",
             ),
             ApiError::Forbidden => problem(
                 StatusCode::FORBIDDEN,

@@ -71,7 +71,7 @@ fn changes_something(parts: &Parts) -> bool {
     matches!(
         parts.method,
         Method::POST | Method::PUT | Method::PATCH | Method::DELETE
-    ) && parts.uri.path() != "/v1/exports"
+    ) && !matches!(parts.uri.path(), "/v1/exports" | "/v1/workspace")
 }
 
 impl<P: Ports> FromRequestParts<Arc<Api<P>>> for Authenticated {
@@ -88,16 +88,19 @@ impl<P: Ports> FromRequestParts<Arc<Api<P>>> for Authenticated {
         #[cfg(not(feature = "local-auth"))]
         let identity = verified_identity(&parts.extensions, &api.settings.tenant_claim);
         let (tenant, user, request_id) = identity.ok_or(ApiError::Unauthorized)?;
-        if changes_something(parts) {
-            let state = api
-                .ports
-                .store()
-                .get_tenant(&tenant)
-                .await?
-                .map(|t| t.state);
-            if state.is_some_and(|s| s != AccountState::Active) {
-                return Err(ApiError::Locked);
-            }
+        // Read on every request: a deleted workspace serves nothing from the moment of its
+        // deletion, not even metadata, while its items wait for the reaper.
+        let state = api
+            .ports
+            .store()
+            .get_tenant(&tenant)
+            .await?
+            .map(|t| t.state);
+        if state.is_some_and(AccountState::is_gone) {
+            return Err(ApiError::Gone);
+        }
+        if changes_something(parts) && state.is_some_and(|s| s != AccountState::Active) {
+            return Err(ApiError::Locked);
         }
         let memberships = api
             .ports

@@ -17,10 +17,12 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::routing::{get, put};
+use callcoach_shared::crypto::DataKeyStore;
 use callcoach_shared::crypto::Envelope;
 use callcoach_shared::ports::{
     AuditLog, BlobStore, CallRepository, Clock, DocumentRepository, IdGenerator,
-    PlaybookRepository, ProgressRepository, Queue, TeamRepository, TenantRepository, UsageLog,
+    PlaybookRepository, ProgressRepository, Queue, RetentionStore, TeamRepository,
+    TenantRepository, UsageLog,
 };
 
 /// Everything the API keeps in the table, under one name.
@@ -33,6 +35,8 @@ pub trait ApiStore:
     + ProgressRepository
     + PlaybookRepository
     + UsageLog
+    + RetentionStore
+    + DataKeyStore
     + 'static
 {
 }
@@ -46,6 +50,8 @@ impl<T> ApiStore for T where
         + ProgressRepository
         + PlaybookRepository
         + UsageLog
+        + RetentionStore
+        + DataKeyStore
         + 'static
 {
 }
@@ -162,12 +168,27 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("POST", "/v1/calls/{call_id}/practice"),
     ("GET", "/v1/calls/{call_id}/practice"),
     ("POST", "/v1/reps/{user_id}/goals/{goal_id}/complete"),
+    ("DELETE", "/v1/teams/{team_id}"),
+    ("DELETE", "/v1/users/{user_id}"),
+    ("DELETE", "/v1/workspace"),
 ];
 
 pub fn router<P: Ports>(api: Arc<Api<P>>) -> Router {
     Router::new()
         .route("/v1/health", get(routes::health))
         .route("/v1/teams", axum::routing::post(routes::create_team::<P>))
+        .route(
+            "/v1/teams/{team_id}",
+            axum::routing::delete(routes::delete_team::<P>),
+        )
+        .route(
+            "/v1/users/{user_id}",
+            axum::routing::delete(routes::delete_user::<P>),
+        )
+        .route(
+            "/v1/workspace",
+            axum::routing::delete(routes::delete_workspace::<P>),
+        )
         .route(
             "/v1/teams/{team_id}/members",
             get(routes::list_members::<P>),

@@ -23,6 +23,7 @@ use callcoach_shared::ports::{
     PlaybookRepository, Queue, StoreError, TeamRepository, TenantRepository, UsageLog,
 };
 use callcoach_shared::usecases::calls::{NewCall, create_call as create_call_use_case};
+use callcoach_shared::usecases::deletion::{self, DeletionError};
 use callcoach_shared::usecases::documents::DocumentVault;
 use callcoach_shared::usecases::export::{ExportRequest, ExportScope, write_export};
 use callcoach_shared::usecases::ingest::{MAX_RECORDING_BYTES, MAX_TRANSCRIPT_BYTES};
@@ -1142,4 +1143,93 @@ pub async fn complete_goal<P: Ports>(
         "current_goals": progress.current_goals,
         "completed_goals": progress.completed_goals,
     })))
+}
+
+impl From<DeletionError> for ApiError {
+    fn from(e: DeletionError) -> Self {
+        match e {
+            DeletionError::NotFound => ApiError::NotFound,
+            DeletionError::LegalHold => {
+                ApiError::Conflict("a legal hold covers data in this scope; lift it first")
+            }
+            DeletionError::Contended => ApiError::Conflict("a call changed meanwhile; retry"),
+            DeletionError::Store(e) => e.into(),
+        }
+    }
+}
+
+/// `DELETE /v1/users/{user_id}`: the user's calls (cascaded by the reaper), memberships,
+/// progress and usage events; what belongs to the team stays (see `usecases::deletion`).
+pub async fn delete_user<P: Ports>(
+    State(api): ApiState<P>,
+    who: Authenticated,
+    Path(raw): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let user = UserId::parse(raw).map_err(|_| ApiError::NotFound)?;
+    let theirs = api
+        .ports
+        .store()
+        .memberships_of_user(&who.tenant, &user)
+        .await?;
+    if user == who.caller.user {
+        return Err(ApiError::Conflict(
+            "you cannot delete yourself; another owner can",
+        ));
+    }
+    if !who.caller.can_delete_user(&user, &theirs) {
+        return Err(ApiError::NotFound);
+    }
+    let done = deletion::delete_user(
+        api.ports.store(),
+        &who.tenant,
+        &user,
+        api.ports.clock().now(),
+    )
+    .await?;
+    Ok(Json(json!({
+        "user_id": user.as_str(),
+        "calls_deleted": done.calls,
+        "records_deleted": done.records,
+    })))
+}
+
+/// `DELETE /v1/teams/{team_id}`: the team, its calls (cascaded by the reaper), playbook and
+/// memberships. Owners of the team only.
+pub async fn delete_team<P: Ports>(
+    State(api): ApiState<P>,
+    who: Authenticated,
+    Path(raw): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let team = team_id(&raw)?;
+    if !who.caller.can_administer(&team) {
+        return Err(ApiError::NotFound);
+    }
+    let done = deletion::delete_team(
+        api.ports.store(),
+        &who.tenant,
+        &team,
+        api.ports.clock().now(),
+    )
+    .await?;
+    Ok(Json(json!({
+        "team_id": team.as_str(),
+        "calls_deleted": done.calls,
+        "records_deleted": done.records,
+    })))
+}
+
+/// `DELETE /v1/workspace`: shreds every data key of the workspace at once (nothing of it can
+/// be decrypted from then on) and leaves the physical purge to the reaper's next run. Owners
+/// only; also while the workspace is cancelled or suspended.
+pub async fn delete_workspace<P: Ports>(
+    State(api): ApiState<P>,
+    who: Authenticated,
+) -> Result<StatusCode, ApiError> {
+    if !who.caller.is_workspace_owner() {
+        return Err(ApiError::NotFound);
+    }
+    // The record is written on first use; make sure there is one to mark deleted.
+    workspace(&api, &who).await?;
+    deletion::delete_workspace(api.ports.store(), &who.tenant, api.ports.clock().now()).await?;
+    Ok(StatusCode::ACCEPTED)
 }

@@ -16,7 +16,7 @@ use callcoach_shared::crypto::DataKeyStore;
 use callcoach_shared::domain::retention::AccountState;
 use callcoach_shared::ids::TenantId;
 use callcoach_shared::ports::{
-    AuditLog, BlobStore, CallRepository, Clock, RetentionStore, TenantRepository,
+    AuditLog, BlobStore, CallRepository, Clock, RetentionStore, TeamRepository, TenantRepository,
 };
 use callcoach_shared::telemetry::{Metric, emit_metrics};
 use callcoach_shared::usecases::lifecycle::change_account_state;
@@ -46,7 +46,12 @@ pub async fn handle<S, B, C>(
     event: LambdaEvent<Value>,
 ) -> Result<ReapReport, Error>
 where
-    S: RetentionStore + TenantRepository + CallRepository + AuditLog + DataKeyStore,
+    S: RetentionStore
+        + TenantRepository
+        + TeamRepository
+        + CallRepository
+        + AuditLog
+        + DataKeyStore,
     B: BlobStore,
     C: Clock,
 {
@@ -95,7 +100,12 @@ pub async fn handle_event<S, B, C>(
     event: LambdaEvent<Value>,
 ) -> Result<Value, Error>
 where
-    S: RetentionStore + TenantRepository + CallRepository + AuditLog + DataKeyStore,
+    S: RetentionStore
+        + TenantRepository
+        + TeamRepository
+        + CallRepository
+        + AuditLog
+        + DataKeyStore,
     B: BlobStore,
     C: Clock,
 {
@@ -131,6 +141,14 @@ fn emit(report: &ReapReport, timestamp_ms: i64) {
             unit: "Count",
         })
         .collect();
+    metrics.extend(report.records.iter().map(|(kind, count)| Metric {
+        name: match *kind {
+            "usage_events" => "UsageEventsExpired",
+            _ => "AuditEventsExpired",
+        },
+        value: *count as f64,
+        unit: "Count",
+    }));
     metrics.push(Metric {
         name: "ObjectVersionsDeleted",
         value: report.object_versions as f64,

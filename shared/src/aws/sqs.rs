@@ -23,6 +23,10 @@ impl SqsQueue {
             queue_url: queue_url.into(),
         }
     }
+
+    pub fn url(&self) -> &str {
+        &self.queue_url
+    }
 }
 
 fn encode(message: &PipelineMessage) -> Result<String, QueueError> {

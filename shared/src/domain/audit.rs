@@ -13,6 +13,10 @@ pub enum Outcome {
     Failed,
 }
 
+/// Audit events are kept two years, also after the workspace they describe is destroyed
+/// (they hold ids and action names only, and they are the proof of the deletion).
+pub const AUDIT_RETENTION: time::Duration = time::Duration::days(730);
+
 /// Who did what to which object, and how it ended. Ids and action names only.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AuditEvent {
@@ -28,6 +32,39 @@ pub struct AuditEvent {
     pub request_id: Option<String>,
     #[serde(with = "time::serde::rfc3339")]
     pub at: OffsetDateTime,
+}
+
+impl AuditEvent {
+    pub fn expires_at(&self) -> OffsetDateTime {
+        self.at + AUDIT_RETENTION
+    }
+
+    /// A successful action of a system actor (`reaper`, `pipeline`, `worker`, `billing`),
+    /// with its id derived from `action`, the tenant, `object` and `identity` (whatever makes
+    /// this occurrence unique), so a retried action records itself once.
+    pub fn by_system(
+        actor_kind: &str,
+        tenant_id: &TenantId,
+        action: &str,
+        object: &str,
+        identity: &[&str],
+        at: OffsetDateTime,
+    ) -> Self {
+        let mut parts = vec![action, tenant_id.as_str(), object];
+        parts.extend_from_slice(identity);
+        AuditEvent {
+            schema_version: crate::domain::SCHEMA_VERSION,
+            event_id: derived_event_id(&parts),
+            tenant_id: tenant_id.clone(),
+            actor: None,
+            actor_kind: actor_kind.into(),
+            action: action.into(),
+            object: object.into(),
+            outcome: Outcome::Success,
+            request_id: None,
+            at,
+        }
+    }
 }
 
 /// An event id derived from what the event records, for system actions that may be retried

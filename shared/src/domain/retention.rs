@@ -11,6 +11,9 @@ pub enum AccountState {
     Cancelled,
     /// Non-payment; destroyed 120 days after the first failed payment.
     Suspended,
+    /// An owner deleted the workspace: its data keys are shredded at once (nothing of it can
+    /// be decrypted from then on) and the reaper's next run purges it physically.
+    Deleted,
     /// Shredded and purged by the reaper; the record stays as a tombstone (ids only).
     Destroyed,
 }
@@ -21,8 +24,14 @@ impl AccountState {
             AccountState::Active => "active",
             AccountState::Cancelled => "cancelled",
             AccountState::Suspended => "suspended",
+            AccountState::Deleted => "deleted",
             AccountState::Destroyed => "destroyed",
         }
+    }
+
+    /// Whether the workspace's data is gone or going (shredded): nothing of it is served.
+    pub fn is_gone(self) -> bool {
+        matches!(self, AccountState::Deleted | AccountState::Destroyed)
     }
 }
 
@@ -48,6 +57,7 @@ pub fn destruction_due(
                 )),
         ),
         AccountState::Suspended => Some(since + time::Duration::days(SUSPENSION_DESTROY_DAYS)),
+        AccountState::Deleted => Some(since),
         AccountState::Active | AccountState::Destroyed => None,
     }
 }

@@ -74,6 +74,18 @@ pub trait TeamRepository: Send + Sync {
         tenant: &TenantId,
         team: &TeamId,
     ) -> impl Future<Output = Result<Vec<Membership>, StoreError>> + Send;
+    /// Every team of the workspace.
+    fn teams_of_tenant(
+        &self,
+        tenant: &TenantId,
+    ) -> impl Future<Output = Result<Vec<Team>, StoreError>> + Send;
+    /// Deletes the team's memberships, playbook and the team itself (last, so an interrupted
+    /// deletion is found again). Returns how many items went.
+    fn delete_team_records(
+        &self,
+        tenant: &TenantId,
+        team: &TeamId,
+    ) -> impl Future<Output = Result<usize, StoreError>> + Send;
 }
 
 pub trait CallRepository: Send + Sync {
@@ -282,6 +294,48 @@ pub trait RetentionStore: Send + Sync {
         tenant: &TenantId,
         call: &CallId,
     ) -> impl Future<Output = Result<usize, StoreError>> + Send;
+    /// Every user the workspace has known (written with their first membership, kept until
+    /// the user's records are deleted), so no one's records are missed by a destruction.
+    fn known_users(
+        &self,
+        tenant: &TenantId,
+    ) -> impl Future<Output = Result<Vec<UserId>, StoreError>> + Send;
+    /// Deletes a user's personal records: rep progress, usage events, the registry entry.
+    fn delete_user_records(
+        &self,
+        tenant: &TenantId,
+        user: &UserId,
+    ) -> impl Future<Output = Result<usize, StoreError>> + Send;
+    /// Deletes up to `limit` records of `kind` whose own retention ended at or before `now`,
+    /// oldest first; returns how many went (fewer than `limit`: nothing more is due).
+    fn delete_expired(
+        &self,
+        tenant: &TenantId,
+        kind: ExpiringRecords,
+        now: OffsetDateTime,
+        limit: usize,
+    ) -> impl Future<Output = Result<usize, StoreError>> + Send;
+}
+
+/// Records with a retention clock of their own, indexed by expiry and deleted by the reaper
+/// to the second (DynamoDB TTL is only a late backstop).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExpiringRecords {
+    /// Usage events: 13 months.
+    Usage,
+    /// Audit events: 2 years.
+    Audit,
+}
+
+impl ExpiringRecords {
+    pub const ALL: [ExpiringRecords; 2] = [ExpiringRecords::Usage, ExpiringRecords::Audit];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ExpiringRecords::Usage => "usage_events",
+            ExpiringRecords::Audit => "audit_events",
+        }
+    }
 }
 
 /// The append-only audit trail (privacy promise P8). Events are kept two years.
@@ -351,6 +405,7 @@ pub trait Queue: Send + Sync {
 /// and the in-memory store implement all of it).
 pub trait PipelineStore:
     CallRepository
+    + AuditLog
     + DocumentRepository
     + IdempotencyStore
     + ProgressRepository
@@ -361,6 +416,7 @@ pub trait PipelineStore:
 
 impl<T> PipelineStore for T where
     T: CallRepository
+        + AuditLog
         + DocumentRepository
         + IdempotencyStore
         + ProgressRepository

@@ -537,6 +537,29 @@ mod tests {
             IngestOutcome::Ignored(_)
         ));
         assert_eq!(rig.queue.messages().len(), 1);
+        // Each pipeline step is audited once (ids only), redelivery included.
+        let steps: Vec<_> = rig
+            .store
+            .audit_events()
+            .into_iter()
+            .map(|e| (e.actor_kind, e.action, e.object))
+            .collect();
+        let object = format!("call/{}", call.call_id);
+        assert_eq!(
+            steps,
+            [
+                (
+                    "pipeline".into(),
+                    "pipeline.call_uploaded".into(),
+                    object.clone()
+                ),
+                (
+                    "pipeline".into(),
+                    "pipeline.call_transcribed".into(),
+                    object
+                ),
+            ]
+        );
     }
 
     #[tokio::test]
@@ -609,6 +632,14 @@ mod tests {
             let stored = rig.status(&call).await;
             assert_eq!(stored.status, CallStatus::Failed);
             assert_eq!(stored.failure_reason.as_deref(), Some(reason.as_str()));
+            let object = format!("call/{}", call.call_id);
+            let failures = rig
+                .store
+                .audit_events()
+                .into_iter()
+                .filter(|e| e.action == "pipeline.call_failed" && e.object == object)
+                .count();
+            assert_eq!(failures, 1, "the failure is audited, never the reason text");
         }
         assert!(rig.queue.messages().is_empty());
     }

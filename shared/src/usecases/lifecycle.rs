@@ -6,12 +6,12 @@
 
 use time::OffsetDateTime;
 
-use crate::domain::SCHEMA_VERSION;
-use crate::domain::audit::{AuditEvent, Outcome, derived_event_id};
+use crate::domain::audit::AuditEvent;
 use crate::domain::org::Tenant;
 use crate::domain::retention::{AccountState, destruction_due};
 use crate::ids::TenantId;
 use crate::ports::{AuditLog, StoreError, TenantRepository};
+use crate::usecases::audit_trail::record_once;
 
 #[derive(Debug, thiserror::Error)]
 pub enum LifecycleError {
@@ -19,7 +19,7 @@ pub enum LifecycleError {
     UnknownTenant,
     #[error("the workspace was destroyed or is past its cut-off; it cannot change state")]
     PastCutoff,
-    #[error("only the retention reaper destroys workspaces")]
+    #[error("workspaces are deleted by their owners and destroyed by the retention reaper")]
     NotAllowed,
     #[error("a store failed")]
     Store(#[from] StoreError),
@@ -37,11 +37,11 @@ pub async fn change_account_state<S: TenantRepository + AuditLog>(
         .get_tenant(tenant_id)
         .await?
         .ok_or(LifecycleError::UnknownTenant)?;
-    if next == AccountState::Destroyed {
+    if matches!(next, AccountState::Destroyed | AccountState::Deleted) {
         return Err(LifecycleError::NotAllowed);
     }
     let due = destruction_due(tenant.state, tenant.state_since, &tenant.retention);
-    if tenant.state == AccountState::Destroyed || due.is_some_and(|due| due <= now) {
+    if tenant.state.is_gone() || due.is_some_and(|due| due <= now) {
         return Err(LifecycleError::PastCutoff);
     }
     if tenant.state != next {
@@ -51,20 +51,7 @@ pub async fn change_account_state<S: TenantRepository + AuditLog>(
     }
     let action = format!("account.{}", next.as_str());
     let at_text = at.unix_timestamp().to_string();
-    let event = AuditEvent {
-        schema_version: SCHEMA_VERSION,
-        event_id: derived_event_id(&[&action, tenant_id.as_str(), &at_text]),
-        tenant_id: tenant_id.clone(),
-        actor: None,
-        actor_kind: "billing".into(),
-        action,
-        object: "workspace".into(),
-        outcome: Outcome::Success,
-        request_id: None,
-        at,
-    };
-    match store.append(&event).await {
-        Ok(()) | Err(StoreError::AlreadyExists) => Ok(tenant),
-        Err(e) => Err(e.into()),
-    }
+    let event = AuditEvent::by_system("billing", tenant_id, &action, "workspace", &[&at_text], at);
+    record_once(store, &event).await?;
+    Ok(tenant)
 }

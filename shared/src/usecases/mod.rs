@@ -1,7 +1,9 @@
 //! Use cases, generic over the ports.
 
+pub mod audit_trail;
 pub mod callback;
 pub mod calls;
+pub mod deletion;
 pub mod documents;
 pub mod export;
 pub mod ingest;

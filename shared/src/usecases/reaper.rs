@@ -23,16 +23,17 @@ use time::{Duration, OffsetDateTime};
 use tracing::{info, warn};
 
 use crate::crypto::DataKeyStore;
-use crate::domain::SCHEMA_VERSION;
-use crate::domain::audit::{AuditEvent, Outcome, derived_event_id};
+use crate::domain::audit::AuditEvent;
 use crate::domain::org::Tenant;
 use crate::domain::retention::{AccountState, RetentionPolicy, destruction_due};
 use crate::ids::TenantId;
 use crate::keys::upload_prefix;
 use crate::ports::{
-    AgeIndex, AuditLog, BlobError, BlobStore, CallRepository, Clock, DueCall, RetentionStore,
-    StoreError, TenantRepository,
+    AgeIndex, AuditLog, BlobError, BlobStore, CallRepository, Clock, DueCall, ExpiringRecords,
+    RetentionStore, StoreError, TeamRepository, TenantRepository,
 };
+use crate::usecases::audit_trail::record_once;
+use crate::usecases::deletion::{IndexWalk, any_call_held, every_call};
 
 /// Calls read from an index per request.
 const PAGE: usize = 100;
@@ -60,8 +61,16 @@ pub struct ReapReport {
     pub accounts_destroyed: u64,
     /// Now minus the due moment of the most overdue item handled, in seconds.
     pub oldest_lateness_seconds: Option<i64>,
+    /// Usage and audit events deleted at the end of their own retention (not in a dry run).
+    pub records: BTreeMap<&'static str, u64>,
     /// False when the run stopped at its deadline; the next run continues.
     pub finished: bool,
+}
+
+impl ReapReport {
+    fn saw_lateness(&mut self, seconds: i64) {
+        self.oldest_lateness_seconds = Some(self.oldest_lateness_seconds.unwrap_or(0).max(seconds));
+    }
 }
 
 /// The window after which an index's entries are due; `None` means they never expire.
@@ -85,7 +94,12 @@ pub struct Reaper<'a, S, B, C> {
 
 impl<S, B, C> Reaper<'_, S, B, C>
 where
-    S: RetentionStore + TenantRepository + CallRepository + AuditLog + DataKeyStore,
+    S: RetentionStore
+        + TenantRepository
+        + TeamRepository
+        + CallRepository
+        + AuditLog
+        + DataKeyStore,
     B: BlobStore,
     C: Clock,
 {
@@ -115,6 +129,14 @@ where
                 report.held += 1;
                 continue;
             }
+            if !dry_run
+                && !self
+                    .expire_records(tenant_id, now, &has_time, &mut report)
+                    .await?
+            {
+                report.finished = false;
+                return Ok(report);
+            }
             if tenant.state == AccountState::Destroyed {
                 continue;
             }
@@ -125,7 +147,7 @@ where
                     report.finished = false;
                     return Ok(report);
                 }
-                if self.any_call_held(&tenant.tenant_id).await? {
+                if any_call_held(self.store, &tenant.tenant_id).await? {
                     report.held += 1;
                     continue;
                 }
@@ -133,9 +155,7 @@ where
                     self.destroy(tenant, due, &mut report).await?;
                 }
                 report.accounts_destroyed += 1;
-                let lateness = (now - due).whole_seconds();
-                report.oldest_lateness_seconds =
-                    Some(report.oldest_lateness_seconds.unwrap_or(0).max(lateness));
+                report.saw_lateness((now - due).whole_seconds());
                 continue;
             }
             for index in AgeIndex::ALL {
@@ -166,59 +186,74 @@ where
         has_time: &impl Fn() -> bool,
         report: &mut ReapReport,
     ) -> Result<bool, ReapError> {
-        let cutoff = now - window;
-        let mut after: Option<DueCall> = None;
-        loop {
-            let due = self
-                .store
-                .due_calls(&tenant.tenant_id, index, cutoff, after.as_ref(), PAGE)
-                .await?;
-            let Some(last) = due.last().cloned() else {
-                return Ok(true);
-            };
-            for entry in due {
+        let indexes = [index];
+        let mut walk = IndexWalk::new(self.store, &tenant.tenant_id, &indexes, now - window);
+        while let Some(page) = walk.next_page().await? {
+            for entry in page {
                 if !has_time() {
                     return Ok(false);
                 }
                 let due_at = entry.since + window;
-                let handled = self
+                if self
                     .handle(tenant, index, &entry, due_at, dry_run, report)
-                    .await?;
-                if handled {
+                    .await?
+                {
                     *report.calls.entry(index.as_str()).or_default() += 1;
-                    let lateness = (now - due_at).whole_seconds();
-                    report.oldest_lateness_seconds =
-                        Some(report.oldest_lateness_seconds.unwrap_or(0).max(lateness));
+                    report.saw_lateness((now - due_at).whole_seconds());
                 }
             }
-            after = Some(last);
         }
+        Ok(true)
     }
 
-    /// Whether any call of the workspace is under legal hold (which stops its destruction).
-    async fn any_call_held(&self, tenant_id: &TenantId) -> Result<bool, ReapError> {
-        let everything = OffsetDateTime::now_utc() + Duration::days(365 * 100);
-        for index in [AgeIndex::Calls, AgeIndex::Deleted] {
-            let mut after: Option<DueCall> = None;
+    /// Deletes usage and audit events whose own retention ended; false when the deadline
+    /// stopped it. One audit event per kind and run records that a batch went.
+    async fn expire_records(
+        &self,
+        tenant_id: &TenantId,
+        now: OffsetDateTime,
+        has_time: &impl Fn() -> bool,
+        report: &mut ReapReport,
+    ) -> Result<bool, ReapError> {
+        for kind in ExpiringRecords::ALL {
+            let mut deleted = 0;
             loop {
-                let page = self
+                let n = self
                     .store
-                    .due_calls(tenant_id, index, everything, after.as_ref(), PAGE)
+                    .delete_expired(tenant_id, kind, now, PAGE)
                     .await?;
-                let Some(last) = page.last().cloned() else {
+                deleted += n as u64;
+                if n < PAGE {
                     break;
-                };
-                for entry in &page {
-                    if let Some(call) = self.store.get_call(tenant_id, &entry.call_id).await?
-                        && call.legal_hold
-                    {
-                        return Ok(true);
-                    }
                 }
-                after = Some(last);
+                // Only a full batch means more may be due; the deadline is checked then.
+                if !has_time() {
+                    return Ok(false);
+                }
+            }
+            if deleted > 0 {
+                *report.records.entry(kind.as_str()).or_default() += deleted;
+                let action = format!("retention.{}_expired", kind.as_str());
+                let now_text = now.unix_timestamp().to_string();
+                self.audit(tenant_id, &action, kind.as_str(), &now_text, now)
+                    .await?;
             }
         }
-        Ok(false)
+        Ok(true)
+    }
+
+    /// Appends a reaper audit event; `identity` makes this occurrence unique, so a rerun
+    /// writes the same id and records it once.
+    async fn audit(
+        &self,
+        tenant_id: &TenantId,
+        action: &str,
+        object: &str,
+        identity: &str,
+        at: OffsetDateTime,
+    ) -> Result<(), ReapError> {
+        let event = AuditEvent::by_system("reaper", tenant_id, action, object, &[identity], at);
+        Ok(record_once(self.store, &event).await?)
     }
 
     /// Every object version under the call's prefixes, then its table items (call item last).
@@ -240,9 +275,10 @@ where
 
     /// Destroys a workspace past its cut-off: audit event, every wrapped data key (everything
     /// encrypted for it, backups included, is unreadable from here), every call with its items
-    /// and objects, every object under its prefixes, then the record becomes a tombstone. Each
-    /// step is idempotent, and the tombstone is written last, so a run killed midway is
-    /// finished by the next.
+    /// and objects, its teams (memberships, playbooks), its users' records (progress, usage),
+    /// every object under its prefixes, then the record becomes a tombstone. Each step is
+    /// idempotent, and the tombstone is written last, so a run killed midway is finished by
+    /// the next. Audit events stay for their own two years (ids only: the proof of deletion).
     async fn destroy(
         &self,
         mut tenant: Tenant,
@@ -252,37 +288,24 @@ where
         let tenant_id = tenant.tenant_id.clone();
         let action = "retention.account_destroyed";
         let due_text = due.unix_timestamp().to_string();
-        let event = AuditEvent {
-            schema_version: SCHEMA_VERSION,
-            event_id: derived_event_id(&[action, tenant_id.as_str(), &due_text]),
-            tenant_id: tenant_id.clone(),
-            actor: None,
-            actor_kind: "reaper".into(),
-            action: action.into(),
-            object: "workspace".into(),
-            outcome: Outcome::Success,
-            request_id: None,
-            at: due,
-        };
-        match self.store.append(&event).await {
-            Ok(()) | Err(StoreError::AlreadyExists) => {}
-            Err(e) => return Err(e.into()),
-        }
+        self.audit(&tenant_id, action, "workspace", &due_text, due)
+            .await?;
         self.store.destroy_data_keys(&tenant_id).await?;
-        let everything = OffsetDateTime::now_utc() + Duration::days(365 * 100);
-        for index in [AgeIndex::Calls, AgeIndex::Deleted] {
-            loop {
-                let due_calls = self
-                    .store
-                    .due_calls(&tenant_id, index, everything, None, PAGE)
-                    .await?;
-                if due_calls.is_empty() {
-                    break;
-                }
-                for entry in due_calls {
-                    self.purge_call(&tenant_id, &entry.call_id, report).await?;
-                }
+        let indexes = [AgeIndex::Calls, AgeIndex::Deleted];
+        let mut walk = IndexWalk::new(self.store, &tenant_id, &indexes, every_call());
+        while let Some(page) = walk.next_page().await? {
+            for entry in page {
+                self.purge_call(&tenant_id, &entry.call_id, report).await?;
             }
+        }
+        for team in self.store.teams_of_tenant(&tenant_id).await? {
+            report.table_items += self
+                .store
+                .delete_team_records(&tenant_id, &team.team_id)
+                .await? as u64;
+        }
+        for user in self.store.known_users(&tenant_id).await? {
+            report.table_items += self.store.delete_user_records(&tenant_id, &user).await? as u64;
         }
         for prefix in crate::keys::tenant_prefixes(&tenant_id) {
             report.object_versions += self.blobs.purge_prefix(&prefix).await? as u64;
@@ -332,22 +355,8 @@ where
         };
         let object = format!("call/{}", entry.call_id);
         let due_text = due_at.unix_timestamp().to_string();
-        let event = AuditEvent {
-            schema_version: SCHEMA_VERSION,
-            event_id: derived_event_id(&[action, tenant_id.as_str(), &object, &due_text]),
-            tenant_id: tenant_id.clone(),
-            actor: None,
-            actor_kind: "reaper".into(),
-            action: action.into(),
-            object,
-            outcome: Outcome::Success,
-            request_id: None,
-            at: due_at,
-        };
-        match self.store.append(&event).await {
-            Ok(()) | Err(StoreError::AlreadyExists) => {}
-            Err(e) => return Err(e.into()),
-        }
+        self.audit(tenant_id, action, &object, &due_text, due_at)
+            .await?;
         let uploads = upload_prefix(tenant_id, &entry.call_id);
         report.object_versions += self.blobs.purge_prefix(&uploads).await? as u64;
         if index == AgeIndex::Recordings {
@@ -373,6 +382,7 @@ where
 
 #[cfg(test)]
 mod tests {
+    use crate::domain::SCHEMA_VERSION;
     use std::cell::Cell;
     use std::sync::Arc;
 
@@ -736,5 +746,79 @@ mod tests {
         assert!(rig.exists(&call).await);
         rig.reaper().run(None, false, || true).await.unwrap();
         assert!(!rig.exists(&call).await);
+    }
+
+    #[tokio::test]
+    async fn usage_events_go_at_13_months_and_audit_events_at_2_years_to_the_second() {
+        use crate::domain::audit::AUDIT_RETENTION;
+        use crate::domain::usage::{USAGE_RETENTION, UsageEvent};
+        use crate::ports::{IdGenerator, UsageLog};
+        let rig = Rig::new();
+        let tenant = rig.tenant("acme", None, false).await;
+        let other = rig.tenant("other", None, false).await;
+        let offsets = [-Duration::SECOND, Duration::ZERO, Duration::SECOND];
+        for (i, offset) in offsets.iter().enumerate() {
+            for t in [&tenant, &other] {
+                rig.store
+                    .record_view(&UsageEvent {
+                        tenant_id: t.clone(),
+                        user_id: crate::ids::UserId::parse(format!("u{i}")).unwrap(),
+                        call_id: RandomIds.mint(),
+                        view: "call".into(),
+                        at: NOW - USAGE_RETENTION + *offset,
+                    })
+                    .await
+                    .unwrap();
+            }
+            let at = NOW - AUDIT_RETENTION + *offset;
+            rig.reaper()
+                .audit(&tenant, "test.old", "x", &i.to_string(), at)
+                .await
+                .unwrap();
+        }
+        let report = rig
+            .reaper()
+            .run(Some(std::slice::from_ref(&tenant)), false, || true)
+            .await
+            .unwrap();
+        assert_eq!(report.records.get("usage_events"), Some(&2));
+        assert_eq!(report.records.get("audit_events"), Some(&2));
+        let long_ago = NOW - Duration::days(500);
+        let store = &rig.store;
+        let views = async |t: &TenantId, user: &str| {
+            let user = crate::ids::UserId::parse(user).unwrap();
+            store
+                .views_of_user(t, &user, long_ago, 10)
+                .await
+                .unwrap()
+                .len()
+        };
+        assert_eq!(
+            (
+                views(&tenant, "u0").await,
+                views(&tenant, "u1").await,
+                views(&tenant, "u2").await
+            ),
+            (0, 0, 1),
+            "expired one second ago and exactly now go; one second short stays"
+        );
+        assert_eq!(views(&other, "u0").await, 1, "another tenant untouched");
+        let events = rig.store.audit_events();
+        let old: Vec<_> = events.iter().filter(|e| e.action == "test.old").collect();
+        assert_eq!(old.len(), 1);
+        assert_eq!(old[0].at, NOW - AUDIT_RETENTION + Duration::SECOND);
+        // The deletions are audited, once per kind and run; a second run deletes nothing.
+        for action in [
+            "retention.usage_events_expired",
+            "retention.audit_events_expired",
+        ] {
+            assert_eq!(events.iter().filter(|e| e.action == action).count(), 1);
+        }
+        let again = rig
+            .reaper()
+            .run(Some(std::slice::from_ref(&tenant)), false, || true)
+            .await
+            .unwrap();
+        assert!(again.records.is_empty());
     }
 }

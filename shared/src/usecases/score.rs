@@ -4,6 +4,8 @@
 //! analysis stored or the record completed and does nothing. A job for a transcript version
 //! the call no longer has (it was re-uploaded) is dropped.
 
+use crate::domain::audit::AuditEvent;
+use crate::usecases::audit_trail::record_once;
 use std::time::Duration;
 
 use std::future::Future;
@@ -116,7 +118,10 @@ where
         if call.status == CallStatus::Deleted || call.status == CallStatus::Failed {
             return Ok(ScoreOutcome::Skipped("the call is not scorable"));
         }
-        let key = format!("score#{call_id}#v{version}#{RUBRIC_VERSION}");
+        // The rep speaker is part of what is scored: choosing another one re-scores the same
+        // transcript version (a digest, so no name sits in a key).
+        let speaker = speaker_digest(call.rep_speaker.as_deref());
+        let key = format!("score#{call_id}#v{version}#{RUBRIC_VERSION}#{speaker}");
         let record = IdempotencyKey {
             tenant,
             key: &key,
@@ -199,6 +204,25 @@ where
             .map_err(|_| StoreError::StaleTransition {
                 expected: CallStatus::Scoring,
             })?;
+        let action = if analysis.provenance.degraded {
+            "worker.call_scored_degraded"
+        } else {
+            "worker.call_scored"
+        };
+        let version = call.transcript_version.to_string();
+        let event = AuditEvent::by_system(
+            "worker",
+            &call.tenant_id,
+            action,
+            &format!("call/{}", call.call_id),
+            &[
+                &version,
+                RUBRIC_VERSION,
+                &speaker_digest(call.rep_speaker.as_deref()),
+            ],
+            self.clock.now(),
+        );
+        record_once(self.store, &event).await?;
         self.store
             .save_transition(&call, CallStatus::Scoring)
             .await?;
@@ -206,6 +230,18 @@ where
         Ok(ScoreOutcome::Scored {
             overall_score: analysis.overall_score,
         })
+    }
+}
+
+/// A short digest of the chosen rep speaker (`-` when none was chosen).
+fn speaker_digest(speaker: Option<&str>) -> String {
+    match speaker {
+        None => "-".into(),
+        Some(name) => aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, name.as_bytes())
+            .as_ref()[..8]
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect(),
     }
 }
 
@@ -348,7 +384,7 @@ mod tests {
             "the rep's progress records the call"
         );
         assert_eq!(progress.current_goals, analysis.micro_goals);
-        // Redelivery of the same job: nothing is rescored.
+        // Redelivery of the same job: nothing is rescored, and the scoring is audited once.
         assert_eq!(
             scorer
                 .score(&call.tenant_id, &call.call_id, 1, false)
@@ -356,6 +392,33 @@ mod tests {
                 .unwrap(),
             ScoreOutcome::Skipped("already scored")
         );
+        let scored_events = || {
+            store
+                .audit_events()
+                .iter()
+                .filter(|e| e.action == "worker.call_scored" && e.actor_kind == "worker")
+                .count()
+        };
+        assert_eq!(scored_events(), 1);
+
+        // Choosing another rep speaker re-scores the same transcript version.
+        let mut chosen = stored.clone();
+        chosen.rep_speaker = Some("Sam".into());
+        store.save_transition(&chosen, chosen.status).await.unwrap();
+        assert!(matches!(
+            scorer
+                .score(&call.tenant_id, &call.call_id, 1, false)
+                .await
+                .unwrap(),
+            ScoreOutcome::Scored { .. }
+        ));
+        let rescored: Analysis = vault
+            .get(&call.tenant_id, &call.call_id, DocumentKind::Analysis, 1)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(rescored.metrics.rep_questions, 0, "Sam asked nothing");
+        assert_eq!(scored_events(), 2);
     }
 
     /// A coach whose every provider is down until `recovered` is set.

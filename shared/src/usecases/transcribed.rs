@@ -2,6 +2,8 @@
 //! Deepgram callback, a Transcribe job): store it encrypted as the call's next transcript
 //! version, move the call to `transcribed` with a conditional write, and queue one scoring job.
 
+use crate::domain::audit::AuditEvent;
+use crate::usecases::audit_trail::record_once;
 use tracing::info;
 
 use crate::crypto::Envelope;
@@ -38,13 +40,36 @@ where
     Q: Queue,
     C: Clock,
 {
-    /// Moves the call with a write conditional on the status it was read in.
+    /// Moves the call with a write conditional on the status it was read in. The audit event
+    /// goes first: its id derives from the move, so a retry after a failed write records it
+    /// once.
     pub async fn move_call(&self, call: &mut Call, next: CallStatus) -> Result<(), StoreError> {
         let from = call.status;
         if call.transition(next, self.clock.now()).is_err() {
             return Err(StoreError::StaleTransition { expected: from });
         }
+        self.record(call, &format!("pipeline.call_{}", next.as_str()))
+            .await?;
         self.store.save_transition(call, from).await
+    }
+
+    /// The audit event of a pipeline step on `call`: ids only, unique per upload and version.
+    async fn record(&self, call: &Call, action: &str) -> Result<(), StoreError> {
+        let version = call.transcript_version.to_string();
+        let upload = call
+            .upload_sequencer
+            .as_deref()
+            .or(call.upload_key.as_deref())
+            .unwrap_or("-");
+        let event = AuditEvent::by_system(
+            "pipeline",
+            &call.tenant_id,
+            action,
+            &format!("call/{}", call.call_id),
+            &[upload, &version],
+            self.clock.now(),
+        );
+        record_once(self.store, &event).await
     }
 
     /// Saves a change that keeps the status (still conditional on it).
@@ -57,6 +82,7 @@ where
     pub async fn fail(&self, call: &mut Call, reason: &str) -> Result<(), StoreError> {
         let from = call.status;
         if call.fail(reason.to_owned(), self.clock.now()).is_ok() {
+            self.record(call, "pipeline.call_failed").await?;
             self.store.save_transition(call, from).await?;
         }
         info!(tenant = %call.tenant_id, call = %call.call_id, "call marked failed");

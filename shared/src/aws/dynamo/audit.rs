@@ -4,15 +4,13 @@
 use std::collections::BTreeMap;
 
 use super::items::{ItemExt, attr, s};
+use super::retention::index_expiry;
 use super::{
     DynamoTable, attr_names as a, from_json_item, is_conditional_failure, json_item, store_err,
 };
 use crate::domain::audit::AuditEvent;
 use crate::ids::TenantId;
-use crate::ports::{AuditLog, Cursor, CursorError, Page, PageRequest, StoreError};
-
-/// Audit events are kept two years.
-const RETENTION_SECONDS: i64 = 2 * 365 * 24 * 3600;
+use crate::ports::{AuditLog, Cursor, CursorError, ExpiringRecords, Page, PageRequest, StoreError};
 
 fn pk(tenant: &TenantId) -> String {
     format!("T#{tenant}#AUDIT")
@@ -25,10 +23,17 @@ impl AuditLog for DynamoTable {
             event.at.unix_timestamp_nanos().max(0),
             event.event_id
         );
-        let mut item = json_item("audit", pk(&event.tenant_id), sk, event)?;
+        let mut item = json_item("audit", pk(&event.tenant_id), sk.clone(), event)?;
         item.insert(
             a::EXPIRES_AT.into(),
-            attr::number(event.at.unix_timestamp() + RETENTION_SECONDS),
+            attr::number(event.expires_at().unix_timestamp()),
+        );
+        index_expiry(
+            &mut item,
+            &event.tenant_id,
+            ExpiringRecords::Audit,
+            event.expires_at(),
+            &sk,
         );
         let result = self
             .client

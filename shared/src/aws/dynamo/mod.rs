@@ -15,6 +15,8 @@
 //! | rep progress | `T#{t}#USER#{user}`        | `PROGRESS`             |                                |                           |
 //! | playbook     | `T#{t}`                   | `PLAYBOOK#{team}`      |                                |                           |
 //! | audit event  | `T#{t}#AUDIT`             | `{at_ns:020}#{event}`  |                                |                           |
+//! | usage event  | `T#{t}#USAGE#{user}`      | `{at_ns:020}#{call}#{view}` |                           |                           |
+//! | user (known) | `T#{t}`                   | `USER#{user}`          |                                |                           |
 //!
 //! Access patterns: get tenant / team / call by id (GetItem); a team's members (Query pk);
 //! a user's teams (Query gsi1); a team's calls newest first, paged (Query gsi1, descending);
@@ -226,13 +228,13 @@ impl DynamoTable {
     }
 }
 
-fn tenant_pk(t: &TenantId) -> String {
+pub(super) fn tenant_pk(t: &TenantId) -> String {
     format!("T#{t}")
 }
-fn team_sk(team: &TeamId) -> String {
+pub(super) fn team_sk(team: &TeamId) -> String {
     format!("TEAM#{team}")
 }
-fn members_pk(t: &TenantId, team: &TeamId) -> String {
+pub(super) fn members_pk(t: &TenantId, team: &TeamId) -> String {
     format!("T#{t}#TEAM#{team}")
 }
 fn member_sk(user: &UserId) -> String {
@@ -390,11 +392,20 @@ impl TeamRepository for DynamoTable {
             .set_item(Some(membership_item(owner)))
             .build()
             .map_err(|e| StoreError::Backend(backend(e)))?;
+        let registry_put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(retention::user_registry_item(
+                &owner.tenant_id,
+                &owner.user_id,
+            )))
+            .build()
+            .map_err(|e| StoreError::Backend(backend(e)))?;
         let result = self
             .client
             .transact_write_items()
             .transact_items(TransactWriteItem::builder().put(team_put).build())
             .transact_items(TransactWriteItem::builder().put(owner_put).build())
+            .transact_items(TransactWriteItem::builder().put(registry_put).build())
             .send()
             .await;
         match result {
@@ -414,6 +425,12 @@ impl TeamRepository for DynamoTable {
     }
 
     async fn put_membership(&self, membership: &Membership) -> Result<(), StoreError> {
+        // The registry first: a user with a membership is always found by a destruction.
+        self.put(retention::user_registry_item(
+            &membership.tenant_id,
+            &membership.user_id,
+        ))
+        .await?;
         self.put(membership_item(membership)).await
     }
 
@@ -467,6 +484,32 @@ impl TeamRepository for DynamoTable {
             .iter()
             .map(|i| membership_from(tenant, i))
             .collect()
+    }
+
+    async fn teams_of_tenant(&self, tenant: &TenantId) -> Result<Vec<Team>, StoreError> {
+        self.query_partition(&tenant_pk(tenant), Some("TEAM#"))
+            .await?
+            .iter()
+            .map(from_json_item)
+            .collect()
+    }
+
+    async fn delete_team_records(
+        &self,
+        tenant: &TenantId,
+        team: &TeamId,
+    ) -> Result<usize, StoreError> {
+        let members_pk = members_pk(tenant, team);
+        let mut doomed = Vec::new();
+        for item in self.query_partition(&members_pk, None).await? {
+            doomed.push(keys(members_pk.clone(), item.req_s(a::SK)?.to_owned()));
+        }
+        doomed.push(keys(tenant_pk(tenant), format!("PLAYBOOK#{team}")));
+        let count = doomed.len() + 1;
+        self.delete_keys(doomed).await?;
+        self.delete_keys(vec![keys(tenant_pk(tenant), team_sk(team))])
+            .await?;
+        Ok(count)
     }
 }
 

@@ -8,7 +8,7 @@ use crate::ports::{ProgressRepository, StoreError};
 
 const SK: &str = "PROGRESS";
 
-fn pk(tenant: &TenantId, rep: &UserId) -> String {
+pub(super) fn pk(tenant: &TenantId, rep: &UserId) -> String {
     format!("T#{tenant}#USER#{rep}")
 }
 

@@ -8,15 +8,20 @@
 //! tenant and index spreads writes and reads over many partitions, so no single partition
 //! takes every tenant's traffic.
 //!
+//! Records with their own retention clock (usage events, audit events) are in the same index
+//! under `exp_pk = T#{tenant}#AGE#{usage_events|audit_events}`, `exp_sk = {expires at, 12
+//! digits}#...`: the reaper deletes them at expiry with one query per tenant and kind.
+//!
 //! Tenants are listed through `gsi1pk = TENANTS` on the tenant items: ids only, written once per
-//! tenant, read once per reaper run.
+//! tenant, read once per reaper run. Users are registered in the tenant partition
+//! (`USER#{user}`) with their first membership, so a destruction finds every user's records.
 
 use time::OffsetDateTime;
 
 use super::items::{Item, ItemExt, keys, s};
 use super::{CALL_SK, DynamoTable, attr_names as a, call_pk, store_err};
-use crate::ids::{CallId, TenantId};
-use crate::ports::{AgeIndex, DueCall, RetentionStore, StoreError};
+use crate::ids::{CallId, TenantId, UserId};
+use crate::ports::{AgeIndex, DueCall, ExpiringRecords, RetentionStore, StoreError};
 
 const TENANT_REGISTRY: &str = "TENANTS";
 const RECORDING_MARK_SK: &str = "AGE#recordings";
@@ -39,6 +44,39 @@ pub(super) fn index_call(
 ) {
     item.insert(a::EXP_PK.into(), s(age_pk(tenant, index)));
     item.insert(a::EXP_SK.into(), s(age_sk(since, call)));
+}
+
+/// Puts a record into the expiry index of its kind; `unique` tells records of one second apart.
+pub(super) fn index_expiry(
+    item: &mut Item,
+    tenant: &TenantId,
+    kind: ExpiringRecords,
+    expires_at: OffsetDateTime,
+    unique: &str,
+) {
+    item.insert(
+        a::EXP_PK.into(),
+        s(format!("T#{tenant}#AGE#{}", kind.as_str())),
+    );
+    item.insert(
+        a::EXP_SK.into(),
+        s(format!(
+            "{:012}#{unique}",
+            expires_at.unix_timestamp().max(0)
+        )),
+    );
+}
+
+const USER_REGISTRY_PREFIX: &str = "USER#";
+
+/// The registry entry of a user in the tenant partition.
+pub(super) fn user_registry_item(tenant: &TenantId, user: &UserId) -> Item {
+    let mut item = keys(
+        super::tenant_pk(tenant),
+        format!("{USER_REGISTRY_PREFIX}{user}"),
+    );
+    item.insert(a::ENTITY.into(), s("user"));
+    item
 }
 
 pub(super) fn register_tenant(item: &mut Item, tenant: &TenantId) {
@@ -169,6 +207,85 @@ impl RetentionStore for DynamoTable {
                 .collect(),
         )
         .await?;
+        Ok(count)
+    }
+
+    async fn known_users(&self, tenant: &TenantId) -> Result<Vec<UserId>, StoreError> {
+        let corrupt = || StoreError::Corrupt("user registry entry".into());
+        self.query_partition(&super::tenant_pk(tenant), Some(USER_REGISTRY_PREFIX))
+            .await?
+            .iter()
+            .map(|item| {
+                let sk = item.req_s(a::SK)?;
+                let id = sk.strip_prefix(USER_REGISTRY_PREFIX).ok_or_else(corrupt)?;
+                UserId::parse(id).map_err(|_| corrupt())
+            })
+            .collect()
+    }
+
+    async fn delete_user_records(
+        &self,
+        tenant: &TenantId,
+        user: &UserId,
+    ) -> Result<usize, StoreError> {
+        let mut doomed = Vec::new();
+        for pk in [
+            super::progress::pk(tenant, user),
+            super::usage::pk(tenant, user),
+        ] {
+            for item in self.query_partition(&pk, None).await? {
+                doomed.push(keys(pk.clone(), item.req_s(a::SK)?.to_owned()));
+            }
+        }
+        // The registry entry last: an interrupted deletion is found again through it.
+        doomed.push(keys(
+            super::tenant_pk(tenant),
+            format!("{USER_REGISTRY_PREFIX}{user}"),
+        ));
+        let count = doomed.len();
+        self.delete_keys(doomed).await?;
+        Ok(count)
+    }
+
+    async fn delete_expired(
+        &self,
+        tenant: &TenantId,
+        kind: ExpiringRecords,
+        now: OffsetDateTime,
+        limit: usize,
+    ) -> Result<usize, StoreError> {
+        // Index entries are written with their records and the index is eventually consistent,
+        // so a just-deleted record may still be listed: deleting it again is harmless.
+        let out = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(a::EXPIRY_INDEX)
+            .key_condition_expression("#pk = :pk AND #sk < :upper")
+            .expression_attribute_names("#pk", a::EXP_PK)
+            .expression_attribute_names("#sk", a::EXP_SK)
+            .expression_attribute_values(":pk", s(format!("T#{tenant}#AGE#{}", kind.as_str())))
+            .expression_attribute_values(
+                ":upper",
+                s(format!("{:012}$", now.unix_timestamp().max(0))),
+            )
+            .limit(i32::try_from(limit).unwrap_or(i32::MAX))
+            .send()
+            .await
+            .map_err(store_err)?;
+        let doomed = out
+            .items
+            .unwrap_or_default()
+            .iter()
+            .map(|item| {
+                Ok(keys(
+                    item.req_s(a::PK)?.to_owned(),
+                    item.req_s(a::SK)?.to_owned(),
+                ))
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        let count = doomed.len();
+        self.delete_keys(doomed).await?;
         Ok(count)
     }
 }

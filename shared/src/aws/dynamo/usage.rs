@@ -1,15 +1,17 @@
-//! Usage events: pk `T#{tenant}#USAGE#{user}`, sk `{at_ns:020}#{call}#{view}`, with the TTL
-//! attribute at 13 months. TTL deletes late, so reads skip expired events themselves.
+//! Usage events: pk `T#{tenant}#USAGE#{user}`, sk `{at_ns:020}#{call}#{view}`, in the expiry
+//! index at 13 months (the reaper deletes them then) and with the TTL attribute as a backstop.
+//! Reads skip expired events themselves, so none is served between expiry and deletion.
 
 use time::OffsetDateTime;
 
 use super::items::{attr, s};
+use super::retention::index_expiry;
 use super::{DynamoTable, attr_names as a, from_json_item, json_item, store_err};
 use crate::domain::usage::UsageEvent;
 use crate::ids::{TenantId, UserId};
-use crate::ports::{StoreError, UsageLog};
+use crate::ports::{ExpiringRecords, StoreError, UsageLog};
 
-fn pk(tenant: &TenantId, user: &UserId) -> String {
+pub(super) fn pk(tenant: &TenantId, user: &UserId) -> String {
     format!("T#{tenant}#USAGE#{user}")
 }
 
@@ -21,10 +23,19 @@ impl UsageLog for DynamoTable {
             event.call_id,
             event.view
         );
-        let mut item = json_item("usage", pk(&event.tenant_id, &event.user_id), sk, event)?;
+        let pk = pk(&event.tenant_id, &event.user_id);
+        let mut item = json_item("usage", pk.clone(), sk.clone(), event)?;
         item.insert(
             a::EXPIRES_AT.into(),
             attr::number(event.expires_at().unix_timestamp()),
+        );
+        // The expiry entry names the user too: events of two users may share a sort key.
+        index_expiry(
+            &mut item,
+            &event.tenant_id,
+            ExpiringRecords::Usage,
+            event.expires_at(),
+            &format!("{}#{sk}", event.user_id),
         );
         self.put(item).await
     }

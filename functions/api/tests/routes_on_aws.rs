@@ -1,0 +1,42 @@
+//! The route suite of `routes.rs` over the real adapters: DynamoDB, S3, KMS and SQS of the
+//! local AWS stand-in, through the AWS SDK over HTTP (`make test` starts it). Each world gets
+//! fresh tenant ids and a scoring queue of its own, so tests never see each other's data.
+
+use callcoach_shared::aws::{DynamoTable, KmsKeyManagement, S3BlobStore, SqsQueue};
+use callcoach_shared::crypto::EnvelopeCipher;
+use callcoach_tests::{LocalAws, fresh_tenant, messages_on, own_queue};
+
+type TestPorts = Adapters<
+    DynamoTable,
+    S3BlobStore,
+    EnvelopeCipher<KmsKeyManagement, DynamoTable, SystemClock>,
+    SqsQueue,
+    SystemClock,
+    RandomIds,
+>;
+
+async fn fresh_ports() -> TestPorts {
+    let aws = LocalAws::connect().await;
+    let sqs = aws_sdk_sqs::Client::new(&aws.sdk);
+    let queue_url = own_queue(&sqs, "api", &[]).await;
+    Adapters {
+        envelope: aws.adapters.envelope(&aws.resources),
+        store: aws.adapters.table,
+        blobs: aws.adapters.blobs,
+        queue: SqsQueue::new(sqs, queue_url),
+        clock: SystemClock,
+        ids: RandomIds,
+    }
+}
+
+fn fresh_tenants() -> (TenantId, TenantId) {
+    (fresh_tenant(), fresh_tenant())
+}
+
+async fn queued_jobs(w: &World) -> usize {
+    let sdk = callcoach_shared::aws::load_sdk_config().await;
+    let sqs = aws_sdk_sqs::Client::new(&sdk);
+    messages_on(&sqs, w.api.ports.queue.url()).await.len()
+}
+
+include!("suite/routes.rs");

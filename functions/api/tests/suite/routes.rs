@@ -1,0 +1,1818 @@
+// The route suite, included by `routes.rs` (in-memory fakes) and `routes_on_aws.rs` (the real
+// adapters against the local AWS stand-in). Each defines `TestPorts`, `fresh_ports()`,
+// `fresh_tenants()` and `queued_jobs()`; everything else is shared, so every test here runs on
+// both.
+
+use std::sync::Arc;
+
+use api::error::NOT_FOUND_BODY;
+use api::{Adapters, Api, Settings, router};
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use callcoach_shared::domain::SCHEMA_VERSION;
+use callcoach_shared::domain::call::{Call, CallStatus, CallType};
+use callcoach_shared::domain::org::{Membership, Role, Team};
+use callcoach_shared::domain::playbook::Playbook;
+use callcoach_shared::ids::{CallId, TeamId, TenantId, UserId};
+use callcoach_shared::parse::parse_vtt;
+use callcoach_shared::ports::{
+    CallRepository, Clock, IdGenerator, TeamRepository, TenantRepository,
+};
+use callcoach_shared::scoring::{ScoringRequest, deterministic_analysis};
+use callcoach_shared::system::{RandomIds, SystemClock};
+use callcoach_shared::usecases::calls::{NewCall, create_call};
+use callcoach_shared::usecases::documents::DocumentVault;
+use http_body_util::BodyExt;
+use serde_json::{Value, json};
+use tower::ServiceExt;
+
+use callcoach_shared::domain::audit::AuditEvent;
+use callcoach_shared::ports::{AuditLog, MAX_PAGE_SIZE, PageRequest};
+
+/// Every audit event of both tenants, oldest first, read through the audit port.
+async fn audit_events(w: &World) -> Vec<AuditEvent> {
+    let mut events = Vec::new();
+    for tenant in [&w.a, &w.b] {
+        let mut newest_first = Vec::new();
+        let mut request = PageRequest::first(MAX_PAGE_SIZE).unwrap();
+        loop {
+            let page = w.api.ports.store.list(tenant, &request).await.unwrap();
+            newest_first.extend(page.items);
+            match page.next {
+                Some(cursor) => request.cursor = Some(cursor),
+                None => break,
+            }
+        }
+        events.extend(newest_first.into_iter().rev());
+    }
+    events.sort_by_key(|e| e.at);
+    events
+}
+
+struct World {
+    api: Arc<Api<TestPorts>>,
+    a: TenantId,
+    b: TenantId,
+    west: TeamId,
+    east: TeamId,
+    /// (name, call): r1's scored call, r2's call, r3's call in east, tenant b's call.
+    c1: CallId,
+    c2: CallId,
+    c3: CallId,
+    cb: CallId,
+}
+
+fn user(name: &str) -> UserId {
+    UserId::parse(name).unwrap()
+}
+
+async fn team(
+    api: &Api<TestPorts>,
+    tenant: &TenantId,
+    owner: &str,
+    members: &[(&str, Role)],
+) -> TeamId {
+    let team = Team {
+        schema_version: SCHEMA_VERSION,
+        tenant_id: tenant.clone(),
+        team_id: RandomIds.mint(),
+        name: "t".into(),
+        created_at: SystemClock.now(),
+    };
+    let store = &api.ports.store;
+    store
+        .create_team(
+            &team,
+            &Membership {
+                tenant_id: tenant.clone(),
+                team_id: team.team_id.clone(),
+                user_id: user(owner),
+                role: Role::Owner,
+            },
+        )
+        .await
+        .unwrap();
+    for (name, role) in members {
+        store
+            .put_membership(&Membership {
+                tenant_id: tenant.clone(),
+                team_id: team.team_id.clone(),
+                user_id: user(name),
+                role: *role,
+            })
+            .await
+            .unwrap();
+    }
+    team.team_id
+}
+
+async fn call(api: &Api<TestPorts>, tenant: &TenantId, team: &TeamId, rep: &str) -> Call {
+    let new = NewCall {
+        team_id: team.clone(),
+        rep_id: user(rep),
+        title: "Call".into(),
+        call_type: CallType::Discovery,
+        company_domain: Some("initech.example".into()),
+        buyer_persona: None,
+    };
+    create_call(&api.ports.store, &SystemClock, &RandomIds, tenant, new)
+        .await
+        .unwrap()
+}
+
+/// Gives a call a stored transcript and analysis, as the pipeline would.
+async fn score(api: &Api<TestPorts>, call: Call) {
+    score_saying(api, call, "It is frozen.").await
+}
+
+/// As [`score`], with the customer's answer chosen by the test.
+async fn score_saying(api: &Api<TestPorts>, mut call: Call, reply: &str) {
+    let vtt = format!(
+        "WEBVTT\n\n00:00.000 --> 00:03.000\n<v Dana>What is your budget?\n\n00:03.500 --> 00:06.000\n<v Sam>{reply}\n"
+    );
+    let transcript = parse_vtt(&vtt).unwrap();
+    let vault = DocumentVault {
+        repository: &api.ports.store,
+        blobs: &api.ports.blobs,
+        envelope: &api.ports.envelope,
+    };
+    vault
+        .put_transcript(&call.tenant_id, &call.call_id, 1, &transcript)
+        .await
+        .unwrap();
+    let playbook = Playbook::default();
+    let analysis = deterministic_analysis(
+        ScoringRequest {
+            tenant_id: &call.tenant_id,
+            call_id: &call.call_id,
+            transcript_version: 1,
+            transcript: &transcript,
+            playbook: &playbook,
+            call_type: call.call_type,
+            rep_override: None,
+            rep_name: None,
+        },
+        &RandomIds,
+        SystemClock.now(),
+    );
+    vault.put_analysis(&analysis).await.unwrap();
+    callcoach_shared::usecases::progress::record_progress(
+        &api.ports.store,
+        &api.ports.envelope,
+        &call.rep_id,
+        &analysis,
+    )
+    .await
+    .unwrap();
+    let from = call.status;
+    call.transcript_version = 1;
+    call.status = CallStatus::Scored;
+    api.ports.store.save_transition(&call, from).await.unwrap();
+}
+
+async fn world() -> World {
+    world_with(Settings::default()).await
+}
+
+async fn world_with(settings: Settings) -> World {
+    let ports = fresh_ports().await;
+    let api = Arc::new(Api { ports, settings });
+    let (a, b) = fresh_tenants();
+    let west = team(
+        &api,
+        &a,
+        "owner",
+        &[
+            ("manager", Role::Manager),
+            ("r1", Role::Rep),
+            ("r2", Role::Rep),
+        ],
+    )
+    .await;
+    let east = team(&api, &a, "owner-east", &[("r3", Role::Rep)]).await;
+    let bteam = team(&api, &b, "owner-b", &[("r1", Role::Rep)]).await;
+    let c1 = call(&api, &a, &west, "r1").await;
+    score(&api, c1.clone()).await;
+    let c2 = call(&api, &a, &west, "r2").await;
+    let c3 = call(&api, &a, &east, "r3").await;
+    let cb = call(&api, &b, &bteam, "r1").await;
+    World {
+        api,
+        a,
+        b,
+        west,
+        east,
+        c1: c1.call_id,
+        c2: c2.call_id,
+        c3: c3.call_id,
+        cb: cb.call_id,
+    }
+}
+
+fn request(method: &str, path: &str, claims: Option<Value>, body: Option<String>) -> Request<Body> {
+    callcoach_local_router::apigw::request(method, path, claims, body)
+}
+
+fn claims(tenant: &TenantId, who: &str) -> Option<Value> {
+    Some(
+        json!({"sub": who, "custom:tenant_id": tenant.as_str(), "email": format!("{who}@example.com")}),
+    )
+}
+
+async fn send(w: &World, req: Request<Body>) -> (StatusCode, String) {
+    let response = router(Arc::clone(&w.api)).oneshot(req).await.unwrap();
+    let status = response.status();
+    let bytes = response.into_body().collect().await.unwrap().to_bytes();
+    (status, String::from_utf8(bytes.to_vec()).unwrap())
+}
+
+async fn as_user(
+    w: &World,
+    tenant: &TenantId,
+    who: &str,
+    method: &str,
+    path: &str,
+    body: Option<Value>,
+) -> (StatusCode, String) {
+    send(
+        w,
+        request(
+            method,
+            path,
+            claims(tenant, who),
+            body.map(|b| b.to_string()),
+        ),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn every_call_route_answers_the_same_404_for_what_the_caller_may_not_see() {
+    let w = world().await;
+    let missing: CallId = RandomIds.mint();
+    let routes: [(&str, &str, Option<Value>); 4] = [
+        ("GET", "", None),
+        ("GET", "/transcript", None),
+        ("GET", "/analysis", None),
+        ("PUT", "/rep-speaker", Some(json!({"speaker": "Dana"}))),
+    ];
+    // (caller tenant, caller, call id, visible)
+    let cases: Vec<(&TenantId, &str, String, bool)> = vec![
+        (&w.a, "r1", w.c1.to_string(), true),              // own
+        (&w.a, "r1", w.c2.to_string(), false),             // other user, same team
+        (&w.a, "r1", w.c3.to_string(), false),             // other team
+        (&w.a, "r1", w.cb.to_string(), false),             // other tenant's id
+        (&w.b, "r1", w.c1.to_string(), false),             // same person, other tenant's token
+        (&w.a, "r1", missing.to_string(), false),          // missing id
+        (&w.a, "r1", "call_not-a-valid-id".into(), false), // malformed id
+        (&w.a, "manager", w.c1.to_string(), true),
+        (&w.a, "manager", w.c3.to_string(), false),
+        (&w.a, "owner-east", w.c1.to_string(), false),
+        (&w.a, "owner", w.c1.to_string(), true),
+        (&w.a, "stranger", w.c1.to_string(), false), // no membership at all
+    ];
+    for (tenant, who, id, visible) in cases {
+        for (method, suffix, body) in &routes {
+            let path = format!("/v1/calls/{id}{suffix}");
+            let (status, text) = as_user(&w, tenant, who, method, &path, body.clone()).await;
+            if visible {
+                assert!(
+                    status.is_success(),
+                    "{who} {method} {path}: {status} {text}"
+                );
+            } else {
+                assert_eq!(status, StatusCode::NOT_FOUND, "{who} {method} {path}");
+                assert_eq!(
+                    text, NOT_FOUND_BODY,
+                    "{who} {method} {path}: 404 bodies must be identical"
+                );
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn identity_comes_only_from_verified_claims() {
+    let w = world().await;
+    let path = format!("/v1/calls/{}", w.c1);
+    for claims in [
+        None,
+        Some(json!({})),
+        Some(json!({"sub": "r1"})),
+        Some(json!({"custom:tenant_id": "tenant-a"})),
+        Some(json!({"sub": "r1", "custom:tenant_id": "a/b"})),
+    ] {
+        let (status, body) = send(&w, request("GET", &path, claims.clone(), None)).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{claims:?}");
+        assert!(body.contains("\"status\":401"));
+    }
+    // A tenant or role in the body is not an identity: unknown fields are refused.
+    let (status, body) = as_user(
+        &w,
+        &w.a,
+        "r1",
+        "POST",
+        "/v1/teams",
+        Some(json!({"name": "x", "tenant_id": "tenant-b"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(body.contains("unknown field `tenant_id`"), "{body}");
+    let (status, body) = as_user(
+        &w,
+        &w.a,
+        "r1",
+        "PUT",
+        &format!("/v1/teams/{}/members/r1", w.west),
+        Some(json!({"role": "owner", "owner_id": "r1"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+}
+
+#[tokio::test]
+async fn limits_answer_413_and_400_naming_the_problem() {
+    let w = world().await;
+    let big = json!({"name": "x".repeat(70 * 1024)}).to_string();
+    let (status, _) = send(
+        &w,
+        request("POST", "/v1/teams", claims(&w.a, "r1"), Some(big)),
+    )
+    .await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+    let deep = format!(
+        "{}{}",
+        "{\"a\":".repeat(40),
+        "1".to_owned() + &"}".repeat(40)
+    );
+    let (status, body) = send(
+        &w,
+        request("POST", "/v1/teams", claims(&w.a, "r1"), Some(deep)),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(body.contains("nested deeper"), "{body}");
+    let (status, body) = as_user(
+        &w,
+        &w.a,
+        "manager",
+        "GET",
+        &format!("/v1/calls?team_id={}&limit=101", w.west),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(body.contains("limit"), "{body}");
+    let (status, body) = as_user(&w, &w.a, "r1", "POST", "/v1/teams", Some(json!({}))).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(body.contains("missing field `name`"), "{body}");
+    assert!(!body.contains("line"), "no parser internals: {body}");
+}
+
+#[tokio::test]
+async fn listing_respects_roles_tenants_and_pages() {
+    let w = world().await;
+    for _ in 0..3 {
+        call(&w.api, &w.a, &w.west, "r2").await;
+    }
+    let list = |who: &'static str, tenant: TenantId, query: String| {
+        let w = &w;
+        async move { as_user(w, &tenant, who, "GET", &format!("/v1/calls?{query}"), None).await }
+    };
+    let (status, body) = list(
+        "manager",
+        w.a.clone(),
+        format!("team_id={}&limit=2", w.west),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let page: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(page["items"].as_array().unwrap().len(), 2);
+    let mut seen = page["items"].as_array().unwrap().len();
+    let mut cursor = page["next_cursor"].as_str().map(str::to_owned);
+    while let Some(c) = cursor {
+        let (_, body) = list(
+            "manager",
+            w.a.clone(),
+            format!("team_id={}&limit=2&cursor={c}", w.west),
+        )
+        .await;
+        let page: Value = serde_json::from_str(&body).unwrap();
+        seen += page["items"].as_array().unwrap().len();
+        cursor = page["next_cursor"].as_str().map(str::to_owned);
+    }
+    assert_eq!(seen, 5, "c1, c2 and three more, across pages");
+
+    let (_, body) = list("r1", w.a.clone(), format!("team_id={}&limit=50", w.west)).await;
+    let page: Value = serde_json::from_str(&body).unwrap();
+    let reps: Vec<&str> = page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["rep_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(reps, ["r1"], "a rep lists only their own calls");
+
+    // Another tenant's owner cannot list this team; a foreign cursor is refused.
+    let (status, text) = list("owner-b", w.b.clone(), format!("team_id={}", w.west)).await;
+    assert_eq!(
+        (status, text.as_str()),
+        (StatusCode::NOT_FOUND, NOT_FOUND_BODY)
+    );
+    let (_, body) = list(
+        "manager",
+        w.a.clone(),
+        format!("team_id={}&limit=1", w.west),
+    )
+    .await;
+    let cursor = serde_json::from_str::<Value>(&body).unwrap()["next_cursor"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (status, _) = list(
+        "manager",
+        w.a.clone(),
+        format!("team_id={}&cursor={cursor}", w.east),
+    )
+    .await;
+    assert_eq!(
+        status,
+        StatusCode::NOT_FOUND,
+        "the manager of west is not in east"
+    );
+    let (status, _) = list(
+        "owner",
+        w.a.clone(),
+        format!("team_id={}&cursor={cursor}", w.east),
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "owner of west only");
+    // Responses never carry internal fields.
+    assert!(
+        !body.contains("upload_key")
+            && !body.contains("schema_version")
+            && !body.contains("sequencer")
+    );
+}
+
+#[tokio::test]
+async fn teams_members_and_calls_happy_paths_and_role_limits() {
+    let w = world().await;
+    let (status, body) = as_user(
+        &w,
+        &w.a,
+        "founder",
+        "POST",
+        "/v1/teams",
+        Some(json!({"name": "North"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let team = serde_json::from_str::<Value>(&body).unwrap()["team_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let members = format!("/v1/teams/{team}/members");
+    // (acting user, member, new role, expected): only the owner administers, and the last
+    // owner cannot step down.
+    for (actor, member, role, expected) in [
+        ("founder", "sam", "rep", StatusCode::OK),
+        ("founder", "mia", "manager", StatusCode::OK),
+        ("mia", "sam", "owner", StatusCode::NOT_FOUND),
+        ("founder", "founder", "rep", StatusCode::CONFLICT),
+    ] {
+        let (status, body) = as_user(
+            &w,
+            &w.a,
+            actor,
+            "PUT",
+            &format!("{members}/{member}"),
+            Some(json!({ "role": role })),
+        )
+        .await;
+        assert_eq!(status, expected, "{actor} sets {member} to {role}: {body}");
+    }
+    let (status, body) = as_user(&w, &w.a, "mia", "GET", &members, None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        serde_json::from_str::<Value>(&body).unwrap()["items"]
+            .as_array()
+            .unwrap()
+            .len(),
+        3
+    );
+    assert_eq!(
+        as_user(&w, &w.a, "sam", "GET", &members, None).await.0,
+        StatusCode::NOT_FOUND
+    );
+
+    let new_call = |rep: Option<&str>| json!({"team_id": team, "title": "Intro", "call_type": "discovery", "rep_id": rep, "file_name": "intro.vtt", "content_type": "text/vtt", "content_length": 1234});
+    let (status, body) = as_user(&w, &w.a, "sam", "POST", "/v1/calls", Some(new_call(None))).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let created: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(created["call"]["status"], "awaiting_upload");
+    assert_eq!(created["upload"]["method"], "PUT");
+    assert_eq!(created["upload"]["headers"]["content-type"], "text/vtt");
+    assert_eq!(created["upload"]["headers"]["content-length"], "1234");
+    assert_eq!(
+        as_user(
+            &w,
+            &w.a,
+            "sam",
+            "POST",
+            "/v1/calls",
+            Some(new_call(Some("mia")))
+        )
+        .await
+        .0,
+        StatusCode::NOT_FOUND,
+        "a rep creates only their own calls"
+    );
+    assert_eq!(
+        as_user(
+            &w,
+            &w.a,
+            "mia",
+            "POST",
+            "/v1/calls",
+            Some(new_call(Some("sam")))
+        )
+        .await
+        .0,
+        StatusCode::CREATED
+    );
+    assert_eq!(
+        as_user(
+            &w,
+            &w.a,
+            "mia",
+            "POST",
+            "/v1/calls",
+            Some(new_call(Some("r3")))
+        )
+        .await
+        .0,
+        StatusCode::NOT_FOUND,
+        "not a member of this team"
+    );
+    let mut bad = new_call(None);
+    bad["content_type"] = json!("application/x-msdownload");
+    let (status, body) = as_user(&w, &w.a, "sam", "POST", "/v1/calls", Some(bad)).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(body.contains("content_type"));
+}
+
+#[tokio::test]
+async fn setting_the_rep_speaker_rescoring_without_retranscribing() {
+    let w = world().await;
+    let path = format!("/v1/calls/{}/rep-speaker", w.c1);
+    let (status, body) = as_user(
+        &w,
+        &w.a,
+        "r1",
+        "PUT",
+        &path,
+        Some(json!({"speaker": "Sam"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(
+        serde_json::from_str::<Value>(&body).unwrap()["call"]["rep_speaker"],
+        "Sam"
+    );
+    assert_eq!(queued_jobs(&w).await, 1);
+    let (status, body) = as_user(
+        &w,
+        &w.a,
+        "r1",
+        "PUT",
+        &path,
+        Some(json!({"speaker": "Nobody"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(body.contains("speaker"));
+    let (status, body) = as_user(&w, &w.a, "r1", "GET", &format!("/v1/calls/{}", w.c1), None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(body.contains("overall_score"));
+}
+
+/// The OpenAPI document and the router agree: every documented operation is in the route
+/// table and served (it answers 401 without identity, not the fallback 404), every route is
+/// documented, and every request example is accepted by the real handler's body parser.
+#[tokio::test]
+async fn openapi_document_matches_the_router() {
+    let doc: Value = serde_json::from_str(include_str!("../../openapi.json")).unwrap();
+    assert_eq!(doc["openapi"], "3.1.0");
+    let mut documented = Vec::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for method in item.as_object().unwrap().keys() {
+            documented.push((method.to_uppercase(), path.clone()));
+        }
+    }
+    let mut served: Vec<(String, String)> = api::ROUTES
+        .iter()
+        .map(|(m, p)| (m.to_string(), p.to_string()))
+        .collect();
+    documented.sort();
+    served.sort();
+    assert_eq!(
+        documented, served,
+        "documented routes == routes in the table"
+    );
+
+    let w = world().await;
+    for (method, path) in &served {
+        let concrete = path
+            .replace("{team_id}", w.west.as_str())
+            .replace("{call_id}", w.c1.as_str())
+            .replace("{user_id}", "r1");
+        let (status, _) = send(&w, request(method, &concrete, None, None)).await;
+        let expected = if path == "/v1/health" {
+            StatusCode::OK
+        } else {
+            StatusCode::UNAUTHORIZED
+        };
+        assert_eq!(status, expected, "{method} {path} is not served");
+    }
+    // Examples parse with the handlers' strict body rules (unknown fields refused).
+    let schemas = &doc["components"]["schemas"];
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            let Some(example) = op.pointer("/requestBody/content/application~1json/example") else {
+                continue;
+            };
+            let schema = op
+                .pointer("/requestBody/content/application~1json/schema/$ref")
+                .unwrap()
+                .as_str()
+                .unwrap()
+                .rsplit('/')
+                .next()
+                .unwrap();
+            let allowed = schemas[schema]["properties"].as_object().unwrap();
+            for key in example.as_object().unwrap().keys() {
+                assert!(
+                    allowed.contains_key(key),
+                    "{method} {path}: example field {key} not in {schema}"
+                );
+            }
+            for required in schemas[schema]["required"].as_array().unwrap() {
+                assert!(
+                    example.get(required.as_str().unwrap()).is_some(),
+                    "{method} {path}: example lacks {required}"
+                );
+            }
+        }
+    }
+}
+
+/// The sample request in `events/` converts and is handled: the call it names does not exist,
+/// so the answer is the one 404.
+#[tokio::test]
+async fn sample_api_event_is_handled() {
+    let w = world().await;
+    let request =
+        lambda_http::request::from_str(include_str!("../../../../events/api-get-call.json")).unwrap();
+    let (parts, body) = request.into_parts();
+    let (status, text) = send(&w, Request::from_parts(parts, Body::from(body.to_vec()))).await;
+    assert_eq!(
+        (status, text.as_str()),
+        (StatusCode::NOT_FOUND, NOT_FOUND_BODY)
+    );
+}
+
+/// Walks the route table: every mutating route writes an audit event (who, tenant, action,
+/// object, outcome, request id), whatever its outcome; reads write none.
+#[tokio::test]
+async fn every_mutating_route_writes_an_audit_event() {
+    let w = world().await;
+    for (method, route) in api::ROUTES {
+        // Route events only: a use case may add its own system event (workspace shredding).
+        let by_users = |events: Vec<callcoach_shared::domain::audit::AuditEvent>| {
+            events
+                .into_iter()
+                .filter(|e| e.actor_kind == "user")
+                .collect::<Vec<_>>()
+        };
+        let before = by_users(audit_events(&w).await).len();
+        let path = route
+            .replace("{team_id}", w.west.as_str())
+            .replace("{call_id}", w.c2.as_str())
+            .replace("{user_id}", "r2")
+            .replace("{goal_id}", "goal_00000000000000000000000000000000");
+        let (status, _) = as_user(&w, &w.a, "r1", method, &path, Some(json!({"name": "x"}))).await;
+        let events = by_users(audit_events(&w).await);
+        if matches!(*method, "GET") {
+            assert_eq!(
+                events.len(),
+                before,
+                "{method} {route} must not audit a read"
+            );
+            continue;
+        }
+        assert_eq!(
+            events.len(),
+            before + 1,
+            "{method} {route} ({status}) wrote no audit event"
+        );
+        let event = events.last().unwrap();
+        assert_eq!(event.action, format!("{method} {route}"));
+        assert_eq!(event.object, path);
+        assert_eq!(event.tenant_id, w.a);
+        assert_eq!(event.actor.as_ref().map(|u| u.as_str()), Some("r1"));
+        assert_eq!(event.request_id.as_deref(), Some("local-request"));
+        let expected = if status.is_success() {
+            "success"
+        } else if status == StatusCode::NOT_FOUND {
+            "denied"
+        } else {
+            "failed"
+        };
+        assert_eq!(
+            serde_json::to_value(event.outcome).unwrap(),
+            expected,
+            "{method} {route}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn owners_list_the_audit_trail_which_never_holds_content() {
+    let w = world().await;
+    let (status, _) = as_user(
+        &w,
+        &w.a,
+        "owner",
+        "POST",
+        "/v1/teams",
+        Some(json!({"name": "Confidential Project Falcon"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let (status, _) = as_user(
+        &w,
+        &w.b,
+        "owner-b",
+        "POST",
+        "/v1/teams",
+        Some(json!({"name": "Other tenant"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let (status, body) = as_user(&w, &w.a, "owner", "GET", "/v1/audit", None).await;
+    assert_eq!(status, StatusCode::OK);
+    let items = serde_json::from_str::<Value>(&body).unwrap()["items"]
+        .as_array()
+        .unwrap()
+        .clone();
+    assert_eq!(items.len(), 1, "only this tenant's events: {body}");
+    assert_eq!(items[0]["action"], "POST /v1/teams");
+    assert!(
+        !body.contains("Falcon"),
+        "no request content in the audit trail"
+    );
+    let (status, text) = as_user(&w, &w.a, "r1", "GET", "/v1/audit", None).await;
+    assert_eq!(
+        (status, text.as_str()),
+        (StatusCode::NOT_FOUND, NOT_FOUND_BODY)
+    );
+    let (status, _) = as_user(&w, &w.a, "manager", "GET", "/v1/audit", None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn rep_progress_is_visible_to_the_rep_and_their_managers_only() {
+    let w = world().await;
+    // (tenant, caller, status, calls seen). In tenant b, "r1" is also a rep, of b's own team:
+    // b's owner sees b's record for r1, which holds none of tenant a's calls.
+    for (tenant, who, expected, calls) in [
+        (&w.a, "r1", StatusCode::OK, 1),
+        (&w.a, "manager", StatusCode::OK, 1),
+        (&w.a, "owner", StatusCode::OK, 1),
+        (&w.a, "r2", StatusCode::NOT_FOUND, 0),
+        (&w.a, "owner-east", StatusCode::NOT_FOUND, 0),
+        (&w.b, "owner-b", StatusCode::OK, 0),
+        (&w.b, "stranger", StatusCode::NOT_FOUND, 0),
+    ] {
+        let (status, body) = as_user(&w, tenant, who, "GET", "/v1/reps/r1/progress", None).await;
+        assert_eq!(status, expected, "{who}");
+        if status == StatusCode::OK {
+            let progress: Value = serde_json::from_str(&body).unwrap();
+            assert_eq!(
+                progress["calls"].as_array().unwrap().len(),
+                calls,
+                "{who}: {body}"
+            );
+            assert_eq!(progress["averages"]["last_5_calls"]["calls"], calls);
+        } else {
+            assert_eq!(body, NOT_FOUND_BODY);
+        }
+    }
+}
+
+#[tokio::test]
+async fn owners_set_the_team_playbook_members_read_it() {
+    let w = world().await;
+    let path = format!("/v1/teams/{}/playbook", w.west);
+    let playbook = json!({
+        "value_propositions": ["Cut ramp time for new hires"],
+        "objection_handling": [{"objection": "price", "response": "Anchor on the cost of manual notes."}],
+        "trackers": [{"name": "competitors", "phrases": ["gong", "chorus"]}]
+    });
+    let (status, body) = as_user(&w, &w.a, "owner", "PUT", &path, Some(playbook.clone())).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    for who in ["r1", "manager", "owner"] {
+        let (status, body) = as_user(&w, &w.a, who, "GET", &path, None).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(
+            serde_json::from_str::<Value>(&body).unwrap()["trackers"][0]["name"],
+            "competitors"
+        );
+    }
+    for (tenant, who) in [(&w.a, "manager"), (&w.a, "r1"), (&w.a, "owner-east")] {
+        let (status, text) = as_user(&w, tenant, who, "PUT", &path, Some(json!({}))).await;
+        assert_eq!(
+            (status, text.as_str()),
+            (StatusCode::NOT_FOUND, NOT_FOUND_BODY),
+            "{who} may not set it"
+        );
+    }
+    let (status, _) = as_user(&w, &w.a, "owner-east", "GET", &path, None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _) = as_user(&w, &w.b, "owner-b", "GET", &path, None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let too_many = json!({"value_propositions": vec!["x"; 51]});
+    let (status, body) = as_user(&w, &w.a, "owner", "PUT", &path, Some(too_many)).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(body.contains("value_propositions"), "{body}");
+    let (status, body) = as_user(
+        &w,
+        &w.a,
+        "owner",
+        "PUT",
+        &path,
+        Some(json!({"trackers": [{"name": "a", "phrases": ["b"], "weight": 2}]})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(body.contains("unknown field `weight`"), "{body}");
+}
+
+#[tokio::test]
+async fn listing_filters_by_rep_type_status_company_and_date() {
+    let w = world().await;
+    let list = |query: String| {
+        let w = &w;
+        async move {
+            let (status, body) = as_user(
+                w,
+                &w.a,
+                "manager",
+                "GET",
+                &format!("/v1/calls?team_id={}&limit=100&{query}", w.west),
+                None,
+            )
+            .await;
+            (status, serde_json::from_str::<Value>(&body).unwrap())
+        }
+    };
+    let ids = |page: &Value| -> Vec<String> {
+        page["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["call_id"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    // c1 (r1, scored) and c2 (r2, awaiting upload) are west's calls.
+    assert_eq!(ids(&list("rep_id=r2".into()).await.1), [w.c2.to_string()]);
+    assert_eq!(
+        ids(&list("status=scored".into()).await.1),
+        [w.c1.to_string()]
+    );
+    assert_eq!(ids(&list("call_type=demo".into()).await.1).len(), 0);
+    assert_eq!(
+        ids(&list("company_domain=INITECH.example".into()).await.1).len(),
+        2
+    );
+    assert_eq!(
+        ids(
+            &list("from=2000-01-01T00:00:00Z&to=2100-01-01T00:00:00Z".into())
+                .await
+                .1
+        )
+        .len(),
+        2
+    );
+    assert_eq!(
+        ids(&list("to=2000-01-01T00:00:00Z".into()).await.1).len(),
+        0
+    );
+    let (status, body) = list("from=yesterday".into()).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(body["detail"].as_str().unwrap().contains("from"));
+    let (status, body) = list("status=lost".into()).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+}
+
+#[tokio::test]
+async fn deleting_and_holding_calls_follow_the_access_rules() {
+    let w = world().await;
+    let missing: CallId = RandomIds.mint();
+    let hidden: Vec<(&TenantId, &str, String)> = vec![
+        (&w.a, "r1", w.c2.to_string()),
+        (&w.a, "r1", w.c3.to_string()),
+        (&w.a, "r1", w.cb.to_string()),
+        (&w.b, "r1", w.c1.to_string()),
+        (&w.a, "r1", missing.to_string()),
+        (&w.a, "r1", "call_not-a-valid-id".into()),
+        (&w.a, "stranger", w.c1.to_string()),
+        (&w.a, "owner-east", w.c1.to_string()),
+        // A rep sees their own call but may not put it under legal hold.
+        (&w.a, "r1", format!("{}#hold-only", w.c1)),
+    ];
+    for (tenant, who, id) in &hidden {
+        let (id, hold_only) = match id.split_once("#hold-only") {
+            Some((id, _)) => (id.to_owned(), true),
+            None => (id.clone(), false),
+        };
+        let hold = format!("/v1/calls/{id}/legal-hold");
+        let (status, text) = as_user(
+            &w,
+            tenant,
+            who,
+            "PUT",
+            &hold,
+            Some(json!({"legal_hold": true})),
+        )
+        .await;
+        assert_eq!(
+            (status, text.as_str()),
+            (StatusCode::NOT_FOUND, NOT_FOUND_BODY),
+            "{who} PUT {hold}"
+        );
+        if !hold_only {
+            let path = format!("/v1/calls/{id}");
+            let (status, text) = as_user(&w, tenant, who, "DELETE", &path, None).await;
+            assert_eq!(
+                (status, text.as_str()),
+                (StatusCode::NOT_FOUND, NOT_FOUND_BODY),
+                "{who} DELETE {path}"
+            );
+        }
+    }
+    let stored = |id: &CallId| {
+        let store = &w.api.ports.store;
+        let (tenant, id) = (w.a.clone(), id.clone());
+        async move { store.get_call(&tenant, &id).await.unwrap().unwrap() }
+    };
+    for id in [&w.c1, &w.c2, &w.c3] {
+        let call = stored(id).await;
+        assert!(call.status != CallStatus::Deleted && !call.legal_hold);
+    }
+
+    // The team's owner holds c2; its rep deletes their own c1.
+    let hold = format!("/v1/calls/{}/legal-hold", w.c2);
+    let (status, _) = as_user(
+        &w,
+        &w.a,
+        "owner",
+        "PUT",
+        &hold,
+        Some(json!({"legal_hold": true})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(stored(&w.c2).await.legal_hold);
+    let path = format!("/v1/calls/{}", w.c1);
+    let (status, _) = as_user(&w, &w.a, "r1", "DELETE", &path, None).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    assert_eq!(stored(&w.c1).await.status, CallStatus::Deleted);
+    for (who, method) in [("r1", "GET"), ("manager", "GET"), ("r1", "DELETE")] {
+        let (status, text) = as_user(&w, &w.a, who, method, &path, None).await;
+        assert_eq!(
+            (status, text.as_str()),
+            (StatusCode::NOT_FOUND, NOT_FOUND_BODY),
+            "{who} {method}"
+        );
+    }
+    let listing = format!("/v1/calls?team_id={}", w.west);
+    let (_, text) = as_user(&w, &w.a, "manager", "GET", &listing, None).await;
+    assert!(
+        !text.contains(w.c1.as_str()),
+        "a deleted call leaves listings"
+    );
+    assert!(text.contains(w.c2.as_str()));
+}
+
+#[tokio::test]
+async fn workspace_owners_set_bounded_retention_and_others_see_nothing() {
+    let w = world().await;
+    let path = "/v1/workspace/retention";
+    let (status, text) = as_user(&w, &w.a, "owner", "GET", path, None).await;
+    assert_eq!(status, StatusCode::OK);
+    let defaults: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(defaults["transcripts_days"], Value::Null);
+    assert_eq!(defaults["recordings_days_after_transcription"], 30);
+    assert_eq!(defaults["legal_hold"], false);
+
+    for who in ["manager", "r1", "stranger"] {
+        for (method, body) in [("GET", None), ("PUT", Some(json!({"legal_hold": true})))] {
+            let (status, text) = as_user(&w, &w.a, who, method, path, body).await;
+            assert_eq!(
+                (status, text.as_str()),
+                (StatusCode::NOT_FOUND, NOT_FOUND_BODY),
+                "{who} {method}"
+            );
+        }
+    }
+    for (body, field) in [
+        (json!({"transcripts_days": 45}), "transcripts_days"),
+        (
+            json!({"recordings_days_after_transcription": 0}),
+            "recordings_days_after_transcription",
+        ),
+        (
+            json!({"transcripts_days": 90, "tenant_id": "tenant-b"}),
+            "tenant_id",
+        ),
+    ] {
+        let (status, text) = as_user(&w, &w.a, "owner", "PUT", path, Some(body)).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert!(text.contains(field), "{text}");
+    }
+    let change = json!({"transcripts_days": 90, "recordings_days_after_transcription": 7});
+    let (status, text) = as_user(&w, &w.a, "owner-east", "PUT", path, Some(change)).await;
+    assert_eq!(status, StatusCode::OK, "{text}");
+    let tenant = w.api.ports.store.get_tenant(&w.a).await.unwrap().unwrap();
+    assert_eq!(tenant.retention.transcripts_days, Some(90));
+    assert_eq!(tenant.retention.recordings_days_after_transcription, 7);
+    // Fields left out keep their value; null means "for the account's life".
+    let (_, text) = as_user(
+        &w,
+        &w.a,
+        "owner",
+        "PUT",
+        path,
+        Some(json!({"transcripts_days": null})),
+    )
+    .await;
+    let now: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(
+        (
+            now["transcripts_days"].clone(),
+            now["recordings_days_after_transcription"].clone()
+        ),
+        (Value::Null, json!(7))
+    );
+    // The other workspace is untouched.
+    let (status, text) = as_user(&w, &w.b, "owner-b", "GET", path, None).await;
+    assert_eq!(
+        (status, serde_json::from_str::<Value>(&text).unwrap()),
+        (StatusCode::OK, defaults)
+    );
+}
+
+#[tokio::test]
+async fn exports_hold_exactly_what_the_caller_may_take_and_no_other_tenants_data() {
+    let w = world().await;
+    // Canary words in transcripts of another rep, another team and another tenant.
+    let r2_call = w
+        .api
+        .ports
+        .store
+        .get_call(&w.a, &w.c2)
+        .await
+        .unwrap()
+        .unwrap();
+    score_saying(&w.api, r2_call, "canary-of-rep-two").await;
+    let east_call = w
+        .api
+        .ports
+        .store
+        .get_call(&w.a, &w.c3)
+        .await
+        .unwrap()
+        .unwrap();
+    score_saying(&w.api, east_call, "canary-of-team-east").await;
+    let b_call = w
+        .api
+        .ports
+        .store
+        .get_call(&w.b, &w.cb)
+        .await
+        .unwrap()
+        .unwrap();
+    score_saying(&w.api, b_call, "canary-of-tenant-b").await;
+    // An audit event of r1's own, and one of someone else's.
+    as_user(
+        &w,
+        &w.a,
+        "r1",
+        "PUT",
+        &format!("/v1/calls/{}/rep-speaker", w.c1),
+        Some(json!({"speaker": "Dana"})),
+    )
+    .await;
+    as_user(
+        &w,
+        &w.a,
+        "manager",
+        "PUT",
+        &format!("/v1/calls/{}/rep-speaker", w.c2),
+        Some(json!({"speaker": "Dana"})),
+    )
+    .await;
+
+    let bundle_of = |text: &str| {
+        let answer: Value = serde_json::from_str(text).unwrap();
+        let id = answer["export_id"].as_str().unwrap().to_owned();
+        let key = format!("exports/{}/{id}.json", w.a);
+        (answer, key)
+    };
+    let (status, text) = as_user(
+        &w,
+        &w.a,
+        "r1",
+        "POST",
+        "/v1/exports",
+        Some(json!({"scope": "user"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{text}");
+    // The bundle is in the bucket under exports/{tenant}/ (read back below).
+    let (answer, key) = bundle_of(&text);
+    let bytes = bundle_bytes(&w, &key).await;
+    let bundle: Value = serde_json::from_slice(&bytes).unwrap();
+    assert_eq!(bundle["schema"], "callcoach.export.v1");
+    assert_eq!(bundle["scope"], "user");
+    assert_eq!(bundle["counts"], answer["counts"]);
+    // r1 has one call (c1, scored): its transcript, analysis, progress and own audit event.
+    let calls = bundle["calls"].as_array().unwrap();
+    assert_eq!(calls.len(), 1);
+    assert_eq!(calls[0]["call"]["call_id"], w.c1.as_str());
+    assert_eq!(bundle["counts"]["transcripts"], 1);
+    assert_eq!(bundle["counts"]["analyses"], 1);
+    assert_eq!(
+        bundle["counts"]["highlights"],
+        calls[0]["analysis"]["highlights"].as_array().unwrap().len()
+    );
+    assert_eq!(bundle["progress"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        bundle["counts"]["goals"],
+        bundle["progress"][0]["progress"]["current_goals"]
+            .as_array()
+            .unwrap()
+            .len()
+    );
+    let events = bundle["audit_events"].as_array().unwrap();
+    assert!(!events.is_empty() && events.iter().all(|e| e["actor"] == "r1"));
+    assert_eq!(bundle["counts"]["audit_events"], events.len());
+    for canary in [
+        "canary-of-rep-two",
+        "canary-of-team-east",
+        "canary-of-tenant-b",
+    ] {
+        assert!(
+            !String::from_utf8_lossy(&bytes).contains(canary),
+            "{canary}"
+        );
+    }
+    assert!(!String::from_utf8_lossy(&bytes).contains("ciphertext"));
+    let expires = time::OffsetDateTime::parse(
+        answer["expires_at"].as_str().unwrap(),
+        &time::format_description::well_known::Rfc3339,
+    )
+    .unwrap();
+    assert!(
+        expires - SystemClock.now() <= time::Duration::minutes(15),
+        "the link is short-lived"
+    );
+
+    // The owner of team west exports the workspace: every call of west, none of east or b.
+    let (status, text) = as_user(
+        &w,
+        &w.a,
+        "owner",
+        "POST",
+        "/v1/exports",
+        Some(json!({"scope": "workspace"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{text}");
+    let (_, key) = bundle_of(&text);
+    let bytes = bundle_bytes(&w, &key).await;
+    let bundle: Value = serde_json::from_slice(&bytes).unwrap();
+    let ids: Vec<&str> = bundle["calls"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["call"]["call_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids.len(), 2);
+    assert!(ids.contains(&w.c1.as_str()) && ids.contains(&w.c2.as_str()));
+    let text = String::from_utf8_lossy(&bytes);
+    assert!(text.contains("canary-of-rep-two"));
+    assert!(!text.contains("canary-of-team-east") && !text.contains("canary-of-tenant-b"));
+    assert_eq!(bundle["counts"]["transcripts"], 2);
+
+    // A rep may not export the workspace; unknown scopes and fields are refused.
+    let (status, body) = as_user(
+        &w,
+        &w.a,
+        "r1",
+        "POST",
+        "/v1/exports",
+        Some(json!({"scope": "workspace"})),
+    )
+    .await;
+    assert_eq!(
+        (status, body.as_str()),
+        (StatusCode::NOT_FOUND, NOT_FOUND_BODY)
+    );
+    let (status, _) = as_user(
+        &w,
+        &w.a,
+        "r1",
+        "POST",
+        "/v1/exports",
+        Some(json!({"scope": "everything"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let (status, _) = as_user(
+        &w,
+        &w.a,
+        "r1",
+        "POST",
+        "/v1/exports",
+        Some(json!({"scope": "user", "tenant_id": "tenant-b"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+}
+
+async fn bundle_bytes(w: &World, key: &str) -> Vec<u8> {
+    use callcoach_shared::ports::BlobStore;
+    w.api.ports.blobs.get(key).await.unwrap().unwrap()
+}
+
+/// Local mode (feature `local-auth`): the function verifies bearer tokens itself, and refuses
+/// every malformed, expired, premature, misaddressed, unsigned or foreign one (test 24).
+#[tokio::test]
+async fn local_tokens_are_verified_in_the_function_and_every_bad_one_is_refused() {
+    use api::local_auth::{LOCAL_KID, LocalIssuer, LocalVerifier, generate_key_pair};
+    use base64::Engine;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use jsonwebtoken::{Algorithm, EncodingKey, Header};
+
+    let (private, public) = generate_key_pair();
+    let settings = Settings {
+        local_auth: Some(Arc::new(LocalVerifier::from_public_key(&public).unwrap())),
+        ..Settings::default()
+    };
+    let w = world_with(settings).await;
+    let issuer = LocalIssuer::from_pkcs8(&private);
+    let path = format!("/v1/calls/{}", w.c1);
+    let get = |token: Option<String>| {
+        let mut req = request("GET", &path, None, None);
+        if let Some(token) = token {
+            req.headers_mut()
+                .insert("authorization", format!("Bearer {token}").parse().unwrap());
+        }
+        send(&w, req)
+    };
+    let claim = "custom:tenant_id";
+    let extra = |pairs: Value| pairs.as_object().unwrap().clone();
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+
+    let good = issuer.issue(claim, w.a.as_str(), "r1", 300, extra(json!({})));
+    assert_eq!(get(Some(good.clone())).await.0, StatusCode::OK);
+
+    let (other_private, _) = generate_key_pair();
+    let mut foreign_kid = Header::new(Algorithm::EdDSA);
+    foreign_kid.kid = Some("someone-else".into());
+    let payload = json!({"iss": "callcoach-local", "aud": "callcoach-local-api", "sub": "r1", claim: w.a.as_str(), "exp": now + 300, "nbf": now});
+    let unsigned = format!(
+        "{}.{}.",
+        URL_SAFE_NO_PAD.encode(br#"{"alg":"none","typ":"JWT"}"#),
+        URL_SAFE_NO_PAD.encode(payload.to_string())
+    );
+    let mut hs_header = Header::new(Algorithm::HS256);
+    hs_header.kid = Some(LOCAL_KID.into());
+    let refused = [
+        ("no token", None),
+        (
+            "expired",
+            Some(issuer.issue(claim, w.a.as_str(), "r1", -120, extra(json!({})))),
+        ),
+        (
+            "not yet valid",
+            Some(issuer.issue(
+                claim,
+                w.a.as_str(),
+                "r1",
+                3600,
+                extra(json!({"nbf": now + 600})),
+            )),
+        ),
+        (
+            "wrong issuer",
+            Some(issuer.issue(
+                claim,
+                w.a.as_str(),
+                "r1",
+                300,
+                extra(json!({"iss": "https://elsewhere.example"})),
+            )),
+        ),
+        (
+            "wrong audience",
+            Some(issuer.issue(
+                claim,
+                w.a.as_str(),
+                "r1",
+                300,
+                extra(json!({"aud": "another-api"})),
+            )),
+        ),
+        (
+            "exp as a string",
+            Some(issuer.issue(
+                claim,
+                w.a.as_str(),
+                "r1",
+                300,
+                extra(json!({"exp": (now + 300).to_string()})),
+            )),
+        ),
+        (
+            "no tenant claim",
+            Some(issuer.issue("other_claim", w.a.as_str(), "r1", 300, extra(json!({})))),
+        ),
+        (
+            "malformed tenant",
+            Some(issuer.issue(claim, "a/b", "r1", 300, extra(json!({})))),
+        ),
+        (
+            "signed by another key",
+            Some(LocalIssuer::from_pkcs8(&other_private).issue(
+                claim,
+                w.a.as_str(),
+                "r1",
+                300,
+                extra(json!({})),
+            )),
+        ),
+        (
+            "unknown kid",
+            Some(
+                jsonwebtoken::encode(&foreign_kid, &payload, &EncodingKey::from_ed_der(&private))
+                    .unwrap(),
+            ),
+        ),
+        ("alg none", Some(unsigned)),
+        (
+            "HS256 with the public key as secret",
+            Some(
+                jsonwebtoken::encode(
+                    &hs_header,
+                    &payload,
+                    &EncodingKey::from_secret(public.as_bytes()),
+                )
+                .unwrap(),
+            ),
+        ),
+        ("garbage", Some("not.a.token".into())),
+    ];
+    for (name, token) in refused {
+        let (status, body) = get(token).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{name}");
+        assert!(body.contains("\"status\":401"), "{name}");
+    }
+    // In local mode, API Gateway-style claims in the request context are not an identity.
+    let (status, _) = send(&w, request("GET", &path, claims(&w.a, "r1"), None)).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn prep_cards_draw_on_the_calls_the_caller_may_see() {
+    let w = world().await;
+    // c1 (r1) is scored by world(); c2 (r2) raises a price objection with the same company.
+    let c2 = w
+        .api
+        .ports
+        .store
+        .get_call(&w.a, &w.c2)
+        .await
+        .unwrap()
+        .unwrap();
+    score_saying(&w.api, c2, "Honestly it is too expensive for us this year.").await;
+    let playbook = json!({
+        "value_propositions": ["Ramp new reps in half the time"],
+        "objection_handling": [{"objection": "price", "response": "Tie the cost to hours saved per rep."}]
+    });
+    let (status, _) = as_user(
+        &w,
+        &w.a,
+        "owner",
+        "PUT",
+        &format!("/v1/teams/{}/playbook", w.west),
+        Some(playbook),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+
+    let card = |who: &'static str, tenant: TenantId, domain: &'static str| {
+        let path = format!("/v1/prep-cards?team_id={}&company_domain={domain}", w.west);
+        let w = &w;
+        async move { as_user(w, &tenant, who, "GET", &path, None).await }
+    };
+    let (status, text) = card("manager", w.a.clone(), "INITECH.example").await;
+    assert_eq!(status, StatusCode::OK, "{text}");
+    let body: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(body["calls_considered"], 2);
+    assert!(
+        body["objections"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|o| o["objection"] == "price" && o["call_id"] == w.c2.as_str())
+    );
+    assert_eq!(
+        body["objection_responses"][0]["response"],
+        "Tie the cost to hours saved per rep."
+    );
+    assert_eq!(
+        body["value_propositions"][0],
+        "Ramp new reps in half the time"
+    );
+    assert!(
+        body["people_met"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p == "Sam")
+    );
+    assert!(body["last_summary"].is_string());
+
+    // A rep sees only their own calls in it: c1 has no price objection.
+    let (status, text) = card("r1", w.a.clone(), "initech.example").await;
+    assert_eq!(status, StatusCode::OK);
+    let body: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(body["calls_considered"], 1);
+    assert!(!text.contains(w.c2.as_str()) && !text.contains("too expensive"));
+
+    // Another company: an empty card. Outsiders: the one 404.
+    let (_, text) = card("manager", w.a.clone(), "other.example").await;
+    assert_eq!(
+        serde_json::from_str::<Value>(&text).unwrap()["calls_considered"],
+        0
+    );
+    for (who, tenant) in [
+        ("owner-east", w.a.clone()),
+        ("stranger", w.a.clone()),
+        ("owner-b", w.b.clone()),
+    ] {
+        let (status, text) = card(who, tenant, "initech.example").await;
+        assert_eq!(
+            (status, text.as_str()),
+            (StatusCode::NOT_FOUND, NOT_FOUND_BODY),
+            "{who}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn reps_practise_answers_to_their_highlights_and_the_team_reads_them() {
+    let w = world().await;
+    let analysis_path = format!("/v1/calls/{}/analysis", w.c1);
+    let (_, text) = as_user(&w, &w.a, "r1", "GET", &analysis_path, None).await;
+    let analysis: Value = serde_json::from_str(&text).unwrap();
+    let highlight = analysis["highlights"][0]["highlight_id"]
+        .as_str()
+        .expect("c1 has a highlight")
+        .to_owned();
+    let path = format!("/v1/calls/{}/practice", w.c1);
+    let answer = "Understood on the freeze: what does waiting until April cost your ramp plan?";
+
+    let (status, text) = as_user(
+        &w,
+        &w.a,
+        "r1",
+        "POST",
+        &path,
+        Some(json!({"highlight_id": highlight, "text": answer})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{text}");
+    for (who, body) in [
+        ("manager", json!({"highlight_id": highlight, "text": "x"})), // sees the call, is not its rep
+        ("r2", json!({"highlight_id": highlight, "text": "x"})),      // may not see the call
+    ] {
+        let (status, text) = as_user(&w, &w.a, who, "POST", &path, Some(body)).await;
+        assert_eq!(
+            (status, text.as_str()),
+            (StatusCode::NOT_FOUND, NOT_FOUND_BODY),
+            "{who}"
+        );
+    }
+    let (status, text) = as_user(
+        &w,
+        &w.a,
+        "r1",
+        "POST",
+        &path,
+        Some(json!({"highlight_id": "hl_00000000000000000000000000000000", "text": "x"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(text.contains("highlight_id"));
+    let long = "a".repeat(2001);
+    let (status, _) = as_user(
+        &w,
+        &w.a,
+        "r1",
+        "POST",
+        &path,
+        Some(json!({"highlight_id": highlight, "text": long})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+
+    let (status, text) = as_user(&w, &w.a, "manager", "GET", &path, None).await;
+    assert_eq!(status, StatusCode::OK);
+    let listed: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(listed["items"].as_array().unwrap().len(), 1);
+    assert_eq!(listed["items"][0]["text"], answer);
+    assert_eq!(listed["items"][0]["author"], "r1");
+    let (status, _) = as_user(&w, &w.a, "r2", "GET", &path, None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+
+    // The rep's export carries it.
+    let (_, text) = as_user(
+        &w,
+        &w.a,
+        "r1",
+        "POST",
+        "/v1/exports",
+        Some(json!({"scope": "user"})),
+    )
+    .await;
+    let receipt: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(receipt["counts"]["practice_responses"], 1);
+}
+
+#[tokio::test]
+async fn reps_mark_their_own_current_goals_complete() {
+    let w = world().await;
+    let (_, text) = as_user(&w, &w.a, "r1", "GET", "/v1/reps/r1/progress", None).await;
+    let progress: Value = serde_json::from_str(&text).unwrap();
+    let goal = progress["current_goals"][0]["goal_id"]
+        .as_str()
+        .expect("c1 set goals")
+        .to_owned();
+    let path = format!("/v1/reps/r1/goals/{goal}/complete");
+    for who in ["manager", "owner", "r2"] {
+        let (status, text) = as_user(&w, &w.a, who, "POST", &path, None).await;
+        assert_eq!(
+            (status, text.as_str()),
+            (StatusCode::NOT_FOUND, NOT_FOUND_BODY),
+            "{who}"
+        );
+    }
+    let unknown = "/v1/reps/r1/goals/goal_00000000000000000000000000000000/complete";
+    assert_eq!(
+        as_user(&w, &w.a, "r1", "POST", unknown, None).await.0,
+        StatusCode::NOT_FOUND
+    );
+    let (status, text) = as_user(&w, &w.a, "r1", "POST", &path, None).await;
+    assert_eq!(status, StatusCode::OK, "{text}");
+    // Twice is the same as once.
+    as_user(&w, &w.a, "r1", "POST", &path, None).await;
+    let (_, text) = as_user(&w, &w.a, "manager", "GET", "/v1/reps/r1/progress", None).await;
+    let progress: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(progress["completed_goals"], json!([goal]));
+}
+
+#[tokio::test]
+async fn views_of_calls_are_recorded_as_usage_and_refused_reads_are_not() {
+    use callcoach_shared::ports::UsageLog;
+    let w = world().await;
+    for suffix in ["", "/transcript", "/analysis"] {
+        let (status, _) = as_user(
+            &w,
+            &w.a,
+            "r1",
+            "GET",
+            &format!("/v1/calls/{}{suffix}", w.c1),
+            None,
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK);
+    }
+    let (status, _) = as_user(&w, &w.a, "r1", "GET", &format!("/v1/calls/{}", w.c2), None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let views = w
+        .api
+        .ports
+        .store
+        .views_of_user(&w.a, &UserId::parse("r1").unwrap(), SystemClock.now(), 100)
+        .await
+        .unwrap();
+    let mut seen: Vec<(&str, &str)> = views
+        .iter()
+        .map(|v| (v.call_id.as_str(), v.view.as_str()))
+        .collect();
+    seen.sort();
+    let c1 = w.c1.as_str();
+    assert_eq!(seen, [(c1, "analysis"), (c1, "call"), (c1, "transcript")]);
+    assert!(
+        views
+            .iter()
+            .all(|v| v.expires_at() - v.at == time::Duration::days(396))
+    );
+    let (_, text) = as_user(
+        &w,
+        &w.a,
+        "r1",
+        "POST",
+        "/v1/exports",
+        Some(json!({"scope": "user"})),
+    )
+    .await;
+    let receipt: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(receipt["counts"]["usage_events"], 3);
+}
+
+#[tokio::test]
+async fn a_cancelled_workspace_is_locked_but_still_reads_and_exports() {
+    use callcoach_shared::domain::retention::AccountState;
+    use callcoach_shared::ports::TenantRepository;
+    use callcoach_shared::usecases::lifecycle::change_account_state;
+    let w = world().await;
+    let (status, _) = as_user(&w, &w.a, "owner", "GET", "/v1/workspace/retention", None).await;
+    assert_eq!(status, StatusCode::OK, "the workspace record exists");
+    change_account_state(
+        &w.api.ports.store,
+        &w.a,
+        AccountState::Cancelled,
+        SystemClock.now(),
+        SystemClock.now(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        w.api
+            .ports
+            .store
+            .get_tenant(&w.a)
+            .await
+            .unwrap()
+            .unwrap()
+            .state,
+        AccountState::Cancelled
+    );
+    let (status, text) = as_user(
+        &w,
+        &w.a,
+        "owner",
+        "POST",
+        "/v1/teams",
+        Some(json!({"name": "New"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{text}");
+    assert!(text.contains("locked"));
+    let (status, _) = as_user(
+        &w,
+        &w.a,
+        "r1",
+        "DELETE",
+        &format!("/v1/calls/{}", w.c1),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, _) = as_user(&w, &w.a, "r1", "GET", &format!("/v1/calls/{}", w.c1), None).await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _) = as_user(
+        &w,
+        &w.a,
+        "r1",
+        "POST",
+        "/v1/exports",
+        Some(json!({"scope": "user"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED);
+    // The other workspace is not locked.
+    let (status, _) = as_user(
+        &w,
+        &w.b,
+        "owner-b",
+        "POST",
+        "/v1/teams",
+        Some(json!({"name": "New"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED);
+    // Re-activated: changes work again.
+    change_account_state(
+        &w.api.ports.store,
+        &w.a,
+        AccountState::Active,
+        SystemClock.now(),
+        SystemClock.now(),
+    )
+    .await
+    .unwrap();
+    let (status, _) = as_user(
+        &w,
+        &w.a,
+        "owner",
+        "POST",
+        "/v1/teams",
+        Some(json!({"name": "New"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED);
+}
+
+/// P6 through the API: users, teams and the workspace are deleted by those who administer
+/// them, and by no one else (the same 404); a legal hold refuses the deletion; what is deleted
+/// answers 404 at once, and a deleted workspace answers 410 to everything while other tenants
+/// carry on. Its data keys are gone at once, so nothing of it decrypts any more.
+#[tokio::test]
+async fn users_teams_and_workspaces_are_deleted_by_their_owners_only() {
+    use callcoach_shared::crypto::{DataCategory, DataKeyStore};
+    let w = world().await;
+    let not_found = (StatusCode::NOT_FOUND, NOT_FOUND_BODY.to_owned());
+    let delete = |tenant: &TenantId, who: &str, path: String| {
+        let (tenant, who) = (tenant.clone(), who.to_owned());
+        let w = &w;
+        async move { as_user(w, &tenant, &who, "DELETE", &path, None).await }
+    };
+    let r2 = "/v1/users/r2".to_owned();
+    // Not an owner, another team's owner, another tenant's owner: the one 404.
+    assert_eq!(delete(&w.a, "manager", r2.clone()).await, not_found);
+    assert_eq!(delete(&w.a, "owner-east", r2.clone()).await, not_found);
+    assert_eq!(delete(&w.b, "owner-b", r2.clone()).await, not_found);
+    assert_eq!(delete(&w.a, "owner", "/v1/users/nobody".into()).await, not_found);
+    let (status, _) = delete(&w.a, "owner", "/v1/users/owner".into()).await;
+    assert_eq!(status, StatusCode::CONFLICT, "no one deletes themselves");
+
+    let (status, body) = delete(&w.a, "owner", r2.clone()).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let answer: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(answer["calls_deleted"], 1);
+    let c2 = format!("/v1/calls/{}", w.c2);
+    let (status, _) = as_user(&w, &w.a, "owner", "GET", &c2, None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "r2's call is gone at once");
+    let (_, members) = as_user(&w, &w.a, "owner", "GET", &format!("/v1/teams/{}/members", w.west), None).await;
+    assert!(!members.contains("\"r2\"") && members.contains("\"r1\""), "{members}");
+    let (status, _) = as_user(&w, &w.a, "r1", "GET", &format!("/v1/calls/{}", w.c1), None).await;
+    assert_eq!(status, StatusCode::OK, "another rep's call stays");
+
+    // Teams: only their owners; the team's calls go with it.
+    let east = format!("/v1/teams/{}", w.east);
+    assert_eq!(delete(&w.a, "owner", east.clone()).await, not_found);
+    assert_eq!(delete(&w.a, "r3", east.clone()).await, not_found);
+    let (status, body) = delete(&w.a, "owner-east", east.clone()).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, _) = as_user(&w, &w.a, "owner", "GET", &format!("/v1/calls/{}", w.c3), None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(delete(&w.a, "owner-east", east).await, not_found, "already gone");
+
+    // A legal hold refuses the user's and the workspace's deletion; nothing changes.
+    let hold = format!("/v1/calls/{}/legal-hold", w.c1);
+    let held = |on: bool| as_user(&w, &w.a, "owner", "PUT", &hold, Some(json!({"legal_hold": on})));
+    assert_eq!(held(true).await.0, StatusCode::OK);
+    assert_eq!(delete(&w.a, "owner", "/v1/users/r1".into()).await.0, StatusCode::CONFLICT);
+    assert_eq!(delete(&w.a, "owner", "/v1/workspace".into()).await.0, StatusCode::CONFLICT);
+    assert_eq!(held(false).await.0, StatusCode::OK);
+
+    // The workspace: owners only; shredded at once, 410 from then on; tenant b untouched.
+    let keys = |tenant: &TenantId| {
+        let store = &w.api.ports.store;
+        let tenant = tenant.clone();
+        async move { store.latest_data_key(&tenant, DataCategory::Transcripts).await.unwrap() }
+    };
+    assert!(keys(&w.a).await.is_some(), "c1's transcript was sealed under a data key");
+    assert_eq!(delete(&w.a, "manager", "/v1/workspace".into()).await, not_found);
+    let (status, body) = delete(&w.a, "owner", "/v1/workspace".into()).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    assert!(keys(&w.a).await.is_none(), "every data key of the workspace is destroyed");
+    for (who, method, path) in [
+        ("r1", "GET", format!("/v1/calls/{}", w.c1)),
+        ("owner", "GET", "/v1/calls".to_owned()),
+        ("owner", "POST", "/v1/exports".to_owned()),
+        ("owner", "DELETE", "/v1/workspace".to_owned()),
+    ] {
+        let (status, _) = as_user(&w, &w.a, who, method, &path, Some(json!({"scope": "workspace"}))).await;
+        assert_eq!(status, StatusCode::GONE, "{method} {path}");
+    }
+    let (status, _) = as_user(&w, &w.b, "r1", "GET", &format!("/v1/calls/{}", w.cb), None).await;
+    assert_eq!(status, StatusCode::OK, "another tenant is untouched");
+}

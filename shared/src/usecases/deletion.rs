@@ -1,0 +1,699 @@
+//! Deleting a call's owner, a team or a whole workspace (privacy promise P6).
+//!
+//! Every deletion makes the data unreadable at once and leaves the physical purge to the
+//! retention reaper's next run: calls move to `deleted` (the API answers 404 for them from
+//! that moment, and the reaper purges their items and object versions on its next hourly run);
+//! a deleted workspace also loses its wrapped data keys at once, so every ciphertext of it,
+//! backups included, stays unreadable. A legal hold anywhere in the scope refuses the
+//! deletion before anything changes. Each step is idempotent: a retried request finishes
+//! what an interrupted one started.
+
+use time::{Duration, OffsetDateTime};
+
+use crate::crypto::DataKeyStore;
+use crate::domain::audit::AuditEvent;
+use crate::domain::call::{Call, CallStatus};
+use crate::domain::retention::AccountState;
+use crate::ids::{TeamId, TenantId, UserId};
+use crate::ports::{
+    AgeIndex, AuditLog, CallRepository, DueCall, PageRequest, RetentionStore, StoreError,
+    TeamRepository, TenantRepository,
+};
+use crate::usecases::audit_trail::record_once;
+
+/// How many entries one index read takes.
+const PAGE: usize = 100;
+/// How often a call that changed under us is read again before giving up.
+const TRANSITION_ATTEMPTS: usize = 5;
+
+#[derive(Debug, thiserror::Error)]
+pub enum DeletionError {
+    #[error("a legal hold covers data in this scope; lift it before deleting")]
+    LegalHold,
+    #[error("no such workspace, team or user")]
+    NotFound,
+    #[error("the call kept changing while it was being deleted")]
+    Contended,
+    #[error("a store failed")]
+    Store(#[from] StoreError),
+}
+
+/// What one deletion covered.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Deleted {
+    /// Calls moved to `deleted` by this request (a retry counts only the ones it moved).
+    pub calls: usize,
+    /// Other table items removed at once (memberships, playbook, progress, usage events).
+    pub records: usize,
+}
+
+/// Walks the entries of some age indexes that started aging by `not_after`, a page at a
+/// time, oldest first within each index. Entries deleted during the walk are not met again.
+pub struct IndexWalk<'a, S> {
+    store: &'a S,
+    tenant: &'a TenantId,
+    indexes: std::slice::Iter<'a, AgeIndex>,
+    current: Option<AgeIndex>,
+    not_after: OffsetDateTime,
+    after: Option<DueCall>,
+}
+
+impl<'a, S: RetentionStore> IndexWalk<'a, S> {
+    pub fn new(
+        store: &'a S,
+        tenant: &'a TenantId,
+        indexes: &'a [AgeIndex],
+        not_after: OffsetDateTime,
+    ) -> Self {
+        let mut indexes = indexes.iter();
+        let current = indexes.next().copied();
+        Self {
+            store,
+            tenant,
+            indexes,
+            current,
+            not_after,
+            after: None,
+        }
+    }
+
+    /// The next page, or `None` when every index is walked.
+    pub async fn next_page(&mut self) -> Result<Option<Vec<DueCall>>, StoreError> {
+        while let Some(index) = self.current {
+            let page = self
+                .store
+                .due_calls(
+                    self.tenant,
+                    index,
+                    self.not_after,
+                    self.after.as_ref(),
+                    PAGE,
+                )
+                .await?;
+            match page.last() {
+                Some(last) => {
+                    self.after = Some(last.clone());
+                    return Ok(Some(page));
+                }
+                None => {
+                    self.current = self.indexes.next().copied();
+                    self.after = None;
+                }
+            }
+        }
+        Ok(None)
+    }
+}
+
+/// Far enough ahead that every call of a workspace is "due" in its index.
+pub fn every_call() -> OffsetDateTime {
+    OffsetDateTime::now_utc() + Duration::days(365 * 100)
+}
+
+/// Whether any call of the workspace, live or deleted, is under legal hold.
+pub async fn any_call_held<S: RetentionStore + CallRepository>(
+    store: &S,
+    tenant: &TenantId,
+) -> Result<bool, StoreError> {
+    let indexes = [AgeIndex::Calls, AgeIndex::Deleted];
+    let mut walk = IndexWalk::new(store, tenant, &indexes, every_call());
+    while let Some(page) = walk.next_page().await? {
+        for entry in page {
+            if let Some(call) = store.get_call(tenant, &entry.call_id).await?
+                && call.legal_hold
+            {
+                return Ok(true);
+            }
+        }
+    }
+    Ok(false)
+}
+
+/// Every live call of the workspace that `pick` selects, walking each team's listing.
+async fn live_calls_where<S: TeamRepository + CallRepository>(
+    store: &S,
+    tenant: &TenantId,
+    teams: &[TeamId],
+    pick: impl Fn(&Call) -> bool,
+) -> Result<Vec<Call>, StoreError> {
+    let mut found = Vec::new();
+    for team in teams {
+        let mut request = PageRequest::first(crate::ports::MAX_PAGE_SIZE)
+            .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        loop {
+            let page = store.list_team_calls(tenant, team, &request).await?;
+            found.extend(
+                page.items
+                    .into_iter()
+                    .filter(|c| c.status != CallStatus::Deleted && pick(c)),
+            );
+            match page.next {
+                Some(cursor) => request.cursor = Some(cursor),
+                None => break,
+            }
+        }
+    }
+    Ok(found)
+}
+
+/// Moves each call to `deleted`, re-reading a call that changed under us.
+async fn mark_deleted<S: CallRepository>(
+    store: &S,
+    calls: Vec<Call>,
+    now: OffsetDateTime,
+) -> Result<usize, DeletionError> {
+    let mut moved = 0;
+    for mut call in calls {
+        let mut attempts = 0;
+        loop {
+            if call.status == CallStatus::Deleted {
+                break;
+            }
+            let from = call.status;
+            call.transition(CallStatus::Deleted, now)
+                .map_err(|_| DeletionError::Contended)?;
+            match store.save_transition(&call, from).await {
+                Ok(()) => {
+                    moved += 1;
+                    break;
+                }
+                Err(StoreError::StaleTransition { .. }) if attempts < TRANSITION_ATTEMPTS => {
+                    attempts += 1;
+                    match store.get_call(&call.tenant_id, &call.call_id).await? {
+                        Some(fresh) => call = fresh,
+                        None => break,
+                    }
+                }
+                Err(StoreError::StaleTransition { .. }) => return Err(DeletionError::Contended),
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+    Ok(moved)
+}
+
+fn refuse_held(calls: &[Call]) -> Result<(), DeletionError> {
+    if calls.iter().any(|c| c.legal_hold) {
+        return Err(DeletionError::LegalHold);
+    }
+    Ok(())
+}
+
+/// Refuses when the workspace is under legal hold. A workspace without a record yet (they are
+/// written with the first settings change) has no hold.
+async fn refuse_held_workspace<S: TenantRepository>(
+    store: &S,
+    tenant: &TenantId,
+) -> Result<Option<crate::domain::org::Tenant>, DeletionError> {
+    let record = store.get_tenant(tenant).await?;
+    if record.as_ref().is_some_and(|t| t.legal_hold) {
+        return Err(DeletionError::LegalHold);
+    }
+    Ok(record)
+}
+
+/// Deletes a user: their calls (as the rep) with everything derived from them, their
+/// memberships, rep progress and usage events. What belongs to the team stays: teams,
+/// playbooks, other people's calls, and audit events naming the user (ids only, kept two
+/// years as the record of who did what, including this deletion).
+pub async fn delete_user<S>(
+    store: &S,
+    tenant: &TenantId,
+    user: &UserId,
+    now: OffsetDateTime,
+) -> Result<Deleted, DeletionError>
+where
+    S: TenantRepository + TeamRepository + CallRepository + RetentionStore,
+{
+    refuse_held_workspace(store, tenant).await?;
+    let teams: Vec<TeamId> = store
+        .teams_of_tenant(tenant)
+        .await?
+        .into_iter()
+        .map(|t| t.team_id)
+        .collect();
+    let calls = live_calls_where(store, tenant, &teams, |c| &c.rep_id == user).await?;
+    let memberships = store.memberships_of_user(tenant, user).await?;
+    let known = store.known_users(tenant).await?.contains(user);
+    if calls.is_empty() && memberships.is_empty() && !known {
+        return Err(DeletionError::NotFound);
+    }
+    refuse_held(&calls)?;
+    let calls = mark_deleted(store, calls, now).await?;
+    let mut records = 0;
+    for membership in &memberships {
+        store
+            .remove_membership(tenant, &membership.team_id, user)
+            .await?;
+        records += 1;
+    }
+    records += store.delete_user_records(tenant, user).await?;
+    Ok(Deleted { calls, records })
+}
+
+/// Deletes a team: its calls with everything derived from them, its playbook, its
+/// memberships and the team itself. The members' own records (progress, usage) stay: they
+/// belong to the user, who may be in other teams.
+pub async fn delete_team<S>(
+    store: &S,
+    tenant: &TenantId,
+    team: &TeamId,
+    now: OffsetDateTime,
+) -> Result<Deleted, DeletionError>
+where
+    S: TenantRepository + TeamRepository + CallRepository,
+{
+    refuse_held_workspace(store, tenant).await?;
+    if store.get_team(tenant, team).await?.is_none() {
+        return Err(DeletionError::NotFound);
+    }
+    let calls = live_calls_where(store, tenant, std::slice::from_ref(team), |_| true).await?;
+    refuse_held(&calls)?;
+    let calls = mark_deleted(store, calls, now).await?;
+    let records = store.delete_team_records(tenant, team).await?;
+    Ok(Deleted { calls, records })
+}
+
+/// Deletes the whole workspace: marks it deleted, then shreds every wrapped data key of it,
+/// so nothing of it can be decrypted from here on (live items and backups alike). The
+/// reaper's next run purges it physically (P6: within 7 days; the reaper runs hourly).
+pub async fn delete_workspace<S>(
+    store: &S,
+    tenant: &TenantId,
+    now: OffsetDateTime,
+) -> Result<(), DeletionError>
+where
+    S: TenantRepository + CallRepository + RetentionStore + DataKeyStore + AuditLog,
+{
+    let mut record = refuse_held_workspace(store, tenant)
+        .await?
+        .ok_or(DeletionError::NotFound)?;
+    if record.state == AccountState::Destroyed {
+        return Err(DeletionError::NotFound);
+    }
+    if any_call_held(store, tenant).await? {
+        return Err(DeletionError::LegalHold);
+    }
+    if record.state != AccountState::Deleted {
+        record.state = AccountState::Deleted;
+        record.state_since = Some(now);
+        store.update_tenant(&record).await?;
+    }
+    let event = AuditEvent::by_system(
+        "system",
+        tenant,
+        "workspace.shredded",
+        "workspace",
+        &[],
+        now,
+    );
+    record_once(store, &event).await?;
+    store.destroy_data_keys(tenant).await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::domain::SCHEMA_VERSION;
+    use time::macros::datetime;
+
+    use super::*;
+    use crate::crypto::{DataCategory, WrappedDataKey};
+    use crate::domain::org::{Membership, Role, Team, Tenant};
+    use crate::domain::playbook::Playbook;
+    use crate::domain::retention::RetentionPolicy;
+    use crate::domain::usage::UsageEvent;
+    use crate::fakes::{InMemoryStore, ManualClock};
+    use crate::ports::{IdGenerator, PlaybookRepository, ProgressRepository, UsageLog};
+    use crate::system::RandomIds;
+    use crate::usecases::calls::{NewCall, create_call};
+    use crate::usecases::reaper::Reaper;
+
+    const NOW: OffsetDateTime = datetime!(2026-11-23 3:00 UTC);
+
+    fn user(name: &str) -> UserId {
+        UserId::parse(name).unwrap()
+    }
+
+    /// A workspace with two teams: west (owner, r1, r2) and east (owner, r3); r1 is also in
+    /// east. Each rep has one call in each of their teams, progress and a usage event.
+    struct Workspace {
+        store: InMemoryStore,
+        tenant: TenantId,
+        west: TeamId,
+        east: TeamId,
+    }
+
+    impl Workspace {
+        async fn new(name: &str) -> Self {
+            let store = InMemoryStore::default();
+            let tenant = TenantId::parse(name).unwrap();
+            store
+                .create_tenant(&Tenant {
+                    schema_version: SCHEMA_VERSION,
+                    tenant_id: tenant.clone(),
+                    name: name.into(),
+                    state: AccountState::Active,
+                    state_since: None,
+                    retention: RetentionPolicy::default(),
+                    legal_hold: false,
+                    created_at: NOW,
+                })
+                .await
+                .unwrap();
+            let mut w = Workspace {
+                store,
+                tenant,
+                west: RandomIds.mint(),
+                east: RandomIds.mint(),
+            };
+            w.team(w.west.clone(), &["r1", "r2"]).await;
+            w.team(w.east.clone(), &["r1", "r3"]).await;
+            for (team, rep) in [
+                (w.west.clone(), "r1"),
+                (w.west.clone(), "r2"),
+                (w.east.clone(), "r1"),
+                (w.east.clone(), "r3"),
+            ] {
+                w.call(&team, rep).await;
+            }
+            for rep in ["r1", "r2", "r3"] {
+                w.store
+                    .put_progress(&w.tenant, &user(rep), 0, b"sealed")
+                    .await
+                    .unwrap();
+            }
+            w
+        }
+
+        async fn team(&mut self, id: TeamId, reps: &[&str]) {
+            let team = Team {
+                schema_version: SCHEMA_VERSION,
+                tenant_id: self.tenant.clone(),
+                team_id: id.clone(),
+                name: "t".into(),
+                created_at: NOW,
+            };
+            let member = |who: &str, role| Membership {
+                tenant_id: self.tenant.clone(),
+                team_id: id.clone(),
+                user_id: user(who),
+                role,
+            };
+            self.store
+                .create_team(&team, &member("owner", Role::Owner))
+                .await
+                .unwrap();
+            for rep in reps {
+                self.store
+                    .put_membership(&member(rep, Role::Rep))
+                    .await
+                    .unwrap();
+            }
+            self.store
+                .put_playbook(&self.tenant, &id, &Playbook::default())
+                .await
+                .unwrap();
+        }
+
+        async fn call(&self, team: &TeamId, rep: &str) -> Call {
+            let new = NewCall {
+                team_id: team.clone(),
+                rep_id: user(rep),
+                title: "t".into(),
+                call_type: crate::domain::call::CallType::Discovery,
+                company_domain: None,
+                buyer_persona: None,
+            };
+            let call = create_call(
+                &self.store,
+                &ManualClock::at(NOW),
+                &RandomIds,
+                &self.tenant,
+                new,
+            )
+            .await
+            .unwrap();
+            self.store
+                .record_view(&UsageEvent {
+                    tenant_id: self.tenant.clone(),
+                    user_id: user(rep),
+                    call_id: call.call_id.clone(),
+                    view: "call".into(),
+                    at: NOW,
+                })
+                .await
+                .unwrap();
+            call
+        }
+
+        /// (rep, status) of every call, sorted.
+        fn calls(&self) -> Vec<(String, CallStatus)> {
+            let mut calls: Vec<_> = self
+                .store
+                .calls_of_tenant(&self.tenant)
+                .into_iter()
+                .map(|c| (c.rep_id.as_str().to_owned(), c.status))
+                .collect();
+            calls.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.as_str().cmp(b.1.as_str())));
+            calls
+        }
+
+        async fn has_progress(&self, rep: &str) -> bool {
+            self.store
+                .get_progress(&self.tenant, &user(rep))
+                .await
+                .unwrap()
+                .is_some()
+        }
+
+        async fn views(&self, rep: &str) -> usize {
+            self.store
+                .views_of_user(&self.tenant, &user(rep), NOW, 100)
+                .await
+                .unwrap()
+                .len()
+        }
+    }
+
+    #[tokio::test]
+    async fn deleting_a_user_takes_their_calls_and_records_and_leaves_the_team() {
+        let w = Workspace::new("acme").await;
+        let done = delete_user(&w.store, &w.tenant, &user("r1"), NOW)
+            .await
+            .unwrap();
+        assert_eq!(done.calls, 2, "r1's calls in both teams");
+        let calls = w.calls();
+        assert_eq!(
+            calls
+                .iter()
+                .filter(|(rep, status)| rep == "r1" && *status != CallStatus::Deleted)
+                .count(),
+            0
+        );
+        assert_eq!(
+            calls
+                .iter()
+                .filter(|(rep, status)| rep != "r1" && *status == CallStatus::AwaitingUpload)
+                .count(),
+            2,
+            "other reps' calls untouched"
+        );
+        assert!(
+            w.store
+                .memberships_of_user(&w.tenant, &user("r1"))
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        assert!(!w.has_progress("r1").await && w.views("r1").await == 0);
+        assert!(w.has_progress("r2").await && w.views("r2").await == 1);
+        assert!(
+            !w.store
+                .known_users(&w.tenant)
+                .await
+                .unwrap()
+                .contains(&user("r1"))
+        );
+        // What belongs to the team stays.
+        assert!(
+            w.store
+                .get_team(&w.tenant, &w.west)
+                .await
+                .unwrap()
+                .is_some()
+        );
+        assert!(
+            w.store
+                .get_playbook(&w.tenant, &w.west)
+                .await
+                .unwrap()
+                .is_some()
+        );
+        assert_eq!(
+            w.store
+                .members_of_team(&w.tenant, &w.west)
+                .await
+                .unwrap()
+                .len(),
+            2
+        );
+        // Done: a repeat finds nothing to delete.
+        assert!(matches!(
+            delete_user(&w.store, &w.tenant, &user("r1"), NOW).await,
+            Err(DeletionError::NotFound)
+        ));
+    }
+
+    #[tokio::test]
+    async fn a_legal_hold_on_one_of_the_calls_refuses_the_whole_deletion() {
+        let w = Workspace::new("acme").await;
+        let mut held = w
+            .store
+            .calls_of_tenant(&w.tenant)
+            .into_iter()
+            .find(|c| c.rep_id.as_str() == "r1")
+            .unwrap();
+        held.legal_hold = true;
+        w.store.save_transition(&held, held.status).await.unwrap();
+        let before = w.calls();
+        assert!(matches!(
+            delete_user(&w.store, &w.tenant, &user("r1"), NOW).await,
+            Err(DeletionError::LegalHold)
+        ));
+        let team = if held.team_id == w.west {
+            &w.west
+        } else {
+            &w.east
+        };
+        assert!(matches!(
+            delete_team(&w.store, &w.tenant, team, NOW).await,
+            Err(DeletionError::LegalHold)
+        ));
+        assert!(matches!(
+            delete_workspace(&w.store, &w.tenant, NOW).await,
+            Err(DeletionError::LegalHold)
+        ));
+        assert_eq!(w.calls(), before, "nothing changed");
+        assert!(w.has_progress("r1").await);
+        let tenant = w.store.get_tenant(&w.tenant).await.unwrap().unwrap();
+        assert_eq!(tenant.state, AccountState::Active);
+    }
+
+    #[tokio::test]
+    async fn deleting_a_team_takes_its_calls_playbook_and_memberships_only() {
+        let w = Workspace::new("acme").await;
+        let done = delete_team(&w.store, &w.tenant, &w.east, NOW)
+            .await
+            .unwrap();
+        assert_eq!(done.calls, 2);
+        assert!(
+            w.store
+                .get_team(&w.tenant, &w.east)
+                .await
+                .unwrap()
+                .is_none()
+        );
+        assert!(
+            w.store
+                .get_playbook(&w.tenant, &w.east)
+                .await
+                .unwrap()
+                .is_none()
+        );
+        assert!(
+            w.store
+                .members_of_team(&w.tenant, &w.east)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        let live: Vec<_> = w
+            .store
+            .calls_of_tenant(&w.tenant)
+            .into_iter()
+            .filter(|c| c.status != CallStatus::Deleted)
+            .map(|c| c.team_id)
+            .collect();
+        assert_eq!(live, vec![w.west.clone(), w.west.clone()]);
+        // r1 is still in west; the members' own records stay.
+        assert_eq!(
+            w.store
+                .memberships_of_user(&w.tenant, &user("r1"))
+                .await
+                .unwrap()
+                .len(),
+            1
+        );
+        assert!(w.has_progress("r3").await);
+        assert!(matches!(
+            delete_team(&w.store, &w.tenant, &w.east, NOW).await,
+            Err(DeletionError::NotFound)
+        ));
+    }
+
+    #[tokio::test]
+    async fn a_deleted_workspace_is_shredded_at_once_and_purged_by_the_next_reaper_run() {
+        let w = Workspace::new("acme").await;
+        let key = |tenant: &TenantId| WrappedDataKey {
+            tenant: tenant.clone(),
+            category: DataCategory::Transcripts,
+            version: 1,
+            kms_key_id: "k".into(),
+            wrapped: vec![1, 2, 3],
+            created_at: NOW,
+        };
+        w.store.insert_data_key(&key(&w.tenant)).await.unwrap();
+        delete_workspace(&w.store, &w.tenant, NOW).await.unwrap();
+        let has_key = async |t: &TenantId| {
+            w.store
+                .latest_data_key(t, DataCategory::Transcripts)
+                .await
+                .unwrap()
+                .is_some()
+        };
+        assert!(!has_key(&w.tenant).await, "shredded at once");
+        let record = w.store.get_tenant(&w.tenant).await.unwrap().unwrap();
+        assert_eq!(
+            (record.state, record.state_since),
+            (AccountState::Deleted, Some(NOW))
+        );
+        // A retry is harmless and records the shredding once.
+        delete_workspace(&w.store, &w.tenant, NOW).await.unwrap();
+        let shredded = |store: &InMemoryStore| {
+            store
+                .audit_events()
+                .iter()
+                .filter(|e| e.action == "workspace.shredded")
+                .count()
+        };
+        assert_eq!(shredded(&w.store), 1);
+
+        let clock = ManualClock::at(NOW + Duration::HOUR);
+        let blobs = crate::fakes::InMemoryBlobStore::default();
+        let reaper = Reaper {
+            store: &w.store,
+            blobs: &blobs,
+            clock: &clock,
+        };
+        let report = reaper.run(None, false, || true).await.unwrap();
+        assert_eq!(report.accounts_destroyed, 1);
+        assert!(w.store.calls_of_tenant(&w.tenant).is_empty());
+        assert!(w.store.teams_of_tenant(&w.tenant).await.unwrap().is_empty());
+        assert!(w.store.known_users(&w.tenant).await.unwrap().is_empty());
+        for rep in ["r1", "r2", "r3"] {
+            assert!(!w.has_progress(rep).await && w.views(rep).await == 0);
+        }
+        assert!(
+            w.store
+                .get_playbook(&w.tenant, &w.west)
+                .await
+                .unwrap()
+                .is_none()
+        );
+        let record = w.store.get_tenant(&w.tenant).await.unwrap().unwrap();
+        assert_eq!(record.state, AccountState::Destroyed);
+        // The audit trail stays: the proof of the deletion.
+        assert_eq!(shredded(&w.store), 1);
+    }
+}
