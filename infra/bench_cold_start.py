@@ -110,7 +110,7 @@ def main() -> int:
         median = statistics.median(times)
         ok = size_mb < 10 and median < 50
         failed |= not ok
-        rows.append(f"| {name} | {size_mb:.1f} MB | {median:.1f} ms | {max(times):.1f} ms | "
+        rows.append(f"| {name} | {size_mb:.2f} MB | {median:.1f} ms | {max(times):.1f} ms | "
                     f"{'yes' if ok else 'NO'} |")
     print(f"| function | release binary | first event, median of {RUNS} | slowest | "
           "within budget |")

@@ -149,3 +149,96 @@ pub fn lambda_context() -> lambda_runtime::Context {
         .as_millis() as u64;
     context
 }
+
+/// Waits for the notification of `needle`'s upload on the shared upload-events queue, leaving
+/// other tests' messages in place.
+pub async fn notification_for(sqs: &aws_sdk_sqs::Client, queue_url: &str, needle: &str) -> String {
+    let mut seen = 0;
+    for _ in 0..30 {
+        let out = sqs
+            .receive_message()
+            .queue_url(queue_url)
+            .max_number_of_messages(10)
+            .wait_time_seconds(1)
+            .send()
+            .await
+            .unwrap();
+        let mut found = None;
+        for m in out.messages() {
+            seen += 1;
+            let body = m.body().unwrap_or_default();
+            let handle = m.receipt_handle().unwrap();
+            if found.is_none() && body.contains(needle) {
+                sqs.delete_message()
+                    .queue_url(queue_url)
+                    .receipt_handle(handle)
+                    .send()
+                    .await
+                    .unwrap();
+                found = Some(body.to_owned());
+                continue;
+            }
+            // Every other message received with it goes back at once, for whoever waits on it.
+            sqs.change_message_visibility()
+                .queue_url(queue_url)
+                .receipt_handle(handle)
+                .visibility_timeout(0)
+                .send()
+                .await
+                .unwrap();
+        }
+        if let Some(body) = found {
+            return body;
+        }
+    }
+    panic!("no S3 notification for {needle} among {seen} received");
+}
+
+/// Every item of these partitions (pk), and of these expiry-index partitions.
+pub async fn items_under(
+    aws: &LocalAws,
+    partitions: &[String],
+    index_partitions: &[String],
+) -> usize {
+    let ddb = aws_sdk_dynamodb::Client::new(&aws.sdk);
+    let mut count = 0;
+    for (index, key, values) in [
+        (None, "pk", partitions),
+        (Some("expiry"), "exp_pk", index_partitions),
+    ] {
+        for pk in values {
+            count += ddb
+                .query()
+                .table_name(&aws.resources.table_name)
+                .set_index_name(index.map(str::to_owned))
+                .key_condition_expression("#k = :pk")
+                .expression_attribute_names("#k", key)
+                .expression_attribute_values(
+                    ":pk",
+                    aws_sdk_dynamodb::types::AttributeValue::S(pk.clone()),
+                )
+                .send()
+                .await
+                .unwrap()
+                .count as usize;
+        }
+    }
+    count
+}
+
+/// Object versions and delete markers under every area of the tenant.
+pub async fn object_versions_of(aws: &LocalAws, tenant: &TenantId) -> usize {
+    let s3 = aws_sdk_s3::Client::new(&aws.sdk);
+    let mut versions = 0;
+    for prefix in callcoach_shared::keys::tenant_prefixes(tenant) {
+        let out = s3
+            .list_object_versions()
+            .bucket(&aws.resources.bucket_name)
+            .prefix(prefix)
+            .send()
+            .await
+            .unwrap();
+        versions += out.versions().len() + out.delete_markers().len();
+    }
+    versions
+}

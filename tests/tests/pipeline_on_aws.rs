@@ -18,47 +18,13 @@ use callcoach_shared::system::{RandomIds, SystemClock};
 use callcoach_shared::usecases::calls::{NewCall, create_call};
 use callcoach_shared::usecases::documents::DocumentVault;
 use callcoach_shared::usecases::ingest::NoTranscription;
-use callcoach_tests::{LocalAws, fresh_tenant, lambda_context as context, mint, own_queue};
+use callcoach_tests::{
+    LocalAws, fresh_tenant, lambda_context as context, mint, notification_for, own_queue,
+};
 use lambda_runtime::LambdaEvent;
 use serde_json::json;
 
 const SAMPLE: &[u8] = include_bytes!("../../events/discovery-call.vtt");
-
-/// Waits for the notification of `needle`'s upload on the shared upload-events queue, leaving
-/// other tests' messages in place.
-async fn notification_for(sqs: &SqsClient, queue_url: &str, needle: &str) -> String {
-    for _ in 0..30 {
-        let out = sqs
-            .receive_message()
-            .queue_url(queue_url)
-            .max_number_of_messages(10)
-            .wait_time_seconds(1)
-            .send()
-            .await
-            .unwrap();
-        for m in out.messages() {
-            let body = m.body().unwrap_or_default().to_owned();
-            let handle = m.receipt_handle().unwrap();
-            if body.contains(needle) {
-                sqs.delete_message()
-                    .queue_url(queue_url)
-                    .receipt_handle(handle)
-                    .send()
-                    .await
-                    .unwrap();
-                return body;
-            }
-            sqs.change_message_visibility()
-                .queue_url(queue_url)
-                .receipt_handle(handle)
-                .visibility_timeout(0)
-                .send()
-                .await
-                .unwrap();
-        }
-    }
-    panic!("no S3 notification arrived for the upload");
-}
 
 #[tokio::test]
 async fn an_upload_delivered_ten_times_concurrently_is_ingested_once_then_scored() {

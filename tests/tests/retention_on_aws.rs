@@ -25,7 +25,7 @@ use callcoach_shared::system::{RandomIds, SystemClock};
 use callcoach_shared::usecases::calls::{NewCall, create_call};
 use callcoach_shared::usecases::documents::DocumentVault;
 use callcoach_shared::usecases::reaper::Reaper;
-use callcoach_tests::{LocalAws, fresh_tenant, mint};
+use callcoach_tests::{LocalAws, fresh_tenant, items_under, mint, object_versions_of};
 use time::{Duration, OffsetDateTime};
 
 async fn tenant_with(aws: &LocalAws, transcripts_days: Option<u32>) -> TenantId {
@@ -293,48 +293,6 @@ async fn workspace_settings_update_in_place_and_the_registry_lists_every_tenant(
             .unwrap()
             .is_none()
     );
-}
-
-/// Every item of these partitions (pk), and of these expiry-index partitions.
-async fn items_under(aws: &LocalAws, partitions: &[String], index_partitions: &[String]) -> usize {
-    let ddb = aws_sdk_dynamodb::Client::new(&aws.sdk);
-    let mut count = 0;
-    for (index, key, values) in [
-        (None, "pk", partitions),
-        (Some("expiry"), "exp_pk", index_partitions),
-    ] {
-        for pk in values {
-            count += ddb
-                .query()
-                .table_name(&aws.resources.table_name)
-                .set_index_name(index.map(str::to_owned))
-                .key_condition_expression("#k = :pk")
-                .expression_attribute_names("#k", key)
-                .expression_attribute_values(":pk", AttributeValue::S(pk.clone()))
-                .send()
-                .await
-                .unwrap()
-                .count as usize;
-        }
-    }
-    count
-}
-
-/// Object versions and delete markers under every area of the tenant.
-async fn object_versions_of(aws: &LocalAws, tenant: &TenantId) -> usize {
-    let s3 = aws_sdk_s3::Client::new(&aws.sdk);
-    let mut versions = 0;
-    for prefix in callcoach_shared::keys::tenant_prefixes(tenant) {
-        let out = s3
-            .list_object_versions()
-            .bucket(&aws.resources.bucket_name)
-            .prefix(prefix)
-            .send()
-            .await
-            .unwrap();
-        versions += out.versions().len() + out.delete_markers().len();
-    }
-    versions
 }
 
 /// Test 43 / P6: deleting a workspace makes every ciphertext of it unreadable at once (its data

@@ -1,0 +1,478 @@
+//! The whole product on the local stand-in, through the real function handlers: a transcript
+//! and a recording enter through the API's presigned uploads and S3's own notifications, the
+//! recording goes through a local Deepgram that calls back over HTTP, both are scored by the
+//! worker and read through the API; then a workspace export, a call deletion, a reaper run,
+//! the workspace's deletion and the reaper's last run, asserting what every store holds after
+//! each step: the table (by query), the bucket (every object version), the queues.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use aws_lambda_events::event::sqs::SqsEvent;
+use aws_sdk_sqs::Client as SqsClient;
+use axum::http::StatusCode;
+use callcoach_local_router::{SqsEventSource, apigw, gateway};
+use callcoach_shared::aws::{DynamoTable, KmsKeyManagement, S3BlobStore, SqsQueue};
+use callcoach_shared::crypto::{CachePolicy, EnvelopeCipher};
+use callcoach_shared::domain::call::CallStatus;
+use callcoach_shared::domain::retention::AccountState;
+use callcoach_shared::fakes::ManualClock;
+use callcoach_shared::ids::{CallId, TenantId};
+use callcoach_shared::ports::{CallRepository, TenantRepository};
+use callcoach_shared::providers::deepgram::{DeepgramConfig, DeepgramTranscriber};
+use callcoach_shared::providers::http::{ApiSecret, RetryPolicy};
+use callcoach_shared::system::{RandomIds, SystemClock};
+use callcoach_shared::usecases::reaper::Reaper;
+use callcoach_shared::usecases::score::DeterministicCoach;
+use callcoach_tests::fake_deepgram::FakeDeepgram;
+use callcoach_tests::{
+    LocalAws, fresh_tenant, items_under, lambda_context, messages_on, notification_for,
+    object_versions_of, own_queue,
+};
+use http_body_util::BodyExt;
+use lambda_runtime::LambdaEvent;
+use serde_json::{Value, json};
+use time::OffsetDateTime;
+use tower::ServiceExt;
+
+const DEEPGRAM_KEY: &str = "dg-e2e-key";
+const MANAGER: &str = "maria";
+const REP: &str = "alex";
+const TRANSCRIPT: &[u8] = include_bytes!("../../events/discovery-call.vtt");
+
+/// What the local Deepgram "hears" in the recording: rep (0) and customer (1).
+const HEARD: &[(u32, f64, f64, &str)] = &[
+    (
+        0,
+        0.0,
+        4.0,
+        "Thanks for making time. What does onboarding look like for new reps today?",
+    ),
+    (
+        1,
+        4.5,
+        11.0,
+        "Slow. It takes three months and honestly the tool is too expensive for us.",
+    ),
+    (
+        0,
+        11.5,
+        15.0,
+        "What would it be worth to cut that to six weeks?",
+    ),
+    (1, 15.5, 19.0, "A lot. Send me a proposal."),
+    (
+        0,
+        19.5,
+        24.0,
+        "I will send it today. Can we meet Thursday at two to review it?",
+    ),
+    (1, 24.5, 26.0, "Thursday at two works."),
+];
+
+/// A well-formed WAV header and silence: the upload trigger sniffs the magic bytes.
+fn recording() -> Vec<u8> {
+    let mut wav = b"RIFF\x24\x10\x00\x00WAVEfmt \x10\x00\x00\x00\x01\x00\x01\x00\x40\x1f\x00\x00\x80\x3e\x00\x00\x02\x00\x10\x00data\x00\x10\x00\x00".to_vec();
+    wav.extend(std::iter::repeat_n(0u8, 4096));
+    wav
+}
+
+type Ports = api::Adapters<
+    DynamoTable,
+    S3BlobStore,
+    EnvelopeCipher<KmsKeyManagement, DynamoTable, SystemClock>,
+    SqsQueue,
+    SystemClock,
+    RandomIds,
+>;
+
+/// The api function's router, as API Gateway reaches it with verified claims.
+struct Frontend {
+    api: Arc<api::Api<Ports>>,
+    tenant: TenantId,
+}
+
+impl Frontend {
+    async fn send(
+        &self,
+        user: &str,
+        method: &str,
+        path: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let request = apigw::request(
+            method,
+            path,
+            Some(apigw::claims(self.tenant.as_str(), user)),
+            body.map(|b| b.to_string()),
+        );
+        let response = api::router(Arc::clone(&self.api))
+            .oneshot(request)
+            .await
+            .unwrap();
+        let status = response.status();
+        let bytes = response.into_body().collect().await.unwrap().to_bytes();
+        let value = if bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&bytes).unwrap()
+        };
+        (status, value)
+    }
+
+    /// Creates a call through the API and uploads `body` to the presigned URL it answers.
+    async fn upload(
+        &self,
+        team: &str,
+        title: &str,
+        file: &str,
+        content_type: &str,
+        body: &[u8],
+    ) -> CallId {
+        let (status, created) = self
+            .send(
+                REP,
+                "POST",
+                "/v1/calls",
+                Some(json!({
+                    "team_id": team, "title": title, "call_type": "discovery",
+                    "company_domain": "initech.example", "file_name": file,
+                    "content_type": content_type, "content_length": body.len(),
+                })),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{created}");
+        let upload = &created["upload"];
+        let mut put = reqwest::Client::new()
+            .put(upload["url"].as_str().unwrap())
+            .body(body.to_vec());
+        for (name, value) in upload["headers"].as_object().unwrap() {
+            put = put.header(name, value.as_str().unwrap());
+        }
+        let answer = put.send().await.unwrap();
+        assert!(answer.status().is_success(), "{}", answer.status());
+        CallId::parse(created["call"]["call_id"].as_str().unwrap()).unwrap()
+    }
+}
+
+fn sqs_event(body: &str, message_id: &str) -> SqsEvent {
+    serde_json::from_value(json!({"Records": [{"messageId": message_id, "receiptHandle": "h", "body": body, "attributes": {}, "messageAttributes": {}, "eventSource": "aws:sqs", "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:q", "awsRegion": "us-east-1"}]})).unwrap()
+}
+
+/// Every table partition and index partition that can hold the workspace's data.
+fn partitions(tenant: &TenantId, team: &str, calls: &[&CallId]) -> (Vec<String>, Vec<String>) {
+    let mut table = vec![
+        format!("T#{tenant}#TEAM#{team}"),
+        format!("T#{tenant}#KEYS"),
+    ];
+    for user in [MANAGER, REP] {
+        table.push(format!("T#{tenant}#USER#{user}"));
+        table.push(format!("T#{tenant}#USAGE#{user}"));
+    }
+    table.extend(calls.iter().map(|c| format!("T#{tenant}#CALL#{c}")));
+    let index = ["calls", "deleted", "recordings", "usage_events"]
+        .map(|i| format!("T#{tenant}#AGE#{i}"))
+        .to_vec();
+    (table, index)
+}
+
+#[tokio::test]
+async fn a_transcript_and_a_recording_go_through_everything_to_deletion() {
+    let aws = LocalAws::connect().await;
+    let sqs = SqsClient::new(&aws.sdk);
+    let upload_events = std::env::var("UPLOAD_EVENTS_QUEUE_URL").expect("provisioned");
+    let scoring_url = own_queue(&sqs, "e2e-scoring", &[]).await;
+    let table = aws.adapters.table.clone();
+    let tenant = fresh_tenant();
+    let frontend = Frontend {
+        api: Arc::new(api::Api {
+            ports: api::Adapters {
+                envelope: aws.adapters.envelope(&aws.resources),
+                store: table.clone(),
+                blobs: aws.adapters.blobs.clone(),
+                queue: SqsQueue::new(sqs.clone(), &scoring_url),
+                clock: SystemClock,
+                ids: RandomIds,
+            },
+            settings: api::Settings::default(),
+        }),
+        tenant: tenant.clone(),
+    };
+
+    // The transcription callback behind the local gateway, and a local Deepgram.
+    let (callback_cipher, _) = aws.cipher(CachePolicy::default());
+    let callback = Arc::new(transcription_callback::Deps {
+        store: table.clone(),
+        blobs: aws.adapters.blobs.clone(),
+        envelope: callback_cipher,
+        scoring_queue: SqsQueue::new(sqs.clone(), &scoring_url),
+        clock: SystemClock,
+    });
+    let (gateway_addr, _gateway) = gateway::serve(
+        "POST",
+        "/callbacks/deepgram/{tenant}/{call}",
+        move |request| {
+            let deps = Arc::clone(&callback);
+            async move {
+                transcription_callback::handle(&deps, LambdaEvent::new(request, lambda_context()))
+                    .await
+                    .expect("the callback answers every request")
+            }
+        },
+    )
+    .await
+    .unwrap();
+    let deepgram = FakeDeepgram::start(DEEPGRAM_KEY, HEARD).await;
+    let (trigger_cipher, _) = aws.cipher(CachePolicy::default());
+    let trigger = upload_trigger::Deps {
+        store: table.clone(),
+        blobs: aws.adapters.blobs.clone(),
+        envelope: trigger_cipher,
+        scoring_queue: SqsQueue::new(sqs.clone(), &scoring_url),
+        provider: DeepgramTranscriber::new(
+            DeepgramConfig {
+                api_url: deepgram.url().parse().unwrap(),
+                api_key: ApiSecret::new(DEEPGRAM_KEY),
+                model: "nova-3".into(),
+                callback_url: format!("http://{gateway_addr}/callbacks/deepgram")
+                    .parse()
+                    .unwrap(),
+                fetch_window: Duration::from_secs(600),
+                request_timeout: Duration::from_secs(2),
+                retry: RetryPolicy {
+                    max_attempts: 3,
+                    base_delay: Duration::from_millis(50),
+                    max_delay: Duration::from_secs(2),
+                },
+            },
+            aws.adapters.blobs.clone(),
+        )
+        .unwrap(),
+        clock: SystemClock,
+    };
+
+    // The manager sets up the team; the rep uploads a transcript and a recording.
+    let (status, team) = frontend
+        .send(MANAGER, "POST", "/v1/teams", Some(json!({"name": "West"})))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{team}");
+    let team = team["team_id"].as_str().unwrap().to_owned();
+    let (status, _) = frontend
+        .send(
+            MANAGER,
+            "PUT",
+            &format!("/v1/teams/{team}/members/{REP}"),
+            Some(json!({"role": "rep"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let written = frontend
+        .upload(
+            &team,
+            "Initech discovery",
+            "initech.vtt",
+            "text/vtt",
+            TRANSCRIPT,
+        )
+        .await;
+    let audio = recording();
+    let recorded = frontend
+        .upload(
+            &team,
+            "Initech follow-up",
+            "follow-up.wav",
+            "audio/wav",
+            &audio,
+        )
+        .await;
+
+    // S3's own notifications, through the upload trigger; the recording to Deepgram and back.
+    for call in [&written, &recorded] {
+        let body = notification_for(&sqs, &upload_events, call.as_str()).await;
+        let answer = upload_trigger::handle(
+            &trigger,
+            LambdaEvent::new(sqs_event(&body, call.as_str()), lambda_context()),
+        )
+        .await
+        .unwrap();
+        assert!(answer.batch_item_failures.is_empty());
+    }
+    let callbacks = deepgram.settled(10, Duration::from_secs(20)).await;
+    assert_eq!(callbacks.last(), Some(&200), "{callbacks:?}");
+    assert_eq!(
+        deepgram.submissions().len(),
+        1,
+        "only the recording is transcribed"
+    );
+
+    // The scoring worker takes both jobs from the queue.
+    let (worker_cipher, _) = aws.cipher(CachePolicy::default());
+    let worker = scoring_worker::Deps {
+        store: table.clone(),
+        blobs: aws.adapters.blobs.clone(),
+        envelope: worker_cipher,
+        clock: SystemClock,
+        ids: RandomIds,
+        coach: DeterministicCoach,
+        max_receive_count: 5,
+    };
+    let jobs = SqsEventSource::new(sqs.clone(), &scoring_url, Duration::from_secs(60))
+        .await
+        .unwrap();
+    let mut scored = 0;
+    for _ in 0..10 {
+        let report = jobs
+            .poll_once(Duration::from_secs(1), async |event| {
+                scoring_worker::handle(&worker, event).await
+            })
+            .await
+            .unwrap();
+        scored += report.succeeded;
+        if scored >= 2 {
+            break;
+        }
+    }
+    assert_eq!(scored, 2);
+
+    // The manager reads both analyses through the API.
+    for (call, questions_at_least) in [(&written, 5), (&recorded, 2)] {
+        let (status, analysis) = frontend
+            .send(MANAGER, "GET", &format!("/v1/calls/{call}/analysis"), None)
+            .await;
+        assert_eq!(status, StatusCode::OK, "{analysis}");
+        let score = analysis["overall_score"].as_u64().unwrap();
+        assert!((1..=100).contains(&score));
+        assert!(analysis["metrics"]["rep_questions"].as_u64().unwrap() >= questions_at_least);
+        assert!(!analysis["highlights"].as_array().unwrap().is_empty());
+        assert!(!analysis["suggestions"].as_array().unwrap().is_empty());
+    }
+    let (_, follow_up) = frontend
+        .send(
+            MANAGER,
+            "GET",
+            &format!("/v1/calls/{recorded}/analysis"),
+            None,
+        )
+        .await;
+    let kinds: Vec<_> = follow_up["highlights"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["kind"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    assert!(
+        kinds.iter().any(|k| k == "objection"),
+        "the price objection: {kinds:?}"
+    );
+
+    // A workspace export holds both calls, downloadable through its short-lived link.
+    let (status, export) = frontend
+        .send(
+            MANAGER,
+            "POST",
+            "/v1/exports",
+            Some(json!({"scope": "workspace"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{export}");
+    assert_eq!(export["counts"]["calls"], 2);
+    assert_eq!(export["counts"]["analyses"], 2);
+    let bundle: Value = reqwest::get(export["download_url"].as_str().unwrap())
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(bundle["schema"], "callcoach.export.v1");
+    assert_eq!(bundle["calls"].as_array().unwrap().len(), 2);
+
+    // The rep deletes the transcript call: 404 at once, gone after the reaper's next run.
+    let (status, _) = frontend
+        .send(REP, "DELETE", &format!("/v1/calls/{written}"), None)
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (status, _) = frontend
+        .send(MANAGER, "GET", &format!("/v1/calls/{written}"), None)
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let now = OffsetDateTime::now_utc();
+    let clock = ManualClock::at(now + time::Duration::HOUR);
+    let reaper = Reaper {
+        store: &table,
+        blobs: &aws.adapters.blobs,
+        clock: &clock,
+    };
+    let scope = [tenant.clone()];
+    let report = reaper.run(Some(&scope), false, || true).await.unwrap();
+    assert_eq!(report.calls.get("deleted"), Some(&1), "{report:?}");
+    let call_partition = format!("T#{tenant}#CALL#{written}");
+    assert_eq!(
+        items_under(&aws, &[call_partition], &[]).await,
+        0,
+        "the deleted call's items"
+    );
+    let s3 = aws_sdk_s3::Client::new(&aws.sdk);
+    for area in ["uploads", "documents"] {
+        let left = s3
+            .list_object_versions()
+            .bucket(&aws.resources.bucket_name)
+            .prefix(format!("{area}/{tenant}/{written}/"))
+            .send()
+            .await
+            .unwrap();
+        assert!(
+            left.versions().is_empty() && left.delete_markers().is_empty(),
+            "{area}"
+        );
+    }
+    let kept = table.get_call(&tenant, &recorded).await.unwrap().unwrap();
+    assert_eq!(kept.status, CallStatus::Scored, "the other call stays");
+    let (status, _) = frontend
+        .send(
+            MANAGER,
+            "GET",
+            &format!("/v1/calls/{recorded}/transcript"),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+
+    // The workspace is deleted: 410 at once; the reaper's next run leaves nothing of it.
+    let (status, _) = frontend
+        .send(MANAGER, "DELETE", "/v1/workspace", None)
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    let (status, _) = frontend
+        .send(MANAGER, "GET", &format!("/v1/calls/{recorded}"), None)
+        .await;
+    assert_eq!(status, StatusCode::GONE);
+    let report = reaper.run(Some(&scope), false, || true).await.unwrap();
+    assert_eq!(report.accounts_destroyed, 1, "{report:?}");
+    let (everything, index) = partitions(&tenant, &team, &[&written, &recorded]);
+    assert_eq!(
+        items_under(&aws, &everything, &index).await,
+        0,
+        "no item of the workspace"
+    );
+    assert_eq!(
+        object_versions_of(&aws, &tenant).await,
+        0,
+        "no upload, document or export version"
+    );
+    assert_eq!(
+        items_under(&aws, &[format!("T#{tenant}")], &[]).await,
+        1,
+        "only the tombstone"
+    );
+    let record = table.get_tenant(&tenant).await.unwrap().unwrap();
+    assert_eq!(record.state, AccountState::Destroyed);
+    assert!(
+        messages_on(&sqs, &scoring_url).await.is_empty(),
+        "no job left behind"
+    );
+    sqs.delete_queue()
+        .queue_url(&scoring_url)
+        .send()
+        .await
+        .unwrap();
+}
