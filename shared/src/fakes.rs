@@ -50,7 +50,7 @@ struct State {
     calls: HashMap<(TenantId, CallId), Call>,
     documents: HashMap<(TenantId, CallId, DocumentKind, u32), StoredDocument>,
     data_keys: BTreeMap<(TenantId, DataCategory, u32), (WrappedDataKey, u64)>,
-    idempotency: HashMap<(TenantId, String), IdempotencyEntry>,
+    idempotency: HashMap<(TenantId, Option<CallId>, String), IdempotencyEntry>,
     audit: Vec<crate::domain::audit::AuditEvent>,
     progress: HashMap<(TenantId, UserId), (u64, Vec<u8>)>,
     playbooks: HashMap<(TenantId, TeamId), crate::domain::playbook::Playbook>,
@@ -549,7 +549,7 @@ impl IdempotencyStore for InMemoryStore {
         expires_at: OffsetDateTime,
     ) -> Result<Claim, StoreError> {
         let mut state = self.state();
-        let id = (key.tenant.clone(), key.key.to_owned());
+        let id = (key.tenant.clone(), key.call.cloned(), key.key.to_owned());
         if let Some(existing) = state.idempotency.get(&id) {
             // Same expiry rules as the table: past `expires_at`, or in progress past its
             // deadline, counts as absent.
@@ -577,19 +577,21 @@ impl IdempotencyStore for InMemoryStore {
         Ok(Claim::Acquired)
     }
     async fn complete(&self, key: &IdempotencyKey<'_>) -> Result<(), StoreError> {
-        if let Some(e) = self
-            .state()
-            .idempotency
-            .get_mut(&(key.tenant.clone(), key.key.to_owned()))
-        {
+        if let Some(e) = self.state().idempotency.get_mut(&(
+            key.tenant.clone(),
+            key.call.cloned(),
+            key.key.to_owned(),
+        )) {
             e.completed = true;
         }
         Ok(())
     }
     async fn release(&self, key: &IdempotencyKey<'_>) -> Result<(), StoreError> {
-        self.state()
-            .idempotency
-            .remove(&(key.tenant.clone(), key.key.to_owned()));
+        self.state().idempotency.remove(&(
+            key.tenant.clone(),
+            key.call.cloned(),
+            key.key.to_owned(),
+        ));
         Ok(())
     }
 }
@@ -888,6 +890,10 @@ impl crate::ports::RetentionStore for InMemoryStore {
         s.documents
             .retain(|(t, c, _, _), _| !(t == tenant && c == call));
         let mut count = before - s.documents.len();
+        let before = s.idempotency.len();
+        s.idempotency
+            .retain(|(t, c, _), _| !(t == tenant && c.as_ref() == Some(call)));
+        count += before - s.idempotency.len();
         count += usize::from(s.recording_marks.remove(&key).is_some());
         count += usize::from(s.calls.remove(&key).is_some());
         Ok(count)

@@ -119,29 +119,7 @@ async fn a_recording_goes_through_deepgram_and_its_callback_to_one_scoring_job()
     let scoring_url = own_queue(&sqs, "scoring", &[]).await;
     let deepgram = FakeDeepgram::start(API_KEY, TURNS).await;
 
-    // The callback function behind the local gateway, as API Gateway would route to it.
-    let (cipher, _) = aws.cipher(CachePolicy::default());
-    let callback_deps = Arc::new(transcription_callback::Deps {
-        store: aws.adapters.table.clone(),
-        blobs: aws.adapters.blobs.clone(),
-        envelope: cipher,
-        scoring_queue: SqsQueue::new(sqs.clone(), &scoring_url),
-        clock: SystemClock,
-    });
-    let (gateway_addr, _gateway) = gateway::serve(
-        "POST",
-        "/callbacks/deepgram/{tenant}/{call}",
-        move |request| {
-            let deps = Arc::clone(&callback_deps);
-            async move {
-                transcription_callback::handle(&deps, LambdaEvent::new(request, lambda_context()))
-                    .await
-                    .expect("the callback handler answers every request")
-            }
-        },
-    )
-    .await
-    .unwrap();
+    let (gateway_addr, _gateway) = callback_gateway(&aws, &sqs, &scoring_url).await;
     let callback_base = format!("http://{gateway_addr}/callbacks/deepgram");
 
     let call = new_call(&aws).await;
@@ -269,6 +247,100 @@ async fn a_recording_goes_through_deepgram_and_its_callback_to_one_scoring_job()
     assert!(
         messages_on(&sqs, &scoring_url).await.is_empty(),
         "the one job was taken above; no new one"
+    );
+}
+
+/// The transcription-callback function behind the local gateway, as API Gateway routes to it.
+async fn callback_gateway(
+    aws: &LocalAws,
+    sqs: &SqsClient,
+    scoring_url: &str,
+) -> (std::net::SocketAddr, tokio::task::JoinHandle<()>) {
+    let (cipher, _) = aws.cipher(CachePolicy::default());
+    let callback_deps = Arc::new(transcription_callback::Deps {
+        store: aws.adapters.table.clone(),
+        blobs: aws.adapters.blobs.clone(),
+        envelope: cipher,
+        scoring_queue: SqsQueue::new(sqs.clone(), scoring_url),
+        clock: SystemClock,
+    });
+    gateway::serve(
+        "POST",
+        "/callbacks/deepgram/{tenant}/{call}",
+        move |request| {
+            let deps = Arc::clone(&callback_deps);
+            async move {
+                transcription_callback::handle(&deps, LambdaEvent::new(request, lambda_context()))
+                    .await
+                    .expect("the callback handler answers every request")
+            }
+        },
+    )
+    .await
+    .unwrap()
+}
+
+/// Issue 3: one recording's notification delivered ten times at once (SQS at-least-once with
+/// concurrent pollers) makes one Deepgram submission, one transcript and one scoring job.
+#[tokio::test]
+async fn a_recording_delivered_ten_times_concurrently_is_submitted_once() {
+    let aws = LocalAws::connect().await;
+    let sqs = SqsClient::new(&aws.sdk);
+    let scoring_url = own_queue(&sqs, "scoring", &[]).await;
+    let deepgram = FakeDeepgram::start(API_KEY, TURNS).await;
+    let (gateway_addr, _gateway) = callback_gateway(&aws, &sqs, &scoring_url).await;
+    let call = new_call(&aws).await;
+    let key = format!("uploads/{}/{}/team call.wav", call.tenant_id, call.call_id);
+    let audio = recording();
+    aws.adapters
+        .blobs
+        .put(&key, audio.clone(), "audio/wav")
+        .await
+        .unwrap();
+    let (cipher, _) = aws.cipher(CachePolicy::default());
+    let trigger = upload_trigger::Deps {
+        store: aws.adapters.table.clone(),
+        blobs: aws.adapters.blobs.clone(),
+        envelope: cipher,
+        scoring_queue: SqsQueue::new(sqs.clone(), &scoring_url),
+        provider: DeepgramTranscriber::new(
+            config(
+                &deepgram.url(),
+                &format!("http://{gateway_addr}/callbacks/deepgram"),
+            ),
+            aws.adapters.blobs.clone(),
+        )
+        .unwrap(),
+        clock: SystemClock,
+    };
+    let deliveries = (0..10).map(|i| {
+        let event = notification(&key, audio.len(), &format!("m{i}"));
+        upload_trigger::handle(&trigger, LambdaEvent::new(event, lambda_context()))
+    });
+    let mut retries = 0;
+    for response in futures::future::join_all(deliveries).await {
+        retries += response.unwrap().batch_item_failures.len();
+    }
+    // Deliveries that met the work in progress asked SQS for a retry; the retries find it done.
+    for i in 0..retries {
+        let event = notification(&key, audio.len(), &format!("r{i}"));
+        let response = upload_trigger::handle(&trigger, LambdaEvent::new(event, lambda_context()))
+            .await
+            .unwrap();
+        assert!(response.batch_item_failures.is_empty());
+    }
+    assert_eq!(deepgram.submissions().len(), 1, "one transcription job");
+    let statuses = deepgram.settled(10, Duration::from_secs(20)).await;
+    assert_eq!(statuses.last(), Some(&200), "{statuses:?}");
+    let stored = reload(&aws, &call).await;
+    assert_eq!(
+        (stored.status, stored.transcript_version),
+        (CallStatus::Transcribed, 1)
+    );
+    assert_eq!(
+        messages_on(&sqs, &scoring_url).await.len(),
+        1,
+        "one scoring job"
     );
 }
 

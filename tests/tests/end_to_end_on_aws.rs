@@ -386,6 +386,28 @@ async fn a_transcript_and_a_recording_go_through_everything_to_deletion() {
     assert_eq!(bundle["schema"], "callcoach.export.v1");
     assert_eq!(bundle["calls"].as_array().unwrap().len(), 2);
 
+    // Its idempotency records (upload, scoring) live with the call, so its cascade takes them.
+    let idempotency_records = aws_sdk_dynamodb::Client::new(&aws.sdk)
+        .query()
+        .table_name(&aws.resources.table_name)
+        .key_condition_expression("pk = :pk AND begins_with(sk, :idem)")
+        .expression_attribute_values(
+            ":pk",
+            aws_sdk_dynamodb::types::AttributeValue::S(format!("T#{tenant}#CALL#{written}")),
+        )
+        .expression_attribute_values(
+            ":idem",
+            aws_sdk_dynamodb::types::AttributeValue::S("IDEM#".into()),
+        )
+        .send()
+        .await
+        .unwrap()
+        .count;
+    assert_eq!(
+        idempotency_records, 2,
+        "one for the upload, one for the scoring"
+    );
+
     // The rep deletes the transcript call: 404 at once, gone after the reaper's next run.
     let (status, _) = frontend
         .send(REP, "DELETE", &format!("/v1/calls/{written}"), None)

@@ -5,7 +5,7 @@ use std::future::Future;
 use time::OffsetDateTime;
 
 use super::StoreError;
-use crate::ids::TenantId;
+use crate::ids::{CallId, TenantId};
 
 /// What taking an idempotency record found.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -25,6 +25,9 @@ pub enum Claim {
 #[derive(Debug, Clone)]
 pub struct IdempotencyKey<'a> {
     pub tenant: &'a TenantId,
+    /// The call the work belongs to: its record then lives with the call's items and goes in
+    /// the call's cascade (a deleted call leaves no record behind).
+    pub call: Option<&'a CallId>,
     pub key: &'a str,
     /// A hash of the payload; the same key with another hash is refused.
     pub payload_hash: &'a str,

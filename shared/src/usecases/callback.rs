@@ -165,9 +165,10 @@ where
         }
 
         let idempotency_key = format!("deepgram#{}#{job_id}", call.call_id);
-        let tenant = call.tenant_id.clone();
+        let (tenant, call_id) = (call.tenant_id.clone(), call.call_id.clone());
         let record = IdempotencyKey {
             tenant: &tenant,
+            call: Some(&call_id),
             key: &idempotency_key,
             payload_hash: &job_id,
         };

@@ -261,6 +261,7 @@ where
         let hash = payload_hash(event);
         let record = IdempotencyKey {
             tenant: &tenant,
+            call: Some(&call_id),
             key: &idempotency_key,
             payload_hash: &hash,
         };
@@ -654,6 +655,7 @@ mod tests {
         let hash = payload_hash(&event);
         let record = IdempotencyKey {
             tenant: &rig.tenant,
+            call: Some(&call.call_id),
             key: &key,
             payload_hash: &hash,
         };
@@ -694,6 +696,7 @@ mod tests {
         let key = format!("upload#{}#e1", call.call_id);
         let record = IdempotencyKey {
             tenant: &rig.tenant,
+            call: Some(&call.call_id),
             key: &key,
             payload_hash: "another",
         };

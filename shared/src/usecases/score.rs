@@ -124,6 +124,7 @@ where
         let key = format!("score#{call_id}#v{version}#{RUBRIC_VERSION}#{speaker}");
         let record = IdempotencyKey {
             tenant,
+            call: Some(call_id),
             key: &key,
             payload_hash: &key,
         };

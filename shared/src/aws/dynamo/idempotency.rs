@@ -1,4 +1,6 @@
-//! Idempotency records in the table: pk `T#{tenant}#IDEM#{key}`, sk `IDEM`.
+//! Idempotency records in the table: in the call's partition (pk `T#{tenant}#CALL#{call}`, sk
+//! `IDEM#{key}`) when the work belongs to a call, so the call's cascade removes them; otherwise
+//! pk `T#{tenant}#IDEM#{key}`, sk `IDEM`.
 
 use aws_sdk_dynamodb::types::ReturnValue;
 use time::OffsetDateTime;
@@ -11,8 +13,20 @@ const SK: &str = "IDEM";
 const IN_PROGRESS: &str = "IN_PROGRESS";
 const COMPLETED: &str = "COMPLETED";
 
-fn pk(key: &IdempotencyKey<'_>) -> String {
-    format!("T#{}#IDEM#{}", key.tenant, key.key)
+/// (pk, sk) of the record.
+fn location(key: &IdempotencyKey<'_>) -> (String, String) {
+    match key.call {
+        Some(call) => (
+            super::call_pk(key.tenant, call),
+            format!("{SK}#{}", key.key),
+        ),
+        None => (format!("T#{}#IDEM#{}", key.tenant, key.key), SK.into()),
+    }
+}
+
+fn record_keys(key: &IdempotencyKey<'_>) -> super::items::Item {
+    let (pk, sk) = location(key);
+    keys(pk, sk)
 }
 
 fn epoch_ms(t: OffsetDateTime) -> i128 {
@@ -27,7 +41,7 @@ impl IdempotencyStore for DynamoTable {
         in_progress_until: OffsetDateTime,
         expires_at: OffsetDateTime,
     ) -> Result<Claim, StoreError> {
-        let mut item = keys(pk(key), SK.into());
+        let mut item = record_keys(key);
         item.insert(a::ENTITY.into(), s("idempotency"));
         item.insert(a::STATUS.into(), s(IN_PROGRESS));
         item.insert(a::PAYLOAD_HASH.into(), s(key.payload_hash));
@@ -59,7 +73,8 @@ impl IdempotencyStore for DynamoTable {
         match result {
             Ok(_) => Ok(Claim::Acquired),
             Err(e) if is_conditional_failure(&e) => {
-                let Some(existing) = self.get_item(pk(key), SK.into()).await? else {
+                let (pk, sk) = location(key);
+                let Some(existing) = self.get_item(pk, sk).await? else {
                     // Released between our write and this read: let the caller retry.
                     return Ok(Claim::InProgress);
                 };
@@ -79,7 +94,7 @@ impl IdempotencyStore for DynamoTable {
         self.client
             .update_item()
             .table_name(&self.table)
-            .set_key(Some(keys(pk(key), SK.into())))
+            .set_key(Some(record_keys(key)))
             .update_expression("SET #st = :done")
             .expression_attribute_names("#st", a::STATUS)
             .expression_attribute_values(":done", s(COMPLETED))
@@ -94,7 +109,7 @@ impl IdempotencyStore for DynamoTable {
         self.client
             .delete_item()
             .table_name(&self.table)
-            .set_key(Some(keys(pk(key), SK.into())))
+            .set_key(Some(record_keys(key)))
             .send()
             .await
             .map_err(store_err)?;
