@@ -9,8 +9,8 @@ use std::time::{Duration, Instant};
 use aws_lambda_events::event::sqs::SqsEvent;
 use aws_sdk_sqs::Client as SqsClient;
 use callcoach_local_router::gateway;
-use callcoach_shared::aws::{S3BlobStore, SqsQueue};
-use callcoach_shared::crypto::CachePolicy;
+use callcoach_shared::aws::{DynamoTable, S3BlobStore, SqsQueue};
+use callcoach_shared::crypto::{CachePolicy, EnvelopeCipher};
 use callcoach_shared::domain::call::{Call, CallStatus, CallType};
 use callcoach_shared::domain::transcript::Transcript;
 use callcoach_shared::domain::transcription::CallbackSecret;
@@ -26,7 +26,9 @@ use callcoach_shared::usecases::ingest::{
     TranscriptionError, TranscriptionProvider, TranscriptionRequest,
 };
 use callcoach_tests::fake_deepgram::{Answer, FakeDeepgram};
-use callcoach_tests::{LocalAws, fresh_tenant, lambda_context, messages_on, mint, own_queue};
+use callcoach_tests::{
+    CountingKms, LocalAws, fresh_tenant, lambda_context, messages_on, mint, own_queue,
+};
 use lambda_runtime::LambdaEvent;
 use serde_json::json;
 
@@ -114,40 +116,24 @@ async fn reload(aws: &LocalAws, call: &Call) -> Call {
 
 #[tokio::test]
 async fn a_recording_goes_through_deepgram_and_its_callback_to_one_scoring_job() {
-    let aws = LocalAws::connect().await;
-    let sqs = SqsClient::new(&aws.sdk);
-    let scoring_url = own_queue(&sqs, "scoring", &[]).await;
-    let deepgram = FakeDeepgram::start(API_KEY, TURNS).await;
-
-    let (gateway_addr, _gateway) = callback_gateway(&aws, &sqs, &scoring_url).await;
-    let callback_base = format!("http://{gateway_addr}/callbacks/deepgram");
-
-    let call = new_call(&aws).await;
-    let key = format!("uploads/{}/{}/sales call.wav", call.tenant_id, call.call_id);
-    let audio = recording();
-    aws.adapters
-        .blobs
-        .put(&key, audio.clone(), "audio/wav")
-        .await
-        .unwrap();
-    let (trigger_cipher, _) = aws.cipher(CachePolicy::default());
-    let trigger = upload_trigger::Deps {
-        store: aws.adapters.table.clone(),
-        blobs: aws.adapters.blobs.clone(),
-        envelope: trigger_cipher,
-        scoring_queue: SqsQueue::new(sqs.clone(), &scoring_url),
-        provider: DeepgramTranscriber::new(
-            config(&deepgram.url(), &callback_base),
-            aws.adapters.blobs.clone(),
-        )
-        .unwrap(),
-        clock: SystemClock,
-    };
+    let rig = AudioRig::new("sales call.wav").await;
+    let AudioRig {
+        aws,
+        sqs,
+        scoring_url,
+        deepgram,
+        gateway_addr,
+        call,
+        key,
+        audio,
+        trigger,
+        ..
+    } = &rig;
     // The notification delivered twice: one submission to Deepgram.
     for id in ["m1", "m2"] {
         let response = upload_trigger::handle(
-            &trigger,
-            LambdaEvent::new(notification(&key, audio.len(), id), lambda_context()),
+            trigger,
+            LambdaEvent::new(notification(key, audio.len(), id), lambda_context()),
         )
         .await
         .unwrap();
@@ -183,7 +169,7 @@ async fn a_recording_goes_through_deepgram_and_its_callback_to_one_scoring_job()
     let statuses = deepgram.settled(10, Duration::from_secs(20)).await;
     assert_eq!(statuses.last(), Some(&200), "{statuses:?}");
     assert_eq!(deepgram.audio_bytes_fetched(), [audio.len()]);
-    let stored = reload(&aws, &call).await;
+    let stored = reload(aws, call).await;
     assert_eq!(stored.status, CallStatus::Transcribed);
     assert_eq!(stored.transcript_version, 1);
     let job = stored.transcription.clone().unwrap();
@@ -207,7 +193,7 @@ async fn a_recording_goes_through_deepgram_and_its_callback_to_one_scoring_job()
     assert_eq!(transcript.utterances.len(), 3);
     assert_eq!(transcript.speakers.len(), 2);
     assert_eq!(
-        messages_on(&sqs, &scoring_url).await.len(),
+        messages_on(sqs, scoring_url).await.len(),
         1,
         "one scoring job"
     );
@@ -224,7 +210,7 @@ async fn a_recording_goes_through_deepgram_and_its_callback_to_one_scoring_job()
         .await
         .unwrap();
     assert_eq!(replay.status(), 200);
-    assert_eq!(reload(&aws, &call).await, stored);
+    assert_eq!(reload(aws, call).await, stored);
 
     // A wrong secret and an oversized body are refused over HTTP.
     let forged = http
@@ -243,11 +229,81 @@ async fn a_recording_goes_through_deepgram_and_its_callback_to_one_scoring_job()
         .await
         .unwrap();
     assert_eq!(oversized.status(), 413);
-    assert_eq!(reload(&aws, &call).await, stored);
+    assert_eq!(reload(aws, call).await, stored);
     assert!(
-        messages_on(&sqs, &scoring_url).await.is_empty(),
+        messages_on(sqs, scoring_url).await.is_empty(),
         "the one job was taken above; no new one"
     );
+}
+
+type Trigger = upload_trigger::Deps<
+    DynamoTable,
+    S3BlobStore,
+    EnvelopeCipher<CountingKms, DynamoTable, SystemClock>,
+    SqsQueue,
+    DeepgramTranscriber<S3BlobStore>,
+    SystemClock,
+>;
+
+/// A recording uploaded for a fresh call, a local Deepgram, the callback function behind the
+/// local gateway, and the upload trigger wired to them with a scoring queue of its own.
+struct AudioRig {
+    aws: LocalAws,
+    sqs: SqsClient,
+    scoring_url: String,
+    deepgram: FakeDeepgram,
+    gateway_addr: std::net::SocketAddr,
+    _gateway: tokio::task::JoinHandle<()>,
+    call: Call,
+    key: String,
+    audio: Vec<u8>,
+    trigger: Trigger,
+}
+
+impl AudioRig {
+    async fn new(file_name: &str) -> Self {
+        let aws = LocalAws::connect().await;
+        let sqs = SqsClient::new(&aws.sdk);
+        let scoring_url = own_queue(&sqs, "scoring", &[]).await;
+        let deepgram = FakeDeepgram::start(API_KEY, TURNS).await;
+        let (gateway_addr, gateway) = callback_gateway(&aws, &sqs, &scoring_url).await;
+        let call = new_call(&aws).await;
+        let key = format!("uploads/{}/{}/{file_name}", call.tenant_id, call.call_id);
+        let audio = recording();
+        aws.adapters
+            .blobs
+            .put(&key, audio.clone(), "audio/wav")
+            .await
+            .unwrap();
+        let (cipher, _) = aws.cipher(CachePolicy::default());
+        let trigger = upload_trigger::Deps {
+            store: aws.adapters.table.clone(),
+            blobs: aws.adapters.blobs.clone(),
+            envelope: cipher,
+            scoring_queue: SqsQueue::new(sqs.clone(), &scoring_url),
+            provider: DeepgramTranscriber::new(
+                config(
+                    &deepgram.url(),
+                    &format!("http://{gateway_addr}/callbacks/deepgram"),
+                ),
+                aws.adapters.blobs.clone(),
+            )
+            .unwrap(),
+            clock: SystemClock,
+        };
+        Self {
+            aws,
+            sqs,
+            scoring_url,
+            deepgram,
+            gateway_addr,
+            _gateway: gateway,
+            call,
+            key,
+            audio,
+            trigger,
+        }
+    }
 }
 
 /// The transcription-callback function behind the local gateway, as API Gateway routes to it.
@@ -284,38 +340,21 @@ async fn callback_gateway(
 /// concurrent pollers) makes one Deepgram submission, one transcript and one scoring job.
 #[tokio::test]
 async fn a_recording_delivered_ten_times_concurrently_is_submitted_once() {
-    let aws = LocalAws::connect().await;
-    let sqs = SqsClient::new(&aws.sdk);
-    let scoring_url = own_queue(&sqs, "scoring", &[]).await;
-    let deepgram = FakeDeepgram::start(API_KEY, TURNS).await;
-    let (gateway_addr, _gateway) = callback_gateway(&aws, &sqs, &scoring_url).await;
-    let call = new_call(&aws).await;
-    let key = format!("uploads/{}/{}/team call.wav", call.tenant_id, call.call_id);
-    let audio = recording();
-    aws.adapters
-        .blobs
-        .put(&key, audio.clone(), "audio/wav")
-        .await
-        .unwrap();
-    let (cipher, _) = aws.cipher(CachePolicy::default());
-    let trigger = upload_trigger::Deps {
-        store: aws.adapters.table.clone(),
-        blobs: aws.adapters.blobs.clone(),
-        envelope: cipher,
-        scoring_queue: SqsQueue::new(sqs.clone(), &scoring_url),
-        provider: DeepgramTranscriber::new(
-            config(
-                &deepgram.url(),
-                &format!("http://{gateway_addr}/callbacks/deepgram"),
-            ),
-            aws.adapters.blobs.clone(),
-        )
-        .unwrap(),
-        clock: SystemClock,
-    };
+    let rig = AudioRig::new("team call.wav").await;
+    let AudioRig {
+        aws,
+        sqs,
+        scoring_url,
+        deepgram,
+        call,
+        key,
+        audio,
+        trigger,
+        ..
+    } = &rig;
     let deliveries = (0..10).map(|i| {
-        let event = notification(&key, audio.len(), &format!("m{i}"));
-        upload_trigger::handle(&trigger, LambdaEvent::new(event, lambda_context()))
+        let event = notification(key, audio.len(), &format!("m{i}"));
+        upload_trigger::handle(trigger, LambdaEvent::new(event, lambda_context()))
     });
     let mut retries = 0;
     for response in futures::future::join_all(deliveries).await {
@@ -323,8 +362,8 @@ async fn a_recording_delivered_ten_times_concurrently_is_submitted_once() {
     }
     // Deliveries that met the work in progress asked SQS for a retry; the retries find it done.
     for i in 0..retries {
-        let event = notification(&key, audio.len(), &format!("r{i}"));
-        let response = upload_trigger::handle(&trigger, LambdaEvent::new(event, lambda_context()))
+        let event = notification(key, audio.len(), &format!("r{i}"));
+        let response = upload_trigger::handle(trigger, LambdaEvent::new(event, lambda_context()))
             .await
             .unwrap();
         assert!(response.batch_item_failures.is_empty());
@@ -332,13 +371,13 @@ async fn a_recording_delivered_ten_times_concurrently_is_submitted_once() {
     assert_eq!(deepgram.submissions().len(), 1, "one transcription job");
     let statuses = deepgram.settled(10, Duration::from_secs(20)).await;
     assert_eq!(statuses.last(), Some(&200), "{statuses:?}");
-    let stored = reload(&aws, &call).await;
+    let stored = reload(aws, call).await;
     assert_eq!(
         (stored.status, stored.transcript_version),
         (CallStatus::Transcribed, 1)
     );
     assert_eq!(
-        messages_on(&sqs, &scoring_url).await.len(),
+        messages_on(sqs, scoring_url).await.len(),
         1,
         "one scoring job"
     );
