@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: demo test bench fmt-check clippy template-check unit-and-emulator-tests tools
+.PHONY: demo test bench fuzz fmt-check clippy template-check unit-and-emulator-tests tools
 
 demo: tools
 	cargo build --quiet -p callcoach
@@ -35,3 +35,9 @@ bench: tools
 	cargo bench -p api --bench handler
 	cargo build --release -p api -p upload-trigger -p transcription-callback -p scoring-worker -p retention-reaper
 	infra/local-aws.sh run .venv/bin/python infra/bench_cold_start.py
+
+# Every parser's fuzz target for FUZZ_SECONDS each (needs a nightly toolchain; not part of
+# `make test`, whose property tests cover the same parsers on stable).
+FUZZ_SECONDS ?= 60
+fuzz:
+	infra/fuzz.sh $(FUZZ_SECONDS)

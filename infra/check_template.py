@@ -121,6 +121,26 @@ check("bucket: TLS-only policy", any(
 check("bucket: uploads notify the upload-events queue", any(
     ref_target(q["Queue"]) == "UploadEventsQueue" for q in bucket["NotificationConfiguration"]["QueueConfigurations"]))
 
+# Amazon Transcribe: the job events reach the callback function, filtered to our jobs; a
+# sweep covers events that never come; only the two functions that need it may call it.
+callback = functions["TranscriptionCallbackFunction"]["Properties"]
+job_rule = callback["Events"].get("TranscribeJobEvents", {}).get("Properties", {}).get("Pattern", {})
+check("callback: Transcribe job events routed to it, our job names only",
+      job_rule.get("source") == ["aws.transcribe"]
+      and job_rule.get("detail", {}).get("TranscriptionJobName") == [{"prefix": "cc."}])
+check("callback: a schedule sweeps for jobs whose event never came",
+      callback["Events"].get("TranscribeSweep", {}).get("Type") == "ScheduleV2")
+key_rules = [rule for q in bucket["NotificationConfiguration"]["QueueConfigurations"]
+             for rule in q.get("Filter", {}).get("S3Key", {}).get("Rules", [])]
+check("bucket: uploads notification cannot see Transcribe output (written under documents/)",
+      bool(key_rules) and all(r.get("Name") == "prefix" and r.get("Value") == "uploads/"
+                              for r in key_rules))
+for name, fn in functions.items():
+    if name in ("UploadTriggerFunction", "TranscriptionCallbackFunction"):
+        continue
+    check(f"{name}: no Amazon Transcribe permissions",
+          "transcribe:" not in repr(fn["Properties"].get("Policies", [])))
+
 passed = sum(results)
 failed = len(results) - passed
 print(f"template: {passed} passed, {failed} failed")

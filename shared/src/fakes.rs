@@ -954,6 +954,89 @@ impl crate::ports::RetentionStore for InMemoryStore {
     }
 }
 
+/// Amazon Transcribe's job states as a test sets them.
+#[derive(Default)]
+pub struct FakeTranscribeJobs(Mutex<HashMap<String, crate::usecases::transcribe::JobState>>);
+
+impl FakeTranscribeJobs {
+    pub fn set(&self, job: &str, state: crate::usecases::transcribe::JobState) {
+        self.0.lock().unwrap().insert(job.to_owned(), state);
+    }
+}
+
+impl crate::usecases::transcribe::TranscribeJobs for FakeTranscribeJobs {
+    async fn state(
+        &self,
+        job: &str,
+    ) -> Result<crate::usecases::transcribe::JobState, crate::ports::BackendError> {
+        self.0
+            .lock()
+            .unwrap()
+            .get(job)
+            .copied()
+            .ok_or_else(|| "no such job".into())
+    }
+
+    async fn finished(&self) -> Result<Vec<String>, crate::ports::BackendError> {
+        let mut names: Vec<_> = self
+            .0
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(_, s)| **s != crate::usecases::transcribe::JobState::Running)
+            .map(|(n, _)| n.clone())
+            .collect();
+        names.sort();
+        Ok(names)
+    }
+}
+
+/// An Amazon Transcribe batch job's output in the documented shape: items with times, speaker
+/// labels on each pronunciation, and trailing punctuation as its own item.
+pub fn transcribe_output(job_name: &str, turns: &[SpokenTurn<'_>]) -> serde_json::Value {
+    use serde_json::json;
+    let mut items = Vec::new();
+    for &(speaker, start, end, text) in turns {
+        let tokens: Vec<&str> = text.split_whitespace().collect();
+        let step = (end - start) / tokens.len().max(1) as f64;
+        for (i, token) in tokens.iter().enumerate() {
+            let word: String = token
+                .chars()
+                .filter(|c| c.is_alphanumeric() || *c == '\'')
+                .collect();
+            let from = start + step * i as f64;
+            items.push(json!({
+                "type": "pronunciation",
+                "start_time": format!("{from:.3}"),
+                "end_time": format!("{:.3}", from + step),
+                "alternatives": [{"confidence": "0.98", "content": word}],
+                "speaker_label": format!("spk_{speaker}"),
+            }));
+            if let Some(mark) = token
+                .chars()
+                .last()
+                .filter(|c| matches!(c, '.' | ',' | '?' | '!'))
+            {
+                items.push(json!({
+                    "type": "punctuation",
+                    "alternatives": [{"confidence": "0.0", "content": mark.to_string()}],
+                }));
+            }
+        }
+    }
+    let transcript: Vec<&str> = turns.iter().map(|t| t.3).collect();
+    json!({
+        "jobName": job_name,
+        "accountId": "123456789012",
+        "status": "COMPLETED",
+        "results": {
+            "transcripts": [{"transcript": transcript.join(" ")}],
+            "speaker_labels": {"speakers": 2, "segments": []},
+            "items": items,
+        },
+    })
+}
+
 /// A discovery call by rep `rep` in a fresh team, for tests that need any call.
 pub fn sample_new_call() -> crate::usecases::calls::NewCall {
     use crate::ports::IdGenerator;

@@ -2,6 +2,9 @@
 //! `/callbacks/deepgram/{tenant}/{call}` through API Gateway (no authorizer: the per-job secret
 //! in the Basic Auth credentials is the authentication, checked by
 //! [`CallbackReceiver::deepgram`]). The answer is quick: store, enqueue, return.
+//!
+//! The same function takes Amazon Transcribe's "Transcribe Job State Change" events and a
+//! schedule that sweeps for finished jobs whose event never came ([`handle_event`]).
 
 use aws_lambda_events::apigw::{ApiGatewayV2httpRequest, ApiGatewayV2httpResponse};
 use aws_lambda_events::encodings::Body;
@@ -12,6 +15,7 @@ use callcoach_shared::ports::{BlobStore, Clock, PipelineStore, Queue};
 use callcoach_shared::usecases::callback::{
     CallbackAnswer, CallbackError, CallbackReceiver, DeepgramDelivery, MAX_CALLBACK_BYTES,
 };
+use callcoach_shared::usecases::transcribe::{TranscribeFinisher, TranscribeJobs};
 use callcoach_shared::usecases::transcribed::TranscriptSink;
 use lambda_runtime::{Error, LambdaEvent};
 use tracing::{info, warn};
@@ -117,5 +121,88 @@ fn error_outcome(error: &CallbackError) -> &'static str {
         CallbackError::Unauthorized => "unauthorized",
         CallbackError::NotReady | CallbackError::InProgress => "retry_later",
         CallbackError::Store(_) | CallbackError::Sink(_) => "unavailable",
+    }
+}
+
+/// What the function does besides answering Deepgram: Amazon Transcribe's job events, and the
+/// scheduled sweep for jobs whose event never came.
+pub struct TranscribeDeps<J> {
+    pub jobs: J,
+    /// `TRANSCRIBE_DELETE_OUTPUT`: drop the service's raw output once stored (default true).
+    pub delete_output: bool,
+}
+
+/// The EventBridge events this function takes.
+#[derive(Debug, serde::Deserialize)]
+struct EventBridgeEvent {
+    #[serde(rename = "detail-type")]
+    detail_type: String,
+    #[serde(default)]
+    detail: serde_json::Value,
+}
+
+/// Handles a "Transcribe Job State Change" event (the job named in it) or a "Scheduled Event"
+/// (a sweep). Anything else is refused as an error, so a misrouted event is seen, not lost.
+pub async fn handle_event<S, B, E, Q, C, J>(
+    deps: &Deps<S, B, E, Q, C>,
+    transcribe: &TranscribeDeps<J>,
+    event: LambdaEvent<serde_json::Value>,
+) -> Result<serde_json::Value, Error>
+where
+    S: PipelineStore,
+    B: BlobStore,
+    E: Envelope,
+    Q: Queue,
+    C: Clock,
+    J: TranscribeJobs,
+{
+    let deadline = event.context.deadline();
+    let parsed: EventBridgeEvent = serde_json::from_value(event.payload)?;
+    let finisher = TranscribeFinisher {
+        sink: TranscriptSink {
+            store: &deps.store,
+            blobs: &deps.blobs,
+            envelope: &deps.envelope,
+            queue: &deps.scoring_queue,
+            clock: &deps.clock,
+        },
+        jobs: &transcribe.jobs,
+        delete_output: transcribe.delete_output,
+    };
+    match parsed.detail_type.as_str() {
+        "Transcribe Job State Change" => {
+            let job = parsed
+                .detail
+                .get("TranscriptionJobName")
+                .and_then(serde_json::Value::as_str)
+                .ok_or("the event names no transcription job")?;
+            let outcome = finisher.finish(job).await?;
+            info!(outcome = ?outcome, "transcription job event handled");
+            Ok(serde_json::json!({"outcome": format!("{outcome:?}")}))
+        }
+        "Scheduled Event" => {
+            // Stop 10 s before the deadline; the next scheduled sweep continues.
+            let has_time =
+                || std::time::SystemTime::now() + std::time::Duration::from_secs(10) < deadline;
+            let report = finisher.sweep(has_time).await?;
+            info!(
+                seen = report.seen,
+                transcribed = report.transcribed,
+                failed = report.failed,
+                errors = report.errors,
+                "transcription sweep done"
+            );
+            Ok(serde_json::json!({
+                "seen": report.seen, "transcribed": report.transcribed,
+                "failed": report.failed, "errors": report.errors,
+            }))
+        }
+        other => {
+            warn!(
+                detail_type = other,
+                "an event this function does not handle"
+            );
+            Err(format!("unexpected event type {other:?}").into())
+        }
     }
 }

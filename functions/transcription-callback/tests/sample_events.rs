@@ -83,3 +83,98 @@ async fn the_sample_callback_is_refused_when_the_secret_is_not_the_jobs() {
     assert_eq!(response.status_code, 401);
     assert!(deps.scoring_queue.messages().is_empty());
 }
+
+const TRANSCRIBE_EVENT: &str = include_str!("../../../events/transcribe-job-state-change.json");
+const SWEEP_EVENT: &str = include_str!("../../../events/transcription-sweep.json");
+
+/// `events/transcribe-job-state-change.json` finishes the job it names: the output in the
+/// bucket becomes the call's transcript and one scoring job; the sweep sample then finds
+/// nothing left to do.
+#[tokio::test]
+async fn the_transcribe_samples_are_handled() {
+    use callcoach_shared::fakes::{FakeTranscribeJobs, transcribe_output};
+    use callcoach_shared::ports::BlobStore;
+    use callcoach_shared::usecases::transcribe::{JobState, output_key};
+    use transcription_callback::{TranscribeDeps, handle_event};
+
+    let deps = deps();
+    seed_waiting_call(&deps.store, SAMPLE_SECRET).await;
+    let event: serde_json::Value = serde_json::from_str(TRANSCRIBE_EVENT).unwrap();
+    let job = event["detail"]["TranscriptionJobName"].as_str().unwrap();
+    let tenant = TenantId::parse("demo-tenant").unwrap();
+    let call_id = CallId::parse("call_0123456789abcdef0123456789abcdef").unwrap();
+    let mut call = deps
+        .store
+        .get_call(&tenant, &call_id)
+        .await
+        .unwrap()
+        .unwrap();
+    let mut pending = TranscriptionJob::new(
+        TranscriptionService::AmazonTranscribe,
+        None,
+        time::OffsetDateTime::now_utc(),
+    );
+    pending.job_id = Some(job.to_owned());
+    call.transcription = Some(pending);
+    deps.store
+        .save_transition(&call, call.status)
+        .await
+        .unwrap();
+    let turns = [
+        (0, 0.0, 2.0, "What is your budget?"),
+        (1, 2.5, 4.0, "It is frozen."),
+    ];
+    let output = serde_json::to_vec(&transcribe_output(job, &turns)).unwrap();
+    let key = output_key(job).unwrap();
+    deps.blobs
+        .put(&key, output, "application/json")
+        .await
+        .unwrap();
+    let transcribe = TranscribeDeps {
+        jobs: FakeTranscribeJobs::default(),
+        delete_output: true,
+    };
+    transcribe.jobs.set(job, JobState::Completed);
+
+    let answer = handle_event(
+        &deps,
+        &transcribe,
+        LambdaEvent::new(event, Context::default()),
+    )
+    .await
+    .unwrap();
+    assert!(
+        answer["outcome"]
+            .as_str()
+            .unwrap()
+            .starts_with("Transcribed"),
+        "{answer}"
+    );
+    let stored = deps
+        .store
+        .get_call(&tenant, &call_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.status, CallStatus::Transcribed);
+    assert_eq!(deps.scoring_queue.messages().len(), 1);
+    assert!(
+        deps.blobs.get(&key).await.unwrap().is_none(),
+        "raw output deleted"
+    );
+
+    let sweep: serde_json::Value = serde_json::from_str(SWEEP_EVENT).unwrap();
+    let mut context = Context::default();
+    context.deadline = (std::time::SystemTime::now() + std::time::Duration::from_secs(60))
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64;
+    let report = handle_event(&deps, &transcribe, LambdaEvent::new(sweep, context))
+        .await
+        .unwrap();
+    assert_eq!(
+        (report["seen"].as_u64(), report["transcribed"].as_u64()),
+        (Some(1), Some(0))
+    );
+    assert_eq!(deps.scoring_queue.messages().len(), 1, "nothing twice");
+}

@@ -16,7 +16,12 @@ async fn main() -> Result<(), Error> {
     let scoring_queue_url = required(&process_env, "SCORING_QUEUE_URL")?;
     let sdk = load_sdk_config().await;
     let aws = AwsAdapters::new(&sdk, &resources);
-    let provider = ConfiguredProvider::from_lookup(&process_env, aws.blobs.clone())?;
+    let provider = ConfiguredProvider::transcribe(
+        &process_env,
+        aws.blobs.clone(),
+        &sdk,
+        &resources.bucket_name,
+    )?;
     let deps = Deps {
         envelope: aws.envelope(&resources),
         store: aws.table,

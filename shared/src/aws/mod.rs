@@ -4,6 +4,8 @@ pub mod dynamo;
 pub mod kms;
 pub mod s3;
 pub mod sqs;
+#[cfg(feature = "transcribe")]
+pub mod transcribe;
 
 pub use dynamo::DynamoTable;
 pub use kms::KmsKeyManagement;

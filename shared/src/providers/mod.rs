@@ -13,11 +13,45 @@ use crate::usecases::ingest::{
 };
 use deepgram::{DeepgramConfig, DeepgramTranscriber};
 
-/// The deployment's transcription provider, chosen by `TRANSCRIPTION_PROVIDER`
-/// (`none`, the default, or `deepgram`).
+/// The deployment's transcription provider, chosen by `TRANSCRIPTION_PROVIDER` (`none`, the
+/// default, `deepgram`, or `transcribe`, which needs the AWS client: see
+/// [`ConfiguredProvider::transcribe`]).
 pub enum ConfiguredProvider<B> {
     None(NoTranscription),
     Deepgram(Box<DeepgramTranscriber<B>>),
+    #[cfg(feature = "transcribe")]
+    Transcribe(crate::aws::transcribe::TranscribeService),
+}
+
+/// `TRANSCRIBE_LANGUAGE`: the language code Amazon Transcribe is asked for (default `en-US`).
+pub fn transcribe_language(lookup: &impl Fn(&str) -> Option<String>) -> String {
+    lookup("TRANSCRIBE_LANGUAGE")
+        .map(|l| l.trim().to_owned())
+        .filter(|l| !l.is_empty())
+        .unwrap_or_else(|| "en-US".to_owned())
+}
+
+#[cfg(feature = "transcribe")]
+impl<B: BlobStore> ConfiguredProvider<B> {
+    /// The provider `TRANSCRIPTION_PROVIDER` names; Amazon Transcribe through `sdk`, writing
+    /// its output into `bucket`.
+    pub fn transcribe(
+        lookup: &impl Fn(&str) -> Option<String>,
+        blobs: B,
+        sdk: &aws_config::SdkConfig,
+        bucket: &str,
+    ) -> Result<Self, ConfigError> {
+        if lookup("TRANSCRIPTION_PROVIDER").as_deref().map(str::trim) == Some("transcribe") {
+            return Ok(Self::Transcribe(
+                crate::aws::transcribe::TranscribeService::new(
+                    aws_sdk_transcribe::Client::new(sdk),
+                    bucket,
+                    transcribe_language(lookup),
+                ),
+            ));
+        }
+        Self::from_lookup(lookup, blobs)
+    }
 }
 
 impl<B: BlobStore> ConfiguredProvider<B> {
@@ -38,7 +72,7 @@ impl<B: BlobStore> ConfiguredProvider<B> {
             }
             Some(other) => Err(ConfigError::Invalid {
                 name: "TRANSCRIPTION_PROVIDER",
-                reason: format!("expected none or deepgram, got {other:?}"),
+                reason: format!("expected none, deepgram or transcribe, got {other:?}"),
             }),
         }
     }
@@ -49,6 +83,8 @@ impl<B: BlobStore> TranscriptionProvider for ConfiguredProvider<B> {
         match self {
             Self::None(p) => p.service(),
             Self::Deepgram(p) => p.service(),
+            #[cfg(feature = "transcribe")]
+            Self::Transcribe(p) => p.service(),
         }
     }
 
@@ -59,6 +95,8 @@ impl<B: BlobStore> TranscriptionProvider for ConfiguredProvider<B> {
         match self {
             Self::None(p) => p.submit(request).await,
             Self::Deepgram(p) => p.submit(request).await,
+            #[cfg(feature = "transcribe")]
+            Self::Transcribe(p) => p.submit(request).await,
         }
     }
 }

@@ -13,4 +13,5 @@ pub mod prep;
 pub mod progress;
 pub mod reaper;
 pub mod score;
+pub mod transcribe;
 pub mod transcribed;

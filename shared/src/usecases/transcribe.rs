@@ -1,0 +1,431 @@
+//! Amazon Transcribe results. A batch job writes its JSON output into our bucket under the
+//! call's documents prefix (so a purged call takes any leftover with it); completion arrives
+//! as an EventBridge "Transcribe Job State Change" event, which is best effort, so a sweeper
+//! also walks the service's list of finished jobs. Both end in [`TranscribeFinisher::finish`],
+//! which asks the service for the job's state rather than trusting the event, parses the
+//! output into the canonical transcript and hands it to the same sink as every other path.
+//!
+//! Job names carry the call they belong to: `cc.{tenant}.{call}.{submitted, epoch ms}` (ids
+//! never contain '.'), so neither an event nor the sweeper needs a lookup table.
+
+use std::future::Future;
+
+use time::OffsetDateTime;
+use tracing::{info, warn};
+
+use crate::crypto::Envelope;
+use crate::domain::call::CallStatus;
+use crate::domain::transcription::TranscriptionService;
+use crate::ids::{CallId, TenantId};
+use crate::parse::{TranscriptFormat, parse_as};
+use crate::ports::{BackendError, BlobError, BlobStore, Clock, PipelineStore, Queue, StoreError};
+use crate::usecases::transcribed::{SinkError, TranscriptSink};
+
+/// Every job name of ours starts with this.
+pub const JOB_PREFIX: &str = "cc.";
+/// The reason a failed job gives the call's owner (the service's own reason may name files).
+pub const FAILED_REASON: &str = "the transcription service could not transcribe the recording";
+
+pub fn job_name(tenant: &TenantId, call: &CallId, at: OffsetDateTime) -> String {
+    format!(
+        "{JOB_PREFIX}{tenant}.{call}.{}",
+        at.unix_timestamp_nanos() / 1_000_000
+    )
+}
+
+/// The tenant and call a job name of ours belongs to.
+pub fn parse_job_name(name: &str) -> Option<(TenantId, CallId)> {
+    let mut parts = name.strip_prefix(JOB_PREFIX)?.split('.');
+    let tenant = TenantId::parse(parts.next()?).ok()?;
+    let call = CallId::parse(parts.next()?).ok()?;
+    parts.next()?.parse::<u64>().ok()?;
+    parts.next().is_none().then_some((tenant, call))
+}
+
+/// Where the job writes its output in our bucket.
+pub fn output_key(job: &str) -> Option<String> {
+    let (tenant, call) = parse_job_name(job)?;
+    Some(format!("documents/{tenant}/{call}/provider/{job}.json"))
+}
+
+/// What the service says about a job.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JobState {
+    Running,
+    Completed,
+    Failed,
+}
+
+/// The job-status side of Amazon Transcribe.
+pub trait TranscribeJobs: Send + Sync {
+    fn state(&self, job: &str) -> impl Future<Output = Result<JobState, BackendError>> + Send;
+    /// Names of our jobs that completed or failed recently (the service keeps 90 days).
+    fn finished(&self) -> impl Future<Output = Result<Vec<String>, BackendError>> + Send;
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Finish {
+    Transcribed {
+        transcript_version: u32,
+    },
+    Failed,
+    /// The service is still working on it; a later event or sweep finishes it.
+    Running,
+    Ignored(&'static str),
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum FinishError {
+    #[error("a store failed")]
+    Store(#[from] StoreError),
+    #[error("the object store failed")]
+    Blob(#[from] BlobError),
+    #[error("the transcript could not be stored or queued")]
+    Sink(#[from] SinkError),
+    #[error("Amazon Transcribe could not be asked about the job")]
+    Provider(#[source] BackendError),
+    #[error("the job completed but its output is not in the bucket yet")]
+    MissingOutput,
+}
+
+/// Totals of one sweep.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct SweepReport {
+    pub seen: usize,
+    pub transcribed: usize,
+    pub failed: usize,
+    pub errors: usize,
+}
+
+pub struct TranscribeFinisher<'a, S, B, E, Q, C, J> {
+    pub sink: TranscriptSink<'a, S, B, E, Q, C>,
+    pub jobs: &'a J,
+    /// Delete the service's raw output once the transcript is stored (default on).
+    pub delete_output: bool,
+}
+
+impl<S, B, E, Q, C, J> TranscribeFinisher<'_, S, B, E, Q, C, J>
+where
+    S: PipelineStore,
+    B: BlobStore,
+    E: Envelope,
+    Q: Queue,
+    C: Clock,
+    J: TranscribeJobs,
+{
+    /// Finishes `job` if it is the current job of its call and the service says it ended.
+    /// Idempotent: a replayed event or a sweep after the event changes nothing.
+    pub async fn finish(&self, job: &str) -> Result<Finish, FinishError> {
+        let Some((tenant, call_id)) = parse_job_name(job) else {
+            return Ok(Finish::Ignored("not a callcoach job"));
+        };
+        let Some(mut call) = self.sink.store.get_call(&tenant, &call_id).await? else {
+            return Ok(Finish::Ignored("the call no longer exists"));
+        };
+        let current = call.transcription.as_ref().is_some_and(|j| {
+            j.service == TranscriptionService::AmazonTranscribe && j.job_id.as_deref() == Some(job)
+        });
+        if !current {
+            return Ok(Finish::Ignored("not the call's current job"));
+        }
+        if call.status != CallStatus::Transcribing {
+            return Ok(Finish::Ignored("the call is not waiting for this job"));
+        }
+        let key = output_key(job).ok_or(FinishError::MissingOutput)?;
+        match self.jobs.state(job).await.map_err(FinishError::Provider)? {
+            JobState::Running => Ok(Finish::Running),
+            JobState::Failed => {
+                self.sink.fail(&mut call, FAILED_REASON).await?;
+                warn!(tenant = %tenant, call = %call_id, "transcription job failed");
+                Ok(Finish::Failed)
+            }
+            JobState::Completed => {
+                let bytes = self
+                    .sink
+                    .blobs
+                    .get(&key)
+                    .await?
+                    .ok_or(FinishError::MissingOutput)?;
+                let transcript = match parse_as(TranscriptFormat::AmazonTranscribe, &bytes) {
+                    Ok(transcript) => transcript,
+                    Err(e) => {
+                        let reason = format!("the transcription could not be read: {e}");
+                        self.sink.fail(&mut call, &reason).await?;
+                        return Ok(Finish::Failed);
+                    }
+                };
+                let transcript_version = self.sink.accept(&mut call, &transcript).await?;
+                if self.delete_output {
+                    self.sink.blobs.delete(&[key]).await?;
+                }
+                info!(tenant = %tenant, call = %call_id, version = transcript_version, "transcription job finished");
+                Ok(Finish::Transcribed { transcript_version })
+            }
+        }
+    }
+
+    /// Finishes every finished job of ours whose event never arrived, while `has_time()`.
+    /// One job's error is counted and the sweep goes on; the next sweep retries it.
+    pub async fn sweep(&self, has_time: impl Fn() -> bool) -> Result<SweepReport, FinishError> {
+        let mut report = SweepReport::default();
+        for job in self.jobs.finished().await.map_err(FinishError::Provider)? {
+            if !has_time() {
+                break;
+            }
+            report.seen += 1;
+            match self.finish(&job).await {
+                Ok(Finish::Transcribed { .. }) => report.transcribed += 1,
+                Ok(Finish::Failed) => report.failed += 1,
+                Ok(_) => {}
+                Err(error) => {
+                    report.errors += 1;
+                    warn!(error = %error, "a finished transcription job could not be finalized");
+                }
+            }
+        }
+        Ok(report)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use time::macros::datetime;
+
+    use super::*;
+    use crate::domain::call::Call;
+    use crate::domain::transcription::TranscriptionJob;
+    use crate::fakes::{
+        FakeTranscribeJobs, InMemoryBlobStore, InMemoryQueue, InMemoryStore, ManualClock,
+        fake_cipher_over, sample_new_call, transcribe_output,
+    };
+    use crate::ports::CallRepository;
+    use crate::system::RandomIds;
+    use crate::usecases::calls::create_call;
+
+    const NOW: OffsetDateTime = datetime!(2026-11-01 9:00 UTC);
+    const HEARD: &[crate::fakes::SpokenTurn<'static>] = &[
+        (0, 0.0, 3.0, "What is slowing your team down?"),
+        (
+            1,
+            3.5,
+            7.0,
+            "Onboarding takes months, and the price is too high.",
+        ),
+        (0, 7.5, 10.0, "Can we meet Tuesday at ten?"),
+    ];
+
+    struct Rig {
+        store: InMemoryStore,
+        blobs: InMemoryBlobStore,
+        cipher: crate::crypto::EnvelopeCipher<
+            crate::fakes::FakeKeyManagement,
+            InMemoryStore,
+            ManualClock,
+        >,
+        queue: InMemoryQueue,
+        clock: ManualClock,
+        jobs: FakeTranscribeJobs,
+    }
+
+    impl Rig {
+        fn new() -> Self {
+            let store = InMemoryStore::default();
+            Self {
+                cipher: fake_cipher_over(store.clone(), ManualClock::at(NOW)),
+                store,
+                blobs: InMemoryBlobStore::default(),
+                queue: InMemoryQueue::default(),
+                clock: ManualClock::at(NOW),
+                jobs: FakeTranscribeJobs::default(),
+            }
+        }
+
+        fn finisher(
+            &self,
+        ) -> TranscribeFinisher<
+            '_,
+            InMemoryStore,
+            InMemoryBlobStore,
+            crate::crypto::EnvelopeCipher<
+                crate::fakes::FakeKeyManagement,
+                InMemoryStore,
+                ManualClock,
+            >,
+            InMemoryQueue,
+            ManualClock,
+            FakeTranscribeJobs,
+        > {
+            TranscribeFinisher {
+                sink: TranscriptSink {
+                    store: &self.store,
+                    blobs: &self.blobs,
+                    envelope: &self.cipher,
+                    queue: &self.queue,
+                    clock: &self.clock,
+                },
+                jobs: &self.jobs,
+                delete_output: true,
+            }
+        }
+
+        /// A call waiting for a Transcribe job, whose output (when `written`) is in the bucket.
+        async fn transcribing(&self, state: JobState, written: bool) -> (Call, String) {
+            let tenant = TenantId::parse("acme").unwrap();
+            let mut call = create_call(
+                &self.store,
+                &self.clock,
+                &RandomIds,
+                &tenant,
+                sample_new_call(),
+            )
+            .await
+            .unwrap();
+            let job = job_name(&tenant, &call.call_id, NOW);
+            let from = call.status;
+            call.status = CallStatus::Transcribing;
+            call.upload_key = Some(format!("uploads/acme/{}/call.wav", call.call_id));
+            let mut pending =
+                TranscriptionJob::new(TranscriptionService::AmazonTranscribe, None, NOW);
+            pending.job_id = Some(job.clone());
+            call.transcription = Some(pending);
+            self.store.save_transition(&call, from).await.unwrap();
+            self.jobs.set(&job, state);
+            if written {
+                let body = serde_json::to_vec(&transcribe_output(&job, HEARD)).unwrap();
+                self.blobs
+                    .put(&output_key(&job).unwrap(), body, "application/json")
+                    .await
+                    .unwrap();
+            }
+            (call, job)
+        }
+
+        async fn reload(&self, call: &Call) -> Call {
+            self.store
+                .get_call(&call.tenant_id, &call.call_id)
+                .await
+                .unwrap()
+                .unwrap()
+        }
+    }
+
+    #[test]
+    fn job_names_carry_their_call_and_nothing_else_parses() {
+        let tenant = TenantId::parse("acme-eu_1").unwrap();
+        let call: CallId = crate::ports::IdGenerator::mint(&RandomIds);
+        let name = job_name(&tenant, &call, NOW);
+        assert!(
+            name.len() <= 200
+                && name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c))
+        );
+        assert_eq!(parse_job_name(&name), Some((tenant, call.clone())));
+        for bad in [
+            "",
+            "cc.",
+            "xx.acme.call_x.1",
+            &format!("cc.acme.{call}"),
+            &format!("cc.acme.{call}.1.2"),
+            &format!("cc.a/b.{call}.1"),
+        ] {
+            assert_eq!(parse_job_name(bad), None, "{bad}");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_completed_job_stores_the_transcript_queues_scoring_and_drops_the_raw_output() {
+        let rig = Rig::new();
+        let (call, job) = rig.transcribing(JobState::Completed, true).await;
+        assert_eq!(
+            rig.finisher().finish(&job).await.unwrap(),
+            Finish::Transcribed {
+                transcript_version: 1
+            }
+        );
+        let stored = rig.reload(&call).await;
+        assert_eq!(stored.status, CallStatus::Transcribed);
+        assert!(stored.transcription.unwrap().completed_at.is_some());
+        assert_eq!(rig.queue.messages().len(), 1);
+        assert!(
+            rig.blobs.keys().iter().all(|k| !k.contains("/provider/")),
+            "raw output deleted"
+        );
+        // The event replayed, or the sweeper after the event: nothing more happens.
+        assert!(matches!(
+            rig.finisher().finish(&job).await.unwrap(),
+            Finish::Ignored(_)
+        ));
+        assert_eq!(rig.finisher().sweep(|| true).await.unwrap().transcribed, 0);
+        assert_eq!(rig.queue.messages().len(), 1);
+    }
+
+    #[tokio::test]
+    async fn failed_running_foreign_and_unknown_jobs() {
+        let rig = Rig::new();
+        let (failed, job) = rig.transcribing(JobState::Failed, false).await;
+        assert_eq!(rig.finisher().finish(&job).await.unwrap(), Finish::Failed);
+        let stored = rig.reload(&failed).await;
+        assert_eq!(stored.status, CallStatus::Failed);
+        assert_eq!(stored.failure_reason.as_deref(), Some(FAILED_REASON));
+
+        let (running, job) = rig.transcribing(JobState::Running, false).await;
+        assert_eq!(rig.finisher().finish(&job).await.unwrap(), Finish::Running);
+        assert_eq!(rig.reload(&running).await.status, CallStatus::Transcribing);
+
+        // An older job of the same call, another tenant's name, or not ours: ignored.
+        let older = job_name(
+            &running.tenant_id,
+            &running.call_id,
+            NOW - time::Duration::HOUR,
+        );
+        rig.jobs.set(&older, JobState::Completed);
+        for name in [
+            older.as_str(),
+            "cc.other.call_00000000000000000000000000000000.1",
+            "someone-elses-job",
+        ] {
+            assert!(
+                matches!(
+                    rig.finisher().finish(name).await.unwrap(),
+                    Finish::Ignored(_)
+                ),
+                "{name}"
+            );
+        }
+        assert_eq!(rig.reload(&running).await.status, CallStatus::Transcribing);
+        assert!(rig.queue.messages().is_empty());
+
+        // Completed, but the output is not there: an error, retried later; nothing changes.
+        rig.jobs.set(&job, JobState::Completed);
+        assert!(matches!(
+            rig.finisher().finish(&job).await,
+            Err(FinishError::MissingOutput)
+        ));
+        assert_eq!(rig.reload(&running).await.status, CallStatus::Transcribing);
+    }
+
+    #[tokio::test]
+    async fn the_sweeper_finishes_jobs_whose_event_never_came() {
+        let rig = Rig::new();
+        let (done, _) = rig.transcribing(JobState::Completed, true).await;
+        let (failed, _) = rig.transcribing(JobState::Failed, false).await;
+        let (running, _) = rig.transcribing(JobState::Running, false).await;
+        let report = rig.finisher().sweep(|| true).await.unwrap();
+        assert_eq!(
+            (
+                report.seen,
+                report.transcribed,
+                report.failed,
+                report.errors
+            ),
+            (2, 1, 1, 0)
+        );
+        assert_eq!(rig.reload(&done).await.status, CallStatus::Transcribed);
+        assert_eq!(rig.reload(&failed).await.status, CallStatus::Failed);
+        assert_eq!(rig.reload(&running).await.status, CallStatus::Transcribing);
+        let again = rig.finisher().sweep(|| true).await.unwrap();
+        assert_eq!((again.transcribed, again.failed), (0, 0));
+        assert_eq!(rig.queue.messages().len(), 1);
+    }
+}

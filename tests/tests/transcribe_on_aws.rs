@@ -1,0 +1,308 @@
+//! The Amazon Transcribe path against the local stand-in, through the real SDK: the upload
+//! trigger starts one batch job with speaker labels and the output in our bucket; the
+//! callback function finishes it from the job's EventBridge event, or the sweep finishes it
+//! when no event came. Moto plays the Transcribe API (a job advances one state each time it
+//! is described) but writes no transcript, so the test puts the job's output where the
+//! service would, in the service's documented shape.
+
+use aws_lambda_events::event::sqs::SqsEvent;
+use aws_sdk_sqs::Client as SqsClient;
+use callcoach_shared::aws::SqsQueue;
+use callcoach_shared::aws::transcribe::TranscribeService;
+use callcoach_shared::crypto::CachePolicy;
+use callcoach_shared::domain::call::{Call, CallStatus, CallType};
+use callcoach_shared::domain::transcript::Transcript;
+use callcoach_shared::fakes::transcribe_output;
+use callcoach_shared::ids::UserId;
+use callcoach_shared::ports::{BlobStore, CallRepository, DocumentKind};
+use callcoach_shared::system::{RandomIds, SystemClock};
+use callcoach_shared::usecases::calls::{NewCall, create_call};
+use callcoach_shared::usecases::documents::DocumentVault;
+use callcoach_shared::usecases::transcribe::{JobState, TranscribeJobs, output_key};
+use callcoach_tests::{LocalAws, fresh_tenant, lambda_context, messages_on, mint, own_queue};
+use lambda_runtime::LambdaEvent;
+use serde_json::json;
+use transcription_callback::{Deps, TranscribeDeps, handle_event};
+
+const HEARD: &[(u32, f64, f64, &str)] = &[
+    (0, 0.0, 3.0, "What made you look at new tools this quarter?"),
+    (
+        1,
+        3.5,
+        8.0,
+        "Our onboarding is slow and the budget is tight.",
+    ),
+    (
+        0,
+        8.5,
+        11.0,
+        "Can we meet Tuesday at ten with your manager?",
+    ),
+];
+
+fn recording() -> Vec<u8> {
+    let mut wav = b"RIFF\x24\x10\x00\x00WAVEfmt \x10\x00\x00\x00\x01\x00\x01\x00\x40\x1f\x00\x00\x80\x3e\x00\x00\x02\x00\x10\x00data\x00\x10\x00\x00".to_vec();
+    wav.extend(std::iter::repeat_n(0u8, 2048));
+    wav
+}
+
+fn notification(key: &str, size: usize, message_id: &str) -> SqsEvent {
+    let body = json!({"Records": [{"eventName": "ObjectCreated:Put", "s3": {
+        "bucket": {"name": "local"},
+        "object": {"key": key, "size": size, "sequencer": "0055AED6DCD90281E6"}
+    }}]});
+    serde_json::from_value(json!({"Records": [{"messageId": message_id, "receiptHandle": "h", "body": body.to_string(), "attributes": {}, "messageAttributes": {}, "eventSource": "aws:sqs", "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:q", "awsRegion": "us-east-1"}]})).unwrap()
+}
+
+struct Rig {
+    aws: LocalAws,
+    sqs: SqsClient,
+    scoring_url: String,
+    service: TranscribeService,
+}
+
+impl Rig {
+    async fn new() -> Self {
+        let aws = LocalAws::connect().await;
+        let sqs = SqsClient::new(&aws.sdk);
+        let scoring_url = own_queue(&sqs, "transcribe", &[]).await;
+        let service = TranscribeService::new(
+            aws_sdk_transcribe::Client::new(&aws.sdk),
+            &aws.resources.bucket_name,
+            "en-US",
+        );
+        Self {
+            aws,
+            sqs,
+            scoring_url,
+            service,
+        }
+    }
+
+    /// A call whose recording was uploaded and handed to Transcribe (notification twice).
+    async fn submitted(&self) -> (Call, String) {
+        let call = create_call(
+            &self.aws.adapters.table,
+            &SystemClock,
+            &RandomIds,
+            &fresh_tenant(),
+            NewCall {
+                team_id: mint(),
+                rep_id: UserId::parse("alex").unwrap(),
+                title: "Discovery".into(),
+                call_type: CallType::Discovery,
+                company_domain: None,
+                buyer_persona: None,
+            },
+        )
+        .await
+        .unwrap();
+        let key = format!("uploads/{}/{}/call.wav", call.tenant_id, call.call_id);
+        let audio = recording();
+        self.aws
+            .adapters
+            .blobs
+            .put(&key, audio.clone(), "audio/wav")
+            .await
+            .unwrap();
+        let (cipher, _) = self.aws.cipher(CachePolicy::default());
+        let trigger = upload_trigger::Deps {
+            store: self.aws.adapters.table.clone(),
+            blobs: self.aws.adapters.blobs.clone(),
+            envelope: cipher,
+            scoring_queue: SqsQueue::new(self.sqs.clone(), &self.scoring_url),
+            provider: self.service.clone(),
+            clock: SystemClock,
+        };
+        for id in ["m1", "m2"] {
+            let event = notification(&key, audio.len(), id);
+            let answer =
+                upload_trigger::handle(&trigger, LambdaEvent::new(event, lambda_context()))
+                    .await
+                    .unwrap();
+            assert!(answer.batch_item_failures.is_empty());
+        }
+        let call = self.reload(&call).await;
+        assert_eq!(call.status, CallStatus::Transcribing);
+        let job = call.transcription.as_ref().unwrap().job_id.clone().unwrap();
+        (call, job)
+    }
+
+    async fn reload(&self, call: &Call) -> Call {
+        self.aws
+            .adapters
+            .table
+            .get_call(&call.tenant_id, &call.call_id)
+            .await
+            .unwrap()
+            .unwrap()
+    }
+
+    /// The job's output, where the service writes it.
+    async fn write_output(&self, job: &str) {
+        let body = serde_json::to_vec(&transcribe_output(job, HEARD)).unwrap();
+        self.aws
+            .adapters
+            .blobs
+            .put(&output_key(job).unwrap(), body, "application/json")
+            .await
+            .unwrap();
+    }
+
+    fn callback(
+        &self,
+    ) -> (
+        Deps<
+            callcoach_shared::aws::DynamoTable,
+            callcoach_shared::aws::S3BlobStore,
+            impl callcoach_shared::crypto::Envelope,
+            SqsQueue,
+            SystemClock,
+        >,
+        TranscribeDeps<TranscribeService>,
+    ) {
+        let (cipher, _) = self.aws.cipher(CachePolicy::default());
+        (
+            Deps {
+                store: self.aws.adapters.table.clone(),
+                blobs: self.aws.adapters.blobs.clone(),
+                envelope: cipher,
+                scoring_queue: SqsQueue::new(self.sqs.clone(), &self.scoring_url),
+                clock: SystemClock,
+            },
+            TranscribeDeps {
+                jobs: self.service.clone(),
+                delete_output: true,
+            },
+        )
+    }
+
+    /// The transcript stored for the call, one scoring job, and no raw output left.
+    async fn assert_transcribed(&self, call: &Call, job: &str) {
+        let stored = self.reload(call).await;
+        assert_eq!(
+            (stored.status, stored.transcript_version),
+            (CallStatus::Transcribed, 1)
+        );
+        let (reader, _) = self.aws.cipher(CachePolicy::default());
+        let transcript: Transcript = DocumentVault {
+            repository: &self.aws.adapters.table,
+            blobs: &self.aws.adapters.blobs,
+            envelope: &reader,
+        }
+        .get(&call.tenant_id, &call.call_id, DocumentKind::Transcript, 1)
+        .await
+        .unwrap()
+        .unwrap();
+        assert_eq!(transcript.speakers.len(), 2);
+        assert_eq!(transcript.utterances.len(), 3);
+        assert!(
+            self.aws
+                .adapters
+                .blobs
+                .get(&output_key(job).unwrap())
+                .await
+                .unwrap()
+                .is_none(),
+            "the service's raw output is deleted"
+        );
+        assert_eq!(messages_on(&self.sqs, &self.scoring_url).await.len(), 1);
+    }
+}
+
+fn job_event(job: &str) -> serde_json::Value {
+    json!({"version": "0", "id": "e1", "detail-type": "Transcribe Job State Change",
+        "source": "aws.transcribe", "account": "123456789012", "time": "2026-11-23T10:00:00Z",
+        "region": "us-east-1", "resources": [],
+        "detail": {"TranscriptionJobName": job, "TranscriptionJobStatus": "COMPLETED"}})
+}
+
+#[tokio::test]
+async fn recordings_go_through_amazon_transcribe_by_event_or_by_sweep() {
+    let rig = Rig::new().await;
+    the_event_finishes_the_job(&rig).await;
+    the_sweep_finishes_a_job_whose_event_never_came(&rig).await;
+}
+
+async fn the_event_finishes_the_job(rig: &Rig) {
+    let (call, job) = rig.submitted().await;
+    // One job, as the service recorded it: the recording in our bucket, speaker labels, the
+    // output into our bucket under the call's documents prefix.
+    let recorded = aws_sdk_transcribe::Client::new(&rig.aws.sdk)
+        .get_transcription_job()
+        .transcription_job_name(&job)
+        .send()
+        .await
+        .unwrap();
+    let recorded = recorded.transcription_job().unwrap();
+    assert_eq!(
+        recorded.media().and_then(|m| m.media_file_uri()),
+        Some(
+            format!(
+                "s3://{}/uploads/{}/{}/call.wav",
+                rig.aws.resources.bucket_name, call.tenant_id, call.call_id
+            )
+            .as_str()
+        )
+    );
+    assert_eq!(
+        recorded.settings().and_then(|s| s.show_speaker_labels()),
+        Some(true)
+    );
+    rig.write_output(&job).await;
+
+    // Events may come before the service says "completed" when asked: those change nothing.
+    let (deps, transcribe) = rig.callback();
+    for _ in 0..5 {
+        handle_event(
+            &deps,
+            &transcribe,
+            LambdaEvent::new(job_event(&job), lambda_context()),
+        )
+        .await
+        .unwrap();
+        if rig.reload(&call).await.status == CallStatus::Transcribed {
+            break;
+        }
+    }
+    rig.assert_transcribed(&call, &job).await;
+    // A replayed event: nothing more.
+    let answer = handle_event(
+        &deps,
+        &transcribe,
+        LambdaEvent::new(job_event(&job), lambda_context()),
+    )
+    .await
+    .unwrap();
+    assert!(
+        answer["outcome"].as_str().unwrap().starts_with("Ignored"),
+        "{answer}"
+    );
+    assert!(messages_on(&rig.sqs, &rig.scoring_url).await.is_empty());
+}
+
+/// One test for both paths: a sweep finishes every finished job of ours in the service, so
+/// two tests in parallel would finish each other's jobs into the wrong scoring queue.
+async fn the_sweep_finishes_a_job_whose_event_never_came(rig: &Rig) {
+    let (call, job) = rig.submitted().await;
+    rig.write_output(&job).await;
+    // Time passes: the service moves the job to completed (moto: one state per description).
+    for _ in 0..5 {
+        if rig.service.state(&job).await.unwrap() == JobState::Completed {
+            break;
+        }
+    }
+    let (deps, transcribe) = rig.callback();
+    let sweep = json!({"version": "0", "id": "s1", "detail-type": "Scheduled Event",
+        "source": "aws.scheduler", "account": "123456789012", "time": "2026-11-23T10:30:00Z",
+        "region": "us-east-1", "resources": [], "detail": {}});
+    let report = handle_event(
+        &deps,
+        &transcribe,
+        LambdaEvent::new(sweep, lambda_context()),
+    )
+    .await
+    .unwrap();
+    assert!(report["seen"].as_u64().unwrap() >= 1, "{report}");
+    rig.assert_transcribed(&call, &job).await;
+}
