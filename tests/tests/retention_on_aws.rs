@@ -212,9 +212,15 @@ impl Intercept for RequestCounter {
     }
 }
 
+/// Moto's TransactWriteItems deep-copies the table for its rollback, which fails ("dictionary
+/// changed size during iteration") while another request writes to it. The scale test's 100,000
+/// writes therefore run alone among the tests of this file that use transactions.
+static BULK_WRITES: tokio::sync::RwLock<()> = tokio::sync::RwLock::const_new(());
+
 #[tokio::test]
 async fn a_run_over_100000_live_items_makes_a_handful_of_requests() {
     const LIVE: usize = 100_000;
+    let _alone = BULK_WRITES.write().await;
     let aws = LocalAws::connect().await;
     let tenant = tenant_with(&aws, Some(30)).await;
     let ddb = aws_sdk_dynamodb::Client::new(&aws.sdk);
@@ -309,6 +315,7 @@ async fn a_deleted_workspace_is_unreadable_at_once_and_physically_gone_after_the
     };
     use callcoach_shared::usecases::deletion::delete_workspace;
 
+    let _transactions = BULK_WRITES.read().await;
     let aws = LocalAws::connect().await;
     let now = OffsetDateTime::now_utc().replace_nanosecond(0).unwrap();
     let table = &aws.adapters.table;

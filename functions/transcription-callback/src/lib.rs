@@ -206,3 +206,29 @@ where
         }
     }
 }
+
+/// The function's entry: API Gateway requests (Deepgram's callbacks) carry a request context
+/// and get an HTTP answer; EventBridge events (Transcribe job changes, the sweep schedule) go
+/// to [`handle_event`].
+pub async fn handle_any<S, B, E, Q, C, J>(
+    deps: &Deps<S, B, E, Q, C>,
+    transcribe: &TranscribeDeps<J>,
+    event: LambdaEvent<serde_json::Value>,
+) -> Result<serde_json::Value, Error>
+where
+    S: PipelineStore,
+    B: BlobStore,
+    E: Envelope,
+    Q: Queue,
+    C: Clock,
+    J: TranscribeJobs,
+{
+    let LambdaEvent { payload, context } = event;
+    if payload.get("requestContext").is_some() {
+        let request: ApiGatewayV2httpRequest = serde_json::from_value(payload)?;
+        let response = handle(deps, LambdaEvent::new(request, context)).await?;
+        Ok(serde_json::to_value(response)?)
+    } else {
+        handle_event(deps, transcribe, LambdaEvent::new(payload, context)).await
+    }
+}

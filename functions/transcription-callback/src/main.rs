@@ -1,16 +1,14 @@
 // The SDK-backed handler future is deeply nested; the default limit is too low for its layout.
 #![recursion_limit = "256"]
 
-use aws_lambda_events::apigw::ApiGatewayV2httpRequest;
 use callcoach_shared::aws::transcribe::TranscribeService;
 use callcoach_shared::aws::{AwsAdapters, SqsQueue, load_sdk_config};
 use callcoach_shared::config::{ResourceConfig, process_env, required};
 use callcoach_shared::crypto::DataCategory;
 use callcoach_shared::providers::transcribe_language;
 use callcoach_shared::system::SystemClock;
-use lambda_runtime::{Error, LambdaEvent, service_fn};
-use serde_json::Value;
-use transcription_callback::{Deps, TranscribeDeps, handle, handle_event};
+use lambda_runtime::{Error, service_fn};
+use transcription_callback::{Deps, TranscribeDeps, handle_any};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
@@ -34,17 +32,5 @@ async fn main() -> Result<(), Error> {
         scoring_queue: SqsQueue::new(aws_sdk_sqs::Client::new(&sdk), scoring_queue_url),
         clock: SystemClock,
     };
-    // API Gateway requests (Deepgram's callbacks) carry a request context; EventBridge events
-    // (Transcribe job changes, the sweep schedule) a detail type.
-    lambda_runtime::run(service_fn(|event: LambdaEvent<Value>| async {
-        let LambdaEvent { payload, context } = event;
-        if payload.get("requestContext").is_some() {
-            let request: ApiGatewayV2httpRequest = serde_json::from_value(payload)?;
-            let response = handle(&deps, LambdaEvent::new(request, context)).await?;
-            Ok::<Value, Error>(serde_json::to_value(response)?)
-        } else {
-            handle_event(&deps, &transcribe, LambdaEvent::new(payload, context)).await
-        }
-    }))
-    .await
+    lambda_runtime::run(service_fn(|event| handle_any(&deps, &transcribe, event))).await
 }

@@ -178,3 +178,49 @@ async fn the_transcribe_samples_are_handled() {
     );
     assert_eq!(deps.scoring_queue.messages().len(), 1, "nothing twice");
 }
+
+/// The entry the deployed binary runs tells the two kinds of event apart: the Deepgram sample
+/// gets an HTTP answer, a Transcribe job event the finisher's outcome.
+#[tokio::test]
+async fn the_entry_routes_http_requests_and_eventbridge_events() {
+    use callcoach_shared::fakes::FakeTranscribeJobs;
+    use transcription_callback::{TranscribeDeps, handle_any};
+
+    let deps = deps();
+    seed_waiting_call(&deps.store, SAMPLE_SECRET).await;
+    let transcribe = TranscribeDeps {
+        jobs: FakeTranscribeJobs::default(),
+        delete_output: true,
+    };
+    let http: serde_json::Value = serde_json::from_str(SAMPLE).unwrap();
+    let answer = handle_any(
+        &deps,
+        &transcribe,
+        LambdaEvent::new(http, Context::default()),
+    )
+    .await
+    .unwrap();
+    assert_eq!(answer["statusCode"], 200, "{answer}");
+    let job_event: serde_json::Value = serde_json::from_str(TRANSCRIBE_EVENT).unwrap();
+    let answer = handle_any(
+        &deps,
+        &transcribe,
+        LambdaEvent::new(job_event, Context::default()),
+    )
+    .await
+    .unwrap();
+    assert!(
+        answer["outcome"].as_str().unwrap().starts_with("Ignored"),
+        "the call waits for Deepgram, not for this job: {answer}"
+    );
+    let unknown = serde_json::json!({"detail-type": "Something Else", "detail": {}});
+    assert!(
+        handle_any(
+            &deps,
+            &transcribe,
+            LambdaEvent::new(unknown, Context::default())
+        )
+        .await
+        .is_err()
+    );
+}
