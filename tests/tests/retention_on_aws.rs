@@ -137,6 +137,7 @@ async fn remains(aws: &LocalAws, call: &Call) -> (usize, usize) {
 
 #[tokio::test]
 async fn the_reaper_deletes_exactly_the_expired_calls_and_everything_of_them() {
+    let _together = MOTO_TABLE.read().await;
     let aws = LocalAws::connect().await;
     let now = OffsetDateTime::now_utc().replace_nanosecond(0).unwrap();
     let tenant = tenant_with(&aws, Some(30)).await;
@@ -212,15 +213,16 @@ impl Intercept for RequestCounter {
     }
 }
 
-/// Moto's TransactWriteItems deep-copies the table for its rollback, which fails ("dictionary
-/// changed size during iteration") while another request writes to it. The scale test's 100,000
-/// writes therefore run alone among the tests of this file that use transactions.
-static BULK_WRITES: tokio::sync::RwLock<()> = tokio::sync::RwLock::const_new(());
+/// Moto's TransactWriteItems deep-copies the whole table for its rollback, which fails
+/// ("dictionary changed size during iteration") if any other request writes meanwhile. The
+/// test that creates teams (a transaction) and the scale test (100,000 writes, which make every
+/// later copy slow) each run alone; the other tests of this file run together.
+static MOTO_TABLE: tokio::sync::RwLock<()> = tokio::sync::RwLock::const_new(());
 
 #[tokio::test]
 async fn a_run_over_100000_live_items_makes_a_handful_of_requests() {
     const LIVE: usize = 100_000;
-    let _alone = BULK_WRITES.write().await;
+    let _alone = MOTO_TABLE.write().await;
     let aws = LocalAws::connect().await;
     let tenant = tenant_with(&aws, Some(30)).await;
     let ddb = aws_sdk_dynamodb::Client::new(&aws.sdk);
@@ -276,6 +278,7 @@ async fn a_run_over_100000_live_items_makes_a_handful_of_requests() {
 
 #[tokio::test]
 async fn workspace_settings_update_in_place_and_the_registry_lists_every_tenant() {
+    let _together = MOTO_TABLE.read().await;
     let aws = LocalAws::connect().await;
     let tenant_id = tenant_with(&aws, None).await;
     let table = &aws.adapters.table;
@@ -315,7 +318,7 @@ async fn a_deleted_workspace_is_unreadable_at_once_and_physically_gone_after_the
     };
     use callcoach_shared::usecases::deletion::delete_workspace;
 
-    let _transactions = BULK_WRITES.read().await;
+    let _alone = MOTO_TABLE.write().await;
     let aws = LocalAws::connect().await;
     let now = OffsetDateTime::now_utc().replace_nanosecond(0).unwrap();
     let table = &aws.adapters.table;
@@ -469,6 +472,7 @@ async fn a_deleted_workspace_is_unreadable_at_once_and_physically_gone_after_the
 /// 2 years, to the second, found through the expiry index (no scan), other tenants untouched.
 #[tokio::test]
 async fn usage_and_audit_events_expire_exactly_through_the_expiry_index() {
+    let _together = MOTO_TABLE.read().await;
     use callcoach_shared::domain::audit::{AUDIT_RETENTION, AuditEvent, Outcome};
     use callcoach_shared::domain::usage::{USAGE_RETENTION, UsageEvent};
     use callcoach_shared::ports::UsageLog;
