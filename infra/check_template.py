@@ -89,6 +89,23 @@ check("bucket: export bundles expire after 3 days", any(
     r.get("Prefix") == "exports/" and r.get("ExpirationInDays") == 3 and r.get("Status") == "Enabled"
     for r in bucket["LifecycleConfiguration"]["Rules"]))
 
+check("bucket: parts of abandoned uploads are removed after a day", any(
+    r.get("AbortIncompleteMultipartUpload", {}).get("DaysAfterInitiation") == 1 and r.get("Status") == "Enabled"
+    for r in bucket["LifecycleConfiguration"]["Rules"]))
+
+
+def allows(fn, action):
+    """Whether one of the function's inline statements allows the action."""
+    return any(action in s.get("Action", []) and s.get("Effect") == "Allow"
+               for p in fn["Properties"].get("Policies", []) if isinstance(p, dict)
+               for s in p.get("Statement", []))
+
+
+check("api: may abort the parts of a failed export", allows(functions["ApiFunction"], "s3:AbortMultipartUpload"))
+check("reaper: may list and abort unfinished uploads of a purged prefix",
+      allows(functions["RetentionReaperFunction"], "s3:ListBucketMultipartUploads")
+      and allows(functions["RetentionReaperFunction"], "s3:AbortMultipartUpload"))
+
 for key_id in ["StorageKey", "TranscriptsKey", "InsightsKey", "NotesKey", "TokensKey"]:
     check(f"{key_id}: rotation on", resources[key_id]["Properties"].get("EnableKeyRotation") is True)
 

@@ -19,8 +19,8 @@ use crate::ids::{CallId, TeamId, TenantId, UserId};
 use crate::messages::PipelineMessage;
 use crate::ports::{
     BlobError, BlobStore, CallRepository, Claim, Clock, Cursor, DocumentKind, DocumentRepository,
-    IdempotencyKey, IdempotencyStore, Page, PageRequest, PresignedRequest, Queue, QueueError,
-    StoreError, StoredDocument, TeamRepository, TenantRepository,
+    IdempotencyKey, IdempotencyStore, Page, PageRequest, PartedUpload, PresignedRequest, Queue,
+    QueueError, StoreError, StoredDocument, TeamRepository, TenantRepository, UploadedPart,
 };
 
 /// A clock tests move by hand.
@@ -433,34 +433,60 @@ impl KeyManagement for FakeKeyManagement {
     }
 }
 
-/// Blobs in a map.
+/// Blobs in a map, with S3's part-by-part writes (parts are held apart until completed).
 #[derive(Default)]
-pub struct InMemoryBlobStore(Mutex<BTreeMap<String, Vec<u8>>>);
+pub struct InMemoryBlobStore {
+    objects: Mutex<BTreeMap<String, Vec<u8>>>,
+    parted: Mutex<PartedState>,
+}
+
+#[derive(Default)]
+struct PartedState {
+    next_upload: u64,
+    /// upload id -> (key, parts by number)
+    open: BTreeMap<String, (String, BTreeMap<u32, Vec<u8>>)>,
+    /// Sizes of every part accepted, in the order they came.
+    part_sizes: Vec<usize>,
+    /// `put_part` fails for this part number (a store outage mid-write).
+    fail_part: Option<u32>,
+}
 
 impl InMemoryBlobStore {
     pub fn keys(&self) -> Vec<String> {
-        self.0.lock().unwrap().keys().cloned().collect()
+        self.objects.lock().unwrap().keys().cloned().collect()
+    }
+    /// Sizes of the parts accepted so far, in order.
+    pub fn part_sizes(&self) -> Vec<usize> {
+        self.parted.lock().unwrap().part_sizes.clone()
+    }
+    /// Uploads started and neither completed nor aborted.
+    pub fn open_uploads(&self) -> usize {
+        self.parted.lock().unwrap().open.len()
+    }
+    /// Makes `put_part` fail for this part number from now on.
+    pub fn fail_part(&self, number: u32) {
+        self.parted.lock().unwrap().fail_part = Some(number);
     }
 }
 
 impl BlobStore for InMemoryBlobStore {
     async fn put(&self, key: &str, bytes: Vec<u8>, _content_type: &str) -> Result<(), BlobError> {
-        self.0.lock().unwrap().insert(key.to_owned(), bytes);
+        self.objects.lock().unwrap().insert(key.to_owned(), bytes);
         Ok(())
     }
     async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, BlobError> {
-        Ok(self.0.lock().unwrap().get(key).cloned())
+        Ok(self.objects.lock().unwrap().get(key).cloned())
     }
     async fn get_prefix(&self, key: &str, len: u64) -> Result<Option<Vec<u8>>, BlobError> {
         Ok(self
-            .0
+            .objects
             .lock()
             .unwrap()
             .get(key)
             .map(|b| b[..b.len().min(len as usize)].to_vec()))
     }
     async fn delete(&self, keys: &[String]) -> Result<(), BlobError> {
-        let mut map = self.0.lock().unwrap();
+        let mut map = self.objects.lock().unwrap();
         for key in keys {
             map.remove(key);
         }
@@ -468,7 +494,7 @@ impl BlobStore for InMemoryBlobStore {
     }
     async fn list(&self, prefix: &str) -> Result<Vec<String>, BlobError> {
         Ok(self
-            .0
+            .objects
             .lock()
             .unwrap()
             .keys()
@@ -504,10 +530,71 @@ impl BlobStore for InMemoryBlobStore {
         })
     }
     async fn purge_prefix(&self, prefix: &str) -> Result<usize, BlobError> {
-        let mut objects = self.0.lock().unwrap();
+        self.parted
+            .lock()
+            .unwrap()
+            .open
+            .retain(|_, (key, _)| !key.starts_with(prefix));
+        let mut objects = self.objects.lock().unwrap();
         let before = objects.len();
         objects.retain(|key, _| !key.starts_with(prefix));
         Ok(before - objects.len())
+    }
+    async fn start_parts(&self, key: &str, _content_type: &str) -> Result<PartedUpload, BlobError> {
+        let mut parted = self.parted.lock().unwrap();
+        parted.next_upload += 1;
+        let upload_id = format!("upload-{}", parted.next_upload);
+        parted
+            .open
+            .insert(upload_id.clone(), (key.to_owned(), BTreeMap::new()));
+        Ok(PartedUpload {
+            key: key.to_owned(),
+            upload_id,
+        })
+    }
+    async fn put_part(
+        &self,
+        upload: &PartedUpload,
+        number: u32,
+        bytes: Vec<u8>,
+    ) -> Result<UploadedPart, BlobError> {
+        let mut parted = self.parted.lock().unwrap();
+        if parted.fail_part == Some(number) {
+            return Err(BlobError::Backend("injected part failure".into()));
+        }
+        let size = bytes.len();
+        let Some((_, parts)) = parted.open.get_mut(&upload.upload_id) else {
+            return Err(BlobError::Backend("NoSuchUpload".into()));
+        };
+        parts.insert(number, bytes);
+        parted.part_sizes.push(size);
+        Ok(UploadedPart {
+            number,
+            tag: format!("{}-{number}", upload.upload_id),
+        })
+    }
+    async fn complete_parts(
+        &self,
+        upload: &PartedUpload,
+        parts: &[UploadedPart],
+    ) -> Result<(), BlobError> {
+        let Some((key, mut sent)) = self.parted.lock().unwrap().open.remove(&upload.upload_id)
+        else {
+            return Err(BlobError::Backend("NoSuchUpload".into()));
+        };
+        let mut object = Vec::new();
+        for part in parts {
+            let bytes = sent
+                .remove(&part.number)
+                .ok_or_else(|| BlobError::Backend("InvalidPart".into()))?;
+            object.extend(bytes);
+        }
+        self.objects.lock().unwrap().insert(key, object);
+        Ok(())
+    }
+    async fn abort_parts(&self, upload: &PartedUpload) -> Result<(), BlobError> {
+        self.parted.lock().unwrap().open.remove(&upload.upload_id);
+        Ok(())
     }
 }
 
@@ -1077,4 +1164,87 @@ impl crate::ports::UsageLog for InMemoryStore {
         views.truncate(limit);
         Ok(views)
     }
+}
+
+/// A transcribed call to seed: its transcript has `utterances` lines, each carrying `marker`
+/// (a canary or a size filler).
+pub struct CallSeed<'a> {
+    pub tenant: &'a TenantId,
+    pub team: &'a TeamId,
+    pub rep: &'a UserId,
+    pub utterances: usize,
+    pub marker: &'a str,
+}
+
+/// Seeds a transcribed call. Generic over the ports, so it seeds moto as well as fakes.
+pub async fn seed_transcribed_call<S, B, E>(
+    store: &S,
+    blobs: &B,
+    envelope: &E,
+    seed: CallSeed<'_>,
+) -> Call
+where
+    S: CallRepository + DocumentRepository,
+    B: BlobStore,
+    E: crate::crypto::Envelope,
+{
+    use crate::domain::transcript::{SourceFormat, Speaker, Timing, Transcript, Utterance};
+    use crate::usecases::calls::{NewCall, create_call};
+    use crate::usecases::documents::DocumentVault;
+
+    let clock = crate::system::SystemClock;
+    let CallSeed {
+        tenant,
+        team,
+        rep,
+        utterances,
+        marker,
+    } = seed;
+    let new = NewCall {
+        team_id: team.clone(),
+        rep_id: rep.clone(),
+        title: "seeded".into(),
+        call_type: crate::domain::call::CallType::Discovery,
+        company_domain: None,
+        buyer_persona: None,
+    };
+    let mut call = create_call(store, &clock, &crate::system::RandomIds, tenant, new)
+        .await
+        .expect("the seeded call is created");
+    let speakers = ["rep", "buyer"].map(|label| Speaker {
+        label: label.into(),
+        name: None,
+    });
+    let transcript = Transcript {
+        schema_version: crate::domain::SCHEMA_VERSION,
+        source_format: SourceFormat::WebVtt,
+        timing: Timing::Utterances,
+        speakers: speakers.to_vec(),
+        utterances: (0..utterances as u64)
+            .map(|i| Utterance {
+                speaker: (i % 2) as usize,
+                start_ms: i * 4_000,
+                end_ms: i * 4_000 + 3_500,
+                text: format!("line {i}: {marker}"),
+                words: Vec::new(),
+            })
+            .collect(),
+    };
+    let vault = DocumentVault {
+        repository: store,
+        blobs,
+        envelope,
+    };
+    vault
+        .put_transcript(tenant, &call.call_id, 1, &transcript)
+        .await
+        .expect("the seeded transcript is stored");
+    let from = call.status;
+    call.transcript_version = 1;
+    call.status = CallStatus::Transcribed;
+    store
+        .save_transition(&call, from)
+        .await
+        .expect("the seeded call moves to transcribed");
+    call
 }

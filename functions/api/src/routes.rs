@@ -25,7 +25,9 @@ use callcoach_shared::ports::{
 use callcoach_shared::usecases::calls::{NewCall, create_call as create_call_use_case};
 use callcoach_shared::usecases::deletion::{self, DeletionError};
 use callcoach_shared::usecases::documents::DocumentVault;
-use callcoach_shared::usecases::export::{ExportRequest, ExportScope, write_export};
+use callcoach_shared::usecases::export::{
+    EXPORT_PART_SIZE, ExportRequest, ExportScope, write_export,
+};
 use callcoach_shared::usecases::ingest::{MAX_RECORDING_BYTES, MAX_TRANSCRIPT_BYTES};
 use callcoach_shared::usecases::prep::{
     MAX_CALLS as PREP_MAX_CALLS, PastCall, PrepCard, prep_card as build_prep_card,
@@ -912,6 +914,7 @@ pub async fn create_export<P: Ports>(
         teams,
         export_id: &export_id,
         now,
+        part_size: EXPORT_PART_SIZE,
     };
     let (key, counts) = write_export(
         api.ports.store(),

@@ -6,10 +6,12 @@ use aws_sdk_s3::Client;
 use aws_sdk_s3::error::SdkError;
 use aws_sdk_s3::presigning::{PresignedRequest as S3Presigned, PresigningConfig};
 use aws_sdk_s3::primitives::ByteStream;
-use aws_sdk_s3::types::{Delete, ObjectIdentifier, ServerSideEncryption};
+use aws_sdk_s3::types::{
+    CompletedMultipartUpload, CompletedPart, Delete, ObjectIdentifier, ServerSideEncryption,
+};
 
 use super::backend;
-use crate::ports::{BlobError, BlobStore, PresignedRequest};
+use crate::ports::{BlobError, BlobStore, PartedUpload, PresignedRequest, UploadedPart};
 
 /// DeleteObjects takes at most 1,000 keys per request.
 const DELETE_BATCH_LIMIT: usize = 1000;
@@ -50,6 +52,37 @@ impl S3BlobStore {
             }
         }
         Ok(())
+    }
+
+    /// Aborts every unfinished part-by-part upload under `prefix`: their parts hold data too.
+    async fn abort_uploads_under(&self, prefix: &str) -> Result<(), BlobError> {
+        let (mut key_marker, mut upload_marker) = (None::<String>, None::<String>);
+        loop {
+            let page = self
+                .client
+                .list_multipart_uploads()
+                .bucket(&self.bucket)
+                .prefix(prefix)
+                .set_key_marker(key_marker.take())
+                .set_upload_id_marker(upload_marker.take())
+                .send()
+                .await
+                .map_err(|e| BlobError::Backend(backend(e)))?;
+            for upload in page.uploads() {
+                if let (Some(key), Some(upload_id)) = (upload.key(), upload.upload_id()) {
+                    let upload = PartedUpload {
+                        key: key.to_owned(),
+                        upload_id: upload_id.to_owned(),
+                    };
+                    self.abort_parts(&upload).await?;
+                }
+            }
+            if page.is_truncated() != Some(true) {
+                return Ok(());
+            }
+            key_marker = page.next_key_marker().map(str::to_owned);
+            upload_marker = page.next_upload_id_marker().map(str::to_owned);
+        }
     }
 
     pub fn new(client: Client, bucket: impl Into<String>, kms_key_id: Option<String>) -> Self {
@@ -204,6 +237,7 @@ impl BlobStore for S3BlobStore {
     }
 
     async fn purge_prefix(&self, prefix: &str) -> Result<usize, BlobError> {
+        self.abort_uploads_under(prefix).await?;
         let mut versions = Vec::new();
         let (mut key_marker, mut version_marker) = (None::<String>, None::<String>);
         loop {
@@ -244,5 +278,105 @@ impl BlobStore for S3BlobStore {
         let count = versions.len();
         self.delete_objects(versions).await?;
         Ok(count)
+    }
+
+    async fn start_parts(&self, key: &str, content_type: &str) -> Result<PartedUpload, BlobError> {
+        let mut request = self
+            .client
+            .create_multipart_upload()
+            .bucket(&self.bucket)
+            .key(key)
+            .content_type(content_type);
+        if let Some(kms_key) = &self.kms_key_id {
+            request = request
+                .server_side_encryption(ServerSideEncryption::AwsKms)
+                .ssekms_key_id(kms_key);
+        }
+        let out = request
+            .send()
+            .await
+            .map_err(|e| BlobError::Backend(backend(e)))?;
+        let upload_id = out.upload_id().ok_or_else(|| {
+            BlobError::Backend("CreateMultipartUpload returned no upload id".into())
+        })?;
+        Ok(PartedUpload {
+            key: key.to_owned(),
+            upload_id: upload_id.to_owned(),
+        })
+    }
+
+    async fn put_part(
+        &self,
+        upload: &PartedUpload,
+        number: u32,
+        bytes: Vec<u8>,
+    ) -> Result<UploadedPart, BlobError> {
+        let part_number = i32::try_from(number).map_err(|e| BlobError::Backend(backend(e)))?;
+        let out = self
+            .client
+            .upload_part()
+            .bucket(&self.bucket)
+            .key(&upload.key)
+            .upload_id(&upload.upload_id)
+            .part_number(part_number)
+            .body(ByteStream::from(bytes))
+            .send()
+            .await
+            .map_err(|e| BlobError::Backend(backend(e)))?;
+        let tag = out
+            .e_tag()
+            .ok_or_else(|| BlobError::Backend("UploadPart returned no ETag".into()))?;
+        Ok(UploadedPart {
+            number,
+            tag: tag.to_owned(),
+        })
+    }
+
+    async fn complete_parts(
+        &self,
+        upload: &PartedUpload,
+        parts: &[UploadedPart],
+    ) -> Result<(), BlobError> {
+        let mut completed = Vec::with_capacity(parts.len());
+        for part in parts {
+            let part_number =
+                i32::try_from(part.number).map_err(|e| BlobError::Backend(backend(e)))?;
+            completed.push(
+                CompletedPart::builder()
+                    .part_number(part_number)
+                    .e_tag(&part.tag)
+                    .build(),
+            );
+        }
+        self.client
+            .complete_multipart_upload()
+            .bucket(&self.bucket)
+            .key(&upload.key)
+            .upload_id(&upload.upload_id)
+            .multipart_upload(
+                CompletedMultipartUpload::builder()
+                    .set_parts(Some(completed))
+                    .build(),
+            )
+            .send()
+            .await
+            .map_err(|e| BlobError::Backend(backend(e)))?;
+        Ok(())
+    }
+
+    async fn abort_parts(&self, upload: &PartedUpload) -> Result<(), BlobError> {
+        let result = self
+            .client
+            .abort_multipart_upload()
+            .bucket(&self.bucket)
+            .key(&upload.key)
+            .upload_id(&upload.upload_id)
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(SdkError::ServiceError(se)) if se.err().is_no_such_upload() => Ok(()),
+            Err(e) => Err(BlobError::Backend(backend(e))),
+        }
     }
 }

@@ -176,6 +176,22 @@ impl std::fmt::Debug for PresignedRequest {
     }
 }
 
+/// An object being written in parts: nothing is readable under `key` until the parts are
+/// completed, and aborting discards every part sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PartedUpload {
+    pub key: String,
+    pub upload_id: String,
+}
+
+/// A part the store accepted; completing needs every one, in order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UploadedPart {
+    /// 1-based, as S3 counts them.
+    pub number: u32,
+    pub tag: String,
+}
+
 /// Object storage. Keys are built by [`crate::keys`], always under the tenant's prefix.
 pub trait BlobStore: Send + Sync {
     fn put(
@@ -211,6 +227,29 @@ pub trait BlobStore: Send + Sync {
     /// Deletes every object under a prefix, every version and delete marker included (the
     /// bucket is versioned). Returns how many versions were removed.
     fn purge_prefix(&self, prefix: &str) -> impl Future<Output = Result<usize, BlobError>> + Send;
+    /// Starts an object written part by part (S3: every part but the last at least 5 MiB).
+    fn start_parts(
+        &self,
+        key: &str,
+        content_type: &str,
+    ) -> impl Future<Output = Result<PartedUpload, BlobError>> + Send;
+    fn put_part(
+        &self,
+        upload: &PartedUpload,
+        number: u32,
+        bytes: Vec<u8>,
+    ) -> impl Future<Output = Result<UploadedPart, BlobError>> + Send;
+    /// Makes the object readable, made of `parts` in order.
+    fn complete_parts(
+        &self,
+        upload: &PartedUpload,
+        parts: &[UploadedPart],
+    ) -> impl Future<Output = Result<(), BlobError>> + Send;
+    /// Discards the upload and every part sent; an unknown upload is not an error.
+    fn abort_parts(
+        &self,
+        upload: &PartedUpload,
+    ) -> impl Future<Output = Result<(), BlobError>> + Send;
 }
 
 /// Usage events: views of calls, kept 13 months (table TTL; reads skip expired events).

@@ -17,8 +17,15 @@
 //! Scope `user`: the requester's own calls (as the rep) in every team they belong to, their
 //! progress and their own audit events. Scope `workspace` (owners): every call, progress of
 //! every rep, playbook and audit event of the teams the requester owns, and the workspace's
-//! retention settings. The bundle is written one call at a time as serialized bytes, never as
-//! a tree of every entity. It expires with the bucket's `exports/` lifecycle rule (3 days).
+//! retention settings.
+//!
+//! The bundle streams: each call is read, serialized and dropped before the next, and the
+//! serialized bytes go to S3 in parts of [`EXPORT_PART_SIZE`] (a multipart upload), so the
+//! memory an export takes is about one part plus one call, whatever the bundle's size. A
+//! bundle that fails midway is aborted: nothing is readable under its key, and the parts
+//! already sent are discarded (or, if the function died, removed by the bucket's lifecycle
+//! rule for incomplete uploads after a day). The bundle expires with the bucket's `exports/`
+//! lifecycle rule (3 days).
 
 use std::collections::BTreeSet;
 
@@ -37,8 +44,13 @@ use crate::ports::{
 };
 use crate::usecases::documents::{DocumentError, DocumentVault};
 use crate::usecases::progress::{ProgressError, load_progress};
+use crate::usecases::streamed::{MIN_PART_SIZE, StreamedObject};
 
 pub const EXPORT_SCHEMA: &str = "callcoach.export.v1";
+
+/// Bytes of bundle gathered before they go to S3 as one part: the smallest S3 accepts, to keep
+/// an export's memory low (10,000 parts of it still allow 50 GB).
+pub const EXPORT_PART_SIZE: usize = MIN_PART_SIZE;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -81,65 +93,113 @@ pub struct ExportRequest<'a> {
     pub teams: Vec<TeamId>,
     pub export_id: &'a ExportId,
     pub now: OffsetDateTime,
+    /// [`EXPORT_PART_SIZE`] in production; tests use small parts to see many of them.
+    pub part_size: usize,
 }
 
 pub fn export_key(tenant: &TenantId, export: &ExportId) -> String {
     format!("exports/{tenant}/{export}.json")
 }
 
-/// Appends `"name":value` pieces of one JSON object as it is built.
-struct BundleWriter {
-    out: Vec<u8>,
+/// Appends `"name":value` pieces of one JSON object to a streamed object; every piece may
+/// send a part.
+struct BundleWriter<'a, B> {
+    object: StreamedObject<'a, B>,
     first_in_list: bool,
 }
 
-impl BundleWriter {
-    fn field<T: Serialize>(&mut self, name: &str, value: &T) -> Result<(), serde_json::Error> {
-        self.out
-            .extend_from_slice(serde_json::to_string(name)?.as_bytes());
-        self.out.push(b':');
-        serde_json::to_writer(&mut self.out, value)?;
-        self.out.push(b',');
+impl<B: BlobStore> BundleWriter<'_, B> {
+    fn name(&mut self, name: &str) -> Result<(), ExportError> {
+        let out = self.object.buffer();
+        serde_json::to_writer(&mut *out, name)?;
+        out.push(b':');
         Ok(())
     }
-    fn open_list(&mut self, name: &str) -> Result<(), serde_json::Error> {
-        self.out
-            .extend_from_slice(serde_json::to_string(name)?.as_bytes());
-        self.out.extend_from_slice(b":[");
+    async fn field<T: Serialize>(&mut self, name: &str, value: &T) -> Result<(), ExportError> {
+        self.name(name)?;
+        let out = self.object.buffer();
+        serde_json::to_writer(&mut *out, value)?;
+        out.push(b',');
+        Ok(self.object.send_full_part().await?)
+    }
+    fn open_list(&mut self, name: &str) -> Result<(), ExportError> {
+        self.name(name)?;
+        self.object.buffer().push(b'[');
         self.first_in_list = true;
         Ok(())
     }
-    fn item<T: Serialize>(&mut self, value: &T) -> Result<(), serde_json::Error> {
+    async fn item<T: Serialize>(&mut self, value: &T) -> Result<(), ExportError> {
         if !self.first_in_list {
-            self.out.push(b',');
+            self.object.buffer().push(b',');
         }
         self.first_in_list = false;
-        serde_json::to_writer(&mut self.out, value)
+        serde_json::to_writer(self.object.buffer(), value)?;
+        Ok(self.object.send_full_part().await?)
     }
     fn close_list(&mut self) {
-        self.out.extend_from_slice(b"],");
+        self.object.buffer().extend_from_slice(b"],");
     }
 }
 
-/// Writes the bundle and returns its key and counts.
-pub async fn write_export<S, B, E>(
-    store: &S,
-    blobs: &B,
-    envelope: &E,
-    request: &ExportRequest<'_>,
-) -> Result<(String, ExportCounts), ExportError>
-where
-    S: CallRepository
+/// The stores an export reads.
+pub trait ExportSource:
+    CallRepository
+    + DocumentRepository
+    + ProgressRepository
+    + PlaybookRepository
+    + AuditLog
+    + TenantRepository
+    + TeamRepository
+    + UsageLog
+{
+}
+
+impl<T> ExportSource for T where
+    T: CallRepository
         + DocumentRepository
         + ProgressRepository
         + PlaybookRepository
         + AuditLog
         + TenantRepository
         + TeamRepository
-        + UsageLog,
-    B: BlobStore,
-    E: Envelope,
+        + UsageLog
 {
+}
+
+/// Writes the bundle and returns its key and counts. On any failure nothing is left readable
+/// under the key.
+pub async fn write_export<S: ExportSource, B: BlobStore, E: Envelope>(
+    store: &S,
+    blobs: &B,
+    envelope: &E,
+    request: &ExportRequest<'_>,
+) -> Result<(String, ExportCounts), ExportError> {
+    let key = export_key(request.tenant, request.export_id);
+    let mut bundle = BundleWriter {
+        object: StreamedObject::new(blobs, key.clone(), "application/json", request.part_size),
+        first_in_list: true,
+    };
+    match write_bundle(store, blobs, envelope, request, &mut bundle).await {
+        Ok(counts) => {
+            bundle.object.finish().await?;
+            Ok((key, counts))
+        }
+        Err(error) => {
+            if let Err(abort) = bundle.object.abort().await {
+                tracing::warn!(error = %abort, "could not abort a failed export's upload; the lifecycle rule removes its parts");
+            }
+            Err(error)
+        }
+    }
+}
+
+async fn write_bundle<S: ExportSource, B: BlobStore, E: Envelope>(
+    store: &S,
+    blobs: &B,
+    envelope: &E,
+    request: &ExportRequest<'_>,
+    bundle: &mut BundleWriter<'_, B>,
+) -> Result<ExportCounts, ExportError> {
     let tenant = request.tenant;
     let vault = DocumentVault {
         repository: store,
@@ -147,21 +207,20 @@ where
         envelope,
     };
     let mut counts = ExportCounts::default();
-    let mut bundle = BundleWriter {
-        out: b"{".to_vec(),
-        first_in_list: true,
-    };
-    bundle.field("schema", &EXPORT_SCHEMA)?;
-    bundle.field("tenant_id", tenant)?;
-    bundle.field("scope", &request.scope)?;
-    bundle.field("requested_by", request.requester)?;
-    bundle.field(
-        "created_at",
-        &request
-            .now
-            .format(&time::format_description::well_known::Rfc3339)
-            .unwrap_or_default(),
-    )?;
+    bundle.object.buffer().push(b'{');
+    bundle.field("schema", &EXPORT_SCHEMA).await?;
+    bundle.field("tenant_id", tenant).await?;
+    bundle.field("scope", &request.scope).await?;
+    bundle.field("requested_by", request.requester).await?;
+    bundle
+        .field(
+            "created_at",
+            &request
+                .now
+                .format(&time::format_description::well_known::Rfc3339)
+                .unwrap_or_default(),
+        )
+        .await?;
 
     let wanted = |call: &Call| {
         call.status != CallStatus::Deleted
@@ -201,12 +260,13 @@ where
                 }
                 counts.practice_responses += practice.len() as u64;
                 reps.insert(call.rep_id.clone());
-                bundle.item(&json!({
-                    "call": call_metadata(call),
-                    "transcript": transcript,
-                    "analysis": analysis,
-                    "practice_responses": practice,
-                }))?;
+                let entry = CallEntry {
+                    call: call_metadata(call),
+                    transcript: transcript.as_ref(),
+                    analysis: analysis.as_ref(),
+                    practice_responses: &practice,
+                };
+                bundle.item(&entry).await?;
             }
             match listed.next {
                 Some(next) => page = PageRequest::new(100, Some(next)).expect("valid page"),
@@ -223,7 +283,9 @@ where
     for rep in &reps {
         if let Some(progress) = load_progress(store, envelope, tenant, rep).await? {
             counts.goals += progress.current_goals.len() as u64;
-            bundle.item(&json!({"rep_id": rep, "progress": progress}))?;
+            bundle
+                .item(&json!({"rep_id": rep, "progress": progress}))
+                .await?;
         }
     }
     bundle.close_list();
@@ -233,7 +295,9 @@ where
     if request.scope == ExportScope::Workspace {
         for team in &request.teams {
             if let Some(playbook) = store.get_playbook(tenant, team).await? {
-                bundle.item(&json!({"team_id": team, "playbook": playbook}))?;
+                bundle
+                    .item(&json!({"team_id": team, "playbook": playbook}))
+                    .await?;
             }
         }
         if let Some(workspace) = store.get_tenant(tenant).await? {
@@ -241,7 +305,7 @@ where
         }
     }
     bundle.close_list();
-    bundle.field("retention", &retention)?;
+    bundle.field("retention", &retention).await?;
 
     bundle.open_list("audit_events")?;
     let mut page = PageRequest::first(100).expect("100 is a valid page size");
@@ -251,7 +315,7 @@ where
             let mine = event.actor.as_ref() == Some(request.requester);
             if request.scope == ExportScope::Workspace || mine {
                 counts.audit_events += 1;
-                bundle.item(event)?;
+                bundle.item(event).await?;
             }
         }
         match listed.next {
@@ -266,15 +330,21 @@ where
         .views_of_user(tenant, request.requester, request.now, 10_000)
         .await?;
     counts.usage_events = views.len() as u64;
-    bundle.field("usage_events", &views)?;
-    bundle.field("counts", &counts)?;
-    // Replace the trailing comma with the closing brace.
-    bundle.out.pop();
-    bundle.out.push(b'}');
+    bundle.field("usage_events", &views).await?;
+    // The last field carries no trailing comma.
+    bundle.name("counts")?;
+    serde_json::to_writer(bundle.object.buffer(), &counts)?;
+    bundle.object.buffer().push(b'}');
+    Ok(counts)
+}
 
-    let key = export_key(tenant, request.export_id);
-    blobs.put(&key, bundle.out, "application/json").await?;
-    Ok((key, counts))
+/// One call of the bundle, serialized from borrowed parts (no JSON tree copy of a transcript).
+#[derive(Serialize)]
+struct CallEntry<'a> {
+    call: Value,
+    transcript: Option<&'a Transcript>,
+    analysis: Option<&'a Analysis>,
+    practice_responses: &'a [PracticeResponse],
 }
 
 /// The call's metadata as the API shows it: no storage keys or job secrets.
@@ -293,4 +363,141 @@ fn call_metadata(call: &Call) -> Value {
         "legal_hold": call.legal_hold,
         "created_at": call.created_at.format(&time::format_description::well_known::Rfc3339).unwrap_or_default(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use time::macros::datetime;
+
+    use super::*;
+    use crate::fakes::{
+        CallSeed, InMemoryBlobStore, InMemoryStore, ManualClock, fake_cipher_over,
+        seed_transcribed_call,
+    };
+    use crate::ports::IdGenerator;
+    use crate::system::RandomIds;
+
+    const NOW: OffsetDateTime = datetime!(2026-11-24 2:00 UTC);
+    /// Lines per seeded transcript: about 20 KB of bundle per call.
+    const LINES: usize = 400;
+
+    struct Seeded {
+        store: InMemoryStore,
+        blobs: InMemoryBlobStore,
+        tenant: TenantId,
+        team: TeamId,
+        rep: UserId,
+    }
+
+    async fn seeded(calls: usize) -> Seeded {
+        let seeded = Seeded {
+            store: InMemoryStore::default(),
+            blobs: InMemoryBlobStore::default(),
+            tenant: TenantId::parse("export-tenant").unwrap(),
+            team: RandomIds.mint(),
+            rep: UserId::parse("rep-1").unwrap(),
+        };
+        let envelope = fake_cipher_over(seeded.store.clone(), ManualClock::at(NOW));
+        for index in 0..calls {
+            let seed = CallSeed {
+                tenant: &seeded.tenant,
+                team: &seeded.team,
+                rep: &seeded.rep,
+                utterances: LINES,
+                marker: &format!("canary-{index}"),
+            };
+            seed_transcribed_call(&seeded.store, &seeded.blobs, &envelope, seed).await;
+        }
+        seeded
+    }
+
+    async fn export(
+        seeded: &Seeded,
+        part_size: usize,
+    ) -> Result<(String, ExportCounts), ExportError> {
+        let envelope = fake_cipher_over(seeded.store.clone(), ManualClock::at(NOW));
+        let request = ExportRequest {
+            tenant: &seeded.tenant,
+            requester: &seeded.rep,
+            scope: ExportScope::User,
+            teams: vec![seeded.team.clone()],
+            export_id: &RandomIds.mint(),
+            now: NOW,
+            part_size,
+        };
+        write_export(&seeded.store, &seeded.blobs, &envelope, &request).await
+    }
+
+    #[tokio::test]
+    async fn a_large_bundle_goes_to_the_store_in_parts_of_about_the_part_size() {
+        let seeded = seeded(30).await;
+        let part_size = 64 * 1024;
+        let (key, counts) = export(&seeded, part_size).await.unwrap();
+
+        let bundle: Value =
+            serde_json::from_slice(&seeded.blobs.get(&key).await.unwrap().unwrap()).unwrap();
+        assert_eq!(bundle["schema"], EXPORT_SCHEMA);
+        assert_eq!(counts.calls, 30);
+        assert_eq!(counts.transcripts, 30);
+        let calls = bundle["calls"].as_array().unwrap();
+        assert_eq!(calls.len(), 30);
+        let mut canaries: Vec<String> = calls
+            .iter()
+            .map(|c| {
+                c["transcript"]["utterances"][0]["text"]
+                    .as_str()
+                    .unwrap()
+                    .to_owned()
+            })
+            .collect();
+        canaries.sort();
+        canaries.dedup();
+        assert_eq!(
+            canaries.len(),
+            30,
+            "every call's own transcript is in the bundle"
+        );
+        assert_eq!(bundle["counts"]["calls"], 30);
+
+        // One call is far smaller than a part: every part but the last is a part's worth plus
+        // at most one call, so the writer never held more than that.
+        let one_call = serde_json::to_vec(&calls[0]).unwrap().len();
+        let sizes = seeded.blobs.part_sizes();
+        let total: usize = sizes.iter().sum();
+        assert!(sizes.len() >= total / (part_size + one_call), "{sizes:?}");
+        assert!(sizes.len() > 4, "{sizes:?}");
+        for size in &sizes[..sizes.len() - 1] {
+            assert!(
+                *size >= part_size && *size < part_size + 2 * one_call,
+                "{sizes:?}"
+            );
+        }
+        assert_eq!(seeded.blobs.open_uploads(), 0);
+    }
+
+    #[tokio::test]
+    async fn an_export_failing_midway_leaves_nothing_under_its_key_and_no_parts() {
+        let seeded = seeded(30).await;
+        seeded.blobs.fail_part(3);
+        let failed = export(&seeded, 64 * 1024).await;
+        assert!(matches!(failed, Err(ExportError::Blob(_))), "{failed:?}");
+        assert!(seeded.blobs.list("exports/").await.unwrap().is_empty());
+        assert_eq!(
+            seeded.blobs.open_uploads(),
+            0,
+            "the sent parts are discarded"
+        );
+        assert_eq!(seeded.blobs.part_sizes().len(), 2);
+    }
+
+    #[tokio::test]
+    async fn a_small_bundle_is_one_plain_put() {
+        let seeded = seeded(2).await;
+        let (key, counts) = export(&seeded, EXPORT_PART_SIZE).await.unwrap();
+        assert_eq!(counts.calls, 2);
+        assert!(seeded.blobs.part_sizes().is_empty());
+        let bundle: Value =
+            serde_json::from_slice(&seeded.blobs.get(&key).await.unwrap().unwrap()).unwrap();
+        assert_eq!(bundle["calls"].as_array().unwrap().len(), 2);
+    }
 }

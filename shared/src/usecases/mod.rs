@@ -13,5 +13,6 @@ pub mod prep;
 pub mod progress;
 pub mod reaper;
 pub mod score;
+pub mod streamed;
 pub mod transcribe;
 pub mod transcribed;
