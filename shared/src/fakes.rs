@@ -353,6 +353,15 @@ impl DataKeyStore for InMemoryStore {
         s.data_keys.retain(|(t, _, _), _| t != tenant);
         Ok(before - s.data_keys.len())
     }
+    async fn list_data_keys(&self, tenant: &TenantId) -> Result<Vec<WrappedDataKey>, StoreError> {
+        Ok(self
+            .state()
+            .data_keys
+            .values()
+            .filter(|(k, _)| &k.tenant == tenant)
+            .map(|(k, _)| k.clone())
+            .collect())
+    }
 }
 
 /// A key service that wraps data keys with a local master key per KMS key id and binds the
@@ -706,25 +715,19 @@ pub fn fake_cipher_over<C: Clock>(
     )
 }
 
-impl crate::ports::AuditLog for InMemoryStore {
-    async fn append(&self, event: &crate::domain::audit::AuditEvent) -> Result<(), StoreError> {
-        let mut state = self.state();
-        if state.audit.iter().any(|e| e.event_id == event.event_id) {
-            return Err(StoreError::AlreadyExists);
-        }
-        state.audit.push(event.clone());
-        Ok(())
-    }
-    async fn list(
+impl InMemoryStore {
+    /// A tenant's events passing `keep`, newest first, one page of them.
+    fn audit_page(
         &self,
         tenant: &TenantId,
         page: &PageRequest,
+        keep: impl Fn(&crate::domain::audit::AuditEvent) -> bool,
     ) -> Result<Page<crate::domain::audit::AuditEvent>, StoreError> {
         let mut events: Vec<_> = self
             .state()
             .audit
             .iter()
-            .filter(|e| &e.tenant_id == tenant)
+            .filter(|e| &e.tenant_id == tenant && keep(e))
             .cloned()
             .collect();
         events.sort_by_key(|e| std::cmp::Reverse((e.at, e.event_id.clone())));
@@ -749,6 +752,33 @@ impl crate::ports::AuditLog for InMemoryStore {
             )
         });
         Ok(Page { items, next })
+    }
+}
+
+impl crate::ports::AuditLog for InMemoryStore {
+    async fn append(&self, event: &crate::domain::audit::AuditEvent) -> Result<(), StoreError> {
+        let mut state = self.state();
+        if state.audit.iter().any(|e| e.event_id == event.event_id) {
+            return Err(StoreError::AlreadyExists);
+        }
+        state.audit.push(event.clone());
+        Ok(())
+    }
+    async fn list(
+        &self,
+        tenant: &TenantId,
+        page: &PageRequest,
+    ) -> Result<Page<crate::domain::audit::AuditEvent>, StoreError> {
+        self.audit_page(tenant, page, |_| true)
+    }
+    async fn list_between(
+        &self,
+        tenant: &TenantId,
+        from: OffsetDateTime,
+        to: OffsetDateTime,
+        page: &PageRequest,
+    ) -> Result<Page<crate::domain::audit::AuditEvent>, StoreError> {
+        self.audit_page(tenant, page, |e| e.at >= from && e.at <= to)
     }
 }
 

@@ -9,16 +9,23 @@
 //! | "suspended", "at": RFC 3339}`): only principals allowed to put events with that source on
 //! the bus can send them (IAM), and [`handle_event`] routes them to
 //! [`change_account_state`].
+//!
+//! And the breach-scoping query of the runbook (P11), invoked by an operator (IAM
+//! `lambda:InvokeFunction`; API Gateway does not reach this function):
+//! `{"breach_scope": {"from": RFC 3339, "to": RFC 3339, "categories": ["transcripts", ...],
+//! "after": "tenant"}}` (`categories` and `after` optional) answers [`scope_breach`]'s report.
 
+use std::collections::BTreeSet;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use callcoach_shared::crypto::DataKeyStore;
+use callcoach_shared::crypto::{DataCategory, DataKeyStore};
 use callcoach_shared::domain::retention::AccountState;
 use callcoach_shared::ids::TenantId;
 use callcoach_shared::ports::{
     AuditLog, BlobStore, CallRepository, Clock, RetentionStore, TeamRepository, TenantRepository,
 };
 use callcoach_shared::telemetry::{Metric, emit_metrics};
+use callcoach_shared::usecases::breach::{BreachQuery, scope_breach};
 use callcoach_shared::usecases::lifecycle::change_account_state;
 use callcoach_shared::usecases::reaper::{ReapReport, Reaper};
 use lambda_runtime::{Error, LambdaEvent};
@@ -34,6 +41,35 @@ pub struct Deps<S, B, C> {
     pub clock: C,
 }
 
+/// What the reaper's events need of the table.
+pub trait ReaperStore:
+    RetentionStore + TenantRepository + TeamRepository + CallRepository + AuditLog + DataKeyStore
+{
+}
+
+impl<T> ReaperStore for T where
+    T: RetentionStore
+        + TenantRepository
+        + TeamRepository
+        + CallRepository
+        + AuditLog
+        + DataKeyStore
+{
+}
+
+/// Whether the invocation has more than [`DEADLINE_MARGIN`] left; a context without a deadline
+/// (local invocations) always has.
+fn time_left(context: &lambda_runtime::Context) -> impl Fn() -> bool + use<> {
+    let deadline_ms = context.deadline;
+    let deadline = UNIX_EPOCH + Duration::from_millis(deadline_ms);
+    move || {
+        deadline_ms == 0
+            || deadline
+                .duration_since(SystemTime::now())
+                .is_ok_and(|left| left > DEADLINE_MARGIN)
+    }
+}
+
 /// A dry run is asked for with `dry_run: true` at the top level or in `detail`.
 pub fn wants_dry_run(event: &Value) -> bool {
     [&event["dry_run"], &event["detail"]["dry_run"]]
@@ -41,29 +77,12 @@ pub fn wants_dry_run(event: &Value) -> bool {
         .any(|v| v.as_bool() == Some(true))
 }
 
-pub async fn handle<S, B, C>(
+pub async fn handle<S: ReaperStore, B: BlobStore, C: Clock>(
     deps: &Deps<S, B, C>,
     event: LambdaEvent<Value>,
-) -> Result<ReapReport, Error>
-where
-    S: RetentionStore
-        + TenantRepository
-        + TeamRepository
-        + CallRepository
-        + AuditLog
-        + DataKeyStore,
-    B: BlobStore,
-    C: Clock,
-{
+) -> Result<ReapReport, Error> {
     let dry_run = wants_dry_run(&event.payload);
-    let deadline = UNIX_EPOCH + Duration::from_millis(event.context.deadline);
-    // A context without a deadline (local invocations) runs to the end.
-    let has_time = || {
-        event.context.deadline == 0
-            || deadline
-                .duration_since(SystemTime::now())
-                .is_ok_and(|left| left > DEADLINE_MARGIN)
-    };
+    let has_time = time_left(&event.context);
     let reaper = Reaper {
         store: &deps.store,
         blobs: &deps.blobs,
@@ -94,22 +113,44 @@ struct LifecycleDetail {
     at: time::OffsetDateTime,
 }
 
-/// Every event the function takes: a billing lifecycle event, or a schedule (sweep).
-pub async fn handle_event<S, B, C>(
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BreachScopeRequest {
+    #[serde(with = "time::serde::rfc3339")]
+    from: time::OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    to: time::OffsetDateTime,
+    #[serde(default)]
+    categories: BTreeSet<DataCategory>,
+    after: Option<TenantId>,
+}
+
+/// Every event the function takes: a billing lifecycle event, a breach-scoping query, or a
+/// schedule (sweep).
+pub async fn handle_event<S: ReaperStore, B: BlobStore, C: Clock>(
     deps: &Deps<S, B, C>,
     event: LambdaEvent<Value>,
-) -> Result<Value, Error>
-where
-    S: RetentionStore
-        + TenantRepository
-        + TeamRepository
-        + CallRepository
-        + AuditLog
-        + DataKeyStore,
-    B: BlobStore,
-    C: Clock,
-{
+) -> Result<Value, Error> {
     let payload = &event.payload;
+    if let Some(request) = payload.get("breach_scope") {
+        let request: BreachScopeRequest = serde_json::from_value(request.clone())?;
+        let query = BreachQuery {
+            from: request.from,
+            to: request.to,
+            categories: request.categories,
+            after: request.after,
+        };
+        let has_time = time_left(&event.context);
+        let scope = scope_breach(&deps.store, &query, deps.clock.now(), has_time).await?;
+        // Counts only: the report itself goes to the operator who asked.
+        info!(
+            tenants_checked = scope.tenants_checked,
+            affected = scope.affected.len(),
+            finished = scope.finished,
+            "breach scoped"
+        );
+        return Ok(serde_json::to_value(scope)?);
+    }
     if payload["source"] == BILLING_SOURCE && payload["detail-type"] == LIFECYCLE_DETAIL_TYPE {
         let detail: LifecycleDetail = serde_json::from_value(payload["detail"].clone())?;
         let tenant = change_account_state(

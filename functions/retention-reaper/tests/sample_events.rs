@@ -132,3 +132,73 @@ async fn the_sample_billing_event_cancels_the_workspace_once() {
             .is_err()
     );
 }
+
+const BREACH_SAMPLE: &str = include_str!("../../../events/breach-scope.json");
+
+#[tokio::test]
+async fn the_sample_breach_query_lists_the_workspace_that_held_transcripts() {
+    use callcoach_shared::crypto::{DataCategory, DataKeyStore, WrappedDataKey};
+    let (deps, tenant) = seeded().await;
+    let key = |category, at| WrappedDataKey {
+        tenant: tenant.clone(),
+        category,
+        version: 1,
+        kms_key_id: "key".into(),
+        wrapped: vec![1; 32],
+        created_at: at,
+    };
+    let before_window = time::macros::datetime!(2026-11-01 0:00 UTC);
+    let after_window = time::macros::datetime!(2026-11-23 0:00:01 UTC);
+    deps.store
+        .insert_data_key(&key(DataCategory::Transcripts, before_window))
+        .await
+        .unwrap();
+    deps.store
+        .insert_data_key(&key(DataCategory::Insights, after_window))
+        .await
+        .unwrap();
+
+    let event: Value = serde_json::from_str(BREACH_SAMPLE).unwrap();
+    let report = handle_event(&deps, LambdaEvent::new(event, Context::default()))
+        .await
+        .unwrap();
+    assert_eq!(report["finished"], true);
+    assert_eq!(report["tenants_checked"], 1);
+    assert_eq!(report["affected"][0]["tenant_id"], tenant.as_str());
+    let categories = report["affected"][0]["categories"].as_array().unwrap();
+    assert_eq!(categories.len(), 1);
+    assert_eq!(categories[0]["category"], "transcripts");
+    assert!(
+        deps.store
+            .audit_events()
+            .iter()
+            .any(|e| e.action == "breach.scoped" && e.tenant_id == tenant)
+    );
+}
+
+#[tokio::test]
+async fn a_malformed_breach_query_is_refused_and_scopes_nothing() {
+    let (deps, _) = seeded().await;
+    for bad in [
+        serde_json::json!({"breach_scope": {"from": "yesterday", "to": "2026-11-23T00:00:00Z"}}),
+        serde_json::json!({"breach_scope": {"from": "2026-11-20T00:00:00Z", "to": "2026-11-23T00:00:00Z", "categories": ["passwords"]}}),
+        serde_json::json!({"breach_scope": {"from": "2026-11-20T00:00:00Z", "to": "2026-11-23T00:00:00Z", "tenant": "x"}}),
+        serde_json::json!({"breach_scope": {"from": "2026-11-23T00:00:00Z", "to": "2026-11-20T00:00:00Z"}}),
+    ] {
+        let refused = handle_event(&deps, LambdaEvent::new(bad.clone(), Context::default())).await;
+        assert!(refused.is_err(), "{bad}");
+    }
+    assert!(
+        deps.store
+            .audit_events()
+            .iter()
+            .all(|e| e.action != "breach.scoped")
+    );
+    assert!(
+        !deps
+            .store
+            .calls_of_tenant(&TenantId::parse("demo-tenant").unwrap())
+            .is_empty(),
+        "a refused query is not taken for a sweep"
+    );
+}

@@ -180,6 +180,12 @@ pub trait DataKeyStore: Send + Sync {
         &self,
         tenant: &TenantId,
     ) -> impl Future<Output = Result<usize, StoreError>> + Send;
+    /// Every wrapped data key of the tenant, by category then version (the inventory a breach
+    /// response reads: which categories held data, under which key, since when).
+    fn list_data_keys(
+        &self,
+        tenant: &TenantId,
+    ) -> impl Future<Output = Result<Vec<WrappedDataKey>, StoreError>> + Send;
 }
 
 /// What one ciphertext is bound to.
@@ -285,5 +291,11 @@ impl<T: DataKeyStore> DataKeyStore for std::sync::Arc<T> {
         tenant: &TenantId,
     ) -> impl Future<Output = Result<usize, StoreError>> + Send {
         (**self).destroy_data_keys(tenant)
+    }
+    fn list_data_keys(
+        &self,
+        tenant: &TenantId,
+    ) -> impl Future<Output = Result<Vec<WrappedDataKey>, StoreError>> + Send {
+        (**self).list_data_keys(tenant)
     }
 }

@@ -390,6 +390,14 @@ pub trait AuditLog: Send + Sync {
         tenant: &TenantId,
         page: &PageRequest,
     ) -> impl Future<Output = Result<Page<crate::domain::audit::AuditEvent>, StoreError>> + Send;
+    /// A tenant's events from `from` to `to` (both included), newest first; reads only those.
+    fn list_between(
+        &self,
+        tenant: &TenantId,
+        from: OffsetDateTime,
+        to: OffsetDateTime,
+        page: &PageRequest,
+    ) -> impl Future<Output = Result<Page<crate::domain::audit::AuditEvent>, StoreError>> + Send;
 }
 
 /// A rep's progress record, already encrypted, with a version for optimistic concurrency.

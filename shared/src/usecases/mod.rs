@@ -1,6 +1,7 @@
 //! Use cases, generic over the ports.
 
 pub mod audit_trail;
+pub mod breach;
 pub mod callback;
 pub mod calls;
 pub mod deletion;

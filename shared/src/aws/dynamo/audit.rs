@@ -8,6 +8,8 @@ use super::retention::index_expiry;
 use super::{
     DynamoTable, attr_names as a, from_json_item, is_conditional_failure, json_item, store_err,
 };
+use time::OffsetDateTime;
+
 use crate::domain::audit::AuditEvent;
 use crate::ids::TenantId;
 use crate::ports::{AuditLog, Cursor, CursorError, ExpiringRecords, Page, PageRequest, StoreError};
@@ -56,6 +58,31 @@ impl AuditLog for DynamoTable {
         tenant: &TenantId,
         page: &PageRequest,
     ) -> Result<Page<AuditEvent>, StoreError> {
+        self.audit_page(tenant, None, page).await
+    }
+
+    async fn list_between(
+        &self,
+        tenant: &TenantId,
+        from: OffsetDateTime,
+        to: OffsetDateTime,
+        page: &PageRequest,
+    ) -> Result<Page<AuditEvent>, StoreError> {
+        // Sort keys start with the zero-padded nanosecond time; '~' sorts after every id.
+        let low = format!("{:020}#", from.unix_timestamp_nanos().max(0));
+        let high = format!("{:020}#~", to.unix_timestamp_nanos().max(0));
+        self.audit_page(tenant, Some((low, high)), page).await
+    }
+}
+
+impl DynamoTable {
+    /// One page of a tenant's events, newest first, within the sort key range when given.
+    async fn audit_page(
+        &self,
+        tenant: &TenantId,
+        range: Option<(String, String)>,
+        page: &PageRequest,
+    ) -> Result<Page<AuditEvent>, StoreError> {
         let partition = pk(tenant);
         let start = match &page.cursor {
             Some(cursor) => {
@@ -70,19 +97,24 @@ impl AuditLog for DynamoTable {
             }
             None => None,
         };
-        let out = self
+        let mut request = self
             .client
             .query()
             .table_name(&self.table)
-            .key_condition_expression("#pk = :pk")
             .expression_attribute_names("#pk", a::PK)
             .expression_attribute_values(":pk", s(&partition))
             .scan_index_forward(false)
             .limit(i32::from(page.limit()))
-            .set_exclusive_start_key(start)
-            .send()
-            .await
-            .map_err(store_err)?;
+            .set_exclusive_start_key(start);
+        request = match range {
+            Some((low, high)) => request
+                .key_condition_expression("#pk = :pk AND #sk BETWEEN :low AND :high")
+                .expression_attribute_names("#sk", a::SK)
+                .expression_attribute_values(":low", s(low))
+                .expression_attribute_values(":high", s(high)),
+            None => request.key_condition_expression("#pk = :pk"),
+        };
+        let out = request.send().await.map_err(store_err)?;
         let items = out
             .items
             .unwrap_or_default()

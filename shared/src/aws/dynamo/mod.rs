@@ -769,6 +769,14 @@ impl DataKeyStore for DynamoTable {
         self.delete_keys(to_delete).await?;
         Ok(count)
     }
+
+    async fn list_data_keys(&self, tenant: &TenantId) -> Result<Vec<WrappedDataKey>, StoreError> {
+        self.query_partition(&keys_pk(tenant), None)
+            .await?
+            .iter()
+            .map(data_key_from)
+            .collect()
+    }
 }
 
 impl crate::ports::PlaybookRepository for DynamoTable {
