@@ -242,3 +242,17 @@ pub async fn object_versions_of(aws: &LocalAws, tenant: &TenantId) -> usize {
     }
     versions
 }
+
+/// The published JSON Schema of export bundles.
+pub const EXPORT_SCHEMA_JSON: &str = include_str!("../../shared/schemas/export.v1.schema.json");
+
+/// Why `bundle` does not pass the export schema; empty when it does.
+pub fn export_schema_errors(bundle: &serde_json::Value) -> Vec<String> {
+    let schema: serde_json::Value =
+        serde_json::from_str(EXPORT_SCHEMA_JSON).expect("the schema is JSON");
+    let validator = jsonschema::validator_for(&schema).expect("the schema compiles");
+    validator
+        .iter_errors(bundle)
+        .map(|error| format!("{}: {error}", error.instance_path()))
+        .collect()
+}

@@ -384,6 +384,10 @@ async fn a_transcript_and_a_recording_go_through_everything_to_deletion() {
         .await
         .unwrap();
     assert_eq!(bundle["schema"], "callcoach.export.v1");
+    assert_eq!(
+        callcoach_tests::export_schema_errors(&bundle),
+        Vec::<String>::new()
+    );
     assert_eq!(bundle["calls"].as_array().unwrap().len(), 2);
 
     // Its idempotency records (upload, scoring) live with the call, so its cascade takes them.

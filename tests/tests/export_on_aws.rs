@@ -8,7 +8,7 @@ use callcoach_shared::system::SystemClock;
 use callcoach_shared::usecases::export::{
     EXPORT_PART_SIZE, ExportError, ExportRequest, ExportScope, export_key, write_export,
 };
-use callcoach_tests::{LocalAws, fresh_tenant, mint};
+use callcoach_tests::{LocalAws, export_schema_errors, fresh_tenant, mint};
 use serde_json::Value;
 
 /// About 1 MB of bundle per seeded call.
@@ -129,6 +129,7 @@ async fn a_large_export_is_written_in_parts_and_downloads_whole_through_its_link
         .unwrap();
     assert_eq!(body.len(), size);
     let bundle: Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(export_schema_errors(&bundle), Vec::<String>::new());
     let calls = bundle["calls"].as_array().unwrap();
     assert_eq!(calls.len(), CALLS);
     for index in 0..CALLS {

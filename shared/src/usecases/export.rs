@@ -1,7 +1,7 @@
 //! Export (privacy promise P5): one JSON bundle of what the requester may take with them,
 //! written to `exports/{tenant}/{export}.json` and handed out through a short-lived link.
 //!
-//! Bundle schema `callcoach.export.v1`:
+//! Bundle schema `callcoach.export.v1` (JSON Schema: `shared/schemas/export.v1.schema.json`):
 //! ```text
 //! { "schema", "tenant_id", "scope": "user" | "workspace", "requested_by", "created_at",
 //!   "calls": [ { "call": {...metadata}, "transcript": {...} | null, "analysis": {...} | null,

@@ -1146,6 +1146,7 @@ async fn exports_hold_exactly_what_the_caller_may_take_and_no_other_tenants_data
     let bytes = bundle_bytes(&w, &key).await;
     let bundle: Value = serde_json::from_slice(&bytes).unwrap();
     assert_eq!(bundle["schema"], "callcoach.export.v1");
+    assert_eq!(callcoach_tests::export_schema_errors(&bundle), Vec::<String>::new());
     assert_eq!(bundle["scope"], "user");
     assert_eq!(bundle["counts"], answer["counts"]);
     // r1 has one call (c1, scored): its transcript, analysis, progress and own audit event.
@@ -1204,6 +1205,7 @@ async fn exports_hold_exactly_what_the_caller_may_take_and_no_other_tenants_data
     let (_, key) = bundle_of(&text);
     let bytes = bundle_bytes(&w, &key).await;
     let bundle: Value = serde_json::from_slice(&bytes).unwrap();
+    assert_eq!(callcoach_tests::export_schema_errors(&bundle), Vec::<String>::new());
     let ids: Vec<&str> = bundle["calls"]
         .as_array()
         .unwrap()
