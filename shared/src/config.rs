@@ -37,6 +37,30 @@ pub fn flag(
     }
 }
 
+/// A whole number within `range`, or `default` when unset.
+pub fn bounded(
+    lookup: &impl Fn(&str) -> Option<String>,
+    name: &'static str,
+    range: std::ops::RangeInclusive<u32>,
+    default: u32,
+) -> Result<u32, ConfigError> {
+    match lookup(name).as_deref().map(str::trim) {
+        None | Some("") => Ok(default),
+        Some(text) => text
+            .parse::<u32>()
+            .ok()
+            .filter(|n| range.contains(n))
+            .ok_or_else(|| ConfigError::Invalid {
+                name,
+                reason: format!(
+                    "expected a whole number from {} to {}, got {text:?}",
+                    range.start(),
+                    range.end()
+                ),
+            }),
+    }
+}
+
 pub fn process_env(name: &str) -> Option<String> {
     std::env::var(name).ok()
 }

@@ -34,6 +34,9 @@ impl ManualClock {
     pub fn advance(&self, by: Duration) {
         *self.0.lock().unwrap() += by;
     }
+    pub fn set(&self, now: OffsetDateTime) {
+        *self.0.lock().unwrap() = now;
+    }
 }
 
 impl Clock for ManualClock {
@@ -54,7 +57,7 @@ struct State {
     audit: Vec<crate::domain::audit::AuditEvent>,
     progress: HashMap<(TenantId, UserId), (u64, Vec<u8>)>,
     playbooks: HashMap<(TenantId, TeamId), crate::domain::playbook::Playbook>,
-    recording_marks: HashMap<(TenantId, CallId), OffsetDateTime>,
+    age_marks: HashMap<(TenantId, CallId, crate::ports::AgeMark), OffsetDateTime>,
     usage: Vec<crate::domain::usage::UsageEvent>,
     known_users: std::collections::BTreeSet<(TenantId, UserId)>,
 }
@@ -938,11 +941,11 @@ impl crate::ports::RetentionStore for InMemoryStore {
         use crate::ports::AgeIndex;
         let s = self.state();
         let mut due: Vec<crate::ports::DueCall> = match index {
-            AgeIndex::Recordings => s
-                .recording_marks
+            AgeIndex::Recordings | AgeIndex::Transcribing => s
+                .age_marks
                 .iter()
-                .filter(|((t, _), _)| t == tenant)
-                .map(|((_, call), at)| crate::ports::DueCall {
+                .filter(|((t, _, mark), _)| t == tenant && mark.index() == index)
+                .map(|((_, call, _), at)| crate::ports::DueCall {
                     call_id: call.clone(),
                     since: *at,
                 })
@@ -973,26 +976,28 @@ impl crate::ports::RetentionStore for InMemoryStore {
         Ok(due)
     }
 
-    async fn mark_recording(
+    async fn mark_aging(
         &self,
         tenant: &TenantId,
         call: &CallId,
+        mark: crate::ports::AgeMark,
         at: OffsetDateTime,
     ) -> Result<(), StoreError> {
         self.state()
-            .recording_marks
-            .insert((tenant.clone(), call.clone()), at);
+            .age_marks
+            .insert((tenant.clone(), call.clone(), mark), at);
         Ok(())
     }
 
-    async fn clear_recording_mark(
+    async fn clear_aging_mark(
         &self,
         tenant: &TenantId,
         call: &CallId,
+        mark: crate::ports::AgeMark,
     ) -> Result<(), StoreError> {
         self.state()
-            .recording_marks
-            .remove(&(tenant.clone(), call.clone()));
+            .age_marks
+            .remove(&(tenant.clone(), call.clone(), mark));
         Ok(())
     }
 
@@ -1011,7 +1016,10 @@ impl crate::ports::RetentionStore for InMemoryStore {
         s.idempotency
             .retain(|(t, c, _), _| !(t == tenant && c.as_ref() == Some(call)));
         count += before - s.idempotency.len();
-        count += usize::from(s.recording_marks.remove(&key).is_some());
+        let before = s.age_marks.len();
+        s.age_marks
+            .retain(|(t, c, _), _| !(t == tenant && c == call));
+        count += before - s.age_marks.len();
         count += usize::from(s.calls.remove(&key).is_some());
         Ok(count)
     }

@@ -20,7 +20,9 @@ use callcoach_shared::domain::transcript::Transcript;
 use callcoach_shared::fakes::ManualClock;
 use callcoach_shared::ids::{TenantId, UserId};
 use callcoach_shared::parse::{TranscriptFormat, parse_as};
-use callcoach_shared::ports::{AuditLog, BlobStore, PageRequest, RetentionStore, TenantRepository};
+use callcoach_shared::ports::{
+    AgeMark, AuditLog, BlobStore, PageRequest, RetentionStore, TenantRepository,
+};
 use callcoach_shared::system::{RandomIds, SystemClock};
 use callcoach_shared::usecases::calls::{NewCall, create_call};
 use callcoach_shared::usecases::documents::DocumentVault;
@@ -99,7 +101,7 @@ async fn seeded_call(aws: &LocalAws, tenant: &TenantId, created: OffsetDateTime)
     .unwrap();
     aws.adapters
         .table
-        .mark_recording(tenant, &call.call_id, created)
+        .mark_aging(tenant, &call.call_id, AgeMark::Recording, created)
         .await
         .unwrap();
     call

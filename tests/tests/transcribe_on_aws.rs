@@ -14,11 +14,12 @@ use callcoach_shared::domain::call::{Call, CallStatus, CallType};
 use callcoach_shared::domain::transcript::Transcript;
 use callcoach_shared::fakes::transcribe_output;
 use callcoach_shared::ids::UserId;
-use callcoach_shared::ports::{BlobStore, CallRepository, DocumentKind};
+use callcoach_shared::ports::{AgeIndex, BlobStore, CallRepository, DocumentKind, RetentionStore};
 use callcoach_shared::system::{RandomIds, SystemClock};
 use callcoach_shared::usecases::calls::{NewCall, create_call};
 use callcoach_shared::usecases::documents::DocumentVault;
 use callcoach_shared::usecases::transcribe::{JobState, TranscribeJobs, output_key};
+use callcoach_shared::usecases::transcribed::TranscriptSink;
 use callcoach_tests::{LocalAws, fresh_tenant, lambda_context, messages_on, mint, own_queue};
 use lambda_runtime::LambdaEvent;
 use serde_json::json;
@@ -173,6 +174,7 @@ impl Rig {
             TranscribeDeps {
                 jobs: self.service.clone(),
                 delete_output: true,
+                transcription_deadline: time::Duration::hours(6),
             },
         )
     }
@@ -222,6 +224,69 @@ async fn recordings_go_through_amazon_transcribe_by_event_or_by_sweep() {
     let rig = Rig::new().await;
     the_event_finishes_the_job(&rig).await;
     the_sweep_finishes_a_job_whose_event_never_came(&rig).await;
+    a_lost_job_fails_its_call_at_the_deadline(&rig).await;
+}
+
+/// The service never finishes the job: past the transcription deadline the call fails with a
+/// readable reason instead of waiting forever, and a late event changes nothing.
+async fn a_lost_job_fails_its_call_at_the_deadline(rig: &Rig) {
+    let (call, job) = rig.submitted().await;
+    let marked = || async {
+        rig.aws
+            .adapters
+            .table
+            .due_calls(
+                &call.tenant_id,
+                AgeIndex::Transcribing,
+                time::OffsetDateTime::now_utc() + time::Duration::days(1),
+                None,
+                10,
+            )
+            .await
+            .unwrap()
+    };
+    assert_eq!(marked().await.len(), 1, "submission marks the call");
+
+    let (deps, _) = rig.callback();
+    let sink = TranscriptSink {
+        store: &deps.store,
+        blobs: &deps.blobs,
+        envelope: &deps.envelope,
+        queue: &deps.scoring_queue,
+        clock: &deps.clock,
+    };
+    let on_time = sink
+        .fail_overdue_in(&call.tenant_id, time::Duration::hours(6))
+        .await
+        .unwrap();
+    assert_eq!(on_time.failed, 0, "not overdue yet");
+    // A zero deadline: the job is overdue now.
+    let overdue = sink
+        .fail_overdue_in(&call.tenant_id, time::Duration::ZERO)
+        .await
+        .unwrap();
+    assert_eq!((overdue.seen, overdue.failed), (1, 1));
+    let failed = rig.reload(&call).await;
+    assert_eq!(failed.status, CallStatus::Failed);
+    assert!(
+        failed
+            .failure_reason
+            .unwrap()
+            .contains("upload the recording again")
+    );
+    assert!(marked().await.is_empty(), "the mark is gone with the wait");
+
+    rig.write_output(&job).await;
+    let (deps, transcribe) = rig.callback();
+    handle_event(
+        &deps,
+        &transcribe,
+        LambdaEvent::new(job_event(&job), lambda_context()),
+    )
+    .await
+    .unwrap();
+    assert_eq!(rig.reload(&call).await.status, CallStatus::Failed);
+    assert!(messages_on(&rig.sqs, &rig.scoring_url).await.is_empty());
 }
 
 async fn the_event_finishes_the_job(rig: &Rig) {

@@ -130,6 +130,18 @@ pub struct TranscribeDeps<J> {
     pub jobs: J,
     /// `TRANSCRIBE_DELETE_OUTPUT`: drop the service's raw output once stored (default true).
     pub delete_output: bool,
+    /// `TRANSCRIPTION_DEADLINE_HOURS` (1-72, default 6): a call still waiting for its
+    /// transcript this long after submission, with either provider, is failed by the sweep.
+    pub transcription_deadline: time::Duration,
+}
+
+/// Reads `TRANSCRIPTION_DEADLINE_HOURS`.
+pub fn transcription_deadline(
+    lookup: &impl Fn(&str) -> Option<String>,
+) -> Result<time::Duration, callcoach_shared::config::ConfigError> {
+    let hours =
+        callcoach_shared::config::bounded(lookup, "TRANSCRIPTION_DEADLINE_HOURS", 1..=72, 6)?;
+    Ok(time::Duration::hours(i64::from(hours)))
 }
 
 /// The EventBridge events this function takes.
@@ -156,7 +168,7 @@ where
     C: Clock,
     J: TranscribeJobs,
 {
-    let deadline = event.context.deadline();
+    let (deadline, no_deadline) = (event.context.deadline(), event.context.deadline == 0);
     let parsed: EventBridgeEvent = serde_json::from_value(event.payload)?;
     let finisher = TranscribeFinisher {
         sink: TranscriptSink {
@@ -181,20 +193,30 @@ where
             Ok(serde_json::json!({"outcome": format!("{outcome:?}")}))
         }
         "Scheduled Event" => {
-            // Stop 10 s before the deadline; the next scheduled sweep continues.
-            let has_time =
-                || std::time::SystemTime::now() + std::time::Duration::from_secs(10) < deadline;
-            let report = finisher.sweep(has_time).await?;
+            // Stop 10 s before the deadline; the next scheduled sweep continues. A context
+            // without a deadline (a local invocation) runs to the end.
+            let has_time = || {
+                no_deadline
+                    || std::time::SystemTime::now() + std::time::Duration::from_secs(10) < deadline
+            };
+            let report = finisher.sweep(&has_time).await?;
+            // Finished jobs first, so a job whose event was lost is not failed as overdue.
+            let overdue = finisher
+                .sink
+                .fail_overdue(transcribe.transcription_deadline, &has_time)
+                .await?;
             info!(
                 seen = report.seen,
                 transcribed = report.transcribed,
                 failed = report.failed,
                 errors = report.errors,
+                overdue_failed = overdue.failed,
                 "transcription sweep done"
             );
             Ok(serde_json::json!({
                 "seen": report.seen, "transcribed": report.transcribed,
                 "failed": report.failed, "errors": report.errors,
+                "overdue": overdue,
             }))
         }
         other => {

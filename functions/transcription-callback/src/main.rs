@@ -8,7 +8,7 @@ use callcoach_shared::crypto::DataCategory;
 use callcoach_shared::providers::transcribe_language;
 use callcoach_shared::system::SystemClock;
 use lambda_runtime::{Error, service_fn};
-use transcription_callback::{Deps, TranscribeDeps, handle_any};
+use transcription_callback::{Deps, TranscribeDeps, handle_any, transcription_deadline};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
@@ -24,6 +24,7 @@ async fn main() -> Result<(), Error> {
             transcribe_language(&process_env),
         ),
         delete_output: process_env("TRANSCRIBE_DELETE_OUTPUT").as_deref() != Some("false"),
+        transcription_deadline: transcription_deadline(&process_env)?,
     };
     let deps = Deps {
         envelope: aws.envelope(&resources),

@@ -133,6 +133,7 @@ async fn the_transcribe_samples_are_handled() {
     let transcribe = TranscribeDeps {
         jobs: FakeTranscribeJobs::default(),
         delete_output: true,
+        transcription_deadline: time::Duration::hours(6),
     };
     transcribe.jobs.set(job, JobState::Completed);
 
@@ -191,6 +192,7 @@ async fn the_entry_routes_http_requests_and_eventbridge_events() {
     let transcribe = TranscribeDeps {
         jobs: FakeTranscribeJobs::default(),
         delete_output: true,
+        transcription_deadline: time::Duration::hours(6),
     };
     let http: serde_json::Value = serde_json::from_str(SAMPLE).unwrap();
     let answer = handle_any(
@@ -223,4 +225,106 @@ async fn the_entry_routes_http_requests_and_eventbridge_events() {
         .await
         .is_err()
     );
+}
+
+/// The sweep schedule also fails calls whose transcript never came (either provider), once.
+#[tokio::test]
+async fn the_sweep_fails_a_call_whose_transcript_never_came() {
+    use callcoach_shared::domain::SCHEMA_VERSION;
+    use callcoach_shared::domain::org::Tenant;
+    use callcoach_shared::domain::retention::{AccountState, RetentionPolicy};
+    use callcoach_shared::fakes::FakeTranscribeJobs;
+    use callcoach_shared::ports::TenantRepository;
+    use callcoach_shared::usecases::transcribed::TranscriptSink;
+    use transcription_callback::{TranscribeDeps, handle_event};
+
+    let deps = deps();
+    let tenant = TenantId::parse("demo-tenant").unwrap();
+    deps.store
+        .create_tenant(&Tenant {
+            schema_version: SCHEMA_VERSION,
+            tenant_id: tenant.clone(),
+            name: "Demo".into(),
+            state: AccountState::Active,
+            state_since: None,
+            retention: RetentionPolicy::default(),
+            legal_hold: false,
+            created_at: time::OffsetDateTime::now_utc(),
+        })
+        .await
+        .unwrap();
+    let new = NewCall {
+        team_id: callcoach_shared::ports::IdGenerator::mint(&RandomIds),
+        rep_id: UserId::parse("demo-rep").unwrap(),
+        title: "Lost".into(),
+        call_type: CallType::Discovery,
+        company_domain: None,
+        buyer_persona: None,
+    };
+    let mut call = create_call(&deps.store, &SystemClock, &RandomIds, &tenant, new)
+        .await
+        .unwrap();
+    let sink = TranscriptSink {
+        store: &deps.store,
+        blobs: &deps.blobs,
+        envelope: &deps.envelope,
+        queue: &deps.scoring_queue,
+        clock: &deps.clock,
+    };
+    sink.move_call(&mut call, CallStatus::Uploaded)
+        .await
+        .unwrap();
+    sink.move_call(&mut call, CallStatus::Transcribing)
+        .await
+        .unwrap();
+
+    // A zero deadline makes the call overdue at once.
+    let transcribe = TranscribeDeps {
+        jobs: FakeTranscribeJobs::default(),
+        delete_output: true,
+        transcription_deadline: time::Duration::ZERO,
+    };
+    let sweep = || serde_json::from_str::<serde_json::Value>(SWEEP_EVENT).unwrap();
+    let report = handle_event(
+        &deps,
+        &transcribe,
+        LambdaEvent::new(sweep(), Context::default()),
+    )
+    .await
+    .unwrap();
+    assert_eq!(report["overdue"]["failed"], 1, "{report}");
+    let stored = deps
+        .store
+        .get_call(&tenant, &call.call_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.status, CallStatus::Failed);
+    let again = handle_event(
+        &deps,
+        &transcribe,
+        LambdaEvent::new(sweep(), Context::default()),
+    )
+    .await
+    .unwrap();
+    assert_eq!(again["overdue"]["seen"], 0, "{again}");
+}
+
+#[test]
+fn the_transcription_deadline_is_bounded() {
+    use transcription_callback::transcription_deadline;
+    let with = |value: &'static str| {
+        move |name: &str| (name == "TRANSCRIPTION_DEADLINE_HOURS").then(|| value.to_owned())
+    };
+    assert_eq!(
+        transcription_deadline(&|_| None),
+        Ok(time::Duration::hours(6))
+    );
+    assert_eq!(
+        transcription_deadline(&with("24")),
+        Ok(time::Duration::hours(24))
+    );
+    for bad in ["0", "73", "-1", "six"] {
+        assert!(transcription_deadline(&with(bad)).is_err(), "{bad}");
+    }
 }

@@ -268,8 +268,8 @@ pub trait UsageLog: Send + Sync {
     ) -> impl Future<Output = Result<Vec<crate::domain::usage::UsageEvent>, StoreError>> + Send;
 }
 
-/// The age indexes the retention reaper reads. Each is partitioned per tenant and sorted by the
-/// moment its items start to age, so a sweep reads only what is due.
+/// The age indexes. Each is partitioned per tenant and sorted by the moment its items start to
+/// age, so a sweep reads only what is due.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum AgeIndex {
     /// Live calls by creation time (transcripts and coaching age from there).
@@ -278,16 +278,38 @@ pub enum AgeIndex {
     Recordings,
     /// Calls deleted by a user, by deletion time (purged on the next run).
     Deleted,
+    /// Calls waiting for their transcript, by submission time: a job the provider lost fails
+    /// its call after the transcription deadline instead of leaving it waiting forever.
+    Transcribing,
 }
 
 impl AgeIndex {
-    pub const ALL: [AgeIndex; 3] = [AgeIndex::Deleted, AgeIndex::Calls, AgeIndex::Recordings];
+    /// The indexes the retention reaper sweeps, in its order.
+    pub const RETENTION: [AgeIndex; 3] = [AgeIndex::Deleted, AgeIndex::Calls, AgeIndex::Recordings];
 
     pub fn as_str(self) -> &'static str {
         match self {
             AgeIndex::Calls => "calls",
             AgeIndex::Recordings => "recordings",
             AgeIndex::Deleted => "deleted",
+            AgeIndex::Transcribing => "transcribing",
+        }
+    }
+}
+
+/// The indexes whose entries are small marks beside the call (the call item itself is in
+/// `calls` or `deleted`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum AgeMark {
+    Recording,
+    Transcribing,
+}
+
+impl AgeMark {
+    pub fn index(self) -> AgeIndex {
+        match self {
+            AgeMark::Recording => AgeIndex::Recordings,
+            AgeMark::Transcribing => AgeIndex::Transcribing,
         }
     }
 }
@@ -314,17 +336,21 @@ pub trait RetentionStore: Send + Sync {
         after: Option<&DueCall>,
         limit: usize,
     ) -> impl Future<Output = Result<Vec<DueCall>, StoreError>> + Send;
-    /// Records that the call's current upload was transcribed at `at` (its raw upload ages).
-    fn mark_recording(
+    /// Puts the call into a marked index from `at`: its upload was transcribed (the raw
+    /// upload ages) or its upload went to a provider (the transcription deadline runs).
+    fn mark_aging(
         &self,
         tenant: &TenantId,
         call: &CallId,
+        mark: AgeMark,
         at: OffsetDateTime,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
-    fn clear_recording_mark(
+    /// Takes the call out of a marked index; a missing mark is not an error.
+    fn clear_aging_mark(
         &self,
         tenant: &TenantId,
         call: &CallId,
+        mark: AgeMark,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
     /// Deletes every table item of the call (documents, marks, the call itself last, so an
     /// interrupted purge is found again). Returns how many items were deleted.

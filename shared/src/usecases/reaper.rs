@@ -29,8 +29,8 @@ use crate::domain::retention::{AccountState, RetentionPolicy, destruction_due};
 use crate::ids::TenantId;
 use crate::keys::upload_prefix;
 use crate::ports::{
-    AgeIndex, AuditLog, BlobError, BlobStore, CallRepository, Clock, DueCall, ExpiringRecords,
-    RetentionStore, StoreError, TeamRepository, TenantRepository,
+    AgeIndex, AgeMark, AuditLog, BlobError, BlobStore, CallRepository, Clock, DueCall,
+    ExpiringRecords, RetentionStore, StoreError, TeamRepository, TenantRepository,
 };
 use crate::usecases::audit_trail::record_once;
 use crate::usecases::deletion::{IndexWalk, any_call_held, every_call};
@@ -83,6 +83,8 @@ pub fn window(policy: &RetentionPolicy, index: AgeIndex) -> Option<Duration> {
             (a, b) => Some(days(a.unwrap_or(u32::MAX).min(b.unwrap_or(u32::MAX)))),
         },
         AgeIndex::Recordings => Some(days(policy.recordings_days_after_transcription)),
+        // Not a retention index: the transcription sweep reads it.
+        AgeIndex::Transcribing => None,
     }
 }
 
@@ -158,7 +160,7 @@ where
                 report.saw_lateness((now - due).whole_seconds());
                 continue;
             }
-            for index in AgeIndex::ALL {
+            for index in AgeIndex::RETENTION {
                 let Some(window) = window(&tenant.retention, index) else {
                     continue;
                 };
@@ -352,6 +354,8 @@ where
             AgeIndex::Recordings => "retention.recording_deleted",
             AgeIndex::Calls => "retention.call_expired",
             AgeIndex::Deleted => "retention.deleted_call_purged",
+            // Has no retention window, so the reaper never sweeps it.
+            AgeIndex::Transcribing => return Ok(false),
         };
         let object = format!("call/{}", entry.call_id);
         let due_text = due_at.unix_timestamp().to_string();
@@ -361,7 +365,7 @@ where
         report.object_versions += self.blobs.purge_prefix(&uploads).await? as u64;
         if index == AgeIndex::Recordings {
             self.store
-                .clear_recording_mark(tenant_id, &entry.call_id)
+                .clear_aging_mark(tenant_id, &entry.call_id, AgeMark::Recording)
                 .await?;
             report.table_items += 1;
         } else {
@@ -572,12 +576,22 @@ mod tests {
         call.status = CallStatus::Scored;
         rig.store.save_transition(&call, from).await.unwrap();
         rig.store
-            .mark_recording(&tenant, &call.call_id, NOW - Duration::days(30))
+            .mark_aging(
+                &tenant,
+                &call.call_id,
+                AgeMark::Recording,
+                NOW - Duration::days(30),
+            )
             .await
             .unwrap();
         let fresh = rig.call(&tenant, NOW - Duration::days(60)).await;
         rig.store
-            .mark_recording(&tenant, &fresh.call_id, NOW - Duration::days(29))
+            .mark_aging(
+                &tenant,
+                &fresh.call_id,
+                AgeMark::Recording,
+                NOW - Duration::days(29),
+            )
             .await
             .unwrap();
 

@@ -9,8 +9,11 @@ use tracing::info;
 use crate::crypto::Envelope;
 use crate::domain::call::{Call, CallStatus};
 use crate::domain::transcript::Transcript;
+use crate::ids::TenantId;
 use crate::messages::PipelineMessage;
-use crate::ports::{BlobStore, Clock, PipelineStore, Queue, QueueError, StoreError};
+use crate::ports::{
+    AgeIndex, AgeMark, BlobStore, Clock, PipelineStore, Queue, QueueError, StoreError,
+};
 use crate::usecases::documents::{DocumentError, DocumentVault};
 
 #[derive(Debug, thiserror::Error)]
@@ -21,6 +24,16 @@ pub enum SinkError {
     Document(#[from] DocumentError),
     #[error("the scoring queue failed")]
     Queue(#[from] QueueError),
+}
+
+/// What a sweep for overdue transcriptions did.
+#[derive(Debug, Default, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct OverdueReport {
+    /// Marks past the deadline that were looked at.
+    pub seen: u64,
+    /// Calls failed for it.
+    pub failed: u64,
+    pub finished: bool,
 }
 
 /// The ports a transcript needs to reach the scoring queue.
@@ -43,14 +56,38 @@ where
     /// Moves the call with a write conditional on the status it was read in. The audit event
     /// goes first: its id derives from the move, so a retry after a failed write records it
     /// once.
+    ///
+    /// A call entering `transcribing` is marked first (a mark without the move is cleared by
+    /// the sweep; a move without the mark would wait forever), and unmarked once it leaves.
     pub async fn move_call(&self, call: &mut Call, next: CallStatus) -> Result<(), StoreError> {
         let from = call.status;
         if call.transition(next, self.clock.now()).is_err() {
             return Err(StoreError::StaleTransition { expected: from });
         }
+        if next == CallStatus::Transcribing {
+            self.store
+                .mark_aging(
+                    &call.tenant_id,
+                    &call.call_id,
+                    AgeMark::Transcribing,
+                    self.clock.now(),
+                )
+                .await?;
+        }
         self.record(call, &format!("pipeline.call_{}", next.as_str()))
             .await?;
-        self.store.save_transition(call, from).await
+        self.store.save_transition(call, from).await?;
+        self.left(call, from).await
+    }
+
+    /// Clears the transcription mark of a call that has just left `transcribing`.
+    async fn left(&self, call: &Call, from: CallStatus) -> Result<(), StoreError> {
+        if from == CallStatus::Transcribing && call.status != CallStatus::Transcribing {
+            self.store
+                .clear_aging_mark(&call.tenant_id, &call.call_id, AgeMark::Transcribing)
+                .await?;
+        }
+        Ok(())
     }
 
     /// The audit event of a pipeline step on `call`: ids only, unique per upload and version.
@@ -84,6 +121,7 @@ where
         if call.fail(reason.to_owned(), self.clock.now()).is_ok() {
             self.record(call, "pipeline.call_failed").await?;
             self.store.save_transition(call, from).await?;
+            self.left(call, from).await?;
         }
         info!(tenant = %call.tenant_id, call = %call.call_id, "call marked failed");
         Ok(())
@@ -105,7 +143,12 @@ where
         // The raw upload starts aging now (deleted N days after transcription).
         if call.upload_key.is_some() {
             self.store
-                .mark_recording(&call.tenant_id, &call.call_id, self.clock.now())
+                .mark_aging(
+                    &call.tenant_id,
+                    &call.call_id,
+                    AgeMark::Recording,
+                    self.clock.now(),
+                )
                 .await?;
         }
         if let Some(job) = call.transcription.as_mut() {
@@ -114,6 +157,91 @@ where
         self.move_call(call, CallStatus::Transcribed).await?;
         self.queue_scoring(call).await?;
         Ok(version)
+    }
+
+    /// Fails every call whose transcript did not come within `deadline` of its submission (a
+    /// job the provider lost, a callback that never came), with a reason its owner can read,
+    /// so no call waits forever. Calls that moved on meanwhile only lose their mark. Stops
+    /// when `has_time()` says so; the next sweep continues.
+    pub async fn fail_overdue(
+        &self,
+        deadline: time::Duration,
+        has_time: impl Fn() -> bool,
+    ) -> Result<OverdueReport, StoreError> {
+        let mut report = OverdueReport {
+            finished: true,
+            ..OverdueReport::default()
+        };
+        for tenant in self.store.tenant_ids().await? {
+            if !self
+                .fail_overdue_of(&tenant, deadline, &has_time, &mut report)
+                .await?
+            {
+                report.finished = false;
+                break;
+            }
+        }
+        Ok(report)
+    }
+
+    /// [`Self::fail_overdue`] for one workspace.
+    pub async fn fail_overdue_in(
+        &self,
+        tenant: &TenantId,
+        deadline: time::Duration,
+    ) -> Result<OverdueReport, StoreError> {
+        let mut report = OverdueReport::default();
+        report.finished = self
+            .fail_overdue_of(tenant, deadline, &|| true, &mut report)
+            .await?;
+        Ok(report)
+    }
+
+    /// False when time ran out.
+    async fn fail_overdue_of(
+        &self,
+        tenant: &TenantId,
+        deadline: time::Duration,
+        has_time: &impl Fn() -> bool,
+        report: &mut OverdueReport,
+    ) -> Result<bool, StoreError> {
+        let cutoff = self.clock.now() - deadline;
+        let reason = format!(
+            "the transcription did not finish within {} hours; upload the recording again",
+            deadline.whole_hours()
+        );
+        let mut after = None;
+        loop {
+            let due = self
+                .store
+                .due_calls(tenant, AgeIndex::Transcribing, cutoff, after.as_ref(), 100)
+                .await?;
+            for entry in &due {
+                if !has_time() {
+                    return Ok(false);
+                }
+                report.seen += 1;
+                match self.store.get_call(tenant, &entry.call_id).await? {
+                    Some(mut call) if call.status == CallStatus::Transcribing => {
+                        match self.fail(&mut call, &reason).await {
+                            Ok(()) => report.failed += 1,
+                            // It moved on meanwhile; whoever moved it cleared the mark.
+                            Err(StoreError::StaleTransition { .. }) => {}
+                            Err(e) => return Err(e),
+                        }
+                    }
+                    _ => {
+                        self.store
+                            .clear_aging_mark(tenant, &entry.call_id, AgeMark::Transcribing)
+                            .await?;
+                    }
+                }
+            }
+            match due.last() {
+                Some(last) if due.len() == 100 => after = Some(last.clone()),
+                _ => return Ok(true),
+            }
+        }
     }
 
     /// Queues the scoring job of the call's current transcript. The worker is idempotent per
@@ -128,5 +256,200 @@ where
             .await?;
         info!(tenant = %call.tenant_id, call = %call.call_id, version = call.transcript_version, "transcript stored; scoring queued");
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use time::macros::datetime;
+    use time::{Duration, OffsetDateTime};
+
+    use super::*;
+    use crate::domain::SCHEMA_VERSION;
+    use crate::domain::org::Tenant;
+    use crate::domain::retention::{AccountState, RetentionPolicy};
+    use crate::fakes::{
+        InMemoryBlobStore, InMemoryQueue, InMemoryStore, ManualClock, fake_cipher_over,
+    };
+    use crate::ports::{CallRepository, RetentionStore, TenantRepository};
+    use crate::system::RandomIds;
+    use crate::usecases::calls::{NewCall, create_call};
+
+    const SUBMITTED: OffsetDateTime = datetime!(2026-11-24 1:00 UTC);
+    const DEADLINE: Duration = Duration::hours(6);
+
+    struct Rig {
+        store: InMemoryStore,
+        blobs: InMemoryBlobStore,
+        queue: InMemoryQueue,
+        clock: ManualClock,
+        tenant: TenantId,
+    }
+
+    impl Rig {
+        async fn new() -> Self {
+            let rig = Rig {
+                store: InMemoryStore::default(),
+                blobs: InMemoryBlobStore::default(),
+                queue: InMemoryQueue::default(),
+                clock: ManualClock::at(SUBMITTED),
+                tenant: TenantId::parse("acme").unwrap(),
+            };
+            rig.store
+                .create_tenant(&Tenant {
+                    schema_version: SCHEMA_VERSION,
+                    tenant_id: rig.tenant.clone(),
+                    name: "Acme".into(),
+                    state: AccountState::Active,
+                    state_since: None,
+                    retention: RetentionPolicy::default(),
+                    legal_hold: false,
+                    created_at: SUBMITTED,
+                })
+                .await
+                .unwrap();
+            rig
+        }
+
+        async fn sweep(&self) -> OverdueReport {
+            let envelope = fake_cipher_over(self.store.clone(), ManualClock::at(SUBMITTED));
+            let sink = TranscriptSink {
+                store: &self.store,
+                blobs: &self.blobs,
+                envelope: &envelope,
+                queue: &self.queue,
+                clock: &self.clock,
+            };
+            sink.fail_overdue(DEADLINE, || true).await.unwrap()
+        }
+
+        /// A call sent to a provider at the rig's clock time.
+        async fn submitted(&self) -> Call {
+            let envelope = fake_cipher_over(self.store.clone(), ManualClock::at(SUBMITTED));
+            let new = NewCall {
+                team_id: crate::ports::IdGenerator::mint(&RandomIds),
+                rep_id: crate::ids::UserId::parse("rep-1").unwrap(),
+                title: "t".into(),
+                call_type: crate::domain::call::CallType::Demo,
+                company_domain: None,
+                buyer_persona: None,
+            };
+            let mut call = create_call(&self.store, &self.clock, &RandomIds, &self.tenant, new)
+                .await
+                .unwrap();
+            let sink = TranscriptSink {
+                store: &self.store,
+                blobs: &self.blobs,
+                envelope: &envelope,
+                queue: &self.queue,
+                clock: &self.clock,
+            };
+            sink.move_call(&mut call, CallStatus::Uploaded)
+                .await
+                .unwrap();
+            sink.move_call(&mut call, CallStatus::Transcribing)
+                .await
+                .unwrap();
+            call
+        }
+
+        async fn reload(&self, call: &Call) -> Call {
+            self.store
+                .get_call(&self.tenant, &call.call_id)
+                .await
+                .unwrap()
+                .unwrap()
+        }
+
+        async fn marks(&self) -> usize {
+            self.store
+                .due_calls(
+                    &self.tenant,
+                    AgeIndex::Transcribing,
+                    SUBMITTED + Duration::days(9),
+                    None,
+                    100,
+                )
+                .await
+                .unwrap()
+                .len()
+        }
+    }
+
+    #[tokio::test]
+    async fn a_call_whose_transcript_never_comes_fails_at_the_deadline_and_only_then() {
+        let rig = Rig::new().await;
+        let lost = rig.submitted().await;
+        assert_eq!(rig.marks().await, 1);
+
+        rig.clock.set(SUBMITTED + DEADLINE - Duration::seconds(1));
+        assert_eq!(rig.sweep().await.failed, 0);
+        assert_eq!(rig.reload(&lost).await.status, CallStatus::Transcribing);
+
+        rig.clock.set(SUBMITTED + DEADLINE);
+        let report = rig.sweep().await;
+        assert_eq!((report.seen, report.failed, report.finished), (1, 1, true));
+        let failed = rig.reload(&lost).await;
+        assert_eq!(failed.status, CallStatus::Failed);
+        assert!(
+            failed
+                .failure_reason
+                .unwrap()
+                .contains("did not finish within 6 hours")
+        );
+        assert_eq!(rig.marks().await, 0);
+        let audited = rig
+            .store
+            .audit_events()
+            .iter()
+            .filter(|e| e.action == "pipeline.call_failed")
+            .count();
+        assert_eq!(audited, 1);
+
+        // A second sweep finds nothing to do.
+        assert_eq!(
+            rig.sweep().await,
+            OverdueReport {
+                seen: 0,
+                failed: 0,
+                finished: true
+            }
+        );
+    }
+
+    #[tokio::test]
+    async fn calls_that_moved_on_only_lose_their_mark() {
+        let rig = Rig::new().await;
+        let transcribed = rig.submitted().await;
+        let deleted = rig.submitted().await;
+        let envelope = fake_cipher_over(rig.store.clone(), ManualClock::at(SUBMITTED));
+        let sink = TranscriptSink {
+            store: &rig.store,
+            blobs: &rig.blobs,
+            envelope: &envelope,
+            queue: &rig.queue,
+            clock: &rig.clock,
+        };
+        // The transcript came: leaving `transcribing` clears the mark at once.
+        let mut call = rig.reload(&transcribed).await;
+        sink.move_call(&mut call, CallStatus::Transcribed)
+            .await
+            .unwrap();
+        assert_eq!(rig.marks().await, 1);
+        // Deleted by its owner: the mark stays until the sweep sees the call moved on.
+        let mut call = rig.reload(&deleted).await;
+        let from = call.status;
+        call.status = CallStatus::Deleted;
+        rig.store.save_transition(&call, from).await.unwrap();
+
+        rig.clock.set(SUBMITTED + Duration::days(1));
+        let report = rig.sweep().await;
+        assert_eq!((report.seen, report.failed), (1, 0));
+        assert_eq!(rig.marks().await, 0);
+        assert_eq!(
+            rig.reload(&transcribed).await.status,
+            CallStatus::Transcribed
+        );
+        assert_eq!(rig.reload(&deleted).await.status, CallStatus::Deleted);
     }
 }

@@ -21,10 +21,14 @@ use time::OffsetDateTime;
 use super::items::{Item, ItemExt, keys, s};
 use super::{CALL_SK, DynamoTable, attr_names as a, call_pk, store_err};
 use crate::ids::{CallId, TenantId, UserId};
-use crate::ports::{AgeIndex, DueCall, ExpiringRecords, RetentionStore, StoreError};
+use crate::ports::{AgeIndex, AgeMark, DueCall, ExpiringRecords, RetentionStore, StoreError};
 
 const TENANT_REGISTRY: &str = "TENANTS";
-const RECORDING_MARK_SK: &str = "AGE#recordings";
+
+/// The mark's sort key in the call's partition (`AGE#recordings` predates the other marks).
+fn mark_sk(mark: AgeMark) -> String {
+    format!("AGE#{}", mark.index().as_str())
+}
 
 fn age_pk(tenant: &TenantId, index: AgeIndex) -> String {
     format!("T#{tenant}#AGE#{}", index.as_str())
@@ -163,24 +167,26 @@ impl RetentionStore for DynamoTable {
         out.items.unwrap_or_default().iter().map(due_from).collect()
     }
 
-    async fn mark_recording(
+    async fn mark_aging(
         &self,
         tenant: &TenantId,
         call: &CallId,
+        mark: AgeMark,
         at: OffsetDateTime,
     ) -> Result<(), StoreError> {
-        let mut item = keys(call_pk(tenant, call), RECORDING_MARK_SK.into());
+        let mut item = keys(call_pk(tenant, call), mark_sk(mark));
         item.insert(a::ENTITY.into(), s("age_mark"));
-        index_call(&mut item, tenant, call, AgeIndex::Recordings, at);
+        index_call(&mut item, tenant, call, mark.index(), at);
         self.put(item).await
     }
 
-    async fn clear_recording_mark(
+    async fn clear_aging_mark(
         &self,
         tenant: &TenantId,
         call: &CallId,
+        mark: AgeMark,
     ) -> Result<(), StoreError> {
-        self.delete_keys(vec![keys(call_pk(tenant, call), RECORDING_MARK_SK.into())])
+        self.delete_keys(vec![keys(call_pk(tenant, call), mark_sk(mark))])
             .await
     }
 
