@@ -718,6 +718,31 @@ pub fn fake_cipher_over<C: Clock>(
     )
 }
 
+/// One page of `items` (already in order), the cursor counting what came before.
+fn page_of<T>(tenant: &TenantId, items: Vec<T>, page: &PageRequest) -> Result<Page<T>, StoreError> {
+    let skip: usize = match &page.cursor {
+        Some(c) => c
+            .decode(tenant)?
+            .get("skip")
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0),
+        None => 0,
+    };
+    let total = items.len();
+    let items: Vec<T> = items
+        .into_iter()
+        .skip(skip)
+        .take(page.limit() as usize)
+        .collect();
+    let next = (skip + items.len() < total).then(|| {
+        Cursor::encode(
+            tenant,
+            BTreeMap::from([("skip".to_owned(), (skip + items.len()).to_string())]),
+        )
+    });
+    Ok(Page { items, next })
+}
+
 impl InMemoryStore {
     /// A tenant's events passing `keep`, newest first, one page of them.
     fn audit_page(
@@ -734,27 +759,7 @@ impl InMemoryStore {
             .cloned()
             .collect();
         events.sort_by_key(|e| std::cmp::Reverse((e.at, e.event_id.clone())));
-        let skip = match &page.cursor {
-            Some(c) => c
-                .decode(tenant)?
-                .get("skip")
-                .and_then(|s| s.parse().ok())
-                .unwrap_or(0),
-            None => 0,
-        };
-        let items: Vec<_> = events
-            .iter()
-            .skip(skip)
-            .take(page.limit() as usize)
-            .cloned()
-            .collect();
-        let next = (skip + items.len() < events.len()).then(|| {
-            Cursor::encode(
-                tenant,
-                BTreeMap::from([("skip".to_owned(), (skip + items.len()).to_string())]),
-            )
-        });
-        Ok(Page { items, next })
+        page_of(tenant, events, page)
     }
 }
 
@@ -1189,8 +1194,8 @@ impl crate::ports::UsageLog for InMemoryStore {
         tenant: &TenantId,
         user: &UserId,
         now: OffsetDateTime,
-        limit: usize,
-    ) -> Result<Vec<crate::domain::usage::UsageEvent>, StoreError> {
+        page: &PageRequest,
+    ) -> Result<Page<crate::domain::usage::UsageEvent>, StoreError> {
         let mut views: Vec<_> = self
             .state()
             .usage
@@ -1199,8 +1204,7 @@ impl crate::ports::UsageLog for InMemoryStore {
             .cloned()
             .collect();
         views.sort_by_key(|e| std::cmp::Reverse(e.at));
-        views.truncate(limit);
-        Ok(views)
+        page_of(tenant, views, page)
     }
 }
 

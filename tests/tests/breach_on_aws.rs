@@ -7,7 +7,6 @@ use callcoach_shared::crypto::{DataCategory, DataKeyStore, WrappedDataKey};
 use callcoach_shared::domain::SCHEMA_VERSION;
 use callcoach_shared::domain::audit::{AuditEvent, Outcome};
 use callcoach_shared::domain::org::Tenant;
-use callcoach_shared::domain::retention::{AccountState, RetentionPolicy};
 use callcoach_shared::ids::{TenantId, UserId};
 use callcoach_shared::ports::{AuditLog, PageRequest, TenantRepository};
 use callcoach_shared::usecases::breach::{BreachQuery, scope_breach};
@@ -23,16 +22,11 @@ async fn workspace(aws: &LocalAws) -> TenantId {
     let tenant_id = fresh_tenant();
     aws.adapters
         .table
-        .create_tenant(&Tenant {
-            schema_version: SCHEMA_VERSION,
-            tenant_id: tenant_id.clone(),
-            name: "breach".into(),
-            state: AccountState::Active,
-            state_since: None,
-            retention: RetentionPolicy::default(),
-            legal_hold: false,
-            created_at: datetime!(2020-01-01 0:00 UTC),
-        })
+        .create_tenant(&Tenant::active(
+            tenant_id.clone(),
+            "breach",
+            datetime!(2020-01-01 0:00 UTC),
+        ))
         .await
         .unwrap();
     tenant_id

@@ -532,9 +532,10 @@ async fn usage_and_audit_events_expire_exactly_through_the_expiry_index() {
             let user = UserId::parse(format!("u{i}")).unwrap();
             left.push(
                 table
-                    .views_of_user(t, &user, long_ago, 10)
+                    .views_of_user(t, &user, long_ago, &PageRequest::first(10).unwrap())
                     .await
                     .unwrap()
+                    .items
                     .len(),
             );
         }

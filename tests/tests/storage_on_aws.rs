@@ -8,7 +8,6 @@ use callcoach_shared::crypto::CachePolicy;
 use callcoach_shared::domain::SCHEMA_VERSION;
 use callcoach_shared::domain::call::{CallStatus, CallType};
 use callcoach_shared::domain::org::{Membership, Role, Team, Tenant};
-use callcoach_shared::domain::retention::{AccountState, RetentionPolicy};
 use callcoach_shared::domain::transcript::{SourceFormat, Speaker, Timing, Transcript, Utterance};
 use callcoach_shared::ids::{CallId, TeamId, UserId};
 use callcoach_shared::messages::PipelineMessage;
@@ -37,16 +36,7 @@ async fn tenants_and_teams_round_trip_and_refuse_duplicates() {
     let aws = LocalAws::connect().await;
     let table = &aws.adapters.table;
     let tenant_id = fresh_tenant();
-    let tenant = Tenant {
-        schema_version: SCHEMA_VERSION,
-        tenant_id: tenant_id.clone(),
-        name: "Acme".into(),
-        state: AccountState::Active,
-        state_since: None,
-        retention: RetentionPolicy::default(),
-        legal_hold: false,
-        created_at: SystemClock.now(),
-    };
+    let tenant = Tenant::active(tenant_id.clone(), "Acme", SystemClock.now());
     table.create_tenant(&tenant).await.unwrap();
     assert!(matches!(
         table.create_tenant(&tenant).await,
@@ -642,17 +632,36 @@ async fn usage_events_round_trip_newest_first_and_expired_ones_are_not_read() {
     let views = aws
         .adapters
         .table
-        .views_of_user(&tenant, &user, now, 10)
+        .views_of_user(&tenant, &user, now, &PageRequest::first(10).unwrap())
         .await
-        .unwrap();
-    assert_eq!(views, [newer, recent]);
+        .unwrap()
+        .items;
+    assert_eq!(views, [newer.clone(), recent.clone()]);
+    // A page at a time: the expired event is skipped wherever a page boundary falls.
+    let mut paged = Vec::new();
+    let mut page = PageRequest::first(1).unwrap();
+    loop {
+        let listed = aws
+            .adapters
+            .table
+            .views_of_user(&tenant, &user, now, &page)
+            .await
+            .unwrap();
+        paged.extend(listed.items);
+        match listed.next {
+            Some(next) => page = PageRequest::new(1, Some(next)).unwrap(),
+            None => break,
+        }
+    }
+    assert_eq!(paged, [newer, recent]);
     let other = callcoach_shared::ids::UserId::parse("someone-else").unwrap();
     assert!(
         aws.adapters
             .table
-            .views_of_user(&tenant, &other, now, 10)
+            .views_of_user(&tenant, &other, now, &PageRequest::first(10).unwrap())
             .await
             .unwrap()
+            .items
             .is_empty()
     );
 }

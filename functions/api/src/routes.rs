@@ -11,9 +11,7 @@ use callcoach_shared::domain::analysis::{Analysis, PracticeResponse};
 use callcoach_shared::domain::call::{Call, CallStatus, CallType};
 use callcoach_shared::domain::org::{Membership, Role, Team, Tenant};
 use callcoach_shared::domain::playbook::Playbook;
-use callcoach_shared::domain::retention::{
-    AccountState, CALL_WINDOW_CHOICES, RECORDING_WINDOW_CHOICES, RetentionPolicy,
-};
+use callcoach_shared::domain::retention::{CALL_WINDOW_CHOICES, RECORDING_WINDOW_CHOICES};
 use callcoach_shared::domain::transcript::Transcript;
 use callcoach_shared::domain::usage::UsageEvent;
 use callcoach_shared::ids::{CallId, ExportId, GoalId, TeamId, UserId};
@@ -790,16 +788,11 @@ async fn workspace<P: Ports>(api: &Api<P>, who: &Authenticated) -> Result<Tenant
     if let Some(tenant) = api.ports.store().get_tenant(&who.tenant).await? {
         return Ok(tenant);
     }
-    let tenant = Tenant {
-        schema_version: SCHEMA_VERSION,
-        tenant_id: who.tenant.clone(),
-        name: who.tenant.as_str().to_owned(),
-        state: AccountState::Active,
-        state_since: None,
-        retention: RetentionPolicy::default(),
-        legal_hold: false,
-        created_at: api.ports.clock().now(),
-    };
+    let tenant = Tenant::active(
+        who.tenant.clone(),
+        who.tenant.as_str().to_owned(),
+        api.ports.clock().now(),
+    );
     match api.ports.store().create_tenant(&tenant).await {
         Ok(()) => Ok(tenant),
         Err(StoreError::AlreadyExists) => api

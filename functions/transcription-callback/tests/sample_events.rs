@@ -230,9 +230,8 @@ async fn the_entry_routes_http_requests_and_eventbridge_events() {
 /// The sweep schedule also fails calls whose transcript never came (either provider), once.
 #[tokio::test]
 async fn the_sweep_fails_a_call_whose_transcript_never_came() {
-    use callcoach_shared::domain::SCHEMA_VERSION;
     use callcoach_shared::domain::org::Tenant;
-    use callcoach_shared::domain::retention::{AccountState, RetentionPolicy};
+
     use callcoach_shared::fakes::FakeTranscribeJobs;
     use callcoach_shared::ports::TenantRepository;
     use callcoach_shared::usecases::transcribed::TranscriptSink;
@@ -241,16 +240,11 @@ async fn the_sweep_fails_a_call_whose_transcript_never_came() {
     let deps = deps();
     let tenant = TenantId::parse("demo-tenant").unwrap();
     deps.store
-        .create_tenant(&Tenant {
-            schema_version: SCHEMA_VERSION,
-            tenant_id: tenant.clone(),
-            name: "Demo".into(),
-            state: AccountState::Active,
-            state_since: None,
-            retention: RetentionPolicy::default(),
-            legal_hold: false,
-            created_at: time::OffsetDateTime::now_utc(),
-        })
+        .create_tenant(&Tenant::active(
+            tenant.clone(),
+            "Demo",
+            time::OffsetDateTime::now_utc(),
+        ))
         .await
         .unwrap();
     let new = NewCall {

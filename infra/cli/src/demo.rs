@@ -18,11 +18,9 @@ use callcoach_shared::aws::{
 };
 use callcoach_shared::config::{ResourceConfig, process_env, required};
 use callcoach_shared::crypto::{DataCategory, EnvelopeCipher};
-use callcoach_shared::domain::SCHEMA_VERSION;
 use callcoach_shared::domain::analysis::Analysis;
 use callcoach_shared::domain::call::CallStatus;
 use callcoach_shared::domain::org::Tenant;
-use callcoach_shared::domain::retention::{AccountState, RetentionPolicy};
 use callcoach_shared::ids::{CallId, TeamId, TenantId};
 use callcoach_shared::ports::{CallRepository, Clock, DocumentKind, IdGenerator, TenantRepository};
 use callcoach_shared::scoring::report;
@@ -134,16 +132,11 @@ pub async fn run(args: &[String]) -> Result<()> {
         "provisioning workspace {tenant} (sign-up lives outside the API)"
     ));
     aws.table
-        .create_tenant(&Tenant {
-            schema_version: SCHEMA_VERSION,
-            tenant_id: tenant.clone(),
-            name: "Demo workspace".into(),
-            state: AccountState::Active,
-            state_since: None,
-            retention: RetentionPolicy::default(),
-            legal_hold: false,
-            created_at: clock.now(),
-        })
+        .create_tenant(&Tenant::active(
+            tenant.clone(),
+            "Demo workspace",
+            clock.now(),
+        ))
         .await?;
     step("the manager creates a team, adds the rep and sets the team playbook, through the API");
     let team = api

@@ -48,6 +48,26 @@ pub struct Tenant {
     pub created_at: OffsetDateTime,
 }
 
+impl Tenant {
+    /// A new, active workspace with the default retention policy and no legal hold.
+    pub fn active(
+        tenant_id: TenantId,
+        name: impl Into<String>,
+        created_at: OffsetDateTime,
+    ) -> Self {
+        Tenant {
+            schema_version: crate::domain::SCHEMA_VERSION,
+            tenant_id,
+            name: name.into(),
+            state: AccountState::Active,
+            state_since: None,
+            retention: RetentionPolicy::default(),
+            legal_hold: false,
+            created_at,
+        }
+    }
+}
+
 /// A team inside a workspace.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Team {

@@ -258,14 +258,15 @@ pub trait UsageLog: Send + Sync {
         &self,
         event: &crate::domain::usage::UsageEvent,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
-    /// A user's unexpired views, newest first (at most `limit`).
+    /// A user's unexpired views, newest first, a page at a time (a page may hold fewer than
+    /// its limit when expired events were skipped; only `next: None` ends the list).
     fn views_of_user(
         &self,
         tenant: &TenantId,
         user: &UserId,
         now: OffsetDateTime,
-        limit: usize,
-    ) -> impl Future<Output = Result<Vec<crate::domain::usage::UsageEvent>, StoreError>> + Send;
+        page: &PageRequest,
+    ) -> impl Future<Output = Result<Page<crate::domain::usage::UsageEvent>, StoreError>> + Send;
 }
 
 /// The age indexes. Each is partitioned per tenant and sorted by the moment its items start to

@@ -17,10 +17,10 @@ use tracing::{info, warn};
 use crate::crypto::Envelope;
 use crate::domain::call::{Call, CallStatus};
 use crate::ids::{CallId, TenantId};
-use crate::parse::{TranscriptFormat, parse_as};
+use crate::parse::TranscriptFormat;
 use crate::ports::{BlobStore, Claim, Clock, IdempotencyKey, PipelineStore, Queue, StoreError};
 use crate::usecases::once::{Once, run_once};
-use crate::usecases::transcribed::{SinkError, TranscriptSink};
+use crate::usecases::transcribed::{Accepted, SinkError, TranscriptSink};
 
 /// Largest callback body accepted: an hour of audio with word timings is about 3 MB, and a
 /// synchronous Lambda invocation carries at most 6 MB.
@@ -219,16 +219,13 @@ where
     async fn complete(&self, mut call: Call, body: &[u8]) -> Result<CallbackAnswer, CallbackError> {
         match call.status {
             CallStatus::Transcribing => {
-                let transcript = match parse_as(TranscriptFormat::Deepgram, body) {
-                    Ok(t) => t,
-                    Err(e) => {
-                        let reason = format!("the transcription result could not be read: {e}");
-                        self.sink.fail(&mut call, &reason).await?;
-                        return Ok(CallbackAnswer::CallFailed);
+                let format = TranscriptFormat::Deepgram;
+                match self.sink.accept_bytes(&mut call, format, body).await? {
+                    Accepted::Stored { transcript_version } => {
+                        Ok(CallbackAnswer::Accepted { transcript_version })
                     }
-                };
-                let transcript_version = self.sink.accept(&mut call, &transcript).await?;
-                Ok(CallbackAnswer::Accepted { transcript_version })
+                    Accepted::Unreadable { .. } => Ok(CallbackAnswer::CallFailed),
+                }
             }
             // Stored and moved before a failure to queue: finish the queueing only.
             CallStatus::Transcribed

@@ -321,7 +321,7 @@ mod tests {
     use crate::crypto::{DataCategory, WrappedDataKey};
     use crate::domain::org::{Membership, Role, Team, Tenant};
     use crate::domain::playbook::Playbook;
-    use crate::domain::retention::RetentionPolicy;
+
     use crate::domain::usage::UsageEvent;
     use crate::fakes::{InMemoryStore, ManualClock};
     use crate::ports::{IdGenerator, PlaybookRepository, ProgressRepository, UsageLog};
@@ -349,16 +349,7 @@ mod tests {
             let store = InMemoryStore::default();
             let tenant = TenantId::parse(name).unwrap();
             store
-                .create_tenant(&Tenant {
-                    schema_version: SCHEMA_VERSION,
-                    tenant_id: tenant.clone(),
-                    name: name.into(),
-                    state: AccountState::Active,
-                    state_since: None,
-                    retention: RetentionPolicy::default(),
-                    legal_hold: false,
-                    created_at: NOW,
-                })
+                .create_tenant(&Tenant::active(tenant.clone(), name, NOW))
                 .await
                 .unwrap();
             let mut w = Workspace {
@@ -469,9 +460,15 @@ mod tests {
 
         async fn views(&self, rep: &str) -> usize {
             self.store
-                .views_of_user(&self.tenant, &user(rep), NOW, 100)
+                .views_of_user(
+                    &self.tenant,
+                    &user(rep),
+                    NOW,
+                    &PageRequest::first(100).unwrap(),
+                )
                 .await
                 .unwrap()
+                .items
                 .len()
         }
     }

@@ -326,11 +326,22 @@ async fn write_bundle<S: ExportSource, B: BlobStore, E: Envelope>(
     bundle.close_list();
 
     // Usage is personal: the requester's own views, whatever the scope.
-    let views = store
-        .views_of_user(tenant, request.requester, request.now, 10_000)
-        .await?;
-    counts.usage_events = views.len() as u64;
-    bundle.field("usage_events", &views).await?;
+    bundle.open_list("usage_events")?;
+    let mut page = PageRequest::first(100).expect("100 is a valid page size");
+    loop {
+        let listed = store
+            .views_of_user(tenant, request.requester, request.now, &page)
+            .await?;
+        for view in &listed.items {
+            counts.usage_events += 1;
+            bundle.item(view).await?;
+        }
+        match listed.next {
+            Some(next) => page = PageRequest::new(100, Some(next)).expect("valid page"),
+            None => break,
+        }
+    }
+    bundle.close_list();
     // The last field carries no trailing comma.
     bundle.name("counts")?;
     serde_json::to_writer(bundle.object.buffer(), &counts)?;
@@ -488,6 +499,36 @@ mod tests {
             "the sent parts are discarded"
         );
         assert_eq!(seeded.blobs.part_sizes().len(), 2);
+    }
+
+    #[tokio::test]
+    async fn every_view_of_the_requester_is_exported_across_pages() {
+        use crate::domain::usage::UsageEvent;
+        use crate::ports::UsageLog;
+        let seeded = seeded(1).await;
+        let call = seeded.store.calls_of_tenant(&seeded.tenant)[0]
+            .call_id
+            .clone();
+        for minute in 0..250 {
+            let at = NOW - time::Duration::minutes(minute);
+            let view = |user: &UserId| UsageEvent {
+                tenant_id: seeded.tenant.clone(),
+                user_id: user.clone(),
+                call_id: call.clone(),
+                view: "transcript".into(),
+                at,
+            };
+            seeded.store.record_view(&view(&seeded.rep)).await.unwrap();
+            let other = UserId::parse("rep-2").unwrap();
+            seeded.store.record_view(&view(&other)).await.unwrap();
+        }
+        let (key, counts) = export(&seeded, EXPORT_PART_SIZE).await.unwrap();
+        assert_eq!(counts.usage_events, 250);
+        let bundle: Value =
+            serde_json::from_slice(&seeded.blobs.get(&key).await.unwrap().unwrap()).unwrap();
+        let views = bundle["usage_events"].as_array().unwrap();
+        assert_eq!(views.len(), 250);
+        assert!(views.iter().all(|v| v["user_id"] == "rep-1"));
     }
 
     #[tokio::test]

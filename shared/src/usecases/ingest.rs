@@ -17,12 +17,12 @@ use crate::domain::call::{Call, CallStatus};
 use crate::domain::transcription::{CallbackSecret, TranscriptionJob, TranscriptionService};
 use crate::ids::{CallId, TenantId};
 use crate::keys::UPLOADS_AREA;
-use crate::parse::{AudioKind, Detected, SNIFF_LEN, detect, parse_as};
+use crate::parse::{AudioKind, Detected, SNIFF_LEN, detect};
 use crate::ports::{
     BackendError, BlobStore, Claim, Clock, IdempotencyKey, PipelineStore, Queue, StoreError,
 };
 use crate::usecases::once::{Once, run_once};
-use crate::usecases::transcribed::{SinkError, TranscriptSink};
+use crate::usecases::transcribed::{Accepted, SinkError, TranscriptSink};
 
 /// Largest transcript file accepted.
 pub const MAX_TRANSCRIPT_BYTES: u64 = 20 * 1024 * 1024;
@@ -345,12 +345,10 @@ where
                         None => return self.fail(call, "the uploaded file is missing".into()).await,
                     }
                 };
-                let transcript = match parse_as(format, &bytes) {
-                    Ok(t) => t,
-                    Err(e) => return self.fail(call, format!("the transcript could not be read: {e}")).await,
-                };
-                let transcript_version = sink.accept(&mut call, &transcript).await?;
-                Ok(IngestOutcome::Transcribed { transcript_version })
+                match sink.accept_bytes(&mut call, format, &bytes).await? {
+                    Accepted::Stored { transcript_version } => Ok(IngestOutcome::Transcribed { transcript_version }),
+                    Accepted::Unreadable { reason } => Ok(IngestOutcome::CallFailed(reason)),
+                }
             }
         }
     }

@@ -802,9 +802,15 @@ mod tests {
         let views = async |t: &TenantId, user: &str| {
             let user = crate::ids::UserId::parse(user).unwrap();
             store
-                .views_of_user(t, &user, long_ago, 10)
+                .views_of_user(
+                    t,
+                    &user,
+                    long_ago,
+                    &crate::ports::PageRequest::first(10).unwrap(),
+                )
                 .await
                 .unwrap()
+                .items
                 .len()
         };
         assert_eq!(

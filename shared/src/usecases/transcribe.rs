@@ -17,9 +17,9 @@ use crate::crypto::Envelope;
 use crate::domain::call::CallStatus;
 use crate::domain::transcription::TranscriptionService;
 use crate::ids::{CallId, TenantId};
-use crate::parse::{TranscriptFormat, parse_as};
+use crate::parse::TranscriptFormat;
 use crate::ports::{BackendError, BlobError, BlobStore, Clock, PipelineStore, Queue, StoreError};
-use crate::usecases::transcribed::{SinkError, TranscriptSink};
+use crate::usecases::transcribed::{Accepted, SinkError, TranscriptSink};
 
 /// Every job name of ours starts with this.
 pub const JOB_PREFIX: &str = "cc.";
@@ -42,10 +42,15 @@ pub fn parse_job_name(name: &str) -> Option<(TenantId, CallId)> {
     parts.next().is_none().then_some((tenant, call))
 }
 
-/// Where the job writes its output in our bucket.
+/// Where the job writes its output in our bucket; `None` for a name that is not ours.
 pub fn output_key(job: &str) -> Option<String> {
     let (tenant, call) = parse_job_name(job)?;
-    Some(format!("documents/{tenant}/{call}/provider/{job}.json"))
+    Some(output_key_of(&tenant, &call, job))
+}
+
+/// The output key of a job whose name was already parsed into its tenant and call.
+fn output_key_of(tenant: &TenantId, call: &CallId, job: &str) -> String {
+    format!("documents/{tenant}/{call}/provider/{job}.json")
 }
 
 /// What the service says about a job.
@@ -131,7 +136,7 @@ where
         if call.status != CallStatus::Transcribing {
             return Ok(Finish::Ignored("the call is not waiting for this job"));
         }
-        let key = output_key(job).ok_or(FinishError::MissingOutput)?;
+        let key = output_key_of(&tenant, &call_id, job);
         match self.jobs.state(job).await.map_err(FinishError::Provider)? {
             JobState::Running => Ok(Finish::Running),
             JobState::Failed => {
@@ -146,15 +151,12 @@ where
                     .get(&key)
                     .await?
                     .ok_or(FinishError::MissingOutput)?;
-                let transcript = match parse_as(TranscriptFormat::AmazonTranscribe, &bytes) {
-                    Ok(transcript) => transcript,
-                    Err(e) => {
-                        let reason = format!("the transcription could not be read: {e}");
-                        self.sink.fail(&mut call, &reason).await?;
-                        return Ok(Finish::Failed);
-                    }
-                };
-                let transcript_version = self.sink.accept(&mut call, &transcript).await?;
+                let format = TranscriptFormat::AmazonTranscribe;
+                let transcript_version =
+                    match self.sink.accept_bytes(&mut call, format, &bytes).await? {
+                        Accepted::Stored { transcript_version } => transcript_version,
+                        Accepted::Unreadable { .. } => return Ok(Finish::Failed),
+                    };
                 if self.delete_output {
                     self.sink.blobs.delete(&[key]).await?;
                 }

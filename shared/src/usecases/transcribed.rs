@@ -11,6 +11,7 @@ use crate::domain::call::{Call, CallStatus};
 use crate::domain::transcript::Transcript;
 use crate::ids::TenantId;
 use crate::messages::PipelineMessage;
+use crate::parse::{TranscriptFormat, parse_as};
 use crate::ports::{
     AgeIndex, AgeMark, BlobStore, Clock, PipelineStore, Queue, QueueError, StoreError,
 };
@@ -24,6 +25,18 @@ pub enum SinkError {
     Document(#[from] DocumentError),
     #[error("the scoring queue failed")]
     Queue(#[from] QueueError),
+}
+
+/// What became of a transcript's bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Accepted {
+    Stored {
+        transcript_version: u32,
+    },
+    /// They did not parse; the call failed with this reason.
+    Unreadable {
+        reason: String,
+    },
 }
 
 /// What a sweep for overdue transcriptions did.
@@ -244,6 +257,26 @@ where
         }
     }
 
+    /// Parses `bytes` as `format` and stores the transcript ([`Self::accept`]); bytes that do
+    /// not parse fail the call with a reason its owner can read.
+    pub async fn accept_bytes(
+        &self,
+        call: &mut Call,
+        format: TranscriptFormat,
+        bytes: &[u8],
+    ) -> Result<Accepted, SinkError> {
+        match parse_as(format, bytes) {
+            Ok(transcript) => Ok(Accepted::Stored {
+                transcript_version: self.accept(call, &transcript).await?,
+            }),
+            Err(e) => {
+                let reason = format!("the transcript could not be read: {e}");
+                self.fail(call, &reason).await?;
+                Ok(Accepted::Unreadable { reason })
+            }
+        }
+    }
+
     /// Queues the scoring job of the call's current transcript. The worker is idempotent per
     /// (call, version), so a resumed delivery may safely send it again.
     pub async fn queue_scoring(&self, call: &Call) -> Result<(), SinkError> {
@@ -265,9 +298,9 @@ mod tests {
     use time::{Duration, OffsetDateTime};
 
     use super::*;
-    use crate::domain::SCHEMA_VERSION;
+
     use crate::domain::org::Tenant;
-    use crate::domain::retention::{AccountState, RetentionPolicy};
+
     use crate::fakes::{
         InMemoryBlobStore, InMemoryQueue, InMemoryStore, ManualClock, fake_cipher_over,
     };
@@ -296,16 +329,7 @@ mod tests {
                 tenant: TenantId::parse("acme").unwrap(),
             };
             rig.store
-                .create_tenant(&Tenant {
-                    schema_version: SCHEMA_VERSION,
-                    tenant_id: rig.tenant.clone(),
-                    name: "Acme".into(),
-                    state: AccountState::Active,
-                    state_since: None,
-                    retention: RetentionPolicy::default(),
-                    legal_hold: false,
-                    created_at: SUBMITTED,
-                })
+                .create_tenant(&Tenant::active(rig.tenant.clone(), "Acme", SUBMITTED))
                 .await
                 .unwrap();
             rig

@@ -1620,9 +1620,10 @@ async fn views_of_calls_are_recorded_as_usage_and_refused_reads_are_not() {
         .api
         .ports
         .store
-        .views_of_user(&w.a, &UserId::parse("r1").unwrap(), SystemClock.now(), 100)
+        .views_of_user(&w.a, &UserId::parse("r1").unwrap(), SystemClock.now(), &PageRequest::first(100).unwrap())
         .await
-        .unwrap();
+        .unwrap()
+.items;
     let mut seen: Vec<(&str, &str)> = views
         .iter()
         .map(|v| (v.call_id.as_str(), v.view.as_str()))

@@ -1,18 +1,17 @@
 //! Audit events: pk `T#{tenant}#AUDIT`, sk `{at_ns:020}#{event_id}`, kept two years (TTL, and
 //! the reaper, which deletes exactly). Written with a condition so an event is never replaced.
 
-use std::collections::BTreeMap;
-
-use super::items::{ItemExt, attr, s};
+use super::items::attr;
 use super::retention::index_expiry;
 use super::{
-    DynamoTable, attr_names as a, from_json_item, is_conditional_failure, json_item, store_err,
+    DynamoTable, PartitionQuery, attr_names as a, from_json_item, is_conditional_failure,
+    json_item, store_err,
 };
 use time::OffsetDateTime;
 
 use crate::domain::audit::AuditEvent;
 use crate::ids::TenantId;
-use crate::ports::{AuditLog, Cursor, CursorError, ExpiringRecords, Page, PageRequest, StoreError};
+use crate::ports::{AuditLog, ExpiringRecords, Page, PageRequest, StoreError};
 
 fn pk(tenant: &TenantId) -> String {
     format!("T#{tenant}#AUDIT")
@@ -83,54 +82,19 @@ impl DynamoTable {
         range: Option<(String, String)>,
         page: &PageRequest,
     ) -> Result<Page<AuditEvent>, StoreError> {
-        let partition = pk(tenant);
-        let start = match &page.cursor {
-            Some(cursor) => {
-                let position = cursor.decode(tenant)?;
-                if position.get(a::PK) != Some(&partition)
-                    || position.len() != 2
-                    || !position.contains_key(a::SK)
-                {
-                    return Err(StoreError::InvalidCursor(CursorError::Invalid));
-                }
-                Some(position.into_iter().map(|(k, v)| (k, s(v))).collect())
-            }
-            None => None,
+        let query = PartitionQuery {
+            partition: pk(tenant),
+            sk_range: range,
+            unexpired_at: None,
         };
-        let mut request = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .expression_attribute_names("#pk", a::PK)
-            .expression_attribute_values(":pk", s(&partition))
-            .scan_index_forward(false)
-            .limit(i32::from(page.limit()))
-            .set_exclusive_start_key(start);
-        request = match range {
-            Some((low, high)) => request
-                .key_condition_expression("#pk = :pk AND #sk BETWEEN :low AND :high")
-                .expression_attribute_names("#sk", a::SK)
-                .expression_attribute_values(":low", s(low))
-                .expression_attribute_values(":high", s(high)),
-            None => request.key_condition_expression("#pk = :pk"),
-        };
-        let out = request.send().await.map_err(store_err)?;
-        let items = out
-            .items
-            .unwrap_or_default()
-            .iter()
-            .map(from_json_item)
-            .collect::<Result<Vec<AuditEvent>, _>>()?;
-        let next = match out.last_evaluated_key {
-            Some(key) => Some(Cursor::encode(
-                tenant,
-                BTreeMap::from([
-                    (a::PK.to_owned(), key.req_s(a::PK)?.to_owned()),
-                    (a::SK.to_owned(), key.req_s(a::SK)?.to_owned()),
-                ]),
-            )),
-            None => None,
-        };
-        Ok(Page { items, next })
+        let found = self.partition_page(tenant, &query, page).await?;
+        Ok(Page {
+            items: found
+                .items
+                .iter()
+                .map(from_json_item)
+                .collect::<Result<_, _>>()?,
+            next: found.next,
+        })
     }
 }

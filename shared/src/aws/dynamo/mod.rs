@@ -183,6 +183,67 @@ impl DynamoTable {
         Ok(items)
     }
 
+    /// One page of a tenant's partition, newest first. The cursor names the partition, so a
+    /// cursor of another partition (or tenant) is refused.
+    pub(crate) async fn partition_page(
+        &self,
+        tenant: &TenantId,
+        query: &PartitionQuery,
+        page: &PageRequest,
+    ) -> Result<Page<Item>, StoreError> {
+        let start = match &page.cursor {
+            Some(cursor) => {
+                let position = cursor.decode(tenant)?;
+                if position.get(a::PK) != Some(&query.partition)
+                    || position.len() != 2
+                    || !position.contains_key(a::SK)
+                {
+                    return Err(StoreError::InvalidCursor(CursorError::Invalid));
+                }
+                Some(position.into_iter().map(|(k, v)| (k, s(v))).collect())
+            }
+            None => None,
+        };
+        let mut request = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .expression_attribute_names("#pk", a::PK)
+            .expression_attribute_values(":pk", s(&query.partition))
+            .scan_index_forward(false)
+            .limit(i32::from(page.limit()))
+            .set_exclusive_start_key(start);
+        request = match &query.sk_range {
+            Some((low, high)) => request
+                .key_condition_expression("#pk = :pk AND #sk BETWEEN :low AND :high")
+                .expression_attribute_names("#sk", a::SK)
+                .expression_attribute_values(":low", s(low))
+                .expression_attribute_values(":high", s(high)),
+            None => request.key_condition_expression("#pk = :pk"),
+        };
+        if let Some(now) = query.unexpired_at {
+            request = request
+                .filter_expression("#exp > :now")
+                .expression_attribute_names("#exp", a::EXPIRES_AT)
+                .expression_attribute_values(":now", attr::number(now.unix_timestamp()));
+        }
+        let out = request.send().await.map_err(store_err)?;
+        let next = match out.last_evaluated_key {
+            Some(key) => Some(Cursor::encode(
+                tenant,
+                BTreeMap::from([
+                    (a::PK.to_owned(), key.req_s(a::PK)?.to_owned()),
+                    (a::SK.to_owned(), key.req_s(a::SK)?.to_owned()),
+                ]),
+            )),
+            None => None,
+        };
+        Ok(Page {
+            items: out.items.unwrap_or_default(),
+            next,
+        })
+    }
+
     /// Deletes these keys in batches, retrying what DynamoDB leaves unprocessed.
     async fn delete_keys(
         &self,
@@ -260,6 +321,15 @@ fn call_order_key(call: &Call) -> String {
 fn document_sk(kind: DocumentKind, version: u32) -> String {
     format!("DOC#{}#v{version:010}", kind.as_str())
 }
+/// What [`DynamoTable::partition_page`] reads.
+pub(crate) struct PartitionQuery {
+    pub partition: String,
+    /// Sort keys from the first to the second, both included.
+    pub sk_range: Option<(String, String)>,
+    /// Skip records whose `expires_at` is not after this (TTL deletes late).
+    pub unexpired_at: Option<time::OffsetDateTime>,
+}
+
 fn keys_pk(t: &TenantId) -> String {
     format!("T#{t}#KEYS")
 }

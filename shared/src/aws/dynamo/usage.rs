@@ -4,12 +4,12 @@
 
 use time::OffsetDateTime;
 
-use super::items::{attr, s};
+use super::items::attr;
 use super::retention::index_expiry;
-use super::{DynamoTable, attr_names as a, from_json_item, json_item, store_err};
+use super::{DynamoTable, PartitionQuery, attr_names as a, from_json_item, json_item};
 use crate::domain::usage::UsageEvent;
 use crate::ids::{TenantId, UserId};
-use crate::ports::{ExpiringRecords, StoreError, UsageLog};
+use crate::ports::{ExpiringRecords, Page, PageRequest, StoreError, UsageLog};
 
 pub(super) fn pk(tenant: &TenantId, user: &UserId) -> String {
     format!("T#{tenant}#USAGE#{user}")
@@ -45,30 +45,21 @@ impl UsageLog for DynamoTable {
         tenant: &TenantId,
         user: &UserId,
         now: OffsetDateTime,
-        limit: usize,
-    ) -> Result<Vec<UsageEvent>, StoreError> {
-        let mut pages = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .key_condition_expression("#pk = :pk")
-            .filter_expression("#exp > :now")
-            .expression_attribute_names("#pk", a::PK)
-            .expression_attribute_names("#exp", a::EXPIRES_AT)
-            .expression_attribute_values(":pk", s(pk(tenant, user)))
-            .expression_attribute_values(":now", attr::number(now.unix_timestamp()))
-            .scan_index_forward(false)
-            .into_paginator()
-            .send();
-        let mut events = Vec::new();
-        while let Some(page) = pages.next().await {
-            for item in page.map_err(store_err)?.items.unwrap_or_default() {
-                events.push(from_json_item(&item)?);
-                if events.len() >= limit {
-                    return Ok(events);
-                }
-            }
-        }
-        Ok(events)
+        page: &PageRequest,
+    ) -> Result<Page<UsageEvent>, StoreError> {
+        let query = PartitionQuery {
+            partition: pk(tenant, user),
+            sk_range: None,
+            unexpired_at: Some(now),
+        };
+        let found = self.partition_page(tenant, &query, page).await?;
+        Ok(Page {
+            items: found
+                .items
+                .iter()
+                .map(from_json_item)
+                .collect::<Result<_, _>>()?,
+            next: found.next,
+        })
     }
 }
