@@ -226,6 +226,88 @@ pub async fn items_under(
     count
 }
 
+/// Every item of these partitions, printed: for scanning the table for plaintext.
+pub async fn items_text_under(aws: &LocalAws, partitions: &[String]) -> String {
+    let ddb = aws_sdk_dynamodb::Client::new(&aws.sdk);
+    let mut text = String::new();
+    for pk in partitions {
+        let mut pages = ddb
+            .query()
+            .table_name(&aws.resources.table_name)
+            .key_condition_expression("pk = :pk")
+            .expression_attribute_values(
+                ":pk",
+                aws_sdk_dynamodb::types::AttributeValue::S(pk.clone()),
+            )
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            for item in page.unwrap().items.unwrap_or_default() {
+                text.push_str(&format!("{item:?}\n"));
+            }
+        }
+    }
+    text
+}
+
+/// Every object under `prefix`, read back as text (lossy): for scanning the bucket.
+pub async fn objects_text_under(aws: &LocalAws, prefix: &str) -> (usize, String) {
+    use callcoach_shared::ports::BlobStore;
+    let blobs = &aws.adapters.blobs;
+    let keys = blobs.list(prefix).await.unwrap();
+    let mut text = String::new();
+    for key in &keys {
+        let bytes = blobs.get(key).await.unwrap().unwrap_or_default();
+        text.push_str(&String::from_utf8_lossy(&bytes));
+    }
+    (keys.len(), text)
+}
+
+/// A log sink the test reads back: every line the process's subscriber writes.
+#[derive(Clone, Default)]
+pub struct CapturedLogs(Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl CapturedLogs {
+    /// Installs a JSON subscriber for the whole process at `trace` for callcoach's own crates
+    /// (stricter than production's `info`), `info` for the rest. Once per test binary.
+    pub fn install() -> Self {
+        let captured = CapturedLogs::default();
+        let filter = tracing_subscriber::EnvFilter::new(
+            "info,callcoach_shared=trace,api=trace,upload_trigger=trace,\
+             transcription_callback=trace,scoring_worker=trace,retention_reaper=trace",
+        );
+        let subscriber = tracing_subscriber::fmt()
+            .json()
+            .with_env_filter(filter)
+            .with_current_span(true)
+            .with_writer(captured.clone())
+            .finish();
+        tracing::subscriber::set_global_default(subscriber).expect("one subscriber per binary");
+        captured
+    }
+
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
+    }
+}
+
+impl std::io::Write for CapturedLogs {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for CapturedLogs {
+    type Writer = CapturedLogs;
+    fn make_writer(&'a self) -> Self::Writer {
+        self.clone()
+    }
+}
+
 /// Object versions and delete markers under every area of the tenant.
 pub async fn object_versions_of(aws: &LocalAws, tenant: &TenantId) -> usize {
     let s3 = aws_sdk_s3::Client::new(&aws.sdk);

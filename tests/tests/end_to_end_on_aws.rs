@@ -26,8 +26,8 @@ use callcoach_shared::usecases::reaper::Reaper;
 use callcoach_shared::usecases::score::DeterministicCoach;
 use callcoach_tests::fake_deepgram::FakeDeepgram;
 use callcoach_tests::{
-    LocalAws, fresh_tenant, items_under, lambda_context, messages_on, notification_for,
-    object_versions_of, own_queue,
+    CapturedLogs, LocalAws, fresh_tenant, items_text_under, items_under, lambda_context,
+    messages_on, notification_for, object_versions_of, objects_text_under, own_queue,
 };
 use http_body_util::BodyExt;
 use lambda_runtime::LambdaEvent;
@@ -52,7 +52,7 @@ const HEARD: &[(u32, f64, f64, &str)] = &[
         1,
         4.5,
         11.0,
-        "Slow. It takes three months and honestly the tool is too expensive for us.",
+        "Slow. It takes three months and honestly the tool is too expensive for us. Write to jordan.lee@initech.example.",
     ),
     (
         0,
@@ -178,6 +178,7 @@ fn partitions(tenant: &TenantId, team: &str, calls: &[&CallId]) -> (Vec<String>,
 
 #[tokio::test]
 async fn a_transcript_and_a_recording_go_through_everything_to_deletion() {
+    let logs = CapturedLogs::install();
     let aws = LocalAws::connect().await;
     let sqs = SqsClient::new(&aws.sdk);
     let upload_events = std::env::var("UPLOAD_EVENTS_QUEUE_URL").expect("provisioned");
@@ -364,6 +365,39 @@ async fn a_transcript_and_a_recording_go_through_everything_to_deletion() {
         kinds.iter().any(|k| k == "objection"),
         "the price objection: {kinds:?}"
     );
+
+    // No personal data in any log line, nor as plaintext in the table or the documents:
+    // speakers' names, what they said, an e-mail address the customer spoke, call titles.
+    let personal = [
+        "Alex Morgan",
+        "Jordan Lee",
+        "call notes by hand",
+        "too expensive for us",
+        "jordan.lee@initech.example",
+        "Initech discovery",
+        "Initech follow-up",
+    ];
+    let logged = logs.text();
+    assert!(
+        logged.contains(tenant.as_str()) && logged.contains("transcript stored; scoring queued"),
+        "the capture holds the pipeline's lines"
+    );
+    let (table_partitions, _) = partitions(&tenant, &team, &[&written, &recorded]);
+    let stored = items_text_under(&aws, &table_partitions).await;
+    let (documents, sealed) = objects_text_under(&aws, &format!("documents/{tenant}/")).await;
+    assert!(
+        stored.contains("DOC#transcript"),
+        "the scan reads the documents' items"
+    );
+    for text in personal {
+        assert!(!logged.contains(text), "{text:?} in the logs");
+        let in_table = stored.contains(text) && !text.starts_with("Initech ");
+        assert!(!in_table, "{text:?} as plaintext in the table");
+        assert!(
+            !sealed.contains(text),
+            "{text:?} in {documents} document objects"
+        );
+    }
 
     // A workspace export holds both calls, downloadable through its short-lived link.
     let (status, export) = frontend
