@@ -71,6 +71,28 @@ impl LocalAws {
     }
 }
 
+/// A discovery call by `rep` in a fresh team of `tenant`, created at `clock`'s time.
+pub async fn sample_call(
+    aws: &LocalAws,
+    tenant: &TenantId,
+    rep: &str,
+    clock: &impl callcoach_shared::ports::Clock,
+) -> callcoach_shared::domain::call::Call {
+    let new = callcoach_shared::usecases::calls::NewCall {
+        rep_id: callcoach_shared::ids::UserId::parse(rep).expect("a valid user id"),
+        ..callcoach_shared::fakes::sample_new_call()
+    };
+    callcoach_shared::usecases::calls::create_call(
+        &aws.adapters.table,
+        clock,
+        &RandomIds,
+        tenant,
+        new,
+    )
+    .await
+    .expect("the call is created")
+}
+
 /// A fresh tenant id per test, so tests never see each other's data.
 pub fn fresh_tenant() -> TenantId {
     let id: callcoach_shared::ids::TeamId = RandomIds.mint();

@@ -11,23 +11,21 @@ use aws_sdk_sqs::Client as SqsClient;
 use callcoach_local_router::gateway;
 use callcoach_shared::aws::{DynamoTable, S3BlobStore, SqsQueue};
 use callcoach_shared::crypto::{CachePolicy, EnvelopeCipher};
-use callcoach_shared::domain::call::{Call, CallStatus, CallType};
+use callcoach_shared::domain::call::{Call, CallStatus};
 use callcoach_shared::domain::transcript::Transcript;
 use callcoach_shared::domain::transcription::CallbackSecret;
-use callcoach_shared::ids::{TeamId, UserId};
 use callcoach_shared::parse::AudioKind;
 use callcoach_shared::ports::{BlobStore, CallRepository, DocumentKind};
 use callcoach_shared::providers::deepgram::{DeepgramConfig, DeepgramTranscriber};
 use callcoach_shared::providers::http::{ApiSecret, RetryPolicy};
-use callcoach_shared::system::{RandomIds, SystemClock};
-use callcoach_shared::usecases::calls::{NewCall, create_call};
+use callcoach_shared::system::SystemClock;
 use callcoach_shared::usecases::documents::DocumentVault;
 use callcoach_shared::usecases::ingest::{
     TranscriptionError, TranscriptionProvider, TranscriptionRequest,
 };
 use callcoach_tests::fake_deepgram::{Answer, FakeDeepgram};
 use callcoach_tests::{
-    CountingKms, LocalAws, fresh_tenant, lambda_context, messages_on, mint, own_queue,
+    CountingKms, LocalAws, fresh_tenant, lambda_context, messages_on, own_queue, sample_call,
 };
 use lambda_runtime::LambdaEvent;
 use serde_json::json;
@@ -78,23 +76,7 @@ fn config(api_url: &str, callback: &str) -> DeepgramConfig {
 }
 
 async fn new_call(aws: &LocalAws) -> Call {
-    let team: TeamId = mint();
-    create_call(
-        &aws.adapters.table,
-        &SystemClock,
-        &RandomIds,
-        &fresh_tenant(),
-        NewCall {
-            team_id: team,
-            rep_id: UserId::parse("alex").unwrap(),
-            title: "Discovery".into(),
-            call_type: CallType::Discovery,
-            company_domain: None,
-            buyer_persona: None,
-        },
-    )
-    .await
-    .unwrap()
+    sample_call(aws, &fresh_tenant(), "alex", &SystemClock).await
 }
 
 fn notification(key: &str, size: usize, message_id: &str) -> SqsEvent {

@@ -10,16 +10,15 @@ use callcoach_local_router::SqsEventSource;
 use callcoach_shared::aws::SqsQueue;
 use callcoach_shared::crypto::CachePolicy;
 use callcoach_shared::domain::analysis::Analysis;
-use callcoach_shared::domain::call::{CallStatus, CallType};
-use callcoach_shared::ids::{TeamId, UserId};
+use callcoach_shared::domain::call::CallStatus;
 use callcoach_shared::messages::PipelineMessage;
 use callcoach_shared::ports::{BlobStore, CallRepository, DocumentKind, Queue};
 use callcoach_shared::system::{RandomIds, SystemClock};
-use callcoach_shared::usecases::calls::{NewCall, create_call};
 use callcoach_shared::usecases::documents::DocumentVault;
 use callcoach_shared::usecases::ingest::NoTranscription;
 use callcoach_tests::{
     LocalAws, fresh_tenant, lambda_context as context, mint, notification_for, own_queue,
+    sample_call,
 };
 use lambda_runtime::LambdaEvent;
 use serde_json::json;
@@ -33,23 +32,7 @@ async fn an_upload_delivered_ten_times_concurrently_is_ingested_once_then_scored
     let upload_events = std::env::var("UPLOAD_EVENTS_QUEUE_URL").expect("provisioned");
     let scoring_url = own_queue(&sqs, "scoring", &[]).await;
     let tenant = fresh_tenant();
-    let team: TeamId = mint();
-    let call = create_call(
-        &aws.adapters.table,
-        &SystemClock,
-        &RandomIds,
-        &tenant,
-        NewCall {
-            team_id: team,
-            rep_id: UserId::parse("alex").unwrap(),
-            title: "Discovery".into(),
-            call_type: CallType::Discovery,
-            company_domain: None,
-            buyer_persona: None,
-        },
-    )
-    .await
-    .unwrap();
+    let call = sample_call(&aws, &tenant, "alex", &SystemClock).await;
 
     // The client uploads through the presigned PUT, as the frontend would.
     let key = format!("uploads/{tenant}/{}/discovery call.vtt", call.call_id);

@@ -13,7 +13,7 @@ use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, WriteRequest};
 use callcoach_shared::aws::DynamoTable;
 use callcoach_shared::crypto::CachePolicy;
 use callcoach_shared::domain::SCHEMA_VERSION;
-use callcoach_shared::domain::call::{Call, CallType};
+use callcoach_shared::domain::call::Call;
 use callcoach_shared::domain::org::Tenant;
 use callcoach_shared::domain::retention::{AccountState, RetentionPolicy};
 use callcoach_shared::domain::transcript::Transcript;
@@ -23,11 +23,10 @@ use callcoach_shared::parse::{TranscriptFormat, parse_as};
 use callcoach_shared::ports::{
     AgeMark, AuditLog, BlobStore, PageRequest, RetentionStore, TenantRepository,
 };
-use callcoach_shared::system::{RandomIds, SystemClock};
-use callcoach_shared::usecases::calls::{NewCall, create_call};
+use callcoach_shared::system::SystemClock;
 use callcoach_shared::usecases::documents::DocumentVault;
 use callcoach_shared::usecases::reaper::Reaper;
-use callcoach_tests::{LocalAws, fresh_tenant, items_under, mint, object_versions_of};
+use callcoach_tests::{LocalAws, fresh_tenant, items_under, mint, object_versions_of, sample_call};
 use time::{Duration, OffsetDateTime};
 
 async fn tenant_with(aws: &LocalAws, transcripts_days: Option<u32>) -> TenantId {
@@ -66,22 +65,7 @@ fn transcript() -> Transcript {
 
 /// A call created at `created`, with two versions of its upload and a transcript in S3.
 async fn seeded_call(aws: &LocalAws, tenant: &TenantId, created: OffsetDateTime) -> Call {
-    let call = create_call(
-        &aws.adapters.table,
-        &ManualClock::at(created),
-        &RandomIds,
-        tenant,
-        NewCall {
-            team_id: mint(),
-            rep_id: UserId::parse("rep").unwrap(),
-            title: "Call".into(),
-            call_type: CallType::Discovery,
-            company_domain: None,
-            buyer_persona: None,
-        },
-    )
-    .await
-    .unwrap();
+    let call = sample_call(aws, tenant, "rep", &ManualClock::at(created)).await;
     let upload = format!("uploads/{tenant}/{}/call.vtt", call.call_id);
     for body in [b"first".to_vec(), b"second".to_vec()] {
         aws.adapters

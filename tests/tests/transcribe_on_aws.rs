@@ -10,17 +10,17 @@ use aws_sdk_sqs::Client as SqsClient;
 use callcoach_shared::aws::SqsQueue;
 use callcoach_shared::aws::transcribe::TranscribeService;
 use callcoach_shared::crypto::CachePolicy;
-use callcoach_shared::domain::call::{Call, CallStatus, CallType};
+use callcoach_shared::domain::call::{Call, CallStatus};
 use callcoach_shared::domain::transcript::Transcript;
 use callcoach_shared::fakes::transcribe_output;
-use callcoach_shared::ids::UserId;
 use callcoach_shared::ports::{AgeIndex, BlobStore, CallRepository, DocumentKind, RetentionStore};
-use callcoach_shared::system::{RandomIds, SystemClock};
-use callcoach_shared::usecases::calls::{NewCall, create_call};
+use callcoach_shared::system::SystemClock;
 use callcoach_shared::usecases::documents::DocumentVault;
 use callcoach_shared::usecases::transcribe::{JobState, TranscribeJobs, output_key};
 use callcoach_shared::usecases::transcribed::TranscriptSink;
-use callcoach_tests::{LocalAws, fresh_tenant, lambda_context, messages_on, mint, own_queue};
+use callcoach_tests::{
+    LocalAws, fresh_tenant, lambda_context, messages_on, own_queue, sample_call,
+};
 use lambda_runtime::LambdaEvent;
 use serde_json::json;
 use transcription_callback::{Deps, TranscribeDeps, handle_event};
@@ -82,22 +82,7 @@ impl Rig {
 
     /// A call whose recording was uploaded and handed to Transcribe (notification twice).
     async fn submitted(&self) -> (Call, String) {
-        let call = create_call(
-            &self.aws.adapters.table,
-            &SystemClock,
-            &RandomIds,
-            &fresh_tenant(),
-            NewCall {
-                team_id: mint(),
-                rep_id: UserId::parse("alex").unwrap(),
-                title: "Discovery".into(),
-                call_type: CallType::Discovery,
-                company_domain: None,
-                buyer_persona: None,
-            },
-        )
-        .await
-        .unwrap();
+        let call = sample_call(&self.aws, &fresh_tenant(), "alex", &SystemClock).await;
         let key = format!("uploads/{}/{}/call.wav", call.tenant_id, call.call_id);
         let audio = recording();
         self.aws

@@ -3,10 +3,7 @@
 
 use super::items::attr;
 use super::retention::index_expiry;
-use super::{
-    DynamoTable, PartitionQuery, attr_names as a, from_json_item, is_conditional_failure,
-    json_item, store_err,
-};
+use super::{DynamoTable, PartitionQuery, attr_names as a, from_json_item, json_item};
 use time::OffsetDateTime;
 
 use crate::domain::audit::AuditEvent;
@@ -36,20 +33,7 @@ impl AuditLog for DynamoTable {
             event.expires_at(),
             &sk,
         );
-        let result = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .condition_expression("attribute_not_exists(#pk)")
-            .expression_attribute_names("#pk", a::PK)
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(()),
-            Err(e) if is_conditional_failure(&e) => Err(StoreError::AlreadyExists),
-            Err(e) => Err(store_err(e)),
-        }
+        self.put_new(item).await
     }
 
     async fn list(

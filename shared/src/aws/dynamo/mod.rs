@@ -127,19 +127,37 @@ impl DynamoTable {
         Ok(out.item)
     }
 
+    /// Writes `item` only if no item has its key (`AlreadyExists` otherwise).
     async fn put_new(&self, item: Item) -> Result<(), StoreError> {
+        self.put_if(item, "attribute_not_exists(#pk)", StoreError::AlreadyExists)
+            .await
+    }
+
+    /// Replaces the item with `item`'s key only if there is one (`NotFound` otherwise).
+    async fn put_existing(&self, item: Item) -> Result<(), StoreError> {
+        self.put_if(item, "attribute_exists(#pk)", StoreError::NotFound)
+            .await
+    }
+
+    /// A put under a condition on the key's existence; `refused` when it does not hold.
+    async fn put_if(
+        &self,
+        item: Item,
+        condition: &str,
+        refused: StoreError,
+    ) -> Result<(), StoreError> {
         let result = self
             .client
             .put_item()
             .table_name(&self.table)
             .set_item(Some(item))
-            .condition_expression("attribute_not_exists(#pk)")
+            .condition_expression(condition)
             .expression_attribute_names("#pk", a::PK)
             .send()
             .await;
         match result {
             Ok(_) => Ok(()),
-            Err(e) if is_conditional_failure(&e) => Err(StoreError::AlreadyExists),
+            Err(e) if is_conditional_failure(&e) => Err(refused),
             Err(e) => Err(store_err(e)),
         }
     }
@@ -426,20 +444,7 @@ impl TenantRepository for DynamoTable {
             tenant,
         )?;
         retention::register_tenant(&mut item, &tenant.tenant_id);
-        let result = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .condition_expression("attribute_exists(#pk)")
-            .expression_attribute_names("#pk", a::PK)
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(()),
-            Err(e) if is_conditional_failure(&e) => Err(StoreError::NotFound),
-            Err(e) => Err(store_err(e)),
-        }
+        self.put_existing(item).await
     }
 }
 
