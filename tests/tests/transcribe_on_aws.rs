@@ -356,3 +356,26 @@ async fn the_sweep_finishes_a_job_whose_event_never_came(rig: &Rig) {
     assert!(report["seen"].as_u64().unwrap() >= 1, "{report}");
     rig.assert_transcribed(&call, &job).await;
 }
+
+/// `TRANSCRIPTION_PROVIDER` picks the provider the upload trigger builds at cold start.
+#[tokio::test]
+async fn the_configured_provider_is_the_one_the_environment_names() {
+    use callcoach_shared::domain::transcription::TranscriptionService;
+    use callcoach_shared::providers::ConfiguredProvider;
+    use callcoach_shared::usecases::ingest::TranscriptionProvider;
+    let aws = LocalAws::connect().await;
+    let bucket = &aws.resources.bucket_name;
+    let provider = |value: &'static str| {
+        let lookup = move |name: &str| (name == "TRANSCRIPTION_PROVIDER").then(|| value.to_owned());
+        ConfiguredProvider::transcribe(&lookup, aws.adapters.blobs.clone(), &aws.sdk, bucket)
+    };
+    assert_eq!(
+        provider("transcribe").unwrap().service(),
+        Some(TranscriptionService::AmazonTranscribe)
+    );
+    assert_eq!(provider("none").unwrap().service(), None);
+    assert_eq!(provider("").unwrap().service(), None);
+    // Deepgram without its key and callback URL, or an unknown name, fails the cold start.
+    assert!(provider("deepgram").is_err());
+    assert!(provider("whisper").is_err());
+}
