@@ -21,7 +21,7 @@ use callcoach_shared::fakes::ManualClock;
 use callcoach_shared::ids::{TenantId, UserId};
 use callcoach_shared::parse::{TranscriptFormat, parse_as};
 use callcoach_shared::ports::{
-    AgeMark, AuditLog, BlobStore, PageRequest, RetentionStore, TenantRepository,
+    AgeMark, AuditLog, BlobStore, CallRepository, PageRequest, RetentionStore, TenantRepository,
 };
 use callcoach_shared::system::SystemClock;
 use callcoach_shared::usecases::documents::DocumentVault;
@@ -178,6 +178,75 @@ async fn the_reaper_deletes_exactly_the_expired_calls_and_everything_of_them() {
         audit.items.len(),
         "no duplicate audit events"
     );
+}
+
+#[tokio::test]
+async fn holds_keep_calls_and_a_run_stopped_midway_ends_the_same_when_run_again() {
+    let _together = MOTO_TABLE.read().await;
+    let aws = LocalAws::connect().await;
+    let table = &aws.adapters.table;
+    let now = OffsetDateTime::now_utc().replace_nanosecond(0).unwrap();
+    let expired = now - Duration::days(31);
+    let tenant = tenant_with(&aws, Some(30)).await;
+    let mut calls = Vec::new();
+    for _ in 0..4 {
+        calls.push(seeded_call(&aws, &tenant, expired).await);
+    }
+    let mut held = seeded_call(&aws, &tenant, expired).await;
+    held.legal_hold = true;
+    table.save_transition(&held, held.status).await.unwrap();
+    // A whole workspace under a legal hold.
+    let frozen = tenant_with(&aws, Some(30)).await;
+    let frozen_call = seeded_call(&aws, &frozen, expired).await;
+    let mut workspace = table.get_tenant(&frozen).await.unwrap().unwrap();
+    workspace.legal_hold = true;
+    table.update_tenant(&workspace).await.unwrap();
+
+    let clock = ManualClock::at(now);
+    let reaper = Reaper {
+        store: table,
+        blobs: &aws.adapters.blobs,
+        clock: &clock,
+    };
+    let scope = [tenant.clone(), frozen.clone()];
+    // The deadline comes after a few steps: the run stops with work left.
+    let steps = std::sync::atomic::AtomicUsize::new(0);
+    let first = reaper
+        .run(Some(&scope), false, || {
+            steps.fetch_add(1, Ordering::SeqCst) < 3
+        })
+        .await
+        .unwrap();
+    assert!(!first.finished, "{first:?}");
+    let mut left = 0;
+    for call in &calls {
+        left += usize::from(remains(&aws, call).await != (0, 0));
+    }
+    assert!((1..4).contains(&left), "stopped midway: {left} of 4 left");
+
+    let second = reaper.run(Some(&scope), false, || true).await.unwrap();
+    assert!(second.finished);
+    for call in &calls {
+        assert_eq!(remains(&aws, call).await, (0, 0));
+    }
+    assert_ne!(remains(&aws, &held).await.0, 0, "the held call stays");
+    assert_ne!(
+        remains(&aws, &frozen_call).await.0,
+        0,
+        "the held workspace stays"
+    );
+    let trail = table
+        .list(&tenant, &PageRequest::first(50).unwrap())
+        .await
+        .unwrap();
+    let expired_events = trail
+        .items
+        .iter()
+        .filter(|e| e.action == "retention.call_expired")
+        .count();
+    assert_eq!(expired_events, 4, "one event per call across both runs");
+    let third = reaper.run(Some(&scope), false, || true).await.unwrap();
+    assert!(third.calls.is_empty(), "{third:?}");
 }
 
 /// Counts the requests a DynamoDB client sends.
