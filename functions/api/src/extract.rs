@@ -88,25 +88,21 @@ impl<P: Ports> FromRequestParts<Arc<Api<P>>> for Authenticated {
         #[cfg(not(feature = "local-auth"))]
         let identity = verified_identity(&parts.extensions, &api.settings.tenant_claim);
         let (tenant, user, request_id) = identity.ok_or(ApiError::Unauthorized)?;
-        // Read on every request: a deleted workspace serves nothing from the moment of its
-        // deletion, not even metadata, while its items wait for the reaper.
-        let state = api
-            .ports
-            .store()
-            .get_tenant(&tenant)
-            .await?
-            .map(|t| t.state);
+        // The workspace is read on every request: a deleted workspace serves nothing from the
+        // moment of its deletion, not even metadata, while its items wait for the reaper. The
+        // two reads go together, so a request waits for one round trip, not two.
+        let store = api.ports.store();
+        let (workspace, memberships) = tokio::try_join!(
+            store.get_tenant(&tenant),
+            store.memberships_of_user(&tenant, &user)
+        )?;
+        let state = workspace.map(|t| t.state);
         if state.is_some_and(AccountState::is_gone) {
             return Err(ApiError::Gone);
         }
         if changes_something(parts) && state.is_some_and(|s| s != AccountState::Active) {
             return Err(ApiError::Locked);
         }
-        let memberships = api
-            .ports
-            .store()
-            .memberships_of_user(&tenant, &user)
-            .await?;
         Ok(Authenticated {
             tenant,
             caller: Caller { user, memberships },
