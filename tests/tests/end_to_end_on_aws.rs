@@ -508,6 +508,19 @@ async fn a_transcript_and_a_recording_go_through_everything_to_deletion() {
     assert_eq!(status, StatusCode::GONE);
     let report = reaper.run(Some(&scope), false, || true).await.unwrap();
     assert_eq!(report.accounts_destroyed, 1, "{report:?}");
+    // Each deletion left an id-only log line, which a restore from backup replays.
+    let logged = logs.text();
+    let line_with = |message: &str, id: &str| {
+        logged
+            .lines()
+            .any(|line| line.contains(message) && line.contains(id))
+    };
+    assert!(line_with("\"call deleted\"", written.as_str()));
+    assert!(line_with(
+        "workspace deleted: data keys shredded",
+        tenant.as_str()
+    ));
+    assert!(line_with("retention deletion done", written.as_str()));
     let (everything, index) = partitions(&tenant, &team, &[&written, &recorded]);
     assert_eq!(
         items_under(&aws, &everything, &index).await,

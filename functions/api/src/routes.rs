@@ -746,6 +746,8 @@ pub async fn delete_call<P: Ports>(
     call.transition(CallStatus::Deleted, api.ports.clock().now())
         .map_err(|_| ApiError::NotFound)?;
     api.ports.store().save_transition(&call, from).await?;
+    // Ids only; outside the table, so a restored backup can be brought up to date.
+    tracing::info!(tenant = %who.tenant, call = %call.call_id, "call deleted");
     Ok(StatusCode::NO_CONTENT)
 }
 

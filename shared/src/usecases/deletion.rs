@@ -9,6 +9,7 @@
 //! what an interrupted one started.
 
 use time::{Duration, OffsetDateTime};
+use tracing::{info, warn};
 
 use crate::crypto::DataKeyStore;
 use crate::domain::audit::AuditEvent;
@@ -248,6 +249,8 @@ where
         records += 1;
     }
     records += store.delete_user_records(tenant, user).await?;
+    // Ids only; outside the table, so a restored backup can be brought up to date.
+    info!(tenant = %tenant, user = %user, calls, "user deleted");
     Ok(Deleted { calls, records })
 }
 
@@ -271,12 +274,14 @@ where
     refuse_held(&calls)?;
     let calls = mark_deleted(store, calls, now).await?;
     let records = store.delete_team_records(tenant, team).await?;
+    info!(tenant = %tenant, team = %team, calls, "team deleted");
     Ok(Deleted { calls, records })
 }
 
 /// Deletes the whole workspace: marks it deleted, then shreds every wrapped data key of it,
-/// so nothing of it can be decrypted from here on (live items and backups alike). The
-/// reaper's next run purges it physically (P6: within 7 days; the reaper runs hourly).
+/// so nothing of it can be decrypted from here on. The reaper's next run purges it physically
+/// (P6: within 7 days; the reaper runs hourly). The table's backups still hold the wrapped
+/// keys until they age out (35 days): the log line below is what a restore replays.
 pub async fn delete_workspace<S>(
     store: &S,
     tenant: &TenantId,
@@ -309,6 +314,7 @@ where
     );
     record_once(store, &event).await?;
     store.destroy_data_keys(tenant).await?;
+    warn!(tenant = %tenant, "workspace deleted: data keys shredded");
     Ok(())
 }
 
@@ -627,6 +633,36 @@ mod tests {
             delete_team(&w.store, &w.tenant, &w.east, NOW).await,
             Err(DeletionError::NotFound)
         ));
+    }
+
+    #[tokio::test]
+    async fn every_deletion_leaves_an_id_only_log_line_for_restores_to_replay() {
+        let logs = crate::fakes::CapturedLogs::default();
+        let _guard = logs.during();
+        let w = Workspace::new("acme").await;
+        delete_user(&w.store, &w.tenant, &user("r2"), NOW)
+            .await
+            .unwrap();
+        delete_team(&w.store, &w.tenant, &w.east, NOW)
+            .await
+            .unwrap();
+        delete_workspace(&w.store, &w.tenant, NOW).await.unwrap();
+        let lines: Vec<serde_json::Value> = logs
+            .text()
+            .lines()
+            .map(|line| serde_json::from_str(line).unwrap())
+            .collect();
+        let find = |message: &str| {
+            lines
+                .iter()
+                .find(|l| l["fields"]["message"] == message)
+                .unwrap_or_else(|| panic!("no {message:?} line in {lines:?}"))
+        };
+        assert_eq!(find("user deleted")["fields"]["user"], "r2");
+        assert_eq!(find("team deleted")["fields"]["team"], w.east.as_str());
+        let shredded = find("workspace deleted: data keys shredded");
+        assert_eq!(shredded["fields"]["tenant"], "acme");
+        assert_eq!(shredded["level"], "WARN");
     }
 
     #[tokio::test]

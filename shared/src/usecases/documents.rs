@@ -161,47 +161,18 @@ impl<R: DocumentRepository, B: BlobStore, E: Envelope> DocumentVault<'_, R, B, E
 
 #[cfg(test)]
 mod tests {
-    use std::sync::{Arc, Mutex};
-
     use time::macros::datetime;
-    use tracing_subscriber::fmt::MakeWriter;
 
     use super::*;
     use crate::domain::SCHEMA_VERSION;
     use crate::domain::transcript::{SourceFormat, Speaker, Utterance};
-    use crate::fakes::{InMemoryBlobStore, InMemoryStore, ManualClock, fake_cipher};
+    use crate::fakes::{CapturedLogs, InMemoryBlobStore, InMemoryStore, ManualClock, fake_cipher};
     use crate::ids::MintedId;
-
-    #[derive(Clone, Default)]
-    struct Captured(Arc<Mutex<Vec<u8>>>);
-
-    impl std::io::Write for Captured {
-        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().unwrap().extend_from_slice(buf);
-            Ok(buf.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-
-    impl<'a> MakeWriter<'a> for Captured {
-        type Writer = Captured;
-        fn make_writer(&'a self) -> Self::Writer {
-            self.clone()
-        }
-    }
 
     #[tokio::test]
     async fn storing_a_transcript_logs_ids_but_none_of_its_text() {
-        let captured = Captured::default();
-        let subscriber = tracing_subscriber::fmt()
-            .json()
-            .with_max_level(tracing::Level::TRACE)
-            .with_current_span(true)
-            .with_writer(captured.clone())
-            .finish();
-        let _guard = tracing::subscriber::set_default(subscriber);
+        let captured = CapturedLogs::default();
+        let _guard = captured.during();
 
         let store = InMemoryStore::default();
         let blobs = InMemoryBlobStore::default();
@@ -240,7 +211,7 @@ mod tests {
             .unwrap();
         assert_eq!(back, transcript);
 
-        let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+        let logs = captured.text();
         assert!(logs.contains(call.as_str()), "logs were captured: {logs}");
         for secret in ["budget", "frozen", "Priya", "priya@example.com", "March"] {
             assert!(!logs.contains(secret), "{secret:?} leaked into logs");
