@@ -84,6 +84,15 @@ check("table: point-in-time recovery", table["PointInTimeRecoverySpecification"]
 check("table: customer-managed KMS key", table["SSESpecification"]["SSEType"] == "KMS"
       and ref_target(table["SSESpecification"]["KMSMasterKeyId"]) is not None)
 check("table: TTL attribute", table["TimeToLiveSpecification"]["Enabled"] is True)
+keys_table = resources["KeysTable"]["Properties"]
+check("keys table: wrapped data keys apart from the data, backups kept one day",
+      keys_table["PointInTimeRecoverySpecification"].get("RecoveryPeriodInDays") == 1
+      and keys_table["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] is True)
+check("keys table: deletion protection and customer-managed KMS key",
+      keys_table.get("DeletionProtectionEnabled") is True
+      and keys_table["SSESpecification"]["SSEType"] == "KMS")
+check("every function is told the keys table",
+      ref_target(globals_fn["Environment"]["Variables"].get("KEYS_TABLE_NAME")) == "KeysTable")
 bucket = next(v["Properties"] for v in resources.values() if v["Type"] == "AWS::S3::Bucket")
 check("bucket: export bundles expire after 3 days", any(
     r.get("Prefix") == "exports/" and r.get("ExpirationInDays") == 3 and r.get("Status") == "Enabled"

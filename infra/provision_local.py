@@ -89,6 +89,25 @@ def table(ddb, name, kms_arn):
     )
 
 
+def keys_table(ddb, name, kms_arn):
+    """The wrapped data keys: key only, one day of point-in-time recovery (template.yaml)."""
+    try:
+        ddb.describe_table(TableName=name)
+        return
+    except ClientError:
+        pass
+    ddb.create_table(
+        TableName=name,
+        BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=[{"AttributeName": a, "AttributeType": "S"} for a in ["pk", "sk"]],
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+        SSESpecification={"Enabled": True, "SSEType": "KMS", "KMSMasterKeyId": kms_arn},
+    )
+    ddb.update_continuous_backups(
+        TableName=name, PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True}
+    )
+
+
 def bucket(s3, name, kms_arn, notify_queue_arn):
     try:
         s3.head_bucket(Bucket=name)
@@ -145,11 +164,14 @@ def main():
 
     table_name = APP
     table(ddb, table_name, storage_key)
+    keys_table_name = f"{APP}-keys"
+    keys_table(ddb, keys_table_name, storage_key)
     bucket_name = f"{APP}-data-{account}-{REGION}"
     bucket(s3, bucket_name, storage_key, upload_arn)
 
     env.update(
         TABLE_NAME=table_name,
+        KEYS_TABLE_NAME=keys_table_name,
         BUCKET_NAME=bucket_name,
         UPLOAD_EVENTS_QUEUE_URL=upload_url,
         UPLOAD_EVENTS_DLQ_URL=upload_dlq_url,

@@ -69,6 +69,8 @@ pub fn process_env(name: &str) -> Option<String> {
 #[derive(Debug, Clone)]
 pub struct ResourceConfig {
     pub table_name: String,
+    /// The table of wrapped data keys (short backup window; see the README's "Backups").
+    pub keys_table_name: String,
     pub bucket_name: String,
     /// KMS key for objects this service writes to the bucket (SSE-KMS).
     pub storage_kms_key: String,
@@ -100,6 +102,7 @@ impl ResourceConfig {
         }
         Ok(Self {
             table_name: required(lookup, "TABLE_NAME")?,
+            keys_table_name: required(lookup, "KEYS_TABLE_NAME")?,
             bucket_name: required(lookup, "BUCKET_NAME")?,
             storage_kms_key: required(lookup, "STORAGE_KMS_KEY")?,
             category_keys: CategoryKeys::new(keys),
@@ -129,6 +132,13 @@ mod tests {
     fn missing_variable_is_named() {
         let env = lookup(&[("TABLE_NAME", "t"), ("BUCKET_NAME", "b")]);
         let err = ResourceConfig::from_lookup(&env, &[]).unwrap_err();
+        assert_eq!(err, ConfigError::Missing("KEYS_TABLE_NAME"));
+        let env = lookup(&[
+            ("TABLE_NAME", "t"),
+            ("KEYS_TABLE_NAME", "k"),
+            ("BUCKET_NAME", "b"),
+        ]);
+        let err = ResourceConfig::from_lookup(&env, &[]).unwrap_err();
         assert_eq!(err, ConfigError::Missing("STORAGE_KMS_KEY"));
         let err = ResourceConfig::from_lookup(&env, &[DataCategory::Tokens]).unwrap_err();
         assert_eq!(err, ConfigError::Missing("KMS_KEY_TOKENS"));
@@ -138,6 +148,7 @@ mod tests {
     fn bad_flag_is_rejected() {
         let env = lookup(&[
             ("TABLE_NAME", "t"),
+            ("KEYS_TABLE_NAME", "k"),
             ("BUCKET_NAME", "b"),
             ("STORAGE_KMS_KEY", "k"),
             ("S3_FORCE_PATH_STYLE", "yes"),

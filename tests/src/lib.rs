@@ -248,6 +248,30 @@ pub async fn items_under(
     count
 }
 
+/// How many wrapped data keys of `tenant` each table holds: (main table, keys table).
+pub async fn wrapped_keys_of(aws: &LocalAws, tenant: &TenantId) -> (usize, usize) {
+    let ddb = aws_sdk_dynamodb::Client::new(&aws.sdk);
+    let mut counts = [0; 2];
+    for (count, table) in counts
+        .iter_mut()
+        .zip([&aws.resources.table_name, &aws.resources.keys_table_name])
+    {
+        *count = ddb
+            .query()
+            .table_name(table)
+            .key_condition_expression("pk = :pk")
+            .expression_attribute_values(
+                ":pk",
+                aws_sdk_dynamodb::types::AttributeValue::S(format!("T#{tenant}#KEYS")),
+            )
+            .send()
+            .await
+            .unwrap()
+            .count as usize;
+    }
+    (counts[0], counts[1])
+}
+
 /// Every item of these partitions, printed: for scanning the table for plaintext.
 pub async fn items_text_under(aws: &LocalAws, partitions: &[String]) -> String {
     let ddb = aws_sdk_dynamodb::Client::new(&aws.sdk);

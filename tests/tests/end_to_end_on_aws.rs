@@ -28,6 +28,7 @@ use callcoach_tests::fake_deepgram::FakeDeepgram;
 use callcoach_tests::{
     CapturedLogs, LocalAws, fresh_tenant, items_text_under, items_under, lambda_context,
     messages_on, notification_for, object_versions_of, objects_text_under, own_queue,
+    wrapped_keys_of,
 };
 use http_body_util::BodyExt;
 use lambda_runtime::LambdaEvent;
@@ -399,6 +400,10 @@ async fn a_transcript_and_a_recording_go_through_everything_to_deletion() {
         );
     }
 
+    // The workspace's wrapped data keys are in the keys table only, apart from its data.
+    let (beside_data, apart) = wrapped_keys_of(&aws, &tenant).await;
+    assert!(beside_data == 0 && apart >= 2, "{beside_data} / {apart}");
+
     // A workspace export holds both calls, downloadable through its short-lived link.
     let (status, export) = frontend
         .send(
@@ -522,6 +527,11 @@ async fn a_transcript_and_a_recording_go_through_everything_to_deletion() {
     ));
     assert!(line_with("retention deletion done", written.as_str()));
     let (everything, index) = partitions(&tenant, &team, &[&written, &recorded]);
+    assert_eq!(
+        wrapped_keys_of(&aws, &tenant).await,
+        (0, 0),
+        "no wrapped key of the workspace in either table"
+    );
     assert_eq!(
         items_under(&aws, &everything, &index).await,
         0,

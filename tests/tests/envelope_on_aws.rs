@@ -6,7 +6,7 @@ use callcoach_shared::crypto::{
     Binding, CachePolicy, CryptoError, DataCategory, DataKeyStore, Envelope, KeyManagementError,
 };
 use callcoach_shared::ids::TenantId;
-use callcoach_tests::{LocalAws, fresh_tenant};
+use callcoach_tests::{LocalAws, fresh_tenant, wrapped_keys_of};
 
 fn bind<'a>(tenant: &'a TenantId, category: DataCategory, item: &'a str) -> Binding<'a> {
     Binding {
@@ -150,7 +150,11 @@ async fn shredding_a_tenant_makes_its_ciphertexts_unreadable_and_spares_others()
         .await
         .unwrap();
 
+    // The wrapped keys live in the keys table (one day of backups), never beside the data.
+    assert_eq!(wrapped_keys_of(&aws, &a).await, (0, 4));
     assert_eq!(cipher.shred_tenant(&a).await.unwrap(), 4);
+    assert_eq!(wrapped_keys_of(&aws, &a).await, (0, 0));
+    assert_eq!(wrapped_keys_of(&aws, &other).await, (0, 1));
     let (cold_process, _) = aws.cipher(CachePolicy::default());
     for (category, ct) in &mine {
         for c in [&cipher, &cold_process] {

@@ -26,7 +26,9 @@ use callcoach_shared::ports::{
 use callcoach_shared::system::SystemClock;
 use callcoach_shared::usecases::documents::DocumentVault;
 use callcoach_shared::usecases::reaper::Reaper;
-use callcoach_tests::{LocalAws, fresh_tenant, items_under, mint, object_versions_of, sample_call};
+use callcoach_tests::{
+    LocalAws, fresh_tenant, items_under, mint, object_versions_of, sample_call, wrapped_keys_of,
+};
 use time::{Duration, OffsetDateTime};
 
 async fn tenant_with(aws: &LocalAws, transcripts_days: Option<u32>) -> TenantId {
@@ -318,6 +320,7 @@ async fn a_run_over_100000_live_items_makes_a_handful_of_requests() {
     let table = DynamoTable::new(
         aws_sdk_dynamodb::Client::from_conf(counted),
         &aws.resources.table_name,
+        &aws.resources.keys_table_name,
     );
     let reaper = Reaper {
         store: &table,
@@ -493,6 +496,11 @@ async fn a_deleted_workspace_is_unreadable_at_once_and_physically_gone_after_the
         object_versions_of(&aws, doomed).await,
         0,
         "no object version either"
+    );
+    assert_eq!(
+        wrapped_keys_of(&aws, doomed).await,
+        (0, 0),
+        "no wrapped key"
     );
     // The tenant partition keeps only the tombstone (ids and state, no content).
     let tenant_items = items_under(&aws, &[format!("T#{doomed}")], &[]).await;

@@ -39,7 +39,11 @@ pub struct AwsAdapters {
 impl AwsAdapters {
     pub fn new(sdk: &SdkConfig, resources: &ResourceConfig) -> Self {
         Self {
-            table: DynamoTable::new(aws_sdk_dynamodb::Client::new(sdk), &resources.table_name),
+            table: DynamoTable::new(
+                aws_sdk_dynamodb::Client::new(sdk),
+                &resources.table_name,
+                &resources.keys_table_name,
+            ),
             blobs: S3BlobStore::new(
                 S3BlobStore::client(sdk, resources.s3_force_path_style),
                 &resources.bucket_name,

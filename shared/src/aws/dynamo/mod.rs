@@ -85,11 +85,17 @@ use attr_names as a;
 /// BatchWriteItem takes at most 25 requests.
 const BATCH_WRITE_LIMIT: usize = 25;
 
-/// The callcoach table.
+/// The callcoach table, and the table of wrapped data keys beside it.
+///
+/// The wrapped keys live in a table of their own whose point-in-time recovery keeps one day
+/// (the main table keeps 35): when a workspace is shredded, the backups of its keys are gone a
+/// day later, and every backup of its data is unreadable from then. The main table's backups
+/// stay usable for disaster recovery, since keys are only ever added, except by shredding.
 #[derive(Debug, Clone)]
 pub struct DynamoTable {
     client: Client,
     table: String,
+    keys_table: String,
 }
 
 fn is_conditional_failure<E, R>(err: &SdkError<E, R>) -> bool
@@ -107,10 +113,21 @@ where
 }
 
 impl DynamoTable {
-    pub fn new(client: Client, table: impl Into<String>) -> Self {
+    /// Both tables; `keys_table` holds the wrapped data keys.
+    pub fn new(client: Client, table: impl Into<String>, keys_table: impl Into<String>) -> Self {
         Self {
             client,
             table: table.into(),
+            keys_table: keys_table.into(),
+        }
+    }
+
+    /// The same client over the keys table, for the data-key operations.
+    fn keys(&self) -> DynamoTable {
+        DynamoTable {
+            client: self.client.clone(),
+            table: self.keys_table.clone(),
+            keys_table: self.keys_table.clone(),
         }
     }
 
@@ -758,7 +775,7 @@ impl DataKeyStore for DynamoTable {
         let out = self
             .client
             .query()
-            .table_name(&self.table)
+            .table_name(&self.keys_table)
             .key_condition_expression("#pk = :pk AND begins_with(#sk, :prefix)")
             .expression_attribute_names("#pk", a::PK)
             .expression_attribute_names("#sk", a::SK)
@@ -783,7 +800,8 @@ impl DataKeyStore for DynamoTable {
         category: DataCategory,
         version: u32,
     ) -> Result<Option<WrappedDataKey>, StoreError> {
-        self.get_item(keys_pk(tenant), data_key_sk(category, version))
+        self.keys()
+            .get_item(keys_pk(tenant), data_key_sk(category, version))
             .await?
             .as_ref()
             .map(data_key_from)
@@ -797,7 +815,7 @@ impl DataKeyStore for DynamoTable {
         item.insert(a::WRAPPED_KEY.into(), attr::bytes(&key.wrapped));
         item.insert(a::CREATED_AT.into(), attr::time(key.created_at));
         item.insert(a::RESERVED.into(), attr::number(0));
-        self.put_new(item).await
+        self.keys().put_new(item).await
     }
 
     async fn reserve_encryptions(
@@ -810,7 +828,7 @@ impl DataKeyStore for DynamoTable {
         let result = self
             .client
             .update_item()
-            .table_name(&self.table)
+            .table_name(&self.keys_table)
             .set_key(Some(keys(keys_pk(tenant), data_key_sk(category, version))))
             .update_expression("ADD #r :n")
             .condition_expression("attribute_exists(#pk)")
@@ -828,7 +846,8 @@ impl DataKeyStore for DynamoTable {
     }
 
     async fn destroy_data_keys(&self, tenant: &TenantId) -> Result<usize, StoreError> {
-        let found = self.query_partition(&keys_pk(tenant), None).await?;
+        let keys = self.keys();
+        let found = keys.query_partition(&keys_pk(tenant), None).await?;
         let count = found.len();
         let to_delete = found
             .into_iter()
@@ -841,12 +860,13 @@ impl DataKeyStore for DynamoTable {
                 ]))
             })
             .collect();
-        self.delete_keys(to_delete).await?;
+        keys.delete_keys(to_delete).await?;
         Ok(count)
     }
 
     async fn list_data_keys(&self, tenant: &TenantId) -> Result<Vec<WrappedDataKey>, StoreError> {
-        self.query_partition(&keys_pk(tenant), None)
+        self.keys()
+            .query_partition(&keys_pk(tenant), None)
             .await?
             .iter()
             .map(data_key_from)
