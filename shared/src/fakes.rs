@@ -40,6 +40,18 @@ impl CapturedLogs {
         tracing::subscriber::set_default(subscriber)
     }
 
+    /// Captures for the whole process (tasks on other threads too) at the levels `filter`
+    /// names (`EnvFilter` syntax). Once per test binary.
+    pub fn install_globally(&self, filter: &str) {
+        let subscriber = tracing_subscriber::fmt()
+            .json()
+            .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+            .with_current_span(true)
+            .with_writer(self.clone())
+            .finish();
+        tracing::subscriber::set_global_default(subscriber).expect("one subscriber per binary");
+    }
+
     pub fn text(&self) -> String {
         String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
     }

@@ -309,49 +309,15 @@ pub async fn objects_text_under(aws: &LocalAws, prefix: &str) -> (usize, String)
     (keys.len(), text)
 }
 
-/// A log sink the test reads back: every line the process's subscriber writes.
-#[derive(Clone, Default)]
-pub struct CapturedLogs(Arc<std::sync::Mutex<Vec<u8>>>);
-
-impl CapturedLogs {
-    /// Installs a JSON subscriber for the whole process at `trace` for callcoach's own crates
-    /// (stricter than production's `info`), `info` for the rest. Once per test binary.
-    pub fn install() -> Self {
-        let captured = CapturedLogs::default();
-        let filter = tracing_subscriber::EnvFilter::new(
-            "info,callcoach_shared=trace,api=trace,upload_trigger=trace,\
-             transcription_callback=trace,scoring_worker=trace,retention_reaper=trace",
-        );
-        let subscriber = tracing_subscriber::fmt()
-            .json()
-            .with_env_filter(filter)
-            .with_current_span(true)
-            .with_writer(captured.clone())
-            .finish();
-        tracing::subscriber::set_global_default(subscriber).expect("one subscriber per binary");
-        captured
-    }
-
-    pub fn text(&self) -> String {
-        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
-    }
-}
-
-impl std::io::Write for CapturedLogs {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for CapturedLogs {
-    type Writer = CapturedLogs;
-    fn make_writer(&'a self) -> Self::Writer {
-        self.clone()
-    }
+/// Captures every log line of the process: `trace` for callcoach's own crates (stricter than
+/// production's `info`), `info` for the rest. Once per test binary.
+pub fn capture_all_logs() -> callcoach_shared::fakes::CapturedLogs {
+    let captured = callcoach_shared::fakes::CapturedLogs::default();
+    captured.install_globally(
+        "info,callcoach_shared=trace,api=trace,upload_trigger=trace,\
+         transcription_callback=trace,scoring_worker=trace,retention_reaper=trace",
+    );
+    captured
 }
 
 /// Object versions and delete markers under every area of the tenant.

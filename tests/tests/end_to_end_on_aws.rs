@@ -26,7 +26,7 @@ use callcoach_shared::usecases::reaper::Reaper;
 use callcoach_shared::usecases::score::DeterministicCoach;
 use callcoach_tests::fake_deepgram::FakeDeepgram;
 use callcoach_tests::{
-    CapturedLogs, LocalAws, fresh_tenant, items_text_under, items_under, lambda_context,
+    LocalAws, capture_all_logs, fresh_tenant, items_text_under, items_under, lambda_context,
     messages_on, notification_for, object_versions_of, objects_text_under, own_queue,
     wrapped_keys_of,
 };
@@ -179,7 +179,7 @@ fn partitions(tenant: &TenantId, team: &str, calls: &[&CallId]) -> (Vec<String>,
 
 #[tokio::test]
 async fn a_transcript_and_a_recording_go_through_everything_to_deletion() {
-    let logs = CapturedLogs::install();
+    let logs = capture_all_logs();
     let aws = LocalAws::connect().await;
     let sqs = SqsClient::new(&aws.sdk);
     let upload_events = std::env::var("UPLOAD_EVENTS_QUEUE_URL").expect("provisioned");

@@ -3,7 +3,7 @@
 
 use super::items::attr;
 use super::retention::index_expiry;
-use super::{DynamoTable, PartitionQuery, attr_names as a, from_json_item, json_item};
+use super::{DynamoTable, PartitionQuery, attr_names as a, json_item};
 use time::OffsetDateTime;
 
 use crate::domain::audit::AuditEvent;
@@ -71,14 +71,6 @@ impl DynamoTable {
             sk_range: range,
             unexpired_at: None,
         };
-        let found = self.partition_page(tenant, &query, page).await?;
-        Ok(Page {
-            items: found
-                .items
-                .iter()
-                .map(from_json_item)
-                .collect::<Result<_, _>>()?,
-            next: found.next,
-        })
+        self.json_page(tenant, &query, page).await
     }
 }

@@ -279,6 +279,24 @@ impl DynamoTable {
         })
     }
 
+    /// [`Self::partition_page`] of JSON items (`json_item`), decoded.
+    pub(crate) async fn json_page<T: serde::de::DeserializeOwned>(
+        &self,
+        tenant: &TenantId,
+        query: &PartitionQuery,
+        page: &PageRequest,
+    ) -> Result<Page<T>, StoreError> {
+        let found = self.partition_page(tenant, query, page).await?;
+        Ok(Page {
+            items: found
+                .items
+                .iter()
+                .map(from_json_item)
+                .collect::<Result<_, _>>()?,
+            next: found.next,
+        })
+    }
+
     /// Deletes these keys in batches, retrying what DynamoDB leaves unprocessed.
     async fn delete_keys(
         &self,

@@ -6,7 +6,7 @@ use time::OffsetDateTime;
 
 use super::items::attr;
 use super::retention::index_expiry;
-use super::{DynamoTable, PartitionQuery, attr_names as a, from_json_item, json_item};
+use super::{DynamoTable, PartitionQuery, attr_names as a, json_item};
 use crate::domain::usage::UsageEvent;
 use crate::ids::{TenantId, UserId};
 use crate::ports::{ExpiringRecords, Page, PageRequest, StoreError, UsageLog};
@@ -52,14 +52,6 @@ impl UsageLog for DynamoTable {
             sk_range: None,
             unexpired_at: Some(now),
         };
-        let found = self.partition_page(tenant, &query, page).await?;
-        Ok(Page {
-            items: found
-                .items
-                .iter()
-                .map(from_json_item)
-                .collect::<Result<_, _>>()?,
-            next: found.next,
-        })
+        self.json_page(tenant, &query, page).await
     }
 }
