@@ -111,7 +111,7 @@ def allows(fn, action):
 
 
 check("api: may abort the parts of a failed export", allows(functions["ApiFunction"], "s3:AbortMultipartUpload"))
-check("reaper: may list and abort unfinished uploads of a purged prefix",
+check("reaper: may list and abort unfinished uploads of a destroyed workspace",
       allows(functions["RetentionReaperFunction"], "s3:ListBucketMultipartUploads")
       and allows(functions["RetentionReaperFunction"], "s3:AbortMultipartUpload"))
 

@@ -593,11 +593,6 @@ impl BlobStore for InMemoryBlobStore {
         })
     }
     async fn purge_prefix(&self, prefix: &str) -> Result<usize, BlobError> {
-        self.parted
-            .lock()
-            .unwrap()
-            .open
-            .retain(|_, (key, _)| !key.starts_with(prefix));
         let mut objects = self.objects.lock().unwrap();
         let before = objects.len();
         objects.retain(|key, _| !key.starts_with(prefix));
@@ -657,6 +652,14 @@ impl BlobStore for InMemoryBlobStore {
     }
     async fn abort_parts(&self, upload: &PartedUpload) -> Result<(), BlobError> {
         self.parted.lock().unwrap().open.remove(&upload.upload_id);
+        Ok(())
+    }
+    async fn abort_unfinished(&self, prefix: &str) -> Result<(), BlobError> {
+        self.parted
+            .lock()
+            .unwrap()
+            .open
+            .retain(|_, (key, _)| !key.starts_with(prefix));
         Ok(())
     }
 }

@@ -125,6 +125,9 @@ impl BlobStore for PartsLeave {
     async fn abort_parts(&self, _upload: &PartedUpload) -> Result<(), BlobError> {
         Ok(())
     }
+    async fn abort_unfinished(&self, prefix: &str) -> Result<(), BlobError> {
+        self.documents.abort_unfinished(prefix).await
+    }
 }
 
 const MIB: usize = 1024 * 1024;

@@ -170,7 +170,7 @@ async fn an_export_s3_refuses_to_complete_leaves_no_object_and_no_parts() {
 }
 
 #[tokio::test]
-async fn purging_a_prefix_also_discards_its_unfinished_uploads() {
+async fn a_purge_leaves_unfinished_uploads_and_aborting_the_prefix_discards_them() {
     let aws = LocalAws::connect().await;
     let tenant = fresh_tenant();
     let blobs = &aws.adapters.blobs;
@@ -185,7 +185,11 @@ async fn purging_a_prefix_also_discards_its_unfinished_uploads() {
         .unwrap();
     assert_eq!(unfinished_uploads(&aws, &prefix).await, 1);
 
+    // A purge (one per deleted call in the reaper) does not list uploads...
     blobs.purge_prefix(&prefix).await.unwrap();
+    assert_eq!(unfinished_uploads(&aws, &prefix).await, 1);
+    // ...a workspace's destruction aborts them first.
+    blobs.abort_unfinished(&prefix).await.unwrap();
     assert_eq!(unfinished_uploads(&aws, &prefix).await, 0);
     // Aborting what is already gone is not an error (a retried purge).
     blobs.abort_parts(&upload).await.unwrap();

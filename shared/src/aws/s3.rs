@@ -54,7 +54,7 @@ impl S3BlobStore {
         Ok(())
     }
 
-    /// Aborts every unfinished part-by-part upload under `prefix`: their parts hold data too.
+    /// The listing behind [`BlobStore::abort_unfinished`].
     async fn abort_uploads_under(&self, prefix: &str) -> Result<(), BlobError> {
         let (mut key_marker, mut upload_marker) = (None::<String>, None::<String>);
         loop {
@@ -237,7 +237,6 @@ impl BlobStore for S3BlobStore {
     }
 
     async fn purge_prefix(&self, prefix: &str) -> Result<usize, BlobError> {
-        self.abort_uploads_under(prefix).await?;
         let mut versions = Vec::new();
         let (mut key_marker, mut version_marker) = (None::<String>, None::<String>);
         loop {
@@ -362,6 +361,10 @@ impl BlobStore for S3BlobStore {
             .await
             .map_err(|e| BlobError::Backend(backend(e)))?;
         Ok(())
+    }
+
+    async fn abort_unfinished(&self, prefix: &str) -> Result<(), BlobError> {
+        self.abort_uploads_under(prefix).await
     }
 
     async fn abort_parts(&self, upload: &PartedUpload) -> Result<(), BlobError> {

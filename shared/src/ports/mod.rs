@@ -250,6 +250,9 @@ pub trait BlobStore: Send + Sync {
         &self,
         upload: &PartedUpload,
     ) -> impl Future<Output = Result<(), BlobError>> + Send;
+    /// Aborts every unfinished upload under a prefix (their parts hold data too). Only a
+    /// workspace's destruction needs it, so `purge_prefix` does not pay for the listing.
+    fn abort_unfinished(&self, prefix: &str) -> impl Future<Output = Result<(), BlobError>> + Send;
 }
 
 /// Usage events: views of calls, kept 13 months (table TTL; reads skip expired events).

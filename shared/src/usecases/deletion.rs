@@ -330,7 +330,7 @@ mod tests {
 
     use crate::domain::usage::UsageEvent;
     use crate::fakes::{InMemoryStore, ManualClock};
-    use crate::ports::{IdGenerator, PlaybookRepository, ProgressRepository, UsageLog};
+    use crate::ports::{BlobStore, IdGenerator, PlaybookRepository, ProgressRepository, UsageLog};
     use crate::system::RandomIds;
     use crate::usecases::calls::{NewCall, create_call};
     use crate::usecases::reaper::Reaper;
@@ -704,6 +704,13 @@ mod tests {
 
         let clock = ManualClock::at(NOW + Duration::HOUR);
         let blobs = crate::fakes::InMemoryBlobStore::default();
+        // An export the API could not finish before the deletion.
+        let export = format!("exports/{}/unfinished.json", w.tenant);
+        let upload = blobs
+            .start_parts(&export, "application/json")
+            .await
+            .unwrap();
+        blobs.put_part(&upload, 1, b"{".to_vec()).await.unwrap();
         let reaper = Reaper {
             store: &w.store,
             blobs: &blobs,
@@ -711,6 +718,7 @@ mod tests {
         };
         let report = reaper.run(None, false, || true).await.unwrap();
         assert_eq!(report.accounts_destroyed, 1);
+        assert_eq!(blobs.open_uploads(), 0, "its unfinished export is aborted");
         assert!(w.store.calls_of_tenant(&w.tenant).is_empty());
         assert!(w.store.teams_of_tenant(&w.tenant).await.unwrap().is_empty());
         assert!(w.store.known_users(&w.tenant).await.unwrap().is_empty());

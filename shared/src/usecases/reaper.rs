@@ -310,6 +310,7 @@ where
             report.table_items += self.store.delete_user_records(&tenant_id, &user).await? as u64;
         }
         for prefix in crate::keys::tenant_prefixes(&tenant_id) {
+            self.blobs.abort_unfinished(&prefix).await?;
             report.object_versions += self.blobs.purge_prefix(&prefix).await? as u64;
         }
         tenant.state = AccountState::Destroyed;
