@@ -2,17 +2,18 @@
 SHELL := /bin/bash
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: demo test bench fuzz fmt-check clippy template-check unit-and-emulator-tests tools
+.PHONY: demo test bench fuzz fmt-check clippy template-check unit-and-emulator-tests deployable-build-check tools
 
 demo: tools
 	cargo build --quiet -p callcoach
 	infra/local-aws.sh run target/debug/callcoach demo
 
-test: tools fmt-check clippy template-check unit-and-emulator-tests
+test: tools fmt-check clippy template-check unit-and-emulator-tests deployable-build-check
 
 tools:
 	infra/tools.sh local
 	infra/tools.sh sam
+	infra/tools.sh checkov
 
 fmt-check:
 	cargo fmt --all -- --check
@@ -24,16 +25,22 @@ template-check:
 	.venv/bin/cfn-lint template.yaml
 	.venv-sam/bin/sam validate --lint --region us-east-1 -t template.yaml
 	.venv/bin/python infra/check_template.py
+	.venv-checkov/bin/checkov -f template.yaml --framework cloudformation --quiet --compact --skip-download
 
 unit-and-emulator-tests:
 	infra/local-aws.sh run cargo test --workspace
+
+# Every function built as `sam build` builds it (workspace root): no local-only code inside,
+# each under 10 MB.
+deployable-build-check:
+	infra/check_build.sh
 
 # Speed figures for the README (not part of `make test`): criterion benches and the cold start
 # and size of each function's release binary through a local Lambda runtime API.
 bench: tools
 	cargo bench -p callcoach-shared --bench pipeline
 	cargo bench -p api --bench handler
-	cargo build --release -p api -p upload-trigger -p transcription-callback -p scoring-worker -p retention-reaper
+	infra/check_build.sh
 	infra/local-aws.sh run .venv/bin/python infra/bench_cold_start.py
 
 # Every parser's fuzz target for FUZZ_SECONDS each (needs a nightly toolchain; not part of

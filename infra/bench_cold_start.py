@@ -1,13 +1,14 @@
 """Cold start and size of each function's release binary.
 
-For every function: the size of `target/release/<function>`, and the time from process start
+For every function: the size of the binary `sam build` ships (`target/lambda/<function>/bootstrap`,
+built at the workspace root by `infra/check_build.sh` exactly as SAM builds it), and the time
+from process start
 to the first handled event through a local Lambda runtime API (this script plays it: it
 serves `GET /2018-06-01/runtime/invocation/next` once with a sample event from `events/` and
 times the `POST .../response`). Run under the local AWS stand-in, since handling some events
 reads the table:
 
-    cargo build --release -p api -p upload-trigger -p transcription-callback \
-        -p scoring-worker -p retention-reaper
+    infra/check_build.sh
     infra/local-aws.sh run .venv/bin/python infra/bench_cold_start.py
 
 Budget: each function under 10 MB and under 50 ms to the first handled event.
@@ -104,7 +105,7 @@ def cold_start_ms(binary: Path, event: dict) -> float:
 def main() -> int:
     rows, failed = [], False
     for name, event in FUNCTIONS.items():
-        binary = ROOT / "target/release" / name
+        binary = ROOT / "target/lambda" / name / "bootstrap"
         size_mb = binary.stat().st_size / 1_000_000
         times = [cold_start_ms(binary, event) for _ in range(RUNS)]
         median = statistics.median(times)

@@ -2,6 +2,7 @@
 # Installs the pinned Python tools the project uses, each into its own venv, when missing.
 #   infra/tools.sh local   .venv      moto server, boto3, cfn-lint, cargo-lambda
 #   infra/tools.sh sam     .venv-sam  AWS SAM CLI
+#   infra/tools.sh checkov .venv-checkov  checkov (template policy scan)
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 
@@ -19,5 +20,6 @@ ensure() {
 case "${1:-}" in
   local) ensure .venv requirements-local.txt moto_server ;;
   sam) ensure .venv-sam requirements-sam.txt sam ;;
-  *) echo "usage: infra/tools.sh local|sam" >&2; exit 2 ;;
+  checkov) ensure .venv-checkov requirements-checkov.txt checkov ;;
+  *) echo "usage: infra/tools.sh local|sam|checkov" >&2; exit 2 ;;
 esac

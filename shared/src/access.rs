@@ -2,24 +2,39 @@
 //!
 //! - A **rep** sees and changes only their own calls, in teams they belong to.
 //! - A **manager** sees and changes every call of the teams they manage.
-//! - An **owner** administers the team (members, roles, playbook, retention) and sees
-//!   everything in it.
+//! - An **owner** administers the team (members, roles, playbook, legal holds) and sees
+//!   everything in it. Owning a team gives nothing beyond that team.
+//! - An **admin** administers the workspace: its teams (creating and deleting them, their
+//!   members), its admins, retention and legal hold, the whole audit trail, the workspace
+//!   export, deleting users and the workspace. Admin is a record of its own, never implied by
+//!   a team role, and it does not show calls: seeing a team's calls takes a role in the team
+//!   (which an admin can give themselves, in the audit trail for everyone to see).
 //!
 //! Roles come from the project's membership records, never from a token or a request body.
 //! Callers turn every "no" about an object into the same 404 as "does not exist".
 
 use crate::domain::call::Call;
-use crate::domain::org::{Membership, Role};
+use crate::domain::org::{Membership, Role, WorkspaceRoles};
 use crate::ids::{TeamId, UserId};
 
-/// The caller's verified identity and their memberships in their tenant.
+/// The caller's verified identity and their roles in their tenant.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Caller {
     pub user: UserId,
+    /// A workspace admin (its own record; see [`WorkspaceRoles`]).
+    pub admin: bool,
     pub memberships: Vec<Membership>,
 }
 
 impl Caller {
+    pub fn new(user: UserId, roles: WorkspaceRoles) -> Self {
+        Self {
+            user,
+            admin: roles.admin,
+            memberships: roles.memberships,
+        }
+    }
+
     pub fn role_in(&self, team: &TeamId) -> Option<Role> {
         self.memberships
             .iter()
@@ -68,28 +83,38 @@ impl Caller {
         matches!(self.role_in(team), Some(Role::Owner | Role::Manager))
     }
 
+    /// Team settings (playbook, legal holds on its calls): the team's owners.
     pub fn can_administer(&self, team: &TeamId) -> bool {
         self.role_in(team) == Some(Role::Owner)
     }
 
-    /// Workspace settings (retention, legal hold) belong to the owners of its teams.
-    pub fn is_workspace_owner(&self) -> bool {
-        self.teams().any(|(_, role)| role == Role::Owner)
+    /// A team's members and roles, and deleting the team: its owners, and workspace admins.
+    pub fn can_manage_team(&self, team: &TeamId) -> bool {
+        self.admin || self.can_administer(team)
     }
 
-    /// A user is deleted by someone who owns every team they are in (a user in no team any
-    /// more, by any workspace owner); never by themselves, which would leave no one to answer
+    /// The workspace itself (teams, admins, retention and legal hold, the whole audit trail,
+    /// the workspace export, deleting it): its admins only.
+    pub fn can_manage_workspace(&self) -> bool {
+        self.admin
+    }
+
+    /// A user is deleted by an admin, or by someone who owns every team they are in when they
+    /// are in one and are no admin; never by themselves, which would leave no one to answer
     /// for the deletion.
-    pub fn can_delete_user(&self, user: &UserId, their_memberships: &[Membership]) -> bool {
+    pub fn can_delete_user(&self, user: &UserId, theirs: &WorkspaceRoles) -> bool {
         if user == &self.user {
             return false;
         }
-        if their_memberships.is_empty() {
-            return self.is_workspace_owner();
+        if self.admin {
+            return true;
         }
-        their_memberships
-            .iter()
-            .all(|m| self.can_administer(&m.team_id))
+        !theirs.admin
+            && !theirs.memberships.is_empty()
+            && theirs
+                .memberships
+                .iter()
+                .all(|m| self.can_administer(&m.team_id))
     }
 }
 
@@ -139,6 +164,7 @@ mod tests {
         let (west, east) = (TeamId::from_random([1; 16]), TeamId::from_random([2; 16]));
         let caller = |user: &str, role: Role| Caller {
             user: UserId::parse(user).unwrap(),
+            admin: false,
             memberships: vec![member(user, &west, role)],
         };
         let rep = caller("rep", Role::Rep);
@@ -146,7 +172,13 @@ mod tests {
         let owner = caller("own", Role::Owner);
         let outsider = Caller {
             user: UserId::parse("x").unwrap(),
+            admin: false,
             memberships: vec![member("x", &east, Role::Owner)],
+        };
+        let admin = Caller {
+            user: UserId::parse("adm").unwrap(),
+            admin: true,
+            memberships: vec![],
         };
 
         let own_call = call(&west, "rep");
@@ -182,5 +214,52 @@ mod tests {
         assert!(manager.can_create_call(&west, &rep.user, true));
         assert!(!manager.can_create_call(&west, &outsider.user, false));
         assert!(!outsider.can_create_call(&west, &outsider.user, false));
+
+        // Workspace administration is the admin's alone; owning a team is not enough.
+        assert!(admin.can_manage_workspace());
+        for who in [&owner, &manager, &rep, &outsider] {
+            assert!(!who.can_manage_workspace(), "{}", who.user);
+        }
+        // Admins manage every team's members but see no call without a team role.
+        assert!(admin.can_manage_team(&west) && admin.can_manage_team(&east));
+        assert!(owner.can_manage_team(&west) && !owner.can_manage_team(&east));
+        assert!(!manager.can_manage_team(&west));
+        assert!(!admin.can_view_call(&own_call) && !admin.can_administer(&west));
+    }
+
+    #[test]
+    fn users_are_deleted_by_admins_or_owners_of_all_their_teams_never_by_themselves() {
+        let (west, east) = (TeamId::from_random([1; 16]), TeamId::from_random([2; 16]));
+        let roles = |admin: bool, teams: &[(&TeamId, Role)]| WorkspaceRoles {
+            admin,
+            memberships: teams.iter().map(|(t, r)| member("u", t, *r)).collect(),
+        };
+        let owner_west = Caller::new(
+            UserId::parse("o").unwrap(),
+            roles(false, &[(&west, Role::Owner)]),
+        );
+        let admin = Caller::new(UserId::parse("a").unwrap(), roles(true, &[]));
+        let u = UserId::parse("u").unwrap();
+        let in_west = roles(false, &[(&west, Role::Rep)]);
+        let in_both = roles(false, &[(&west, Role::Rep), (&east, Role::Rep)]);
+        let in_none = roles(false, &[]);
+        let an_admin = roles(true, &[(&west, Role::Rep)]);
+        assert!(owner_west.can_delete_user(&u, &in_west));
+        assert!(
+            !owner_west.can_delete_user(&u, &in_both),
+            "east is not theirs"
+        );
+        assert!(
+            !owner_west.can_delete_user(&u, &in_none),
+            "a user in no team: admins only"
+        );
+        assert!(
+            !owner_west.can_delete_user(&u, &an_admin),
+            "admins: by admins only"
+        );
+        for theirs in [&in_west, &in_both, &in_none, &an_admin] {
+            assert!(admin.can_delete_user(&u, theirs));
+        }
+        assert!(!admin.can_delete_user(&admin.user, &roles(true, &[])));
     }
 }

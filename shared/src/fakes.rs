@@ -14,13 +14,14 @@ use crate::crypto::{
     PlaintextDataKey, WrappedDataKey,
 };
 use crate::domain::call::{Call, CallStatus};
-use crate::domain::org::{Membership, Team, Tenant};
+use crate::domain::org::{Membership, Team, Tenant, WorkspaceRoles};
 use crate::ids::{CallId, TeamId, TenantId, UserId};
 use crate::messages::PipelineMessage;
 use crate::ports::{
-    BlobError, BlobStore, CallRepository, Claim, Clock, Cursor, DocumentKind, DocumentRepository,
-    IdempotencyKey, IdempotencyStore, Page, PageRequest, PartedUpload, PresignedRequest, Queue,
-    QueueError, StoreError, StoredDocument, TeamRepository, TenantRepository, UploadedPart,
+    AdminRepository, BlobError, BlobStore, CallRepository, Claim, Clock, Cursor, DocumentKind,
+    DocumentRepository, IdempotencyKey, IdempotencyStore, Page, PageRequest, PartedUpload,
+    PresignedRequest, Queue, QueueError, StoreError, StoredDocument, TeamRepository,
+    TenantRepository, UploadedPart,
 };
 
 /// Log lines written while a test runs, as JSON: [`CapturedLogs::during`] installs a
@@ -111,6 +112,7 @@ struct State {
     age_marks: HashMap<(TenantId, CallId, crate::ports::AgeMark), OffsetDateTime>,
     usage: Vec<crate::domain::usage::UsageEvent>,
     known_users: std::collections::BTreeSet<(TenantId, UserId)>,
+    admins: std::collections::BTreeSet<(TenantId, UserId)>,
 }
 
 /// One in-memory store implementing every repository port.
@@ -244,6 +246,58 @@ impl TeamRepository for InMemoryStore {
         Ok(before - s.memberships.len()
             + usize::from(s.playbooks.remove(&key).is_some())
             + usize::from(s.teams.remove(&key).is_some()))
+    }
+}
+
+impl AdminRepository for InMemoryStore {
+    async fn workspace_roles(
+        &self,
+        tenant: &TenantId,
+        user: &UserId,
+    ) -> Result<WorkspaceRoles, StoreError> {
+        let s = self.state();
+        Ok(WorkspaceRoles {
+            admin: s.admins.contains(&(tenant.clone(), user.clone())),
+            memberships: s
+                .memberships
+                .values()
+                .filter(|m| &m.tenant_id == tenant && &m.user_id == user)
+                .cloned()
+                .collect(),
+        })
+    }
+    async fn admins(&self, tenant: &TenantId) -> Result<Vec<UserId>, StoreError> {
+        Ok(self
+            .state()
+            .admins
+            .iter()
+            .filter(|(t, _)| t == tenant)
+            .map(|(_, u)| u.clone())
+            .collect())
+    }
+    async fn add_admin(&self, tenant: &TenantId, user: &UserId) -> Result<bool, StoreError> {
+        let mut s = self.state();
+        let key = (tenant.clone(), user.clone());
+        s.known_users.insert(key.clone());
+        Ok(s.admins.insert(key))
+    }
+    async fn remove_admin(
+        &self,
+        tenant: &TenantId,
+        user: &UserId,
+        remaining: &UserId,
+    ) -> Result<(), StoreError> {
+        // One lock for the check and the removal: as atomic as the table's transaction.
+        let mut s = self.state();
+        let key = (tenant.clone(), user.clone());
+        if !s.admins.contains(&key) {
+            return Err(StoreError::NotFound);
+        }
+        if remaining == user || !s.admins.contains(&(tenant.clone(), remaining.clone())) {
+            return Err(StoreError::Conflict);
+        }
+        s.admins.remove(&key);
+        Ok(())
     }
 }
 
@@ -1105,6 +1159,7 @@ impl crate::ports::RetentionStore for InMemoryStore {
         let key = (tenant.clone(), user.clone());
         Ok(before - s.usage.len()
             + usize::from(s.progress.remove(&key).is_some())
+            + usize::from(s.admins.remove(&key))
             + usize::from(s.known_users.remove(&key)))
     }
 

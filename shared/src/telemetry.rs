@@ -2,8 +2,12 @@
 //!
 //! In Lambda (`AWS_LAMBDA_FUNCTION_NAME` set) logs are JSON unless `AWS_LAMBDA_LOG_FORMAT` says
 //! `Text`; locally they are human-readable. The level comes from `AWS_LAMBDA_LOG_LEVEL`, then
-//! `RUST_LOG`, default `info`. Spans carry ids only (request, tenant, call): never names,
-//! emails or transcript text. Metrics are CloudWatch embedded-metric-format lines on stdout.
+//! `RUST_LOG`, default `info`; it applies to callcoach's own crates only. Every other crate
+//! (the AWS SDK, hyper, rustls, the Lambda runtime) is held at `info` whatever the setting:
+//! at `debug` and `trace` they log request and response bodies and the events a function
+//! receives, which carry transcripts and credentials. Spans carry ids only (request, tenant,
+//! call): never names, emails or transcript text. Metrics are CloudWatch
+//! embedded-metric-format lines on stdout.
 
 use std::io::Write;
 
@@ -31,13 +35,65 @@ impl LogFormat {
     }
 }
 
-fn level_filter() -> EnvFilter {
-    let level = std::env::var("AWS_LAMBDA_LOG_LEVEL")
+fn level_setting() -> String {
+    std::env::var("AWS_LAMBDA_LOG_LEVEL")
         .ok()
         .map(|l| l.to_ascii_lowercase())
         .or_else(|| std::env::var("RUST_LOG").ok())
-        .unwrap_or_else(|| "info".to_owned());
-    EnvFilter::try_new(level).unwrap_or_else(|_| EnvFilter::new("info"))
+        .unwrap_or_else(|| "info".to_owned())
+}
+
+/// The crates whose `debug` and `trace` logs may be shown: callcoach's own.
+const OWN_CRATES: [&str; 9] = [
+    "callcoach_shared",
+    "api",
+    "upload_trigger",
+    "transcription_callback",
+    "scoring_worker",
+    "retention_reaper",
+    "callcoach",
+    "callcoach_local_router",
+    "callcoach_tests",
+];
+
+fn is_own(target: &str) -> bool {
+    OWN_CRATES.iter().any(|own| {
+        target
+            .strip_prefix(own)
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with("::"))
+    })
+}
+
+/// A subscriber writing to `writer` at `level` (`EnvFilter` syntax) for callcoach's crates and
+/// at most `info` for every other crate.
+pub fn subscriber<W>(
+    format: LogFormat,
+    level: &str,
+    writer: W,
+) -> Box<dyn tracing::Subscriber + Send + Sync>
+where
+    W: for<'a> MakeWriter<'a> + Send + Sync + 'static,
+{
+    use tracing_subscriber::Layer;
+    use tracing_subscriber::filter::{LevelFilter, filter_fn};
+    use tracing_subscriber::layer::SubscriberExt;
+    let env = EnvFilter::try_new(level).unwrap_or_else(|_| EnvFilter::new("info"));
+    let others_at_info =
+        filter_fn(|meta| is_own(meta.target()) || LevelFilter::INFO >= *meta.level());
+    let layer = tracing_subscriber::fmt::layer()
+        .with_writer(writer)
+        .with_target(false);
+    let layer = match format {
+        LogFormat::Json => layer
+            .json()
+            .with_current_span(true)
+            .with_span_list(false)
+            .boxed(),
+        LogFormat::Text => layer.boxed(),
+    };
+    Box::new(
+        tracing_subscriber::registry().with(layer.with_filter(env).with_filter(others_at_info)),
+    )
 }
 
 /// Installs the global subscriber writing to `writer`. Returns false if one was already set.
@@ -45,19 +101,7 @@ pub fn init_with<W>(format: LogFormat, writer: W) -> bool
 where
     W: for<'a> MakeWriter<'a> + Send + Sync + 'static,
 {
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(level_filter())
-        .with_writer(writer)
-        .with_target(false);
-    match format {
-        LogFormat::Json => builder
-            .json()
-            .with_current_span(true)
-            .with_span_list(false)
-            .try_init()
-            .is_ok(),
-        LogFormat::Text => builder.try_init().is_ok(),
-    }
+    tracing::subscriber::set_global_default(subscriber(format, &level_setting(), writer)).is_ok()
 }
 
 /// Sets up logging for a function or tool, from the environment. Call once in `main`.
@@ -114,6 +158,58 @@ pub fn emit_metrics(timestamp_ms: i64, dimensions: &[(&str, &str)], metrics: &[M
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[derive(Clone, Default)]
+    struct Captured(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+    impl Write for Captured {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    impl<'a> MakeWriter<'a> for Captured {
+        type Writer = Captured;
+        fn make_writer(&'a self) -> Captured {
+            self.clone()
+        }
+    }
+
+    #[test]
+    fn other_crates_stay_at_info_whatever_the_level_asked_for() {
+        for level in [
+            "trace",
+            "aws_smithy_runtime=trace,trace",
+            "info,aws_smithy_runtime::client::orchestrator=trace,lambda_runtime=debug",
+        ] {
+            let captured = Captured::default();
+            let subscriber = subscriber(LogFormat::Json, level, captured.clone());
+            tracing::subscriber::with_default(subscriber, || {
+                tracing::trace!(target: "aws_smithy_runtime::client::orchestrator", "request body: SECRET-BODY");
+                tracing::debug!(target: "lambda_runtime", "event: SECRET-EVENT");
+                tracing::trace!(target: "hyper::proto", "SECRET-WIRE");
+                tracing::info!(target: "aws_config", "credentials loaded");
+                tracing::trace!(target: "callcoach_shared::usecases", "our own trace");
+                tracing::trace!(target: "callcoach_shared_impostor", "IMPOSTOR");
+            });
+            let text = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+            for secret in ["SECRET-BODY", "SECRET-EVENT", "SECRET-WIRE", "IMPOSTOR"] {
+                assert!(!text.contains(secret), "{level}: {secret} logged");
+            }
+            assert!(
+                text.contains("credentials loaded"),
+                "{level}: info still logs"
+            );
+            if level == "trace" {
+                assert!(
+                    text.contains("our own trace"),
+                    "our crates follow the setting"
+                );
+            }
+        }
+    }
 
     #[test]
     fn emf_declares_every_metric_and_dimension() {

@@ -117,3 +117,53 @@ fn the_seed_files_are_valid() {
     );
     assert!(parse_transcribe_call_analytics(TCA.as_bytes()).is_ok());
 }
+
+/// Every error a parser can give, for `bytes`, as the text a user would read.
+fn every_error(bytes: &[u8]) -> Vec<String> {
+    let mut errors = vec![
+        parse_transcript(bytes).err(),
+        parse_deepgram(bytes).err(),
+        parse_transcribe(bytes).err(),
+        parse_transcribe_call_analytics(bytes).err(),
+    ];
+    if let Ok(text) = std::str::from_utf8(bytes) {
+        errors.extend([
+            parse_vtt(text).err(),
+            parse_srt(text).err(),
+            parse_plain(text).err(),
+        ]);
+    }
+    errors
+        .into_iter()
+        .flatten()
+        .map(|e| e.to_string())
+        .collect()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    /// Failure reasons reach users (the call's `failure_reason`, exports): they say what is
+    /// wrong and where, and never repeat the file's words, which may be what was said.
+    #[test]
+    fn failure_reasons_never_repeat_the_input(canary in "[a-z]{14}") {
+        let shapes = [
+            format!(r#"{{"results": "{canary}"}}"#),
+            format!(r#"{{"metadata": {{"request_id": "r"}}, "results": {{"channels": [{{"alternatives": "{canary}"}}]}}}}"#),
+            format!(r#"{{"jobName": "j", "status": "{canary}", "results": {{"items": []}}}}"#),
+            format!(r#"{{"jobName": "j", "results": {{"transcripts": [], "items": [{{"start_time": "{canary}", "end_time": "1", "type": "pronunciation", "alternatives": [{{"content": "hi"}}]}}]}}}}"#),
+            format!(r#"{{"JobStatus": "{canary}", "Transcript": []}}"#),
+            format!(r#"{{"JobStatus": "COMPLETED", "Transcript": [{{"Content": 7, "ParticipantRole": "{canary}"}}]}}"#),
+            format!("WEBVTT\n\n00:0{canary} --> 00:01.000\nhello\n"),
+            format!("WEBVTT\n\n{canary}\n00:00.000 --> 00:01.000\nhello\n"),
+            format!("1\n00:00:0{canary},000 --> 00:00:01,000\nhello\n"),
+            format!("{canary} without a speaker\n"),
+            format!("{{\"{canary}\": [1, 2"),
+        ];
+        for shape in &shapes {
+            for error in every_error(shape.as_bytes()) {
+                prop_assert!(!error.contains(&canary), "{error:?} repeats the input of {shape:?}");
+            }
+        }
+    }
+}

@@ -23,7 +23,8 @@ pub enum Reply {
     Text(String),
     Status {
         status: u16,
-        retry_after: Option<u64>,
+        /// The `retry-after` header, exactly as sent (hostile values included).
+        retry_after: Option<&'static str>,
         error_code: Option<&'static str>,
     },
     /// Answers (normally) only after this long.
@@ -139,10 +140,10 @@ async fn respond(
             let status = StatusCode::from_u16(status).unwrap();
             let error = json!({"error": {"message": "scripted failure", "type": error_code.unwrap_or("server_error"), "code": error_code}});
             let mut response = (status, Json(error)).into_response();
-            if let Some(seconds) = retry_after {
+            if let Some(value) = retry_after {
                 response
                     .headers_mut()
-                    .insert("retry-after", seconds.to_string().parse().unwrap());
+                    .insert("retry-after", value.parse().unwrap());
             }
             return response;
         }

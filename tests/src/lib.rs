@@ -162,6 +162,33 @@ pub async fn messages_on(sqs: &aws_sdk_sqs::Client, queue_url: &str) -> Vec<Stri
         .collect()
 }
 
+/// Like [`messages_on`], and deletes what it received: the next look sees only newer
+/// messages, however long a test runs (a received message would reappear once its
+/// visibility timeout ends).
+pub async fn take_messages(sqs: &aws_sdk_sqs::Client, queue_url: &str) -> Vec<String> {
+    let out = sqs
+        .receive_message()
+        .queue_url(queue_url)
+        .max_number_of_messages(10)
+        .wait_time_seconds(1)
+        .send()
+        .await
+        .unwrap();
+    let mut bodies = Vec::new();
+    for message in out.messages() {
+        if let Some(handle) = message.receipt_handle() {
+            sqs.delete_message()
+                .queue_url(queue_url)
+                .receipt_handle(handle)
+                .send()
+                .await
+                .unwrap();
+        }
+        bodies.extend(message.body().map(str::to_owned));
+    }
+    bodies
+}
+
 /// A Lambda context with a minute left, as a fresh invocation has.
 pub fn lambda_context() -> lambda_runtime::Context {
     let mut context = lambda_runtime::Context::default();

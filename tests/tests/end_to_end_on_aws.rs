@@ -17,8 +17,8 @@ use callcoach_shared::crypto::{CachePolicy, EnvelopeCipher};
 use callcoach_shared::domain::call::CallStatus;
 use callcoach_shared::domain::retention::AccountState;
 use callcoach_shared::fakes::ManualClock;
-use callcoach_shared::ids::{CallId, TenantId};
-use callcoach_shared::ports::{CallRepository, TenantRepository};
+use callcoach_shared::ids::{CallId, TenantId, UserId};
+use callcoach_shared::ports::{CallRepository, Clock, TenantRepository};
 use callcoach_shared::providers::deepgram::{DeepgramConfig, DeepgramTranscriber};
 use callcoach_shared::providers::http::{ApiSecret, RetryPolicy};
 use callcoach_shared::system::{RandomIds, SystemClock};
@@ -37,6 +37,7 @@ use time::OffsetDateTime;
 use tower::ServiceExt;
 
 const DEEPGRAM_KEY: &str = "dg-e2e-key";
+const ADMIN: &str = "ada";
 const MANAGER: &str = "maria";
 const REP: &str = "alex";
 const TRANSCRIPT: &[u8] = include_bytes!("../../events/discovery-call.vtt");
@@ -166,7 +167,7 @@ fn partitions(tenant: &TenantId, team: &str, calls: &[&CallId]) -> (Vec<String>,
         format!("T#{tenant}#TEAM#{team}"),
         format!("T#{tenant}#KEYS"),
     ];
-    for user in [MANAGER, REP] {
+    for user in [ADMIN, MANAGER, REP] {
         table.push(format!("T#{tenant}#USER#{user}"));
         table.push(format!("T#{tenant}#USAGE#{user}"));
     }
@@ -196,10 +197,23 @@ async fn a_transcript_and_a_recording_go_through_everything_to_deletion() {
                 clock: SystemClock,
                 ids: RandomIds,
             },
-            settings: api::Settings::default(),
+            // The two-step deletion's grace period is proven in the route suite; here the
+            // admin's deletion shreds at once and the next reaper run destroys the rest.
+            settings: api::Settings {
+                deletion_grace: time::Duration::ZERO,
+                ..api::Settings::default()
+            },
         }),
         tenant: tenant.clone(),
     };
+    callcoach_shared::usecases::workspace::provision(
+        &table,
+        &tenant,
+        &UserId::parse(ADMIN).unwrap(),
+        SystemClock.now(),
+    )
+    .await
+    .unwrap();
 
     // The transcription callback behind the local gateway, and a local Deepgram.
     let (callback_cipher, _) = aws.cipher(CachePolicy::default());
@@ -253,9 +267,14 @@ async fn a_transcript_and_a_recording_go_through_everything_to_deletion() {
         clock: SystemClock,
     };
 
-    // The manager sets up the team; the rep uploads a transcript and a recording.
+    // The admin makes the manager's team; the rep uploads a transcript and a recording.
     let (status, team) = frontend
-        .send(MANAGER, "POST", "/v1/teams", Some(json!({"name": "West"})))
+        .send(
+            ADMIN,
+            "POST",
+            "/v1/teams",
+            Some(json!({"name": "West", "owner_id": MANAGER})),
+        )
         .await;
     assert_eq!(status, StatusCode::CREATED, "{team}");
     let team = team["team_id"].as_str().unwrap().to_owned();
@@ -404,10 +423,10 @@ async fn a_transcript_and_a_recording_go_through_everything_to_deletion() {
     let (beside_data, apart) = wrapped_keys_of(&aws, &tenant).await;
     assert!(beside_data == 0 && apart >= 2, "{beside_data} / {apart}");
 
-    // A workspace export holds both calls, downloadable through its short-lived link.
+    // A workspace export (the admin's) holds both calls, downloadable through its short-lived link.
     let (status, export) = frontend
         .send(
-            MANAGER,
+            ADMIN,
             "POST",
             "/v1/exports",
             Some(json!({"scope": "workspace"})),
@@ -506,6 +525,8 @@ async fn a_transcript_and_a_recording_go_through_everything_to_deletion() {
     let (status, _) = frontend
         .send(MANAGER, "DELETE", "/v1/workspace", None)
         .await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "owning a team is not enough");
+    let (status, _) = frontend.send(ADMIN, "DELETE", "/v1/workspace", None).await;
     assert_eq!(status, StatusCode::ACCEPTED);
     let (status, _) = frontend
         .send(MANAGER, "GET", &format!("/v1/calls/{recorded}"), None)

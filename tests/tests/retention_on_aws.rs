@@ -47,6 +47,7 @@ async fn tenant_with(aws: &LocalAws, transcripts_days: Option<u32>) -> TenantId 
             },
             legal_hold: false,
             created_at: OffsetDateTime::now_utc(),
+            deletion: None,
         })
         .await
         .unwrap();

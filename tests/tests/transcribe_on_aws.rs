@@ -19,7 +19,7 @@ use callcoach_shared::usecases::documents::DocumentVault;
 use callcoach_shared::usecases::transcribe::{JobState, TranscribeJobs, output_key};
 use callcoach_shared::usecases::transcribed::TranscriptSink;
 use callcoach_tests::{
-    LocalAws, fresh_tenant, lambda_context, messages_on, own_queue, sample_call,
+    LocalAws, fresh_tenant, lambda_context, messages_on, own_queue, sample_call, take_messages,
 };
 use lambda_runtime::LambdaEvent;
 use serde_json::json;
@@ -193,7 +193,7 @@ impl Rig {
                 .is_none(),
             "the service's raw output is deleted"
         );
-        assert_eq!(messages_on(&self.sqs, &self.scoring_url).await.len(), 1);
+        assert_eq!(take_messages(&self.sqs, &self.scoring_url).await.len(), 1);
     }
 }
 

@@ -8,7 +8,7 @@ use axum::http::request::Parts;
 use callcoach_shared::access::Caller;
 use callcoach_shared::domain::retention::AccountState;
 use callcoach_shared::ids::{TenantId, UserId};
-use callcoach_shared::ports::{TeamRepository, TenantRepository};
+use callcoach_shared::ports::{AdminRepository, TenantRepository};
 use lambda_http::RequestExt;
 use lambda_http::request::RequestContext;
 use serde::de::DeserializeOwned;
@@ -45,67 +45,53 @@ pub fn verified_identity(
     Some((tenant, user, context.request_id.clone().unwrap_or_default()))
 }
 
-/// Local runs: tenant and user from a bearer token this function verified itself.
-#[cfg(feature = "local-auth")]
-fn locally_verified_identity(
-    parts: &Parts,
-    verifier: &crate::local_auth::LocalVerifier,
-    tenant_claim: &str,
-) -> Option<(TenantId, UserId, String)> {
-    let header = parts.headers.get("authorization")?.to_str().ok()?;
-    let claims = verifier.verify(header)?;
-    let user = UserId::parse(claims.get("sub")?.as_str()?).ok()?;
-    let tenant = TenantId::parse(claims.get(tenant_claim)?.as_str()?).ok()?;
-    let request_id = match parts.extensions.request_context_ref() {
-        Some(RequestContext::ApiGatewayV2(context)) => {
-            context.request_id.clone().unwrap_or_default()
-        }
-        _ => String::new(),
-    };
-    Some((tenant, user, request_id))
-}
+/// Where an admin looks at or cancels a pending workspace deletion: the one place a workspace
+/// whose deletion is pending still answers.
+pub const DELETION_PATH: &str = "/v1/workspace/deletion";
 
-/// Requests a locked workspace refuses: every mutating method but asking for an export.
+/// Requests a locked workspace refuses: every mutating method but asking for an export and
+/// deleting the workspace (or cancelling that).
 fn changes_something(parts: &Parts) -> bool {
     use axum::http::Method;
     matches!(
         parts.method,
         Method::POST | Method::PUT | Method::PATCH | Method::DELETE
-    ) && !matches!(parts.uri.path(), "/v1/exports" | "/v1/workspace")
+    ) && !matches!(
+        parts.uri.path(),
+        "/v1/exports" | "/v1/workspace" | DELETION_PATH
+    )
 }
 
 impl<P: Ports> FromRequestParts<Arc<Api<P>>> for Authenticated {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, api: &Arc<Api<P>>) -> Result<Self, ApiError> {
-        #[cfg(feature = "local-auth")]
-        let identity = match &api.settings.local_auth {
-            Some(verifier) => {
-                locally_verified_identity(parts, verifier, &api.settings.tenant_claim)
-            }
-            None => verified_identity(&parts.extensions, &api.settings.tenant_claim),
-        };
-        #[cfg(not(feature = "local-auth"))]
-        let identity = verified_identity(&parts.extensions, &api.settings.tenant_claim);
-        let (tenant, user, request_id) = identity.ok_or(ApiError::Unauthorized)?;
+        let (tenant, user, request_id) =
+            verified_identity(&parts.extensions, &api.settings.tenant_claim)
+                .ok_or(ApiError::Unauthorized)?;
         // The workspace is read on every request: a deleted workspace serves nothing from the
         // moment of its deletion, not even metadata, while its items wait for the reaper. The
         // two reads go together, so a request waits for one round trip, not two.
         let store = api.ports.store();
-        let (workspace, memberships) = tokio::try_join!(
+        let (workspace, roles) = tokio::try_join!(
             store.get_tenant(&tenant),
-            store.memberships_of_user(&tenant, &user)
+            store.workspace_roles(&tenant, &user)
         )?;
-        let state = workspace.map(|t| t.state);
-        if state.is_some_and(AccountState::is_gone) {
-            return Err(ApiError::Gone);
-        }
-        if changes_something(parts) && state.is_some_and(|s| s != AccountState::Active) {
-            return Err(ApiError::Locked);
+        let caller = Caller::new(user, roles);
+        if let Some(workspace) = &workspace {
+            let admin_on_its_deletion = caller.can_manage_workspace()
+                && !workspace.state.is_gone()
+                && parts.uri.path() == DELETION_PATH;
+            if workspace.is_closed() && !admin_on_its_deletion {
+                return Err(ApiError::Gone);
+            }
+            if changes_something(parts) && workspace.state != AccountState::Active {
+                return Err(ApiError::Locked);
+            }
         }
         Ok(Authenticated {
             tenant,
-            caller: Caller { user, memberships },
+            caller,
             request_id,
         })
     }

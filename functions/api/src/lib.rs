@@ -9,8 +9,6 @@
 mod audit;
 pub mod error;
 pub mod extract;
-#[cfg(feature = "local-auth")]
-pub mod local_auth;
 mod routes;
 
 use std::sync::Arc;
@@ -20,7 +18,7 @@ use axum::routing::{get, put};
 use callcoach_shared::crypto::DataKeyStore;
 use callcoach_shared::crypto::Envelope;
 use callcoach_shared::ports::{
-    AuditLog, BlobStore, CallRepository, Clock, DocumentRepository, IdGenerator,
+    AdminRepository, AuditLog, BlobStore, CallRepository, Clock, DocumentRepository, IdGenerator,
     PlaybookRepository, ProgressRepository, Queue, RetentionStore, TeamRepository,
     TenantRepository, UsageLog,
 };
@@ -29,6 +27,7 @@ use callcoach_shared::ports::{
 pub trait ApiStore:
     CallRepository
     + TeamRepository
+    + AdminRepository
     + TenantRepository
     + DocumentRepository
     + AuditLog
@@ -44,6 +43,7 @@ pub trait ApiStore:
 impl<T> ApiStore for T where
     T: CallRepository
         + TeamRepository
+        + AdminRepository
         + TenantRepository
         + DocumentRepository
         + AuditLog
@@ -122,17 +122,41 @@ where
 pub struct Settings {
     /// Name of the verified claim carrying the tenant id.
     pub tenant_claim: String,
-    /// Local runs only: verify bearer tokens here instead of reading API Gateway's claims.
-    #[cfg(feature = "local-auth")]
-    pub local_auth: Option<Arc<local_auth::LocalVerifier>>,
+    /// How long a requested workspace deletion waits before the keys are shredded (an admin
+    /// may cancel meanwhile); zero shreds at once.
+    pub deletion_grace: time::Duration,
+}
+
+/// The grace period of a workspace deletion when `WORKSPACE_DELETION_GRACE_HOURS` is unset.
+pub const DEFAULT_DELETION_GRACE_HOURS: u32 = 72;
+/// The longest grace period: 7 days.
+pub const MAX_DELETION_GRACE_HOURS: u32 = 7 * 24;
+
+impl Settings {
+    /// From `TENANT_CLAIM` and `WORKSPACE_DELETION_GRACE_HOURS` (0 to 168).
+    pub fn from_lookup(
+        lookup: &impl Fn(&str) -> Option<String>,
+    ) -> Result<Self, callcoach_shared::config::ConfigError> {
+        let hours = callcoach_shared::config::bounded(
+            lookup,
+            "WORKSPACE_DELETION_GRACE_HOURS",
+            0..=MAX_DELETION_GRACE_HOURS,
+            DEFAULT_DELETION_GRACE_HOURS,
+        )?;
+        Ok(Self {
+            tenant_claim: lookup("TENANT_CLAIM")
+                .filter(|c| !c.trim().is_empty())
+                .unwrap_or_else(|| Settings::default().tenant_claim),
+            deletion_grace: time::Duration::hours(i64::from(hours)),
+        })
+    }
 }
 
 impl Default for Settings {
     fn default() -> Self {
         Self {
             tenant_claim: "custom:tenant_id".into(),
-            #[cfg(feature = "local-auth")]
-            local_auth: None,
+            deletion_grace: time::Duration::hours(i64::from(DEFAULT_DELETION_GRACE_HOURS)),
         }
     }
 }
@@ -171,6 +195,11 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("DELETE", "/v1/teams/{team_id}"),
     ("DELETE", "/v1/users/{user_id}"),
     ("DELETE", "/v1/workspace"),
+    ("GET", "/v1/workspace/deletion"),
+    ("DELETE", "/v1/workspace/deletion"),
+    ("GET", "/v1/workspace/admins"),
+    ("PUT", "/v1/workspace/admins/{user_id}"),
+    ("DELETE", "/v1/workspace/admins/{user_id}"),
 ];
 
 pub fn router<P: Ports>(api: Arc<Api<P>>) -> Router {
@@ -188,6 +217,15 @@ pub fn router<P: Ports>(api: Arc<Api<P>>) -> Router {
         .route(
             "/v1/workspace",
             axum::routing::delete(routes::delete_workspace::<P>),
+        )
+        .route(
+            "/v1/workspace/deletion",
+            get(routes::workspace_deletion::<P>).delete(routes::cancel_workspace_deletion::<P>),
+        )
+        .route("/v1/workspace/admins", get(routes::list_admins::<P>))
+        .route(
+            "/v1/workspace/admins/{user_id}",
+            put(routes::put_admin::<P>).delete(routes::remove_admin::<P>),
         )
         .route(
             "/v1/teams/{team_id}/members",

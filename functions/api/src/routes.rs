@@ -9,7 +9,7 @@ use axum::http::StatusCode;
 use callcoach_shared::domain::SCHEMA_VERSION;
 use callcoach_shared::domain::analysis::{Analysis, PracticeResponse};
 use callcoach_shared::domain::call::{Call, CallStatus, CallType};
-use callcoach_shared::domain::org::{Membership, Role, Team, Tenant};
+use callcoach_shared::domain::org::{DeletionRequest, Membership, Role, Team, Tenant};
 use callcoach_shared::domain::playbook::Playbook;
 use callcoach_shared::domain::retention::{CALL_WINDOW_CHOICES, RECORDING_WINDOW_CHOICES};
 use callcoach_shared::domain::transcript::Transcript;
@@ -17,8 +17,8 @@ use callcoach_shared::domain::usage::UsageEvent;
 use callcoach_shared::ids::{CallId, ExportId, GoalId, TeamId, UserId};
 use callcoach_shared::messages::PipelineMessage;
 use callcoach_shared::ports::{
-    BlobStore, CallRepository, Clock, Cursor, DocumentKind, IdGenerator, PageRequest,
-    PlaybookRepository, Queue, StoreError, TeamRepository, TenantRepository, UsageLog,
+    AdminRepository, BlobStore, CallRepository, Clock, Cursor, DocumentKind, IdGenerator,
+    PageRequest, PlaybookRepository, Queue, TeamRepository, TenantRepository, UsageLog,
 };
 use callcoach_shared::usecases::calls::{NewCall, create_call as create_call_use_case};
 use callcoach_shared::usecases::deletion::{self, DeletionError};
@@ -31,6 +31,7 @@ use callcoach_shared::usecases::prep::{
     MAX_CALLS as PREP_MAX_CALLS, PastCall, PrepCard, prep_card as build_prep_card,
 };
 use callcoach_shared::usecases::progress::update_progress;
+use callcoach_shared::usecases::workspace::{self, WorkspaceError};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use time::OffsetDateTime;
@@ -83,12 +84,15 @@ fn text_field(name: &str, value: &str, max: usize) -> Result<(), ApiError> {
 #[serde(deny_unknown_fields)]
 pub struct CreateTeam {
     name: String,
+    /// Who owns the new team; the admin creating it when left out.
+    owner_id: Option<String>,
 }
 
 #[derive(Serialize)]
 struct TeamView<'a> {
     team_id: &'a TeamId,
     name: &'a str,
+    owner_id: &'a UserId,
     #[serde(with = "time::serde::rfc3339")]
     created_at: OffsetDateTime,
 }
@@ -98,7 +102,15 @@ pub async fn create_team<P: Ports>(
     who: Authenticated,
     StrictJson(body): StrictJson<CreateTeam>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
+    if !who.caller.can_manage_workspace() {
+        return Err(ApiError::NotFound);
+    }
     text_field("name", &body.name, 100)?;
+    let owner_id = match &body.owner_id {
+        Some(raw) => UserId::parse(raw.as_str())
+            .map_err(|_| ApiError::BadRequest("owner_id: not a valid user id".into()))?,
+        None => who.caller.user.clone(),
+    };
     let team = Team {
         schema_version: SCHEMA_VERSION,
         tenant_id: who.tenant.clone(),
@@ -109,15 +121,14 @@ pub async fn create_team<P: Ports>(
     let owner = Membership {
         tenant_id: who.tenant.clone(),
         team_id: team.team_id.clone(),
-        user_id: who.caller.user.clone(),
+        user_id: owner_id,
         role: Role::Owner,
     };
     api.ports.store().create_team(&team, &owner).await?;
-    // The workspace record the reaper walks; the first team creates it.
-    workspace(&api, &who).await?;
     let view = TeamView {
         team_id: &team.team_id,
         name: &team.name,
+        owner_id: &owner.user_id,
         created_at: team.created_at,
     };
     Ok((StatusCode::CREATED, Json(json!(view))))
@@ -137,7 +148,7 @@ pub async fn list_members<P: Ports>(
     Path(team): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     let team = team_id(&team)?;
-    if !who.caller.can_view_members(&team) {
+    if !who.caller.can_view_members(&team) && !who.caller.can_manage_team(&team) {
         return Err(ApiError::NotFound);
     }
     let members = api
@@ -166,11 +177,11 @@ pub async fn put_member<P: Ports>(
 ) -> Result<Json<Value>, ApiError> {
     let team = team_id(&team)?;
     let user = UserId::parse(user).map_err(|_| ApiError::NotFound)?;
-    if !who.caller.can_administer(&team) {
+    if !who.caller.can_manage_team(&team) || !team_exists(&api, &who, &team).await? {
         return Err(ApiError::NotFound);
     }
-    if user == who.caller.user && body.role != Role::Owner {
-        ensure_another_owner(&api, &who, &team).await?;
+    if body.role != Role::Owner {
+        ensure_another_owner(&api, &who, &team, &user).await?;
     }
     let membership = Membership {
         tenant_id: who.tenant.clone(),
@@ -184,16 +195,38 @@ pub async fn put_member<P: Ports>(
     ))
 }
 
-/// A team always keeps an owner: the last one cannot step down or leave.
+/// Whether the team exists (admins may name any team id; only real ones are changed).
+async fn team_exists<P: Ports>(
+    api: &Api<P>,
+    who: &Authenticated,
+    team: &TeamId,
+) -> Result<bool, ApiError> {
+    Ok(api
+        .ports
+        .store()
+        .get_team(&who.tenant, team)
+        .await?
+        .is_some())
+}
+
+/// A team always keeps an owner: its last one cannot step down, leave or be removed.
 async fn ensure_another_owner<P: Ports>(
     api: &Api<P>,
     who: &Authenticated,
     team: &TeamId,
+    leaving: &UserId,
 ) -> Result<(), ApiError> {
     let members = api.ports.store().members_of_team(&who.tenant, team).await?;
-    if members
+    let is_owner = |m: &&Membership| m.role == Role::Owner;
+    let leaving_owner = members
         .iter()
-        .any(|m| m.role == Role::Owner && m.user_id != who.caller.user)
+        .filter(is_owner)
+        .any(|m| &m.user_id == leaving);
+    if !leaving_owner
+        || members
+            .iter()
+            .filter(is_owner)
+            .any(|m| &m.user_id != leaving)
     {
         Ok(())
     } else {
@@ -208,12 +241,10 @@ pub async fn remove_member<P: Ports>(
 ) -> Result<StatusCode, ApiError> {
     let team = team_id(&team)?;
     let user = UserId::parse(user).map_err(|_| ApiError::NotFound)?;
-    if !who.caller.can_administer(&team) {
+    if !who.caller.can_manage_team(&team) || !team_exists(&api, &who, &team).await? {
         return Err(ApiError::NotFound);
     }
-    if user == who.caller.user {
-        ensure_another_owner(&api, &who, &team).await?;
-    }
+    ensure_another_owner(&api, &who, &team, &user).await?;
     api.ports
         .store()
         .remove_membership(&who.tenant, &team, &user)
@@ -632,7 +663,7 @@ pub struct ListAudit {
     cursor: Option<String>,
 }
 
-/// The workspace's audit trail, newest first: owners only.
+/// The workspace's audit trail, newest first: admins only (team owners read none of it).
 pub async fn list_audit<P: Ports>(
     State(api): ApiState<P>,
     who: Authenticated,
@@ -640,7 +671,7 @@ pub async fn list_audit<P: Ports>(
 ) -> Result<Json<Value>, ApiError> {
     let Query(query) =
         query.map_err(|e| ApiError::BadRequest(format!("query: {}", e.body_text())))?;
-    if !who.caller.teams().any(|(_, role)| role == Role::Owner) {
+    if !who.caller.can_manage_workspace() {
         return Err(ApiError::NotFound);
     }
     let page = PageRequest::new(
@@ -785,34 +816,21 @@ fn retention_view(tenant: &Tenant) -> Value {
     })
 }
 
-/// The workspace record, created with the default policy on first use.
+/// The workspace record (written by provisioning).
 async fn workspace<P: Ports>(api: &Api<P>, who: &Authenticated) -> Result<Tenant, ApiError> {
-    if let Some(tenant) = api.ports.store().get_tenant(&who.tenant).await? {
-        return Ok(tenant);
-    }
-    let tenant = Tenant::active(
-        who.tenant.clone(),
-        who.tenant.as_str().to_owned(),
-        api.ports.clock().now(),
-    );
-    match api.ports.store().create_tenant(&tenant).await {
-        Ok(()) => Ok(tenant),
-        Err(StoreError::AlreadyExists) => api
-            .ports
-            .store()
-            .get_tenant(&who.tenant)
-            .await?
-            .ok_or(ApiError::NotFound),
-        Err(e) => Err(e.into()),
-    }
+    api.ports
+        .store()
+        .get_tenant(&who.tenant)
+        .await?
+        .ok_or(ApiError::NotFound)
 }
 
-/// The workspace's retention settings; owners of any of its teams.
+/// The workspace's retention settings; its admins.
 pub async fn get_retention<P: Ports>(
     State(api): ApiState<P>,
     who: Authenticated,
 ) -> Result<Json<Value>, ApiError> {
-    if !who.caller.is_workspace_owner() {
+    if !who.caller.can_manage_workspace() {
         return Err(ApiError::NotFound);
     }
     Ok(Json(retention_view(&workspace(&api, &who).await?)))
@@ -840,7 +858,7 @@ pub async fn put_retention<P: Ports>(
     who: Authenticated,
     StrictJson(body): StrictJson<SetRetention>,
 ) -> Result<Json<Value>, ApiError> {
-    if !who.caller.is_workspace_owner() {
+    if !who.caller.can_manage_workspace() {
         return Err(ApiError::NotFound);
     }
     if let Some(Some(days)) = body.transcripts_days
@@ -882,7 +900,7 @@ pub struct RequestExport {
 pub const EXPORT_LINK_LIFETIME: Duration = Duration::from_secs(15 * 60);
 
 /// Writes an export bundle and answers a short-lived download link. `user`: anyone, for their
-/// own data; `workspace`: owners, for the teams they own.
+/// own data; `workspace`: admins, for every team of the workspace.
 pub async fn create_export<P: Ports>(
     State(api): ApiState<P>,
     who: Authenticated,
@@ -890,16 +908,16 @@ pub async fn create_export<P: Ports>(
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let teams: Vec<TeamId> = match body.scope {
         ExportScope::User => who.caller.teams().map(|(team, _)| team.clone()).collect(),
-        ExportScope::Workspace => who
-            .caller
-            .teams()
-            .filter(|(_, role)| *role == Role::Owner)
-            .map(|(team, _)| team.clone())
+        ExportScope::Workspace if who.caller.can_manage_workspace() => api
+            .ports
+            .store()
+            .teams_of_tenant(&who.tenant)
+            .await?
+            .into_iter()
+            .map(|team| team.team_id)
             .collect(),
+        ExportScope::Workspace => return Err(ApiError::NotFound),
     };
-    if body.scope == ExportScope::Workspace && teams.is_empty() {
-        return Err(ApiError::NotFound);
-    }
     let export_id: ExportId = api.ports.ids().mint();
     let now = api.ports.clock().now();
     let request = ExportRequest {
@@ -1151,6 +1169,9 @@ impl From<DeletionError> for ApiError {
                 ApiError::Conflict("a legal hold covers data in this scope; lift it first")
             }
             DeletionError::Contended => ApiError::Conflict("a call changed meanwhile; retry"),
+            DeletionError::Final => {
+                ApiError::Conflict("the grace period is over; the deletion is final")
+            }
             DeletionError::Store(e) => e.into(),
         }
     }
@@ -1167,15 +1188,19 @@ pub async fn delete_user<P: Ports>(
     let theirs = api
         .ports
         .store()
-        .memberships_of_user(&who.tenant, &user)
+        .workspace_roles(&who.tenant, &user)
         .await?;
     if user == who.caller.user {
         return Err(ApiError::Conflict(
-            "you cannot delete yourself; another owner can",
+            "you cannot delete yourself; an admin can",
         ));
     }
     if !who.caller.can_delete_user(&user, &theirs) {
         return Err(ApiError::NotFound);
+    }
+    if theirs.admin {
+        // Through the guarded removal: two admins deleting each other leave one.
+        workspace::remove_admin(api.ports.store(), &who.tenant, &who.caller.user, &user).await?;
     }
     let done = deletion::delete_user(
         api.ports.store(),
@@ -1192,14 +1217,14 @@ pub async fn delete_user<P: Ports>(
 }
 
 /// `DELETE /v1/teams/{team_id}`: the team, its calls (cascaded by the reaper), playbook and
-/// memberships. Owners of the team only.
+/// memberships. Owners of the team and admins.
 pub async fn delete_team<P: Ports>(
     State(api): ApiState<P>,
     who: Authenticated,
     Path(raw): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     let team = team_id(&raw)?;
-    if !who.caller.can_administer(&team) {
+    if !who.caller.can_manage_team(&team) {
         return Err(ApiError::NotFound);
     }
     let done = deletion::delete_team(
@@ -1216,18 +1241,130 @@ pub async fn delete_team<P: Ports>(
     })))
 }
 
-/// `DELETE /v1/workspace`: shreds every data key of the workspace at once (nothing of it can
-/// be decrypted from then on) and leaves the physical purge to the reaper's next run. Owners
-/// only; also while the workspace is cancelled or suspended.
+/// `DELETE /v1/workspace`: the first of two steps. The workspace locks at once (410 for
+/// everyone) and its data keys are shredded when the grace period ends (the reaper then
+/// purges it), unless an admin cancels first; with no grace period they are shredded in this
+/// request. Admins only; also while the workspace is cancelled or suspended.
 pub async fn delete_workspace<P: Ports>(
     State(api): ApiState<P>,
     who: Authenticated,
-) -> Result<StatusCode, ApiError> {
-    if !who.caller.is_workspace_owner() {
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    if !who.caller.can_manage_workspace() {
         return Err(ApiError::NotFound);
     }
-    // The record is written on first use; make sure there is one to mark deleted.
-    workspace(&api, &who).await?;
-    deletion::delete_workspace(api.ports.store(), &who.tenant, api.ports.clock().now()).await?;
-    Ok(StatusCode::ACCEPTED)
+    let grace = api.settings.deletion_grace;
+    let done = deletion::request_workspace_deletion(
+        api.ports.store(),
+        &who.tenant,
+        &who.caller.user,
+        api.ports.clock().now(),
+        grace,
+    )
+    .await?;
+    let body = match done {
+        deletion::WorkspaceDeletion::Pending(pending) => deletion_view(&pending),
+        deletion::WorkspaceDeletion::Shredded => json!({"state": "shredded", "grace_hours": 0}),
+    };
+    Ok((StatusCode::ACCEPTED, Json(body)))
+}
+
+fn rfc3339(at: OffsetDateTime) -> String {
+    at.format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
+}
+
+fn deletion_view(pending: &DeletionRequest) -> Value {
+    json!({
+        "state": "deletion_pending",
+        "requested_by": pending.requested_by,
+        "requested_at": rfc3339(pending.requested_at),
+        "shred_at": rfc3339(pending.shred_at),
+        "grace_hours": (pending.shred_at - pending.requested_at).whole_hours(),
+    })
+}
+
+/// `GET /v1/workspace/deletion`: the pending deletion (admins; 404 when none is pending).
+pub async fn workspace_deletion<P: Ports>(
+    State(api): ApiState<P>,
+    who: Authenticated,
+) -> Result<Json<Value>, ApiError> {
+    if !who.caller.can_manage_workspace() {
+        return Err(ApiError::NotFound);
+    }
+    let pending = workspace(&api, &who).await?.deletion;
+    pending
+        .as_ref()
+        .map(|p| Json(deletion_view(p)))
+        .ok_or(ApiError::NotFound)
+}
+
+/// `DELETE /v1/workspace/deletion`: an admin cancels a pending deletion before its grace
+/// period ends (409 after); the workspace is served again as it was.
+pub async fn cancel_workspace_deletion<P: Ports>(
+    State(api): ApiState<P>,
+    who: Authenticated,
+) -> Result<StatusCode, ApiError> {
+    if !who.caller.can_manage_workspace() {
+        return Err(ApiError::NotFound);
+    }
+    deletion::cancel_workspace_deletion(api.ports.store(), &who.tenant, api.ports.clock().now())
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `GET /v1/workspace/admins`: the workspace's admins (admins only).
+pub async fn list_admins<P: Ports>(
+    State(api): ApiState<P>,
+    who: Authenticated,
+) -> Result<Json<Value>, ApiError> {
+    if !who.caller.can_manage_workspace() {
+        return Err(ApiError::NotFound);
+    }
+    let admins = api.ports.store().admins(&who.tenant).await?;
+    let items: Vec<Value> = admins.iter().map(|a| json!({"user_id": a})).collect();
+    Ok(Json(json!({ "items": items })))
+}
+
+/// `PUT /v1/workspace/admins/{user_id}`: makes a user an admin (admins only; idempotent).
+pub async fn put_admin<P: Ports>(
+    State(api): ApiState<P>,
+    who: Authenticated,
+    Path(raw): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let user = UserId::parse(raw).map_err(|_| ApiError::NotFound)?;
+    if !who.caller.can_manage_workspace() {
+        return Err(ApiError::NotFound);
+    }
+    let added = api.ports.store().add_admin(&who.tenant, &user).await?;
+    Ok(Json(
+        json!({"user_id": user, "admin": true, "added": added}),
+    ))
+}
+
+/// `DELETE /v1/workspace/admins/{user_id}`: takes a user's admin role away, yourself
+/// included; the last admin cannot leave (409).
+pub async fn remove_admin<P: Ports>(
+    State(api): ApiState<P>,
+    who: Authenticated,
+    Path(raw): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    let user = UserId::parse(raw).map_err(|_| ApiError::NotFound)?;
+    if !who.caller.can_manage_workspace() {
+        return Err(ApiError::NotFound);
+    }
+    workspace::remove_admin(api.ports.store(), &who.tenant, &who.caller.user, &user).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+impl From<WorkspaceError> for ApiError {
+    fn from(e: WorkspaceError) -> Self {
+        match e {
+            WorkspaceError::NotAdmin => ApiError::NotFound,
+            WorkspaceError::LastAdmin => {
+                ApiError::Conflict("a workspace needs at least one admin; name another first")
+            }
+            WorkspaceError::Closed => ApiError::Gone,
+            WorkspaceError::Store(e) => e.into(),
+        }
+    }
 }

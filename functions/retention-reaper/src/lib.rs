@@ -4,11 +4,14 @@
 //! writes CloudWatch embedded metrics: calls deleted per index, object versions and table items
 //! deleted, and the lateness of the most overdue item.
 //!
-//! It also takes billing's account lifecycle events (EventBridge, source `callcoach.billing`,
-//! detail-type `Account State Changed`, detail `{"tenant_id", "state": "active" | "cancelled"
-//! | "suspended", "at": RFC 3339}`): only principals allowed to put events with that source on
-//! the bus can send them (IAM), and [`handle_event`] routes them to
-//! [`change_account_state`].
+//! It also takes billing's events, on a bus of their own whose resource policy admits only the
+//! billing principal (template: `BillingEventBus`), source `callcoach.billing`:
+//! - detail-type `Account State Changed`, detail `{"tenant_id", "state": "active" |
+//!   "cancelled" | "suspended", "at": RFC 3339}`, routed to [`change_account_state`] (cut-offs
+//!   run from receipt; an `at` far from it is refused);
+//! - detail-type `Workspace Provisioned`, detail `{"tenant_id", "admin_user_id"}`: sign-up
+//!   creates the workspace and its first admin ([`provision`]). An operator can invoke the
+//!   same directly: `{"provision": {"tenant_id", "admin_user_id"}}`.
 //!
 //! And the breach-scoping query of the runbook (P11), invoked by an operator (IAM
 //! `lambda:InvokeFunction`; API Gateway does not reach this function):
@@ -22,12 +25,14 @@ use callcoach_shared::crypto::{DataCategory, DataKeyStore};
 use callcoach_shared::domain::retention::AccountState;
 use callcoach_shared::ids::TenantId;
 use callcoach_shared::ports::{
-    AuditLog, BlobStore, CallRepository, Clock, RetentionStore, TeamRepository, TenantRepository,
+    AdminRepository, AuditLog, BlobStore, CallRepository, Clock, RetentionStore, TeamRepository,
+    TenantRepository,
 };
 use callcoach_shared::telemetry::{Metric, emit_metrics};
 use callcoach_shared::usecases::breach::{BreachQuery, scope_breach};
 use callcoach_shared::usecases::lifecycle::change_account_state;
 use callcoach_shared::usecases::reaper::{ReapReport, Reaper};
+use callcoach_shared::usecases::workspace::provision;
 use lambda_runtime::{Error, LambdaEvent};
 use serde_json::Value;
 use tracing::info;
@@ -43,13 +48,20 @@ pub struct Deps<S, B, C> {
 
 /// What the reaper's events need of the table.
 pub trait ReaperStore:
-    RetentionStore + TenantRepository + TeamRepository + CallRepository + AuditLog + DataKeyStore
+    RetentionStore
+    + TenantRepository
+    + TeamRepository
+    + AdminRepository
+    + CallRepository
+    + AuditLog
+    + DataKeyStore
 {
 }
 
 impl<T> ReaperStore for T where
     T: RetentionStore
         + TenantRepository
+        + AdminRepository
         + TeamRepository
         + CallRepository
         + AuditLog
@@ -103,6 +115,15 @@ pub async fn handle<S: ReaperStore, B: BlobStore, C: Clock>(
 
 pub const BILLING_SOURCE: &str = "callcoach.billing";
 pub const LIFECYCLE_DETAIL_TYPE: &str = "Account State Changed";
+pub const PROVISIONED_DETAIL_TYPE: &str = "Workspace Provisioned";
+
+/// A workspace and its first admin, from sign-up (or an operator).
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ProvisionRequest {
+    tenant_id: TenantId,
+    admin_user_id: callcoach_shared::ids::UserId,
+}
 
 #[derive(Debug, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -151,7 +172,27 @@ pub async fn handle_event<S: ReaperStore, B: BlobStore, C: Clock>(
         );
         return Ok(serde_json::to_value(scope)?);
     }
-    if payload["source"] == BILLING_SOURCE && payload["detail-type"] == LIFECYCLE_DETAIL_TYPE {
+    let from_billing = payload["source"] == BILLING_SOURCE;
+    let provision_request = match payload.get("provision") {
+        Some(request) => Some(request.clone()),
+        None if from_billing && payload["detail-type"] == PROVISIONED_DETAIL_TYPE => {
+            Some(payload["detail"].clone())
+        }
+        None => None,
+    };
+    if let Some(request) = provision_request {
+        let request: ProvisionRequest = serde_json::from_value(request)?;
+        let done = provision(
+            &deps.store,
+            &request.tenant_id,
+            &request.admin_user_id,
+            deps.clock.now(),
+        )
+        .await?;
+        info!(tenant = %request.tenant_id, created = done.workspace_created, admin_added = done.admin_added, "workspace provisioned");
+        return Ok(serde_json::to_value(done)?);
+    }
+    if from_billing && payload["detail-type"] == LIFECYCLE_DETAIL_TYPE {
         let detail: LifecycleDetail = serde_json::from_value(payload["detail"].clone())?;
         let tenant = change_account_state(
             &deps.store,

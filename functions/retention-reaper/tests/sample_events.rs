@@ -4,9 +4,9 @@ use callcoach_shared::domain::SCHEMA_VERSION;
 use callcoach_shared::domain::call::CallType;
 use callcoach_shared::domain::org::Tenant;
 use callcoach_shared::domain::retention::{AccountState, RetentionPolicy};
-use callcoach_shared::fakes::{InMemoryBlobStore, InMemoryStore};
+use callcoach_shared::fakes::{InMemoryBlobStore, InMemoryStore, ManualClock};
 use callcoach_shared::ids::{TenantId, UserId};
-use callcoach_shared::ports::{IdGenerator, TenantRepository};
+use callcoach_shared::ports::{AdminRepository, Clock, IdGenerator, TenantRepository};
 use callcoach_shared::system::{RandomIds, SystemClock};
 use callcoach_shared::usecases::calls::{NewCall, create_call};
 use lambda_runtime::{Context, LambdaEvent};
@@ -19,10 +19,14 @@ async fn seeded() -> (
     Deps<InMemoryStore, InMemoryBlobStore, SystemClock>,
     TenantId,
 ) {
+    seeded_at(SystemClock).await
+}
+
+async fn seeded_at<C: Clock>(clock: C) -> (Deps<InMemoryStore, InMemoryBlobStore, C>, TenantId) {
     let deps = Deps {
         store: InMemoryStore::default(),
         blobs: InMemoryBlobStore::default(),
-        clock: SystemClock,
+        clock,
     };
     let tenant = TenantId::parse("demo-tenant").unwrap();
     deps.store
@@ -38,6 +42,7 @@ async fn seeded() -> (
             },
             legal_hold: false,
             created_at: time::OffsetDateTime::now_utc(),
+            deletion: None,
         })
         .await
         .unwrap();
@@ -92,11 +97,14 @@ async fn a_dry_run_request_deletes_nothing() {
     assert!(deps.store.audit_events().is_empty());
 }
 
+const BILLING_SAMPLE: &str = include_str!("../../../events/account-cancelled.json");
+
 #[tokio::test]
 async fn the_sample_billing_event_cancels_the_workspace_once() {
-    let (deps, tenant) = seeded().await;
-    let event: Value =
-        serde_json::from_str(include_str!("../../../events/account-cancelled.json")).unwrap();
+    // Received an hour after billing sent it.
+    let received = time::macros::datetime!(2026-11-20 13:00 UTC);
+    let (deps, tenant) = seeded_at(ManualClock::at(received)).await;
+    let event: Value = serde_json::from_str(BILLING_SAMPLE).unwrap();
     for _ in 0..2 {
         let answer = handle_event(&deps, LambdaEvent::new(event.clone(), Context::default()))
             .await
@@ -107,7 +115,8 @@ async fn the_sample_billing_event_cancels_the_workspace_once() {
     assert_eq!(record.state, AccountState::Cancelled);
     assert_eq!(
         record.state_since,
-        Some(time::macros::datetime!(2026-11-20 12:00 UTC))
+        Some(received),
+        "the grace period runs from receipt, not from the sender's `at`"
     );
     let cancellations = deps
         .store
@@ -128,6 +137,73 @@ async fn the_sample_billing_event_cancels_the_workspace_once() {
     destroy["detail"]["state"] = serde_json::json!("destroyed");
     assert!(
         handle_event(&deps, LambdaEvent::new(destroy, Context::default()))
+            .await
+            .is_err()
+    );
+}
+
+#[tokio::test]
+async fn a_billing_event_with_a_forged_time_changes_nothing() {
+    let (deps, tenant) = seeded().await;
+    let mut event: Value = serde_json::from_str(BILLING_SAMPLE).unwrap();
+    event["detail"]["state"] = serde_json::json!("suspended");
+    for forged in ["2000-01-01T00:00:00Z", "2099-01-01T00:00:00Z"] {
+        event["detail"]["at"] = serde_json::json!(forged);
+        let refused =
+            handle_event(&deps, LambdaEvent::new(event.clone(), Context::default())).await;
+        assert!(refused.is_err(), "{forged}");
+    }
+    let record = deps.store.get_tenant(&tenant).await.unwrap().unwrap();
+    assert_eq!(
+        (record.state, record.state_since),
+        (AccountState::Active, None)
+    );
+    assert!(deps.store.audit_events().is_empty());
+}
+
+#[tokio::test]
+async fn the_sample_provisioning_events_create_the_workspace_and_its_admin_once() {
+    let deps = Deps {
+        store: InMemoryStore::default(),
+        blobs: InMemoryBlobStore::default(),
+        clock: SystemClock,
+    };
+    let from_signup: Value =
+        serde_json::from_str(include_str!("../../../events/workspace-provisioned.json")).unwrap();
+    let by_operator: Value =
+        serde_json::from_str(include_str!("../../../events/provision.json")).unwrap();
+    let first = handle_event(
+        &deps,
+        LambdaEvent::new(from_signup.clone(), Context::default()),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        first,
+        serde_json::json!({"workspace_created": true, "admin_added": true})
+    );
+    let again = handle_event(&deps, LambdaEvent::new(from_signup, Context::default()))
+        .await
+        .unwrap();
+    assert_eq!(
+        again,
+        serde_json::json!({"workspace_created": false, "admin_added": false})
+    );
+    let tenant = TenantId::parse("demo-tenant").unwrap();
+    assert_eq!(
+        deps.store.get_tenant(&tenant).await.unwrap().unwrap().state,
+        AccountState::Active
+    );
+    // The operator's invoke names a second admin of the same workspace.
+    let operator = handle_event(&deps, LambdaEvent::new(by_operator, Context::default()))
+        .await
+        .unwrap();
+    assert_eq!(operator["admin_added"], true);
+    let admins = deps.store.admins(&tenant).await.unwrap();
+    assert_eq!(admins.len(), 2, "{admins:?}");
+    let bad = serde_json::json!({"provision": {"tenant_id": "a/b", "admin_user_id": "x"}});
+    assert!(
+        handle_event(&deps, LambdaEvent::new(bad, Context::default()))
             .await
             .is_err()
     );

@@ -1,7 +1,7 @@
 // The SDK-backed handler future is deeply nested; the default limit is too low for its layout.
 #![recursion_limit = "256"]
 
-use callcoach_shared::aws::{AwsAdapters, load_sdk_config};
+use callcoach_shared::aws::{AwsAdapters, load_sdk_config, secrets};
 use callcoach_shared::config::{ConfigError, ResourceConfig, process_env};
 use callcoach_shared::crypto::DataCategory;
 use callcoach_shared::providers::llm::ConfiguredCoach;
@@ -16,7 +16,14 @@ async fn main() -> Result<(), Error> {
     let resources = ResourceConfig::from_env(&[DataCategory::Transcripts, DataCategory::Insights])?;
     let sdk = load_sdk_config().await;
     let aws = AwsAdapters::new(&sdk, &resources);
-    let coach = ConfiguredCoach::from_lookup(&process_env)?;
+    // The LLM keys come from Secrets Manager (LLM_N_API_KEY_SECRET_ARN), read once here.
+    let env = secrets::resolve(
+        &sdk,
+        process_env,
+        &["LLM_1_API_KEY", "LLM_2_API_KEY", "LLM_3_API_KEY"],
+    )
+    .await?;
+    let coach = ConfiguredCoach::from_lookup(&|name| env.get(name))?;
     let max_receive_count = match process_env("MAX_RECEIVE_COUNT") {
         Some(value) => value.trim().parse().map_err(|_| ConfigError::Invalid {
             name: "MAX_RECEIVE_COUNT",

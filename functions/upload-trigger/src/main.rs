@@ -1,7 +1,7 @@
 // The SDK-backed handler future is deeply nested; the default limit is too low for its layout.
 #![recursion_limit = "256"]
 
-use callcoach_shared::aws::{AwsAdapters, SqsQueue, load_sdk_config};
+use callcoach_shared::aws::{AwsAdapters, SqsQueue, load_sdk_config, secrets};
 use callcoach_shared::config::{ResourceConfig, process_env, required};
 use callcoach_shared::crypto::DataCategory;
 use callcoach_shared::providers::ConfiguredProvider;
@@ -16,8 +16,10 @@ async fn main() -> Result<(), Error> {
     let scoring_queue_url = required(&process_env, "SCORING_QUEUE_URL")?;
     let sdk = load_sdk_config().await;
     let aws = AwsAdapters::new(&sdk, &resources);
+    // The Deepgram key comes from Secrets Manager (DEEPGRAM_API_KEY_SECRET_ARN), read once here.
+    let env = secrets::resolve(&sdk, process_env, &["DEEPGRAM_API_KEY"]).await?;
     let provider = ConfiguredProvider::transcribe(
-        &process_env,
+        &|name| env.get(name),
         aws.blobs.clone(),
         &sdk,
         &resources.bucket_name,

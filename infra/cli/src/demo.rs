@@ -1,6 +1,7 @@
 //! The local demo: a sample call through the real pipeline on the local AWS stand-in.
 //!
-//! The manager creates a team through the API and adds the rep; the rep creates the call
+//! The workspace is provisioned with its admin (`callcoach provision`'s path); the admin creates
+//! a team owned by the manager through the API; the manager adds the rep; the rep creates the call
 //! through the API and uploads the file to the presigned URL it returns; the local event router
 //! feeds the S3 notification to the upload trigger and the scoring job to the scoring worker
 //! (the real function handlers); the manager reads the analysis through the API, and the demo
@@ -13,16 +14,13 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail};
 use aws_sdk_sqs::Client as SqsClient;
 use callcoach_local_router::{SqsEventSource, apigw};
-use callcoach_shared::aws::{
-    AwsAdapters, DynamoTable, KmsKeyManagement, S3BlobStore, SqsQueue, load_sdk_config,
-};
+use callcoach_shared::aws::{AwsAdapters, SqsQueue, load_sdk_config};
 use callcoach_shared::config::{ResourceConfig, process_env, required};
-use callcoach_shared::crypto::{DataCategory, EnvelopeCipher};
+use callcoach_shared::crypto::DataCategory;
 use callcoach_shared::domain::analysis::Analysis;
 use callcoach_shared::domain::call::CallStatus;
-use callcoach_shared::domain::org::Tenant;
-use callcoach_shared::ids::{CallId, TeamId, TenantId};
-use callcoach_shared::ports::{CallRepository, Clock, DocumentKind, IdGenerator, TenantRepository};
+use callcoach_shared::ids::{CallId, TeamId, TenantId, UserId};
+use callcoach_shared::ports::{CallRepository, DocumentKind, IdGenerator};
 use callcoach_shared::scoring::report;
 use callcoach_shared::system::{RandomIds, SystemClock};
 use callcoach_shared::usecases::documents::DocumentVault;
@@ -34,6 +32,7 @@ use tower::ServiceExt;
 pub const DEFAULT_SAMPLE: &str = "events/discovery-call.vtt";
 /// Polls of each queue before the demo gives up.
 const MAX_POLLS: usize = 30;
+const ADMIN: &str = "demo-admin";
 const MANAGER: &str = "demo-manager";
 const REP: &str = "alex-morgan";
 
@@ -50,17 +49,8 @@ fn content_type(path: &Path) -> &'static str {
     }
 }
 
-type DemoPorts = api::Adapters<
-    DynamoTable,
-    S3BlobStore,
-    EnvelopeCipher<KmsKeyManagement, DynamoTable, SystemClock>,
-    SqsQueue,
-    SystemClock,
-    RandomIds,
->;
-
 /// The api function's router, reached as API Gateway would reach it after verifying a JWT.
-struct ApiClient(Arc<api::Api<DemoPorts>>);
+struct ApiClient(Arc<api::Api<crate::serve::LocalPorts>>);
 
 impl ApiClient {
     async fn call(
@@ -114,38 +104,30 @@ pub async fn run(args: &[String]) -> Result<()> {
     let aws = AwsAdapters::new(&sdk, &resources);
     let sqs = SqsClient::new(&sdk);
     let clock = SystemClock;
-    let api = ApiClient(Arc::new(api::Api {
-        ports: api::Adapters {
-            store: aws.table.clone(),
-            blobs: aws.blobs.clone(),
-            envelope: aws.envelope(&resources),
-            queue: SqsQueue::new(sqs.clone(), &scoring),
-            clock,
-            ids: RandomIds,
-        },
-        settings: api::Settings::default(),
-    }));
+    let mut local = crate::serve::local_api().await?;
+    // The demo ends by deleting its workspace: at once here, after 72 hours by default.
+    Arc::get_mut(&mut local)
+        .context("the demo's api is its own")?
+        .settings
+        .deletion_grace = time::Duration::ZERO;
+    let api = ApiClient(local);
 
     let seed: TeamId = RandomIds.mint();
     let tenant = TenantId::parse(format!("demo-{}", &seed.as_str()[5..13]))?;
     step(&format!(
-        "provisioning workspace {tenant} (sign-up lives outside the API)"
+        "provisioning workspace {tenant} with its admin (sign-up lives outside the API)"
     ));
-    aws.table
-        .create_tenant(&Tenant::active(
-            tenant.clone(),
-            "Demo workspace",
-            clock.now(),
-        ))
-        .await?;
-    step("the manager creates a team, adds the rep and sets the team playbook, through the API");
+    crate::provision::provision_locally(&tenant, &UserId::parse(ADMIN)?).await?;
+    step(
+        "the admin creates a team the manager owns; the manager adds the rep and sets the team playbook, through the API",
+    );
     let team = api
         .call(
             &tenant,
-            MANAGER,
+            ADMIN,
             "POST",
             "/v1/teams",
-            Some(json!({"name": "West"})),
+            Some(json!({"name": "West", "owner_id": MANAGER})),
         )
         .await?;
     let team_id = team["team_id"].as_str().context("no team id")?.to_owned();
@@ -307,9 +289,14 @@ pub async fn run(args: &[String]) -> Result<()> {
     println!();
     print!("{}", report::render(&analysis));
 
-    step("privacy: crypto-shredding the demo workspace");
+    step(
+        "privacy: the admin deletes the demo workspace through the API (its data keys are shredded)",
+    );
     let reader = aws.envelope(&resources);
+    api.call(&tenant, ADMIN, "DELETE", "/v1/workspace", None)
+        .await?;
     let destroyed = reader.shred_tenant(&tenant).await?;
+    anyhow::ensure!(destroyed == 0, "the deletion left {destroyed} data key(s)");
     let vault = DocumentVault {
         repository: &aws.table,
         blobs: &aws.blobs,
@@ -324,7 +311,7 @@ pub async fn run(args: &[String]) -> Result<()> {
         )
         .await
         .is_err();
-    println!("    destroyed {destroyed} data key(s); the analysis is now unreadable: {gone}");
+    println!("    no data key of the workspace is left; the analysis is now unreadable: {gone}");
     anyhow::ensure!(gone, "the shredded analysis was still readable");
     Ok(())
 }

@@ -2,15 +2,19 @@
 //!
 //! - `callcoach analyze FILE ...` scores a transcript file offline (no cloud at all).
 //! - `callcoach demo` runs against the local AWS stand-in (`make demo` starts and provisions it).
-//! - `callcoach token` issues local-only identities for the api function (see `token.rs`).
+//! - `callcoach provision` creates a workspace and its first admin on the local AWS stand-in.
+//! - `callcoach token` issues local-only identities, which `callcoach api` (the api function
+//!   behind a local stand-in for API Gateway's JWT authorizer) verifies.
 
 mod analyze;
 mod demo;
+mod provision;
+mod serve;
 mod token;
 
 use std::process::ExitCode;
 
-const USAGE: &str = "usage:\n  callcoach analyze FILE [--rep NAME] [--playbook FILE] [--type TYPE] [--json]\n  callcoach demo [SAMPLE_FILE]\n  callcoach token --tenant TENANT --user USER [--ttl SECONDS] | --public-key";
+const USAGE: &str = "usage:\n  callcoach analyze FILE [--rep NAME] [--playbook FILE] [--type TYPE] [--json]\n  callcoach demo [SAMPLE_FILE]\n  callcoach provision --tenant TENANT --admin USER\n  callcoach token --tenant TENANT --user USER [--ttl SECONDS] | --public-key\n  callcoach api [--port PORT]";
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -19,6 +23,8 @@ async fn main() -> ExitCode {
         Some("demo") => demo::run(&args[1..]).await,
         Some("analyze") => analyze::run(&args[1..]),
         Some("token") => token::run(&args[1..]),
+        Some("provision") => provision::run(&args[1..]).await,
+        Some("api") => serve::run(&args[1..]).await,
         _ => {
             eprintln!("{USAGE}");
             return ExitCode::from(2);

@@ -1,28 +1,43 @@
-//! `callcoach token`: local-only identities for running the api function without API Gateway.
+//! `callcoach token`: local-only identities for the local API (`callcoach api`), which plays
+//! API Gateway's JWT authorizer.
 //!
-//! The first use makes an Ed25519 key pair in `.local/auth/` (ignored by git). Tokens are
-//! signed with its private key; the api function, started with
-//! `CALLCOACH_LOCAL_AUTH_PUBLIC_KEY=$(callcoach token --public-key)` and built with the
-//! `local-auth` feature, verifies them. Deployments can do neither (see `api::local_auth`).
+//! The first use makes an Ed25519 key pair in `.local/auth/` (ignored by git; the directory
+//! 0700, the private key 0600, readable by you alone). Tokens are signed with its private key;
+//! `callcoach api` verifies them with the public key. No deployed function can do either (see
+//! `callcoach_local_router::local_auth`).
 
+use std::io::Write;
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::Path;
 
 use anyhow::{Context, bail};
-use api::local_auth::{LocalIssuer, generate_key_pair};
+use callcoach_local_router::local_auth::{LocalIssuer, generate_key_pair};
 
 const KEY_DIR: &str = ".local/auth";
 const PRIVATE_KEY: &str = ".local/auth/local-ed25519.pk8";
 const PUBLIC_KEY: &str = ".local/auth/local-ed25519.pub";
 
-fn key_pair() -> anyhow::Result<(Vec<u8>, String)> {
+/// The local key pair, made on first use: (PKCS#8 private key, base64url public key).
+pub fn key_pair() -> anyhow::Result<(Vec<u8>, String)> {
     if Path::new(PRIVATE_KEY).exists() {
         let private = std::fs::read(PRIVATE_KEY).context("reading the local private key")?;
         let public = std::fs::read_to_string(PUBLIC_KEY).context("reading the local public key")?;
         return Ok((private, public.trim().to_owned()));
     }
-    std::fs::create_dir_all(KEY_DIR).context("creating .local/auth")?;
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(KEY_DIR)
+        .context("creating .local/auth")?;
     let (private, public) = generate_key_pair();
-    std::fs::write(PRIVATE_KEY, &private).context("writing the local private key")?;
+    // Created with its final mode, never briefly readable by others.
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(PRIVATE_KEY)
+        .and_then(|mut file| file.write_all(&private))
+        .context("writing the local private key")?;
     std::fs::write(PUBLIC_KEY, &public).context("writing the local public key")?;
     Ok((private, public))
 }

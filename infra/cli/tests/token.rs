@@ -3,7 +3,9 @@
 
 use std::process::Command;
 
-use api::local_auth::LocalVerifier;
+use std::os::unix::fs::PermissionsExt;
+
+use callcoach_local_router::local_auth::LocalVerifier;
 
 fn callcoach(dir: &std::path::Path, args: &[&str]) -> String {
     let out = Command::new(env!("CARGO_BIN_EXE_callcoach"))
@@ -39,6 +41,10 @@ fn issued_tokens_verify_against_the_printed_public_key() {
         .expect("the function's verifier accepts it");
     assert_eq!(claims["sub"], "demo-rep");
     assert_eq!(claims["custom:tenant_id"], "demo-tenant");
+    // The private key is the caller's alone, whatever the umask.
+    let mode = |p: &str| std::fs::metadata(dir.join(p)).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(".local/auth/local-ed25519.pk8"), 0o600);
+    assert_eq!(mode(".local/auth"), 0o700);
 
     let out = Command::new(env!("CARGO_BIN_EXE_callcoach"))
         .args(["token", "--tenant", "t"])

@@ -8,6 +8,8 @@
 
 pub mod apigw;
 pub mod gateway;
+pub mod local_api;
+pub mod local_auth;
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 

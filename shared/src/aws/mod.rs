@@ -3,6 +3,8 @@
 pub mod dynamo;
 pub mod kms;
 pub mod s3;
+#[cfg(feature = "secrets")]
+pub mod secrets;
 pub mod sqs;
 #[cfg(feature = "transcribe")]
 pub mod transcribe;

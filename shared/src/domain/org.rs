@@ -3,10 +3,11 @@
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-use crate::domain::retention::{AccountState, RetentionPolicy};
+use crate::domain::retention::{AccountState, RetentionPolicy, destruction_due};
 use crate::ids::{TeamId, TenantId, UserId};
 
-/// What a member may do in a team. The access rules live in [`crate::access`].
+/// What a member may do in a team. The access rules live in [`crate::access`]. Workspace
+/// administration is not a team role: see [`WorkspaceRoles::admin`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
@@ -46,6 +47,21 @@ pub struct Tenant {
     pub legal_hold: bool,
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
+    /// An admin asked to delete the workspace: it is locked at once and shredded when the grace
+    /// period ends, unless an admin cancels first.
+    #[serde(default)]
+    pub deletion: Option<DeletionRequest>,
+}
+
+/// A pending deletion of the whole workspace (the first of its two steps).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeletionRequest {
+    pub requested_by: UserId,
+    #[serde(with = "time::serde::rfc3339")]
+    pub requested_at: OffsetDateTime,
+    /// When the grace period ends and the reaper shreds and purges the workspace.
+    #[serde(with = "time::serde::rfc3339")]
+    pub shred_at: OffsetDateTime,
 }
 
 impl Tenant {
@@ -64,6 +80,24 @@ impl Tenant {
             retention: RetentionPolicy::default(),
             legal_hold: false,
             created_at,
+            deletion: None,
+        }
+    }
+
+    /// Nothing of the workspace is served: it is shredded, destroyed, or its deletion is
+    /// pending (only its admins may still look at or cancel that deletion).
+    pub fn is_closed(&self) -> bool {
+        self.state.is_gone() || self.deletion.is_some()
+    }
+
+    /// When the reaper destroys the workspace: its lifecycle cut-off or the end of a requested
+    /// deletion's grace period, whichever comes first; `None` while neither applies.
+    pub fn destruction_due(&self) -> Option<OffsetDateTime> {
+        let by_state = destruction_due(self.state, self.state_since, &self.retention);
+        let requested = self.deletion.as_ref().map(|d| d.shred_at);
+        match (by_state, requested) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
         }
     }
 }
@@ -86,4 +120,13 @@ pub struct Membership {
     pub team_id: TeamId,
     pub user_id: UserId,
     pub role: Role,
+}
+
+/// Everything that decides what a user may do in a workspace, read together: whether they are
+/// one of its admins (a record of its own, never implied by owning a team) and their team
+/// memberships.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct WorkspaceRoles {
+    pub admin: bool,
+    pub memberships: Vec<Membership>,
 }

@@ -102,8 +102,7 @@ fn word(w: &DgWord) -> Result<Word, ParseError> {
 }
 
 pub fn parse_deepgram(bytes: &[u8]) -> Result<crate::domain::transcript::Transcript, ParseError> {
-    let response: Response =
-        serde_json::from_slice(bytes).map_err(|e| ParseError::Json(e.to_string()))?;
+    let response: Response = serde_json::from_slice(bytes).map_err(|e| ParseError::json(&e))?;
     let results = response.results.ok_or_else(|| ParseError::Provider {
         format: FORMAT,
         reason: "no `results`".into(),
@@ -293,7 +292,7 @@ mod tests {
 
     #[test]
     fn malformed_bodies_are_typed_errors() {
-        assert!(matches!(parse_deepgram(b"{"), Err(ParseError::Json(_))));
+        assert!(matches!(parse_deepgram(b"{"), Err(ParseError::Json { .. })));
         assert!(matches!(
             parse_deepgram(b"{}"),
             Err(ParseError::Provider { .. })

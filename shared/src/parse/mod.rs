@@ -31,8 +31,14 @@ pub enum ParseError {
     IsAudio,
     #[error("line {line}: {reason}")]
     Line { line: usize, reason: String },
-    #[error("invalid JSON: {0}")]
-    Json(String),
+    /// Where the JSON broke and how; never the input itself (serde's own messages quote the
+    /// offending value, which can be transcript text, and failure reasons reach users).
+    #[error("invalid JSON at line {line}, column {column}: {problem}")]
+    Json {
+        line: usize,
+        column: usize,
+        problem: &'static str,
+    },
     #[error("{format} output: {reason}")]
     Provider {
         format: &'static str,
@@ -43,6 +49,21 @@ pub enum ParseError {
 }
 
 impl ParseError {
+    /// A JSON failure, described without any of the input's text.
+    pub fn json(error: &serde_json::Error) -> Self {
+        use serde_json::error::Category;
+        ParseError::Json {
+            line: error.line(),
+            column: error.column(),
+            problem: match error.classify() {
+                Category::Syntax => "not well-formed JSON",
+                Category::Eof => "the file ends too early",
+                Category::Data => "a field is missing or of the wrong type",
+                Category::Io => "the file could not be read",
+            },
+        }
+    }
+
     fn line(line: usize, reason: impl Into<String>) -> Self {
         ParseError::Line {
             line,

@@ -39,13 +39,14 @@ const SRT: Separator = Separator(',');
 
 /// `hh:mm:ss.mmm` or `mm:ss.mmm` (WebVTT); `hh:mm:ss,mmm` (SRT).
 fn timestamp(text: &str, separator: Separator, line: usize) -> Result<u64, ParseError> {
+    // The input is not repeated: a failure reason reaches users, and the line may be speech.
     let bad = || {
         ParseError::line(
             line,
-            format!(
-                "invalid timestamp {:?}",
-                text.chars().take(16).collect::<String>()
-            ),
+            match separator.0 {
+                ',' => "invalid timestamp (expected hh:mm:ss,mmm)",
+                _ => "invalid timestamp (expected hh:mm:ss.mmm or mm:ss.mmm)",
+            },
         )
     };
     let (clock, millis) = text.split_once(separator.0).ok_or_else(bad)?;

@@ -81,24 +81,29 @@ struct ChannelEntry {
     items: Vec<Item>,
 }
 
+/// A job that did not complete, named by its status when it is one the service uses (the field
+/// is the file's, so anything else is not repeated).
+fn job_status_reason(status: &str) -> String {
+    match status {
+        "FAILED" | "IN_PROGRESS" | "QUEUED" => format!("job status is {status}"),
+        _ => "the job did not complete".into(),
+    }
+}
+
 fn seconds(text: &str) -> Result<u64, ParseError> {
     let value: f64 = text.trim().parse().map_err(|_| ParseError::Provider {
         format: FORMAT,
-        reason: format!(
-            "time {:?} is not a number",
-            text.chars().take(12).collect::<String>()
-        ),
+        reason: "a time is not a number".into(),
     })?;
     seconds_to_ms(value, FORMAT)
 }
 
 pub fn parse_transcribe(bytes: &[u8]) -> Result<crate::domain::transcript::Transcript, ParseError> {
-    let output: Output =
-        serde_json::from_slice(bytes).map_err(|e| ParseError::Json(e.to_string()))?;
+    let output: Output = serde_json::from_slice(bytes).map_err(|e| ParseError::json(&e))?;
     if let Some(status) = output.status.as_deref().filter(|s| *s != "COMPLETED") {
         return Err(ParseError::Provider {
             format: FORMAT,
-            reason: format!("job status is {status}"),
+            reason: job_status_reason(status),
         });
     }
     let results = output.results.ok_or_else(|| ParseError::Provider {
@@ -248,12 +253,11 @@ struct TcaItem {
 pub fn parse_transcribe_call_analytics(
     bytes: &[u8],
 ) -> Result<crate::domain::transcript::Transcript, ParseError> {
-    let output: TcaOutput =
-        serde_json::from_slice(bytes).map_err(|e| ParseError::Json(e.to_string()))?;
+    let output: TcaOutput = serde_json::from_slice(bytes).map_err(|e| ParseError::json(&e))?;
     if let Some(status) = output.job_status.as_deref().filter(|s| *s != "COMPLETED") {
         return Err(ParseError::Provider {
             format: TCA_FORMAT,
-            reason: format!("job status is {status}"),
+            reason: job_status_reason(status),
         });
     }
     let timing = if output.transcript.iter().all(|t| !t.items.is_empty()) {

@@ -14,7 +14,7 @@ pub use page::{Cursor, CursorError, MAX_PAGE_SIZE, Page, PageRequest};
 use time::OffsetDateTime;
 
 use crate::domain::call::{Call, CallStatus};
-use crate::domain::org::{Membership, Team, Tenant};
+use crate::domain::org::{Membership, Team, Tenant, WorkspaceRoles};
 use crate::ids::{CallId, MintedId, TeamId, TenantId, UserId};
 use crate::messages::PipelineMessage;
 
@@ -86,6 +86,38 @@ pub trait TeamRepository: Send + Sync {
         tenant: &TenantId,
         team: &TeamId,
     ) -> impl Future<Output = Result<usize, StoreError>> + Send;
+}
+
+/// Workspace administrators: a role held in a record of its own, never implied by a team role.
+/// A workspace always keeps at least one admin.
+pub trait AdminRepository: Send + Sync {
+    /// Whether `user` is an admin, and their team memberships, in one read.
+    fn workspace_roles(
+        &self,
+        tenant: &TenantId,
+        user: &UserId,
+    ) -> impl Future<Output = Result<WorkspaceRoles, StoreError>> + Send;
+    /// Every admin of the workspace.
+    fn admins(
+        &self,
+        tenant: &TenantId,
+    ) -> impl Future<Output = Result<Vec<UserId>, StoreError>> + Send;
+    /// Makes `user` an admin (and a known user of the workspace); `Ok(false)` when they were
+    /// one already.
+    fn add_admin(
+        &self,
+        tenant: &TenantId,
+        user: &UserId,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    /// Takes `user`'s admin role away, atomically only while `remaining` (another admin) keeps
+    /// theirs, so two admins removing each other at once cannot leave the workspace without
+    /// one: `NotFound` when `user` is no admin, `Conflict` when `remaining` is none.
+    fn remove_admin(
+        &self,
+        tenant: &TenantId,
+        user: &UserId,
+        remaining: &UserId,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
 }
 
 pub trait CallRepository: Send + Sync {
@@ -369,7 +401,8 @@ pub trait RetentionStore: Send + Sync {
         &self,
         tenant: &TenantId,
     ) -> impl Future<Output = Result<Vec<UserId>, StoreError>> + Send;
-    /// Deletes a user's personal records: rep progress, usage events, the registry entry.
+    /// Deletes a user's personal records: rep progress, usage events, their admin record, the
+    /// registry entry. (Callers keep the workspace's last admin: see [`AdminRepository`].)
     fn delete_user_records(
         &self,
         tenant: &TenantId,

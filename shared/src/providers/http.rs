@@ -54,11 +54,42 @@ impl RetryPolicy {
     }
 }
 
-/// `retry-after` as delay-seconds (the HTTP-date form is rare in APIs and treated as absent).
+/// `retry-after` as the server sent it: delay-seconds or an HTTP-date (RFC 9110). The value
+/// comes from outside, so it is parsed defensively: a wait too long to represent (`1e300`,
+/// `inf`, a date centuries ahead) is the longest wait there is, which [`RetryPolicy`] then
+/// refuses to sit out; a date in the past is no wait; negative numbers, NaN and anything
+/// unreadable are treated as if the header were absent.
 pub fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
     let value = headers.get(reqwest::header::RETRY_AFTER)?.to_str().ok()?;
-    let seconds: f64 = value.trim().parse().ok()?;
-    (seconds.is_finite() && seconds >= 0.0).then(|| Duration::from_secs_f64(seconds))
+    parse_retry_after(value, time::OffsetDateTime::now_utc())
+}
+
+/// [`retry_after`] of one header value, as of `now`.
+pub fn parse_retry_after(value: &str, now: time::OffsetDateTime) -> Option<Duration> {
+    let value = value.trim();
+    if let Ok(seconds) = value.parse::<f64>() {
+        if seconds.is_nan() || seconds < 0.0 {
+            return None;
+        }
+        return Some(Duration::try_from_secs_f64(seconds).unwrap_or(Duration::MAX));
+    }
+    if !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()) {
+        // Too many digits for an f64 to take is still "a very long wait".
+        return Some(Duration::MAX);
+    }
+    // IMF-fixdate, the form RFC 9110 tells senders to use.
+    let format = time::macros::format_description!(
+        "[weekday repr:short], [day] [month repr:short] [year] [hour]:[minute]:[second] GMT"
+    );
+    let at = time::PrimitiveDateTime::parse(value, format)
+        .ok()?
+        .assume_utc();
+    let wait = at - now;
+    Some(if wait.is_negative() {
+        Duration::ZERO
+    } else {
+        wait.try_into().unwrap_or(Duration::MAX)
+    })
 }
 
 /// Whether a status is worth another attempt: rate limits and server errors.
@@ -102,17 +133,39 @@ mod tests {
     }
 
     #[test]
-    fn retry_after_reads_seconds_only() {
-        let mut headers = reqwest::header::HeaderMap::new();
-        headers.insert("retry-after", "7".parse().unwrap());
-        assert_eq!(retry_after(&headers), Some(Duration::from_secs(7)));
-        headers.insert(
-            "retry-after",
-            "Wed, 21 Oct 2026 07:28:00 GMT".parse().unwrap(),
+    fn retry_after_takes_seconds_and_dates_and_survives_hostile_values() {
+        let now = time::macros::datetime!(2026-10-21 07:28:00 UTC);
+        let parse = |v: &str| parse_retry_after(v, now);
+        assert_eq!(parse("7"), Some(Duration::from_secs(7)));
+        assert_eq!(parse(" 1.5 "), Some(Duration::from_millis(1500)));
+        assert_eq!(
+            parse("Wed, 21 Oct 2026 07:28:10 GMT"),
+            Some(Duration::from_secs(10))
         );
-        assert_eq!(retry_after(&headers), None);
-        headers.insert("retry-after", "-3".parse().unwrap());
-        assert_eq!(retry_after(&headers), None);
+        assert_eq!(parse("Wed, 21 Oct 2026 07:00:00 GMT"), Some(Duration::ZERO));
+        // Waits no one should sit out: the longest there is, which the policy refuses.
+        for huge in ["1e300", "inf", "+Infinity", "184467440737095516160000"] {
+            assert_eq!(parse(huge), Some(Duration::MAX), "{huge}");
+            assert_eq!(POLICY.delay_after(1, parse(huge)), None, "{huge}");
+        }
+        let far = parse("Fri, 31 Dec 9999 23:59:59 GMT").unwrap();
+        assert!(far > Duration::from_secs(250_000_000_000));
+        assert_eq!(POLICY.delay_after(1, Some(far)), None);
+        for garbage in [
+            "-3",
+            "-1e300",
+            "NaN",
+            "",
+            "soon",
+            "7 seconds",
+            "0x10",
+            "Tomorrow, 7 GMT",
+        ] {
+            assert_eq!(parse(garbage), None, "{garbage:?}");
+        }
+        let mut headers = reqwest::header::HeaderMap::new();
+        headers.insert("retry-after", "1e300".parse().unwrap());
+        assert_eq!(retry_after(&headers), Some(Duration::MAX));
     }
 
     #[test]

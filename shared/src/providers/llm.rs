@@ -118,6 +118,15 @@ enum Failure {
     Permanent(String),
 }
 
+/// Why a provider's attempts ended without an analysis.
+#[derive(Debug)]
+struct GaveUp {
+    reason: String,
+    /// Whether any attempt failed at the provider (an error, a timeout, no answer), rather
+    /// than every answer being refused by validation.
+    provider_failed: bool,
+}
+
 #[derive(Debug, Default)]
 struct Breaker {
     consecutive_failures: u32,
@@ -246,11 +255,14 @@ impl LlmChain {
         prompt: &Prompt,
         duration_ms: u64,
         baseline: &Analysis,
-    ) -> Result<Analysis, String> {
+    ) -> Result<Analysis, GaveUp> {
         let mut attempt = 0;
+        let mut provider_failed = false;
         loop {
             attempt += 1;
-            let (reason, wait) = match self.attempt(endpoint, prompt).await {
+            let outcome = self.attempt(endpoint, prompt).await;
+            provider_failed |= outcome.is_err();
+            let (reason, wait) = match outcome {
                 Ok(answer) => match validate(&answer, prompt, duration_ms, &RandomIds) {
                     Ok(judgement) => {
                         let provenance = Provenance {
@@ -264,7 +276,12 @@ impl LlmChain {
                     }
                     Err(invalid) => (format!("refused output: {invalid}"), None),
                 },
-                Err(Failure::Permanent(reason)) => return Err(reason),
+                Err(Failure::Permanent(reason)) => {
+                    return Err(GaveUp {
+                        reason,
+                        provider_failed,
+                    });
+                }
                 Err(Failure::Transient(reason, wait)) => (reason, wait),
             };
             match endpoint.retry.delay_after(attempt, wait) {
@@ -272,7 +289,12 @@ impl LlmChain {
                     warn!(provider = %endpoint.name(), attempt, reason = %reason, "LLM attempt failed; retrying");
                     tokio::time::sleep(delay).await;
                 }
-                None => return Err(reason),
+                None => {
+                    return Err(GaveUp {
+                        reason,
+                        provider_failed,
+                    });
+                }
             }
         }
     }
@@ -320,8 +342,16 @@ impl Coach for LlmChain {
                     info!(provider = %endpoint.name(), omitted = prompt.omitted_utterances, "LLM coach scored the call");
                     return Ok(analysis);
                 }
-                Err(reason) => {
-                    self.record(index, false);
+                Err(GaveUp {
+                    reason,
+                    provider_failed,
+                }) => {
+                    // Only the provider's own failures count towards its breaker: output
+                    // refused for one call's content (an injected transcript) says nothing
+                    // about the provider, and must not take it away from every tenant.
+                    if provider_failed {
+                        self.record(index, false);
+                    }
                     warn!(provider = %endpoint.name(), reason = %reason, "LLM provider gave up");
                     reasons.push(format!("{}: {reason}", endpoint.name()));
                 }

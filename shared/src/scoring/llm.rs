@@ -37,32 +37,55 @@ pub struct Prompt {
     pub sent_text: String,
 }
 
+/// Whether `c` separates words: any Unicode white space (tabs, no-break and narrow spaces,
+/// line breaks) and the invisible joiners that can sit between digits.
+fn is_separator(c: char) -> bool {
+    c.is_whitespace() || matches!(c, '\u{200B}'..='\u{200D}' | '\u{2060}' | '\u{FEFF}')
+}
+
+/// The words of `text`, each with the separators that follow it.
+fn words_with_gaps(text: &str) -> Vec<(&str, &str)> {
+    let mut pieces = Vec::new();
+    let mut rest = text;
+    while !rest.is_empty() {
+        let word_end = rest.find(is_separator).unwrap_or(rest.len());
+        let (word, after) = rest.split_at(word_end);
+        let gap_end = after
+            .find(|c: char| !is_separator(c))
+            .unwrap_or(after.len());
+        let (gap, next) = after.split_at(gap_end);
+        pieces.push((word, gap));
+        rest = next;
+    }
+    pieces
+}
+
 /// Replaces e-mail addresses, card numbers (13-19 digits passing the Luhn check) and phone
-/// numbers (7 or more digits, with the usual separators) with placeholders.
+/// numbers (7 or more digits, with the usual separators) with placeholders. Words are split
+/// at every kind of white space, so a number broken up by tabs or no-break spaces is found
+/// as surely as one broken up by spaces.
 pub fn redact(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
-    let words: Vec<&str> = text.split(' ').collect();
+    let words = words_with_gaps(text);
     let mut i = 0;
     while i < words.len() {
-        if i > 0 {
-            out.push(' ');
-        }
-        let word = words[i];
+        let (word, gap) = words[i];
         if is_email(word) {
             out.push_str("[email]");
             out.push_str(trailing_punctuation(word));
+            out.push_str(gap);
             i += 1;
             continue;
         }
-        // Numbers may be split by spaces ("4111 1111 1111 1111", "+1 415 555 0100").
+        // Numbers may be split into groups ("4111 1111 1111 1111", "+1 415 555 0100").
         let mut j = i;
         let mut digits = String::new();
-        while j < words.len() && is_number_part(words[j]) {
-            digits.extend(words[j].chars().filter(char::is_ascii_digit));
+        while j < words.len() && is_number_part(words[j].0) {
+            digits.extend(words[j].0.chars().filter(char::is_ascii_digit));
             j += 1;
         }
         if j > i && digits.len() >= 7 {
-            let last = words[j - 1];
+            let (last, last_gap) = words[j - 1];
             let label = if (13..=19).contains(&digits.len()) && luhn_valid(&digits) {
                 "[card]"
             } else {
@@ -70,13 +93,80 @@ pub fn redact(text: &str) -> String {
             };
             out.push_str(label);
             out.push_str(trailing_punctuation(last));
+            out.push_str(last_gap);
             i = j;
             continue;
         }
         out.push_str(word);
+        out.push_str(gap);
         i += 1;
     }
     out
+}
+
+/// The role label each speaker is sent as: the rep is "Rep", the others "Customer 1",
+/// "Customer 2", ... in the transcript's order (or "Speaker N" when the rep is unknown).
+/// Names never leave for the provider.
+fn role_labels(transcript: &Transcript, rep_speaker: Option<usize>) -> Vec<String> {
+    let mut others = 0;
+    (0..transcript.speakers.len())
+        .map(|index| {
+            if Some(index) == rep_speaker {
+                "Rep".to_owned()
+            } else {
+                others += 1;
+                match rep_speaker {
+                    Some(_) => format!("Customer {others}"),
+                    None => format!("Speaker {others}"),
+                }
+            }
+        })
+        .collect()
+}
+
+/// Replaces whole-word occurrences of `name` in `text` with `label`. Case counts: names are
+/// written capitalised, and "will" or "may" in speech is not Will or May.
+fn replace_name(text: &str, name: &str, label: &str) -> String {
+    if name.is_empty() {
+        return text.to_owned();
+    }
+    let is_word = |c: Option<char>| c.is_some_and(char::is_alphanumeric);
+    let mut out = String::with_capacity(text.len());
+    let mut at = 0;
+    while let Some(found) = text[at..].find(name) {
+        let start = at + found;
+        let end = start + name.len();
+        out.push_str(&text[at..start]);
+        if is_word(text[..start].chars().next_back()) || is_word(text[end..].chars().next()) {
+            out.push_str(name);
+        } else {
+            out.push_str(label);
+        }
+        at = end;
+    }
+    out.push_str(&text[at..]);
+    out
+}
+
+/// The speakers' names, whole and word by word (longest first), with their role labels.
+fn names_to_labels(transcript: &Transcript, labels: &[String]) -> Vec<(String, String)> {
+    let mut pairs = Vec::new();
+    for (speaker, label) in transcript.speakers.iter().zip(labels) {
+        let Some(name) = speaker
+            .name
+            .as_deref()
+            .map(str::trim)
+            .filter(|n| !n.is_empty())
+        else {
+            continue;
+        };
+        pairs.push((name.to_owned(), label.clone()));
+        for part in name.split(is_separator).filter(|p| p.chars().count() >= 2) {
+            pairs.push((part.to_owned(), label.clone()));
+        }
+    }
+    pairs.sort_by_key(|(name, _)| std::cmp::Reverse(name.len()));
+    pairs
 }
 
 fn trailing_punctuation(word: &str) -> &str {
@@ -131,7 +221,8 @@ fn clock(ms: u64) -> String {
     format!("{:02}:{:02}", ms / 60_000, ms / 1000 % 60)
 }
 
-/// Builds the request. Each utterance becomes one line, `[ms] speaker: text`, redacted.
+/// Builds the request. Each utterance becomes one line, `[ms] role: text`, redacted, with
+/// every speaker's name (in the labels and in what was said) replaced by their role label.
 /// When the lines exceed `max_transcript_tokens`, the middle of the call is left out: lines
 /// are taken alternately from the start and the end (openings and closes carry most of the
 /// coaching signal) until the budget is spent, and a marker says how many were omitted.
@@ -141,25 +232,21 @@ pub fn build_prompt(
     rep_speaker: Option<usize>,
     max_transcript_tokens: usize,
 ) -> Prompt {
-    let speaker_name = |index: usize| {
-        let speaker = &transcript.speakers[index];
-        let name = delimiter_safe(&redact(speaker.name.as_deref().unwrap_or(&speaker.label)));
-        if Some(index) == rep_speaker {
-            format!("{name} (rep)")
-        } else {
-            name
-        }
-    };
+    let labels = role_labels(transcript, rep_speaker);
+    let names = names_to_labels(transcript, &labels);
     let lines: Vec<String> = transcript
         .utterances
         .iter()
         .map(|u| {
+            let text = names.iter().fold(redact(&u.text), |text, (name, label)| {
+                replace_name(&text, name, label)
+            });
             format!(
                 "[{}] {} {}: {}",
                 u.start_ms,
                 clock(u.start_ms),
-                speaker_name(u.speaker),
-                delimiter_safe(&redact(&u.text))
+                labels[u.speaker],
+                delimiter_safe(&text)
             )
         })
         .collect();
@@ -554,17 +641,66 @@ mod tests {
     #[test]
     fn the_transcript_is_sent_redacted_and_delimited_and_the_canary_stays_in_the_system_prompt() {
         let (_, prompt) = prompt();
-        assert!(
-            prompt
-                .user
-                .contains("<transcript>\n[0] 00:00 Dana (rep): Thanks")
-        );
+        assert!(prompt.user.contains("<transcript>\n[0] 00:00 Rep: Thanks"));
         assert!(prompt.user.trim_end().ends_with("</transcript>"));
         assert!(!prompt.user.contains("sam@example.com"));
         assert!(prompt.user.contains("[email]"));
         assert!(prompt.system.contains(SYSTEM_CANARY));
         assert!(!prompt.user.contains(SYSTEM_CANARY));
         assert_eq!(prompt.omitted_utterances, 0);
+    }
+
+    #[test]
+    fn numbers_split_by_any_white_space_are_still_redacted() {
+        for card in [
+            "4111\t1111\t1111\t1111",
+            "4111\u{a0}1111\u{a0}1111\u{a0}1111",
+            "4111\u{202f}1111\u{2009}1111\u{2007}1111",
+            "4111\u{200b}1111\u{200b}1111\u{200b}1111",
+            "4111\n1111  1111\r\n1111",
+        ] {
+            let sent = redact(&format!("my card is {card}, ok"));
+            assert_eq!(sent.matches("[card]").count(), 1, "{card:?} -> {sent:?}");
+            assert!(!sent.contains("1111"), "{card:?} -> {sent:?}");
+        }
+        let sent = redact("call\u{a0}+1\u{a0}415\u{a0}555\u{a0}0100\tnow");
+        assert_eq!(
+            sent, "call\u{a0}[phone]\tnow",
+            "what is kept keeps its spacing"
+        );
+        assert_eq!(redact("mail\tsam@example.com."), "mail\t[email].");
+    }
+
+    #[test]
+    fn speakers_are_sent_as_role_labels_never_by_name() {
+        let call = "WEBVTT\n\n00:00.000 --> 00:03.000\n<v Dana Whitfield>Hi Sam, Dana here. Will you join?\n\n00:03.500 --> 00:06.000\n<v Sam Ortiz>Sure Dana. Mr. Ortiz will be there, and Priya too.\n\n00:06.500 --> 00:08.000\n<v Priya>Count me in, Dana Whitfield.\n";
+        let transcript = parse_vtt(call).unwrap();
+        let prompt = build_prompt(&transcript, &Playbook::default(), Some(0), 10_000);
+        for name in ["Dana", "Whitfield", "Sam", "Ortiz", "Priya"] {
+            assert!(
+                !prompt.user.contains(name),
+                "{name} was sent: {}",
+                prompt.sent_text
+            );
+        }
+        assert!(
+            prompt
+                .sent_text
+                .contains("Rep: Hi Customer 1, Rep here. Will you join?")
+        );
+        assert!(
+            prompt.sent_text.contains(
+                "Customer 1: Sure Rep. Mr. Customer 1 will be there, and Customer 2 too."
+            )
+        );
+        assert!(prompt.sent_text.contains("Customer 2: Count me in, Rep."));
+        // Without a known rep, every speaker is a numbered speaker.
+        let prompt = build_prompt(&transcript, &Playbook::default(), None, 10_000);
+        assert!(
+            prompt
+                .sent_text
+                .contains("Speaker 1: Hi Speaker 2, Speaker 1 here.")
+        );
     }
 
     #[test]

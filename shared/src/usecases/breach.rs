@@ -238,6 +238,7 @@ mod tests {
                 retention: RetentionPolicy::default(),
                 legal_hold: false,
                 created_at: datetime!(2026-01-01 0:00 UTC),
+                deletion: None,
             })
             .await
             .unwrap();

@@ -14,6 +14,7 @@ use tracing::{info, warn};
 use crate::crypto::DataKeyStore;
 use crate::domain::audit::AuditEvent;
 use crate::domain::call::{Call, CallStatus};
+use crate::domain::org::DeletionRequest;
 use crate::domain::retention::AccountState;
 use crate::ids::{TeamId, TenantId, UserId};
 use crate::ports::{
@@ -35,6 +36,8 @@ pub enum DeletionError {
     NotFound,
     #[error("the call kept changing while it was being deleted")]
     Contended,
+    #[error("the workspace's grace period is over; its deletion is final")]
+    Final,
     #[error("a store failed")]
     Store(#[from] StoreError),
 }
@@ -276,6 +279,80 @@ where
     let records = store.delete_team_records(tenant, team).await?;
     info!(tenant = %tenant, team = %team, calls, "team deleted");
     Ok(Deleted { calls, records })
+}
+
+/// What asking to delete the workspace did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WorkspaceDeletion {
+    /// Locked at once; the reaper shreds and purges it when the grace period ends, unless an
+    /// admin cancels first.
+    Pending(DeletionRequest),
+    /// No grace period: its data keys are shredded already.
+    Shredded,
+}
+
+/// The first of the two steps of deleting a workspace: it is locked at once (nothing of it is
+/// served) and its keys are shredded only after `grace`, during which any admin can cancel.
+/// A grace of zero shreds at once ([`delete_workspace`]). A legal hold refuses it; asking again
+/// while a deletion is pending answers that deletion.
+pub async fn request_workspace_deletion<S>(
+    store: &S,
+    tenant: &TenantId,
+    by: &UserId,
+    now: OffsetDateTime,
+    grace: Duration,
+) -> Result<WorkspaceDeletion, DeletionError>
+where
+    S: TenantRepository + CallRepository + RetentionStore + DataKeyStore + AuditLog,
+{
+    let mut record = refuse_held_workspace(store, tenant)
+        .await?
+        .ok_or(DeletionError::NotFound)?;
+    if record.state == AccountState::Destroyed {
+        return Err(DeletionError::NotFound);
+    }
+    if let Some(pending) = record.deletion {
+        return Ok(WorkspaceDeletion::Pending(pending));
+    }
+    if any_call_held(store, tenant).await? {
+        return Err(DeletionError::LegalHold);
+    }
+    if grace <= Duration::ZERO || record.state == AccountState::Deleted {
+        delete_workspace(store, tenant, now).await?;
+        return Ok(WorkspaceDeletion::Shredded);
+    }
+    let request = DeletionRequest {
+        requested_by: by.clone(),
+        requested_at: now,
+        shred_at: now + grace,
+    };
+    record.deletion = Some(request.clone());
+    store.update_tenant(&record).await?;
+    warn!(tenant = %tenant, "workspace deletion requested: locked until its grace period ends");
+    Ok(WorkspaceDeletion::Pending(request))
+}
+
+/// Withdraws a pending deletion before its grace period ends; the workspace is served again
+/// as it was. `NotFound` when none is pending, `Final` once the grace period is over.
+pub async fn cancel_workspace_deletion<S: TenantRepository>(
+    store: &S,
+    tenant: &TenantId,
+    now: OffsetDateTime,
+) -> Result<(), DeletionError> {
+    let mut record = store
+        .get_tenant(tenant)
+        .await?
+        .ok_or(DeletionError::NotFound)?;
+    let Some(pending) = &record.deletion else {
+        return Err(DeletionError::NotFound);
+    };
+    if record.state.is_gone() || pending.shred_at <= now {
+        return Err(DeletionError::Final);
+    }
+    record.deletion = None;
+    store.update_tenant(&record).await?;
+    info!(tenant = %tenant, "workspace deletion cancelled");
+    Ok(())
 }
 
 /// Deletes the whole workspace: marks it deleted, then shreds every wrapped data key of it,
@@ -736,5 +813,106 @@ mod tests {
         assert_eq!(record.state, AccountState::Destroyed);
         // The audit trail stays: the proof of the deletion.
         assert_eq!(shredded(&w.store), 1);
+    }
+
+    #[tokio::test]
+    async fn a_requested_deletion_locks_at_once_can_be_cancelled_and_shreds_only_after_its_grace() {
+        let w = Workspace::new("acme").await;
+        let key = WrappedDataKey {
+            tenant: w.tenant.clone(),
+            category: DataCategory::Transcripts,
+            version: 1,
+            kms_key_id: "k".into(),
+            wrapped: vec![1, 2, 3],
+            created_at: NOW,
+        };
+        w.store.insert_data_key(&key).await.unwrap();
+        let has_key = async || {
+            w.store
+                .latest_data_key(&w.tenant, DataCategory::Transcripts)
+                .await
+                .unwrap()
+                .is_some()
+        };
+        let grace = Duration::hours(72);
+        let admin = user("admin");
+        let asked = request_workspace_deletion(&w.store, &w.tenant, &admin, NOW, grace)
+            .await
+            .unwrap();
+        let WorkspaceDeletion::Pending(pending) = asked else {
+            panic!("{asked:?}")
+        };
+        assert_eq!(pending.shred_at, NOW + grace);
+        let record = w.store.get_tenant(&w.tenant).await.unwrap().unwrap();
+        assert!(record.is_closed(), "locked at once");
+        assert!(has_key().await, "not shredded during the grace period");
+        // Asking again answers the same pending deletion.
+        let again =
+            request_workspace_deletion(&w.store, &w.tenant, &admin, NOW + Duration::HOUR, grace)
+                .await
+                .unwrap();
+        assert_eq!(again, WorkspaceDeletion::Pending(pending.clone()));
+
+        // A reaper run inside the grace period destroys nothing; cancelling restores it all.
+        let blobs = crate::fakes::InMemoryBlobStore::default();
+        let run_at = async |at: OffsetDateTime| {
+            let clock = ManualClock::at(at);
+            Reaper {
+                store: &w.store,
+                blobs: &blobs,
+                clock: &clock,
+            }
+            .run(None, false, || true)
+            .await
+            .unwrap()
+        };
+        let early = run_at(NOW + grace - Duration::SECOND).await;
+        assert_eq!(early.accounts_destroyed, 0);
+        cancel_workspace_deletion(&w.store, &w.tenant, NOW + Duration::HOUR)
+            .await
+            .unwrap();
+        let record = w.store.get_tenant(&w.tenant).await.unwrap().unwrap();
+        assert!(!record.is_closed() && record.state == AccountState::Active);
+        assert!(matches!(
+            cancel_workspace_deletion(&w.store, &w.tenant, NOW).await,
+            Err(DeletionError::NotFound)
+        ));
+
+        // Asked again and left alone: final at the end of the grace period, destroyed by the
+        // next run.
+        request_workspace_deletion(&w.store, &w.tenant, &admin, NOW, grace)
+            .await
+            .unwrap();
+        assert!(matches!(
+            cancel_workspace_deletion(&w.store, &w.tenant, NOW + grace).await,
+            Err(DeletionError::Final)
+        ));
+        let due = run_at(NOW + grace).await;
+        assert_eq!(due.accounts_destroyed, 1);
+        assert!(!has_key().await, "shredded");
+        let record = w.store.get_tenant(&w.tenant).await.unwrap().unwrap();
+        assert_eq!(record.state, AccountState::Destroyed);
+        assert!(w.store.calls_of_tenant(&w.tenant).is_empty());
+    }
+
+    #[tokio::test]
+    async fn no_grace_shreds_at_once_and_a_legal_hold_refuses_the_request() {
+        let w = Workspace::new("acme").await;
+        let mut record = w.store.get_tenant(&w.tenant).await.unwrap().unwrap();
+        record.legal_hold = true;
+        w.store.update_tenant(&record).await.unwrap();
+        let admin = user("admin");
+        assert!(matches!(
+            request_workspace_deletion(&w.store, &w.tenant, &admin, NOW, Duration::hours(72)).await,
+            Err(DeletionError::LegalHold)
+        ));
+        record.legal_hold = false;
+        w.store.update_tenant(&record).await.unwrap();
+        let done = request_workspace_deletion(&w.store, &w.tenant, &admin, NOW, Duration::ZERO)
+            .await
+            .unwrap();
+        assert_eq!(done, WorkspaceDeletion::Shredded);
+        let record = w.store.get_tenant(&w.tenant).await.unwrap().unwrap();
+        assert_eq!(record.state, AccountState::Deleted);
     }
 }

@@ -3,18 +3,30 @@
 //! days after the first failed payment), re-activated before the cut-off with nothing lost.
 //! Every change writes one audit event whose id derives from the change, so a redelivered
 //! billing event is recorded once.
+//!
+//! Cut-offs run from when callcoach received the change, never from the time the sender put
+//! in the event: an event is only as trustworthy as its sender, and a forged `at` in the past
+//! must not make the next reaper run destroy a workspace. An `at` further than
+//! [`MAX_EVENT_AGE`] before receipt or [`MAX_EVENT_LEAD`] after it is refused.
 
 use time::OffsetDateTime;
 
 use crate::domain::audit::AuditEvent;
 use crate::domain::org::Tenant;
-use crate::domain::retention::{AccountState, destruction_due};
+use crate::domain::retention::AccountState;
 use crate::ids::TenantId;
 use crate::ports::{AuditLog, StoreError, TenantRepository};
 use crate::usecases::audit_trail::record_once;
 
+/// EventBridge retries a failed delivery for up to a day; an older event is not believed.
+pub const MAX_EVENT_AGE: time::Duration = time::Duration::hours(24);
+/// Clocks differ a little; an event from further in the future is not believed.
+pub const MAX_EVENT_LEAD: time::Duration = time::Duration::minutes(5);
+
 #[derive(Debug, thiserror::Error)]
 pub enum LifecycleError {
+    #[error("the event's time is too far from when it was received; it is not applied")]
+    ImplausibleTime,
     #[error("no such workspace")]
     UnknownTenant,
     #[error("the workspace was destroyed or is past its cut-off; it cannot change state")]
@@ -25,7 +37,8 @@ pub enum LifecycleError {
     Store(#[from] StoreError),
 }
 
-/// Moves a workspace to `next` as of `at` (when billing says it happened), checked at `now`.
+/// Moves a workspace to `next`, received at `now`; `at` (when billing says it happened) only
+/// identifies the change, so a redelivery is recorded once.
 pub async fn change_account_state<S: TenantRepository + AuditLog>(
     store: &S,
     tenant_id: &TenantId,
@@ -33,6 +46,9 @@ pub async fn change_account_state<S: TenantRepository + AuditLog>(
     at: OffsetDateTime,
     now: OffsetDateTime,
 ) -> Result<Tenant, LifecycleError> {
+    if at < now - MAX_EVENT_AGE || at > now + MAX_EVENT_LEAD {
+        return Err(LifecycleError::ImplausibleTime);
+    }
     let mut tenant = store
         .get_tenant(tenant_id)
         .await?
@@ -40,13 +56,13 @@ pub async fn change_account_state<S: TenantRepository + AuditLog>(
     if matches!(next, AccountState::Destroyed | AccountState::Deleted) {
         return Err(LifecycleError::NotAllowed);
     }
-    let due = destruction_due(tenant.state, tenant.state_since, &tenant.retention);
+    let due = tenant.destruction_due();
     if tenant.state.is_gone() || due.is_some_and(|due| due <= now) {
         return Err(LifecycleError::PastCutoff);
     }
     if tenant.state != next {
         tenant.state = next;
-        tenant.state_since = (next != AccountState::Active).then_some(at);
+        tenant.state_since = (next != AccountState::Active).then_some(now);
         store.update_tenant(&tenant).await?;
     }
     let action = format!("account.{}", next.as_str());

@@ -17,3 +17,4 @@ pub mod score;
 pub mod streamed;
 pub mod transcribe;
 pub mod transcribed;
+pub mod workspace;

@@ -25,7 +25,7 @@ use tracing::{info, warn};
 use crate::crypto::DataKeyStore;
 use crate::domain::audit::AuditEvent;
 use crate::domain::org::Tenant;
-use crate::domain::retention::{AccountState, RetentionPolicy, destruction_due};
+use crate::domain::retention::{AccountState, RetentionPolicy};
 use crate::ids::TenantId;
 use crate::keys::upload_prefix;
 use crate::ports::{
@@ -142,7 +142,7 @@ where
             if tenant.state == AccountState::Destroyed {
                 continue;
             }
-            if let Some(due) = destruction_due(tenant.state, tenant.state_since, &tenant.retention)
+            if let Some(due) = tenant.destruction_due()
                 && due <= now
             {
                 if !has_time() {
@@ -437,6 +437,7 @@ mod tests {
                     retention,
                     legal_hold: hold,
                     created_at: NOW,
+                    deletion: None,
                 })
                 .await
                 .unwrap();
@@ -664,28 +665,23 @@ mod tests {
         let bystander = rig.call(&other, NOW - Duration::days(40)).await;
         plant_data_key(&rig, &tenant).await;
         plant_data_key(&rig, &other).await;
-        let cancelled_at = NOW - Duration::days(29);
-        change_account_state(
-            &rig.store,
-            &tenant,
-            AccountState::Cancelled,
-            cancelled_at,
-            NOW,
-        )
-        .await
-        .unwrap();
+        change_account_state(&rig.store, &tenant, AccountState::Cancelled, NOW, NOW)
+            .await
+            .unwrap();
 
         // Inside the 30-day grace: nothing goes, and re-activation loses nothing.
+        rig.clock.advance(Duration::days(29).unsigned_abs());
         let report = rig.reaper().run(None, false, || true).await.unwrap();
         assert_eq!(report.accounts_destroyed, 0);
         assert!(rig.exists(&call).await && has_data_key(&rig, &tenant).await);
-        change_account_state(&rig.store, &tenant, AccountState::Active, NOW, NOW)
+        let now = rig.clock.now();
+        change_account_state(&rig.store, &tenant, AccountState::Active, now, now)
             .await
             .unwrap();
         assert!(rig.exists(&call).await);
 
         // Cancelled again; 30 days later (plus a second) it is destroyed.
-        change_account_state(&rig.store, &tenant, AccountState::Cancelled, NOW, NOW)
+        change_account_state(&rig.store, &tenant, AccountState::Cancelled, now, now)
             .await
             .unwrap();
         rig.clock
@@ -727,16 +723,10 @@ mod tests {
         let rig = Rig::new();
         let tenant = rig.tenant("acme", None, false).await;
         let call = rig.call(&tenant, NOW - Duration::days(200)).await;
-        let first_failure = NOW - Duration::days(119);
-        change_account_state(
-            &rig.store,
-            &tenant,
-            AccountState::Suspended,
-            first_failure,
-            NOW,
-        )
-        .await
-        .unwrap();
+        change_account_state(&rig.store, &tenant, AccountState::Suspended, NOW, NOW)
+            .await
+            .unwrap();
+        rig.clock.advance(Duration::days(119).unsigned_abs());
         assert_eq!(
             rig.reaper()
                 .run(None, false, || true)
@@ -761,6 +751,43 @@ mod tests {
         assert!(rig.exists(&call).await);
         rig.reaper().run(None, false, || true).await.unwrap();
         assert!(!rig.exists(&call).await);
+    }
+
+    #[tokio::test]
+    async fn a_forged_event_time_moves_no_cut_off() {
+        use crate::usecases::lifecycle::{LifecycleError, MAX_EVENT_AGE, change_account_state};
+        let rig = Rig::new();
+        let tenant = rig.tenant("acme", None, false).await;
+        let call = rig.call(&tenant, NOW - Duration::days(200)).await;
+        // "Suspended since 2000": refused, nothing changes, nothing is destroyed.
+        let forged = datetime!(2000-01-01 0:00 UTC);
+        let refused =
+            change_account_state(&rig.store, &tenant, AccountState::Suspended, forged, NOW).await;
+        assert!(matches!(refused, Err(LifecycleError::ImplausibleTime)));
+        let ahead = NOW + Duration::hours(1);
+        let refused =
+            change_account_state(&rig.store, &tenant, AccountState::Suspended, ahead, NOW).await;
+        assert!(matches!(refused, Err(LifecycleError::ImplausibleTime)));
+        let record = rig.store.get_tenant(&tenant).await.unwrap().unwrap();
+        assert_eq!(record.state, AccountState::Active);
+        // A late but plausible event is applied, and its cut-off runs from its receipt.
+        let late = NOW - MAX_EVENT_AGE + Duration::MINUTE;
+        change_account_state(&rig.store, &tenant, AccountState::Suspended, late, NOW)
+            .await
+            .unwrap();
+        let record = rig.store.get_tenant(&tenant).await.unwrap().unwrap();
+        assert_eq!(record.state_since, Some(NOW));
+        rig.clock
+            .advance((Duration::days(120) - Duration::SECOND).unsigned_abs());
+        let report = rig.reaper().run(None, false, || true).await.unwrap();
+        assert_eq!(
+            report.accounts_destroyed, 0,
+            "120 days from receipt, not from `at`"
+        );
+        assert!(rig.exists(&call).await);
+        rig.clock.advance(Duration::SECOND.unsigned_abs());
+        let report = rig.reaper().run(None, false, || true).await.unwrap();
+        assert_eq!(report.accounts_destroyed, 1);
     }
 
     #[tokio::test]

@@ -178,6 +178,17 @@ async fn world_with(settings: Settings) -> World {
     let ports = fresh_ports().await;
     let api = Arc::new(Api { ports, settings });
     let (a, b) = fresh_tenants();
+    // Each workspace as provisioning leaves it: its record and one admin in no team.
+    for (tenant, admin) in [(&a, "admin"), (&b, "admin-b")] {
+        callcoach_shared::usecases::workspace::provision(
+            &api.ports.store,
+            tenant,
+            &user(admin),
+            SystemClock.now(),
+        )
+        .await
+        .unwrap();
+    }
     let west = team(
         &api,
         &a,
@@ -270,6 +281,7 @@ async fn every_call_route_answers_the_same_404_for_what_the_caller_may_not_see()
         (&w.a, "owner-east", w.c1.to_string(), false),
         (&w.a, "owner", w.c1.to_string(), true),
         (&w.a, "stranger", w.c1.to_string(), false), // no membership at all
+        (&w.a, "admin", w.c1.to_string(), false),    // administers, sees no call
     ];
     for (tenant, who, id, visible) in cases {
         for (method, suffix, body) in &routes {
@@ -461,17 +473,16 @@ async fn teams_members_and_calls_happy_paths_and_role_limits() {
     let (status, body) = as_user(
         &w,
         &w.a,
-        "founder",
+        "admin",
         "POST",
         "/v1/teams",
-        Some(json!({"name": "North"})),
+        Some(json!({"name": "North", "owner_id": "founder"})),
     )
     .await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
-    let team = serde_json::from_str::<Value>(&body).unwrap()["team_id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let created: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(created["owner_id"], "founder");
+    let team = created["team_id"].as_str().unwrap().to_owned();
     let members = format!("/v1/teams/{team}/members");
     // (acting user, member, new role, expected): only the owner administers, and the last
     // owner cannot step down.
@@ -480,6 +491,9 @@ async fn teams_members_and_calls_happy_paths_and_role_limits() {
         ("founder", "mia", "manager", StatusCode::OK),
         ("mia", "sam", "owner", StatusCode::NOT_FOUND),
         ("founder", "founder", "rep", StatusCode::CONFLICT),
+        // Admins manage any team's members, but not past its last owner.
+        ("admin", "founder", "manager", StatusCode::CONFLICT),
+        ("admin", "lee", "rep", StatusCode::OK),
     ] {
         let (status, body) = as_user(
             &w,
@@ -499,7 +513,13 @@ async fn teams_members_and_calls_happy_paths_and_role_limits() {
             .as_array()
             .unwrap()
             .len(),
-        3
+        4
+    );
+    assert_eq!(
+        as_user(&w, &w.a, "admin", "DELETE", &format!("{members}/lee"), None)
+            .await
+            .0,
+        StatusCode::NO_CONTENT
     );
     assert_eq!(
         as_user(&w, &w.a, "sam", "GET", &members, None).await.0,
@@ -738,12 +758,12 @@ async fn every_mutating_route_writes_an_audit_event() {
 }
 
 #[tokio::test]
-async fn owners_list_the_audit_trail_which_never_holds_content() {
+async fn admins_list_the_audit_trail_which_never_holds_content() {
     let w = world().await;
     let (status, _) = as_user(
         &w,
         &w.a,
-        "owner",
+        "admin",
         "POST",
         "/v1/teams",
         Some(json!({"name": "Confidential Project Falcon"})),
@@ -753,21 +773,28 @@ async fn owners_list_the_audit_trail_which_never_holds_content() {
     let (status, _) = as_user(
         &w,
         &w.b,
-        "owner-b",
+        "admin-b",
         "POST",
         "/v1/teams",
         Some(json!({"name": "Other tenant"})),
     )
     .await;
     assert_eq!(status, StatusCode::CREATED);
-    let (status, body) = as_user(&w, &w.a, "owner", "GET", "/v1/audit", None).await;
+    let (status, body) = as_user(&w, &w.a, "admin", "GET", "/v1/audit", None).await;
     assert_eq!(status, StatusCode::OK);
     let items = serde_json::from_str::<Value>(&body).unwrap()["items"]
         .as_array()
         .unwrap()
         .clone();
-    assert_eq!(items.len(), 1, "only this tenant's events: {body}");
-    assert_eq!(items[0]["action"], "POST /v1/teams");
+    let mut actions: Vec<&str> = items.iter().map(|e| e["action"].as_str().unwrap()).collect();
+    // Newest first: the team, then the provisioning of this workspace (the operator's, both
+    // at one moment).
+    actions[1..].sort();
+    assert_eq!(
+        actions,
+        ["POST /v1/teams", "workspace.admin_added", "workspace.provisioned"],
+        "only this tenant's events: {body}"
+    );
     assert!(
         !body.contains("Falcon"),
         "no request content in the audit trail"
@@ -777,8 +804,11 @@ async fn owners_list_the_audit_trail_which_never_holds_content() {
         (status, text.as_str()),
         (StatusCode::NOT_FOUND, NOT_FOUND_BODY)
     );
-    let (status, _) = as_user(&w, &w.a, "manager", "GET", "/v1/audit", None).await;
-    assert_eq!(status, StatusCode::NOT_FOUND);
+    // Team owners read none of it: the trail is the workspace's.
+    for who in ["manager", "owner", "stranger"] {
+        let (status, _) = as_user(&w, &w.a, who, "GET", "/v1/audit", None).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{who}");
+    }
 }
 
 #[tokio::test]
@@ -1007,17 +1037,17 @@ async fn deleting_and_holding_calls_follow_the_access_rules() {
 }
 
 #[tokio::test]
-async fn workspace_owners_set_bounded_retention_and_others_see_nothing() {
+async fn workspace_admins_set_bounded_retention_and_others_see_nothing() {
     let w = world().await;
     let path = "/v1/workspace/retention";
-    let (status, text) = as_user(&w, &w.a, "owner", "GET", path, None).await;
+    let (status, text) = as_user(&w, &w.a, "admin", "GET", path, None).await;
     assert_eq!(status, StatusCode::OK);
     let defaults: Value = serde_json::from_str(&text).unwrap();
     assert_eq!(defaults["transcripts_days"], Value::Null);
     assert_eq!(defaults["recordings_days_after_transcription"], 30);
     assert_eq!(defaults["legal_hold"], false);
 
-    for who in ["manager", "r1", "stranger"] {
+    for who in ["owner", "owner-east", "manager", "r1", "stranger"] {
         for (method, body) in [("GET", None), ("PUT", Some(json!({"legal_hold": true})))] {
             let (status, text) = as_user(&w, &w.a, who, method, path, body).await;
             assert_eq!(
@@ -1038,12 +1068,12 @@ async fn workspace_owners_set_bounded_retention_and_others_see_nothing() {
             "tenant_id",
         ),
     ] {
-        let (status, text) = as_user(&w, &w.a, "owner", "PUT", path, Some(body)).await;
+        let (status, text) = as_user(&w, &w.a, "admin", "PUT", path, Some(body)).await;
         assert_eq!(status, StatusCode::BAD_REQUEST);
         assert!(text.contains(field), "{text}");
     }
     let change = json!({"transcripts_days": 90, "recordings_days_after_transcription": 7});
-    let (status, text) = as_user(&w, &w.a, "owner-east", "PUT", path, Some(change)).await;
+    let (status, text) = as_user(&w, &w.a, "admin", "PUT", path, Some(change)).await;
     assert_eq!(status, StatusCode::OK, "{text}");
     let tenant = w.api.ports.store.get_tenant(&w.a).await.unwrap().unwrap();
     assert_eq!(tenant.retention.transcripts_days, Some(90));
@@ -1052,7 +1082,7 @@ async fn workspace_owners_set_bounded_retention_and_others_see_nothing() {
     let (_, text) = as_user(
         &w,
         &w.a,
-        "owner",
+        "admin",
         "PUT",
         path,
         Some(json!({"transcripts_days": null})),
@@ -1067,7 +1097,7 @@ async fn workspace_owners_set_bounded_retention_and_others_see_nothing() {
         (Value::Null, json!(7))
     );
     // The other workspace is untouched.
-    let (status, text) = as_user(&w, &w.b, "owner-b", "GET", path, None).await;
+    let (status, text) = as_user(&w, &w.b, "admin-b", "GET", path, None).await;
     assert_eq!(
         (status, serde_json::from_str::<Value>(&text).unwrap()),
         (StatusCode::OK, defaults)
@@ -1191,11 +1221,25 @@ async fn exports_hold_exactly_what_the_caller_may_take_and_no_other_tenants_data
         "the link is short-lived"
     );
 
-    // The owner of team west exports the workspace: every call of west, none of east or b.
-    let (status, text) = as_user(
+    // Owning a team is not enough to export the workspace.
+    let (status, body) = as_user(
         &w,
         &w.a,
         "owner",
+        "POST",
+        "/v1/exports",
+        Some(json!({"scope": "workspace"})),
+    )
+    .await;
+    assert_eq!(
+        (status, body.as_str()),
+        (StatusCode::NOT_FOUND, NOT_FOUND_BODY)
+    );
+    // The admin exports the workspace: every call of west and east, none of b.
+    let (status, text) = as_user(
+        &w,
+        &w.a,
+        "admin",
         "POST",
         "/v1/exports",
         Some(json!({"scope": "workspace"})),
@@ -1212,12 +1256,14 @@ async fn exports_hold_exactly_what_the_caller_may_take_and_no_other_tenants_data
         .iter()
         .map(|c| c["call"]["call_id"].as_str().unwrap())
         .collect();
-    assert_eq!(ids.len(), 2);
-    assert!(ids.contains(&w.c1.as_str()) && ids.contains(&w.c2.as_str()));
+    assert_eq!(ids.len(), 3);
+    for call in [&w.c1, &w.c2, &w.c3] {
+        assert!(ids.contains(&call.as_str()), "{call}");
+    }
     let text = String::from_utf8_lossy(&bytes);
-    assert!(text.contains("canary-of-rep-two"));
-    assert!(!text.contains("canary-of-team-east") && !text.contains("canary-of-tenant-b"));
-    assert_eq!(bundle["counts"]["transcripts"], 2);
+    assert!(text.contains("canary-of-rep-two") && text.contains("canary-of-team-east"));
+    assert!(!text.contains("canary-of-tenant-b"));
+    assert_eq!(bundle["counts"]["transcripts"], 3);
 
     // A rep may not export the workspace; unknown scopes and fields are refused.
     let (status, body) = as_user(
@@ -1260,30 +1306,38 @@ async fn bundle_bytes(w: &World, key: &str) -> Vec<u8> {
     w.api.ports.blobs.get(key).await.unwrap().unwrap()
 }
 
-/// Local mode (feature `local-auth`): the function verifies bearer tokens itself, and refuses
-/// every malformed, expired, premature, misaddressed, unsigned or foreign one (test 24).
+/// The local workflow (`callcoach api`): the local gateway plays API Gateway's JWT authorizer,
+/// verifies local tokens and refuses every malformed, expired, premature, misaddressed,
+/// unsigned or foreign one before the function sees it (test 24).
 #[tokio::test]
-async fn local_tokens_are_verified_in_the_function_and_every_bad_one_is_refused() {
-    use api::local_auth::{LOCAL_KID, LocalIssuer, LocalVerifier, generate_key_pair};
+async fn local_tokens_are_verified_by_the_local_gateway_and_every_bad_one_is_refused() {
     use base64::Engine;
     use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use callcoach_local_router::local_api;
+    use callcoach_local_router::local_auth::{LOCAL_KID, LocalIssuer, LocalVerifier, generate_key_pair};
     use jsonwebtoken::{Algorithm, EncodingKey, Header};
 
     let (private, public) = generate_key_pair();
-    let settings = Settings {
-        local_auth: Some(Arc::new(LocalVerifier::from_public_key(&public).unwrap())),
-        ..Settings::default()
-    };
-    let w = world_with(settings).await;
+    let w = world().await;
+    let verifier = Arc::new(LocalVerifier::from_public_key(&public).unwrap());
+    let gateway = local_api::gateway(router(Arc::clone(&w.api)), verifier);
     let issuer = LocalIssuer::from_pkcs8(&private);
     let path = format!("/v1/calls/{}", w.c1);
-    let get = |token: Option<String>| {
-        let mut req = request("GET", &path, None, None);
-        if let Some(token) = token {
-            req.headers_mut()
-                .insert("authorization", format!("Bearer {token}").parse().unwrap());
+    let through = |req: Request<Body>| {
+        let gateway = gateway.clone();
+        async move {
+            let response = gateway.oneshot(req).await.unwrap();
+            let status = response.status();
+            let bytes = response.into_body().collect().await.unwrap().to_bytes();
+            (status, String::from_utf8(bytes.to_vec()).unwrap())
         }
-        send(&w, req)
+    };
+    let get = |token: Option<String>| {
+        let mut req = Request::builder().method("GET").uri(&path);
+        if let Some(token) = token {
+            req = req.header("authorization", format!("Bearer {token}"));
+        }
+        through(req.body(Body::empty()).unwrap())
     };
     let claim = "custom:tenant_id";
     let extra = |pairs: Value| pairs.as_object().unwrap().clone();
@@ -1391,10 +1445,16 @@ async fn local_tokens_are_verified_in_the_function_and_every_bad_one_is_refused(
     for (name, token) in refused {
         let (status, body) = get(token).await;
         assert_eq!(status, StatusCode::UNAUTHORIZED, "{name}");
-        assert!(body.contains("\"status\":401"), "{name}");
+        // A bad token stops at the gateway; a good one without a usable tenant at the function.
+        let function_refused = matches!(name, "no tenant claim" | "malformed tenant");
+        assert_eq!(
+            body.contains("\"status\":401"),
+            function_refused,
+            "{name}: {body}"
+        );
     }
-    // In local mode, API Gateway-style claims in the request context are not an identity.
-    let (status, _) = send(&w, request("GET", &path, claims(&w.a, "r1"), None)).await;
+    // Claims a caller puts in the request are not an identity: only a verified token is.
+    let (status, _) = through(request("GET", &path, claims(&w.a, "r1"), None)).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
 }
 
@@ -1655,7 +1715,7 @@ async fn a_cancelled_workspace_is_locked_but_still_reads_and_exports() {
     use callcoach_shared::ports::TenantRepository;
     use callcoach_shared::usecases::lifecycle::change_account_state;
     let w = world().await;
-    let (status, _) = as_user(&w, &w.a, "owner", "GET", "/v1/workspace/retention", None).await;
+    let (status, _) = as_user(&w, &w.a, "admin", "GET", "/v1/workspace/retention", None).await;
     assert_eq!(status, StatusCode::OK, "the workspace record exists");
     change_account_state(
         &w.api.ports.store,
@@ -1680,7 +1740,7 @@ async fn a_cancelled_workspace_is_locked_but_still_reads_and_exports() {
     let (status, text) = as_user(
         &w,
         &w.a,
-        "owner",
+        "admin",
         "POST",
         "/v1/teams",
         Some(json!({"name": "New"})),
@@ -1714,7 +1774,7 @@ async fn a_cancelled_workspace_is_locked_but_still_reads_and_exports() {
     let (status, _) = as_user(
         &w,
         &w.b,
-        "owner-b",
+        "admin-b",
         "POST",
         "/v1/teams",
         Some(json!({"name": "New"})),
@@ -1734,7 +1794,7 @@ async fn a_cancelled_workspace_is_locked_but_still_reads_and_exports() {
     let (status, _) = as_user(
         &w,
         &w.a,
-        "owner",
+        "admin",
         "POST",
         "/v1/teams",
         Some(json!({"name": "New"})),
@@ -1745,10 +1805,11 @@ async fn a_cancelled_workspace_is_locked_but_still_reads_and_exports() {
 
 /// P6 through the API: users, teams and the workspace are deleted by those who administer
 /// them, and by no one else (the same 404); a legal hold refuses the deletion; what is deleted
-/// answers 404 at once, and a deleted workspace answers 410 to everything while other tenants
-/// carry on. Its data keys are gone at once, so nothing of it decrypts any more.
+/// answers 404 at once. The workspace goes in two steps: an admin asks, it answers 410 to
+/// everyone at once, an admin may cancel during the grace period, and its keys are shredded
+/// when the grace period ends; other tenants carry on.
 #[tokio::test]
-async fn users_teams_and_workspaces_are_deleted_by_their_owners_only() {
+async fn users_teams_and_workspaces_are_deleted_by_those_who_administer_them() {
     use callcoach_shared::crypto::{DataCategory, DataKeyStore};
     let w = world().await;
     let not_found = (StatusCode::NOT_FOUND, NOT_FOUND_BODY.to_owned());
@@ -1758,11 +1819,14 @@ async fn users_teams_and_workspaces_are_deleted_by_their_owners_only() {
         async move { as_user(w, &tenant, &who, "DELETE", &path, None).await }
     };
     let r2 = "/v1/users/r2".to_owned();
-    // Not an owner, another team's owner, another tenant's owner: the one 404.
+    // Not an owner, another team's owner, another tenant's admin: the one 404.
     assert_eq!(delete(&w.a, "manager", r2.clone()).await, not_found);
     assert_eq!(delete(&w.a, "owner-east", r2.clone()).await, not_found);
-    assert_eq!(delete(&w.b, "owner-b", r2.clone()).await, not_found);
+    assert_eq!(delete(&w.b, "admin-b", r2.clone()).await, not_found);
     assert_eq!(delete(&w.a, "owner", "/v1/users/nobody".into()).await, not_found);
+    assert_eq!(delete(&w.a, "admin", "/v1/users/nobody".into()).await, not_found);
+    // A user in no team (here: the admin) is the admins' to delete, never a team owner's.
+    assert_eq!(delete(&w.a, "owner", "/v1/users/admin".into()).await, not_found);
     let (status, _) = delete(&w.a, "owner", "/v1/users/owner".into()).await;
     assert_eq!(status, StatusCode::CONFLICT, "no one deletes themselves");
 
@@ -1778,7 +1842,7 @@ async fn users_teams_and_workspaces_are_deleted_by_their_owners_only() {
     let (status, _) = as_user(&w, &w.a, "r1", "GET", &format!("/v1/calls/{}", w.c1), None).await;
     assert_eq!(status, StatusCode::OK, "another rep's call stays");
 
-    // Teams: only their owners; the team's calls go with it.
+    // Teams: only their owners and admins; the team's calls go with it.
     let east = format!("/v1/teams/{}", w.east);
     assert_eq!(delete(&w.a, "owner", east.clone()).await, not_found);
     assert_eq!(delete(&w.a, "r3", east.clone()).await, not_found);
@@ -1786,17 +1850,18 @@ async fn users_teams_and_workspaces_are_deleted_by_their_owners_only() {
     assert_eq!(status, StatusCode::OK, "{body}");
     let (status, _) = as_user(&w, &w.a, "owner", "GET", &format!("/v1/calls/{}", w.c3), None).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
-    assert_eq!(delete(&w.a, "owner-east", east).await, not_found, "already gone");
+    assert_eq!(delete(&w.a, "owner-east", east.clone()).await, not_found, "already gone");
+    assert_eq!(delete(&w.a, "admin", east).await, not_found, "already gone");
 
     // A legal hold refuses the user's and the workspace's deletion; nothing changes.
     let hold = format!("/v1/calls/{}/legal-hold", w.c1);
     let held = |on: bool| as_user(&w, &w.a, "owner", "PUT", &hold, Some(json!({"legal_hold": on})));
     assert_eq!(held(true).await.0, StatusCode::OK);
     assert_eq!(delete(&w.a, "owner", "/v1/users/r1".into()).await.0, StatusCode::CONFLICT);
-    assert_eq!(delete(&w.a, "owner", "/v1/workspace".into()).await.0, StatusCode::CONFLICT);
+    assert_eq!(delete(&w.a, "admin", "/v1/workspace".into()).await.0, StatusCode::CONFLICT);
     assert_eq!(held(false).await.0, StatusCode::OK);
 
-    // The workspace: owners only; shredded at once, 410 from then on; tenant b untouched.
+    // The workspace: admins only, never a team owner; locked at once, shredded only later.
     let keys = |tenant: &TenantId| {
         let store = &w.api.ports.store;
         let tenant = tenant.clone();
@@ -1804,18 +1869,291 @@ async fn users_teams_and_workspaces_are_deleted_by_their_owners_only() {
     };
     assert!(keys(&w.a).await.is_some(), "c1's transcript was sealed under a data key");
     assert_eq!(delete(&w.a, "manager", "/v1/workspace".into()).await, not_found);
-    let (status, body) = delete(&w.a, "owner", "/v1/workspace".into()).await;
+    assert_eq!(delete(&w.a, "owner", "/v1/workspace".into()).await, not_found);
+    let (status, body) = delete(&w.a, "admin", "/v1/workspace".into()).await;
     assert_eq!(status, StatusCode::ACCEPTED, "{body}");
-    assert!(keys(&w.a).await.is_none(), "every data key of the workspace is destroyed");
+    let asked: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(asked["state"], "deletion_pending");
+    assert_eq!(asked["grace_hours"], 72);
+    assert!(keys(&w.a).await.is_some(), "nothing is shredded during the grace period");
+    let gone = |who: &'static str, method: &'static str, path: String| {
+        let w = &w;
+        async move { as_user(w, &w.a, who, method, &path, Some(json!({"scope": "workspace"}))).await.0 }
+    };
     for (who, method, path) in [
         ("r1", "GET", format!("/v1/calls/{}", w.c1)),
-        ("owner", "GET", "/v1/calls".to_owned()),
-        ("owner", "POST", "/v1/exports".to_owned()),
-        ("owner", "DELETE", "/v1/workspace".to_owned()),
+        ("owner", "GET", format!("/v1/calls?team_id={}", w.west)),
+        ("admin", "POST", "/v1/exports".to_owned()),
+        ("admin", "GET", "/v1/workspace/retention".to_owned()),
+        ("owner", "GET", "/v1/workspace/deletion".to_owned()),
+        ("owner", "DELETE", "/v1/workspace/deletion".to_owned()),
     ] {
-        let (status, _) = as_user(&w, &w.a, who, method, &path, Some(json!({"scope": "workspace"}))).await;
-        assert_eq!(status, StatusCode::GONE, "{method} {path}");
+        assert_eq!(gone(who, method, path.clone()).await, StatusCode::GONE, "{who} {method} {path}");
     }
+    // Only an admin still sees the pending deletion, and may cancel it.
+    let (status, body) = as_user(&w, &w.a, "admin", "GET", "/v1/workspace/deletion", None).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(serde_json::from_str::<Value>(&body).unwrap()["shred_at"], asked["shred_at"]);
+    let (status, _) = as_user(&w, &w.a, "admin", "DELETE", "/v1/workspace/deletion", None).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    assert_eq!(gone("r1", "GET", format!("/v1/calls/{}", w.c1)).await, StatusCode::OK, "served again");
+    assert_eq!(
+        as_user(&w, &w.a, "admin", "GET", "/v1/workspace/deletion", None).await,
+        not_found,
+        "nothing pending"
+    );
+
+    // Asked again and left alone: the reaper shreds and purges it when the grace period ends.
+    let (status, body) = delete(&w.a, "admin", "/v1/workspace".into()).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    let shred_at = time::OffsetDateTime::parse(
+        serde_json::from_str::<Value>(&body).unwrap()["shred_at"].as_str().unwrap(),
+        &time::format_description::well_known::Rfc3339,
+    )
+    .unwrap();
+    let reap_at = |at: time::OffsetDateTime| {
+        let w = &w;
+        async move {
+            let clock = callcoach_shared::fakes::ManualClock::at(at);
+            callcoach_shared::usecases::reaper::Reaper {
+                store: &w.api.ports.store,
+                blobs: &w.api.ports.blobs,
+                clock: &clock,
+            }
+            .run(Some(std::slice::from_ref(&w.a)), false, || true)
+            .await
+            .unwrap()
+        }
+    };
+    assert_eq!(reap_at(shred_at - time::Duration::SECOND).await.accounts_destroyed, 0);
+    assert!(keys(&w.a).await.is_some());
+    assert_eq!(reap_at(shred_at).await.accounts_destroyed, 1);
+    assert!(keys(&w.a).await.is_none(), "every data key of the workspace is destroyed");
+    assert_eq!(gone("admin", "GET", "/v1/workspace/deletion".into()).await, StatusCode::GONE);
     let (status, _) = as_user(&w, &w.b, "r1", "GET", &format!("/v1/calls/{}", w.cb), None).await;
     assert_eq!(status, StatusCode::OK, "another tenant is untouched");
+}
+
+/// With no grace period configured, the admin's request shreds the workspace at once.
+#[tokio::test]
+async fn a_workspace_deleted_without_a_grace_period_is_shredded_in_the_request() {
+    use callcoach_shared::crypto::{DataCategory, DataKeyStore};
+    let w = world_with(Settings {
+        deletion_grace: time::Duration::ZERO,
+        ..Settings::default()
+    })
+    .await;
+    let (status, body) = as_user(&w, &w.a, "admin", "DELETE", "/v1/workspace", None).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    assert_eq!(serde_json::from_str::<Value>(&body).unwrap()["state"], "shredded");
+    let key = w.api.ports.store.latest_data_key(&w.a, DataCategory::Transcripts).await.unwrap();
+    assert!(key.is_none());
+    let (status, _) = as_user(&w, &w.a, "admin", "DELETE", "/v1/workspace/deletion", None).await;
+    assert_eq!(status, StatusCode::GONE, "nothing to cancel: it is shredded");
+}
+
+/// Admins name and remove admins; the last one cannot leave; nobody else touches them.
+#[tokio::test]
+async fn admins_name_and_remove_admins_and_the_last_cannot_leave() {
+    let w = world().await;
+    let list = || async {
+        let (status, body) = as_user(&w, &w.a, "admin", "GET", "/v1/workspace/admins", None).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        let mut ids: Vec<String> = serde_json::from_str::<Value>(&body).unwrap()["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a["user_id"].as_str().unwrap().to_owned())
+            .collect();
+        ids.sort();
+        ids
+    };
+    assert_eq!(list().await, ["admin"]);
+    let (status, _) = as_user(&w, &w.a, "admin", "DELETE", "/v1/workspace/admins/admin", None).await;
+    assert_eq!(status, StatusCode::CONFLICT, "the last admin stays");
+    for who in ["owner", "manager", "r1", "stranger"] {
+        for (method, path) in [
+            ("GET", "/v1/workspace/admins"),
+            ("PUT", "/v1/workspace/admins/r1"),
+            ("DELETE", "/v1/workspace/admins/admin"),
+        ] {
+            let (status, text) = as_user(&w, &w.a, who, method, path, None).await;
+            assert_eq!((status, text.as_str()), (StatusCode::NOT_FOUND, NOT_FOUND_BODY), "{who} {method} {path}");
+        }
+    }
+    let (status, _) = as_user(&w, &w.b, "admin-b", "PUT", "/v1/workspace/admins/r1", None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(list().await, ["admin"], "another workspace's admin names no admin here");
+    let (status, body) = as_user(&w, &w.a, "admin", "PUT", "/v1/workspace/admins/owner", None).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(list().await, ["admin", "owner"]);
+    // The new admin administers the workspace; the first one leaves.
+    let (status, _) = as_user(&w, &w.a, "owner", "GET", "/v1/workspace/retention", None).await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _) = as_user(&w, &w.a, "admin", "DELETE", "/v1/workspace/admins/admin", None).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (status, _) = as_user(&w, &w.a, "admin", "GET", "/v1/workspace/retention", None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "no longer an admin");
+    let (status, _) = as_user(&w, &w.a, "owner", "DELETE", "/v1/workspace/admins/owner", None).await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    let (status, _) = as_user(&w, &w.a, "owner", "DELETE", "/v1/workspace/admins/nobody", None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+/// The attack an outside review replayed on the old model: a rep (or anyone whose token
+/// carries the tenant) made themselves "workspace owner" by creating a team, then destroyed
+/// the workspace. Every step, and every other workspace-level power it reached, is refused
+/// with the one 404 for a rep, a stranger and a team owner alike, and nothing changed.
+#[tokio::test]
+async fn the_two_request_workspace_takeover_is_refused_and_changes_nothing() {
+    use callcoach_shared::crypto::{DataCategory, DataKeyStore};
+    use callcoach_shared::ports::{AdminRepository, BlobStore, RetentionStore};
+    let w = world().await;
+    // A user in no team any more: the old model let any "owner" delete them.
+    let store = &w.api.ports.store;
+    store
+        .put_membership(&Membership {
+            tenant_id: w.a.clone(),
+            team_id: w.west.clone(),
+            user_id: user("leaver"),
+            role: Role::Rep,
+        })
+        .await
+        .unwrap();
+    store.remove_membership(&w.a, &w.west, &user("leaver")).await.unwrap();
+    let snapshot = || async {
+        let tenant = store.get_tenant(&w.a).await.unwrap().unwrap();
+        let mut teams: Vec<String> = store
+            .teams_of_tenant(&w.a)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|t| t.team_id.to_string())
+            .collect();
+        teams.sort();
+        let key = store.latest_data_key(&w.a, DataCategory::Transcripts).await.unwrap();
+        let exports = w.api.ports.blobs.list(&format!("exports/{}/", w.a)).await.unwrap();
+        (
+            serde_json::to_value(&tenant).unwrap(),
+            teams,
+            store.admins(&w.a).await.unwrap(),
+            key.map(|k| k.version),
+            store.known_users(&w.a).await.unwrap().contains(&user("leaver")),
+            exports,
+        )
+    };
+    let before = snapshot().await;
+    let steps: [(&str, &str, Option<Value>); 10] = [
+        ("POST", "/v1/teams", Some(json!({"name": "Mine"}))),
+        ("DELETE", "/v1/workspace", None),
+        ("PUT", "/v1/workspace/retention", Some(json!({"legal_hold": true}))),
+        ("PUT", "/v1/workspace/retention", Some(json!({"transcripts_days": 30}))),
+        ("GET", "/v1/workspace/retention", None),
+        ("GET", "/v1/audit", None),
+        ("POST", "/v1/exports", Some(json!({"scope": "workspace"}))),
+        ("DELETE", "/v1/users/leaver", None),
+        ("PUT", "/v1/workspace/admins/attacker", None),
+        ("GET", "/v1/workspace/admins", None),
+    ];
+    for attacker in ["r1", "stranger", "owner"] {
+        for (method, path, body) in &steps {
+            let (status, text) = as_user(&w, &w.a, attacker, method, path, body.clone()).await;
+            assert_eq!(
+                (status, text.as_str()),
+                (StatusCode::NOT_FOUND, NOT_FOUND_BODY),
+                "{attacker}: {method} {path}"
+            );
+        }
+    }
+    assert_eq!(snapshot().await, before, "nothing changed");
+    assert!(
+        store.get_tenant(&w.a).await.unwrap().unwrap().deletion.is_none(),
+        "no deletion pending"
+    );
+}
+
+/// Roles x routes: admin, team owner, manager, rep, a stranger (valid token, no membership)
+/// and a removed member (a former manager of the team). Each role gets a world of its own;
+/// the routes that destroy come last.
+#[tokio::test]
+async fn the_role_matrix_covers_admins_owners_managers_reps_strangers_and_removed_members() {
+    const ADMIN: u8 = 1;
+    const OWNER: u8 = 2;
+    const MANAGER: u8 = 4;
+    const REP: u8 = 8;
+    const STRANGER: u8 = 16;
+    const REMOVED: u8 = 32;
+    const EVERYONE: u8 = ADMIN | OWNER | MANAGER | REP | STRANGER | REMOVED;
+    const VIEWERS: u8 = OWNER | MANAGER | REP;
+    for (role, who) in [
+        (ADMIN, "admin"),
+        (OWNER, "owner"),
+        (MANAGER, "manager"),
+        (REP, "r1"),
+        (STRANGER, "stranger"),
+        (REMOVED, "ex-manager"),
+    ] {
+        let w = world().await;
+        let members = format!("/v1/teams/{}/members", w.west);
+        let (status, _) = as_user(&w, &w.a, "owner", "PUT", &format!("{members}/ex-manager"), Some(json!({"role": "manager"}))).await;
+        assert_eq!(status, StatusCode::OK);
+        let (status, _) = as_user(&w, &w.a, "owner", "DELETE", &format!("{members}/ex-manager"), None).await;
+        assert_eq!(status, StatusCode::NO_CONTENT);
+        // A known user in no team, for the one deletion that needs one.
+        w.api
+            .ports
+            .store
+            .put_membership(&Membership {
+                tenant_id: w.a.clone(),
+                team_id: w.east.clone(),
+                user_id: user("leaver"),
+                role: Role::Rep,
+            })
+            .await
+            .unwrap();
+        w.api.ports.store.remove_membership(&w.a, &w.east, &user("leaver")).await.unwrap();
+        let (west, east, c1, c2) = (w.west.as_str(), w.east.as_str(), w.c1.as_str(), w.c2.as_str());
+        let new_call = json!({"team_id": west, "title": "Intro", "call_type": "discovery", "file_name": "a.vtt", "content_type": "text/vtt", "content_length": 10});
+        let routes: Vec<(&str, String, Option<Value>, u8)> = vec![
+            ("GET", members.clone(), None, ADMIN | OWNER | MANAGER),
+            ("PUT", format!("{members}/newbie"), Some(json!({"role": "rep"})), ADMIN | OWNER),
+            ("DELETE", format!("{members}/newbie"), None, ADMIN | OWNER),
+            ("POST", "/v1/calls".into(), Some(new_call), VIEWERS),
+            ("GET", format!("/v1/calls?team_id={west}"), None, VIEWERS),
+            ("GET", format!("/v1/calls/{c1}"), None, VIEWERS),
+            ("GET", format!("/v1/calls/{c1}/transcript"), None, VIEWERS),
+            ("GET", format!("/v1/calls/{c1}/analysis"), None, VIEWERS),
+            ("GET", format!("/v1/calls/{c1}/practice"), None, VIEWERS),
+            ("PUT", format!("/v1/calls/{c1}/rep-speaker"), Some(json!({"speaker": "Dana"})), VIEWERS),
+            ("PUT", format!("/v1/calls/{c1}/legal-hold"), Some(json!({"legal_hold": false})), OWNER),
+            ("GET", "/v1/reps/r1/progress".into(), None, VIEWERS),
+            ("GET", format!("/v1/teams/{west}/playbook"), None, VIEWERS),
+            ("PUT", format!("/v1/teams/{west}/playbook"), Some(json!({})), OWNER),
+            ("GET", format!("/v1/prep-cards?team_id={west}&company_domain=initech.example"), None, VIEWERS),
+            ("GET", "/v1/audit".into(), None, ADMIN),
+            ("GET", "/v1/workspace/retention".into(), None, ADMIN),
+            ("PUT", "/v1/workspace/retention".into(), Some(json!({"recordings_days_after_transcription": 30})), ADMIN),
+            ("GET", "/v1/workspace/admins".into(), None, ADMIN),
+            ("PUT", "/v1/workspace/admins/admin".into(), None, ADMIN),
+            ("POST", "/v1/exports".into(), Some(json!({"scope": "user"})), EVERYONE),
+            ("POST", "/v1/exports".into(), Some(json!({"scope": "workspace"})), ADMIN),
+            ("POST", "/v1/teams".into(), Some(json!({"name": "North"})), ADMIN),
+            ("DELETE", "/v1/users/leaver".into(), None, ADMIN),
+            ("DELETE", format!("/v1/calls/{c2}"), None, OWNER | MANAGER),
+            ("DELETE", format!("/v1/teams/{east}"), None, ADMIN),
+            ("DELETE", "/v1/workspace".into(), None, ADMIN),
+        ];
+        for (method, path, body, allowed) in routes {
+            let (status, text) = as_user(&w, &w.a, who, method, &path, body).await;
+            if allowed & role != 0 {
+                assert!(status.is_success(), "{who} {method} {path}: {status} {text}");
+            } else {
+                assert_eq!(
+                    (status, text.as_str()),
+                    (StatusCode::NOT_FOUND, NOT_FOUND_BODY),
+                    "{who} {method} {path}"
+                );
+            }
+        }
+    }
 }

@@ -17,6 +17,7 @@
 //! | audit event  | `T#{t}#AUDIT`             | `{at_ns:020}#{event}`  |                                |                           |
 //! | usage event  | `T#{t}#USAGE#{user}`      | `{at_ns:020}#{call}#{view}` |                           |                           |
 //! | user (known) | `T#{t}`                   | `USER#{user}`          |                                |                           |
+//! | admin        | `T#{t}`                   | `ADMIN#{user}`         | `T#{t}#USER#{user}`            | `ADMIN`                   |
 //!
 //! Access patterns: get tenant / team / call by id (GetItem); a team's members (Query pk);
 //! a user's teams (Query gsi1); a team's calls newest first, paged (Query gsi1, descending);
@@ -24,6 +25,7 @@
 //! key of a category (Query pk descending, limit 1) and one version (GetItem). Calls get their
 //! own partition so one busy tenant does not concentrate writes on one key.
 
+mod admins;
 mod audit;
 mod idempotency;
 mod items;
@@ -354,7 +356,7 @@ pub(super) fn members_pk(t: &TenantId, team: &TeamId) -> String {
 fn member_sk(user: &UserId) -> String {
     format!("MEMBER#{user}")
 }
-fn user_gsi(t: &TenantId, user: &UserId) -> String {
+pub(super) fn user_gsi(t: &TenantId, user: &UserId) -> String {
     format!("T#{t}#USER#{user}")
 }
 fn call_pk(t: &TenantId, call: &CallId) -> String {
@@ -420,7 +422,7 @@ fn membership_item(m: &Membership) -> Item {
     item
 }
 
-fn membership_from(tenant: &TenantId, item: &Item) -> Result<Membership, StoreError> {
+pub(super) fn membership_from(tenant: &TenantId, item: &Item) -> Result<Membership, StoreError> {
     let corrupt = |what: &str| StoreError::Corrupt(format!("membership {what}"));
     Ok(Membership {
         tenant_id: tenant.clone(),
@@ -565,23 +567,12 @@ impl TeamRepository for DynamoTable {
         tenant: &TenantId,
         user: &UserId,
     ) -> Result<Vec<Membership>, StoreError> {
-        let mut found = Vec::new();
-        let mut pages = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .index_name(a::GSI1)
-            .key_condition_expression("#g = :g")
-            .expression_attribute_names("#g", a::GSI1_PK)
-            .expression_attribute_values(":g", s(user_gsi(tenant, user)))
-            .into_paginator()
-            .send();
-        while let Some(page) = pages.next().await {
-            for item in page.map_err(store_err)?.items.unwrap_or_default() {
-                found.push(membership_from(tenant, &item)?);
-            }
-        }
-        Ok(found)
+        self.user_items(tenant, user)
+            .await?
+            .iter()
+            .filter(|item| item.req_s(a::ENTITY).is_ok_and(|e| e == "membership"))
+            .map(|item| membership_from(tenant, item))
+            .collect()
     }
 
     async fn members_of_team(

@@ -243,6 +243,10 @@ impl RetentionStore for DynamoTable {
                 doomed.push(keys(pk.clone(), item.req_s(a::SK)?.to_owned()));
             }
         }
+        doomed.push(keys(
+            super::tenant_pk(tenant),
+            super::admins::admin_sk(user),
+        ));
         // The registry entry last: an interrupted deletion is found again through it.
         doomed.push(keys(
             super::tenant_pk(tenant),

@@ -1,11 +1,10 @@
-//! Local-only identities (feature `local-auth`, off in every deployment build): tokens signed
-//! with a key generated on the developer's machine and verified here, in the function, because
-//! no API Gateway authorizer runs locally. `callcoach token` issues them.
+//! Local-only identities: tokens signed with a key generated on the developer's machine and
+//! verified by the local API gateway ([`crate::local_api`]), which plays API Gateway's JWT
+//! authorizer because none runs locally. `callcoach token` issues them.
 //!
-//! Two locks keep it out of deployments: the code exists only with the `local-auth` feature,
-//! which `sam build` never enables (the api binary fails to start when
-//! `CALLCOACH_LOCAL_AUTH_PUBLIC_KEY` is set without it), and `infra/check_template.py` fails
-//! if any function in the template sets that variable.
+//! This lives in the local router, a crate no deployed function depends on, so no build of a
+//! function can contain it (`infra/check_build.sh` builds every function as `sam build` does and
+//! fails if this module's marker strings appear in a binary).
 //!
 //! Verification: EdDSA only (`alg: none`, HS256 and every other algorithm refused), key id
 //! [`LOCAL_KID`], issuer [`LOCAL_ISSUER`], audience [`LOCAL_AUDIENCE`], `exp` required and
@@ -23,8 +22,6 @@ use serde_json::{Map, Value, json};
 pub const LOCAL_ISSUER: &str = "callcoach-local";
 pub const LOCAL_AUDIENCE: &str = "callcoach-local-api";
 pub const LOCAL_KID: &str = "local-1";
-/// The variable naming the public key (base64url, 32 bytes) the function trusts.
-pub const PUBLIC_KEY_VAR: &str = "CALLCOACH_LOCAL_AUTH_PUBLIC_KEY";
 
 /// A new local key pair: (PKCS#8 private key, base64url public key).
 pub fn generate_key_pair() -> (Vec<u8>, String) {

@@ -1,0 +1,233 @@
+//! The outside review's attack, replayed through the README's local-identity workflow against
+//! the local AWS stand-in: `callcoach provision` makes the workspace and its admin,
+//! `callcoach token` issues identities, `callcoach api` serves the api function behind the
+//! local authorizer, and every request goes over HTTP.
+//!
+//! The old model let any member (even a user in no team) create a team, become its owner and
+//! so a "workspace owner", then destroy the workspace: two requests. Here a rep tries it, and
+//! every workspace-level power it reached, and is answered the one 404; nothing changed.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+
+use serde_json::{Value, json};
+
+const NOT_FOUND_BODY: &str = r#"{"type":"about:blank","title":"Not Found","status":404,"detail":"The resource does not exist."}"#;
+
+fn callcoach(dir: &Path, args: &[&str]) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_callcoach"))
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "callcoach {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap().trim().to_owned()
+}
+
+/// `callcoach api --port 0`, stopped when dropped.
+struct LocalApi {
+    child: Child,
+    base: String,
+}
+
+impl LocalApi {
+    fn start(dir: &Path) -> Self {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_callcoach"))
+            .args(["api", "--port", "0"])
+            .current_dir(dir)
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let base = line
+            .trim()
+            .strip_prefix("listening on ")
+            .unwrap_or_else(|| panic!("callcoach api printed {line:?}"))
+            .to_owned();
+        Self { child, base }
+    }
+}
+
+impl Drop for LocalApi {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+struct Client<'a> {
+    api: &'a LocalApi,
+    dir: PathBuf,
+    tenant: String,
+    http: reqwest::Client,
+}
+
+impl Client<'_> {
+    async fn send(
+        &self,
+        user: &str,
+        method: &str,
+        path: &str,
+        body: Option<Value>,
+    ) -> (u16, String) {
+        let token = callcoach(
+            &self.dir,
+            &["token", "--tenant", &self.tenant, "--user", user],
+        );
+        let mut request = self
+            .http
+            .request(method.parse().unwrap(), format!("{}{path}", self.api.base))
+            .bearer_auth(token);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status().as_u16();
+        (status, response.text().await.unwrap())
+    }
+}
+
+#[tokio::test]
+async fn a_rep_cannot_take_over_or_destroy_the_workspace_through_the_local_workflow() {
+    assert!(
+        std::env::var_os("AWS_ENDPOINT_URL").is_some(),
+        "this test needs the local AWS stand-in: run `make test`, or \
+         `infra/local-aws.sh run cargo test -p callcoach --test attack_replay`"
+    );
+    let dir = std::env::temp_dir().join(format!("callcoach-attack-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let nonce = format!(
+        "{:x}",
+        time::OffsetDateTime::now_utc().unix_timestamp_nanos()
+    );
+    let tenant = format!("attack-{}", &nonce[nonce.len() - 10..]);
+    let provisioned = callcoach(&dir, &["provision", "--tenant", &tenant, "--admin", "boss"]);
+    assert_eq!(
+        serde_json::from_str::<Value>(&provisioned).unwrap(),
+        json!({"workspace_created": true, "admin_added": true})
+    );
+    let api = LocalApi::start(&dir);
+    let client = Client {
+        api: &api,
+        dir: dir.clone(),
+        tenant,
+        http: reqwest::Client::new(),
+    };
+
+    // The workspace as a customer sets it up: the admin's team, owned by a lead, with a rep.
+    let (status, body) = client
+        .send(
+            "boss",
+            "POST",
+            "/v1/teams",
+            Some(json!({"name": "West", "owner_id": "lead"})),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let team = serde_json::from_str::<Value>(&body).unwrap()["team_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let members = format!("/v1/teams/{team}/members");
+    let (status, _) = client
+        .send(
+            "lead",
+            "PUT",
+            &format!("{members}/rep-1"),
+            Some(json!({"role": "rep"})),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let settings = || client.send("boss", "GET", "/v1/workspace/retention", None);
+    let (status, before) = settings().await;
+    assert_eq!(status, 200, "{before}");
+
+    // The two requests of the review, then everything else the old "owner" could do.
+    let attack: [(&str, &str, Option<Value>); 11] = [
+        ("POST", "/v1/teams", Some(json!({"name": "Mine"}))),
+        ("DELETE", "/v1/workspace", None),
+        (
+            "PUT",
+            "/v1/workspace/retention",
+            Some(json!({"legal_hold": true})),
+        ),
+        (
+            "PUT",
+            "/v1/workspace/retention",
+            Some(json!({"transcripts_days": 30})),
+        ),
+        ("GET", "/v1/audit", None),
+        ("POST", "/v1/exports", Some(json!({"scope": "workspace"}))),
+        ("DELETE", "/v1/users/boss", None),
+        ("PUT", "/v1/workspace/admins/rep-1", None),
+        ("DELETE", "/v1/workspace/admins/boss", None),
+        ("DELETE", &format!("/v1/teams/{team}"), None),
+        (
+            "PUT",
+            &format!("{members}/rep-1"),
+            Some(json!({"role": "owner"})),
+        ),
+    ];
+    for attacker in ["rep-1", "stranger"] {
+        for (method, path, body) in &attack {
+            let (status, text) = client.send(attacker, method, path, body.clone()).await;
+            assert_eq!(
+                (status, text.as_str()),
+                (404, NOT_FOUND_BODY),
+                "{attacker}: {method} {path}"
+            );
+        }
+    }
+    // A token the local authorizer did not issue never reaches the function.
+    let forged = client
+        .http
+        .delete(format!("{}/v1/workspace", api.base))
+        .bearer_auth("eyJhbGciOiJub25lIn0.eyJzdWIiOiJib3NzIn0.")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status().as_u16(), 401);
+
+    // Nothing changed: the same settings, no deletion pending, the same admin and members.
+    assert_eq!(settings().await, (200, before));
+    assert_eq!(
+        client
+            .send("boss", "GET", "/v1/workspace/deletion", None)
+            .await,
+        (404, NOT_FOUND_BODY.to_owned())
+    );
+    let (_, admins) = client
+        .send("boss", "GET", "/v1/workspace/admins", None)
+        .await;
+    assert_eq!(
+        serde_json::from_str::<Value>(&admins).unwrap()["items"],
+        json!([{"user_id": "boss"}])
+    );
+    let (status, roster) = client.send("lead", "GET", &members, None).await;
+    assert_eq!(status, 200);
+    let roster: Value = serde_json::from_str(&roster).unwrap();
+    let mut roles: Vec<String> = roster["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| {
+            format!(
+                "{}:{}",
+                m["user_id"].as_str().unwrap(),
+                m["role"].as_str().unwrap()
+            )
+        })
+        .collect();
+    roles.sort();
+    assert_eq!(roles, ["lead:owner", "rep-1:rep"]);
+    drop(api);
+    std::fs::remove_dir_all(&dir).unwrap();
+}

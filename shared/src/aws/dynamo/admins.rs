@@ -1,0 +1,159 @@
+//! Workspace administrators.
+//!
+//! | entity | pk      | sk              | gsi1pk                | gsi1sk  |
+//! |--------|---------|-----------------|-----------------------|---------|
+//! | admin  | `T#{t}` | `ADMIN#{user}`  | `T#{t}#USER#{user}`   | `ADMIN` |
+//!
+//! The admin record shares the user's `gsi1` partition with their team memberships, so one
+//! query answers everything the API needs to know about a caller. Removing an admin is a
+//! transaction that also checks another admin's record, and DynamoDB serializes transactions
+//! on the same items: two admins removing each other at once cannot both succeed.
+
+use aws_sdk_dynamodb::error::SdkError;
+use aws_sdk_dynamodb::types::{ConditionCheck, Delete, TransactWriteItem};
+
+use super::items::{Item, ItemExt, keys, s};
+use super::{
+    DynamoTable, attr_names as a, membership_from, retention, store_err, tenant_pk, user_gsi,
+};
+use crate::aws::backend;
+use crate::domain::org::WorkspaceRoles;
+use crate::ids::{TenantId, UserId};
+use crate::ports::{AdminRepository, StoreError};
+
+const ADMIN_PREFIX: &str = "ADMIN#";
+const ADMIN_ENTITY: &str = "admin";
+
+pub(super) fn admin_sk(user: &UserId) -> String {
+    format!("{ADMIN_PREFIX}{user}")
+}
+
+fn admin_item(tenant: &TenantId, user: &UserId) -> Item {
+    let mut item = keys(tenant_pk(tenant), admin_sk(user));
+    item.insert(a::ENTITY.into(), s(ADMIN_ENTITY));
+    item.insert(a::GSI1_PK.into(), s(user_gsi(tenant, user)));
+    item.insert(a::GSI1_SK.into(), s("ADMIN"));
+    item.insert(a::USER.into(), s(user.as_str()));
+    item
+}
+
+fn exists_condition() -> &'static str {
+    "attribute_exists(#pk)"
+}
+
+impl DynamoTable {
+    /// Every item in the user's `gsi1` partition: team memberships and the admin record.
+    pub(super) async fn user_items(
+        &self,
+        tenant: &TenantId,
+        user: &UserId,
+    ) -> Result<Vec<Item>, StoreError> {
+        let mut found = Vec::new();
+        let mut pages = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(a::GSI1)
+            .key_condition_expression("#g = :g")
+            .expression_attribute_names("#g", a::GSI1_PK)
+            .expression_attribute_values(":g", s(user_gsi(tenant, user)))
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            found.extend(page.map_err(store_err)?.items.unwrap_or_default());
+        }
+        Ok(found)
+    }
+}
+
+impl AdminRepository for DynamoTable {
+    async fn workspace_roles(
+        &self,
+        tenant: &TenantId,
+        user: &UserId,
+    ) -> Result<WorkspaceRoles, StoreError> {
+        let mut roles = WorkspaceRoles::default();
+        for item in self.user_items(tenant, user).await? {
+            if item.req_s(a::ENTITY)? == ADMIN_ENTITY {
+                roles.admin = true;
+            } else {
+                roles.memberships.push(membership_from(tenant, &item)?);
+            }
+        }
+        Ok(roles)
+    }
+
+    async fn admins(&self, tenant: &TenantId) -> Result<Vec<UserId>, StoreError> {
+        self.query_partition(&tenant_pk(tenant), Some(ADMIN_PREFIX))
+            .await?
+            .iter()
+            .map(|item| {
+                UserId::parse(item.req_s(a::USER)?)
+                    .map_err(|_| StoreError::Corrupt("admin record".into()))
+            })
+            .collect()
+    }
+
+    async fn add_admin(&self, tenant: &TenantId, user: &UserId) -> Result<bool, StoreError> {
+        // The registry first: every admin is found by a destruction.
+        self.put(retention::user_registry_item(tenant, user))
+            .await?;
+        match self.put_new(admin_item(tenant, user)).await {
+            Ok(()) => Ok(true),
+            Err(StoreError::AlreadyExists) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn remove_admin(
+        &self,
+        tenant: &TenantId,
+        user: &UserId,
+        remaining: &UserId,
+    ) -> Result<(), StoreError> {
+        if remaining == user {
+            return Err(StoreError::Conflict);
+        }
+        let build = |e| StoreError::Backend(backend(e));
+        let delete = Delete::builder()
+            .table_name(&self.table)
+            .set_key(Some(keys(tenant_pk(tenant), admin_sk(user))))
+            .condition_expression(exists_condition())
+            .expression_attribute_names("#pk", a::PK)
+            .build()
+            .map_err(build)?;
+        let keeper = ConditionCheck::builder()
+            .table_name(&self.table)
+            .set_key(Some(keys(tenant_pk(tenant), admin_sk(remaining))))
+            .condition_expression(exists_condition())
+            .expression_attribute_names("#pk", a::PK)
+            .build()
+            .map_err(build)?;
+        let result = self
+            .client
+            .transact_write_items()
+            .transact_items(TransactWriteItem::builder().delete(delete).build())
+            .transact_items(TransactWriteItem::builder().condition_check(keeper).build())
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(SdkError::ServiceError(se)) if se.err().is_transaction_canceled_exception() => {
+                let first_failed = match se.err() {
+                    aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError::TransactionCanceledException(t) => t
+                        .cancellation_reasons()
+                        .first()
+                        .and_then(|r| r.code())
+                        .is_some_and(|code| code == "ConditionalCheckFailed"),
+                    _ => false,
+                };
+                Err(if first_failed {
+                    StoreError::NotFound
+                } else {
+                    StoreError::Conflict
+                })
+            }
+            Err(e) => Err(store_err(e)),
+        }
+    }
+}

@@ -1,0 +1,227 @@
+//! Workspaces and their admins.
+//!
+//! Sign-up lives outside callcoach. Provisioning (an operator's invoke or the sign-up system's
+//! event in AWS, `callcoach provision` locally) creates the workspace record and its first
+//! admin; from then on admins name and remove admins through the API. A workspace always keeps
+//! one admin: the last cannot leave or be removed.
+
+use time::OffsetDateTime;
+
+use crate::domain::audit::AuditEvent;
+use crate::domain::org::Tenant;
+use crate::ids::{TenantId, UserId};
+use crate::ports::{AdminRepository, AuditLog, StoreError, TenantRepository};
+use crate::usecases::audit_trail::record_once;
+
+#[derive(Debug, thiserror::Error)]
+pub enum WorkspaceError {
+    #[error("the workspace was deleted; it cannot be provisioned again")]
+    Closed,
+    #[error("that user is not an admin of the workspace")]
+    NotAdmin,
+    #[error("the workspace's last admin cannot leave; name another admin first")]
+    LastAdmin,
+    #[error("a store failed")]
+    Store(#[from] StoreError),
+}
+
+/// What provisioning did; both false when it had been done before.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct Provisioned {
+    pub workspace_created: bool,
+    pub admin_added: bool,
+}
+
+/// Creates the workspace record (active, default retention) when there is none and makes
+/// `admin` one of its admins. Idempotent; run again with another user it adds that admin (an
+/// operator restoring access). A deleted or destroyed workspace is refused. Audited as the
+/// operator's action, once however often it is retried.
+pub async fn provision<S>(
+    store: &S,
+    tenant: &TenantId,
+    admin: &UserId,
+    now: OffsetDateTime,
+) -> Result<Provisioned, WorkspaceError>
+where
+    S: TenantRepository + AdminRepository + AuditLog,
+{
+    let workspace_created = match store.get_tenant(tenant).await? {
+        Some(existing) if existing.is_closed() => return Err(WorkspaceError::Closed),
+        Some(_) => false,
+        None => match store
+            .create_tenant(&Tenant::active(tenant.clone(), tenant.as_str(), now))
+            .await
+        {
+            Ok(()) => true,
+            Err(StoreError::AlreadyExists) => false,
+            Err(e) => return Err(e.into()),
+        },
+    };
+    if workspace_created {
+        let event = AuditEvent::by_system(
+            "operator",
+            tenant,
+            "workspace.provisioned",
+            "workspace",
+            &[],
+            now,
+        );
+        record_once(store, &event).await?;
+    }
+    let admin_added = store.add_admin(tenant, admin).await?;
+    if admin_added {
+        let event = AuditEvent::by_system(
+            "operator",
+            tenant,
+            "workspace.admin_added",
+            &format!("admin/{admin}"),
+            &[&now.unix_timestamp_nanos().to_string()],
+            now,
+        );
+        record_once(store, &event).await?;
+    }
+    Ok(Provisioned {
+        workspace_created,
+        admin_added,
+    })
+}
+
+/// Takes `user`'s admin role away, on `caller`'s request (an admin; themselves included). The
+/// store removes it only while another admin keeps theirs.
+pub async fn remove_admin<S: AdminRepository>(
+    store: &S,
+    tenant: &TenantId,
+    caller: &UserId,
+    user: &UserId,
+) -> Result<(), WorkspaceError> {
+    let remaining = if user == caller {
+        // Leaving: someone else must stay. Whoever is named here, the store checks they still
+        // are an admin in the same transaction.
+        store
+            .admins(tenant)
+            .await?
+            .into_iter()
+            .find(|a| a != caller)
+            .ok_or(WorkspaceError::LastAdmin)?
+    } else {
+        caller.clone()
+    };
+    match store.remove_admin(tenant, user, &remaining).await {
+        Ok(()) => Ok(()),
+        Err(StoreError::NotFound) => Err(WorkspaceError::NotAdmin),
+        Err(StoreError::Conflict) => Err(WorkspaceError::LastAdmin),
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use time::macros::datetime;
+
+    use super::*;
+    use crate::domain::retention::AccountState;
+    use crate::fakes::InMemoryStore;
+
+    const NOW: OffsetDateTime = datetime!(2026-12-01 9:00 UTC);
+
+    fn ids() -> (TenantId, UserId, UserId) {
+        (
+            TenantId::parse("acme").unwrap(),
+            UserId::parse("ada").unwrap(),
+            UserId::parse("bo").unwrap(),
+        )
+    }
+
+    #[tokio::test]
+    async fn provisioning_creates_the_workspace_and_its_admin_once() {
+        let store = InMemoryStore::default();
+        let (tenant, ada, bo) = ids();
+        let first = provision(&store, &tenant, &ada, NOW).await.unwrap();
+        assert_eq!(
+            first,
+            Provisioned {
+                workspace_created: true,
+                admin_added: true
+            }
+        );
+        let again = provision(&store, &tenant, &ada, NOW).await.unwrap();
+        assert_eq!(
+            again,
+            Provisioned {
+                workspace_created: false,
+                admin_added: false
+            }
+        );
+        assert_eq!(store.admins(&tenant).await.unwrap(), vec![ada.clone()]);
+        let page = crate::ports::PageRequest::first(10).unwrap();
+        let events = store.list(&tenant, &page).await.unwrap().items;
+        assert_eq!(
+            events.len(),
+            2,
+            "provisioned and admin added, once: {events:?}"
+        );
+        assert!(events.iter().all(|e| e.actor_kind == "operator"));
+        // An operator restoring access adds another admin.
+        assert!(
+            provision(&store, &tenant, &bo, NOW)
+                .await
+                .unwrap()
+                .admin_added
+        );
+        assert_eq!(store.admins(&tenant).await.unwrap().len(), 2);
+    }
+
+    #[tokio::test]
+    async fn a_deleted_workspace_is_not_provisioned_again() {
+        let store = InMemoryStore::default();
+        let (tenant, ada, _) = ids();
+        provision(&store, &tenant, &ada, NOW).await.unwrap();
+        let mut record = store.get_tenant(&tenant).await.unwrap().unwrap();
+        record.state = AccountState::Destroyed;
+        store.update_tenant(&record).await.unwrap();
+        assert!(matches!(
+            provision(&store, &tenant, &ada, NOW).await,
+            Err(WorkspaceError::Closed)
+        ));
+    }
+
+    #[tokio::test]
+    async fn the_last_admin_cannot_leave_or_be_removed() {
+        let store = InMemoryStore::default();
+        let (tenant, ada, bo) = ids();
+        provision(&store, &tenant, &ada, NOW).await.unwrap();
+        assert!(matches!(
+            remove_admin(&store, &tenant, &ada, &ada).await,
+            Err(WorkspaceError::LastAdmin)
+        ));
+        assert!(matches!(
+            remove_admin(&store, &tenant, &ada, &bo).await,
+            Err(WorkspaceError::NotAdmin)
+        ));
+        store.add_admin(&tenant, &bo).await.unwrap();
+        remove_admin(&store, &tenant, &ada, &ada).await.unwrap();
+        assert_eq!(store.admins(&tenant).await.unwrap(), vec![bo.clone()]);
+        assert!(matches!(
+            remove_admin(&store, &tenant, &bo, &bo).await,
+            Err(WorkspaceError::LastAdmin)
+        ));
+    }
+
+    #[tokio::test]
+    async fn two_admins_removing_each_other_at_once_leave_one() {
+        let store = InMemoryStore::default();
+        let (tenant, ada, bo) = ids();
+        provision(&store, &tenant, &ada, NOW).await.unwrap();
+        store.add_admin(&tenant, &bo).await.unwrap();
+        let (a, b) = tokio::join!(
+            remove_admin(&store, &tenant, &ada, &bo),
+            remove_admin(&store, &tenant, &bo, &ada)
+        );
+        assert_eq!(
+            usize::from(a.is_ok()) + usize::from(b.is_ok()),
+            1,
+            "{a:?} {b:?}"
+        );
+        assert_eq!(store.admins(&tenant).await.unwrap().len(), 1);
+    }
+}
