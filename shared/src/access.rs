@@ -99,22 +99,13 @@ impl Caller {
         self.admin
     }
 
-    /// A user is deleted by an admin, or by someone who owns every team they are in when they
-    /// are in one and are no admin; never by themselves, which would leave no one to answer
-    /// for the deletion.
-    pub fn can_delete_user(&self, user: &UserId, theirs: &WorkspaceRoles) -> bool {
-        if user == &self.user {
-            return false;
-        }
-        if self.admin {
-            return true;
-        }
-        !theirs.admin
-            && !theirs.memberships.is_empty()
-            && theirs
-                .memberships
-                .iter()
-                .all(|m| self.can_administer(&m.team_id))
+    /// Deleting a user reaches everything of theirs in the workspace (their calls in every
+    /// team, their records), so it is a workspace power: admins only, never on themselves,
+    /// which would leave no one to answer for the deletion. Team owners remove members from
+    /// their own team instead. (Letting an owner delete a user who is only in their teams
+    /// would let them add anyone to their team and then delete their calls elsewhere.)
+    pub fn can_delete_user(&self, user: &UserId) -> bool {
+        self.admin && user != &self.user
     }
 }
 
@@ -228,38 +219,24 @@ mod tests {
     }
 
     #[test]
-    fn users_are_deleted_by_admins_or_owners_of_all_their_teams_never_by_themselves() {
-        let (west, east) = (TeamId::from_random([1; 16]), TeamId::from_random([2; 16]));
-        let roles = |admin: bool, teams: &[(&TeamId, Role)]| WorkspaceRoles {
-            admin,
-            memberships: teams.iter().map(|(t, r)| member("u", t, *r)).collect(),
+    fn users_are_deleted_by_admins_only_never_by_themselves() {
+        let west = TeamId::from_random([1; 16]);
+        let owner_west = Caller {
+            user: UserId::parse("o").unwrap(),
+            admin: false,
+            memberships: vec![member("o", &west, Role::Owner)],
         };
-        let owner_west = Caller::new(
-            UserId::parse("o").unwrap(),
-            roles(false, &[(&west, Role::Owner)]),
+        let admin = Caller::new(
+            UserId::parse("a").unwrap(),
+            WorkspaceRoles {
+                admin: true,
+                memberships: vec![],
+            },
         );
-        let admin = Caller::new(UserId::parse("a").unwrap(), roles(true, &[]));
         let u = UserId::parse("u").unwrap();
-        let in_west = roles(false, &[(&west, Role::Rep)]);
-        let in_both = roles(false, &[(&west, Role::Rep), (&east, Role::Rep)]);
-        let in_none = roles(false, &[]);
-        let an_admin = roles(true, &[(&west, Role::Rep)]);
-        assert!(owner_west.can_delete_user(&u, &in_west));
-        assert!(
-            !owner_west.can_delete_user(&u, &in_both),
-            "east is not theirs"
-        );
-        assert!(
-            !owner_west.can_delete_user(&u, &in_none),
-            "a user in no team: admins only"
-        );
-        assert!(
-            !owner_west.can_delete_user(&u, &an_admin),
-            "admins: by admins only"
-        );
-        for theirs in [&in_west, &in_both, &in_none, &an_admin] {
-            assert!(admin.can_delete_user(&u, theirs));
-        }
-        assert!(!admin.can_delete_user(&admin.user, &roles(true, &[])));
+        assert!(admin.can_delete_user(&u));
+        assert!(!admin.can_delete_user(&admin.user));
+        // Even for a user in the owner's team only: the user's calls may be elsewhere.
+        assert!(!owner_west.can_delete_user(&u));
     }
 }

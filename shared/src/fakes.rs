@@ -97,6 +97,10 @@ impl Clock for ManualClock {
     }
 }
 
+/// A change to a stored workspace record, made by "another process" (see
+/// [`InMemoryStore::interleave_next_tenant_write`]).
+type TenantWrite = Box<dyn FnOnce(&mut Tenant) + Send>;
+
 #[derive(Default)]
 struct State {
     tenants: HashMap<TenantId, Tenant>,
@@ -113,6 +117,8 @@ struct State {
     usage: Vec<crate::domain::usage::UsageEvent>,
     known_users: std::collections::BTreeSet<(TenantId, UserId)>,
     admins: std::collections::BTreeSet<(TenantId, UserId)>,
+    /// A write another process lands on a workspace record between someone's read and write.
+    tenant_interleaving: Option<TenantWrite>,
 }
 
 /// One in-memory store implementing every repository port.
@@ -124,6 +130,13 @@ pub struct InMemoryStore(std::sync::Arc<Mutex<State>>);
 impl InMemoryStore {
     fn state(&self) -> std::sync::MutexGuard<'_, State> {
         self.0.lock().unwrap()
+    }
+
+    /// Just before the next workspace-record write is checked, `write` changes the stored
+    /// record as another process's write would (its version moves on): the race between a
+    /// read and a write, made to happen.
+    pub fn interleave_next_tenant_write(&self, write: impl FnOnce(&mut Tenant) + Send + 'static) {
+        self.state().tenant_interleaving = Some(Box::new(write));
     }
 }
 
@@ -140,12 +153,22 @@ impl TenantRepository for InMemoryStore {
         Ok(self.state().tenants.get(tenant).cloned())
     }
     async fn update_tenant(&self, tenant: &Tenant) -> Result<(), StoreError> {
-        match self.state().tenants.get_mut(&tenant.tenant_id) {
-            Some(stored) => {
-                *stored = tenant.clone();
+        let mut s = self.state();
+        if let Some(write) = s.tenant_interleaving.take()
+            && let Some(stored) = s.tenants.get_mut(&tenant.tenant_id)
+        {
+            write(stored);
+            stored.version += 1;
+        }
+        match s.tenants.get_mut(&tenant.tenant_id) {
+            Some(stored) if stored.version == tenant.version => {
+                *stored = Tenant {
+                    version: tenant.version + 1,
+                    ..tenant.clone()
+                };
                 Ok(())
             }
-            None => Err(StoreError::NotFound),
+            _ => Err(StoreError::Conflict),
         }
     }
 }

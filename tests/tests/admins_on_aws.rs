@@ -1,6 +1,7 @@
 //! Workspace admins in DynamoDB through the real SDK, against the local stand-in. A binary of
 //! its own: moto's TransactWriteItems deep-copies the table and fails when another test writes
-//! meanwhile, and this test races two transactions on purpose.
+//! meanwhile. (Two removals at the same moment are serialized by DynamoDB's transactions;
+//! moto does not model that race, so this shows the condition each removal carries.)
 
 use callcoach_shared::domain::SCHEMA_VERSION;
 use callcoach_shared::domain::org::{Membership, Role, Team, Tenant};
@@ -10,8 +11,8 @@ use callcoach_shared::system::SystemClock;
 use callcoach_tests::{LocalAws, fresh_tenant, mint};
 
 /// Admins are records of their own beside the user's memberships: one query answers both, a
-/// team membership never reads as admin, and removal is a transaction that keeps one admin
-/// however two admins race to remove each other.
+/// team membership never reads as admin, and removal is a transaction that deletes the admin
+/// record only while the remaining admin's record is there.
 #[tokio::test]
 async fn admins_are_their_own_records_and_removal_keeps_another_admin() {
     use callcoach_shared::ports::{AdminRepository, RetentionStore};

@@ -211,6 +211,7 @@ async fn a_transcript_and_a_recording_go_through_everything_to_deletion() {
         &tenant,
         &UserId::parse(ADMIN).unwrap(),
         SystemClock.now(),
+        callcoach_shared::usecases::workspace::Provisioner::Operator,
     )
     .await
     .unwrap();

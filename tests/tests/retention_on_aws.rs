@@ -48,6 +48,8 @@ async fn tenant_with(aws: &LocalAws, transcripts_days: Option<u32>) -> TenantId 
             legal_hold: false,
             created_at: OffsetDateTime::now_utc(),
             deletion: None,
+            billing_event_at: None,
+            version: 0,
         })
         .await
         .unwrap();
@@ -345,14 +347,36 @@ async fn workspace_settings_update_in_place_and_the_registry_lists_every_tenant(
     tenant.retention.transcripts_days = Some(90);
     tenant.legal_hold = true;
     table.update_tenant(&tenant).await.unwrap();
-    assert_eq!(table.get_tenant(&tenant_id).await.unwrap().unwrap(), tenant);
+    let stored = table.get_tenant(&tenant_id).await.unwrap().unwrap();
+    assert_eq!(
+        stored,
+        Tenant {
+            version: tenant.version + 1,
+            ..tenant.clone()
+        }
+    );
     assert!(table.tenant_ids().await.unwrap().contains(&tenant_id));
+    // A write based on the older read is refused: it would undo the one that came first.
+    let mut stale = tenant.clone();
+    stale.legal_hold = false;
+    assert!(matches!(
+        table.update_tenant(&stale).await,
+        Err(callcoach_shared::ports::StoreError::Conflict)
+    ));
+    assert!(
+        table
+            .get_tenant(&tenant_id)
+            .await
+            .unwrap()
+            .unwrap()
+            .legal_hold
+    );
 
     let mut stranger = tenant.clone();
     stranger.tenant_id = fresh_tenant();
     assert!(matches!(
         table.update_tenant(&stranger).await,
-        Err(callcoach_shared::ports::StoreError::NotFound)
+        Err(callcoach_shared::ports::StoreError::Conflict)
     ));
     assert!(
         table

@@ -40,6 +40,7 @@ impl From<StoreError> for ApiError {
             StoreError::StaleTransition { .. } => {
                 ApiError::Conflict("the call changed meanwhile; retry")
             }
+            StoreError::Conflict => ApiError::Conflict("the record changed meanwhile; retry"),
             other => ApiError::Internal(Box::new(other)),
         }
     }

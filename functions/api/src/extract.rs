@@ -79,9 +79,13 @@ impl<P: Ports> FromRequestParts<Arc<Api<P>>> for Authenticated {
         )?;
         let caller = Caller::new(user, roles);
         if let Some(workspace) = &workspace {
+            // While a deletion is pending, its admins may still look at it, cancel it, or ask
+            // again (which answers the pending deletion).
             let admin_on_its_deletion = caller.can_manage_workspace()
                 && !workspace.state.is_gone()
-                && parts.uri.path() == DELETION_PATH;
+                && (parts.uri.path() == DELETION_PATH
+                    || (parts.uri.path() == "/v1/workspace"
+                        && parts.method == axum::http::Method::DELETE));
             if workspace.is_closed() && !admin_on_its_deletion {
                 return Err(ApiError::Gone);
             }

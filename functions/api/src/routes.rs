@@ -18,7 +18,7 @@ use callcoach_shared::ids::{CallId, ExportId, GoalId, TeamId, UserId};
 use callcoach_shared::messages::PipelineMessage;
 use callcoach_shared::ports::{
     AdminRepository, BlobStore, CallRepository, Clock, Cursor, DocumentKind, IdGenerator,
-    PageRequest, PlaybookRepository, Queue, TeamRepository, TenantRepository, UsageLog,
+    PageRequest, PlaybookRepository, Queue, StoreError, TeamRepository, TenantRepository, UsageLog,
 };
 use callcoach_shared::usecases::calls::{NewCall, create_call as create_call_use_case};
 use callcoach_shared::usecases::deletion::{self, DeletionError};
@@ -875,18 +875,26 @@ pub async fn put_retention<P: Ports>(
             "recordings_days_after_transcription: one of {RECORDING_WINDOW_CHOICES:?}"
         )));
     }
-    let mut tenant = workspace(&api, &who).await?;
-    if let Some(days) = body.transcripts_days {
-        tenant.retention.transcripts_days = days;
-        tenant.retention.analyses_days = days;
-    }
-    if let Some(days) = body.recordings_days_after_transcription {
-        tenant.retention.recordings_days_after_transcription = days;
-    }
-    if let Some(hold) = body.legal_hold {
-        tenant.legal_hold = hold;
-    }
-    api.ports.store().update_tenant(&tenant).await?;
+    // Applied to the record as stored when written: a concurrent deletion request, billing
+    // change or other admin's setting is kept, never overwritten with an older read.
+    let tenant = workspace::update_workspace(api.ports.store(), &who.tenant, |tenant| {
+        if let Some(days) = body.transcripts_days {
+            tenant.retention.transcripts_days = days;
+            tenant.retention.analyses_days = days;
+        }
+        if let Some(days) = body.recordings_days_after_transcription {
+            tenant.retention.recordings_days_after_transcription = days;
+        }
+        if let Some(hold) = body.legal_hold {
+            tenant.legal_hold = hold;
+        }
+        Ok::<_, StoreError>(workspace::Change::Write(tenant.clone()))
+    })
+    .await
+    .map_err(|e| match e {
+        StoreError::NotFound => ApiError::NotFound,
+        other => other.into(),
+    })?;
     Ok(Json(retention_view(&tenant)))
 }
 
@@ -1172,6 +1180,9 @@ impl From<DeletionError> for ApiError {
             DeletionError::Final => {
                 ApiError::Conflict("the grace period is over; the deletion is final")
             }
+            DeletionError::LastOwner => {
+                ApiError::Conflict("the user is the last owner of a team; name another owner first")
+            }
             DeletionError::Store(e) => e.into(),
         }
     }
@@ -1185,27 +1196,19 @@ pub async fn delete_user<P: Ports>(
     Path(raw): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     let user = UserId::parse(raw).map_err(|_| ApiError::NotFound)?;
-    let theirs = api
-        .ports
-        .store()
-        .workspace_roles(&who.tenant, &user)
-        .await?;
     if user == who.caller.user {
         return Err(ApiError::Conflict(
-            "you cannot delete yourself; an admin can",
+            "you cannot delete yourself; another admin can",
         ));
     }
-    if !who.caller.can_delete_user(&user, &theirs) {
+    if !who.caller.can_delete_user(&user) {
         return Err(ApiError::NotFound);
-    }
-    if theirs.admin {
-        // Through the guarded removal: two admins deleting each other leave one.
-        workspace::remove_admin(api.ports.store(), &who.tenant, &who.caller.user, &user).await?;
     }
     let done = deletion::delete_user(
         api.ports.store(),
         &who.tenant,
         &user,
+        &who.caller.user,
         api.ports.clock().now(),
     )
     .await?;
@@ -1364,6 +1367,10 @@ impl From<WorkspaceError> for ApiError {
                 ApiError::Conflict("a workspace needs at least one admin; name another first")
             }
             WorkspaceError::Closed => ApiError::Gone,
+            // Provisioning is not an API route; an admin route cannot meet it.
+            WorkspaceError::AlreadyProvisioned => {
+                ApiError::Conflict("the workspace exists already")
+            }
             WorkspaceError::Store(e) => e.into(),
         }
     }

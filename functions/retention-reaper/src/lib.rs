@@ -10,8 +10,9 @@
 //!   "cancelled" | "suspended", "at": RFC 3339}`, routed to [`change_account_state`] (cut-offs
 //!   run from receipt; an `at` far from it is refused);
 //! - detail-type `Workspace Provisioned`, detail `{"tenant_id", "admin_user_id"}`: sign-up
-//!   creates the workspace and its first admin ([`provision`]). An operator can invoke the
-//!   same directly: `{"provision": {"tenant_id", "admin_user_id"}}`.
+//!   creates the workspace and its first admin ([`provision`]), and cannot name an admin of a
+//!   workspace that exists. An operator invokes `{"provision": {"tenant_id",
+//!   "admin_user_id"}}` directly, which may also add an admin to an existing workspace.
 //!
 //! And the breach-scoping query of the runbook (P11), invoked by an operator (IAM
 //! `lambda:InvokeFunction`; API Gateway does not reach this function):
@@ -32,7 +33,7 @@ use callcoach_shared::telemetry::{Metric, emit_metrics};
 use callcoach_shared::usecases::breach::{BreachQuery, scope_breach};
 use callcoach_shared::usecases::lifecycle::change_account_state;
 use callcoach_shared::usecases::reaper::{ReapReport, Reaper};
-use callcoach_shared::usecases::workspace::provision;
+use callcoach_shared::usecases::workspace::{Provisioner, provision};
 use lambda_runtime::{Error, LambdaEvent};
 use serde_json::Value;
 use tracing::info;
@@ -174,19 +175,20 @@ pub async fn handle_event<S: ReaperStore, B: BlobStore, C: Clock>(
     }
     let from_billing = payload["source"] == BILLING_SOURCE;
     let provision_request = match payload.get("provision") {
-        Some(request) => Some(request.clone()),
+        Some(request) => Some((request.clone(), Provisioner::Operator)),
         None if from_billing && payload["detail-type"] == PROVISIONED_DETAIL_TYPE => {
-            Some(payload["detail"].clone())
+            Some((payload["detail"].clone(), Provisioner::SignUp))
         }
         None => None,
     };
-    if let Some(request) = provision_request {
+    if let Some((request, by)) = provision_request {
         let request: ProvisionRequest = serde_json::from_value(request)?;
         let done = provision(
             &deps.store,
             &request.tenant_id,
             &request.admin_user_id,
             deps.clock.now(),
+            by,
         )
         .await?;
         info!(tenant = %request.tenant_id, created = done.workspace_created, admin_added = done.admin_added, "workspace provisioned");

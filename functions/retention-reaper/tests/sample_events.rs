@@ -43,6 +43,8 @@ async fn seeded_at<C: Clock>(clock: C) -> (Deps<InMemoryStore, InMemoryBlobStore
             legal_hold: false,
             created_at: time::OffsetDateTime::now_utc(),
             deletion: None,
+            billing_event_at: None,
+            version: 0,
         })
         .await
         .unwrap();

@@ -8,17 +8,25 @@ use callcoach_shared::config::ResourceConfig;
 use callcoach_shared::ids::{TenantId, UserId};
 use callcoach_shared::ports::Clock;
 use callcoach_shared::system::SystemClock;
-use callcoach_shared::usecases::workspace::{Provisioned, provision};
+use callcoach_shared::usecases::workspace::{Provisioned, Provisioner, provision};
 
 pub const USAGE: &str = "usage: callcoach provision --tenant TENANT --admin USER";
 
 /// Provisions `tenant` with `admin` through the local AWS environment.
 pub async fn provision_locally(tenant: &TenantId, admin: &UserId) -> anyhow::Result<Provisioned> {
+    crate::serve::ensure_local_aws()?;
     let resources = ResourceConfig::from_env(&[])
         .context("the local AWS environment is missing: run under `infra/local-aws.sh run`")?;
     let sdk = load_sdk_config().await;
     let aws = AwsAdapters::new(&sdk, &resources);
-    Ok(provision(&aws.table, tenant, admin, SystemClock.now()).await?)
+    Ok(provision(
+        &aws.table,
+        tenant,
+        admin,
+        SystemClock.now(),
+        Provisioner::Operator,
+    )
+    .await?)
 }
 
 pub async fn run(args: &[String]) -> anyhow::Result<()> {

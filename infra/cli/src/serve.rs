@@ -25,8 +25,30 @@ pub type LocalPorts = api::Adapters<
     RandomIds,
 >;
 
+/// Refuses to run against anything but the local stand-in: these commands serve and change
+/// data for whoever holds a local token, and must never reach a real account.
+pub fn ensure_local_aws() -> anyhow::Result<()> {
+    let endpoint = process_env("AWS_ENDPOINT_URL").unwrap_or_default();
+    let host = endpoint
+        .split("://")
+        .nth(1)
+        .and_then(|rest| rest.split(['/', ':']).next())
+        .unwrap_or("");
+    anyhow::ensure!(
+        matches!(host, "127.0.0.1" | "localhost"),
+        "AWS_ENDPOINT_URL must point at the local stand-in on 127.0.0.1 (run under `infra/local-aws.sh run`); refusing to run against {}",
+        if endpoint.is_empty() {
+            "AWS itself"
+        } else {
+            "another endpoint"
+        }
+    );
+    Ok(())
+}
+
 /// The api function as its `main.rs` builds it, from the local AWS environment.
 pub async fn local_api() -> anyhow::Result<Arc<api::Api<LocalPorts>>> {
+    ensure_local_aws()?;
     let resources = ResourceConfig::from_env(&DataCategory::ALL)
         .context("the local AWS environment is missing: run under `infra/local-aws.sh run`")?;
     let scoring = required(&process_env, "SCORING_QUEUE_URL")?;

@@ -151,7 +151,7 @@ async fn a_rep_cannot_take_over_or_destroy_the_workspace_through_the_local_workf
     assert_eq!(status, 200, "{before}");
 
     // The two requests of the review, then everything else the old "owner" could do.
-    let attack: [(&str, &str, Option<Value>); 11] = [
+    let attack: [(&str, &str, Option<Value>); 9] = [
         ("POST", "/v1/teams", Some(json!({"name": "Mine"}))),
         ("DELETE", "/v1/workspace", None),
         (
@@ -169,14 +169,10 @@ async fn a_rep_cannot_take_over_or_destroy_the_workspace_through_the_local_workf
         ("DELETE", "/v1/users/boss", None),
         ("PUT", "/v1/workspace/admins/rep-1", None),
         ("DELETE", "/v1/workspace/admins/boss", None),
-        ("DELETE", &format!("/v1/teams/{team}"), None),
-        (
-            "PUT",
-            &format!("{members}/rep-1"),
-            Some(json!({"role": "owner"})),
-        ),
     ];
-    for attacker in ["rep-1", "stranger"] {
+    // The rep of the review; a stranger with a valid token; and the team's own owner, whose
+    // team ownership made them "workspace owner" in the old model.
+    for attacker in ["rep-1", "stranger", "lead"] {
         for (method, path, body) in &attack {
             let (status, text) = client.send(attacker, method, path, body.clone()).await;
             assert_eq!(
@@ -186,15 +182,44 @@ async fn a_rep_cannot_take_over_or_destroy_the_workspace_through_the_local_workf
             );
         }
     }
-    // A token the local authorizer did not issue never reaches the function.
-    let forged = client
-        .http
-        .delete(format!("{}/v1/workspace", api.base))
-        .bearer_auth("eyJhbGciOiJub25lIn0.eyJzdWIiOiJib3NzIn0.")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(forged.status().as_u16(), 401);
+    // The rep cannot promote themselves or break up the team either.
+    for (method, path, body) in [
+        (
+            "PUT",
+            format!("{members}/rep-1"),
+            Some(json!({"role": "owner"})),
+        ),
+        ("DELETE", format!("/v1/teams/{team}"), None),
+    ] {
+        let (status, text) = client.send("rep-1", method, &path, body).await;
+        assert_eq!(
+            (status, text.as_str()),
+            (404, NOT_FOUND_BODY),
+            "{method} {path}"
+        );
+    }
+    // Tokens the local authorizer did not sign never reach the function: unsigned ones with
+    // the expected key id, and ones "signed" with the public key as an HMAC secret.
+    use base64::Engine;
+    let b64 = |v: &str| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v);
+    let claims = format!(
+        r#"{{"iss":"callcoach-local","aud":"callcoach-local-api","sub":"boss","custom:tenant_id":"{}","exp":4102444800}}"#,
+        client.tenant
+    );
+    for header in [
+        r#"{"alg":"none","kid":"local-1"}"#,
+        r#"{"alg":"HS256","kid":"local-1"}"#,
+    ] {
+        let forged = format!("{}.{}.c2lnbmF0dXJl", b64(header), b64(&claims));
+        let answer = client
+            .http
+            .delete(format!("{}/v1/workspace", api.base))
+            .bearer_auth(forged)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(answer.status().as_u16(), 401, "{header}");
+    }
 
     // Nothing changed: the same settings, no deletion pending, the same admin and members.
     assert_eq!(settings().await, (200, before));

@@ -51,6 +51,14 @@ pub struct Tenant {
     /// period ends, unless an admin cancels first.
     #[serde(default)]
     pub deletion: Option<DeletionRequest>,
+    /// When billing said the last state change it sent happened (its `at`): a redelivered or
+    /// older billing event is not applied again.
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub billing_event_at: Option<OffsetDateTime>,
+    /// Counts writes: a write based on an older read is refused (optimistic concurrency), so
+    /// two writers never silently undo each other.
+    #[serde(default)]
+    pub version: u64,
 }
 
 /// A pending deletion of the whole workspace (the first of its two steps).
@@ -81,6 +89,8 @@ impl Tenant {
             legal_hold: false,
             created_at,
             deletion: None,
+            billing_event_at: None,
+            version: 0,
         }
     }
 

@@ -36,7 +36,10 @@ pub trait TenantRepository: Send + Sync {
         &self,
         tenant: &TenantId,
     ) -> impl Future<Output = Result<Option<Tenant>, StoreError>> + Send;
-    /// Replaces the settings of an existing tenant (`NotFound` when there is none).
+    /// Stores `tenant` as version `tenant.version + 1`, only if the stored record is still at
+    /// `tenant.version` (the one it was read at): `Conflict` when another write came first or
+    /// there is no such tenant, and nothing is written. Read, change and write again through
+    /// [`crate::usecases::workspace::update_workspace`].
     fn update_tenant(&self, tenant: &Tenant)
     -> impl Future<Output = Result<(), StoreError>> + Send;
 }

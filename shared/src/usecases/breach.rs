@@ -239,6 +239,8 @@ mod tests {
                 legal_hold: false,
                 created_at: datetime!(2026-01-01 0:00 UTC),
                 deletion: None,
+                billing_event_at: None,
+                version: 0,
             })
             .await
             .unwrap();

@@ -15,13 +15,15 @@ use crate::crypto::DataKeyStore;
 use crate::domain::audit::AuditEvent;
 use crate::domain::call::{Call, CallStatus};
 use crate::domain::org::DeletionRequest;
+use crate::domain::org::Role;
 use crate::domain::retention::AccountState;
 use crate::ids::{TeamId, TenantId, UserId};
 use crate::ports::{
-    AgeIndex, AuditLog, CallRepository, DueCall, PageRequest, RetentionStore, StoreError,
-    TeamRepository, TenantRepository,
+    AdminRepository, AgeIndex, AuditLog, CallRepository, DueCall, PageRequest, RetentionStore,
+    StoreError, TeamRepository, TenantRepository,
 };
 use crate::usecases::audit_trail::record_once;
+use crate::usecases::workspace::{Change, update_workspace};
 
 /// How many entries one index read takes.
 const PAGE: usize = 100;
@@ -38,6 +40,8 @@ pub enum DeletionError {
     Contended,
     #[error("the workspace's grace period is over; its deletion is final")]
     Final,
+    #[error("the user is the last owner of a team; name another owner first")]
+    LastOwner,
     #[error("a store failed")]
     Store(#[from] StoreError),
 }
@@ -220,14 +224,19 @@ async fn refuse_held_workspace<S: TenantRepository>(
 /// memberships, rep progress and usage events. What belongs to the team stays: teams,
 /// playbooks, other people's calls, and audit events naming the user (ids only, kept two
 /// years as the record of who did what, including this deletion).
+///
+/// `by` is the admin deleting them. Refusals come before any change: a legal hold, or the
+/// user being a team's last owner. A user who is an admin loses the role through the guarded
+/// removal (`by` must still be an admin), so two admins deleting each other leave one.
 pub async fn delete_user<S>(
     store: &S,
     tenant: &TenantId,
     user: &UserId,
+    by: &UserId,
     now: OffsetDateTime,
 ) -> Result<Deleted, DeletionError>
 where
-    S: TenantRepository + TeamRepository + CallRepository + RetentionStore,
+    S: TenantRepository + TeamRepository + AdminRepository + CallRepository + RetentionStore,
 {
     refuse_held_workspace(store, tenant).await?;
     let teams: Vec<TeamId> = store
@@ -243,6 +252,20 @@ where
         return Err(DeletionError::NotFound);
     }
     refuse_held(&calls)?;
+    for owned in memberships.iter().filter(|m| m.role == Role::Owner) {
+        let others = store.members_of_team(tenant, &owned.team_id).await?;
+        if !others
+            .iter()
+            .any(|m| m.role == Role::Owner && &m.user_id != user)
+        {
+            return Err(DeletionError::LastOwner);
+        }
+    }
+    match store.remove_admin(tenant, user, by).await {
+        Ok(()) | Err(StoreError::NotFound) => {}
+        Err(StoreError::Conflict) => return Err(DeletionError::Contended),
+        Err(e) => return Err(e.into()),
+    }
     let calls = mark_deleted(store, calls, now).await?;
     let mut records = 0;
     for membership in &memberships {
@@ -305,14 +328,13 @@ pub async fn request_workspace_deletion<S>(
 where
     S: TenantRepository + CallRepository + RetentionStore + DataKeyStore + AuditLog,
 {
-    let mut record = refuse_held_workspace(store, tenant)
+    let record = refuse_held_workspace(store, tenant)
         .await?
         .ok_or(DeletionError::NotFound)?;
-    if record.state == AccountState::Destroyed {
-        return Err(DeletionError::NotFound);
-    }
-    if let Some(pending) = record.deletion {
-        return Ok(WorkspaceDeletion::Pending(pending));
+    match (&record.deletion, record.state) {
+        (_, AccountState::Destroyed) => return Err(DeletionError::NotFound),
+        (Some(pending), _) => return Ok(WorkspaceDeletion::Pending(pending.clone())),
+        _ => {}
     }
     if any_call_held(store, tenant).await? {
         return Err(DeletionError::LegalHold);
@@ -326,31 +348,46 @@ where
         requested_at: now,
         shred_at: now + grace,
     };
-    record.deletion = Some(request.clone());
-    store.update_tenant(&record).await?;
+    // Decided on the record as stored when written: a hold set meanwhile still refuses it.
+    let done = update_workspace(store, tenant, |record| {
+        if record.legal_hold {
+            return Err(DeletionError::LegalHold);
+        }
+        Ok(match (&record.deletion, record.state) {
+            (_, AccountState::Destroyed) => return Err(DeletionError::NotFound),
+            (_, AccountState::Deleted) => Change::Keep(WorkspaceDeletion::Shredded),
+            (Some(pending), _) => Change::Keep(WorkspaceDeletion::Pending(pending.clone())),
+            (None, _) => {
+                record.deletion = Some(request.clone());
+                Change::Write(WorkspaceDeletion::Pending(request.clone()))
+            }
+        })
+    })
+    .await?;
     warn!(tenant = %tenant, "workspace deletion requested: locked until its grace period ends");
-    Ok(WorkspaceDeletion::Pending(request))
+    Ok(done)
 }
 
 /// Withdraws a pending deletion before its grace period ends; the workspace is served again
-/// as it was. `NotFound` when none is pending, `Final` once the grace period is over.
+/// as it was. `NotFound` when none is pending, `Final` once the grace period is over or the
+/// reaper has begun (it marks the workspace deleted before it shreds, so a cancellation and
+/// the reaper cannot both win).
 pub async fn cancel_workspace_deletion<S: TenantRepository>(
     store: &S,
     tenant: &TenantId,
     now: OffsetDateTime,
 ) -> Result<(), DeletionError> {
-    let mut record = store
-        .get_tenant(tenant)
-        .await?
-        .ok_or(DeletionError::NotFound)?;
-    let Some(pending) = &record.deletion else {
-        return Err(DeletionError::NotFound);
-    };
-    if record.state.is_gone() || pending.shred_at <= now {
-        return Err(DeletionError::Final);
-    }
-    record.deletion = None;
-    store.update_tenant(&record).await?;
+    update_workspace(store, tenant, |record| {
+        let Some(pending) = &record.deletion else {
+            return Err(DeletionError::NotFound);
+        };
+        if record.state.is_gone() || pending.shred_at <= now {
+            return Err(DeletionError::Final);
+        }
+        record.deletion = None;
+        Ok(Change::Write(()))
+    })
+    .await?;
     info!(tenant = %tenant, "workspace deletion cancelled");
     Ok(())
 }
@@ -367,20 +404,24 @@ pub async fn delete_workspace<S>(
 where
     S: TenantRepository + CallRepository + RetentionStore + DataKeyStore + AuditLog,
 {
-    let mut record = refuse_held_workspace(store, tenant)
-        .await?
-        .ok_or(DeletionError::NotFound)?;
-    if record.state == AccountState::Destroyed {
-        return Err(DeletionError::NotFound);
-    }
     if any_call_held(store, tenant).await? {
         return Err(DeletionError::LegalHold);
     }
-    if record.state != AccountState::Deleted {
-        record.state = AccountState::Deleted;
-        record.state_since = Some(now);
-        store.update_tenant(&record).await?;
-    }
+    update_workspace(store, tenant, |record| {
+        if record.legal_hold {
+            return Err(DeletionError::LegalHold);
+        }
+        Ok(match record.state {
+            AccountState::Destroyed => return Err(DeletionError::NotFound),
+            AccountState::Deleted => Change::Keep(()),
+            _ => {
+                record.state = AccountState::Deleted;
+                record.state_since = Some(now);
+                Change::Write(())
+            }
+        })
+    })
+    .await?;
     let event = AuditEvent::by_system(
         "system",
         tenant,
@@ -559,7 +600,7 @@ mod tests {
     #[tokio::test]
     async fn deleting_a_user_takes_their_calls_and_records_and_leaves_the_team() {
         let w = Workspace::new("acme").await;
-        let done = delete_user(&w.store, &w.tenant, &user("r1"), NOW)
+        let done = delete_user(&w.store, &w.tenant, &user("r1"), &user("admin"), NOW)
             .await
             .unwrap();
         assert_eq!(done.calls, 2, "r1's calls in both teams");
@@ -620,7 +661,7 @@ mod tests {
         );
         // Done: a repeat finds nothing to delete.
         assert!(matches!(
-            delete_user(&w.store, &w.tenant, &user("r1"), NOW).await,
+            delete_user(&w.store, &w.tenant, &user("r1"), &user("admin"), NOW).await,
             Err(DeletionError::NotFound)
         ));
     }
@@ -638,7 +679,7 @@ mod tests {
         w.store.save_transition(&held, held.status).await.unwrap();
         let before = w.calls();
         assert!(matches!(
-            delete_user(&w.store, &w.tenant, &user("r1"), NOW).await,
+            delete_user(&w.store, &w.tenant, &user("r1"), &user("admin"), NOW).await,
             Err(DeletionError::LegalHold)
         ));
         let team = if held.team_id == w.west {
@@ -717,7 +758,7 @@ mod tests {
         let logs = crate::fakes::CapturedLogs::default();
         let _guard = logs.during();
         let w = Workspace::new("acme").await;
-        delete_user(&w.store, &w.tenant, &user("r2"), NOW)
+        delete_user(&w.store, &w.tenant, &user("r2"), &user("admin"), NOW)
             .await
             .unwrap();
         delete_team(&w.store, &w.tenant, &w.east, NOW)
@@ -906,6 +947,7 @@ mod tests {
             request_workspace_deletion(&w.store, &w.tenant, &admin, NOW, Duration::hours(72)).await,
             Err(DeletionError::LegalHold)
         ));
+        let mut record = w.store.get_tenant(&w.tenant).await.unwrap().unwrap();
         record.legal_hold = false;
         w.store.update_tenant(&record).await.unwrap();
         let done = request_workspace_deletion(&w.store, &w.tenant, &admin, NOW, Duration::ZERO)
@@ -914,5 +956,25 @@ mod tests {
         assert_eq!(done, WorkspaceDeletion::Shredded);
         let record = w.store.get_tenant(&w.tenant).await.unwrap().unwrap();
         assert_eq!(record.state, AccountState::Deleted);
+    }
+
+    #[tokio::test]
+    async fn a_deletion_request_racing_a_legal_hold_keeps_the_hold_and_is_refused() {
+        let w = Workspace::new("acme").await;
+        // An admin sets the workspace's legal hold between this request's read and its write.
+        w.store
+            .interleave_next_tenant_write(|record| record.legal_hold = true);
+        let asked = request_workspace_deletion(
+            &w.store,
+            &w.tenant,
+            &user("admin"),
+            NOW,
+            Duration::hours(72),
+        )
+        .await;
+        assert!(matches!(asked, Err(DeletionError::LegalHold)), "{asked:?}");
+        let record = w.store.get_tenant(&w.tenant).await.unwrap().unwrap();
+        assert!(record.legal_hold, "the hold is kept, not overwritten");
+        assert!(record.deletion.is_none(), "and nothing is pending");
     }
 }

@@ -17,9 +17,11 @@ use crate::domain::retention::AccountState;
 use crate::ids::TenantId;
 use crate::ports::{AuditLog, StoreError, TenantRepository};
 use crate::usecases::audit_trail::record_once;
+use crate::usecases::workspace::{Change, update_workspace};
 
-/// EventBridge retries a failed delivery for up to a day; an older event is not believed.
-pub const MAX_EVENT_AGE: time::Duration = time::Duration::hours(24);
+/// EventBridge retries a failed delivery for up to a day; an older event is not believed (an
+/// hour of margin over the retries).
+pub const MAX_EVENT_AGE: time::Duration = time::Duration::hours(25);
 /// Clocks differ a little; an event from further in the future is not believed.
 pub const MAX_EVENT_LEAD: time::Duration = time::Duration::minutes(5);
 
@@ -37,8 +39,9 @@ pub enum LifecycleError {
     Store(#[from] StoreError),
 }
 
-/// Moves a workspace to `next`, received at `now`; `at` (when billing says it happened) only
-/// identifies the change, so a redelivery is recorded once.
+/// Moves a workspace to `next`, received at `now`; `at` (when billing says it happened)
+/// orders billing's changes: one not newer than the last applied (a redelivery, or an older
+/// event arriving late) changes nothing. The audit event is stamped at receipt.
 pub async fn change_account_state<S: TenantRepository + AuditLog>(
     store: &S,
     tenant_id: &TenantId,
@@ -49,25 +52,32 @@ pub async fn change_account_state<S: TenantRepository + AuditLog>(
     if at < now - MAX_EVENT_AGE || at > now + MAX_EVENT_LEAD {
         return Err(LifecycleError::ImplausibleTime);
     }
-    let mut tenant = store
-        .get_tenant(tenant_id)
-        .await?
-        .ok_or(LifecycleError::UnknownTenant)?;
     if matches!(next, AccountState::Destroyed | AccountState::Deleted) {
         return Err(LifecycleError::NotAllowed);
     }
-    let due = tenant.destruction_due();
-    if tenant.state.is_gone() || due.is_some_and(|due| due <= now) {
-        return Err(LifecycleError::PastCutoff);
-    }
-    if tenant.state != next {
-        tenant.state = next;
-        tenant.state_since = (next != AccountState::Active).then_some(now);
-        store.update_tenant(&tenant).await?;
-    }
+    let tenant = update_workspace(store, tenant_id, |tenant| {
+        let due = tenant.destruction_due();
+        if tenant.state.is_gone() || due.is_some_and(|due| due <= now) {
+            return Err(LifecycleError::PastCutoff);
+        }
+        if tenant.billing_event_at.is_some_and(|last| last >= at) {
+            return Ok(Change::Keep(tenant.clone()));
+        }
+        if tenant.state != next {
+            tenant.state = next;
+            tenant.state_since = (next != AccountState::Active).then_some(now);
+        }
+        tenant.billing_event_at = Some(at);
+        Ok(Change::Write(tenant.clone()))
+    })
+    .await
+    .map_err(|e| match e {
+        LifecycleError::Store(StoreError::NotFound) => LifecycleError::UnknownTenant,
+        other => other,
+    })?;
     let action = format!("account.{}", next.as_str());
     let at_text = at.unix_timestamp().to_string();
-    let event = AuditEvent::by_system("billing", tenant_id, &action, "workspace", &[&at_text], at);
+    let event = AuditEvent::by_system("billing", tenant_id, &action, "workspace", &[&at_text], now);
     record_once(store, &event).await?;
     Ok(tenant)
 }

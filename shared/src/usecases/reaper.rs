@@ -34,6 +34,7 @@ use crate::ports::{
 };
 use crate::usecases::audit_trail::record_once;
 use crate::usecases::deletion::{IndexWalk, any_call_held, every_call};
+use crate::usecases::workspace::{Change, update_workspace};
 
 /// Calls read from an index per request.
 const PAGE: usize = 100;
@@ -153,8 +154,8 @@ where
                     report.held += 1;
                     continue;
                 }
-                if !dry_run {
-                    self.destroy(tenant, due, &mut report).await?;
+                if !dry_run && !self.destroy(tenant, due, now, &mut report).await? {
+                    continue;
                 }
                 report.accounts_destroyed += 1;
                 report.saw_lateness((now - due).whole_seconds());
@@ -281,13 +282,34 @@ where
     /// every object under its prefixes, then the record becomes a tombstone. Each step is
     /// idempotent, and the tombstone is written last, so a run killed midway is finished by
     /// the next. Audit events stay for their own two years (ids only: the proof of deletion).
+    ///
+    /// It begins by marking the workspace deleted, a write that holds only if nothing changed
+    /// the record since it was found due: an admin's cancellation, a re-activation or a legal
+    /// hold that came first wins, and nothing is destroyed (false).
     async fn destroy(
         &self,
-        mut tenant: Tenant,
+        tenant: Tenant,
         due: OffsetDateTime,
+        now: OffsetDateTime,
         report: &mut ReapReport,
-    ) -> Result<(), ReapError> {
+    ) -> Result<bool, ReapError> {
         let tenant_id = tenant.tenant_id.clone();
+        let claimed = update_workspace(self.store, &tenant_id, |record| {
+            let still_due = record.destruction_due().is_some_and(|d| d <= now);
+            if record.state == AccountState::Destroyed || record.legal_hold || !still_due {
+                return Ok::<_, ReapError>(Change::Keep(false));
+            }
+            if record.state == AccountState::Deleted {
+                return Ok(Change::Keep(true));
+            }
+            record.state = AccountState::Deleted;
+            record.state_since = Some(due);
+            Ok(Change::Write(true))
+        })
+        .await?;
+        if !claimed {
+            return Ok(false);
+        }
         let action = "retention.account_destroyed";
         let due_text = due.unix_timestamp().to_string();
         self.audit(&tenant_id, action, "workspace", &due_text, due)
@@ -313,10 +335,13 @@ where
             self.blobs.abort_unfinished(&prefix).await?;
             report.object_versions += self.blobs.purge_prefix(&prefix).await? as u64;
         }
-        tenant.state = AccountState::Destroyed;
-        self.store.update_tenant(&tenant).await?;
+        update_workspace(self.store, &tenant_id, |record| {
+            record.state = AccountState::Destroyed;
+            Ok::<_, ReapError>(Change::Write(()))
+        })
+        .await?;
         warn!(tenant = %tenant_id, "workspace destroyed after its cut-off");
-        Ok(())
+        Ok(true)
     }
 
     /// Deletes what one due entry covers; false when a hold (or a newer upload) keeps it.
@@ -438,6 +463,8 @@ mod tests {
                     legal_hold: hold,
                     created_at: NOW,
                     deletion: None,
+                    billing_event_at: None,
+                    version: 0,
                 })
                 .await
                 .unwrap();
@@ -680,7 +707,9 @@ mod tests {
             .unwrap();
         assert!(rig.exists(&call).await);
 
-        // Cancelled again; 30 days later (plus a second) it is destroyed.
+        // Cancelled again a minute later; 30 days on (plus a second) it is destroyed.
+        rig.clock.advance(Duration::MINUTE.unsigned_abs());
+        let now = rig.clock.now();
         change_account_state(&rig.store, &tenant, AccountState::Cancelled, now, now)
             .await
             .unwrap();
@@ -788,6 +817,66 @@ mod tests {
         rig.clock.advance(Duration::SECOND.unsigned_abs());
         let report = rig.reaper().run(None, false, || true).await.unwrap();
         assert_eq!(report.accounts_destroyed, 1);
+    }
+
+    #[tokio::test]
+    async fn a_cancellation_landing_before_the_reaper_claims_the_workspace_wins() {
+        use crate::domain::org::DeletionRequest;
+        let rig = Rig::new();
+        let tenant = rig.tenant("acme", None, false).await;
+        let call = rig.call(&tenant, NOW - Duration::days(1)).await;
+        plant_data_key(&rig, &tenant).await;
+        let mut record = rig.store.get_tenant(&tenant).await.unwrap().unwrap();
+        record.deletion = Some(DeletionRequest {
+            requested_by: crate::ids::UserId::parse("admin").unwrap(),
+            requested_at: NOW - Duration::hours(72),
+            shred_at: NOW - Duration::SECOND,
+        });
+        rig.store.update_tenant(&record).await.unwrap();
+        // The run finds the workspace due; an admin's cancellation lands before its first write.
+        rig.store
+            .interleave_next_tenant_write(|record| record.deletion = None);
+        let report = rig.reaper().run(None, false, || true).await.unwrap();
+        assert_eq!(report.accounts_destroyed, 0, "{report:?}");
+        assert!(has_data_key(&rig, &tenant).await, "nothing shredded");
+        assert!(rig.exists(&call).await);
+        let record = rig.store.get_tenant(&tenant).await.unwrap().unwrap();
+        assert!(
+            !record.is_closed(),
+            "served again, as the cancellation said"
+        );
+    }
+
+    #[tokio::test]
+    async fn billing_changes_apply_in_their_own_order_and_a_late_older_one_changes_nothing() {
+        use crate::usecases::lifecycle::change_account_state;
+        let rig = Rig::new();
+        let tenant = rig.tenant("acme", None, false).await;
+        let (t1, t2) = (NOW - Duration::hours(2), NOW - Duration::hours(1));
+        change_account_state(&rig.store, &tenant, AccountState::Cancelled, t1, NOW)
+            .await
+            .unwrap();
+        change_account_state(&rig.store, &tenant, AccountState::Active, t2, NOW)
+            .await
+            .unwrap();
+        // The cancellation is delivered again (at least once), after the re-activation.
+        let again = change_account_state(&rig.store, &tenant, AccountState::Cancelled, t1, NOW)
+            .await
+            .unwrap();
+        assert_eq!(again.state, AccountState::Active);
+        let record = rig.store.get_tenant(&tenant).await.unwrap().unwrap();
+        assert_eq!(
+            (record.state, record.state_since),
+            (AccountState::Active, None)
+        );
+        // Each change is recorded once, stamped when it was received.
+        let events = rig.store.audit_events();
+        let cancellations: Vec<_> = events
+            .iter()
+            .filter(|e| e.action == "account.cancelled")
+            .collect();
+        assert_eq!(cancellations.len(), 1);
+        assert_eq!(cancellations[0].at, NOW);
     }
 
     #[tokio::test]

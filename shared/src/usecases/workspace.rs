@@ -13,10 +13,55 @@ use crate::ids::{TenantId, UserId};
 use crate::ports::{AdminRepository, AuditLog, StoreError, TenantRepository};
 use crate::usecases::audit_trail::record_once;
 
+/// What a change of the workspace record decided.
+#[derive(Debug)]
+pub enum Change<T> {
+    /// Write the changed record, then answer this.
+    Write(T),
+    /// Nothing to write; answer this.
+    Keep(T),
+}
+
+/// Rounds of read, change, write before giving up while other writers keep winning.
+const UPDATE_ATTEMPTS: usize = 8;
+
+/// The one way the workspace record changes: read it, apply `change` to the record as stored,
+/// write it back only if nothing else wrote it in between (its version), and otherwise read
+/// and apply again. So a legal hold, a deletion request, a cancellation, a billing change and
+/// the reaper never undo each other. `change` may refuse with its own error; a missing record
+/// is `StoreError::NotFound`, and writers that keep winning end in `StoreError::Conflict`.
+pub async fn update_workspace<S, T, E>(
+    store: &S,
+    tenant: &TenantId,
+    mut change: impl FnMut(&mut Tenant) -> Result<Change<T>, E>,
+) -> Result<T, E>
+where
+    S: TenantRepository,
+    E: From<StoreError>,
+{
+    for _ in 0..UPDATE_ATTEMPTS {
+        let mut record = store
+            .get_tenant(tenant)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        match change(&mut record)? {
+            Change::Keep(answer) => return Ok(answer),
+            Change::Write(answer) => match store.update_tenant(&record).await {
+                Ok(()) => return Ok(answer),
+                Err(StoreError::Conflict) => continue,
+                Err(e) => return Err(e.into()),
+            },
+        }
+    }
+    Err(StoreError::Conflict.into())
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum WorkspaceError {
     #[error("the workspace was deleted; it cannot be provisioned again")]
     Closed,
+    #[error("the workspace exists already; sign-up cannot name another admin of it")]
+    AlreadyProvisioned,
     #[error("that user is not an admin of the workspace")]
     NotAdmin,
     #[error("the workspace's last admin cannot leave; name another admin first")]
@@ -32,50 +77,75 @@ pub struct Provisioned {
     pub admin_added: bool,
 }
 
+/// Who provisions, which decides what they may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Provisioner {
+    /// Sign-up (the billing principal's event): creates a workspace with its first admin, and
+    /// nothing more. A workspace that exists is not given another admin this way, so a
+    /// compromised or mistaken sender cannot make itself admin of someone else's workspace; a
+    /// redelivered event for the same workspace and admin is answered as done.
+    SignUp,
+    /// An operator's direct invoke (IAM `lambda:InvokeFunction`): may also name an admin of an
+    /// existing workspace, to restore access.
+    Operator,
+}
+
+impl Provisioner {
+    fn actor_kind(self) -> &'static str {
+        match self {
+            Provisioner::SignUp => "billing",
+            Provisioner::Operator => "operator",
+        }
+    }
+}
+
 /// Creates the workspace record (active, default retention) when there is none and makes
-/// `admin` one of its admins. Idempotent; run again with another user it adds that admin (an
-/// operator restoring access). A deleted or destroyed workspace is refused. Audited as the
-/// operator's action, once however often it is retried.
+/// `admin` one of its admins, as `by` may (see [`Provisioner`]). Idempotent. A deleted or
+/// destroyed workspace is refused. Audited as `by`'s action, once however often retried
+/// (the ids derive from the workspace and the admin, and are written on every run, so a run
+/// that stopped between the change and its record leaves no gap).
 pub async fn provision<S>(
     store: &S,
     tenant: &TenantId,
     admin: &UserId,
     now: OffsetDateTime,
+    by: Provisioner,
 ) -> Result<Provisioned, WorkspaceError>
 where
     S: TenantRepository + AdminRepository + AuditLog,
 {
     let workspace_created = match store.get_tenant(tenant).await? {
         Some(existing) if existing.is_closed() => return Err(WorkspaceError::Closed),
+        Some(_) if by == Provisioner::SignUp => {
+            if store.admins(tenant).await?.contains(admin) {
+                false
+            } else {
+                return Err(WorkspaceError::AlreadyProvisioned);
+            }
+        }
         Some(_) => false,
         None => match store
             .create_tenant(&Tenant::active(tenant.clone(), tenant.as_str(), now))
             .await
         {
             Ok(()) => true,
-            Err(StoreError::AlreadyExists) => false,
+            Err(StoreError::AlreadyExists) if by == Provisioner::Operator => false,
+            Err(StoreError::AlreadyExists) => return Err(WorkspaceError::AlreadyProvisioned),
             Err(e) => return Err(e.into()),
         },
     };
-    if workspace_created {
-        let event = AuditEvent::by_system(
-            "operator",
-            tenant,
-            "workspace.provisioned",
-            "workspace",
-            &[],
-            now,
-        );
-        record_once(store, &event).await?;
-    }
     let admin_added = store.add_admin(tenant, admin).await?;
-    if admin_added {
+    let events = [
+        ("workspace.provisioned", "workspace".to_owned()),
+        ("workspace.admin_added", format!("admin/{admin}")),
+    ];
+    for (action, object) in events {
         let event = AuditEvent::by_system(
-            "operator",
+            by.actor_kind(),
             tenant,
-            "workspace.admin_added",
-            &format!("admin/{admin}"),
-            &[&now.unix_timestamp_nanos().to_string()],
+            action,
+            &object,
+            &["provisioning"],
             now,
         );
         record_once(store, &event).await?;
@@ -136,7 +206,9 @@ mod tests {
     async fn provisioning_creates_the_workspace_and_its_admin_once() {
         let store = InMemoryStore::default();
         let (tenant, ada, bo) = ids();
-        let first = provision(&store, &tenant, &ada, NOW).await.unwrap();
+        let first = provision(&store, &tenant, &ada, NOW, Provisioner::Operator)
+            .await
+            .unwrap();
         assert_eq!(
             first,
             Provisioned {
@@ -144,7 +216,9 @@ mod tests {
                 admin_added: true
             }
         );
-        let again = provision(&store, &tenant, &ada, NOW).await.unwrap();
+        let again = provision(&store, &tenant, &ada, NOW, Provisioner::Operator)
+            .await
+            .unwrap();
         assert_eq!(
             again,
             Provisioned {
@@ -163,7 +237,7 @@ mod tests {
         assert!(events.iter().all(|e| e.actor_kind == "operator"));
         // An operator restoring access adds another admin.
         assert!(
-            provision(&store, &tenant, &bo, NOW)
+            provision(&store, &tenant, &bo, NOW, Provisioner::Operator)
                 .await
                 .unwrap()
                 .admin_added
@@ -175,12 +249,14 @@ mod tests {
     async fn a_deleted_workspace_is_not_provisioned_again() {
         let store = InMemoryStore::default();
         let (tenant, ada, _) = ids();
-        provision(&store, &tenant, &ada, NOW).await.unwrap();
+        provision(&store, &tenant, &ada, NOW, Provisioner::Operator)
+            .await
+            .unwrap();
         let mut record = store.get_tenant(&tenant).await.unwrap().unwrap();
         record.state = AccountState::Destroyed;
         store.update_tenant(&record).await.unwrap();
         assert!(matches!(
-            provision(&store, &tenant, &ada, NOW).await,
+            provision(&store, &tenant, &ada, NOW, Provisioner::Operator).await,
             Err(WorkspaceError::Closed)
         ));
     }
@@ -189,7 +265,9 @@ mod tests {
     async fn the_last_admin_cannot_leave_or_be_removed() {
         let store = InMemoryStore::default();
         let (tenant, ada, bo) = ids();
-        provision(&store, &tenant, &ada, NOW).await.unwrap();
+        provision(&store, &tenant, &ada, NOW, Provisioner::Operator)
+            .await
+            .unwrap();
         assert!(matches!(
             remove_admin(&store, &tenant, &ada, &ada).await,
             Err(WorkspaceError::LastAdmin)
@@ -211,7 +289,9 @@ mod tests {
     async fn two_admins_removing_each_other_at_once_leave_one() {
         let store = InMemoryStore::default();
         let (tenant, ada, bo) = ids();
-        provision(&store, &tenant, &ada, NOW).await.unwrap();
+        provision(&store, &tenant, &ada, NOW, Provisioner::Operator)
+            .await
+            .unwrap();
         store.add_admin(&tenant, &bo).await.unwrap();
         let (a, b) = tokio::join!(
             remove_admin(&store, &tenant, &ada, &bo),

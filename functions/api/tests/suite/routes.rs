@@ -185,6 +185,7 @@ async fn world_with(settings: Settings) -> World {
             tenant,
             &user(admin),
             SystemClock.now(),
+            callcoach_shared::usecases::workspace::Provisioner::Operator,
         )
         .await
         .unwrap();
@@ -1819,18 +1820,28 @@ async fn users_teams_and_workspaces_are_deleted_by_those_who_administer_them() {
         async move { as_user(w, &tenant, &who, "DELETE", &path, None).await }
     };
     let r2 = "/v1/users/r2".to_owned();
-    // Not an owner, another team's owner, another tenant's admin: the one 404.
+    // Deleting a user is the admins' alone: not a manager, not the team's own owner, not
+    // another team's owner or another tenant's admin. The one 404.
     assert_eq!(delete(&w.a, "manager", r2.clone()).await, not_found);
+    assert_eq!(delete(&w.a, "owner", r2.clone()).await, not_found);
     assert_eq!(delete(&w.a, "owner-east", r2.clone()).await, not_found);
     assert_eq!(delete(&w.b, "admin-b", r2.clone()).await, not_found);
-    assert_eq!(delete(&w.a, "owner", "/v1/users/nobody".into()).await, not_found);
     assert_eq!(delete(&w.a, "admin", "/v1/users/nobody".into()).await, not_found);
-    // A user in no team (here: the admin) is the admins' to delete, never a team owner's.
     assert_eq!(delete(&w.a, "owner", "/v1/users/admin".into()).await, not_found);
-    let (status, _) = delete(&w.a, "owner", "/v1/users/owner".into()).await;
+    let (status, _) = delete(&w.a, "admin", "/v1/users/admin".into()).await;
     assert_eq!(status, StatusCode::CONFLICT, "no one deletes themselves");
+    // A team owner who adds someone to their team still cannot delete them (their calls in
+    // other teams would go with them): r3's call in east stays.
+    let (status, _) = as_user(&w, &w.a, "owner", "PUT", &format!("/v1/teams/{}/members/r3", w.west), Some(json!({"role": "rep"}))).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(delete(&w.a, "owner", "/v1/users/r3".into()).await, not_found);
+    let (status, _) = as_user(&w, &w.a, "owner-east", "GET", &format!("/v1/calls/{}", w.c3), None).await;
+    assert_eq!(status, StatusCode::OK, "r3's call in another team is untouched");
+    // The last owner of a team is not deleted out from under it.
+    let (status, body) = delete(&w.a, "admin", "/v1/users/owner-east".into()).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
 
-    let (status, body) = delete(&w.a, "owner", r2.clone()).await;
+    let (status, body) = delete(&w.a, "admin", r2.clone()).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let answer: Value = serde_json::from_str(&body).unwrap();
     assert_eq!(answer["calls_deleted"], 1);
@@ -1857,7 +1868,7 @@ async fn users_teams_and_workspaces_are_deleted_by_those_who_administer_them() {
     let hold = format!("/v1/calls/{}/legal-hold", w.c1);
     let held = |on: bool| as_user(&w, &w.a, "owner", "PUT", &hold, Some(json!({"legal_hold": on})));
     assert_eq!(held(true).await.0, StatusCode::OK);
-    assert_eq!(delete(&w.a, "owner", "/v1/users/r1".into()).await.0, StatusCode::CONFLICT);
+    assert_eq!(delete(&w.a, "admin", "/v1/users/r1".into()).await.0, StatusCode::CONFLICT);
     assert_eq!(delete(&w.a, "admin", "/v1/workspace".into()).await.0, StatusCode::CONFLICT);
     assert_eq!(held(false).await.0, StatusCode::OK);
 
@@ -1890,7 +1901,11 @@ async fn users_teams_and_workspaces_are_deleted_by_those_who_administer_them() {
     ] {
         assert_eq!(gone(who, method, path.clone()).await, StatusCode::GONE, "{who} {method} {path}");
     }
-    // Only an admin still sees the pending deletion, and may cancel it.
+    // Asking again answers the same pending deletion; only an admin still sees it, and may
+    // cancel it.
+    let (status, body) = delete(&w.a, "admin", "/v1/workspace".into()).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    assert_eq!(serde_json::from_str::<Value>(&body).unwrap()["shred_at"], asked["shred_at"]);
     let (status, body) = as_user(&w, &w.a, "admin", "GET", "/v1/workspace/deletion", None).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(serde_json::from_str::<Value>(&body).unwrap()["shred_at"], asked["shred_at"]);
@@ -2135,10 +2150,14 @@ async fn the_role_matrix_covers_admins_owners_managers_reps_strangers_and_remove
             ("PUT", "/v1/workspace/retention".into(), Some(json!({"recordings_days_after_transcription": 30})), ADMIN),
             ("GET", "/v1/workspace/admins".into(), None, ADMIN),
             ("PUT", "/v1/workspace/admins/admin".into(), None, ADMIN),
+            ("PUT", "/v1/workspace/admins/second".into(), None, ADMIN),
+            ("DELETE", "/v1/workspace/admins/second".into(), None, ADMIN),
+            ("PUT", format!("{members}/r2"), Some(json!({"role": "owner"})), ADMIN | OWNER),
             ("POST", "/v1/exports".into(), Some(json!({"scope": "user"})), EVERYONE),
             ("POST", "/v1/exports".into(), Some(json!({"scope": "workspace"})), ADMIN),
             ("POST", "/v1/teams".into(), Some(json!({"name": "North"})), ADMIN),
             ("DELETE", "/v1/users/leaver".into(), None, ADMIN),
+            ("DELETE", "/v1/users/r3".into(), None, ADMIN),
             ("DELETE", format!("/v1/calls/{c2}"), None, OWNER | MANAGER),
             ("DELETE", format!("/v1/teams/{east}"), None, ADMIN),
             ("DELETE", "/v1/workspace".into(), None, ADMIN),

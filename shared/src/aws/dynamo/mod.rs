@@ -152,12 +152,6 @@ impl DynamoTable {
             .await
     }
 
-    /// Replaces the item with `item`'s key only if there is one (`NotFound` otherwise).
-    async fn put_existing(&self, item: Item) -> Result<(), StoreError> {
-        self.put_if(item, "attribute_exists(#pk)", StoreError::NotFound)
-            .await
-    }
-
     /// A put under a condition on the key's existence; `refused` when it does not hold.
     async fn put_if(
         &self,
@@ -474,14 +468,38 @@ impl TenantRepository for DynamoTable {
             .transpose()
     }
     async fn update_tenant(&self, tenant: &Tenant) -> Result<(), StoreError> {
+        let next = Tenant {
+            version: tenant.version + 1,
+            ..tenant.clone()
+        };
         let mut item = json_item(
             "tenant",
             tenant_pk(&tenant.tenant_id),
             "TENANT".into(),
-            tenant,
+            &next,
         )?;
         retention::register_tenant(&mut item, &tenant.tenant_id);
-        self.put_existing(item).await
+        item.insert(a::VERSION.into(), attr::number(next.version));
+        // Records written before versions counted have no attribute: they are version 0.
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression(
+                "attribute_exists(#pk) AND (#v = :read OR (attribute_not_exists(#v) AND :read = :zero))",
+            )
+            .expression_attribute_names("#pk", a::PK)
+            .expression_attribute_names("#v", a::VERSION)
+            .expression_attribute_values(":read", attr::number(tenant.version))
+            .expression_attribute_values(":zero", attr::number(0))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(e) if is_conditional_failure(&e) => Err(StoreError::Conflict),
+            Err(e) => Err(store_err(e)),
+        }
     }
 }
 
