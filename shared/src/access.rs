@@ -17,6 +17,14 @@ use crate::domain::call::Call;
 use crate::domain::org::{Membership, Role, WorkspaceRoles};
 use crate::ids::{TeamId, UserId};
 
+/// How much of a rep's progress a caller sees.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ProgressScope {
+    Everything,
+    /// The calls of these teams only.
+    Teams(Vec<TeamId>),
+}
+
 /// The caller's verified identity and their roles in their tenant.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Caller {
@@ -62,6 +70,16 @@ impl Caller {
         self.can_view_call(call)
     }
 
+    /// Which transcript speaker is the rep decides whose talk is scored, so a rep choosing it
+    /// could pick the better speaker and inflate their own score: managers and owners of the
+    /// call's team set it (a rep asks them when diarization named the wrong speaker).
+    pub fn can_set_rep_speaker(&self, call: &Call) -> bool {
+        matches!(
+            self.role_in(&call.team_id),
+            Some(Role::Owner | Role::Manager)
+        )
+    }
+
     /// A rep creates calls for themselves; managers and owners for any member of the team.
     pub fn can_create_call(&self, team: &TeamId, rep: &UserId, rep_is_member: bool) -> bool {
         match self.role_in(team) {
@@ -71,12 +89,23 @@ impl Caller {
         }
     }
 
-    /// A rep's progress: the rep themselves, or a manager or owner of a team the rep is in.
-    pub fn can_view_rep(&self, rep: &UserId, rep_memberships: &[Membership]) -> bool {
-        rep == &self.user
-            || rep_memberships
-                .iter()
-                .any(|m| matches!(self.role_in(&m.team_id), Some(Role::Owner | Role::Manager)))
+    /// What of a rep's progress the caller sees: all of it for the rep themselves; for a
+    /// manager or owner, the calls of the teams of the rep's that they manage (a manager of
+    /// one team sees nothing of the rep's calls in another); `None`: nothing (the one 404).
+    pub fn rep_progress_scope(
+        &self,
+        rep: &UserId,
+        rep_memberships: &[Membership],
+    ) -> Option<ProgressScope> {
+        if rep == &self.user {
+            return Some(ProgressScope::Everything);
+        }
+        let teams: Vec<TeamId> = rep_memberships
+            .iter()
+            .filter(|m| matches!(self.role_in(&m.team_id), Some(Role::Owner | Role::Manager)))
+            .map(|m| m.team_id.clone())
+            .collect();
+        (!teams.is_empty()).then_some(ProgressScope::Teams(teams))
     }
 
     pub fn can_view_members(&self, team: &TeamId) -> bool {
@@ -200,6 +229,11 @@ mod tests {
                 && !rep.can_administer(&west)
         );
         assert!(manager.can_view_members(&west) && !rep.can_view_members(&west));
+        assert!(manager.can_set_rep_speaker(&own_call) && owner.can_set_rep_speaker(&own_call));
+        assert!(
+            !rep.can_set_rep_speaker(&own_call),
+            "not even on their own call"
+        );
         assert!(rep.can_create_call(&west, &rep.user, true));
         assert!(!rep.can_create_call(&west, &manager.user, true));
         assert!(manager.can_create_call(&west, &rep.user, true));

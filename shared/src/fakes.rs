@@ -119,6 +119,7 @@ struct State {
     admins: std::collections::BTreeSet<(TenantId, UserId)>,
     /// A write another process lands on a workspace record between someone's read and write.
     tenant_interleaving: Option<TenantWrite>,
+    reaper_resume_point: Option<TenantId>,
 }
 
 /// One in-memory store implementing every repository port.
@@ -365,15 +366,51 @@ impl CallRepository for InMemoryStore {
         team: &TeamId,
         page: &PageRequest,
     ) -> Result<Page<Call>, StoreError> {
+        self.calls_page(tenant, &format!("team/{team}"), page, |c| {
+            &c.team_id == team
+        })
+    }
+
+    async fn list_rep_calls(
+        &self,
+        tenant: &TenantId,
+        team: &TeamId,
+        rep: &UserId,
+        page: &PageRequest,
+    ) -> Result<Page<Call>, StoreError> {
+        self.calls_page(tenant, &format!("team/{team}/rep/{rep}"), page, |c| {
+            &c.team_id == team && &c.rep_id == rep
+        })
+    }
+}
+
+impl InMemoryStore {
+    /// A page of the calls `pick` selects, newest first; the cursor names the listing, so one
+    /// listing's cursor is refused by another, as the table's are.
+    fn calls_page(
+        &self,
+        tenant: &TenantId,
+        listing: &str,
+        page: &PageRequest,
+        pick: impl Fn(&Call) -> bool,
+    ) -> Result<Page<Call>, StoreError> {
         let after = match &page.cursor {
-            Some(c) => Some(c.decode(tenant)?.get("after").cloned().unwrap_or_default()),
+            Some(c) => {
+                let position = c.decode(tenant)?;
+                if position.get("listing").map(String::as_str) != Some(listing) {
+                    return Err(StoreError::InvalidCursor(
+                        crate::ports::CursorError::Invalid,
+                    ));
+                }
+                Some(position.get("after").cloned().unwrap_or_default())
+            }
             None => None,
         };
         let mut calls: Vec<Call> = self
             .state()
             .calls
             .values()
-            .filter(|c| &c.tenant_id == tenant && &c.team_id == team)
+            .filter(|c| &c.tenant_id == tenant && pick(c))
             .cloned()
             .collect();
         let sort_key = |c: &Call| format!("{}#{}", c.created_at.unix_timestamp_nanos(), c.call_id);
@@ -388,7 +425,10 @@ impl CallRepository for InMemoryStore {
             items.last().map(|last| {
                 Cursor::encode(
                     tenant,
-                    BTreeMap::from([("after".to_owned(), sort_key(last))]),
+                    BTreeMap::from([
+                        ("after".to_owned(), sort_key(last)),
+                        ("listing".to_owned(), listing.to_owned()),
+                    ]),
                 )
             })
         } else {
@@ -1064,6 +1104,16 @@ impl crate::ports::RetentionStore for InMemoryStore {
         let mut ids: Vec<_> = self.state().tenants.keys().cloned().collect();
         ids.sort();
         Ok(ids)
+    }
+    async fn reaper_resume_point(&self) -> Result<Option<TenantId>, StoreError> {
+        Ok(self.state().reaper_resume_point.clone())
+    }
+    async fn set_reaper_resume_point(
+        &self,
+        stopped_in: Option<&TenantId>,
+    ) -> Result<(), StoreError> {
+        self.state().reaper_resume_point = stopped_in.cloned();
+        Ok(())
     }
 
     async fn due_calls(

@@ -159,24 +159,6 @@ pub fn emit_metrics(timestamp_ms: i64, dimensions: &[(&str, &str)], metrics: &[M
 mod tests {
     use super::*;
 
-    #[derive(Clone, Default)]
-    struct Captured(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
-    impl Write for Captured {
-        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().unwrap().extend_from_slice(buf);
-            Ok(buf.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-    impl<'a> MakeWriter<'a> for Captured {
-        type Writer = Captured;
-        fn make_writer(&'a self) -> Captured {
-            self.clone()
-        }
-    }
-
     #[test]
     fn other_crates_stay_at_info_whatever_the_level_asked_for() {
         for level in [
@@ -184,7 +166,7 @@ mod tests {
             "aws_smithy_runtime=trace,trace",
             "info,aws_smithy_runtime::client::orchestrator=trace,lambda_runtime=debug",
         ] {
-            let captured = Captured::default();
+            let captured = crate::fakes::CapturedLogs::default();
             let subscriber = subscriber(LogFormat::Json, level, captured.clone());
             tracing::subscriber::with_default(subscriber, || {
                 tracing::trace!(target: "aws_smithy_runtime::client::orchestrator", "request body: SECRET-BODY");
@@ -194,7 +176,7 @@ mod tests {
                 tracing::trace!(target: "callcoach_shared::usecases", "our own trace");
                 tracing::trace!(target: "callcoach_shared_impostor", "IMPOSTOR");
             });
-            let text = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+            let text = captured.text();
             for secret in ["SECRET-BODY", "SECRET-EVENT", "SECRET-WIRE", "IMPOSTOR"] {
                 assert!(!text.contains(secret), "{level}: {secret} logged");
             }

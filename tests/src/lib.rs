@@ -148,34 +148,32 @@ pub async fn own_queue(
 
 /// Receives what is on `queue_url` now (one long poll of a second).
 pub async fn messages_on(sqs: &aws_sdk_sqs::Client, queue_url: &str) -> Vec<String> {
-    let out = sqs
-        .receive_message()
+    receive(sqs, queue_url)
+        .await
+        .iter()
+        .filter_map(|m| m.body().map(str::to_owned))
+        .collect()
+}
+
+/// Up to ten messages, waiting a second for the first.
+async fn receive(sqs: &aws_sdk_sqs::Client, queue_url: &str) -> Vec<aws_sdk_sqs::types::Message> {
+    sqs.receive_message()
         .queue_url(queue_url)
         .max_number_of_messages(10)
         .wait_time_seconds(1)
         .send()
         .await
-        .unwrap();
-    out.messages()
-        .iter()
-        .filter_map(|m| m.body().map(str::to_owned))
-        .collect()
+        .unwrap()
+        .messages
+        .unwrap_or_default()
 }
 
 /// Like [`messages_on`], and deletes what it received: the next look sees only newer
 /// messages, however long a test runs (a received message would reappear once its
 /// visibility timeout ends).
 pub async fn take_messages(sqs: &aws_sdk_sqs::Client, queue_url: &str) -> Vec<String> {
-    let out = sqs
-        .receive_message()
-        .queue_url(queue_url)
-        .max_number_of_messages(10)
-        .wait_time_seconds(1)
-        .send()
-        .await
-        .unwrap();
     let mut bodies = Vec::new();
-    for message in out.messages() {
+    for message in receive(sqs, queue_url).await {
         if let Some(handle) = message.receipt_handle() {
             sqs.delete_message()
                 .queue_url(queue_url)

@@ -174,6 +174,76 @@ async fn a_stale_conditional_transition_fails_and_never_overwrites() {
     );
 }
 
+/// A rep's calls come from their own index partition: pages hold nobody else's calls, and a
+/// cursor of the team's listing (or another rep's) is refused there.
+#[tokio::test]
+async fn a_reps_calls_are_listed_by_a_query_of_their_own() {
+    let aws = LocalAws::connect().await;
+    let table = &aws.adapters.table;
+    let tenant = fresh_tenant();
+    let team: TeamId = mint();
+    let mut mine = Vec::new();
+    for i in 0..7 {
+        let mut new = new_call(&team);
+        if i % 2 == 1 {
+            new.rep_id = UserId::parse("rep-2").unwrap();
+        }
+        let call = create_call(table, &SystemClock, &RandomIds, &tenant, new)
+            .await
+            .unwrap();
+        if i % 2 == 0 {
+            mine.push(call.call_id);
+        }
+    }
+    let rep = UserId::parse("rep-1").unwrap();
+    let mut seen = Vec::new();
+    let mut page = PageRequest::first(1).unwrap();
+    loop {
+        let result = table
+            .list_rep_calls(&tenant, &team, &rep, &page)
+            .await
+            .unwrap();
+        assert!(result.items.iter().all(|c| c.rep_id == rep));
+        seen.extend(result.items.iter().map(|c| c.call_id.clone()));
+        match result.next {
+            Some(next) => page = PageRequest::new(1, Some(next)).unwrap(),
+            None => break,
+        }
+    }
+    mine.reverse();
+    assert_eq!(seen, mine, "newest first, each once, none of rep-2's");
+    let team_cursor = table
+        .list_team_calls(&tenant, &team, &PageRequest::first(1).unwrap())
+        .await
+        .unwrap()
+        .next
+        .unwrap();
+    let other_rep = table
+        .list_rep_calls(
+            &tenant,
+            &team,
+            &UserId::parse("rep-2").unwrap(),
+            &PageRequest::first(1).unwrap(),
+        )
+        .await
+        .unwrap()
+        .next
+        .unwrap();
+    for foreign in [team_cursor, other_rep] {
+        assert!(matches!(
+            table
+                .list_rep_calls(
+                    &tenant,
+                    &team,
+                    &rep,
+                    &PageRequest::new(1, Some(foreign)).unwrap()
+                )
+                .await,
+            Err(StoreError::InvalidCursor(CursorError::Invalid))
+        ));
+    }
+}
+
 #[tokio::test]
 async fn listing_pages_newest_first_and_cursors_stay_with_their_tenant_and_team() {
     let aws = LocalAws::connect().await;
@@ -664,4 +734,17 @@ async fn usage_events_round_trip_newest_first_and_expired_ones_are_not_read() {
             .items
             .is_empty()
     );
+}
+
+/// Where the reaper's scheduled run stopped is kept in the table, and cleared.
+#[tokio::test]
+async fn the_reapers_resume_point_round_trips() {
+    use callcoach_shared::ports::RetentionStore;
+    let aws = LocalAws::connect().await;
+    let table = &aws.adapters.table;
+    let tenant = fresh_tenant();
+    table.set_reaper_resume_point(Some(&tenant)).await.unwrap();
+    assert_eq!(table.reaper_resume_point().await.unwrap(), Some(tenant));
+    table.set_reaper_resume_point(None).await.unwrap();
+    assert_eq!(table.reaper_resume_point().await.unwrap(), None);
 }

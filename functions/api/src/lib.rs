@@ -7,6 +7,7 @@
 //! not exist: the same 404 body, byte for byte. Errors are problem+json.
 
 mod audit;
+mod cursors;
 pub mod error;
 pub mod extract;
 mod routes;

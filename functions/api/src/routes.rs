@@ -17,8 +17,8 @@ use callcoach_shared::domain::usage::UsageEvent;
 use callcoach_shared::ids::{CallId, ExportId, GoalId, TeamId, UserId};
 use callcoach_shared::messages::PipelineMessage;
 use callcoach_shared::ports::{
-    AdminRepository, BlobStore, CallRepository, Clock, Cursor, DocumentKind, IdGenerator,
-    PageRequest, PlaybookRepository, Queue, StoreError, TeamRepository, TenantRepository, UsageLog,
+    AdminRepository, BlobStore, CallRepository, Clock, DocumentKind, IdGenerator, PageRequest,
+    PlaybookRepository, Queue, StoreError, TeamRepository, TenantRepository, UsageLog,
 };
 use callcoach_shared::usecases::calls::{NewCall, create_call as create_call_use_case};
 use callcoach_shared::usecases::deletion::{self, DeletionError};
@@ -36,6 +36,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 
+use callcoach_shared::access::ProgressScope;
+
+use crate::cursors;
 use crate::error::ApiError;
 use crate::extract::{Authenticated, StrictJson};
 use crate::{Api, Ports};
@@ -441,28 +444,40 @@ pub async fn list_calls<P: Ports>(
     let Some(role) = who.caller.role_in(&team) else {
         return Err(ApiError::NotFound);
     };
-    let page = PageRequest::new(
-        query.limit.unwrap_or(DEFAULT_PAGE_SIZE),
-        query.cursor.map(Cursor::from_client),
-    )
-    .map_err(|e| ApiError::BadRequest(format!("limit: {e}")))?;
+    // A rep's listing is a query by rep (their own calls only); so is a manager's listing
+    // filtered to one rep. Either way no page holds, or skips, anyone else's calls.
+    let rep = match (role, &query.rep_id) {
+        (Role::Rep, _) => Some(who.caller.user.clone()),
+        (_, Some(raw)) => Some(
+            UserId::parse(raw.as_str())
+                .map_err(|_| ApiError::BadRequest("rep_id: not a valid user id".into()))?,
+        ),
+        (_, None) => None,
+    };
+    let listing = match &rep {
+        Some(rep) => format!("calls/{team}/rep/{rep}"),
+        None => format!("calls/{team}"),
+    };
+    let envelope = api.ports.envelope();
+    let cursor = cursors::open(envelope, &who.tenant, &listing, query.cursor.as_deref()).await?;
+    let page = PageRequest::new(query.limit.unwrap_or(DEFAULT_PAGE_SIZE), cursor)
+        .map_err(|e| ApiError::BadRequest(format!("limit: {e}")))?;
     let (from, to) = (
         time_filter("from", &query.from)?,
         time_filter("to", &query.to)?,
     );
-    // Filters apply to each page the store returns (reps see only their own calls), so a page
-    // may hold fewer items than the limit; follow `next_cursor` until it is absent.
-    let result = api
-        .ports
-        .store()
-        .list_team_calls(&who.tenant, &team, &page)
-        .await?;
-    // Reps see only their own calls; a page may then hold fewer items than the limit.
+    let store = api.ports.store();
+    let result = match &rep {
+        Some(rep) => store.list_rep_calls(&who.tenant, &team, rep, &page).await?,
+        None => store.list_team_calls(&who.tenant, &team, &page).await?,
+    };
+    // The other filters apply to each page the store returns, so a page may hold fewer items
+    // than the limit; follow `next_cursor` until it is absent.
     let items: Vec<Value> = result
         .items
         .iter()
         .filter(|c| c.status != CallStatus::Deleted)
-        .filter(|c| role != Role::Rep || c.rep_id == who.caller.user)
+        .filter(|c| rep.as_ref().is_none_or(|r| &c.rep_id == r))
         .filter(|c| {
             query
                 .rep_id
@@ -481,9 +496,8 @@ pub async fn list_calls<P: Ports>(
         .filter(|c| from.is_none_or(|f| c.created_at >= f) && to.is_none_or(|t| c.created_at < t))
         .map(|c| json!(call_view(c)))
         .collect();
-    Ok(Json(
-        json!({"items": items, "next_cursor": result.next.as_ref().map(Cursor::as_str)}),
-    ))
+    let next = cursors::seal(envelope, &who.tenant, &listing, result.next.as_ref()).await?;
+    Ok(Json(json!({"items": items, "next_cursor": next})))
 }
 
 /// The call, if it exists and the caller may see it; otherwise the one 404.
@@ -614,7 +628,8 @@ pub struct SetRepSpeaker {
     speaker: String,
 }
 
-/// Sets which transcript speaker is the rep and re-scores, without re-transcribing.
+/// Sets which transcript speaker is the rep and re-scores, without re-transcribing. Managers
+/// and owners of the call's team only (see [`Caller::can_set_rep_speaker`]).
 pub async fn set_rep_speaker<P: Ports>(
     State(api): ApiState<P>,
     who: Authenticated,
@@ -622,7 +637,7 @@ pub async fn set_rep_speaker<P: Ports>(
     StrictJson(body): StrictJson<SetRepSpeaker>,
 ) -> Result<Json<Value>, ApiError> {
     let mut call = visible_call(&api, &who, &raw).await?;
-    if !who.caller.can_change_call(&call) {
+    if !who.caller.can_set_rep_speaker(&call) {
         return Err(ApiError::NotFound);
     }
     let transcript = load_transcript(&api, &call).await?;
@@ -674,16 +689,14 @@ pub async fn list_audit<P: Ports>(
     if !who.caller.can_manage_workspace() {
         return Err(ApiError::NotFound);
     }
-    let page = PageRequest::new(
-        query.limit.unwrap_or(DEFAULT_PAGE_SIZE),
-        query.cursor.map(Cursor::from_client),
-    )
-    .map_err(|e| ApiError::BadRequest(format!("limit: {e}")))?;
+    let envelope = api.ports.envelope();
+    let cursor = cursors::open(envelope, &who.tenant, "audit", query.cursor.as_deref()).await?;
+    let page = PageRequest::new(query.limit.unwrap_or(DEFAULT_PAGE_SIZE), cursor)
+        .map_err(|e| ApiError::BadRequest(format!("limit: {e}")))?;
     let result =
         callcoach_shared::ports::AuditLog::list(api.ports.store(), &who.tenant, &page).await?;
-    Ok(Json(
-        json!({"items": result.items, "next_cursor": result.next.as_ref().map(Cursor::as_str)}),
-    ))
+    let next = cursors::seal(envelope, &who.tenant, "audit", result.next.as_ref()).await?;
+    Ok(Json(json!({"items": result.items, "next_cursor": next})))
 }
 
 /// A rep's progress: recent calls, rolling averages (last 5 and all kept calls), micro-goal
@@ -699,9 +712,9 @@ pub async fn rep_progress<P: Ports>(
         .store()
         .memberships_of_user(&who.tenant, &rep)
         .await?;
-    if !who.caller.can_view_rep(&rep, &rep_memberships) {
+    let Some(scope) = who.caller.rep_progress_scope(&rep, &rep_memberships) else {
         return Err(ApiError::NotFound);
-    }
+    };
     let progress = callcoach_shared::usecases::progress::load_progress(
         api.ports.store(),
         api.ports.envelope(),
@@ -713,6 +726,10 @@ pub async fn rep_progress<P: Ports>(
     .unwrap_or_else(|| {
         callcoach_shared::domain::progress::RepProgress::new(who.tenant.clone(), rep.clone())
     });
+    let progress = match scope {
+        ProgressScope::Everything => progress,
+        ProgressScope::Teams(teams) => progress.seen_from(&teams),
+    };
     Ok(Json(json!({
         "rep_id": rep,
         "averages": {"last_5_calls": progress.averages(5), "all_kept_calls": progress.averages(usize::MAX)},

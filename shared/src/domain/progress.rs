@@ -5,7 +5,7 @@ use time::OffsetDateTime;
 
 use crate::domain::SCHEMA_VERSION;
 use crate::domain::analysis::{Analysis, MicroGoal};
-use crate::ids::{CallId, TenantId, UserId};
+use crate::ids::{CallId, TeamId, TenantId, UserId};
 use crate::scoring::coach::goal_metric_value;
 
 /// Calls kept in a rep's progress record.
@@ -23,6 +23,10 @@ pub struct GoalResult {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ProgressEntry {
     pub call_id: CallId,
+    /// The call's team: a manager sees the entries of the teams they manage only. Entries
+    /// recorded before teams were kept have none and are shown to the rep alone.
+    #[serde(default)]
+    pub team_id: Option<TeamId>,
     #[serde(with = "time::serde::rfc3339")]
     pub scored_at: OffsetDateTime,
     pub overall_score: u8,
@@ -81,9 +85,9 @@ impl RepProgress {
         }
     }
 
-    /// Adds a scored call: checks the current goals against it, then takes its goals. A
-    /// re-scored call replaces its earlier entry instead of counting twice.
-    pub fn record(&mut self, analysis: &Analysis) {
+    /// Adds a scored call of `team`: checks the current goals against it, then takes its
+    /// goals. A re-scored call replaces its earlier entry instead of counting twice.
+    pub fn record(&mut self, analysis: &Analysis, team: &TeamId) {
         let existing = self
             .entries
             .iter()
@@ -110,6 +114,7 @@ impl RepProgress {
             .collect();
         self.entries.push(ProgressEntry {
             call_id: analysis.call_id.clone(),
+            team_id: Some(team.clone()),
             scored_at: analysis.created_at,
             overall_score: analysis.overall_score,
             rep_talk_ratio: m.rep_talk_ratio.value(),
@@ -145,6 +150,27 @@ impl RepProgress {
         true
     }
 
+    /// What a manager of `teams` sees: the entries of calls in those teams, and the current
+    /// goals only when the newest call (which set them) is one of those.
+    pub fn seen_from(&self, teams: &[TeamId]) -> RepProgress {
+        let shown = |e: &ProgressEntry| e.team_id.as_ref().is_some_and(|t| teams.contains(t));
+        let goals_shown = self.entries.last().is_some_and(shown);
+        RepProgress {
+            entries: self.entries.iter().filter(|e| shown(e)).cloned().collect(),
+            current_goals: if goals_shown {
+                self.current_goals.clone()
+            } else {
+                Vec::new()
+            },
+            completed_goals: if goals_shown {
+                self.completed_goals.clone()
+            } else {
+                Vec::new()
+            },
+            ..self.clone()
+        }
+    }
+
     /// Averages over the `last` most recent calls.
     pub fn averages(&self, last: usize) -> ProgressAverages {
         let recent = &self.entries[self.entries.len().saturating_sub(last)..];
@@ -172,6 +198,10 @@ mod tests {
     use crate::parse::parse_vtt;
     use crate::scoring::{ScoringRequest, deterministic_analysis};
     use crate::system::RandomIds;
+
+    fn team() -> TeamId {
+        TeamId::from_random([7; 16])
+    }
 
     /// An analysis of a call in which the rep asks `questions` questions.
     fn analysis(seed: u8, questions: usize, day: u8) -> Analysis {
@@ -224,12 +254,12 @@ mod tests {
                 .iter()
                 .any(|g| g.metric == "rep_questions" && g.target == GoalTarget::AtLeast(11.0))
         );
-        p.record(&first);
+        p.record(&first, &team());
         assert!(
             p.entries[0].goal_results.is_empty(),
             "no goals before the first call"
         );
-        p.record(&analysis(2, 12, 1));
+        p.record(&analysis(2, 12, 1), &team());
         assert_eq!(
             result(&p.entries[1], "rep_questions"),
             Some(true),
@@ -241,7 +271,7 @@ mod tests {
             "still no dated next step"
         );
         let third = analysis(3, 3, 2);
-        p.record(&third);
+        p.record(&third, &team());
         assert_eq!(result(&p.entries[2], "dated_next_steps"), Some(false));
         assert_eq!(
             p.current_goals, third.micro_goals,
@@ -258,16 +288,38 @@ mod tests {
             TenantId::parse("acme").unwrap(),
             UserId::parse("dana").unwrap(),
         );
-        p.record(&analysis(1, 2, 0));
-        p.record(&analysis(1, 2, 0));
+        p.record(&analysis(1, 2, 0), &team());
+        p.record(&analysis(1, 2, 0), &team());
         assert_eq!(p.entries.len(), 1, "a re-scored call counts once");
         for seed in 2..40u8 {
-            p.record(&analysis(seed, 1, seed));
+            p.record(&analysis(seed, 1, seed), &team());
         }
         assert_eq!(p.entries.len(), PROGRESS_WINDOW);
         assert_eq!(
             p.entries.last().unwrap().call_id,
             CallId::from_random([39; 16])
         );
+    }
+
+    #[test]
+    fn a_manager_sees_the_entries_of_the_teams_they_manage_and_goals_only_from_there() {
+        let (west, east) = (TeamId::from_random([1; 16]), TeamId::from_random([2; 16]));
+        let mut p = RepProgress::new(
+            TenantId::parse("acme").unwrap(),
+            UserId::parse("r").unwrap(),
+        );
+        p.record(&analysis(1, 2, 1), &west);
+        p.record(&analysis(2, 4, 2), &east);
+        let from_west = p.seen_from(std::slice::from_ref(&west));
+        assert_eq!(from_west.entries.len(), 1);
+        assert_eq!(from_west.entries[0].team_id.as_ref(), Some(&west));
+        assert_eq!(from_west.averages(5).calls, 1);
+        assert!(from_west.current_goals.is_empty(), "set by east's call");
+        let from_east = p.seen_from(std::slice::from_ref(&east));
+        assert_eq!(from_east.entries.len(), 1);
+        assert_eq!(from_east.current_goals, p.current_goals);
+        // An entry from before teams were kept is the rep's alone.
+        p.entries[0].team_id = None;
+        assert!(p.seen_from(&[west, east]).entries.len() == 1);
     }
 }

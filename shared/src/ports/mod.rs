@@ -144,6 +144,15 @@ pub trait CallRepository: Send + Sync {
         team: &TeamId,
         page: &PageRequest,
     ) -> impl Future<Output = Result<Page<Call>, StoreError>> + Send;
+    /// One rep's calls in a team, newest first (a query by rep: a page never holds, or has to
+    /// skip, anyone else's calls). Cursors of one listing are refused by the others.
+    fn list_rep_calls(
+        &self,
+        tenant: &TenantId,
+        team: &TeamId,
+        rep: &UserId,
+        page: &PageRequest,
+    ) -> impl Future<Output = Result<Page<Call>, StoreError>> + Send;
 }
 
 /// Which derived document of a call.
@@ -363,8 +372,17 @@ pub struct DueCall {
 
 /// What the retention reaper needs from the table.
 pub trait RetentionStore: Send + Sync {
-    /// Every tenant id (the reaper's scheduled run walks them).
+    /// Every tenant id, in order (the reaper's scheduled run walks them).
     fn tenant_ids(&self) -> impl Future<Output = Result<Vec<TenantId>, StoreError>> + Send;
+    /// The tenant the last scheduled run stopped in at its deadline, if it stopped.
+    fn reaper_resume_point(
+        &self,
+    ) -> impl Future<Output = Result<Option<TenantId>, StoreError>> + Send;
+    /// Records where a scheduled run stopped (`None`: it got through every tenant).
+    fn set_reaper_resume_point(
+        &self,
+        stopped_in: Option<&TenantId>,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
     /// Up to `limit` calls of `index` that started aging at or before `not_after` (whole
     /// seconds), oldest first, continuing after `after` when given.
     fn due_calls(

@@ -4,7 +4,7 @@
 use crate::crypto::{Binding, CryptoError, DataCategory, Envelope};
 use crate::domain::analysis::Analysis;
 use crate::domain::progress::RepProgress;
-use crate::ids::{TenantId, UserId};
+use crate::ids::{TeamId, TenantId, UserId};
 use crate::ports::{ProgressRepository, StoreError};
 
 /// Attempts before giving up when other writers keep winning.
@@ -57,15 +57,16 @@ pub async fn load_progress<S: ProgressRepository, E: Envelope>(
     Ok(load(store, envelope, tenant, rep).await?.map(|(_, p)| p))
 }
 
-/// Adds a scored call to its rep's progress.
+/// Adds a scored call of `team` to its rep's progress.
 pub async fn record_progress<S: ProgressRepository, E: Envelope>(
     store: &S,
     envelope: &E,
     rep: &UserId,
+    team: &TeamId,
     analysis: &Analysis,
 ) -> Result<(), ProgressError> {
     update_progress(store, envelope, &analysis.tenant_id, rep, |progress| {
-        progress.record(analysis);
+        progress.record(analysis, team);
         true
     })
     .await

@@ -107,16 +107,28 @@ where
     C: Clock,
 {
     /// Sweeps `tenants`, or every tenant when `None`, while `has_time()` holds.
+    ///
+    /// A scheduled run over every tenant starts after the tenant the previous run stopped in
+    /// (the store keeps that point), so a workspace too large to finish in one run cannot
+    /// keep the others waiting: each gets its turn, and the large one continues where it
+    /// stood when the rotation comes back to it. A run that gets through every tenant clears
+    /// the point. Dry runs neither read nor move it.
     pub async fn run(
         &self,
         tenants: Option<&[TenantId]>,
         dry_run: bool,
         has_time: impl Fn() -> bool,
     ) -> Result<ReapReport, ReapError> {
-        let tenants = match tenants {
+        let rotating = tenants.is_none() && !dry_run;
+        let mut tenants = match tenants {
             Some(list) => list.to_vec(),
             None => self.store.tenant_ids().await?,
         };
+        if rotating && let Some(stopped_in) = self.store.reaper_resume_point().await? {
+            tenants.sort();
+            let after = tenants.partition_point(|t| t <= &stopped_in);
+            tenants.rotate_left(after);
+        }
         let mut report = ReapReport {
             dry_run,
             finished: true,
@@ -124,57 +136,79 @@ where
         };
         let now = self.clock.now();
         for tenant_id in &tenants {
-            let Some(tenant) = self.store.get_tenant(tenant_id).await? else {
-                continue;
-            };
-            report.tenants += 1;
-            if tenant.legal_hold {
-                report.held += 1;
-                continue;
-            }
-            if !dry_run
-                && !self
-                    .expire_records(tenant_id, now, &has_time, &mut report)
-                    .await?
+            if !self
+                .reap_tenant(tenant_id, now, dry_run, &has_time, &mut report)
+                .await?
             {
                 report.finished = false;
+                if rotating {
+                    self.store.set_reaper_resume_point(Some(tenant_id)).await?;
+                }
                 return Ok(report);
             }
-            if tenant.state == AccountState::Destroyed {
-                continue;
-            }
-            if let Some(due) = tenant.destruction_due()
-                && due <= now
-            {
-                if !has_time() {
-                    report.finished = false;
-                    return Ok(report);
-                }
-                if any_call_held(self.store, &tenant.tenant_id).await? {
-                    report.held += 1;
-                    continue;
-                }
-                if !dry_run && !self.destroy(tenant, due, now, &mut report).await? {
-                    continue;
-                }
-                report.accounts_destroyed += 1;
-                report.saw_lateness((now - due).whole_seconds());
-                continue;
-            }
-            for index in AgeIndex::RETENTION {
-                let Some(window) = window(&tenant.retention, index) else {
-                    continue;
-                };
-                if !self
-                    .sweep(&tenant, index, window, now, dry_run, &has_time, &mut report)
-                    .await?
-                {
-                    report.finished = false;
-                    return Ok(report);
-                }
-            }
+        }
+        if rotating {
+            self.store.set_reaper_resume_point(None).await?;
         }
         Ok(report)
+    }
+
+    /// Everything due in one workspace; false when the deadline stopped it.
+    async fn reap_tenant(
+        &self,
+        tenant_id: &TenantId,
+        now: OffsetDateTime,
+        dry_run: bool,
+        has_time: &impl Fn() -> bool,
+        report: &mut ReapReport,
+    ) -> Result<bool, ReapError> {
+        let Some(tenant) = self.store.get_tenant(tenant_id).await? else {
+            return Ok(true);
+        };
+        report.tenants += 1;
+        if tenant.legal_hold {
+            report.held += 1;
+            return Ok(true);
+        }
+        if !dry_run
+            && !self
+                .expire_records(tenant_id, now, has_time, report)
+                .await?
+        {
+            return Ok(false);
+        }
+        if tenant.state == AccountState::Destroyed {
+            return Ok(true);
+        }
+        if let Some(due) = tenant.destruction_due()
+            && due <= now
+        {
+            if !has_time() {
+                return Ok(false);
+            }
+            if any_call_held(self.store, &tenant.tenant_id).await? {
+                report.held += 1;
+                return Ok(true);
+            }
+            if !dry_run && !self.destroy(tenant, due, now, report).await? {
+                return Ok(true);
+            }
+            report.accounts_destroyed += 1;
+            report.saw_lateness((now - due).whole_seconds());
+            return Ok(true);
+        }
+        for index in AgeIndex::RETENTION {
+            let Some(window) = window(&tenant.retention, index) else {
+                continue;
+            };
+            if !self
+                .sweep(&tenant, index, window, now, dry_run, has_time, report)
+                .await?
+            {
+                return Ok(false);
+            }
+        }
+        Ok(true)
     }
 
     /// One index of one tenant; false when the deadline stopped it.
@@ -877,6 +911,69 @@ mod tests {
             .collect();
         assert_eq!(cancellations.len(), 1);
         assert_eq!(cancellations[0].at, NOW);
+    }
+
+    /// A run whose deadline allows `steps` deadline checks.
+    fn budget(steps: usize) -> impl Fn() -> bool {
+        let left = std::cell::Cell::new(steps);
+        move || {
+            let now = left.get();
+            left.set(now.saturating_sub(1));
+            now > 0
+        }
+    }
+
+    #[tokio::test]
+    async fn a_large_workspace_cannot_keep_the_others_waiting() {
+        let rig = Rig::new();
+        let big = rig.tenant("a-big", Some(30), false).await;
+        let small = [
+            rig.tenant("b-small", Some(30), false).await,
+            rig.tenant("c-small", Some(30), false).await,
+        ];
+        let expired = NOW - Duration::days(31);
+        let mut big_calls = Vec::new();
+        for _ in 0..6 {
+            big_calls.push(rig.call(&big, expired).await);
+        }
+        let mut small_calls = Vec::new();
+        for tenant in &small {
+            small_calls.push(rig.call(tenant, expired).await);
+        }
+        // Every run has time for three calls. The first stops inside the big workspace.
+        let first = rig.reaper().run(None, false, budget(3)).await.unwrap();
+        assert!(!first.finished);
+        for call in &small_calls {
+            assert!(rig.exists(call).await, "not reached yet");
+        }
+        // The next run starts after it: the small ones go first, then the big one goes on.
+        let second = rig.reaper().run(None, false, budget(3)).await.unwrap();
+        assert!(!second.finished);
+        for call in &small_calls {
+            assert!(
+                !rig.exists(call).await,
+                "the small workspaces had their turn"
+            );
+        }
+        let mut runs = 0;
+        loop {
+            runs += 1;
+            if rig
+                .reaper()
+                .run(None, false, budget(3))
+                .await
+                .unwrap()
+                .finished
+            {
+                break;
+            }
+            assert!(runs < 10);
+        }
+        for call in &big_calls {
+            assert!(!rig.exists(call).await);
+        }
+        // A run that got through everything starts from the beginning again.
+        assert_eq!(rig.store.reaper_resume_point().await.unwrap(), None);
     }
 
     #[tokio::test]

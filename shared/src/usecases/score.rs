@@ -200,7 +200,14 @@ where
         };
         vault.put_analysis(&analysis).await?;
         // Before the call is marked scored, so a failure here retries this whole step.
-        record_progress(self.store, self.envelope, &call.rep_id, &analysis).await?;
+        record_progress(
+            self.store,
+            self.envelope,
+            &call.rep_id,
+            &call.team_id,
+            &analysis,
+        )
+        .await?;
         call.transition(CallStatus::Scored, self.clock.now())
             .map_err(|_| StoreError::StaleTransition {
                 expected: CallStatus::Scoring,

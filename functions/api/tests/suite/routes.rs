@@ -160,6 +160,7 @@ async fn score_saying(api: &Api<TestPorts>, mut call: Call, reply: &str) {
         &api.ports.store,
         &api.ports.envelope,
         &call.rep_id,
+        &call.team_id,
         &analysis,
     )
     .await
@@ -262,11 +263,13 @@ async fn as_user(
 async fn every_call_route_answers_the_same_404_for_what_the_caller_may_not_see() {
     let w = world().await;
     let missing: CallId = RandomIds.mint();
-    let routes: [(&str, &str, Option<Value>); 4] = [
-        ("GET", "", None),
-        ("GET", "/transcript", None),
-        ("GET", "/analysis", None),
-        ("PUT", "/rep-speaker", Some(json!({"speaker": "Dana"}))),
+    // (method, suffix, body, whether the call's own rep may): a rep does not choose which
+    // speaker is scored as the rep (their own score would follow their choice).
+    let routes: [(&str, &str, Option<Value>, bool); 4] = [
+        ("GET", "", None, true),
+        ("GET", "/transcript", None, true),
+        ("GET", "/analysis", None, true),
+        ("PUT", "/rep-speaker", Some(json!({"speaker": "Dana"})), false),
     ];
     // (caller tenant, caller, call id, visible)
     let cases: Vec<(&TenantId, &str, String, bool)> = vec![
@@ -285,10 +288,10 @@ async fn every_call_route_answers_the_same_404_for_what_the_caller_may_not_see()
         (&w.a, "admin", w.c1.to_string(), false),    // administers, sees no call
     ];
     for (tenant, who, id, visible) in cases {
-        for (method, suffix, body) in &routes {
+        for (method, suffix, body, reps_may) in &routes {
             let path = format!("/v1/calls/{id}{suffix}");
             let (status, text) = as_user(&w, tenant, who, method, &path, body.clone()).await;
-            if visible {
+            if visible && (who != "r1" || *reps_may) {
                 assert!(
                     status.is_success(),
                     "{who} {method} {path}: {status} {text}"
@@ -468,6 +471,79 @@ async fn listing_respects_roles_tenants_and_pages() {
     );
 }
 
+/// A rep's listing is a query by rep: paging one call at a time, every page holds one of
+/// their own calls (none empty, none skipped), and the cursors are sealed: nothing inside is
+/// readable (no colleague's call id, no key, no time), one altered character is refused, and
+/// a cursor of one listing opens in no other.
+#[tokio::test]
+async fn a_reps_listing_is_a_query_by_rep_with_sealed_cursors() {
+    use base64::Engine;
+    let w = world().await;
+    let mut colleague_calls = vec![w.c2.to_string()];
+    for i in 0..6 {
+        let rep = if i % 2 == 0 { "r1" } else { "r2" };
+        let c = call(&w.api, &w.a, &w.west, rep).await;
+        if rep == "r2" {
+            colleague_calls.push(c.call_id.to_string());
+        }
+    }
+    let list = |who: &'static str, query: String| {
+        let w = &w;
+        async move {
+            let (status, body) = as_user(w, &w.a, who, "GET", &format!("/v1/calls?team_id={}&{query}", w.west), None).await;
+            (status, serde_json::from_str::<Value>(&body).unwrap_or(Value::Null), body)
+        }
+    };
+    let (mut seen, mut cursors) = (Vec::new(), Vec::new());
+    let mut query = "limit=1".to_owned();
+    loop {
+        let (status, page, body) = list("r1", query.clone()).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        let items = page["items"].as_array().unwrap();
+        assert_eq!(items.len(), 1, "a page of one of r1's own calls: {body}");
+        assert_eq!(items[0]["rep_id"], "r1");
+        seen.push(items[0]["call_id"].as_str().unwrap().to_owned());
+        match page["next_cursor"].as_str() {
+            Some(next) => {
+                cursors.push(next.to_owned());
+                query = format!("limit=1&cursor={next}");
+            }
+            None => break,
+        }
+    }
+    assert_eq!(seen.len(), 4, "c1 and three more of r1's");
+    for cursor in &cursors {
+        let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(cursor)
+            .unwrap_or_default();
+        let text = String::from_utf8_lossy(&raw);
+        // Long strings only: random bytes match a two-letter one now and then.
+        for secret in colleague_calls.iter().map(String::as_str).chain([w.a.as_str(), "CALL#", "gsi2"]) {
+            assert!(!text.contains(secret), "a cursor shows {secret}");
+        }
+        for id in &seen {
+            assert!(!text.contains(id.as_str()), "a cursor shows a call id");
+        }
+    }
+    // Altered, or used in another listing (the manager's team listing, r2's listing, another
+    // tenant's): refused.
+    let mut altered = cursors[0].clone().into_bytes();
+    altered[10] = if altered[10] == b'A' { b'B' } else { b'A' };
+    let altered = String::from_utf8(altered).unwrap();
+    let (status, _, body) = list("r1", format!("limit=1&cursor={altered}")).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    let (status, _, _) = list("manager", format!("cursor={}", cursors[0])).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "the rep's cursor in the team listing");
+    let (status, _, _) = list("manager", format!("rep_id=r2&cursor={}", cursors[0])).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "r1's cursor in r2's listing");
+    // A manager filtering by rep pages through that rep's calls alone.
+    let (status, page, body) = list("manager", "rep_id=r2&limit=2".into()).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let items = page["items"].as_array().unwrap();
+    assert_eq!(items.len(), 2);
+    assert!(items.iter().all(|c| c["rep_id"] == "r2"));
+}
+
 #[tokio::test]
 async fn teams_members_and_calls_happy_paths_and_role_limits() {
     let w = world().await;
@@ -587,10 +663,14 @@ async fn teams_members_and_calls_happy_paths_and_role_limits() {
 async fn setting_the_rep_speaker_rescoring_without_retranscribing() {
     let w = world().await;
     let path = format!("/v1/calls/{}/rep-speaker", w.c1);
+    // The call's own rep may not pick whose talk is scored as theirs.
+    let (status, text) = as_user(&w, &w.a, "r1", "PUT", &path, Some(json!({"speaker": "Sam"}))).await;
+    assert_eq!((status, text.as_str()), (StatusCode::NOT_FOUND, NOT_FOUND_BODY));
+    assert_eq!(queued_jobs(&w).await, 0);
     let (status, body) = as_user(
         &w,
         &w.a,
-        "r1",
+        "manager",
         "PUT",
         &path,
         Some(json!({"speaker": "Sam"})),
@@ -605,7 +685,7 @@ async fn setting_the_rep_speaker_rescoring_without_retranscribing() {
     let (status, body) = as_user(
         &w,
         &w.a,
-        "r1",
+        "manager",
         "PUT",
         &path,
         Some(json!({"speaker": "Nobody"})),
@@ -840,6 +920,35 @@ async fn rep_progress_is_visible_to_the_rep_and_their_managers_only() {
             assert_eq!(body, NOT_FOUND_BODY);
         }
     }
+}
+
+/// A manager sees a rep's progress from the teams they manage only: r1 is in west and in
+/// north, with a scored call in each; west's manager sees west's, north's manager north's.
+#[tokio::test]
+async fn rep_progress_shows_each_manager_only_the_teams_they_manage() {
+    let w = world().await;
+    let north = team(&w.api, &w.a, "owner-north", &[("mgr-north", Role::Manager), ("r1", Role::Rep)]).await;
+    let north_call = call(&w.api, &w.a, &north, "r1").await;
+    score(&w.api, north_call.clone()).await;
+    let seen = |who: &'static str| {
+        let w = &w;
+        async move {
+            let (status, body) = as_user(w, &w.a, who, "GET", "/v1/reps/r1/progress", None).await;
+            assert_eq!(status, StatusCode::OK, "{who}: {body}");
+            let progress: Value = serde_json::from_str(&body).unwrap();
+            let calls: Vec<String> = progress["calls"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|e| e["call_id"].as_str().unwrap().to_owned())
+                .collect();
+            (calls, progress["averages"]["all_kept_calls"]["calls"].clone())
+        }
+    };
+    assert_eq!(seen("r1").await.0.len(), 2, "the rep sees all of theirs");
+    assert_eq!(seen("manager").await, (vec![w.c1.to_string()], json!(1)));
+    assert_eq!(seen("mgr-north").await, (vec![north_call.call_id.to_string()], json!(1)));
+    assert_eq!(seen("owner-north").await.0, vec![north_call.call_id.to_string()]);
 }
 
 #[tokio::test]
@@ -2139,7 +2248,7 @@ async fn the_role_matrix_covers_admins_owners_managers_reps_strangers_and_remove
             ("GET", format!("/v1/calls/{c1}/transcript"), None, VIEWERS),
             ("GET", format!("/v1/calls/{c1}/analysis"), None, VIEWERS),
             ("GET", format!("/v1/calls/{c1}/practice"), None, VIEWERS),
-            ("PUT", format!("/v1/calls/{c1}/rep-speaker"), Some(json!({"speaker": "Dana"})), VIEWERS),
+            ("PUT", format!("/v1/calls/{c1}/rep-speaker"), Some(json!({"speaker": "Dana"})), OWNER | MANAGER),
             ("PUT", format!("/v1/calls/{c1}/legal-hold"), Some(json!({"legal_hold": false})), OWNER),
             ("GET", "/v1/reps/r1/progress".into(), None, VIEWERS),
             ("GET", format!("/v1/teams/{west}/playbook"), None, VIEWERS),

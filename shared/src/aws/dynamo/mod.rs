@@ -9,6 +9,7 @@
 //! | team         | `T#{t}`                   | `TEAM#{team}`          |                                |                           |
 //! | membership   | `T#{t}#TEAM#{team}`       | `MEMBER#{user}`        | `T#{t}#USER#{user}`            | `TEAM#{team}`             |
 //! | call         | `T#{t}#CALL#{call}`       | `CALL`                 | `T#{t}#TEAM#{team}#CALLS`      | `{created_ns:020}#{call}` |
+//! | (call, gsi2) |                           |                        | `T#{t}#TEAM#{team}#REP#{rep}`  | `{created_ns:020}#{call}` |
 //! | document     | `T#{t}#CALL#{call}`       | `DOC#{kind}#v{n:010}`  |                                |                           |
 //! | data key     | `T#{t}#KEYS`              | `{category}#v{n:010}`  |                                |                           |
 //! | idempotency  | `T#{t}#IDEM#{key}`        | `IDEM`                 |                                |                           |
@@ -59,6 +60,10 @@ pub mod attr_names {
     pub const GSI1_PK: &str = "gsi1pk";
     pub const GSI1_SK: &str = "gsi1sk";
     pub const GSI1: &str = "gsi1";
+    pub const GSI2_PK: &str = "gsi2pk";
+    pub const GSI2_SK: &str = "gsi2sk";
+    /// A rep's calls in a team, newest first.
+    pub const GSI2: &str = "gsi2";
     /// The sparse age index the retention reaper reads (KEYS_ONLY).
     pub const EXPIRY_INDEX: &str = "expiry";
     pub const EXP_PK: &str = "exp_pk";
@@ -75,6 +80,7 @@ pub mod attr_names {
     pub const ROLE: &str = "role";
     pub const USER: &str = "user_id";
     pub const TEAM: &str = "team_id";
+    pub const TENANT: &str = "tenant_id";
     /// Epoch seconds; DynamoDB TTL deletes late, so reads filter on it too.
     pub const EXPIRES_AT: &str = "expires_at";
     pub const PAYLOAD_HASH: &str = "payload_hash";
@@ -360,6 +366,9 @@ const CALL_SK: &str = "CALL";
 fn team_calls_gsi(t: &TenantId, team: &TeamId) -> String {
     format!("T#{t}#TEAM#{team}#CALLS")
 }
+fn rep_calls_gsi(t: &TenantId, team: &TeamId, rep: &UserId) -> String {
+    format!("T#{t}#TEAM#{team}#REP#{rep}")
+}
 fn call_order_key(call: &Call) -> String {
     format!(
         "{:020}#{}",
@@ -440,6 +449,11 @@ fn call_item(call: &Call) -> Result<Item, StoreError> {
         s(team_calls_gsi(&call.tenant_id, &call.team_id)),
     );
     item.insert(a::GSI1_SK.into(), s(call_order_key(call)));
+    item.insert(
+        a::GSI2_PK.into(),
+        s(rep_calls_gsi(&call.tenant_id, &call.team_id, &call.rep_id)),
+    );
+    item.insert(a::GSI2_SK.into(), s(call_order_key(call)));
     let (index, since) = if call.status == CallStatus::Deleted {
         (crate::ports::AgeIndex::Deleted, call.updated_at)
     } else {
@@ -675,19 +689,59 @@ impl CallRepository for DynamoTable {
         team: &TeamId,
         page: &PageRequest,
     ) -> Result<Page<Call>, StoreError> {
-        let index_pk = team_calls_gsi(tenant, team);
+        let listing = CallListing {
+            index: a::GSI1,
+            pk_attr: a::GSI1_PK,
+            sk_attr: a::GSI1_SK,
+            partition: team_calls_gsi(tenant, team),
+        };
+        self.list_calls(tenant, &listing, page).await
+    }
+
+    async fn list_rep_calls(
+        &self,
+        tenant: &TenantId,
+        team: &TeamId,
+        rep: &UserId,
+        page: &PageRequest,
+    ) -> Result<Page<Call>, StoreError> {
+        let listing = CallListing {
+            index: a::GSI2,
+            pk_attr: a::GSI2_PK,
+            sk_attr: a::GSI2_SK,
+            partition: rep_calls_gsi(tenant, team, rep),
+        };
+        self.list_calls(tenant, &listing, page).await
+    }
+}
+
+/// One index partition of calls, newest first.
+struct CallListing {
+    index: &'static str,
+    pk_attr: &'static str,
+    sk_attr: &'static str,
+    partition: String,
+}
+
+impl DynamoTable {
+    async fn list_calls(
+        &self,
+        tenant: &TenantId,
+        listing: &CallListing,
+        page: &PageRequest,
+    ) -> Result<Page<Call>, StoreError> {
         let start = match &page.cursor {
-            Some(cursor) => Some(start_key(tenant, &index_pk, cursor)?),
+            Some(cursor) => Some(start_key(tenant, listing, cursor)?),
             None => None,
         };
         let out = self
             .client
             .query()
             .table_name(&self.table)
-            .index_name(a::GSI1)
+            .index_name(listing.index)
             .key_condition_expression("#g = :g")
-            .expression_attribute_names("#g", a::GSI1_PK)
-            .expression_attribute_values(":g", s(&index_pk))
+            .expression_attribute_names("#g", listing.pk_attr)
+            .expression_attribute_values(":g", s(&listing.partition))
             .scan_index_forward(false)
             .limit(i32::from(page.limit()))
             .set_exclusive_start_key(start)
@@ -719,13 +773,17 @@ impl CallRepository for DynamoTable {
 
 /// Turns a client cursor back into a start key, refusing anything outside this tenant's
 /// listing (a cursor from another tenant or another team's listing, or a forged one).
-fn start_key(tenant: &TenantId, index_pk: &str, cursor: &Cursor) -> Result<Item, StoreError> {
+fn start_key(
+    tenant: &TenantId,
+    listing: &CallListing,
+    cursor: &Cursor,
+) -> Result<Item, StoreError> {
     let position = cursor.decode(tenant)?;
     let tenant_prefix = format!("{}#", tenant_pk(tenant));
-    let allowed = [a::PK, a::SK, a::GSI1_PK, a::GSI1_SK];
+    let allowed = [a::PK, a::SK, listing.pk_attr, listing.sk_attr];
     let valid = position.len() == allowed.len()
         && allowed.iter().all(|k| position.contains_key(*k))
-        && position[a::GSI1_PK] == index_pk
+        && position[listing.pk_attr] == listing.partition
         && position[a::PK].starts_with(&tenant_prefix);
     if !valid {
         return Err(StoreError::InvalidCursor(CursorError::Invalid));

@@ -24,6 +24,9 @@ use crate::ids::{CallId, TenantId, UserId};
 use crate::ports::{AgeIndex, AgeMark, DueCall, ExpiringRecords, RetentionStore, StoreError};
 
 const TENANT_REGISTRY: &str = "TENANTS";
+/// Where the reaper's scheduled run stopped: the service's own item, no tenant's.
+const REAPER_PK: &str = "SYSTEM#REAPER";
+const REAPER_RESUME_SK: &str = "RESUME";
 
 /// The mark's sort key in the call's partition (`AGE#recordings` predates the other marks).
 fn mark_sk(mark: AgeMark) -> String {
@@ -121,6 +124,34 @@ impl RetentionStore for DynamoTable {
             }
         }
         Ok(tenants)
+    }
+
+    async fn reaper_resume_point(&self) -> Result<Option<TenantId>, StoreError> {
+        let Some(item) = self
+            .get_item(REAPER_PK.into(), REAPER_RESUME_SK.into())
+            .await?
+        else {
+            return Ok(None);
+        };
+        TenantId::parse(item.req_s(a::TENANT)?)
+            .map(Some)
+            .map_err(|_| StoreError::Corrupt("reaper resume point".into()))
+    }
+
+    async fn set_reaper_resume_point(
+        &self,
+        stopped_in: Option<&TenantId>,
+    ) -> Result<(), StoreError> {
+        let key = keys(REAPER_PK.into(), REAPER_RESUME_SK.into());
+        match stopped_in {
+            Some(tenant) => {
+                let mut item = key;
+                item.insert(a::ENTITY.into(), s("reaper_resume_point"));
+                item.insert(a::TENANT.into(), s(tenant.as_str()));
+                self.put(item).await
+            }
+            None => self.delete_keys(vec![key]).await,
+        }
     }
 
     async fn due_calls(
