@@ -120,6 +120,7 @@ struct State {
     /// A write another process lands on a workspace record between someone's read and write.
     tenant_interleaving: Option<TenantWrite>,
     reaper_resume_point: Option<TenantId>,
+    quota_counters: BTreeMap<(TenantId, String), u64>,
 }
 
 /// One in-memory store implementing every repository port.
@@ -270,6 +271,35 @@ impl TeamRepository for InMemoryStore {
         Ok(before - s.memberships.len()
             + usize::from(s.playbooks.remove(&key).is_some())
             + usize::from(s.teams.remove(&key).is_some()))
+    }
+}
+
+impl crate::ports::QuotaStore for InMemoryStore {
+    async fn add_within_limit(
+        &self,
+        tenant: &TenantId,
+        meter: &str,
+        period: &str,
+        amount: u64,
+        limit: u64,
+        _expires_at: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        let mut s = self.state();
+        let used = s
+            .quota_counters
+            .entry((tenant.clone(), format!("{meter}#{period}")))
+            .or_default();
+        if amount > limit || *used > limit - amount {
+            return Ok(false);
+        }
+        *used += amount;
+        Ok(true)
+    }
+    async fn delete_quota_counters(&self, tenant: &TenantId) -> Result<usize, StoreError> {
+        let mut s = self.state();
+        let before = s.quota_counters.len();
+        s.quota_counters.retain(|(t, _), _| t != tenant);
+        Ok(before - s.quota_counters.len())
     }
 }
 

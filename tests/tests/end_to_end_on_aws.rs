@@ -166,6 +166,7 @@ fn partitions(tenant: &TenantId, team: &str, calls: &[&CallId]) -> (Vec<String>,
     let mut table = vec![
         format!("T#{tenant}#TEAM#{team}"),
         format!("T#{tenant}#KEYS"),
+        format!("T#{tenant}#QUOTA"),
     ];
     for user in [ADMIN, MANAGER, REP] {
         table.push(format!("T#{tenant}#USER#{user}"));
@@ -337,6 +338,7 @@ async fn a_transcript_and_a_recording_go_through_everything_to_deletion() {
         ids: RandomIds,
         coach: DeterministicCoach,
         max_receive_count: 5,
+        quotas: Default::default(),
     };
     let jobs = SqsEventSource::new(sqs.clone(), &scoring_url, Duration::from_secs(60))
         .await

@@ -131,6 +131,7 @@ async fn an_upload_delivered_ten_times_concurrently_is_ingested_once_then_scored
         ids: RandomIds,
         coach: callcoach_shared::usecases::score::DeterministicCoach,
         max_receive_count: 5,
+        quotas: Default::default(),
     };
     let source = SqsEventSource::new(sqs.clone(), &scoring_url, Duration::from_secs(60))
         .await
@@ -216,6 +217,7 @@ async fn a_poison_message_fails_alone_and_reaches_the_dlq_after_max_receives() {
         ids: RandomIds,
         coach: callcoach_shared::usecases::score::DeterministicCoach,
         max_receive_count: 5,
+        quotas: Default::default(),
     };
     let source = SqsEventSource::new(sqs.clone(), &queue_url, Duration::from_secs(60))
         .await

@@ -50,6 +50,7 @@ async fn tenant_with(aws: &LocalAws, transcripts_days: Option<u32>) -> TenantId 
             deletion: None,
             billing_event_at: None,
             version: 0,
+            quotas: None,
         })
         .await
         .unwrap();

@@ -748,3 +748,41 @@ async fn the_reapers_resume_point_round_trips() {
     table.set_reaper_resume_point(None).await.unwrap();
     assert_eq!(table.reaper_resume_point().await.unwrap(), None);
 }
+
+/// Quota counters are conditional adds: concurrent requests never pass a limit together, a
+/// spend that would pass it adds nothing, and a workspace's destruction takes its counters.
+#[tokio::test]
+async fn quota_counters_never_pass_their_limit_under_concurrent_spends() {
+    use callcoach_shared::ports::QuotaStore;
+    let aws = LocalAws::connect().await;
+    let table = &aws.adapters.table;
+    let tenant = fresh_tenant();
+    let ends = SystemClock.now() + time::Duration::days(1);
+    let attempts =
+        (0..12).map(|_| table.add_within_limit(&tenant, "calls", "2026-12-01", 1, 5, ends));
+    let granted = futures::future::join_all(attempts)
+        .await
+        .into_iter()
+        .filter(|r| *r.as_ref().unwrap())
+        .count();
+    assert_eq!(granted, 5);
+    assert!(
+        !table
+            .add_within_limit(&tenant, "bytes", "2026-12", 11, 10, ends)
+            .await
+            .unwrap()
+    );
+    assert!(
+        table
+            .add_within_limit(&tenant, "bytes", "2026-12", 10, 10, ends)
+            .await
+            .unwrap()
+    );
+    assert_eq!(table.delete_quota_counters(&tenant).await.unwrap(), 2);
+    assert!(
+        table
+            .add_within_limit(&tenant, "calls", "2026-12-01", 5, 5, ends)
+            .await
+            .unwrap()
+    );
+}

@@ -27,6 +27,12 @@ pub enum ApiError {
     PayloadTooLarge,
     #[error("conflict: {0}")]
     Conflict(&'static str),
+    /// Over a quota of the workspace: try again once the period ends.
+    #[error("over the workspace's {meter} quota")]
+    TooManyRequests {
+        meter: &'static str,
+        retry_after: std::time::Duration,
+    },
     #[error("internal error")]
     Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
@@ -95,6 +101,20 @@ impl IntoResponse for ApiError {
                 "The request body is too large.",
             ),
             ApiError::Conflict(detail) => problem(StatusCode::CONFLICT, "Conflict", detail),
+            ApiError::TooManyRequests { meter, retry_after } => {
+                let mut response = problem(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "Too Many Requests",
+                    &format!(
+                        "the workspace's {meter} quota for this period is spent; try again after Retry-After seconds"
+                    ),
+                );
+                let seconds = retry_after.as_secs().max(1).to_string();
+                if let Ok(value) = HeaderValue::from_str(&seconds) {
+                    response.headers_mut().insert(header::RETRY_AFTER, value);
+                }
+                response
+            }
             ApiError::Internal(source) => {
                 tracing::error!(error = %source, "request failed");
                 problem(

@@ -6,6 +6,7 @@ use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use callcoach_shared::access::Caller;
+use callcoach_shared::domain::org::Tenant;
 use callcoach_shared::domain::retention::AccountState;
 use callcoach_shared::ids::{TenantId, UserId};
 use callcoach_shared::ports::{AdminRepository, TenantRepository};
@@ -28,6 +29,8 @@ pub struct Authenticated {
     pub tenant: TenantId,
     pub caller: Caller,
     pub request_id: String,
+    /// The workspace record as read for this request (`None` before provisioning).
+    pub workspace: Option<Tenant>,
 }
 
 /// Tenant, user and request id from the claims API Gateway's JWT authorizer verified, if the
@@ -97,6 +100,7 @@ impl<P: Ports> FromRequestParts<Arc<Api<P>>> for Authenticated {
             tenant,
             caller,
             request_id,
+            workspace,
         })
     }
 }

@@ -20,7 +20,7 @@ use callcoach_shared::crypto::DataKeyStore;
 use callcoach_shared::crypto::Envelope;
 use callcoach_shared::ports::{
     AdminRepository, AuditLog, BlobStore, CallRepository, Clock, DocumentRepository, IdGenerator,
-    PlaybookRepository, ProgressRepository, Queue, RetentionStore, TeamRepository,
+    PlaybookRepository, ProgressRepository, Queue, QuotaStore, RetentionStore, TeamRepository,
     TenantRepository, UsageLog,
 };
 
@@ -36,6 +36,7 @@ pub trait ApiStore:
     + PlaybookRepository
     + UsageLog
     + RetentionStore
+    + QuotaStore
     + DataKeyStore
     + 'static
 {
@@ -52,6 +53,7 @@ impl<T> ApiStore for T where
         + PlaybookRepository
         + UsageLog
         + RetentionStore
+        + QuotaStore
         + DataKeyStore
         + 'static
 {
@@ -126,6 +128,8 @@ pub struct Settings {
     /// How long a requested workspace deletion waits before the keys are shredded (an admin
     /// may cancel meanwhile); zero shreds at once.
     pub deletion_grace: time::Duration,
+    /// The deployment's quotas (`QUOTA_*`); a workspace may have its own.
+    pub quotas: callcoach_shared::usecases::quota::Quotas,
 }
 
 /// The grace period of a workspace deletion when `WORKSPACE_DELETION_GRACE_HOURS` is unset.
@@ -149,6 +153,7 @@ impl Settings {
                 .filter(|c| !c.trim().is_empty())
                 .unwrap_or_else(|| Settings::default().tenant_claim),
             deletion_grace: time::Duration::hours(i64::from(hours)),
+            quotas: callcoach_shared::usecases::quota::Quotas::from_lookup(lookup)?,
         })
     }
 }
@@ -158,6 +163,7 @@ impl Default for Settings {
         Self {
             tenant_claim: "custom:tenant_id".into(),
             deletion_grace: time::Duration::hours(i64::from(DEFAULT_DELETION_GRACE_HOURS)),
+            quotas: callcoach_shared::usecases::quota::Quotas::default(),
         }
     }
 }

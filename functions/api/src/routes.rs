@@ -31,6 +31,7 @@ use callcoach_shared::usecases::prep::{
     MAX_CALLS as PREP_MAX_CALLS, PastCall, PrepCard, prep_card as build_prep_card,
 };
 use callcoach_shared::usecases::progress::update_progress;
+use callcoach_shared::usecases::quota::{self, Meter, Spend};
 use callcoach_shared::usecases::workspace::{self, WorkspaceError};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -359,6 +360,23 @@ pub async fn create_call<P: Ports>(
         .any(|m| m.team_id == team);
     if !who.caller.can_create_call(&team, &rep, rep_is_member) {
         return Err(ApiError::NotFound);
+    }
+    // A refused request counts nothing on the meter that refused it.
+    let now = api.ports.clock().now();
+    let quotas = who
+        .workspace
+        .as_ref()
+        .and_then(|w| w.quotas)
+        .unwrap_or(api.settings.quotas);
+    for (meter, amount) in [(Meter::Calls, 1), (Meter::UploadBytes, body.content_length)] {
+        if let Spend::Exhausted { retry_after } =
+            quota::spend(api.ports.store(), &who.tenant, &quotas, meter, amount, now).await?
+        {
+            return Err(ApiError::TooManyRequests {
+                meter: meter.as_str(),
+                retry_after,
+            });
+        }
     }
     let new = NewCall {
         team_id: team,

@@ -14,6 +14,9 @@
 //!   workspace that exists. An operator invokes `{"provision": {"tenant_id",
 //!   "admin_user_id"}}` directly, which may also add an admin to an existing workspace.
 //!
+//! An operator sets a workspace's own quotas: `{"set_quotas": {"tenant_id", "quotas":
+//! {"calls_per_day", "upload_bytes_per_month", "llm_tokens_per_month"} | null}}`.
+//!
 //! And the breach-scoping query of the runbook (P11), invoked by an operator (IAM
 //! `lambda:InvokeFunction`; API Gateway does not reach this function):
 //! `{"breach_scope": {"from": RFC 3339, "to": RFC 3339, "categories": ["transcripts", ...],
@@ -26,14 +29,14 @@ use callcoach_shared::crypto::{DataCategory, DataKeyStore};
 use callcoach_shared::domain::retention::AccountState;
 use callcoach_shared::ids::TenantId;
 use callcoach_shared::ports::{
-    AdminRepository, AuditLog, BlobStore, CallRepository, Clock, RetentionStore, TeamRepository,
-    TenantRepository,
+    AdminRepository, AuditLog, BlobStore, CallRepository, Clock, QuotaStore, RetentionStore,
+    StoreError, TeamRepository, TenantRepository,
 };
 use callcoach_shared::telemetry::{Metric, emit_metrics};
 use callcoach_shared::usecases::breach::{BreachQuery, scope_breach};
 use callcoach_shared::usecases::lifecycle::change_account_state;
 use callcoach_shared::usecases::reaper::{ReapReport, Reaper};
-use callcoach_shared::usecases::workspace::{Provisioner, provision};
+use callcoach_shared::usecases::workspace::{Change, Provisioner, provision, update_workspace};
 use lambda_runtime::{Error, LambdaEvent};
 use serde_json::Value;
 use tracing::info;
@@ -50,6 +53,7 @@ pub struct Deps<S, B, C> {
 /// What the reaper's events need of the table.
 pub trait ReaperStore:
     RetentionStore
+    + QuotaStore
     + TenantRepository
     + TeamRepository
     + AdminRepository
@@ -61,6 +65,7 @@ pub trait ReaperStore:
 
 impl<T> ReaperStore for T where
     T: RetentionStore
+        + QuotaStore
         + TenantRepository
         + AdminRepository
         + TeamRepository
@@ -118,6 +123,14 @@ pub const BILLING_SOURCE: &str = "callcoach.billing";
 pub const LIFECYCLE_DETAIL_TYPE: &str = "Account State Changed";
 pub const PROVISIONED_DETAIL_TYPE: &str = "Workspace Provisioned";
 
+/// An operator gives a workspace limits of its own (`null`: the deployment's again).
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SetQuotas {
+    tenant_id: TenantId,
+    quotas: Option<callcoach_shared::usecases::quota::Quotas>,
+}
+
 /// A workspace and its first admin, from sign-up (or an operator).
 #[derive(Debug, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -172,6 +185,16 @@ pub async fn handle_event<S: ReaperStore, B: BlobStore, C: Clock>(
             "breach scoped"
         );
         return Ok(serde_json::to_value(scope)?);
+    }
+    if let Some(request) = payload.get("set_quotas") {
+        let request: SetQuotas = serde_json::from_value(request.clone())?;
+        let quotas = update_workspace(&deps.store, &request.tenant_id, |tenant| {
+            tenant.quotas = request.quotas;
+            Ok::<_, StoreError>(Change::Write(tenant.quotas))
+        })
+        .await?;
+        info!(tenant = %request.tenant_id, own_limits = quotas.is_some(), "workspace quotas set");
+        return Ok(serde_json::json!({"tenant_id": request.tenant_id, "quotas": quotas}));
     }
     let from_billing = payload["source"] == BILLING_SOURCE;
     let provision_request = match payload.get("provision") {

@@ -45,6 +45,7 @@ async fn seeded_at<C: Clock>(clock: C) -> (Deps<InMemoryStore, InMemoryBlobStore
             deletion: None,
             billing_event_at: None,
             version: 0,
+            quotas: None,
         })
         .await
         .unwrap();
@@ -279,4 +280,42 @@ async fn a_malformed_breach_query_is_refused_and_scopes_nothing() {
             .is_empty(),
         "a refused query is not taken for a sweep"
     );
+}
+
+#[tokio::test]
+async fn the_sample_quota_setting_gives_a_workspace_limits_of_its_own() {
+    let (deps, tenant) = seeded().await;
+    let event: Value =
+        serde_json::from_str(include_str!("../../../events/set-quotas.json")).unwrap();
+    let answer = handle_event(&deps, LambdaEvent::new(event, Context::default()))
+        .await
+        .unwrap();
+    assert_eq!(answer["quotas"]["calls_per_day"], 200);
+    let record = deps.store.get_tenant(&tenant).await.unwrap().unwrap();
+    assert_eq!(record.quotas.unwrap().calls_per_day, 200);
+    // `null` goes back to the deployment's; unknown limits and unknown workspaces are refused.
+    let reset = serde_json::json!({"set_quotas": {"tenant_id": "demo-tenant", "quotas": null}});
+    handle_event(&deps, LambdaEvent::new(reset, Context::default()))
+        .await
+        .unwrap();
+    assert_eq!(
+        deps.store
+            .get_tenant(&tenant)
+            .await
+            .unwrap()
+            .unwrap()
+            .quotas,
+        None
+    );
+    for bad in [
+        serde_json::json!({"set_quotas": {"tenant_id": "demo-tenant", "quotas": {"calls_per_day": 1}}}),
+        serde_json::json!({"set_quotas": {"tenant_id": "nobody", "quotas": null}}),
+    ] {
+        assert!(
+            handle_event(&deps, LambdaEvent::new(bad.clone(), Context::default()))
+                .await
+                .is_err(),
+            "{bad}"
+        );
+    }
 }

@@ -23,6 +23,8 @@ pub struct Deps<S, B, E, C, I, K> {
     pub coach: K,
     /// The queue's maxReceiveCount: the delivery with this receive count is the last one.
     pub max_receive_count: u32,
+    /// The deployment's quotas (LLM tokens per month); a workspace may have its own.
+    pub quotas: callcoach_shared::usecases::quota::Quotas,
 }
 
 /// Whether SQS will not deliver this message again if it fails now.
@@ -66,6 +68,7 @@ where
         clock: &deps.clock,
         ids: &deps.ids,
         coach: &deps.coach,
+        quotas: &deps.quotas,
     };
     let last_attempt = is_last_delivery(message, deps.max_receive_count);
     let span = info_span!("score_call", tenant = %tenant_id, call = %call_id, transcript_version);
@@ -132,6 +135,7 @@ mod tests {
             ids: RandomIds,
             coach: DeterministicCoach,
             max_receive_count: 5,
+            quotas: Default::default(),
         }
     }
 

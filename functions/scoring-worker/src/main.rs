@@ -32,6 +32,7 @@ async fn main() -> Result<(), Error> {
         None => 5,
     };
     tracing::info!(coach = %coach.describe(), max_receive_count, "scoring worker configured");
+    let quotas = callcoach_shared::usecases::quota::Quotas::from_lookup(&process_env)?;
     let deps = Deps {
         envelope: aws.envelope(&resources),
         store: aws.table,
@@ -40,6 +41,7 @@ async fn main() -> Result<(), Error> {
         ids: RandomIds,
         coach,
         max_receive_count,
+        quotas,
     };
     lambda_runtime::run(service_fn(|event| handle(&deps, event))).await
 }

@@ -256,6 +256,7 @@ pub async fn run(args: &[String]) -> Result<()> {
             &callcoach_shared::config::process_env,
         )?,
         max_receive_count: 5,
+        quotas: Default::default(),
     };
     let jobs = SqsEventSource::new(sqs.clone(), &scoring, Duration::from_secs(60)).await?;
     for _ in 0..MAX_POLLS {

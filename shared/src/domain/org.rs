@@ -59,6 +59,9 @@ pub struct Tenant {
     /// two writers never silently undo each other.
     #[serde(default)]
     pub version: u64,
+    /// This workspace's own limits, set by an operator; `None`: the deployment's.
+    #[serde(default)]
+    pub quotas: Option<crate::usecases::quota::Quotas>,
 }
 
 /// A pending deletion of the whole workspace (the first of its two steps).
@@ -91,6 +94,7 @@ impl Tenant {
             deletion: None,
             billing_event_at: None,
             version: 0,
+            quotas: None,
         }
     }
 

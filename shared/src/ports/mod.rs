@@ -519,6 +519,27 @@ pub trait PlaybookRepository: Send + Sync {
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 }
 
+/// Quota counters ([`crate::usecases::quota`]): one per workspace, meter and period.
+pub trait QuotaStore: Send + Sync {
+    /// Adds `amount` to the counter of `meter` in `period`, atomically and only if the total
+    /// stays within `limit`; false (nothing added) otherwise. The counter may go once
+    /// `expires_at` has passed.
+    fn add_within_limit(
+        &self,
+        tenant: &TenantId,
+        meter: &str,
+        period: &str,
+        amount: u64,
+        limit: u64,
+        expires_at: OffsetDateTime,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    /// Deletes every counter of the workspace (its destruction); how many went.
+    fn delete_quota_counters(
+        &self,
+        tenant: &TenantId,
+    ) -> impl Future<Output = Result<usize, StoreError>> + Send;
+}
+
 /// The pipeline's message queue.
 pub trait Queue: Send + Sync {
     fn send(
@@ -536,6 +557,8 @@ pub trait Queue: Send + Sync {
 /// and the in-memory store implement all of it).
 pub trait PipelineStore:
     CallRepository
+    + TenantRepository
+    + QuotaStore
     + AuditLog
     + DocumentRepository
     + IdempotencyStore
@@ -547,6 +570,8 @@ pub trait PipelineStore:
 
 impl<T> PipelineStore for T where
     T: CallRepository
+        + TenantRepository
+        + QuotaStore
         + AuditLog
         + DocumentRepository
         + IdempotencyStore

@@ -309,6 +309,19 @@ fn join(base: &Url, segments: &[&str]) -> Url {
 }
 
 impl Coach for LlmChain {
+    /// The prompt as it would be sent plus the first provider's output cap (a fallback costs
+    /// about the same again; the quota counts one scoring's worth).
+    fn token_estimate(&self, request: &ScoringRequest<'_>) -> Option<u64> {
+        let prompt = build_prompt(
+            request.transcript,
+            request.playbook,
+            None,
+            self.transcript_budget,
+        );
+        let output = self.endpoints.first().map_or(0, |e| e.max_output_tokens);
+        Some(prompt.estimated_tokens as u64 + u64::from(output))
+    }
+
     async fn judge(
         &self,
         request: &ScoringRequest<'_>,
@@ -407,6 +420,13 @@ impl Coach for ConfiguredCoach {
         match self {
             Self::Deterministic(coach) => coach.judge(request, baseline).await,
             Self::Llm(chain) => chain.judge(request, baseline).await,
+        }
+    }
+
+    fn token_estimate(&self, request: &ScoringRequest<'_>) -> Option<u64> {
+        match self {
+            Self::Deterministic(_) => None,
+            Self::Llm(chain) => chain.token_estimate(request),
         }
     }
 }

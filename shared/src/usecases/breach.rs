@@ -241,6 +241,7 @@ mod tests {
                 deletion: None,
                 billing_event_at: None,
                 version: 0,
+                quotas: None,
             })
             .await
             .unwrap();

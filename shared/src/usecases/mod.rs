@@ -12,6 +12,7 @@ pub mod lifecycle;
 pub mod once;
 pub mod prep;
 pub mod progress;
+pub mod quota;
 pub mod reaper;
 pub mod score;
 pub mod streamed;

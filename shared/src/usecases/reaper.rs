@@ -30,7 +30,7 @@ use crate::ids::TenantId;
 use crate::keys::upload_prefix;
 use crate::ports::{
     AgeIndex, AgeMark, AuditLog, BlobError, BlobStore, CallRepository, Clock, DueCall,
-    ExpiringRecords, RetentionStore, StoreError, TeamRepository, TenantRepository,
+    ExpiringRecords, QuotaStore, RetentionStore, StoreError, TeamRepository, TenantRepository,
 };
 use crate::usecases::audit_trail::record_once;
 use crate::usecases::deletion::{IndexWalk, any_call_held, every_call};
@@ -101,6 +101,7 @@ where
         + TenantRepository
         + TeamRepository
         + CallRepository
+        + QuotaStore
         + AuditLog
         + DataKeyStore,
     B: BlobStore,
@@ -365,6 +366,7 @@ where
         for user in self.store.known_users(&tenant_id).await? {
             report.table_items += self.store.delete_user_records(&tenant_id, &user).await? as u64;
         }
+        report.table_items += self.store.delete_quota_counters(&tenant_id).await? as u64;
         for prefix in crate::keys::tenant_prefixes(&tenant_id) {
             self.blobs.abort_unfinished(&prefix).await?;
             report.object_versions += self.blobs.purge_prefix(&prefix).await? as u64;
@@ -499,6 +501,7 @@ mod tests {
                     deletion: None,
                     billing_event_at: None,
                     version: 0,
+                    quotas: None,
                 })
                 .await
                 .unwrap();

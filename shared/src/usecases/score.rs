@@ -24,6 +24,7 @@ use crate::scoring::{RUBRIC_VERSION, ScoringRequest, deterministic_analysis};
 use crate::usecases::documents::{DocumentError, DocumentVault};
 use crate::usecases::once::{Once, run_once};
 use crate::usecases::progress::record_progress;
+use crate::usecases::quota::{self, Meter, Quotas, Spend};
 
 pub const IN_PROGRESS_TIMEOUT: Duration = Duration::from_secs(120);
 pub const IDEMPOTENCY_TTL: Duration = Duration::from_secs(24 * 3600);
@@ -36,6 +37,12 @@ pub trait Coach: Send + Sync {
         request: &ScoringRequest<'_>,
         baseline: Analysis,
     ) -> impl Future<Output = Result<Analysis, CoachUnavailable>> + Send;
+
+    /// The LLM tokens judging `request` will spend (prompt and output cap), counted against
+    /// the workspace's quota before any is spent; `None` for a coach that spends none.
+    fn token_estimate(&self, _request: &ScoringRequest<'_>) -> Option<u64> {
+        None
+    }
 }
 
 /// Every provider of the chain failed; the reasons name providers and statuses only.
@@ -87,6 +94,8 @@ pub struct Scorer<'a, S, B, E, C, I, K> {
     pub clock: &'a C,
     pub ids: &'a I,
     pub coach: &'a K,
+    /// The deployment's quotas; a workspace may have its own.
+    pub quotas: &'a Quotas,
 }
 
 impl<S, B, E, C, I, K> Scorer<'_, S, B, E, C, I, K>
@@ -188,7 +197,17 @@ where
             rep_name: None,
         };
         let baseline: Analysis = deterministic_analysis(request, self.ids, self.clock.now());
-        let analysis = match self.coach.judge(&request, baseline.clone()).await {
+        if let Some(tokens) = self.coach.token_estimate(&request)
+            && !self.may_spend_tokens(&call.tenant_id, tokens).await?
+        {
+            info!(tenant = %call.tenant_id, call = %call.call_id, "the workspace's LLM token quota is spent; the deterministic coach scores this call");
+            let mut rubric_only = baseline;
+            rubric_only.provenance.degraded = true;
+            return Box::pin(self.store_analysis(call, rubric_only)).await;
+        }
+        // Boxed: the chain's future is large, and a scoring future held on a small (debug, test)
+        // stack must not overflow it.
+        let analysis = match Box::pin(self.coach.judge(&request, baseline.clone())).await {
             Ok(analysis) => analysis,
             Err(unavailable) if last_attempt => {
                 warn!(tenant = %call.tenant_id, call = %call.call_id, error = %unavailable, "every LLM provider failed on the last delivery; storing the deterministic analysis, marked degraded");
@@ -197,6 +216,40 @@ where
                 degraded
             }
             Err(unavailable) => return Err(unavailable.into()),
+        };
+        Box::pin(self.store_analysis(call, analysis)).await
+    }
+
+    /// Whether the workspace's LLM token quota takes `tokens` more this month (counted now).
+    async fn may_spend_tokens(&self, tenant: &TenantId, tokens: u64) -> Result<bool, ScoreError> {
+        let quotas = self
+            .store
+            .get_tenant(tenant)
+            .await?
+            .and_then(|t| t.quotas)
+            .unwrap_or(*self.quotas);
+        let spent = quota::spend(
+            self.store,
+            tenant,
+            &quotas,
+            Meter::LlmTokens,
+            tokens,
+            self.clock.now(),
+        )
+        .await?;
+        Ok(spent == Spend::Granted)
+    }
+
+    /// Stores the analysis, the rep's progress, then marks the call scored (audited once).
+    async fn store_analysis(
+        &self,
+        mut call: Call,
+        analysis: Analysis,
+    ) -> Result<ScoreOutcome, ScoreError> {
+        let vault = DocumentVault {
+            repository: self.store,
+            blobs: self.blobs,
+            envelope: self.envelope,
         };
         vault.put_analysis(&analysis).await?;
         // Before the call is marked scored, so a failure here retries this whole step.
@@ -338,6 +391,7 @@ mod tests {
             clock: &clock,
             ids: &RandomIds,
             coach: &DeterministicCoach,
+            quotas: &Quotas::default(),
         };
 
         assert!(matches!(
@@ -466,6 +520,7 @@ mod tests {
             clock: &clock,
             ids: &RandomIds,
             coach: &coach,
+            quotas: &Quotas::default(),
         };
         let stored_analysis = |call: &Call| {
             let vault = DocumentVault {
@@ -529,5 +584,90 @@ mod tests {
             .unwrap()
             .unwrap();
         assert_eq!(call.status, CallStatus::Scored);
+    }
+
+    /// An LLM coach that spends a fixed number of tokens per call and counts its calls.
+    #[derive(Default)]
+    struct CountingLlm {
+        judged: std::sync::atomic::AtomicUsize,
+    }
+
+    impl Coach for CountingLlm {
+        async fn judge(
+            &self,
+            _request: &ScoringRequest<'_>,
+            mut baseline: Analysis,
+        ) -> Result<Analysis, CoachUnavailable> {
+            self.judged
+                .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            baseline.provenance.provider = "llm".into();
+            Ok(baseline)
+        }
+
+        fn token_estimate(&self, _request: &ScoringRequest<'_>) -> Option<u64> {
+            Some(1_000)
+        }
+    }
+
+    #[tokio::test]
+    async fn a_spent_llm_token_quota_scores_with_the_rubric_and_sends_nothing() {
+        let (store, blobs, clock) = (
+            InMemoryStore::default(),
+            InMemoryBlobStore::default(),
+            ManualClock::at(datetime!(2026-11-01 9:00 UTC)),
+        );
+        let cipher = fake_cipher(ManualClock::at(datetime!(2026-11-01 9:00 UTC)));
+        let coach = CountingLlm::default();
+        let quotas = Quotas {
+            llm_tokens_per_month: 1_500,
+            ..Quotas::default()
+        };
+        let scorer = Scorer {
+            store: &store,
+            blobs: &blobs,
+            envelope: &cipher,
+            clock: &clock,
+            ids: &RandomIds,
+            coach: &coach,
+            quotas: &quotas,
+        };
+        let stored = |call: &Call| {
+            let vault = DocumentVault {
+                repository: &store,
+                blobs: &blobs,
+                envelope: &cipher,
+            };
+            let (tenant, id) = (call.tenant_id.clone(), call.call_id.clone());
+            async move {
+                vault
+                    .get::<Analysis>(&tenant, &id, DocumentKind::Analysis, 1)
+                    .await
+                    .unwrap()
+                    .unwrap()
+            }
+        };
+        let first = transcribed_call(&store, &cipher, &blobs, &clock).await;
+        scorer
+            .score(&first.tenant_id, &first.call_id, 1, false)
+            .await
+            .unwrap();
+        assert_eq!(stored(&first).await.provenance.provider, "llm");
+        // The second call would pass the month's 1,500 tokens: the rubric scores it, marked
+        // degraded, and the LLM is not asked.
+        let second = transcribed_call(&store, &cipher, &blobs, &clock).await;
+        scorer
+            .score(&second.tenant_id, &second.call_id, 1, false)
+            .await
+            .unwrap();
+        let analysis = stored(&second).await;
+        assert!(analysis.provenance.degraded);
+        assert_ne!(analysis.provenance.provider, "llm");
+        assert_eq!(coach.judged.load(std::sync::atomic::Ordering::SeqCst), 1);
+        let scored = store
+            .get_call(&second.tenant_id, &second.call_id)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(scored.status, CallStatus::Scored);
     }
 }

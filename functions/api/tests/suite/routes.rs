@@ -544,6 +544,72 @@ async fn a_reps_listing_is_a_query_by_rep_with_sealed_cursors() {
     assert!(items.iter().all(|c| c["rep_id"] == "r2"));
 }
 
+/// Per-workspace quotas: over a limit the API answers 429 with `Retry-After` (the seconds
+/// left in the period) and counts nothing; another workspace is unaffected; a workspace's own
+/// limits (set by an operator) replace the deployment's.
+#[tokio::test]
+async fn quotas_answer_429_with_retry_after_per_workspace() {
+    use callcoach_shared::usecases::quota::Quotas;
+    use callcoach_shared::usecases::workspace::{Change, update_workspace};
+    let w = world_with(Settings {
+        quotas: Quotas {
+            calls_per_day: 2,
+            upload_bytes_per_month: 10_000,
+            llm_tokens_per_month: 1_000,
+        },
+        ..Settings::default()
+    })
+    .await;
+    let new_call = |team: &TeamId, bytes: u64| {
+        json!({"team_id": team, "title": "Intro", "call_type": "discovery", "file_name": "intro.vtt", "content_type": "text/vtt", "content_length": bytes})
+    };
+    let create = |tenant: &TenantId, who: &str, body: Value| {
+        let (tenant, who) = (tenant.clone(), who.to_owned());
+        let w = &w;
+        async move {
+            let req = request("POST", "/v1/calls", claims(&tenant, &who), Some(body.to_string()));
+            let response = router(Arc::clone(&w.api)).oneshot(req).await.unwrap();
+            let status = response.status();
+            let retry_after = response
+                .headers()
+                .get("retry-after")
+                .map(|v| v.to_str().unwrap().parse::<u64>().unwrap());
+            let bytes = response.into_body().collect().await.unwrap().to_bytes();
+            (status, retry_after, String::from_utf8(bytes.to_vec()).unwrap())
+        }
+    };
+    for _ in 0..2 {
+        let (status, _, body) = create(&w.a, "r1", new_call(&w.west, 1_000)).await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+    }
+    let (status, retry_after, body) = create(&w.a, "r1", new_call(&w.west, 1_000)).await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{body}");
+    let retry_after = retry_after.expect("a Retry-After header");
+    assert!((1..=86_400).contains(&retry_after), "{retry_after}");
+    assert!(body.contains("calls"), "{body}");
+    // Another workspace has its own counters; there a file over the month's bytes is refused.
+    let bteam = w.api.ports.store.memberships_of_user(&w.b, &user("r1")).await.unwrap()[0]
+        .team_id
+        .clone();
+    let (status, _, body) = create(&w.b, "r1", new_call(&bteam, 20_000)).await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{body}");
+    assert!(body.contains("upload_bytes"), "{body}");
+    let (status, _, body) = create(&w.b, "r1", new_call(&bteam, 1_000)).await;
+    assert_eq!(status, StatusCode::CREATED, "the refused request counted nothing: {body}");
+    // The operator gives workspace a limits of its own.
+    update_workspace(&w.api.ports.store, &w.a, |tenant| {
+        tenant.quotas = Some(Quotas {
+            calls_per_day: 10,
+            ..Quotas::default()
+        });
+        Ok::<_, callcoach_shared::ports::StoreError>(Change::Write(()))
+    })
+    .await
+    .unwrap();
+    let (status, _, body) = create(&w.a, "r1", new_call(&w.west, 1_000)).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+}
+
 #[tokio::test]
 async fn teams_members_and_calls_happy_paths_and_role_limits() {
     let w = world().await;

@@ -31,6 +31,7 @@ mod audit;
 mod idempotency;
 mod items;
 mod progress;
+mod quota;
 mod retention;
 mod usage;
 

@@ -1,0 +1,63 @@
+//! Quota counters ([`crate::usecases::quota`]): `pk = T#{t}#QUOTA`, `sk = {meter}#{period}`,
+//! attribute `used`, and `expires_at` (TTL) after the period. An add is one conditional
+//! `UpdateItem`: DynamoDB applies it atomically, so concurrent requests never pass a limit
+//! together.
+
+use time::OffsetDateTime;
+
+use super::items::{ItemExt, attr, keys};
+use super::{DynamoTable, attr_names as a, is_conditional_failure, store_err};
+use crate::ids::TenantId;
+use crate::ports::{QuotaStore, StoreError};
+
+const USED: &str = "used";
+
+pub(super) fn pk(tenant: &TenantId) -> String {
+    format!("T#{tenant}#QUOTA")
+}
+
+impl QuotaStore for DynamoTable {
+    async fn add_within_limit(
+        &self,
+        tenant: &TenantId,
+        meter: &str,
+        period: &str,
+        amount: u64,
+        limit: u64,
+        expires_at: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        let Some(room) = limit.checked_sub(amount) else {
+            return Ok(false);
+        };
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(keys(pk(tenant), format!("{meter}#{period}"))))
+            .update_expression("ADD #used :n SET #exp = :exp")
+            .condition_expression("attribute_not_exists(#used) OR #used <= :room")
+            .expression_attribute_names("#used", USED)
+            .expression_attribute_names("#exp", a::EXPIRES_AT)
+            .expression_attribute_values(":n", attr::number(amount))
+            .expression_attribute_values(":room", attr::number(room))
+            .expression_attribute_values(":exp", attr::number(expires_at.unix_timestamp()))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(e) if is_conditional_failure(&e) => Ok(false),
+            Err(e) => Err(store_err(e)),
+        }
+    }
+
+    async fn delete_quota_counters(&self, tenant: &TenantId) -> Result<usize, StoreError> {
+        let partition = pk(tenant);
+        let mut doomed = Vec::new();
+        for item in self.query_partition(&partition, None).await? {
+            doomed.push(keys(partition.clone(), item.req_s(a::SK)?.to_owned()));
+        }
+        let count = doomed.len();
+        self.delete_keys(doomed).await?;
+        Ok(count)
+    }
+}
