@@ -295,6 +295,22 @@ impl crate::ports::QuotaStore for InMemoryStore {
         *used += amount;
         Ok(true)
     }
+    async fn give_back(
+        &self,
+        tenant: &TenantId,
+        meter: &str,
+        period: &str,
+        amount: u64,
+    ) -> Result<(), StoreError> {
+        let mut s = self.state();
+        if let Some(used) = s
+            .quota_counters
+            .get_mut(&(tenant.clone(), format!("{meter}#{period}")))
+        {
+            *used = used.saturating_sub(amount);
+        }
+        Ok(())
+    }
     async fn delete_quota_counters(&self, tenant: &TenantId) -> Result<usize, StoreError> {
         let mut s = self.state();
         let before = s.quota_counters.len();
@@ -329,8 +345,16 @@ impl AdminRepository for InMemoryStore {
             .map(|(_, u)| u.clone())
             .collect())
     }
-    async fn add_admin(&self, tenant: &TenantId, user: &UserId) -> Result<bool, StoreError> {
+    async fn add_admin(
+        &self,
+        tenant: &TenantId,
+        user: &UserId,
+        vouched_by: Option<&UserId>,
+    ) -> Result<bool, StoreError> {
         let mut s = self.state();
+        if vouched_by.is_some_and(|by| !s.admins.contains(&(tenant.clone(), by.clone()))) {
+            return Err(StoreError::Conflict);
+        }
         let key = (tenant.clone(), user.clone());
         s.known_users.insert(key.clone());
         Ok(s.admins.insert(key))
@@ -659,6 +683,8 @@ struct PartedState {
     part_sizes: Vec<usize>,
     /// `put_part` fails for this part number (a store outage mid-write).
     fail_part: Option<u32>,
+    /// `purge_prefix` fails for prefixes starting with this (one tenant's objects).
+    fail_purges_under: Option<String>,
 }
 
 impl InMemoryBlobStore {
@@ -676,6 +702,10 @@ impl InMemoryBlobStore {
     /// Makes `put_part` fail for this part number from now on.
     pub fn fail_part(&self, number: u32) {
         self.parted.lock().unwrap().fail_part = Some(number);
+    }
+    /// Makes `purge_prefix` fail, from now on, for prefixes that start with `prefix`.
+    pub fn fail_purges_under(&self, prefix: &str) {
+        self.parted.lock().unwrap().fail_purges_under = Some(prefix.to_owned());
     }
 }
 
@@ -740,6 +770,10 @@ impl BlobStore for InMemoryBlobStore {
         })
     }
     async fn purge_prefix(&self, prefix: &str) -> Result<usize, BlobError> {
+        let failing = self.parted.lock().unwrap().fail_purges_under.clone();
+        if failing.is_some_and(|f| prefix.starts_with(&f)) {
+            return Err(BlobError::Backend("the object store is unavailable".into()));
+        }
         let mut objects = self.objects.lock().unwrap();
         let before = objects.len();
         objects.retain(|key, _| !key.starts_with(prefix));

@@ -47,9 +47,20 @@ async fn admins_are_their_own_records_and_removal_keeps_another_admin() {
     assert!(!roles.admin);
     assert_eq!(roles.memberships, vec![owner.clone()]);
 
-    assert!(table.add_admin(&tenant, &ada).await.unwrap());
-    assert!(!table.add_admin(&tenant, &ada).await.unwrap(), "once");
-    assert!(table.add_admin(&tenant, &bo).await.unwrap());
+    assert!(table.add_admin(&tenant, &ada, None).await.unwrap());
+    assert!(!table.add_admin(&tenant, &ada, None).await.unwrap(), "once");
+    // An admin names another in one transaction that checks the namer is still an admin.
+    assert!(table.add_admin(&tenant, &bo, Some(&ada)).await.unwrap());
+    assert!(
+        !table.add_admin(&tenant, &bo, Some(&ada)).await.unwrap(),
+        "once"
+    );
+    let dee = UserId::parse("dee").unwrap();
+    assert!(matches!(
+        table.add_admin(&tenant, &dee, Some(&cy)).await,
+        Err(StoreError::Conflict)
+    ));
+    assert!(!table.workspace_roles(&tenant, &dee).await.unwrap().admin);
     let roles = table.workspace_roles(&tenant, &ada).await.unwrap();
     assert!(roles.admin);
     assert_eq!(

@@ -786,3 +786,58 @@ async fn quota_counters_never_pass_their_limit_under_concurrent_spends() {
             .unwrap()
     );
 }
+
+/// The audit trail's key holds the event's time: system events stamped with a stable time
+/// (billing's `at`, a workspace's creation) are one event however often they are retried,
+/// on DynamoDB as on the fakes.
+#[tokio::test]
+async fn redelivered_system_events_are_recorded_once_in_the_table() {
+    use callcoach_shared::ports::AuditLog;
+    use callcoach_shared::usecases::lifecycle::change_account_state;
+    use callcoach_shared::usecases::workspace::{Provisioner, provision};
+    let aws = LocalAws::connect().await;
+    let table = &aws.adapters.table;
+    let tenant = fresh_tenant();
+    let admin = UserId::parse("ada").unwrap();
+    let now = SystemClock.now();
+    for later in [0, 5, 60] {
+        provision(
+            table,
+            &tenant,
+            &admin,
+            now + time::Duration::seconds(later),
+            Provisioner::SignUp,
+        )
+        .await
+        .unwrap();
+    }
+    let at = now - time::Duration::minutes(2);
+    for later in [0, 30, 3600] {
+        let received = now + time::Duration::seconds(later);
+        change_account_state(
+            table,
+            &tenant,
+            callcoach_shared::domain::retention::AccountState::Cancelled,
+            at,
+            received,
+        )
+        .await
+        .unwrap();
+    }
+    let events = table
+        .list(&tenant, &PageRequest::first(50).unwrap())
+        .await
+        .unwrap()
+        .items;
+    let mut actions: Vec<&str> = events.iter().map(|e| e.action.as_str()).collect();
+    actions.sort();
+    assert_eq!(
+        actions,
+        [
+            "account.cancelled",
+            "workspace.admin_added",
+            "workspace.provisioned"
+        ],
+        "{events:?}"
+    );
+}

@@ -47,6 +47,9 @@ impl From<StoreError> for ApiError {
                 ApiError::Conflict("the call changed meanwhile; retry")
             }
             StoreError::Conflict => ApiError::Conflict("the record changed meanwhile; retry"),
+            // A record the request names is not there (the workspace record before
+            // provisioning): the one 404.
+            StoreError::NotFound => ApiError::NotFound,
             other => ApiError::Internal(Box::new(other)),
         }
     }

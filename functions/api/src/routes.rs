@@ -18,7 +18,7 @@ use callcoach_shared::ids::{CallId, ExportId, GoalId, TeamId, UserId};
 use callcoach_shared::messages::PipelineMessage;
 use callcoach_shared::ports::{
     AdminRepository, BlobStore, CallRepository, Clock, DocumentKind, IdGenerator, PageRequest,
-    PlaybookRepository, Queue, StoreError, TeamRepository, TenantRepository, UsageLog,
+    PlaybookRepository, Queue, TeamRepository, TenantRepository, UsageLog,
 };
 use callcoach_shared::usecases::calls::{NewCall, create_call as create_call_use_case};
 use callcoach_shared::usecases::deletion::{self, DeletionError};
@@ -31,7 +31,7 @@ use callcoach_shared::usecases::prep::{
     MAX_CALLS as PREP_MAX_CALLS, PastCall, PrepCard, prep_card as build_prep_card,
 };
 use callcoach_shared::usecases::progress::update_progress;
-use callcoach_shared::usecases::quota::{self, Meter, Spend};
+use callcoach_shared::usecases::quota::{self, Meter};
 use callcoach_shared::usecases::workspace::{self, WorkspaceError};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -361,25 +361,45 @@ pub async fn create_call<P: Ports>(
     if !who.caller.can_create_call(&team, &rep, rep_is_member) {
         return Err(ApiError::NotFound);
     }
-    // A refused request counts nothing on the meter that refused it.
+    // A refused request counts nothing; one that fails after counting gives it back.
     let now = api.ports.clock().now();
     let quotas = who
         .workspace
         .as_ref()
         .and_then(|w| w.quotas)
         .unwrap_or(api.settings.quotas);
-    for (meter, amount) in [(Meter::Calls, 1), (Meter::UploadBytes, body.content_length)] {
-        if let Spend::Exhausted { retry_after } =
-            quota::spend(api.ports.store(), &who.tenant, &quotas, meter, amount, now).await?
-        {
-            return Err(ApiError::TooManyRequests {
-                meter: meter.as_str(),
-                retry_after,
-            });
+    let spends = [(Meter::Calls, 1), (Meter::UploadBytes, body.content_length)];
+    let receipt =
+        match quota::spend_all(api.ports.store(), &who.tenant, &quotas, &spends, now).await? {
+            Ok(receipt) => receipt,
+            Err((meter, retry_after)) => {
+                return Err(ApiError::TooManyRequests {
+                    meter: meter.as_str(),
+                    retry_after,
+                });
+            }
+        };
+    match create_and_presign(&api, &who, &team, rep, body).await {
+        Ok(created) => Ok(created),
+        Err(error) => {
+            if let Err(undo) = quota::give_back(api.ports.store(), &who.tenant, receipt).await {
+                tracing::warn!(error = %undo, "a failed call's quota spend was not given back");
+            }
+            Err(error)
         }
     }
+}
+
+/// The call and its presigned upload, once access and quotas allowed it.
+async fn create_and_presign<P: Ports>(
+    api: &Api<P>,
+    who: &Authenticated,
+    team: &TeamId,
+    rep: UserId,
+    body: CreateCall,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
     let new = NewCall {
-        team_id: team,
+        team_id: team.clone(),
         rep_id: rep,
         title: body.title.trim().to_owned(),
         call_type: body.call_type,
@@ -913,6 +933,10 @@ pub async fn put_retention<P: Ports>(
     // Applied to the record as stored when written: a concurrent deletion request, billing
     // change or other admin's setting is kept, never overwritten with an older read.
     let tenant = workspace::update_workspace(api.ports.store(), &who.tenant, |tenant| {
+        // A deletion (or the reaper) may have come first since this request was let in.
+        if tenant.is_closed() {
+            return Err(ApiError::Gone);
+        }
         if let Some(days) = body.transcripts_days {
             tenant.retention.transcripts_days = days;
             tenant.retention.analyses_days = days;
@@ -923,13 +947,9 @@ pub async fn put_retention<P: Ports>(
         if let Some(hold) = body.legal_hold {
             tenant.legal_hold = hold;
         }
-        Ok::<_, StoreError>(workspace::Change::Write(tenant.clone()))
+        Ok(workspace::Change::Write(tenant.clone()))
     })
-    .await
-    .map_err(|e| match e {
-        StoreError::NotFound => ApiError::NotFound,
-        other => other.into(),
-    })?;
+    .await?;
     Ok(Json(retention_view(&tenant)))
 }
 
@@ -1373,7 +1393,8 @@ pub async fn put_admin<P: Ports>(
     if !who.caller.can_manage_workspace() {
         return Err(ApiError::NotFound);
     }
-    let added = api.ports.store().add_admin(&who.tenant, &user).await?;
+    let added =
+        workspace::add_admin(api.ports.store(), &who.tenant, &who.caller.user, &user).await?;
     Ok(Json(
         json!({"user_id": user, "admin": true, "added": added}),
     ))

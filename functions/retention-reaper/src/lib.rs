@@ -189,8 +189,11 @@ pub async fn handle_event<S: ReaperStore, B: BlobStore, C: Clock>(
     if let Some(request) = payload.get("set_quotas") {
         let request: SetQuotas = serde_json::from_value(request.clone())?;
         let quotas = update_workspace(&deps.store, &request.tenant_id, |tenant| {
+            if tenant.is_closed() {
+                return Err(StoreError::NotFound);
+            }
             tenant.quotas = request.quotas;
-            Ok::<_, StoreError>(Change::Write(tenant.quotas))
+            Ok(Change::Write(tenant.quotas))
         })
         .await?;
         info!(tenant = %request.tenant_id, own_limits = quotas.is_some(), "workspace quotas set");
@@ -264,6 +267,11 @@ fn emit(report: &ReapReport, timestamp_ms: i64) {
     metrics.push(Metric {
         name: "TableItemsDeleted",
         value: report.table_items as f64,
+        unit: "Count",
+    });
+    metrics.push(Metric {
+        name: "TenantsFailed",
+        value: report.failed_tenants as f64,
         unit: "Count",
     });
     metrics.push(Metric {

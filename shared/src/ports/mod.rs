@@ -106,11 +106,13 @@ pub trait AdminRepository: Send + Sync {
         tenant: &TenantId,
     ) -> impl Future<Output = Result<Vec<UserId>, StoreError>> + Send;
     /// Makes `user` an admin (and a known user of the workspace); `Ok(false)` when they were
-    /// one already.
+    /// one already. With `vouched_by`, atomically only while that admin's record is there
+    /// (`Conflict` otherwise); without, as provisioning does.
     fn add_admin(
         &self,
         tenant: &TenantId,
         user: &UserId,
+        vouched_by: Option<&UserId>,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
     /// Takes `user`'s admin role away, atomically only while `remaining` (another admin) keeps
     /// theirs, so two admins removing each other at once cannot leave the workspace without
@@ -533,6 +535,14 @@ pub trait QuotaStore: Send + Sync {
         limit: u64,
         expires_at: OffsetDateTime,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    /// Takes `amount` back off the counter (a spend whose request then failed).
+    fn give_back(
+        &self,
+        tenant: &TenantId,
+        meter: &str,
+        period: &str,
+        amount: u64,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
     /// Deletes every counter of the workspace (its destruction); how many went.
     fn delete_quota_counters(
         &self,

@@ -407,17 +407,17 @@ where
     if any_call_held(store, tenant).await? {
         return Err(DeletionError::LegalHold);
     }
-    update_workspace(store, tenant, |record| {
+    let deleted_at = update_workspace(store, tenant, |record| {
         if record.legal_hold {
             return Err(DeletionError::LegalHold);
         }
         Ok(match record.state {
             AccountState::Destroyed => return Err(DeletionError::NotFound),
-            AccountState::Deleted => Change::Keep(()),
+            AccountState::Deleted => Change::Keep(record.state_since.unwrap_or(now)),
             _ => {
                 record.state = AccountState::Deleted;
                 record.state_since = Some(now);
-                Change::Write(())
+                Change::Write(now)
             }
         })
     })
@@ -428,7 +428,8 @@ where
         "workspace.shredded",
         "workspace",
         &[],
-        now,
+        // When it was marked deleted: a retried request is the same event.
+        deleted_at,
     );
     record_once(store, &event).await?;
     store.destroy_data_keys(tenant).await?;

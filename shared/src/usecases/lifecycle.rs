@@ -41,7 +41,7 @@ pub enum LifecycleError {
 
 /// Moves a workspace to `next`, received at `now`; `at` (when billing says it happened)
 /// orders billing's changes: one not newer than the last applied (a redelivery, or an older
-/// event arriving late) changes nothing. The audit event is stamped at receipt.
+/// event arriving late) changes nothing.
 pub async fn change_account_state<S: TenantRepository + AuditLog>(
     store: &S,
     tenant_id: &TenantId,
@@ -75,9 +75,11 @@ pub async fn change_account_state<S: TenantRepository + AuditLog>(
         LifecycleError::Store(StoreError::NotFound) => LifecycleError::UnknownTenant,
         other => other,
     })?;
+    // Stamped with the sender's `at` (checked to be within a day of receipt): the audit
+    // trail's key holds the time, so a redelivery received later is the same event.
     let action = format!("account.{}", next.as_str());
     let at_text = at.unix_timestamp().to_string();
-    let event = AuditEvent::by_system("billing", tenant_id, &action, "workspace", &[&at_text], now);
+    let event = AuditEvent::by_system("billing", tenant_id, &action, "workspace", &[&at_text], at);
     record_once(store, &event).await?;
     Ok(tenant)
 }

@@ -151,6 +151,49 @@ pub async fn spend<S: QuotaStore>(
     })
 }
 
+/// What a successful [`spend_all`] counted, to give back if the request then fails.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[must_use = "give the spend back if the request fails"]
+pub struct Receipt {
+    spent: Vec<(Meter, String, u64)>,
+}
+
+/// Counts every `(meter, amount)` or none: when one meter refuses, what the others took is
+/// given back, and the refusal names the meter and the wait.
+pub async fn spend_all<S: QuotaStore>(
+    store: &S,
+    tenant: &TenantId,
+    quotas: &Quotas,
+    spends: &[(Meter, u64)],
+    now: OffsetDateTime,
+) -> Result<Result<Receipt, (Meter, std::time::Duration)>, StoreError> {
+    let mut receipt = Receipt { spent: Vec::new() };
+    for &(meter, amount) in spends {
+        match spend(store, tenant, quotas, meter, amount, now).await? {
+            Spend::Granted => receipt.spent.push((meter, meter.period(now).0, amount)),
+            Spend::Exhausted { retry_after } => {
+                give_back(store, tenant, receipt).await?;
+                return Ok(Err((meter, retry_after)));
+            }
+        }
+    }
+    Ok(Ok(receipt))
+}
+
+/// Takes back what `receipt` counted.
+pub async fn give_back<S: QuotaStore>(
+    store: &S,
+    tenant: &TenantId,
+    receipt: Receipt,
+) -> Result<(), StoreError> {
+    for (meter, period, amount) in receipt.spent {
+        store
+            .give_back(tenant, meter.as_str(), &period, amount)
+            .await?;
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use time::macros::datetime;
@@ -239,6 +282,44 @@ mod tests {
                 .await
                 .unwrap(),
             Spend::Exhausted { .. }
+        ));
+    }
+
+    #[tokio::test]
+    async fn spending_on_several_meters_counts_all_or_none() {
+        let store = InMemoryStore::default();
+        let tenant = TenantId::parse("acme").unwrap();
+        let quotas = Quotas {
+            calls_per_day: 5,
+            upload_bytes_per_month: 100,
+            llm_tokens_per_month: 10,
+        };
+        let now = datetime!(2026-12-01 12:00 UTC);
+        let too_big = [(Meter::Calls, 1), (Meter::UploadBytes, 101)];
+        for _ in 0..10 {
+            let refused = spend_all(&store, &tenant, &quotas, &too_big, now)
+                .await
+                .unwrap();
+            assert!(matches!(refused, Err((Meter::UploadBytes, _))));
+        }
+        // Ten refused requests took none of the day's five calls; a failed request gives back.
+        let fits = [(Meter::Calls, 1), (Meter::UploadBytes, 10)];
+        let receipt = spend_all(&store, &tenant, &quotas, &fits, now)
+            .await
+            .unwrap()
+            .unwrap();
+        give_back(&store, &tenant, receipt).await.unwrap();
+        for _ in 0..5 {
+            let _kept = spend_all(&store, &tenant, &quotas, &fits, now)
+                .await
+                .unwrap()
+                .unwrap();
+        }
+        assert!(matches!(
+            spend_all(&store, &tenant, &quotas, &fits, now)
+                .await
+                .unwrap(),
+            Err((Meter::Calls, _))
         ));
     }
 

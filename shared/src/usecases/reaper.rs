@@ -47,6 +47,15 @@ pub enum ReapError {
     Blob(#[from] BlobError),
 }
 
+/// How far one destruction got.
+enum Destruction {
+    Done,
+    /// Something changed the record first (a cancellation, a re-activation, a hold).
+    Kept,
+    /// The deadline came; the next run goes on.
+    Unfinished,
+}
+
 /// What a run did (or, in a dry run, would do).
 #[derive(Debug, Default, Clone, PartialEq, Eq, Serialize)]
 pub struct ReapReport {
@@ -64,6 +73,8 @@ pub struct ReapReport {
     pub oldest_lateness_seconds: Option<i64>,
     /// Usage and audit events deleted at the end of their own retention (not in a dry run).
     pub records: BTreeMap<&'static str, u64>,
+    /// Workspaces the run could not finish for an error (tried again next run).
+    pub failed_tenants: u64,
     /// False when the run stopped at its deadline; the next run continues.
     pub finished: bool,
 }
@@ -137,15 +148,25 @@ where
         };
         let now = self.clock.now();
         for tenant_id in &tenants {
-            if !self
+            match self
                 .reap_tenant(tenant_id, now, dry_run, &has_time, &mut report)
-                .await?
+                .await
             {
-                report.finished = false;
-                if rotating {
-                    self.store.set_reaper_resume_point(Some(tenant_id)).await?;
+                Ok(true) => {}
+                Ok(false) => {
+                    report.finished = false;
+                    if rotating {
+                        self.store.set_reaper_resume_point(Some(tenant_id)).await?;
+                    }
+                    return Ok(report);
                 }
-                return Ok(report);
+                // One workspace's failure (an outage of its objects, a corrupt item) must not
+                // stop the others; it is tried again next run, and counted for the alarm.
+                Err(error) => {
+                    warn!(tenant = %tenant_id, error = %error, "the reaper could not finish a workspace; it goes on with the others");
+                    report.failed_tenants += 1;
+                    report.finished = false;
+                }
             }
         }
         if rotating {
@@ -191,8 +212,12 @@ where
                 report.held += 1;
                 return Ok(true);
             }
-            if !dry_run && !self.destroy(tenant, due, now, report).await? {
-                return Ok(true);
+            if !dry_run {
+                match self.destroy(tenant, due, now, has_time, report).await? {
+                    Destruction::Kept => return Ok(true),
+                    Destruction::Unfinished => return Ok(false),
+                    Destruction::Done => {}
+                }
             }
             report.accounts_destroyed += 1;
             report.saw_lateness((now - due).whole_seconds());
@@ -326,8 +351,9 @@ where
         tenant: Tenant,
         due: OffsetDateTime,
         now: OffsetDateTime,
+        has_time: &impl Fn() -> bool,
         report: &mut ReapReport,
-    ) -> Result<bool, ReapError> {
+    ) -> Result<Destruction, ReapError> {
         let tenant_id = tenant.tenant_id.clone();
         let claimed = update_workspace(self.store, &tenant_id, |record| {
             let still_due = record.destruction_due().is_some_and(|d| d <= now);
@@ -343,7 +369,7 @@ where
         })
         .await?;
         if !claimed {
-            return Ok(false);
+            return Ok(Destruction::Kept);
         }
         let action = "retention.account_destroyed";
         let due_text = due.unix_timestamp().to_string();
@@ -354,6 +380,10 @@ where
         let mut walk = IndexWalk::new(self.store, &tenant_id, &indexes, every_call());
         while let Some(page) = walk.next_page().await? {
             for entry in page {
+                // Marked deleted and keys shredded already: the next run goes on from here.
+                if !has_time() {
+                    return Ok(Destruction::Unfinished);
+                }
                 self.purge_call(&tenant_id, &entry.call_id, report).await?;
             }
         }
@@ -377,7 +407,7 @@ where
         })
         .await?;
         warn!(tenant = %tenant_id, "workspace destroyed after its cut-off");
-        Ok(true)
+        Ok(Destruction::Done)
     }
 
     /// Deletes what one due entry covers; false when a hold (or a newer upload) keeps it.
@@ -906,14 +936,17 @@ mod tests {
             (record.state, record.state_since),
             (AccountState::Active, None)
         );
-        // Each change is recorded once, stamped when it was received.
+        // Each change is recorded once.
         let events = rig.store.audit_events();
         let cancellations: Vec<_> = events
             .iter()
             .filter(|e| e.action == "account.cancelled")
             .collect();
         assert_eq!(cancellations.len(), 1);
-        assert_eq!(cancellations[0].at, NOW);
+        assert_eq!(
+            cancellations[0].at, t1,
+            "stamped with its own time: a redelivery is the same event"
+        );
     }
 
     /// A run whose deadline allows `steps` deadline checks.
@@ -977,6 +1010,53 @@ mod tests {
         }
         // A run that got through everything starts from the beginning again.
         assert_eq!(rig.store.reaper_resume_point().await.unwrap(), None);
+    }
+
+    #[tokio::test]
+    async fn one_workspace_failing_does_not_stop_the_others() {
+        let rig = Rig::new();
+        let broken = rig.tenant("a-broken", Some(30), false).await;
+        let fine = rig.tenant("b-fine", Some(30), false).await;
+        let expired = NOW - Duration::days(31);
+        let stuck = rig.call(&broken, expired).await;
+        let gone = rig.call(&fine, expired).await;
+        rig.blobs.fail_purges_under(&format!("uploads/{broken}/"));
+        let report = rig.reaper().run(None, false, || true).await.unwrap();
+        assert_eq!(report.failed_tenants, 1, "{report:?}");
+        assert!(!report.finished);
+        assert!(rig.exists(&stuck).await);
+        assert!(
+            !rig.exists(&gone).await,
+            "the workspace after it had its turn"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_destruction_stopped_by_the_deadline_is_finished_by_the_next_run() {
+        let rig = Rig::new();
+        let tenant = rig.tenant("acme", None, false).await;
+        let mut calls = Vec::new();
+        for _ in 0..4 {
+            calls.push(rig.call(&tenant, NOW - Duration::days(1)).await);
+        }
+        plant_data_key(&rig, &tenant).await;
+        let mut record = rig.store.get_tenant(&tenant).await.unwrap().unwrap();
+        record.state = AccountState::Deleted;
+        record.state_since = Some(NOW - Duration::HOUR);
+        rig.store.update_tenant(&record).await.unwrap();
+        let first = rig.reaper().run(None, false, budget(3)).await.unwrap();
+        assert!(
+            !first.finished && first.accounts_destroyed == 0,
+            "{first:?}"
+        );
+        assert!(!has_data_key(&rig, &tenant).await, "shredded first");
+        let second = rig.reaper().run(None, false, || true).await.unwrap();
+        assert_eq!(second.accounts_destroyed, 1, "{second:?}");
+        for call in &calls {
+            assert!(!rig.exists(call).await);
+        }
+        let record = rig.store.get_tenant(&tenant).await.unwrap().unwrap();
+        assert_eq!(record.state, AccountState::Destroyed);
     }
 
     #[tokio::test]

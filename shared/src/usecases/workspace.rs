@@ -101,9 +101,12 @@ impl Provisioner {
 
 /// Creates the workspace record (active, default retention) when there is none and makes
 /// `admin` one of its admins, as `by` may (see [`Provisioner`]). Idempotent. A deleted or
-/// destroyed workspace is refused. Audited as `by`'s action, once however often retried
-/// (the ids derive from the workspace and the admin, and are written on every run, so a run
-/// that stopped between the change and its record leaves no gap).
+/// destroyed workspace is refused. A sign-up cut off between its two writes (the record, then
+/// the admin) is finished by its redelivery: a workspace with no admin yet takes one.
+///
+/// Audited as `by`'s action: `workspace.provisioned` stamped with the workspace's creation
+/// time, so however often it is retried it is one event (the audit trail's key holds the
+/// time); `workspace.admin_added` when an admin was added.
 pub async fn provision<S>(
     store: &S,
     tenant: &TenantId,
@@ -114,38 +117,54 @@ pub async fn provision<S>(
 where
     S: TenantRepository + AdminRepository + AuditLog,
 {
-    let workspace_created = match store.get_tenant(tenant).await? {
-        Some(existing) if existing.is_closed() => return Err(WorkspaceError::Closed),
-        Some(_) if by == Provisioner::SignUp => {
-            if store.admins(tenant).await?.contains(admin) {
-                false
-            } else {
-                return Err(WorkspaceError::AlreadyProvisioned);
+    let (record, workspace_created) = match store.get_tenant(tenant).await? {
+        Some(existing) => (existing, false),
+        None => {
+            let fresh = Tenant::active(tenant.clone(), tenant.as_str(), now);
+            match store.create_tenant(&fresh).await {
+                Ok(()) => (fresh, true),
+                Err(StoreError::AlreadyExists) => (
+                    store
+                        .get_tenant(tenant)
+                        .await?
+                        .ok_or(StoreError::NotFound)?,
+                    false,
+                ),
+                Err(e) => return Err(e.into()),
             }
         }
-        Some(_) => false,
-        None => match store
-            .create_tenant(&Tenant::active(tenant.clone(), tenant.as_str(), now))
-            .await
-        {
-            Ok(()) => true,
-            Err(StoreError::AlreadyExists) if by == Provisioner::Operator => false,
-            Err(StoreError::AlreadyExists) => return Err(WorkspaceError::AlreadyProvisioned),
-            Err(e) => return Err(e.into()),
-        },
     };
-    let admin_added = store.add_admin(tenant, admin).await?;
-    let events = [
-        ("workspace.provisioned", "workspace".to_owned()),
-        ("workspace.admin_added", format!("admin/{admin}")),
-    ];
-    for (action, object) in events {
+    if record.is_closed() {
+        return Err(WorkspaceError::Closed);
+    }
+    let admins = store.admins(tenant).await?;
+    if by == Provisioner::SignUp && !workspace_created && !admins.is_empty() {
+        if admins.contains(admin) {
+            // A redelivery of the sign-up that made it.
+            return Ok(Provisioned {
+                workspace_created: false,
+                admin_added: false,
+            });
+        }
+        return Err(WorkspaceError::AlreadyProvisioned);
+    }
+    let admin_added = store.add_admin(tenant, admin, None).await?;
+    let provisioned = AuditEvent::by_system(
+        by.actor_kind(),
+        tenant,
+        "workspace.provisioned",
+        "workspace",
+        &[],
+        record.created_at,
+    );
+    record_once(store, &provisioned).await?;
+    if admin_added {
         let event = AuditEvent::by_system(
             by.actor_kind(),
             tenant,
-            action,
-            &object,
-            &["provisioning"],
+            "workspace.admin_added",
+            &format!("admin/{admin}"),
+            &[&now.unix_timestamp_nanos().to_string()],
             now,
         );
         record_once(store, &event).await?;
@@ -154,6 +173,21 @@ where
         workspace_created,
         admin_added,
     })
+}
+
+/// Makes `user` an admin on `by`'s request, only while `by` is still an admin (checked in the
+/// same write): an admin being removed cannot slip in another admin, or themselves, meanwhile.
+pub async fn add_admin<S: AdminRepository>(
+    store: &S,
+    tenant: &TenantId,
+    by: &UserId,
+    user: &UserId,
+) -> Result<bool, WorkspaceError> {
+    match store.add_admin(tenant, user, Some(by)).await {
+        Ok(added) => Ok(added),
+        Err(StoreError::Conflict) => Err(WorkspaceError::NotAdmin),
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// Takes `user`'s admin role away, on `caller`'s request (an admin; themselves included). The
@@ -246,6 +280,43 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_sign_up_cut_off_before_its_admin_is_finished_by_its_redelivery() {
+        let store = InMemoryStore::default();
+        let (tenant, ada, bo) = ids();
+        // The first delivery wrote the record and stopped.
+        store
+            .create_tenant(&Tenant::active(tenant.clone(), tenant.as_str(), NOW))
+            .await
+            .unwrap();
+        let done = provision(&store, &tenant, &ada, NOW, Provisioner::SignUp)
+            .await
+            .unwrap();
+        assert!(done.admin_added);
+        assert_eq!(store.admins(&tenant).await.unwrap(), vec![ada]);
+        // From then on sign-up names no other admin.
+        assert!(matches!(
+            provision(&store, &tenant, &bo, NOW, Provisioner::SignUp).await,
+            Err(WorkspaceError::AlreadyProvisioned)
+        ));
+    }
+
+    #[tokio::test]
+    async fn an_admin_no_longer_an_admin_names_no_admin() {
+        let store = InMemoryStore::default();
+        let (tenant, ada, bo) = ids();
+        provision(&store, &tenant, &ada, NOW, Provisioner::Operator)
+            .await
+            .unwrap();
+        let cy = UserId::parse("cy").unwrap();
+        assert!(matches!(
+            add_admin(&store, &tenant, &bo, &cy).await,
+            Err(WorkspaceError::NotAdmin)
+        ));
+        assert!(add_admin(&store, &tenant, &ada, &bo).await.unwrap());
+        assert_eq!(store.admins(&tenant).await.unwrap().len(), 2);
+    }
+
+    #[tokio::test]
     async fn a_deleted_workspace_is_not_provisioned_again() {
         let store = InMemoryStore::default();
         let (tenant, ada, _) = ids();
@@ -276,7 +347,7 @@ mod tests {
             remove_admin(&store, &tenant, &ada, &bo).await,
             Err(WorkspaceError::NotAdmin)
         ));
-        store.add_admin(&tenant, &bo).await.unwrap();
+        store.add_admin(&tenant, &bo, None).await.unwrap();
         remove_admin(&store, &tenant, &ada, &ada).await.unwrap();
         assert_eq!(store.admins(&tenant).await.unwrap(), vec![bo.clone()]);
         assert!(matches!(
@@ -292,7 +363,7 @@ mod tests {
         provision(&store, &tenant, &ada, NOW, Provisioner::Operator)
             .await
             .unwrap();
-        store.add_admin(&tenant, &bo).await.unwrap();
+        store.add_admin(&tenant, &bo, None).await.unwrap();
         let (a, b) = tokio::join!(
             remove_admin(&store, &tenant, &ada, &bo),
             remove_admin(&store, &tenant, &bo, &ada)

@@ -591,11 +591,16 @@ async fn quotas_answer_429_with_retry_after_per_workspace() {
     let bteam = w.api.ports.store.memberships_of_user(&w.b, &user("r1")).await.unwrap()[0]
         .team_id
         .clone();
-    let (status, _, body) = create(&w.b, "r1", new_call(&bteam, 20_000)).await;
-    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{body}");
-    assert!(body.contains("upload_bytes"), "{body}");
-    let (status, _, body) = create(&w.b, "r1", new_call(&bteam, 1_000)).await;
-    assert_eq!(status, StatusCode::CREATED, "the refused request counted nothing: {body}");
+    for _ in 0..3 {
+        let (status, _, body) = create(&w.b, "r1", new_call(&bteam, 20_000)).await;
+        assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{body}");
+        assert!(body.contains("upload_bytes"), "{body}");
+    }
+    // Refused requests took none of the day's two calls.
+    for _ in 0..2 {
+        let (status, _, body) = create(&w.b, "r1", new_call(&bteam, 1_000)).await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+    }
     // The operator gives workspace a limits of its own.
     update_workspace(&w.api.ports.store, &w.a, |tenant| {
         tenant.quotas = Some(Quotas {

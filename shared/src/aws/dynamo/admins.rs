@@ -10,7 +10,7 @@
 //! on the same items: two admins removing each other at once cannot both succeed.
 
 use aws_sdk_dynamodb::error::SdkError;
-use aws_sdk_dynamodb::types::{ConditionCheck, Delete, TransactWriteItem};
+use aws_sdk_dynamodb::types::{ConditionCheck, Delete, Put, TransactWriteItem};
 
 use super::items::{Item, ItemExt, keys, s};
 use super::{
@@ -35,6 +35,20 @@ fn admin_item(tenant: &TenantId, user: &UserId) -> Item {
     item.insert(a::GSI1_SK.into(), s("ADMIN"));
     item.insert(a::USER.into(), s(user.as_str()));
     item
+}
+
+/// Whether the first item of a cancelled two-item transaction is the one whose condition failed.
+fn first_condition_failed(
+    error: &aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError,
+) -> bool {
+    match error {
+        aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError::TransactionCanceledException(t) => t
+            .cancellation_reasons()
+            .first()
+            .and_then(|r| r.code())
+            .is_some_and(|code| code == "ConditionalCheckFailed"),
+        _ => false,
+    }
 }
 
 fn exists_condition() -> &'static str {
@@ -94,14 +108,72 @@ impl AdminRepository for DynamoTable {
             .collect()
     }
 
-    async fn add_admin(&self, tenant: &TenantId, user: &UserId) -> Result<bool, StoreError> {
+    async fn add_admin(
+        &self,
+        tenant: &TenantId,
+        user: &UserId,
+        vouched_by: Option<&UserId>,
+    ) -> Result<bool, StoreError> {
         // The registry first: every admin is found by a destruction.
         self.put(retention::user_registry_item(tenant, user))
             .await?;
-        match self.put_new(admin_item(tenant, user)).await {
-            Ok(()) => Ok(true),
-            Err(StoreError::AlreadyExists) => Ok(false),
-            Err(e) => Err(e),
+        let Some(by) = vouched_by else {
+            return match self.put_new(admin_item(tenant, user)).await {
+                Ok(()) => Ok(true),
+                Err(StoreError::AlreadyExists) => Ok(false),
+                Err(e) => Err(e),
+            };
+        };
+        if by == user {
+            // Naming yourself: you are an admin already, or you are not one to name anyone.
+            return self
+                .admins(tenant)
+                .await
+                .map(|admins| admins.contains(by))
+                .and_then(|is| {
+                    if is {
+                        Ok(false)
+                    } else {
+                        Err(StoreError::Conflict)
+                    }
+                });
+        }
+        let build = |e| StoreError::Backend(backend(e));
+        let put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(admin_item(tenant, user)))
+            .condition_expression("attribute_not_exists(#pk)")
+            .expression_attribute_names("#pk", a::PK)
+            .build()
+            .map_err(build)?;
+        let voucher = ConditionCheck::builder()
+            .table_name(&self.table)
+            .set_key(Some(keys(tenant_pk(tenant), admin_sk(by))))
+            .condition_expression(exists_condition())
+            .expression_attribute_names("#pk", a::PK)
+            .build()
+            .map_err(build)?;
+        let result = self
+            .client
+            .transact_write_items()
+            .transact_items(TransactWriteItem::builder().put(put).build())
+            .transact_items(
+                TransactWriteItem::builder()
+                    .condition_check(voucher)
+                    .build(),
+            )
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(SdkError::ServiceError(se)) if se.err().is_transaction_canceled_exception() => {
+                match first_condition_failed(se.err()) {
+                    // The user is an admin already (the voucher's check may have held).
+                    true => Ok(false),
+                    false => Err(StoreError::Conflict),
+                }
+            }
+            Err(e) => Err(store_err(e)),
         }
     }
 
@@ -139,15 +211,7 @@ impl AdminRepository for DynamoTable {
         match result {
             Ok(_) => Ok(()),
             Err(SdkError::ServiceError(se)) if se.err().is_transaction_canceled_exception() => {
-                let first_failed = match se.err() {
-                    aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError::TransactionCanceledException(t) => t
-                        .cancellation_reasons()
-                        .first()
-                        .and_then(|r| r.code())
-                        .is_some_and(|code| code == "ConditionalCheckFailed"),
-                    _ => false,
-                };
-                Err(if first_failed {
+                Err(if first_condition_failed(se.err()) {
                     StoreError::NotFound
                 } else {
                     StoreError::Conflict

@@ -50,6 +50,32 @@ impl QuotaStore for DynamoTable {
         }
     }
 
+    async fn give_back(
+        &self,
+        tenant: &TenantId,
+        meter: &str,
+        period: &str,
+        amount: u64,
+    ) -> Result<(), StoreError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(keys(pk(tenant), format!("{meter}#{period}"))))
+            .update_expression("SET #used = #used - :n")
+            .condition_expression("#used >= :n")
+            .expression_attribute_names("#used", USED)
+            .expression_attribute_values(":n", attr::number(amount))
+            .send()
+            .await;
+        match result {
+            // Nothing (or less) to give back: the counter expired or was deleted meanwhile.
+            Ok(_) => Ok(()),
+            Err(e) if is_conditional_failure(&e) => Ok(()),
+            Err(e) => Err(store_err(e)),
+        }
+    }
+
     async fn delete_quota_counters(&self, tenant: &TenantId) -> Result<usize, StoreError> {
         let partition = pk(tenant);
         let mut doomed = Vec::new();
