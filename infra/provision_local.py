@@ -18,6 +18,8 @@ CATEGORIES = ["transcripts", "insights", "notes", "tokens"]
 # Must match template.yaml: worker timeout 60 s -> visibility 360 s, 5 receives before the DLQ.
 SCORING_VISIBILITY = 360
 UPLOAD_VISIBILITY = 180
+# The api function runs export jobs with its 300 s timeout.
+EXPORT_VISIBILITY = 1800
 MAX_RECEIVES = 5
 
 
@@ -169,6 +171,8 @@ def main():
     upload_url, upload_arn = queue(sqs, f"{APP}-upload-events", upload_dlq_arn, UPLOAD_VISIBILITY)
     scoring_dlq_url, scoring_dlq_arn = queue(sqs, f"{APP}-scoring-dlq")
     scoring_url, _ = queue(sqs, f"{APP}-scoring", scoring_dlq_arn, SCORING_VISIBILITY)
+    export_dlq_url, export_dlq_arn = queue(sqs, f"{APP}-export-jobs-dlq")
+    export_url, _ = queue(sqs, f"{APP}-export-jobs", export_dlq_arn, EXPORT_VISIBILITY)
 
     table_name = APP
     table(ddb, table_name, storage_key)
@@ -185,6 +189,8 @@ def main():
         UPLOAD_EVENTS_DLQ_URL=upload_dlq_url,
         SCORING_QUEUE_URL=scoring_url,
         SCORING_DLQ_URL=scoring_dlq_url,
+        EXPORT_JOBS_QUEUE_URL=export_url,
+        EXPORT_JOBS_DLQ_URL=export_dlq_url,
         S3_FORCE_PATH_STYLE="true",
     )
     for key, value in sorted(env.items()):

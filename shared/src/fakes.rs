@@ -121,6 +121,7 @@ struct State {
     tenant_interleaving: Option<TenantWrite>,
     reaper_resume_point: Option<TenantId>,
     quota_counters: BTreeMap<(TenantId, String), u64>,
+    export_jobs: BTreeMap<(TenantId, crate::ids::ExportId), crate::usecases::export_job::ExportJob>,
 }
 
 /// One in-memory store implementing every repository port.
@@ -316,6 +317,54 @@ impl crate::ports::QuotaStore for InMemoryStore {
         let before = s.quota_counters.len();
         s.quota_counters.retain(|(t, _), _| t != tenant);
         Ok(before - s.quota_counters.len())
+    }
+}
+
+impl crate::ports::ExportJobRepository for InMemoryStore {
+    async fn create_export_job(
+        &self,
+        job: &crate::usecases::export_job::ExportJob,
+    ) -> Result<(), StoreError> {
+        let key = (job.tenant_id.clone(), job.export_id.clone());
+        let mut s = self.state();
+        if s.export_jobs.contains_key(&key) {
+            return Err(StoreError::AlreadyExists);
+        }
+        s.export_jobs.insert(key, job.clone());
+        Ok(())
+    }
+    async fn update_export_job(
+        &self,
+        job: &crate::usecases::export_job::ExportJob,
+    ) -> Result<(), StoreError> {
+        let key = (job.tenant_id.clone(), job.export_id.clone());
+        let mut s = self.state();
+        match s.export_jobs.get(&key) {
+            Some(stored) if stored.version == job.version => {
+                let mut next = job.clone();
+                next.version += 1;
+                s.export_jobs.insert(key, next);
+                Ok(())
+            }
+            _ => Err(StoreError::Conflict),
+        }
+    }
+    async fn get_export_job(
+        &self,
+        tenant: &TenantId,
+        export: &crate::ids::ExportId,
+    ) -> Result<Option<crate::usecases::export_job::ExportJob>, StoreError> {
+        Ok(self
+            .state()
+            .export_jobs
+            .get(&(tenant.clone(), export.clone()))
+            .cloned())
+    }
+    async fn delete_export_jobs(&self, tenant: &TenantId) -> Result<usize, StoreError> {
+        let mut s = self.state();
+        let before = s.export_jobs.len();
+        s.export_jobs.retain(|(t, _), _| t != tenant);
+        Ok(before - s.export_jobs.len())
     }
 }
 
@@ -685,6 +734,10 @@ struct PartedState {
     fail_part: Option<u32>,
     /// `purge_prefix` fails for prefixes starting with this (one tenant's objects).
     fail_purges_under: Option<String>,
+    /// `put` fails for keys starting with this.
+    fail_puts_under: Option<String>,
+    /// `put` takes this long (a slow network).
+    put_delay: Option<std::time::Duration>,
 }
 
 impl InMemoryBlobStore {
@@ -707,10 +760,28 @@ impl InMemoryBlobStore {
     pub fn fail_purges_under(&self, prefix: &str) {
         self.parted.lock().unwrap().fail_purges_under = Some(prefix.to_owned());
     }
+    /// Makes every `put` take `delay` from now on.
+    pub fn delay_puts(&self, delay: std::time::Duration) {
+        self.parted.lock().unwrap().put_delay = Some(delay);
+    }
+    /// Makes `put` fail for keys under `prefix` (an outage), or no longer with `None`.
+    pub fn fail_puts_under(&self, prefix: Option<&str>) {
+        self.parted.lock().unwrap().fail_puts_under = prefix.map(str::to_owned);
+    }
 }
 
 impl BlobStore for InMemoryBlobStore {
     async fn put(&self, key: &str, bytes: Vec<u8>, _content_type: &str) -> Result<(), BlobError> {
+        let (failing, delay) = {
+            let parted = self.parted.lock().unwrap();
+            (parted.fail_puts_under.clone(), parted.put_delay)
+        };
+        if let Some(delay) = delay {
+            tokio::time::sleep(delay).await;
+        }
+        if failing.is_some_and(|f| key.starts_with(&f)) {
+            return Err(BlobError::Backend("the object store is unavailable".into()));
+        }
         self.objects.lock().unwrap().insert(key.to_owned(), bytes);
         Ok(())
     }
@@ -852,6 +923,10 @@ pub struct InMemoryQueue(Mutex<Vec<PipelineMessage>>);
 impl InMemoryQueue {
     pub fn messages(&self) -> Vec<PipelineMessage> {
         self.0.lock().unwrap().clone()
+    }
+    /// The messages sent so far, taken off the queue (as a consumer receives and deletes them).
+    pub fn take(&self) -> Vec<PipelineMessage> {
+        std::mem::take(&mut *self.0.lock().unwrap())
     }
 }
 

@@ -16,6 +16,15 @@ pub const DEFAULT_TIME_MARGIN: Duration = Duration::from_secs(10);
 #[error("a record without a message id failed; the whole batch is retried")]
 pub struct WholeBatchFailed;
 
+/// Whether SQS will not deliver this message again if it fails now.
+pub fn is_last_delivery(message: &SqsMessage, max_receive_count: u32) -> bool {
+    message
+        .attributes
+        .get("ApproximateReceiveCount")
+        .and_then(|count| count.parse::<u32>().ok())
+        .is_some_and(|count| count >= max_receive_count)
+}
+
 /// Runs `process` over an SQS batch and answers with the failed message ids only.
 pub async fn handle_sqs_batch<F>(
     event: LambdaEvent<SqsEvent>,

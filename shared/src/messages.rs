@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::ids::{CallId, TenantId};
+use crate::ids::{CallId, ExportId, TenantId};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
@@ -13,12 +13,18 @@ pub enum PipelineMessage {
         call_id: CallId,
         transcript_version: u32,
     },
+    /// Write one workspace export bundle (the api function's export-jobs queue).
+    ExportWorkspace {
+        tenant_id: TenantId,
+        export_id: ExportId,
+    },
 }
 
 impl PipelineMessage {
     pub fn tenant_id(&self) -> &TenantId {
         match self {
-            PipelineMessage::ScoreCall { tenant_id, .. } => tenant_id,
+            PipelineMessage::ScoreCall { tenant_id, .. }
+            | PipelineMessage::ExportWorkspace { tenant_id, .. } => tenant_id,
         }
     }
 
@@ -30,6 +36,10 @@ impl PipelineMessage {
                 call_id,
                 transcript_version,
             } => format!("score#{tenant_id}#{call_id}#{transcript_version}"),
+            PipelineMessage::ExportWorkspace {
+                tenant_id,
+                export_id,
+            } => format!("export#{tenant_id}#{export_id}"),
         }
     }
 }

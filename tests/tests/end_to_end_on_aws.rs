@@ -186,6 +186,7 @@ async fn a_transcript_and_a_recording_go_through_everything_to_deletion() {
     let sqs = SqsClient::new(&aws.sdk);
     let upload_events = std::env::var("UPLOAD_EVENTS_QUEUE_URL").expect("provisioned");
     let scoring_url = own_queue(&sqs, "e2e-scoring", &[]).await;
+    let export_jobs_url = own_queue(&sqs, "e2e-export-jobs", &[]).await;
     let table = aws.adapters.table.clone();
     let tenant = fresh_tenant();
     let frontend = Frontend {
@@ -195,6 +196,7 @@ async fn a_transcript_and_a_recording_go_through_everything_to_deletion() {
                 store: table.clone(),
                 blobs: aws.adapters.blobs.clone(),
                 queue: SqsQueue::new(sqs.clone(), &scoring_url),
+                jobs: SqsQueue::new(sqs.clone(), &export_jobs_url),
                 clock: SystemClock,
                 ids: RandomIds,
             },
@@ -426,8 +428,10 @@ async fn a_transcript_and_a_recording_go_through_everything_to_deletion() {
     let (beside_data, apart) = wrapped_keys_of(&aws, &tenant).await;
     assert!(beside_data == 0 && apart >= 2, "{beside_data} / {apart}");
 
-    // A workspace export (the admin's) holds both calls, downloadable through its short-lived link.
-    let (status, export) = frontend
+    // A workspace export (the admin's) is a background job: 202 and a status resource; the
+    // job reaches the api function from its queue, through the function's one entry point;
+    // then the status gives a short-lived link to a bundle holding both calls.
+    let (status, job) = frontend
         .send(
             ADMIN,
             "POST",
@@ -435,7 +439,35 @@ async fn a_transcript_and_a_recording_go_through_everything_to_deletion() {
             Some(json!({"scope": "workspace"})),
         )
         .await;
-    assert_eq!(status, StatusCode::CREATED, "{export}");
+    assert_eq!(
+        (status, &job["state"]),
+        (StatusCode::ACCEPTED, &json!("queued")),
+        "{job}"
+    );
+    let status_url = job["status_url"].as_str().unwrap().to_owned();
+    let export_jobs = SqsEventSource::new(sqs.clone(), &export_jobs_url, Duration::from_secs(300))
+        .await
+        .unwrap();
+    let mut exported = 0;
+    for _ in 0..10 {
+        let report = export_jobs
+            .poll_once(Duration::from_secs(1), async |event| {
+                api::entry::handle_queue_batch(&frontend.api, event).await
+            })
+            .await
+            .unwrap();
+        exported += report.succeeded;
+        if exported >= 1 {
+            break;
+        }
+    }
+    assert_eq!(exported, 1);
+    let (status, export) = frontend.send(ADMIN, "GET", &status_url, None).await;
+    assert_eq!(
+        (status, &export["state"]),
+        (StatusCode::OK, &json!("ready")),
+        "{export}"
+    );
     assert_eq!(export["counts"]["calls"], 2);
     assert_eq!(export["counts"]["analyses"], 2);
     let bundle: Value = reqwest::get(export["download_url"].as_str().unwrap())

@@ -749,6 +749,94 @@ async fn the_reapers_resume_point_round_trips() {
     assert_eq!(table.reaper_resume_point().await.unwrap(), None);
 }
 
+/// Export job records round-trip with their states, are written again only at the version
+/// they were read at (and never once gone), stay with their workspace, carry the bundle's
+/// lifetime as their TTL, and go with the workspace.
+#[tokio::test]
+async fn export_jobs_round_trip_and_go_with_their_workspace() {
+    use callcoach_shared::ports::ExportJobRepository;
+    use callcoach_shared::usecases::export::{ExportCounts, ExportScope};
+    use callcoach_shared::usecases::export_job::{ExportJob, ExportState};
+    let aws = LocalAws::connect().await;
+    let table = &aws.adapters.table;
+    let (tenant, other) = (fresh_tenant(), fresh_tenant());
+    let now = SystemClock.now();
+    let mut job = ExportJob::queued(
+        tenant.clone(),
+        mint(),
+        UserId::parse("admin").unwrap(),
+        ExportScope::Workspace,
+        now,
+    );
+    table.create_export_job(&job).await.unwrap();
+    assert!(matches!(
+        table.create_export_job(&job).await,
+        Err(StoreError::AlreadyExists)
+    ));
+    assert_eq!(
+        table.get_export_job(&tenant, &job.export_id).await.unwrap(),
+        Some(job.clone())
+    );
+    let stale = job.clone();
+    job.state = ExportState::Ready;
+    job.key = Some(format!("exports/{tenant}/{}.json", job.export_id));
+    job.counts = Some(ExportCounts {
+        calls: 3,
+        ..ExportCounts::default()
+    });
+    job.finished_at = Some(now);
+    table.update_export_job(&job).await.unwrap();
+    job.version += 1;
+    assert_eq!(
+        table.get_export_job(&tenant, &job.export_id).await.unwrap(),
+        Some(job.clone())
+    );
+    // A delivery holding the version before loses: nothing is written.
+    assert!(matches!(
+        table.update_export_job(&stale).await,
+        Err(StoreError::Conflict)
+    ));
+    assert_eq!(
+        table.get_export_job(&other, &job.export_id).await.unwrap(),
+        None
+    );
+    let item = aws_sdk_dynamodb::Client::new(&aws.sdk)
+        .get_item()
+        .table_name(&aws.resources.table_name)
+        .key(
+            "pk",
+            aws_sdk_dynamodb::types::AttributeValue::S(format!("T#{tenant}#EXPORTS")),
+        )
+        .key(
+            "sk",
+            aws_sdk_dynamodb::types::AttributeValue::S(job.export_id.to_string()),
+        )
+        .send()
+        .await
+        .unwrap()
+        .item
+        .unwrap();
+    assert_eq!(
+        item["expires_at"].as_n().unwrap(),
+        &job.expires_at().unix_timestamp().to_string()
+    );
+    assert_eq!(table.delete_export_jobs(&other).await.unwrap(), 0);
+    assert_eq!(table.delete_export_jobs(&tenant).await.unwrap(), 1);
+    assert_eq!(
+        table.get_export_job(&tenant, &job.export_id).await.unwrap(),
+        None
+    );
+    // Gone with its workspace: a delivery still at work cannot write it back.
+    assert!(matches!(
+        table.update_export_job(&job).await,
+        Err(StoreError::Conflict)
+    ));
+    assert_eq!(
+        table.get_export_job(&tenant, &job.export_id).await.unwrap(),
+        None
+    );
+}
+
 /// Quota counters are conditional adds: concurrent requests never pass a limit together, a
 /// spend that would pass it adds nothing, and a workspace's destruction takes its counters.
 #[tokio::test]

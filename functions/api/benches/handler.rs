@@ -40,6 +40,7 @@ fn bench(c: &mut Criterion) {
         blobs: InMemoryBlobStore::default(),
         envelope: fake_cipher(SystemClock),
         queue: InMemoryQueue::default(),
+        jobs: InMemoryQueue::default(),
         clock: SystemClock,
         ids: RandomIds,
     };

@@ -64,8 +64,14 @@ pub async fn audit_mutations<P: Ports>(
         request_id: Some(request_id),
         at: api.ports.clock().now(),
     };
-    if let Err(error) = api.ports.store().append(&event).await {
-        // The change is made and answered; a lost audit event is alarmed on, not hidden.
+    record(&api, &event).await;
+    response
+}
+
+/// Appends `event`. The request it records is made and answered either way; a lost audit
+/// event is alarmed on, not hidden.
+pub(crate) async fn record<P: Ports>(api: &Api<P>, event: &AuditEvent) {
+    if let Err(error) = api.ports.store().append(event).await {
         tracing::error!(error = %error, "audit event not written");
         emit_metrics(
             event.at.unix_timestamp() * 1000,
@@ -77,5 +83,4 @@ pub async fn audit_mutations<P: Ports>(
             }],
         );
     }
-    response
 }

@@ -33,6 +33,9 @@ pub enum ApiError {
         meter: &'static str,
         retry_after: std::time::Duration,
     },
+    /// The request outlasted the time API Gateway waits.
+    #[error("the request took too long")]
+    TimedOut,
     #[error("internal error")]
     Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
@@ -117,6 +120,14 @@ impl IntoResponse for ApiError {
                     response.headers_mut().insert(header::RETRY_AFTER, value);
                 }
                 response
+            }
+            ApiError::TimedOut => {
+                tracing::error!("request cut off at the gateway's wait");
+                problem(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "Service Unavailable",
+                    "The request took too long; try again.",
+                )
             }
             ApiError::Internal(source) => {
                 tracing::error!(error = %source, "request failed");

@@ -8,8 +8,10 @@
 
 mod audit;
 mod cursors;
+pub mod entry;
 pub mod error;
 pub mod extract;
+pub mod jobs;
 mod routes;
 
 use std::sync::Arc;
@@ -19,9 +21,9 @@ use axum::routing::{get, put};
 use callcoach_shared::crypto::DataKeyStore;
 use callcoach_shared::crypto::Envelope;
 use callcoach_shared::ports::{
-    AdminRepository, AuditLog, BlobStore, CallRepository, Clock, DocumentRepository, IdGenerator,
-    PlaybookRepository, ProgressRepository, Queue, QuotaStore, RetentionStore, TeamRepository,
-    TenantRepository, UsageLog,
+    AdminRepository, AuditLog, BlobStore, CallRepository, Clock, DocumentRepository,
+    ExportJobRepository, IdGenerator, PlaybookRepository, ProgressRepository, Queue, QuotaStore,
+    RetentionStore, TeamRepository, TenantRepository, UsageLog,
 };
 
 /// Everything the API keeps in the table, under one name.
@@ -37,6 +39,7 @@ pub trait ApiStore:
     + UsageLog
     + RetentionStore
     + QuotaStore
+    + ExportJobRepository
     + DataKeyStore
     + 'static
 {
@@ -54,6 +57,7 @@ impl<T> ApiStore for T where
         + UsageLog
         + RetentionStore
         + QuotaStore
+        + ExportJobRepository
         + DataKeyStore
         + 'static
 {
@@ -71,6 +75,8 @@ pub trait Ports: Send + Sync + 'static {
     fn blobs(&self) -> &Self::Blobs;
     fn envelope(&self) -> &Self::Envelope;
     fn queue(&self) -> &Self::Queue;
+    /// The export-jobs queue (this function's own background work).
+    fn jobs(&self) -> &Self::Queue;
     fn clock(&self) -> &Self::Clock;
     fn ids(&self) -> &Self::Ids;
 }
@@ -81,6 +87,8 @@ pub struct Adapters<S, B, E, Q, C, I> {
     pub blobs: B,
     pub envelope: E,
     pub queue: Q,
+    /// Where workspace export jobs go.
+    pub jobs: Q,
     pub clock: C,
     pub ids: I,
 }
@@ -112,6 +120,9 @@ where
     fn queue(&self) -> &Q {
         &self.queue
     }
+    fn jobs(&self) -> &Q {
+        &self.jobs
+    }
     fn clock(&self) -> &C {
         &self.clock
     }
@@ -130,6 +141,8 @@ pub struct Settings {
     pub deletion_grace: time::Duration,
     /// The deployment's quotas (`QUOTA_*`); a workspace may have its own.
     pub quotas: callcoach_shared::usecases::quota::Quotas,
+    /// How long one HTTP request may take ([`REQUEST_BUDGET`]).
+    pub request_budget: std::time::Duration,
 }
 
 /// The grace period of a workspace deletion when `WORKSPACE_DELETION_GRACE_HOURS` is unset.
@@ -154,6 +167,7 @@ impl Settings {
                 .unwrap_or_else(|| Settings::default().tenant_claim),
             deletion_grace: time::Duration::hours(i64::from(hours)),
             quotas: callcoach_shared::usecases::quota::Quotas::from_lookup(lookup)?,
+            request_budget: REQUEST_BUDGET,
         })
     }
 }
@@ -164,6 +178,7 @@ impl Default for Settings {
             tenant_claim: "custom:tenant_id".into(),
             deletion_grace: time::Duration::hours(i64::from(DEFAULT_DELETION_GRACE_HOURS)),
             quotas: callcoach_shared::usecases::quota::Quotas::default(),
+            request_budget: REQUEST_BUDGET,
         }
     }
 }
@@ -195,6 +210,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/v1/workspace/retention"),
     ("PUT", "/v1/workspace/retention"),
     ("POST", "/v1/exports"),
+    ("GET", "/v1/exports/{export_id}"),
     ("GET", "/v1/prep-cards"),
     ("POST", "/v1/calls/{call_id}/practice"),
     ("GET", "/v1/calls/{call_id}/practice"),
@@ -208,6 +224,23 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("PUT", "/v1/workspace/admins/{user_id}"),
     ("DELETE", "/v1/workspace/admins/{user_id}"),
 ];
+
+/// How long a request may take by default: API Gateway stops waiting at 30 s, and the
+/// function's own timeout is longer (it also runs export jobs), so a stuck request is ended
+/// here rather than holding one of the reserved executions for minutes.
+pub const REQUEST_BUDGET: std::time::Duration = std::time::Duration::from_secs(29);
+
+async fn within_gateway_wait<P: Ports>(
+    axum::extract::State(api): axum::extract::State<Arc<Api<P>>>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    match tokio::time::timeout(api.settings.request_budget, next.run(request)).await {
+        Ok(response) => response,
+        Err(_elapsed) => error::ApiError::TimedOut.into_response(),
+    }
+}
 
 pub fn router<P: Ports>(api: Arc<Api<P>>) -> Router {
     Router::new()
@@ -258,6 +291,7 @@ pub fn router<P: Ports>(api: Arc<Api<P>>) -> Router {
             "/v1/exports",
             axum::routing::post(routes::create_export::<P>),
         )
+        .route("/v1/exports/{export_id}", get(routes::get_export::<P>))
         .route("/v1/prep-cards", get(routes::prep_card::<P>))
         .route(
             "/v1/reps/{user_id}/goals/{goal_id}/complete",
@@ -293,6 +327,11 @@ pub fn router<P: Ports>(api: Arc<Api<P>>) -> Router {
             get(routes::get_playbook::<P>).put(routes::put_playbook::<P>),
         )
         .fallback(routes::not_found)
+        // Inside the audit layer, so a request cut off is still audited (as failed).
+        .layer(axum::middleware::from_fn_with_state(
+            Arc::clone(&api),
+            within_gateway_wait::<P>,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             Arc::clone(&api),
             audit::audit_mutations::<P>,

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use api::{Adapters, Api, Settings, router};
+use api::{Adapters, Api, Settings};
 use callcoach_shared::aws::{AwsAdapters, SqsQueue, load_sdk_config};
 use callcoach_shared::config::{ResourceConfig, process_env, required};
 use callcoach_shared::crypto::DataCategory;
@@ -18,16 +18,19 @@ async fn main() -> Result<(), lambda_http::Error> {
         DataCategory::Notes,
     ])?;
     let scoring_queue_url = required(&process_env, "SCORING_QUEUE_URL")?;
+    let export_jobs_queue_url = required(&process_env, "EXPORT_JOBS_QUEUE_URL")?;
     let settings = Settings::from_lookup(&process_env)?;
     let sdk = load_sdk_config().await;
     let aws = AwsAdapters::new(&sdk, &resources);
+    let sqs = aws_sdk_sqs::Client::new(&sdk);
     let ports = Adapters {
         envelope: aws.envelope(&resources),
         store: aws.table,
         blobs: aws.blobs,
-        queue: SqsQueue::new(aws_sdk_sqs::Client::new(&sdk), scoring_queue_url),
+        queue: SqsQueue::new(sqs.clone(), scoring_queue_url),
+        jobs: SqsQueue::new(sqs, export_jobs_queue_url),
         clock: SystemClock,
         ids: RandomIds,
     };
-    lambda_http::run(router(Arc::new(Api { ports, settings }))).await
+    api::entry::serve(Arc::new(Api { ports, settings })).await
 }

@@ -8,6 +8,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use callcoach_shared::domain::SCHEMA_VERSION;
 use callcoach_shared::domain::analysis::{Analysis, PracticeResponse};
+use callcoach_shared::domain::audit::{AuditEvent, Outcome};
 use callcoach_shared::domain::call::{Call, CallStatus, CallType};
 use callcoach_shared::domain::org::{DeletionRequest, Membership, Role, Team, Tenant};
 use callcoach_shared::domain::playbook::Playbook;
@@ -17,8 +18,9 @@ use callcoach_shared::domain::usage::UsageEvent;
 use callcoach_shared::ids::{CallId, ExportId, GoalId, TeamId, UserId};
 use callcoach_shared::messages::PipelineMessage;
 use callcoach_shared::ports::{
-    AdminRepository, BlobStore, CallRepository, Clock, DocumentKind, IdGenerator, PageRequest,
-    PlaybookRepository, Queue, TeamRepository, TenantRepository, UsageLog,
+    AdminRepository, BlobStore, CallRepository, Clock, DocumentKind, ExportJobRepository,
+    IdGenerator, PageRequest, PlaybookRepository, Queue, TeamRepository, TenantRepository,
+    UsageLog,
 };
 use callcoach_shared::usecases::calls::{NewCall, create_call as create_call_use_case};
 use callcoach_shared::usecases::deletion::{self, DeletionError};
@@ -26,6 +28,7 @@ use callcoach_shared::usecases::documents::DocumentVault;
 use callcoach_shared::usecases::export::{
     EXPORT_PART_SIZE, ExportRequest, ExportScope, write_export,
 };
+use callcoach_shared::usecases::export_job::{ExportFailure, ExportJob, ExportState};
 use callcoach_shared::usecases::ingest::{MAX_RECORDING_BYTES, MAX_TRANSCRIPT_BYTES};
 use callcoach_shared::usecases::prep::{
     MAX_CALLS as PREP_MAX_CALLS, PastCall, PrepCard, prep_card as build_prep_card,
@@ -962,32 +965,29 @@ pub struct RequestExport {
 /// How long an export's download link works.
 pub const EXPORT_LINK_LIFETIME: Duration = Duration::from_secs(15 * 60);
 
-/// Writes an export bundle and answers a short-lived download link. `user`: anyone, for their
-/// own data; `workspace`: admins, for every team of the workspace.
+/// `user`: anyone, for their own data, written now and answered with a short-lived download
+/// link (201). `workspace`: admins, for every team of the workspace, as a background job: the
+/// answer is 202 with the job's status resource, which gives the link once the bundle is
+/// ready (a workspace's bundle can take longer than an HTTP request may).
 pub async fn create_export<P: Ports>(
     State(api): ApiState<P>,
     who: Authenticated,
     StrictJson(body): StrictJson<RequestExport>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    let teams: Vec<TeamId> = match body.scope {
-        ExportScope::User => who.caller.teams().map(|(team, _)| team.clone()).collect(),
-        ExportScope::Workspace if who.caller.can_manage_workspace() => api
-            .ports
-            .store()
-            .teams_of_tenant(&who.tenant)
-            .await?
-            .into_iter()
-            .map(|team| team.team_id)
-            .collect(),
-        ExportScope::Workspace => return Err(ApiError::NotFound),
-    };
     let export_id: ExportId = api.ports.ids().mint();
     let now = api.ports.clock().now();
+    match body.scope {
+        ExportScope::User => {}
+        ExportScope::Workspace if who.caller.can_manage_workspace() => {
+            return queue_workspace_export(&api, &who, export_id, now).await;
+        }
+        ExportScope::Workspace => return Err(ApiError::NotFound),
+    }
     let request = ExportRequest {
         tenant: &who.tenant,
         requester: &who.caller.user,
         scope: body.scope,
-        teams,
+        teams: who.caller.teams().map(|(team, _)| team.clone()).collect(),
         export_id: &export_id,
         now,
         part_size: EXPORT_PART_SIZE,
@@ -1000,22 +1000,168 @@ pub async fn create_export<P: Ports>(
     )
     .await
     .map_err(|e| ApiError::Internal(Box::new(e)))?;
-    let link = api
-        .ports
-        .blobs()
-        .presign_get(&key, EXPORT_LINK_LIFETIME)
-        .await
-        .map_err(|e| ApiError::Internal(Box::new(e)))?;
-    let expires_at = now + EXPORT_LINK_LIFETIME;
+    let link = download_link(&api, &key, now).await?;
     Ok((
         StatusCode::CREATED,
         Json(json!({
             "export_id": export_id,
-            "download_url": link.url,
-            "expires_at": expires_at.format(&time::format_description::well_known::Rfc3339).unwrap_or_default(),
+            "download_url": link.0,
+            "expires_at": rfc3339(link.1),
             "counts": counts,
         })),
     ))
+}
+
+/// Records a workspace export job and queues it: 202 with the job. A few a day per workspace
+/// (each reads all of it, and every workspace's jobs share two runners): past that, 429.
+async fn queue_workspace_export<P: Ports>(
+    api: &Api<P>,
+    who: &Authenticated,
+    export_id: ExportId,
+    now: OffsetDateTime,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let quotas = who
+        .workspace
+        .as_ref()
+        .and_then(|w| w.quotas)
+        .unwrap_or(api.settings.quotas);
+    let spend = [(Meter::WorkspaceExports, 1)];
+    let receipt =
+        match quota::spend_all(api.ports.store(), &who.tenant, &quotas, &spend, now).await? {
+            Ok(receipt) => receipt,
+            Err((meter, retry_after)) => {
+                return Err(ApiError::TooManyRequests {
+                    meter: meter.as_str(),
+                    retry_after,
+                });
+            }
+        };
+    let queued = record_and_queue_export(api, who, export_id, now).await;
+    if queued.is_err()
+        && let Err(undo) = quota::give_back(api.ports.store(), &who.tenant, receipt).await
+    {
+        tracing::warn!(error = %undo, "a failed export's quota spend was not given back");
+    }
+    queued
+}
+
+async fn record_and_queue_export<P: Ports>(
+    api: &Api<P>,
+    who: &Authenticated,
+    export_id: ExportId,
+    now: OffsetDateTime,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let job = ExportJob::queued(
+        who.tenant.clone(),
+        export_id,
+        who.caller.user.clone(),
+        ExportScope::Workspace,
+        now,
+    );
+    api.ports.store().create_export_job(&job).await?;
+    let queued = api
+        .ports
+        .jobs()
+        .send(&PipelineMessage::ExportWorkspace {
+            tenant_id: who.tenant.clone(),
+            export_id: job.export_id.clone(),
+        })
+        .await;
+    if let Err(error) = queued {
+        // No job will run: its record says so rather than waiting as queued.
+        let mut failed = job;
+        failed.state = ExportState::Failed;
+        failed.failure = Some(ExportFailure::Export);
+        failed.finished_at = Some(now);
+        if let Err(store) = api.ports.store().update_export_job(&failed).await {
+            tracing::warn!(error = %store, "an unqueued export job stays queued until it expires");
+        }
+        return Err(ApiError::Internal(Box::new(error)));
+    }
+    Ok((StatusCode::ACCEPTED, Json(export_job_view(&job, None))))
+}
+
+/// A fresh presigned link to an export bundle, and when it stops working.
+async fn download_link<P: Ports>(
+    api: &Api<P>,
+    key: &str,
+    now: OffsetDateTime,
+) -> Result<(String, OffsetDateTime), ApiError> {
+    let link = api
+        .ports
+        .blobs()
+        .presign_get(key, EXPORT_LINK_LIFETIME)
+        .await
+        .map_err(|e| ApiError::Internal(Box::new(e)))?;
+    Ok((link.url, now + EXPORT_LINK_LIFETIME))
+}
+
+fn export_job_view(job: &ExportJob, link: Option<(String, OffsetDateTime)>) -> Value {
+    let mut view = json!({
+        "export_id": job.export_id,
+        "scope": job.scope,
+        "state": job.state,
+        "requested_by": job.requested_by,
+        "requested_at": rfc3339(job.requested_at),
+        "status_url": format!("/v1/exports/{}", job.export_id),
+    });
+    if let Some(at) = job.finished_at {
+        view["finished_at"] = json!(rfc3339(at));
+    }
+    if let Some(counts) = &job.counts {
+        view["counts"] = json!(counts);
+    }
+    if let Some(failure) = job.failure {
+        view["failure"] = json!(failure);
+    }
+    if let Some((url, expires_at)) = link {
+        view["download_url"] = json!(url);
+        view["expires_at"] = json!(rfc3339(expires_at));
+    }
+    view
+}
+
+/// A workspace export job's status: admins of the workspace only (the bundle holds all of
+/// it), any of them, since admins are peers. Once ready, each look answers a fresh 15-minute
+/// link and writes an audit event (`export.link_issued`: who, which export); after the
+/// bundle's lifetime the job is gone (404).
+pub async fn get_export<P: Ports>(
+    State(api): ApiState<P>,
+    who: Authenticated,
+    Path(export): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    if !who.caller.can_manage_workspace() {
+        return Err(ApiError::NotFound);
+    }
+    let export = ExportId::parse(&export).map_err(|_| ApiError::NotFound)?;
+    let now = api.ports.clock().now();
+    let job = api
+        .ports
+        .store()
+        .get_export_job(&who.tenant, &export)
+        .await?
+        .filter(|job| job.expires_at() > now)
+        .ok_or(ApiError::NotFound)?;
+    let link = match (&job.state, &job.key) {
+        (ExportState::Ready, Some(key)) => Some(download_link(&api, key, now).await?),
+        _ => None,
+    };
+    if link.is_some() {
+        let event = AuditEvent {
+            schema_version: SCHEMA_VERSION,
+            event_id: api.ports.ids().mint(),
+            tenant_id: who.tenant.clone(),
+            actor: Some(who.caller.user.clone()),
+            actor_kind: "user".into(),
+            action: "export.link_issued".into(),
+            object: format!("/v1/exports/{}", job.export_id),
+            outcome: Outcome::Success,
+            request_id: Some(who.request_id.clone()),
+            at: now,
+        };
+        crate::audit::record(&api, &event).await;
+    }
+    Ok(Json(export_job_view(&job, link)))
 }
 
 #[derive(Deserialize)]

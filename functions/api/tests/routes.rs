@@ -23,6 +23,7 @@ async fn fresh_ports() -> TestPorts {
         store,
         blobs: InMemoryBlobStore::default(),
         queue: InMemoryQueue::default(),
+        jobs: InMemoryQueue::default(),
         clock: SystemClock,
         ids: RandomIds,
     }
@@ -40,4 +41,50 @@ async fn queued_jobs(w: &World) -> usize {
     w.api.ports.queue.messages().len()
 }
 
+async fn queued_export_jobs(w: &World) -> Vec<String> {
+    w.api
+        .ports
+        .jobs
+        .take()
+        .iter()
+        .map(|job| serde_json::to_string(job).unwrap())
+        .collect()
+}
+
 include!("suite/routes.rs");
+
+/// A request that outlasts the time API Gateway waits is ended by the function with a 503
+/// (and audited as failed) instead of running on for the function's whole timeout. Over the
+/// fakes only: the slow bucket is the fake's.
+#[tokio::test]
+async fn a_request_past_the_gateways_wait_is_cut_off_and_audited() {
+    let w = world_with(Settings {
+        request_budget: std::time::Duration::from_millis(100),
+        ..Settings::default()
+    })
+    .await;
+    // Writing the bundle is slow: the bucket takes seconds per object.
+    w.api
+        .ports
+        .blobs
+        .delay_puts(std::time::Duration::from_secs(3));
+    let (status, body) = as_user(
+        &w,
+        &w.a,
+        "r1",
+        "POST",
+        "/v1/exports",
+        Some(json!({"scope": "user"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+    let events = audit_events(&w).await;
+    let last = events.last().unwrap();
+    assert_eq!(
+        (last.action.as_str(), last.outcome),
+        (
+            "POST /v1/exports",
+            callcoach_shared::domain::audit::Outcome::Failed
+        )
+    );
+}

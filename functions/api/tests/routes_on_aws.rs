@@ -19,11 +19,13 @@ async fn fresh_ports() -> TestPorts {
     let aws = LocalAws::connect().await;
     let sqs = aws_sdk_sqs::Client::new(&aws.sdk);
     let queue_url = own_queue(&sqs, "api", &[]).await;
+    let jobs_url = own_queue(&sqs, "api-export-jobs", &[]).await;
     Adapters {
         envelope: aws.adapters.envelope(&aws.resources),
         store: aws.adapters.table,
         blobs: aws.adapters.blobs,
-        queue: SqsQueue::new(sqs, queue_url),
+        queue: SqsQueue::new(sqs.clone(), queue_url),
+        jobs: SqsQueue::new(sqs, jobs_url),
         clock: SystemClock,
         ids: RandomIds,
     }
@@ -37,6 +39,12 @@ async fn queued_jobs(w: &World) -> usize {
     let sdk = callcoach_shared::aws::load_sdk_config().await;
     let sqs = aws_sdk_sqs::Client::new(&sdk);
     messages_on(&sqs, w.api.ports.queue.url()).await.len()
+}
+
+async fn queued_export_jobs(w: &World) -> Vec<String> {
+    let sdk = callcoach_shared::aws::load_sdk_config().await;
+    let sqs = aws_sdk_sqs::Client::new(&sdk);
+    callcoach_tests::take_messages(&sqs, w.api.ports.jobs.url()).await
 }
 
 include!("suite/routes.rs");

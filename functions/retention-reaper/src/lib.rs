@@ -15,7 +15,8 @@
 //!   "admin_user_id"}}` directly, which may also add an admin to an existing workspace.
 //!
 //! An operator sets a workspace's own quotas: `{"set_quotas": {"tenant_id", "quotas":
-//! {"calls_per_day", "upload_bytes_per_month", "llm_tokens_per_month"} | null}}`.
+//! {"calls_per_day", "upload_bytes_per_month", "llm_tokens_per_month",
+//! "workspace_exports_per_day" (optional)} | null}}`.
 //!
 //! And the breach-scoping query of the runbook (P11), invoked by an operator (IAM
 //! `lambda:InvokeFunction`; API Gateway does not reach this function):
@@ -29,8 +30,8 @@ use callcoach_shared::crypto::{DataCategory, DataKeyStore};
 use callcoach_shared::domain::retention::AccountState;
 use callcoach_shared::ids::TenantId;
 use callcoach_shared::ports::{
-    AdminRepository, AuditLog, BlobStore, CallRepository, Clock, QuotaStore, RetentionStore,
-    StoreError, TeamRepository, TenantRepository,
+    AdminRepository, AuditLog, BlobStore, CallRepository, Clock, ExportJobRepository, QuotaStore,
+    RetentionStore, StoreError, TeamRepository, TenantRepository,
 };
 use callcoach_shared::telemetry::{Metric, emit_metrics};
 use callcoach_shared::usecases::breach::{BreachQuery, scope_breach};
@@ -54,6 +55,7 @@ pub struct Deps<S, B, C> {
 pub trait ReaperStore:
     RetentionStore
     + QuotaStore
+    + ExportJobRepository
     + TenantRepository
     + TeamRepository
     + AdminRepository
@@ -66,6 +68,7 @@ pub trait ReaperStore:
 impl<T> ReaperStore for T where
     T: RetentionStore
         + QuotaStore
+        + ExportJobRepository
         + TenantRepository
         + AdminRepository
         + TeamRepository

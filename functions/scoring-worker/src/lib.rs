@@ -27,14 +27,7 @@ pub struct Deps<S, B, E, C, I, K> {
     pub quotas: callcoach_shared::usecases::quota::Quotas,
 }
 
-/// Whether SQS will not deliver this message again if it fails now.
-pub fn is_last_delivery(message: &SqsMessage, max_receive_count: u32) -> bool {
-    message
-        .attributes
-        .get("ApproximateReceiveCount")
-        .and_then(|count| count.parse::<u32>().ok())
-        .is_some_and(|count| count >= max_receive_count)
-}
+pub use callcoach_shared::lambda::is_last_delivery;
 
 async fn handle_message<S, B, E, C, I, K>(
     deps: &Deps<S, B, E, C, I, K>,

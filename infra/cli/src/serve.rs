@@ -6,8 +6,8 @@ use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 
 use anyhow::Context;
-use callcoach_local_router::local_api;
 use callcoach_local_router::local_auth::LocalVerifier;
+use callcoach_local_router::{SqsEventSource, local_api};
 use callcoach_shared::aws::{
     AwsAdapters, DynamoTable, KmsKeyManagement, S3BlobStore, SqsQueue, load_sdk_config,
 };
@@ -52,19 +52,55 @@ pub async fn local_api() -> anyhow::Result<Arc<api::Api<LocalPorts>>> {
     let resources = ResourceConfig::from_env(&DataCategory::ALL)
         .context("the local AWS environment is missing: run under `infra/local-aws.sh run`")?;
     let scoring = required(&process_env, "SCORING_QUEUE_URL")?;
+    let export_jobs = required(&process_env, "EXPORT_JOBS_QUEUE_URL")?;
     let sdk = load_sdk_config().await;
     let aws = AwsAdapters::new(&sdk, &resources);
+    let sqs = aws_sdk_sqs::Client::new(&sdk);
     Ok(Arc::new(api::Api {
         ports: api::Adapters {
             store: aws.table.clone(),
             blobs: aws.blobs.clone(),
             envelope: aws.envelope(&resources),
-            queue: SqsQueue::new(aws_sdk_sqs::Client::new(&sdk), &scoring),
+            queue: SqsQueue::new(sqs.clone(), &scoring),
+            jobs: SqsQueue::new(sqs, &export_jobs),
             clock: SystemClock,
             ids: RandomIds,
         },
         settings: api::Settings::from_lookup(&process_env)?,
     }))
+}
+
+/// Plays the export-jobs queue's event source for the api function, as Lambda would: every
+/// batch through the function's one entry point. Runs as long as the server does.
+async fn run_export_jobs(api: Arc<api::Api<LocalPorts>>) {
+    let Some(url) = process_env("EXPORT_JOBS_QUEUE_URL") else {
+        return;
+    };
+    let sdk = load_sdk_config().await;
+    let source = match SqsEventSource::new(
+        aws_sdk_sqs::Client::new(&sdk),
+        url,
+        std::time::Duration::from_secs(300),
+    )
+    .await
+    {
+        Ok(source) => source,
+        Err(error) => {
+            eprintln!("export jobs will not run: {error:#}");
+            return;
+        }
+    };
+    loop {
+        let polled = source
+            .poll_once(std::time::Duration::from_secs(5), async |event| {
+                api::entry::handle_queue_batch(&api, event).await
+            })
+            .await;
+        if let Err(error) = polled {
+            eprintln!("export jobs: {error:#}");
+            tokio::time::sleep(std::time::Duration::from_secs(5)).await;
+        }
+    }
 }
 
 pub async fn run(args: &[String]) -> anyhow::Result<()> {
@@ -78,11 +114,17 @@ pub async fn run(args: &[String]) -> anyhow::Result<()> {
     };
     let (_, public) = crate::token::key_pair()?;
     let verifier = Arc::new(LocalVerifier::from_public_key(&public)?);
-    let app = local_api::gateway(api::router(local_api().await?), verifier);
+    let api = local_api().await?;
+    let app = local_api::gateway(api::router(Arc::clone(&api)), verifier);
     let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
     let (bound, task) = local_api::serve(app, addr).await?;
     // Scripts and tests read the address from this line.
     println!("listening on http://{bound}");
-    task.await?;
+    // The export jobs run beside the server, as long as it does.
+    tokio::select! {
+        served = task => served?,
+        // Should the jobs stop (no queue), the server goes on alone.
+        () = async { run_export_jobs(api).await; std::future::pending().await } => {}
+    }
     Ok(())
 }

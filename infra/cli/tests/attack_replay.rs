@@ -253,6 +253,45 @@ async fn a_rep_cannot_take_over_or_destroy_the_workspace_through_the_local_workf
         .collect();
     roles.sort();
     assert_eq!(roles, ["lead:owner", "rep-1:rep"]);
+
+    // The admin's own workspace export runs as a background job through the same workflow:
+    // `callcoach api` plays the export-jobs queue's delivery to the function.
+    let (status, job) = client
+        .send(
+            "boss",
+            "POST",
+            "/v1/exports",
+            Some(json!({"scope": "workspace"})),
+        )
+        .await;
+    assert_eq!(status, 202, "{job}");
+    let status_url = serde_json::from_str::<Value>(&job).unwrap()["status_url"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let mut job = Value::Null;
+    for _ in 0..60 {
+        let (status, body) = client.send("boss", "GET", &status_url, None).await;
+        assert_eq!(status, 200, "{body}");
+        job = serde_json::from_str(&body).unwrap();
+        if job["state"] == "ready" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    }
+    assert_eq!(job["state"], "ready", "{job}");
+    let bundle: Value = reqwest::get(job["download_url"].as_str().unwrap())
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(bundle["scope"], "workspace");
+    assert_eq!(
+        client.send("lead", "GET", &status_url, None).await,
+        (404, NOT_FOUND_BODY.to_owned()),
+        "a team owner does not see the workspace's export"
+    );
     drop(api);
     std::fs::remove_dir_all(&dir).unwrap();
 }

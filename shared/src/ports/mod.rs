@@ -550,6 +550,33 @@ pub trait QuotaStore: Send + Sync {
     ) -> impl Future<Output = Result<usize, StoreError>> + Send;
 }
 
+/// Workspace export jobs ([`crate::usecases::export_job`]): ids, states and counts, never
+/// content; one partition per workspace.
+pub trait ExportJobRepository: Send + Sync {
+    /// Records a new job; `AlreadyExists` if its id is taken.
+    fn create_export_job(
+        &self,
+        job: &crate::usecases::export_job::ExportJob,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Stores `job` as version `job.version + 1`, only if the stored record is still at
+    /// `job.version`: `Conflict` when another delivery changed it first or it went with its
+    /// workspace, and nothing is written.
+    fn update_export_job(
+        &self,
+        job: &crate::usecases::export_job::ExportJob,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    fn get_export_job(
+        &self,
+        tenant: &TenantId,
+        export: &crate::ids::ExportId,
+    ) -> impl Future<Output = Result<Option<crate::usecases::export_job::ExportJob>, StoreError>> + Send;
+    /// Deletes every job record of the workspace (its destruction); how many went.
+    fn delete_export_jobs(
+        &self,
+        tenant: &TenantId,
+    ) -> impl Future<Output = Result<usize, StoreError>> + Send;
+}
+
 /// The pipeline's message queue.
 pub trait Queue: Send + Sync {
     fn send(

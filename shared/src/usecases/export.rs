@@ -59,7 +59,7 @@ pub enum ExportScope {
     Workspace,
 }
 
-#[derive(Debug, Default, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Default, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct ExportCounts {
     pub calls: u64,
     pub transcripts: u64,

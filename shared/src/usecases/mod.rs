@@ -7,6 +7,7 @@ pub mod calls;
 pub mod deletion;
 pub mod documents;
 pub mod export;
+pub mod export_job;
 pub mod ingest;
 pub mod lifecycle;
 pub mod once;

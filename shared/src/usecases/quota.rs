@@ -26,6 +26,15 @@ pub struct Quotas {
     pub calls_per_day: u64,
     pub upload_bytes_per_month: u64,
     pub llm_tokens_per_month: u64,
+    /// Workspace export jobs started per UTC day (each reads the whole workspace, and the
+    /// jobs of every workspace share two runners). Limits set before it existed keep the
+    /// default.
+    #[serde(default = "default_workspace_exports_per_day")]
+    pub workspace_exports_per_day: u64,
+}
+
+fn default_workspace_exports_per_day() -> u64 {
+    10
 }
 
 impl Default for Quotas {
@@ -34,13 +43,15 @@ impl Default for Quotas {
             calls_per_day: 1_000,
             upload_bytes_per_month: 500_000_000_000,
             llm_tokens_per_month: 100_000_000,
+            workspace_exports_per_day: default_workspace_exports_per_day(),
         }
     }
 }
 
 impl Quotas {
     /// The deployment's limits: `QUOTA_CALLS_PER_DAY`, `QUOTA_UPLOAD_BYTES_PER_MONTH`,
-    /// `QUOTA_LLM_TOKENS_PER_MONTH` (whole numbers; unset keeps the default).
+    /// `QUOTA_LLM_TOKENS_PER_MONTH`, `QUOTA_WORKSPACE_EXPORTS_PER_DAY` (whole numbers; unset
+    /// keeps the default).
     pub fn from_lookup(lookup: &impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let defaults = Quotas::default();
         let read = |name: &'static str, default: u64| -> Result<u64, ConfigError> {
@@ -62,6 +73,10 @@ impl Quotas {
                 "QUOTA_LLM_TOKENS_PER_MONTH",
                 defaults.llm_tokens_per_month,
             )?,
+            workspace_exports_per_day: read(
+                "QUOTA_WORKSPACE_EXPORTS_PER_DAY",
+                defaults.workspace_exports_per_day,
+            )?,
         })
     }
 
@@ -70,6 +85,7 @@ impl Quotas {
             Meter::Calls => self.calls_per_day,
             Meter::UploadBytes => self.upload_bytes_per_month,
             Meter::LlmTokens => self.llm_tokens_per_month,
+            Meter::WorkspaceExports => self.workspace_exports_per_day,
         }
     }
 }
@@ -83,6 +99,8 @@ pub enum Meter {
     UploadBytes,
     /// LLM tokens, per UTC month.
     LlmTokens,
+    /// Workspace export jobs started, per UTC day.
+    WorkspaceExports,
 }
 
 impl Meter {
@@ -91,6 +109,7 @@ impl Meter {
             Meter::Calls => "calls",
             Meter::UploadBytes => "upload_bytes",
             Meter::LlmTokens => "llm_tokens",
+            Meter::WorkspaceExports => "workspace_exports",
         }
     }
 
@@ -99,7 +118,7 @@ impl Meter {
         let now = now.to_offset(time::UtcOffset::UTC);
         let midnight = |date: Date| date.with_time(Time::MIDNIGHT).assume_utc();
         match self {
-            Meter::Calls => (
+            Meter::Calls | Meter::WorkspaceExports => (
                 format!("{}", now.date()),
                 midnight(now.date()) + Duration::DAY,
             ),
@@ -225,6 +244,7 @@ mod tests {
             calls_per_day: 2,
             upload_bytes_per_month: 100,
             llm_tokens_per_month: 10,
+            workspace_exports_per_day: 1,
         };
         let now = datetime!(2026-12-01 23:00 UTC);
         for _ in 0..2 {
@@ -293,6 +313,7 @@ mod tests {
             calls_per_day: 5,
             upload_bytes_per_month: 100,
             llm_tokens_per_month: 10,
+            workspace_exports_per_day: 1,
         };
         let now = datetime!(2026-12-01 12:00 UTC);
         let too_big = [(Meter::Calls, 1), (Meter::UploadBytes, 101)];

@@ -30,7 +30,8 @@ use crate::ids::TenantId;
 use crate::keys::upload_prefix;
 use crate::ports::{
     AgeIndex, AgeMark, AuditLog, BlobError, BlobStore, CallRepository, Clock, DueCall,
-    ExpiringRecords, QuotaStore, RetentionStore, StoreError, TeamRepository, TenantRepository,
+    ExpiringRecords, ExportJobRepository, QuotaStore, RetentionStore, StoreError, TeamRepository,
+    TenantRepository,
 };
 use crate::usecases::audit_trail::record_once;
 use crate::usecases::deletion::{IndexWalk, any_call_held, every_call};
@@ -113,6 +114,7 @@ where
         + TeamRepository
         + CallRepository
         + QuotaStore
+        + ExportJobRepository
         + AuditLog
         + DataKeyStore,
     B: BlobStore,
@@ -397,6 +399,7 @@ where
             report.table_items += self.store.delete_user_records(&tenant_id, &user).await? as u64;
         }
         report.table_items += self.store.delete_quota_counters(&tenant_id).await? as u64;
+        report.table_items += self.store.delete_export_jobs(&tenant_id).await? as u64;
         for prefix in crate::keys::tenant_prefixes(&tenant_id) {
             self.blobs.abort_unfinished(&prefix).await?;
             report.object_versions += self.blobs.purge_prefix(&prefix).await? as u64;
@@ -759,6 +762,22 @@ mod tests {
         let bystander = rig.call(&other, NOW - Duration::days(40)).await;
         plant_data_key(&rig, &tenant).await;
         plant_data_key(&rig, &other).await;
+        // Records of the workspace's own: an export job and a quota counter.
+        let job = crate::usecases::export_job::ExportJob::queued(
+            tenant.clone(),
+            crate::ids::ExportId::parse("exp_00000000000000000000000000000001").unwrap(),
+            crate::ids::UserId::parse("admin").unwrap(),
+            crate::usecases::export::ExportScope::Workspace,
+            NOW,
+        );
+        rig.store.create_export_job(&job).await.unwrap();
+        let day_ends = NOW + Duration::days(1);
+        assert!(
+            rig.store
+                .add_within_limit(&tenant, "calls", "d", 1, 9, day_ends)
+                .await
+                .unwrap()
+        );
         change_account_state(&rig.store, &tenant, AccountState::Cancelled, NOW, NOW)
             .await
             .unwrap();
@@ -789,6 +808,18 @@ mod tests {
         assert_eq!(rig.objects_of(&call.call_id), 0);
         let record = rig.store.get_tenant(&tenant).await.unwrap().unwrap();
         assert_eq!(record.state, AccountState::Destroyed);
+        assert_eq!(
+            rig.store
+                .get_export_job(&tenant, &job.export_id)
+                .await
+                .unwrap(),
+            None
+        );
+        assert_eq!(
+            rig.store.delete_quota_counters(&tenant).await.unwrap(),
+            0,
+            "counters went"
+        );
         // The other workspace is untouched; a second run does nothing more.
         assert!(rig.exists(&bystander).await && has_data_key(&rig, &other).await);
         let again = rig.reaper().run(None, false, || true).await.unwrap();

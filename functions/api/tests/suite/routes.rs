@@ -29,6 +29,35 @@ use tower::ServiceExt;
 use callcoach_shared::domain::audit::AuditEvent;
 use callcoach_shared::ports::{AuditLog, MAX_PAGE_SIZE, PageRequest};
 
+/// Delivers `bodies` to the api function as the export-jobs queue's event source does: one
+/// SQS batch through the function's entry point. Fails on any reported item failure.
+async fn deliver_export_jobs(w: &World, bodies: &[String]) -> usize {
+    let records: Vec<Value> = bodies
+        .iter()
+        .enumerate()
+        .map(|(i, body)| json!({"messageId": format!("job-{i}"), "body": body, "eventSource": "aws:sqs"}))
+        .collect();
+    let event = lambda_runtime::LambdaEvent::new(
+        json!({ "Records": records }),
+        callcoach_tests::lambda_context(),
+    );
+    let answer = api::entry::handle(&w.api, event).await.unwrap();
+    assert_eq!(answer["batchItemFailures"], json!([]), "{answer}");
+    bodies.len()
+}
+
+/// Runs the export jobs queued so far; how many there were.
+async fn run_export_jobs(w: &World) -> usize {
+    let bodies = queued_export_jobs(w).await;
+    deliver_export_jobs(w, &bodies).await
+}
+
+/// Delivers the job `answer` names once more (SQS delivers at least once).
+async fn run_export_jobs_again(w: &World, answer: &Value) -> usize {
+    let body = json!({"type": "export_workspace", "tenant_id": w.a.as_str(), "export_id": answer["export_id"]});
+    deliver_export_jobs(w, &[body.to_string()]).await
+}
+
 /// Every audit event of both tenants, oldest first, read through the audit port.
 async fn audit_events(w: &World) -> Vec<AuditEvent> {
     let mut events = Vec::new();
@@ -556,6 +585,7 @@ async fn quotas_answer_429_with_retry_after_per_workspace() {
             calls_per_day: 2,
             upload_bytes_per_month: 10_000,
             llm_tokens_per_month: 1_000,
+            workspace_exports_per_day: 1,
         },
         ..Settings::default()
     })
@@ -613,7 +643,15 @@ async fn quotas_answer_429_with_retry_after_per_workspace() {
     .unwrap();
     let (status, _, body) = create(&w.a, "r1", new_call(&w.west, 1_000)).await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
+    // One workspace export a day here: the second is refused with the wait, and queues nothing.
+    let export = || as_user(&w, &w.b, "admin-b", "POST", "/v1/exports", Some(json!({"scope": "workspace"})));
+    assert_eq!(export().await.0, StatusCode::ACCEPTED);
+    let (status, body) = export().await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{body}");
+    assert!(body.contains("workspace_exports"), "{body}");
+    assert_eq!(queued_export_jobs(&w).await.len(), 1);
 }
+
 
 #[tokio::test]
 async fn teams_members_and_calls_happy_paths_and_role_limits() {
@@ -852,6 +890,43 @@ async fn sample_api_event_is_handled() {
         (status, text.as_str()),
         (StatusCode::NOT_FOUND, NOT_FOUND_BODY)
     );
+}
+
+/// The function's one entry point tells its two kinds of invocation apart: the sample HTTP
+/// API event is answered as API Gateway expects (the one 404, as a v2 response), an SQS batch
+/// goes to the export jobs (a message that is no export job is reported failed, so it is
+/// received again and reaches the DLQ), and anything else is an error, not a panic.
+#[tokio::test]
+async fn the_entry_point_serves_http_events_and_export_job_batches() {
+    let w = world().await;
+    let context = callcoach_tests::lambda_context;
+    let http: Value = serde_json::from_str(include_str!("../../../../events/api-get-call.json")).unwrap();
+    let answer = api::entry::handle(&w.api, lambda_runtime::LambdaEvent::new(http, context()))
+        .await
+        .unwrap();
+    assert_eq!(answer["statusCode"], 404, "{answer}");
+    assert_eq!(answer["body"], NOT_FOUND_BODY);
+
+    // The sample batch: a job of no workspace here (done, nothing to do) and a poison message.
+    let batch: Value = serde_json::from_str(include_str!("../../../../events/api-export-job.json")).unwrap();
+    let answer = api::entry::handle(&w.api, lambda_runtime::LambdaEvent::new(batch, context()))
+        .await
+        .unwrap();
+    assert_eq!(
+        answer["batchItemFailures"],
+        json!([{"itemIdentifier": "5b1f7d0e-6a53-4a41-8d6e-0c2f9e1a7b02"}])
+    );
+    let stray = json!({"Records": [{"messageId": "m-1", "body": "{\"type\":\"score_call\"}"}]});
+    let answer = api::entry::handle(&w.api, lambda_runtime::LambdaEvent::new(stray, context()))
+        .await
+        .unwrap();
+    assert_eq!(answer["batchItemFailures"], json!([{"itemIdentifier": "m-1"}]));
+
+    for odd in [json!({"Records": "nope"}), json!(42), json!({"hello": "world"})] {
+        let answer =
+            api::entry::handle(&w.api, lambda_runtime::LambdaEvent::new(odd.clone(), context())).await;
+        assert!(answer.is_err(), "{odd}: {answer:?}");
+    }
 }
 
 /// Walks the route table: every mutating route writes an audit event (who, tenant, action,
@@ -1416,7 +1491,8 @@ async fn exports_hold_exactly_what_the_caller_may_take_and_no_other_tenants_data
         (status, body.as_str()),
         (StatusCode::NOT_FOUND, NOT_FOUND_BODY)
     );
-    // The admin exports the workspace: every call of west and east, none of b.
+    // The admin exports the workspace, as a background job: 202 and a status resource that
+    // says queued until the job has run.
     let (status, text) = as_user(
         &w,
         &w.a,
@@ -1426,9 +1502,55 @@ async fn exports_hold_exactly_what_the_caller_may_take_and_no_other_tenants_data
         Some(json!({"scope": "workspace"})),
     )
     .await;
-    assert_eq!(status, StatusCode::CREATED, "{text}");
-    let (_, key) = bundle_of(&text);
+    assert_eq!(status, StatusCode::ACCEPTED, "{text}");
+    let (job, key) = bundle_of(&text);
+    let status_url = job["status_url"].as_str().unwrap().to_owned();
+    assert_eq!(status_url, format!("/v1/exports/{}", job["export_id"].as_str().unwrap()));
+    let (status, text) = as_user(&w, &w.a, "admin", "GET", &status_url, None).await;
+    let queued: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(
+        (status, &queued["state"], queued.get("download_url")),
+        (StatusCode::OK, &json!("queued"), None)
+    );
+    // Only the workspace's admins see the job; everyone else gets the one 404, as for an
+    // unknown or malformed id and for the other workspace.
+    for who in ["owner", "manager", "r1", "stranger"] {
+        let (status, body) = as_user(&w, &w.a, who, "GET", &status_url, None).await;
+        assert_eq!((status, body.as_str()), (StatusCode::NOT_FOUND, NOT_FOUND_BODY), "{who}");
+    }
+    for (tenant, who, path) in [
+        (&w.a, "admin", "/v1/exports/exp_00000000000000000000000000000000"),
+        (&w.a, "admin", "/v1/exports/not-an-id"),
+        (&w.b, "admin-b", status_url.as_str()),
+    ] {
+        let (status, body) = as_user(&w, tenant, who, "GET", path, None).await;
+        assert_eq!((status, body.as_str()), (StatusCode::NOT_FOUND, NOT_FOUND_BODY), "{who} {path}");
+    }
+    // The queue delivers the job to the function; delivered twice, it is written once.
+    assert_eq!(run_export_jobs(&w).await, 1);
+    let (status, text) = as_user(&w, &w.a, "admin", "GET", &status_url, None).await;
+    assert_eq!(status, StatusCode::OK, "{text}");
+    let ready: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(ready["state"], "ready", "{ready}");
+    assert!(ready["download_url"].as_str().is_some_and(|u| !u.is_empty()));
+    assert!(ready["finished_at"].is_string() && ready["expires_at"].is_string());
+    // Each link to the whole workspace is on the record: who asked for which export.
+    let issued: Vec<_> = audit_events(&w)
+        .await
+        .into_iter()
+        .filter(|e| e.action == "export.link_issued")
+        .collect();
+    assert_eq!(issued.len(), 1);
+    assert_eq!(
+        (issued[0].actor.as_ref().map(|u| u.as_str()), issued[0].object.as_str()),
+        (Some("admin"), status_url.as_str())
+    );
     let bytes = bundle_bytes(&w, &key).await;
+    assert_eq!(run_export_jobs_again(&w, &job).await, 1);
+    assert_eq!(bundle_bytes(&w, &key).await, bytes, "a redelivery rewrites nothing");
+    // Every call of west and east, none of b.
+    let bundle: Value = serde_json::from_slice(&bytes).unwrap();
+    assert_eq!(bundle["counts"], ready["counts"]);
     let bundle: Value = serde_json::from_slice(&bytes).unwrap();
     assert_eq!(callcoach_tests::export_schema_errors(&bundle), Vec::<String>::new());
     let ids: Vec<&str> = bundle["calls"]
@@ -2265,6 +2387,7 @@ async fn the_two_request_workspace_takeover_is_refused_and_changes_nothing() {
         store.get_tenant(&w.a).await.unwrap().unwrap().deletion.is_none(),
         "no deletion pending"
     );
+    assert_eq!(queued_export_jobs(&w).await, Vec::<String>::new(), "no export queued");
 }
 
 /// Roles x routes: admin, team owner, manager, rep, a stranger (valid token, no membership)

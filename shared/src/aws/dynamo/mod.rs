@@ -19,6 +19,8 @@
 //! | usage event  | `T#{t}#USAGE#{user}`      | `{at_ns:020}#{call}#{view}` |                           |                           |
 //! | user (known) | `T#{t}`                   | `USER#{user}`          |                                |                           |
 //! | admin        | `T#{t}`                   | `ADMIN#{user}`         | `T#{t}#USER#{user}`            | `ADMIN`                   |
+//! | quota counter| `T#{t}#QUOTA`             | `{meter}#{period}`     |                                |                           |
+//! | export job   | `T#{t}#EXPORTS`           | `{export}`             |                                |                           |
 //!
 //! Access patterns: get tenant / team / call by id (GetItem); a team's members (Query pk);
 //! a user's teams (Query gsi1); a team's calls newest first, paged (Query gsi1, descending);
@@ -28,6 +30,7 @@
 
 mod admins;
 mod audit;
+mod export_jobs;
 mod idempotency;
 mod items;
 mod progress;
@@ -180,6 +183,38 @@ impl DynamoTable {
             Err(e) if is_conditional_failure(&e) => Err(refused),
             Err(e) => Err(store_err(e)),
         }
+    }
+
+    /// Writes `item` (which carries `version = read + 1`) only if the stored item is still at
+    /// version `read`; `Conflict` otherwise, or when there is none.
+    async fn put_versioned(&self, item: Item, read: u32) -> Result<(), StoreError> {
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("attribute_exists(#pk) AND #v = :read")
+            .expression_attribute_names("#pk", a::PK)
+            .expression_attribute_names("#v", a::VERSION)
+            .expression_attribute_values(":read", attr::number(read))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(e) if is_conditional_failure(&e) => Err(StoreError::Conflict),
+            Err(e) => Err(store_err(e)),
+        }
+    }
+
+    /// Deletes every item of one partition; how many went.
+    async fn delete_partition(&self, partition: &str) -> Result<usize, StoreError> {
+        let mut doomed = Vec::new();
+        for item in self.query_partition(partition, None).await? {
+            doomed.push(keys(partition.to_owned(), item.req_s(a::SK)?.to_owned()));
+        }
+        let count = doomed.len();
+        self.delete_keys(doomed).await?;
+        Ok(count)
     }
 
     async fn put(&self, item: Item) -> Result<(), StoreError> {

@@ -5,7 +5,7 @@
 
 use time::OffsetDateTime;
 
-use super::items::{ItemExt, attr, keys};
+use super::items::{attr, keys};
 use super::{DynamoTable, attr_names as a, is_conditional_failure, store_err};
 use crate::ids::TenantId;
 use crate::ports::{QuotaStore, StoreError};
@@ -77,13 +77,6 @@ impl QuotaStore for DynamoTable {
     }
 
     async fn delete_quota_counters(&self, tenant: &TenantId) -> Result<usize, StoreError> {
-        let partition = pk(tenant);
-        let mut doomed = Vec::new();
-        for item in self.query_partition(&partition, None).await? {
-            doomed.push(keys(partition.clone(), item.req_s(a::SK)?.to_owned()));
-        }
-        let count = doomed.len();
-        self.delete_keys(doomed).await?;
-        Ok(count)
+        self.delete_partition(&pk(tenant)).await
     }
 }
