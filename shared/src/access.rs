@@ -176,6 +176,7 @@ mod tests {
             legal_hold: false,
             created_at: datetime!(2026-01-01 0:00 UTC),
             updated_at: datetime!(2026-01-01 0:00 UTC),
+            version: 0,
         }
     }
 

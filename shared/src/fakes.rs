@@ -445,21 +445,21 @@ impl CallRepository for InMemoryStore {
             .get(&(tenant.clone(), call.clone()))
             .cloned())
     }
-    async fn save_transition(
-        &self,
-        call: &Call,
-        expected_from: CallStatus,
-    ) -> Result<(), StoreError> {
+    async fn save_call(&self, call: &mut Call) -> Result<(), StoreError> {
         let mut s = self.state();
+        // As DynamoDB answers: a missing call fails the condition like a changed one.
         let stored = s
             .calls
             .get_mut(&(call.tenant_id.clone(), call.call_id.clone()))
-            .ok_or(StoreError::NotFound)?;
-        if stored.status != expected_from {
+            .ok_or(StoreError::StaleTransition {
+                expected: call.status,
+            })?;
+        if stored.version != call.version {
             return Err(StoreError::StaleTransition {
-                expected: expected_from,
+                expected: call.status,
             });
         }
+        call.version += 1;
         *stored = call.clone();
         Ok(())
     }
@@ -1602,11 +1602,10 @@ where
         .put_transcript(tenant, &call.call_id, 1, &transcript)
         .await
         .expect("the seeded transcript is stored");
-    let from = call.status;
     call.transcript_version = 1;
     call.status = CallStatus::Transcribed;
     store
-        .save_transition(&call, from)
+        .save_call(&mut call)
         .await
         .expect("the seeded call moves to transcribed");
     call

@@ -255,3 +255,85 @@ async fn a_poison_message_fails_alone_and_reaches_the_dlq_after_max_receives() {
         sqs.delete_queue().queue_url(url).send().await.unwrap();
     }
 }
+
+/// A coach during whose run the owner puts the call under legal hold, through the one entry
+/// point for call changes, on DynamoDB.
+struct RacedCoach {
+    table: callcoach_shared::aws::DynamoTable,
+}
+
+impl callcoach_shared::usecases::score::Coach for RacedCoach {
+    async fn judge(
+        &self,
+        request: &callcoach_shared::scoring::ScoringRequest<'_>,
+        baseline: Analysis,
+    ) -> Result<Analysis, callcoach_shared::usecases::score::CoachUnavailable> {
+        use callcoach_shared::usecases::calls::{Change, update_call};
+        let mut call = self
+            .table
+            .get_call(request.tenant_id, request.call_id)
+            .await
+            .unwrap()
+            .unwrap();
+        update_call(&self.table, &mut call, |c| {
+            c.legal_hold = true;
+            Ok::<_, callcoach_shared::ports::StoreError>(Change::Write(()))
+        })
+        .await
+        .unwrap();
+        Ok(baseline)
+    }
+}
+
+/// The worker reads the call, the LLM runs for a while, and it writes the call back: a hold
+/// set meanwhile survives that write on DynamoDB (a whole-item put on the status alone used
+/// to undo it), and the call is still marked scored.
+#[tokio::test]
+async fn a_hold_set_during_scoring_survives_the_workers_write_on_dynamodb() {
+    use callcoach_shared::fakes::{CallSeed, seed_transcribed_call};
+    use callcoach_shared::usecases::score::Scorer;
+    let aws = LocalAws::connect().await;
+    let tenant = fresh_tenant();
+    let (cipher, _) = aws.cipher(CachePolicy::default());
+    let call = seed_transcribed_call(
+        &aws.adapters.table,
+        &aws.adapters.blobs,
+        &cipher,
+        CallSeed {
+            tenant: &tenant,
+            team: &mint(),
+            rep: &callcoach_shared::ids::UserId::parse("alex").unwrap(),
+            utterances: 12,
+            marker: "raced",
+        },
+    )
+    .await;
+    let coach = RacedCoach {
+        table: aws.adapters.table.clone(),
+    };
+    let quotas = Default::default();
+    let scorer = Scorer {
+        store: &aws.adapters.table,
+        blobs: &aws.adapters.blobs,
+        envelope: &cipher,
+        clock: &SystemClock,
+        ids: &RandomIds,
+        coach: &coach,
+        quotas: &quotas,
+    };
+    scorer
+        .score(&tenant, &call.call_id, call.transcript_version, false)
+        .await
+        .unwrap();
+    let stored = aws
+        .adapters
+        .table
+        .get_call(&tenant, &call.call_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (stored.status, stored.legal_hold),
+        (CallStatus::Scored, true)
+    );
+}

@@ -200,7 +200,7 @@ async fn holds_keep_calls_and_a_run_stopped_midway_ends_the_same_when_run_again(
     }
     let mut held = seeded_call(&aws, &tenant, expired).await;
     held.legal_hold = true;
-    table.save_transition(&held, held.status).await.unwrap();
+    table.save_call(&mut held).await.unwrap();
     // A whole workspace under a legal hold.
     let frozen = tenant_with(&aws, Some(30)).await;
     let frozen_call = seeded_call(&aws, &frozen, expired).await;

@@ -123,8 +123,11 @@ async fn tenants_and_teams_round_trip_and_refuse_duplicates() {
     );
 }
 
+/// A conditional save holds on DynamoDB: a copy read before someone else's change cannot
+/// write over it, whether that change moved the status or only set a legal hold (the lost
+/// update a status-only condition let through).
 #[tokio::test]
-async fn a_stale_conditional_transition_fails_and_never_overwrites() {
+async fn a_stale_copy_of_a_call_never_overwrites_a_newer_write() {
     let aws = LocalAws::connect().await;
     let table = &aws.adapters.table;
     let tenant = fresh_tenant();
@@ -133,21 +136,13 @@ async fn a_stale_conditional_transition_fails_and_never_overwrites() {
         .unwrap();
 
     let (mut winner, mut loser) = (call.clone(), call.clone());
-    let from = winner
+    winner
         .transition(CallStatus::Uploaded, SystemClock.now())
         .unwrap();
-    table.save_transition(&winner, from).await.unwrap();
-    let from = loser.fail("duplicate event", SystemClock.now()).unwrap();
-    let err = table.save_transition(&loser, from).await.unwrap_err();
-    assert!(
-        matches!(
-            err,
-            StoreError::StaleTransition {
-                expected: CallStatus::AwaitingUpload
-            }
-        ),
-        "{err:?}"
-    );
+    table.save_call(&mut winner).await.unwrap();
+    loser.fail("duplicate event", SystemClock.now()).unwrap();
+    let err = table.save_call(&mut loser).await.unwrap_err();
+    assert!(matches!(err, StoreError::StaleTransition { .. }), "{err:?}");
     let stored = table
         .get_call(&tenant, &call.call_id)
         .await
@@ -156,15 +151,33 @@ async fn a_stale_conditional_transition_fails_and_never_overwrites() {
     assert_eq!(stored.status, CallStatus::Uploaded);
     assert_eq!(stored.failure_reason, None);
 
+    // The owner sets a hold; a pipeline writer holding the copy from before moves the call:
+    // refused, and the hold stays.
+    let mut worker_copy = stored.clone();
+    let mut owner_copy = stored.clone();
+    owner_copy.legal_hold = true;
+    table.save_call(&mut owner_copy).await.unwrap();
+    worker_copy
+        .transition(CallStatus::Transcribed, SystemClock.now())
+        .unwrap();
+    assert!(matches!(
+        table.save_call(&mut worker_copy).await,
+        Err(StoreError::StaleTransition { .. })
+    ));
+    let stored = table
+        .get_call(&tenant, &call.call_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (stored.status, stored.legal_hold, stored.version),
+        (CallStatus::Uploaded, true, 2)
+    );
+
     // A call that does not exist cannot be "transitioned" into existence.
     let mut ghost = call.clone();
     ghost.call_id = mint();
-    assert!(
-        table
-            .save_transition(&ghost, CallStatus::Uploaded)
-            .await
-            .is_err()
-    );
+    assert!(table.save_call(&mut ghost).await.is_err());
     assert!(
         table
             .get_call(&tenant, &ghost.call_id)

@@ -104,13 +104,9 @@ fn bench(c: &mut Criterion) {
         let mut stored = call.clone();
         stored.transcript_version = 1;
         stored.status = callcoach_shared::domain::call::CallStatus::Scored;
-        callcoach_shared::ports::CallRepository::save_transition(
-            &api.ports.store,
-            &stored,
-            call.status,
-        )
-        .await
-        .unwrap();
+        callcoach_shared::ports::CallRepository::save_call(&api.ports.store, &mut stored)
+            .await
+            .unwrap();
         (team.team_id, call.call_id)
     });
 

@@ -22,7 +22,9 @@ use callcoach_shared::ports::{
     IdGenerator, PageRequest, PlaybookRepository, Queue, TeamRepository, TenantRepository,
     UsageLog,
 };
-use callcoach_shared::usecases::calls::{NewCall, create_call as create_call_use_case};
+use callcoach_shared::usecases::calls::{
+    Change, NewCall, create_call as create_call_use_case, update_call,
+};
 use callcoach_shared::usecases::deletion::{self, DeletionError};
 use callcoach_shared::usecases::documents::DocumentVault;
 use callcoach_shared::usecases::export::{
@@ -691,11 +693,29 @@ pub async fn set_rep_speaker<P: Ports>(
             "speaker: not a speaker of this call's transcript".into(),
         ));
     }
-    call.rep_speaker = Some(body.speaker);
-    call.updated_at = api.ports.clock().now();
-    let status = call.status;
-    api.ports.store().save_transition(&call, status).await?;
-    if matches!(status, CallStatus::Transcribed | CallStatus::Scored) {
+    let now = api.ports.clock().now();
+    let checked_against = call.transcript_version;
+    let status = update_call(api.ports.store(), &mut call, |c| {
+        if c.status == CallStatus::Deleted {
+            return Err(ApiError::NotFound);
+        }
+        if c.transcript_version != checked_against {
+            return Err(ApiError::Conflict(
+                "the call's transcript changed meanwhile; retry",
+            ));
+        }
+        c.rep_speaker = Some(body.speaker.clone());
+        c.updated_at = now;
+        Ok(Change::Write(c.status))
+    })
+    .await?;
+    // A call being scored is re-scored too: the running job's analysis is for the old
+    // speaker, and this job's key (which holds the speaker) is a new one.
+    let rescoring = matches!(
+        status,
+        CallStatus::Transcribed | CallStatus::Scoring | CallStatus::Scored
+    );
+    if rescoring {
         let job = PipelineMessage::ScoreCall {
             tenant_id: call.tenant_id.clone(),
             call_id: call.call_id.clone(),
@@ -708,7 +728,7 @@ pub async fn set_rep_speaker<P: Ports>(
             .map_err(|e| ApiError::Internal(Box::new(e)))?;
     }
     Ok(Json(
-        json!({"call": call_view(&call), "rescoring": matches!(status, CallStatus::Transcribed | CallStatus::Scored)}),
+        json!({"call": call_view(&call), "rescoring": rescoring}),
     ))
 }
 
@@ -831,10 +851,20 @@ pub async fn delete_call<P: Ports>(
     if !who.caller.can_change_call(&call) {
         return Err(ApiError::NotFound);
     }
-    let from = call.status;
-    call.transition(CallStatus::Deleted, api.ports.clock().now())
-        .map_err(|_| ApiError::NotFound)?;
-    api.ports.store().save_transition(&call, from).await?;
+    // A held call stays until its hold is lifted, whoever asks (it would otherwise answer 404
+    // to the owner who set the hold, who could never lift it).
+    let now = api.ports.clock().now();
+    update_call(api.ports.store(), &mut call, |c| {
+        if c.legal_hold {
+            return Err(ApiError::Conflict(
+                "the call is under legal hold; lift the hold before deleting it",
+            ));
+        }
+        c.transition(CallStatus::Deleted, now)
+            .map_err(|_| ApiError::NotFound)?;
+        Ok(Change::Write(()))
+    })
+    .await?;
     // Ids only; outside the table, so a restored backup can be brought up to date.
     tracing::info!(tenant = %who.tenant, call = %call.call_id, "call deleted");
     Ok(StatusCode::NO_CONTENT)
@@ -857,10 +887,16 @@ pub async fn set_legal_hold<P: Ports>(
     if !who.caller.can_administer(&call.team_id) {
         return Err(ApiError::NotFound);
     }
-    call.legal_hold = body.legal_hold;
-    call.updated_at = api.ports.clock().now();
-    let status = call.status;
-    api.ports.store().save_transition(&call, status).await?;
+    let now = api.ports.clock().now();
+    update_call(api.ports.store(), &mut call, |c| {
+        if c.status == CallStatus::Deleted {
+            return Err(ApiError::NotFound);
+        }
+        c.legal_hold = body.legal_hold;
+        c.updated_at = now;
+        Ok(Change::Write(()))
+    })
+    .await?;
     Ok(Json(
         json!({"call": call_view(&call), "legal_hold": call.legal_hold}),
     ))

@@ -116,10 +116,7 @@ async fn the_transcribe_samples_are_handled() {
     );
     pending.job_id = Some(job.to_owned());
     call.transcription = Some(pending);
-    deps.store
-        .save_transition(&call, call.status)
-        .await
-        .unwrap();
+    deps.store.save_call(&mut call).await.unwrap();
     let turns = [
         (0, 0.0, 2.0, "What is your budget?"),
         (1, 2.5, 4.0, "It is frozen."),

@@ -134,6 +134,11 @@ pub struct Call {
     pub created_at: OffsetDateTime,
     #[serde(with = "time::serde::rfc3339")]
     pub updated_at: OffsetDateTime,
+    /// The stored version this copy was read at: a save succeeds only while the stored call
+    /// is still at it, so a copy read before someone else's change cannot undo that change.
+    /// Not part of the API's view.
+    #[serde(default)]
+    pub version: u32,
 }
 
 impl Call {

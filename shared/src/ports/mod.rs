@@ -13,7 +13,7 @@ pub use idempotency::{Claim, IdempotencyKey, IdempotencyStore};
 pub use page::{Cursor, CursorError, MAX_PAGE_SIZE, Page, PageRequest};
 use time::OffsetDateTime;
 
-use crate::domain::call::{Call, CallStatus};
+use crate::domain::call::Call;
 use crate::domain::org::{Membership, Team, Tenant, WorkspaceRoles};
 use crate::ids::{CallId, MintedId, TeamId, TenantId, UserId};
 use crate::messages::PipelineMessage;
@@ -132,13 +132,11 @@ pub trait CallRepository: Send + Sync {
         tenant: &TenantId,
         call: &CallId,
     ) -> impl Future<Output = Result<Option<Call>, StoreError>> + Send;
-    /// Stores `call` only if the stored status is still `expected_from`; otherwise
-    /// `StaleTransition`, and nothing is written.
-    fn save_transition(
-        &self,
-        call: &Call,
-        expected_from: CallStatus,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// A conditional save: stores `call` only if the stored call is still at `call.version`
+    /// (nobody wrote it since it was read), then counts the copy up to the stored version;
+    /// otherwise `StaleTransition`, and nothing is written. Change calls through
+    /// [`crate::usecases::calls::update_call`], which reads again and retries.
+    fn save_call(&self, call: &mut Call) -> impl Future<Output = Result<(), StoreError>> + Send;
     /// A team's calls, newest first.
     fn list_team_calls(
         &self,

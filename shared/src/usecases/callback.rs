@@ -580,9 +580,8 @@ mod tests {
         let (mut call, secret) = rig.submitted_call().await;
         // As if the submission's answer had not been saved yet.
         call.transcription.as_mut().unwrap().job_id = None;
-        let from = call.status;
         call.status = CallStatus::Uploaded;
-        rig.store.save_transition(&call, from).await.unwrap();
+        rig.store.save_call(&mut call).await.unwrap();
         let auth = basic(&secret);
         let body = result_body("req-1");
         let error = rig

@@ -1,11 +1,10 @@
 //! Creating calls and moving them through their states.
 
-use tracing::instrument;
-
 use crate::domain::SCHEMA_VERSION;
 use crate::domain::call::{Call, CallStatus, CallType, IllegalTransition};
-use crate::ids::{CallId, TeamId, TenantId, UserId};
+use crate::ids::{TeamId, TenantId, UserId};
 use crate::ports::{CallRepository, Clock, IdGenerator, StoreError};
+pub use crate::usecases::workspace::Change;
 
 #[derive(Debug, thiserror::Error)]
 pub enum CallError {
@@ -56,27 +55,68 @@ pub async fn create_call<R: CallRepository, C: Clock, I: IdGenerator>(
         legal_hold: false,
         created_at: now,
         updated_at: now,
+        version: 0,
     };
     calls.create_call(&call).await?;
     Ok(call)
 }
 
-/// Loads the call, applies `change` and stores it only if nobody moved it meanwhile.
-#[instrument(skip_all, fields(tenant = %tenant, call = %call_id))]
-pub async fn transition<R: CallRepository, C: Clock>(
+/// Rounds of read, change, write before giving up while other writers keep winning.
+const UPDATE_ATTEMPTS: usize = 8;
+
+/// The one way a stored call changes: `change` is applied to `call` (the caller's copy, as
+/// fresh as it is) and the call is written back only if nobody wrote it since that copy was
+/// read (its version). Otherwise the call is read again and `change` decides again from what
+/// is stored now, so a legal hold, a rep speaker or a deletion set meanwhile is never undone
+/// by a writer holding an older copy. On return `call` is the stored call. `NotFound` when
+/// the call is gone.
+pub async fn update_call<R, T, E>(
     calls: &R,
-    clock: &C,
-    tenant: &TenantId,
-    call_id: &CallId,
+    call: &mut Call,
+    mut change: impl FnMut(&mut Call) -> Result<Change<T>, E>,
+) -> Result<T, E>
+where
+    R: CallRepository,
+    E: From<StoreError>,
+{
+    for _ in 0..UPDATE_ATTEMPTS {
+        let mut draft = call.clone();
+        match change(&mut draft)? {
+            Change::Keep(answer) => return Ok(answer),
+            Change::Write(answer) => match calls.save_call(&mut draft).await {
+                Ok(()) => {
+                    *call = draft;
+                    return Ok(answer);
+                }
+                Err(StoreError::StaleTransition { .. }) => {
+                    *call = calls
+                        .get_call(&call.tenant_id, &call.call_id)
+                        .await?
+                        .ok_or(StoreError::NotFound)?;
+                }
+                Err(e) => return Err(e.into()),
+            },
+        }
+    }
+    Err(StoreError::StaleTransition {
+        expected: call.status,
+    }
+    .into())
+}
+
+/// Moves the call to `next` through [`update_call`]: refused (and nothing written) when the
+/// stored call can no longer make that move.
+pub async fn move_call<R: CallRepository>(
+    calls: &R,
+    call: &mut Call,
     next: CallStatus,
-) -> Result<Call, CallError> {
-    let mut call = calls
-        .get_call(tenant, call_id)
-        .await?
-        .ok_or(CallError::NotFound)?;
-    let from = call.transition(next, clock.now())?;
-    calls.save_transition(&call, from).await?;
-    Ok(call)
+    at: time::OffsetDateTime,
+) -> Result<CallStatus, CallError> {
+    update_call(calls, call, |c| {
+        let from = c.transition(next, at)?;
+        Ok::<_, CallError>(Change::Write(from))
+    })
+    .await
 }
 
 #[cfg(test)]
@@ -98,7 +138,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn stale_transition_fails_and_keeps_the_winner() {
+    async fn a_stale_copy_cannot_undo_a_change_made_since_it_was_read() {
         let store = InMemoryStore::default();
         let clock = ManualClock::at(datetime!(2026-01-01 0:00 UTC));
         let tenant = TenantId::parse("acme").unwrap();
@@ -106,20 +146,66 @@ mod tests {
             .await
             .unwrap();
 
-        // Two workers read the same state; the second write must fail.
+        // Two writers read the same call; the second write must fail, whatever it changed.
         let mut first = call.clone();
         let mut second = call.clone();
-        let from = first.transition(CallStatus::Uploaded, clock.now()).unwrap();
-        store.save_transition(&first, from).await.unwrap();
-        let from = second.fail("bad file", clock.now()).unwrap();
-        let err = store.save_transition(&second, from).await.unwrap_err();
+        first.legal_hold = true;
+        store.save_call(&mut first).await.unwrap();
+        assert_eq!(first.version, call.version + 1);
+        second
+            .transition(CallStatus::Uploaded, clock.now())
+            .unwrap();
+        let err = store.save_call(&mut second).await.unwrap_err();
         assert!(matches!(err, StoreError::StaleTransition { .. }));
         let stored = store
             .get_call(&tenant, &call.call_id)
             .await
             .unwrap()
             .unwrap();
-        assert_eq!(stored.status, CallStatus::Uploaded);
+        assert_eq!(
+            (stored.status, stored.legal_hold),
+            (CallStatus::AwaitingUpload, true)
+        );
+    }
+
+    #[tokio::test]
+    async fn an_update_from_an_old_copy_decides_again_from_the_stored_call() {
+        let store = InMemoryStore::default();
+        let clock = ManualClock::at(datetime!(2026-01-01 0:00 UTC));
+        let tenant = TenantId::parse("acme").unwrap();
+        let mut stale = create_call(&store, &clock, &RandomIds, &tenant, new_call())
+            .await
+            .unwrap();
+        // A hold lands after the deleter read the call.
+        let mut holder = stale.clone();
+        update_call(&store, &mut holder, |c| {
+            c.legal_hold = true;
+            Ok::<_, StoreError>(Change::Write(()))
+        })
+        .await
+        .unwrap();
+        let mut decided_on = Vec::new();
+        let deleted = update_call(&store, &mut stale, |c| {
+            decided_on.push(c.legal_hold);
+            if c.legal_hold {
+                return Ok::<_, StoreError>(Change::Keep(false));
+            }
+            c.transition(CallStatus::Deleted, clock.now()).unwrap();
+            Ok(Change::Write(true))
+        })
+        .await
+        .unwrap();
+        assert_eq!((deleted, decided_on), (false, vec![false, true]));
+        assert_eq!(stale, holder, "the caller's copy is the stored call");
+        let stored = store
+            .get_call(&tenant, &stale.call_id)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            (stored.status, stored.legal_hold),
+            (CallStatus::AwaitingUpload, true)
+        );
     }
 
     #[tokio::test]
@@ -127,10 +213,10 @@ mod tests {
         let store = InMemoryStore::default();
         let clock = ManualClock::at(datetime!(2026-01-01 0:00 UTC));
         let tenant = TenantId::parse("acme").unwrap();
-        let call = create_call(&store, &clock, &RandomIds, &tenant, new_call())
+        let mut call = create_call(&store, &clock, &RandomIds, &tenant, new_call())
             .await
             .unwrap();
-        let err = transition(&store, &clock, &tenant, &call.call_id, CallStatus::Scored)
+        let err = move_call(&store, &mut call, CallStatus::Scored, clock.now())
             .await
             .unwrap_err();
         assert!(matches!(err, CallError::Illegal(_)));
@@ -140,5 +226,6 @@ mod tests {
             .unwrap()
             .unwrap();
         assert_eq!(stored.status, CallStatus::AwaitingUpload);
+        assert_eq!(stored.version, 0);
     }
 }

@@ -23,12 +23,11 @@ use crate::ports::{
     StoreError, TeamRepository, TenantRepository,
 };
 use crate::usecases::audit_trail::record_once;
+use crate::usecases::calls::update_call;
 use crate::usecases::workspace::{Change, update_workspace};
 
 /// How many entries one index read takes.
 const PAGE: usize = 100;
-/// How often a call that changed under us is read again before giving up.
-const TRANSITION_ATTEMPTS: usize = 5;
 
 #[derive(Debug, thiserror::Error)]
 pub enum DeletionError {
@@ -164,38 +163,40 @@ async fn live_calls_where<S: TeamRepository + CallRepository>(
     Ok(found)
 }
 
-/// Moves each call to `deleted`, re-reading a call that changed under us.
+/// Moves each call to `deleted` through the one entry point, so a call that changed under us
+/// is decided again from what is stored: a legal hold set after the hold check keeps its call
+/// (the others go, and the deletion answers that a hold covers data in its scope).
 async fn mark_deleted<S: CallRepository>(
     store: &S,
     calls: Vec<Call>,
     now: OffsetDateTime,
 ) -> Result<usize, DeletionError> {
-    let mut moved = 0;
+    let (mut moved, mut held) = (0, false);
     for mut call in calls {
-        let mut attempts = 0;
-        loop {
-            if call.status == CallStatus::Deleted {
-                break;
+        let outcome = update_call(store, &mut call, |c| {
+            if c.status == CallStatus::Deleted {
+                return Ok(Change::Keep(false));
             }
-            let from = call.status;
-            call.transition(CallStatus::Deleted, now)
+            if c.legal_hold {
+                held = true;
+                return Ok(Change::Keep(false));
+            }
+            c.transition(CallStatus::Deleted, now)
                 .map_err(|_| DeletionError::Contended)?;
-            match store.save_transition(&call, from).await {
-                Ok(()) => {
-                    moved += 1;
-                    break;
-                }
-                Err(StoreError::StaleTransition { .. }) if attempts < TRANSITION_ATTEMPTS => {
-                    attempts += 1;
-                    match store.get_call(&call.tenant_id, &call.call_id).await? {
-                        Some(fresh) => call = fresh,
-                        None => break,
-                    }
-                }
-                Err(StoreError::StaleTransition { .. }) => return Err(DeletionError::Contended),
-                Err(e) => return Err(e.into()),
+            Ok(Change::Write(true))
+        })
+        .await;
+        match outcome {
+            Ok(true) => moved += 1,
+            Ok(false) | Err(DeletionError::Store(StoreError::NotFound)) => {}
+            Err(DeletionError::Store(StoreError::StaleTransition { .. })) => {
+                return Err(DeletionError::Contended);
             }
+            Err(e) => return Err(e),
         }
+    }
+    if held {
+        return Err(DeletionError::LegalHold);
     }
     Ok(moved)
 }
@@ -677,7 +678,7 @@ mod tests {
             .find(|c| c.rep_id.as_str() == "r1")
             .unwrap();
         held.legal_hold = true;
-        w.store.save_transition(&held, held.status).await.unwrap();
+        w.store.save_call(&mut held).await.unwrap();
         let before = w.calls();
         assert!(matches!(
             delete_user(&w.store, &w.tenant, &user("r1"), &user("admin"), NOW).await,

@@ -242,12 +242,20 @@ where
         let Some(call) = self.store.get_call(&tenant, &call_id).await? else {
             return Ok(IngestOutcome::Rejected(Rejection::UnknownCall));
         };
-        if let (Some(incoming), Some(current)) = (&event.sequencer, &call.upload_sequencer)
-            && !sequencer_is_newer(incoming, current)
-        {
-            return Ok(IngestOutcome::Ignored(
-                "an older or repeated event for this upload",
-            ));
+        if let (Some(incoming), Some(current)) = (&event.sequencer, &call.upload_sequencer) {
+            if sequencer_is_newer(current, incoming) {
+                return Ok(IngestOutcome::Ignored("an older event for this upload"));
+            }
+            // The same event again: it resumes a run that stopped at `uploaded` (a provider,
+            // KMS or the table failed, or the function timed out); past that it is done.
+            let same = !sequencer_is_newer(incoming, current);
+            let stopped_at_uploaded =
+                call.status == CallStatus::Uploaded && call.upload_key.as_deref() == Some(&*key);
+            if same && !stopped_at_uploaded {
+                return Ok(IngestOutcome::Ignored(
+                    "this upload was already taken further",
+                ));
+            }
         }
 
         let idempotency_key = format!(
@@ -318,6 +326,11 @@ where
             call.upload_key = Some(key.to_owned());
             call.transcription = None;
             sink.move_call(&mut call, CallStatus::Uploaded).await?;
+        } else if event.sequencer.is_some() && event.sequencer != call.upload_sequencer {
+            // A newer write of the same key resumes the run: the call reflects it from now on,
+            // so its own redelivery is not taken for newer again.
+            call.upload_sequencer = event.sequencer.clone();
+            sink.save(&mut call).await?;
         }
 
         let Some(head) = self.blobs.get_prefix(key, SNIFF_LEN as u64).await? else {
@@ -726,8 +739,8 @@ mod tests {
         // (the call was reset by the user) is processed again, not dropped as a duplicate.
         rig.clock.advance(IDEMPOTENCY_TTL + Duration::from_secs(1));
         let mut stored = rig.status(&call).await;
-        let from = stored.fail("reset", rig.clock.now()).unwrap();
-        rig.store.save_transition(&stored, from).await.unwrap();
+        stored.fail("reset", rig.clock.now()).unwrap();
+        rig.store.save_call(&mut stored).await.unwrap();
         assert_eq!(
             rig.ingestor().ingest(&event).await.unwrap(),
             IngestOutcome::Transcribed {
@@ -764,6 +777,44 @@ mod tests {
         assert_eq!(stored.transcript_version, 1);
         assert!(sequencer_is_newer("0A", "9"));
         assert!(!sequencer_is_newer("009", "9"));
+    }
+
+    #[tokio::test]
+    async fn the_same_event_again_resumes_a_run_that_stopped_at_uploaded() {
+        let rig = Rig::new();
+        let call = rig.call().await;
+        let mut event = rig.upload(&call, "f.vtt", VTT).await;
+        event.sequencer = Some("0062E99A88DC407460".into());
+        // The first delivery moved the call to `uploaded` and then failed (its idempotency
+        // claim released); S3's event comes again with the same sequencer.
+        let mut stopped = rig.status(&call).await;
+        stopped.upload_sequencer = event.sequencer.clone();
+        stopped.upload_key = Some(form_decode(&event.encoded_key).unwrap());
+        stopped
+            .transition(CallStatus::Uploaded, rig.clock.now())
+            .unwrap();
+        rig.store.save_call(&mut stopped).await.unwrap();
+        assert_eq!(
+            rig.ingestor().ingest(&event).await.unwrap(),
+            IngestOutcome::Transcribed {
+                transcript_version: 1
+            }
+        );
+        assert_eq!(rig.queue.messages().len(), 1, "scoring is queued");
+        // Once taken further, the same event changes nothing, even after its idempotency
+        // record is gone.
+        rig.clock
+            .advance(std::time::Duration::from_secs(3 * 86_400));
+        assert!(matches!(
+            rig.ingestor().ingest(&event).await.unwrap(),
+            IngestOutcome::Ignored(_)
+        ));
+        let stored = rig.status(&call).await;
+        assert_eq!(
+            (stored.status, stored.transcript_version),
+            (CallStatus::Transcribed, 1)
+        );
+        assert_eq!(rig.queue.messages().len(), 1);
     }
 
     #[test]

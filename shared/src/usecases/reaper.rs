@@ -34,6 +34,7 @@ use crate::ports::{
     TenantRepository,
 };
 use crate::usecases::audit_trail::record_once;
+use crate::usecases::calls::update_call;
 use crate::usecases::deletion::{IndexWalk, any_call_held, every_call};
 use crate::usecases::workspace::{Change, update_workspace};
 
@@ -445,6 +446,35 @@ where
         if dry_run {
             return Ok(true);
         }
+        // An expired call is claimed before anything of it goes: moved to `deleted` at the
+        // version read, so a hold set since the check above keeps it (and none can be set
+        // on a deleted call afterwards).
+        if index == AgeIndex::Calls
+            && let Some(mut claimed) = call.clone()
+        {
+            let at = self.clock.now();
+            let taken = update_call(self.store, &mut claimed, |c| {
+                use crate::domain::call::CallStatus;
+                if c.legal_hold {
+                    return Ok::<_, StoreError>(Change::Keep(false));
+                }
+                if c.status != CallStatus::Deleted {
+                    c.transition(CallStatus::Deleted, at)
+                        .map_err(|_| StoreError::StaleTransition { expected: c.status })?;
+                    return Ok(Change::Write(true));
+                }
+                Ok(Change::Keep(true))
+            })
+            .await;
+            match taken {
+                Ok(true) | Err(StoreError::NotFound) => {}
+                Ok(false) => {
+                    report.held += 1;
+                    return Ok(false);
+                }
+                Err(error) => return Err(error.into()),
+            }
+        }
         let action = match index {
             AgeIndex::Recordings => "retention.recording_deleted",
             AgeIndex::Calls => "retention.call_expired",
@@ -615,10 +645,7 @@ mod tests {
         let in_held_workspace = rig.call(&held, old).await;
         let mut held_call = rig.call(&open, old).await;
         held_call.legal_hold = true;
-        rig.store
-            .save_transition(&held_call, held_call.status)
-            .await
-            .unwrap();
+        rig.store.save_call(&mut held_call).await.unwrap();
         let free = rig.call(&open, old).await;
 
         let report = rig.reaper().run(None, false, || true).await.unwrap();
@@ -671,9 +698,8 @@ mod tests {
         let rig = Rig::new();
         let tenant = rig.tenant("acme", None, false).await;
         let mut call = rig.call(&tenant, NOW - Duration::days(60)).await;
-        let from = call.status;
         call.status = CallStatus::Scored;
-        rig.store.save_transition(&call, from).await.unwrap();
+        rig.store.save_call(&mut call).await.unwrap();
         rig.store
             .mark_aging(
                 &tenant,
@@ -718,10 +744,9 @@ mod tests {
         let rig = Rig::new();
         let tenant = rig.tenant("acme", None, false).await;
         let mut call = rig.call(&tenant, NOW - Duration::days(1)).await;
-        let from = call.status;
         call.transition(CallStatus::Deleted, NOW - Duration::hours(1))
             .unwrap();
-        rig.store.save_transition(&call, from).await.unwrap();
+        rig.store.save_call(&mut call).await.unwrap();
         let report = rig.reaper().run(None, false, || true).await.unwrap();
         assert_eq!(report.calls.get("deleted"), Some(&1));
         assert!(!rig.exists(&call).await);
@@ -865,13 +890,13 @@ mod tests {
         // A call under legal hold stops the destruction.
         let mut held = call.clone();
         held.legal_hold = true;
-        rig.store.save_transition(&held, held.status).await.unwrap();
+        rig.store.save_call(&mut held).await.unwrap();
         rig.clock.advance(Duration::days(2).unsigned_abs());
         let report = rig.reaper().run(None, false, || true).await.unwrap();
         assert_eq!((report.accounts_destroyed, report.held), (0, 1));
         assert!(rig.exists(&call).await);
         held.legal_hold = false;
-        rig.store.save_transition(&held, held.status).await.unwrap();
+        rig.store.save_call(&mut held).await.unwrap();
         // A dry run reports it and changes nothing; the real run destroys it.
         let dry = rig.reaper().run(None, true, || true).await.unwrap();
         assert_eq!(dry.accounts_destroyed, 1);

@@ -6,6 +6,7 @@
 
 use crate::domain::audit::AuditEvent;
 use crate::usecases::audit_trail::record_once;
+use crate::usecases::calls::{Change, update_call};
 use std::time::Duration;
 
 use std::future::Future;
@@ -160,16 +161,19 @@ where
             blobs: self.blobs,
             envelope: self.envelope,
         };
-        if call.status == CallStatus::Transcribed || call.status == CallStatus::Scored {
-            let from = call.status;
-            if call
-                .transition(CallStatus::Scoring, self.clock.now())
-                .is_ok()
-            {
-                self.store.save_transition(&call, from).await?;
+        let version = call.transcript_version;
+        let now = self.clock.now();
+        update_call(self.store, &mut call, |c| {
+            let waiting = matches!(c.status, CallStatus::Transcribed | CallStatus::Scored);
+            if waiting && c.transcript_version == version {
+                c.transition(CallStatus::Scoring, now)
+                    .map_err(|_| StoreError::StaleTransition { expected: c.status })?;
+                return Ok::<_, StoreError>(Change::Write(()));
             }
-        }
-        if call.status != CallStatus::Scoring {
+            Ok(Change::Keep(()))
+        })
+        .await?;
+        if call.status != CallStatus::Scoring || call.transcript_version != version {
             return Ok(ScoreOutcome::Skipped("the call is not waiting for scoring"));
         }
         let transcript: Transcript = vault
@@ -251,6 +255,15 @@ where
             blobs: self.blobs,
             envelope: self.envelope,
         };
+        // A speaker chosen while the coach ran queued a re-score of its own: this analysis is
+        // for the old one, so it is neither stored nor marked (the other job does both).
+        let (version, speaker) = (call.transcript_version, call.rep_speaker.clone());
+        let current = self.store.get_call(&call.tenant_id, &call.call_id).await?;
+        if current.is_some_and(|c| c.rep_speaker != speaker) {
+            return Ok(ScoreOutcome::Skipped(
+                "another rep speaker was chosen while it was scored",
+            ));
+        }
         vault.put_analysis(&analysis).await?;
         // Before the call is marked scored, so a failure here retries this whole step.
         record_progress(
@@ -261,16 +274,31 @@ where
             &analysis,
         )
         .await?;
-        call.transition(CallStatus::Scored, self.clock.now())
-            .map_err(|_| StoreError::StaleTransition {
-                expected: CallStatus::Scoring,
-            })?;
+        // The call as stored now decides: a hold set while the coach ran stays, and a call
+        // deleted, given a newer transcript or another speaker meanwhile is not marked scored.
+        let now = self.clock.now();
+        let scored = update_call(self.store, &mut call, |c| {
+            let same = c.transcript_version == version && c.rep_speaker == speaker;
+            if c.status != CallStatus::Scoring || !same {
+                return Ok::<_, StoreError>(Change::Keep(false));
+            }
+            c.transition(CallStatus::Scored, now)
+                .map_err(|_| StoreError::StaleTransition { expected: c.status })?;
+            Ok(Change::Write(true))
+        })
+        .await?;
+        if !scored {
+            return Ok(ScoreOutcome::Skipped(
+                "the call moved on while it was scored",
+            ));
+        }
+        // After the move, so only the writer that made it is on the record.
         let action = if analysis.provenance.degraded {
             "worker.call_scored_degraded"
         } else {
             "worker.call_scored"
         };
-        let version = call.transcript_version.to_string();
+        let version = version.to_string();
         let event = AuditEvent::by_system(
             "worker",
             &call.tenant_id,
@@ -279,14 +307,11 @@ where
             &[
                 &version,
                 RUBRIC_VERSION,
-                &speaker_digest(call.rep_speaker.as_deref()),
+                &speaker_digest(speaker.as_deref()),
             ],
-            self.clock.now(),
+            now,
         );
         record_once(self.store, &event).await?;
-        self.store
-            .save_transition(&call, CallStatus::Scoring)
-            .await?;
         info!(tenant = %call.tenant_id, call = %call.call_id, score = analysis.overall_score, "call scored");
         Ok(ScoreOutcome::Scored {
             overall_score: analysis.overall_score,
@@ -320,7 +345,7 @@ mod tests {
     use crate::parse::parse_vtt;
     use crate::ports::CallRepository;
     use crate::system::RandomIds;
-    use crate::usecases::calls::{create_call, transition};
+    use crate::usecases::calls::{create_call, move_call};
 
     type Cipher = EnvelopeCipher<FakeKeyManagement, InMemoryStore, ManualClock>;
 
@@ -332,10 +357,10 @@ mod tests {
     ) -> Call {
         let tenant = TenantId::parse("acme").unwrap();
         let new = crate::fakes::sample_new_call();
-        let call = create_call(store, clock, &RandomIds, &tenant, new)
+        let mut call = create_call(store, clock, &RandomIds, &tenant, new)
             .await
             .unwrap();
-        transition(store, clock, &tenant, &call.call_id, CallStatus::Uploaded)
+        move_call(store, &mut call, CallStatus::Uploaded, clock.now())
             .await
             .unwrap();
         let transcript = parse_vtt("WEBVTT\n\n00:00.000 --> 00:03.000\n<v Dana>What is the budget?\n\n00:03.500 --> 00:06.000\n<v Sam>It is frozen.\n").unwrap();
@@ -353,10 +378,9 @@ mod tests {
             .unwrap()
             .unwrap();
         call.transcript_version = 1;
-        let from = call
-            .transition(CallStatus::Transcribed, clock.now())
+        call.transition(CallStatus::Transcribed, clock.now())
             .unwrap();
-        store.save_transition(&call, from).await.unwrap();
+        store.save_call(&mut call).await.unwrap();
         call
     }
 
@@ -466,7 +490,7 @@ mod tests {
         // Choosing another rep speaker re-scores the same transcript version.
         let mut chosen = stored.clone();
         chosen.rep_speaker = Some("Sam".into());
-        store.save_transition(&chosen, chosen.status).await.unwrap();
+        store.save_call(&mut chosen).await.unwrap();
         assert!(matches!(
             scorer
                 .score(&call.tenant_id, &call.call_id, 1, false)
@@ -607,6 +631,153 @@ mod tests {
         fn token_estimate(&self, _request: &ScoringRequest<'_>) -> Option<u64> {
             Some(1_000)
         }
+    }
+
+    /// A coach during whose run the owner sets a legal hold (and, when `speaker` is set, a
+    /// manager picks another rep speaker): the writes a slow LLM lets in between the
+    /// worker's read and its write.
+    struct RacedLlm {
+        store: InMemoryStore,
+        speaker: Option<&'static str>,
+    }
+
+    impl Coach for RacedLlm {
+        async fn judge(
+            &self,
+            request: &ScoringRequest<'_>,
+            baseline: Analysis,
+        ) -> Result<Analysis, CoachUnavailable> {
+            let mut call = self
+                .store
+                .get_call(request.tenant_id, request.call_id)
+                .await
+                .unwrap()
+                .unwrap();
+            call.legal_hold = true;
+            if let Some(speaker) = self.speaker {
+                call.rep_speaker = Some(speaker.into());
+            }
+            self.store.save_call(&mut call).await.unwrap();
+            Ok(baseline)
+        }
+    }
+
+    async fn analysis_of(
+        store: &InMemoryStore,
+        blobs: &InMemoryBlobStore,
+        cipher: &Cipher,
+        call: &Call,
+    ) -> Option<Analysis> {
+        DocumentVault {
+            repository: store,
+            blobs,
+            envelope: cipher,
+        }
+        .get::<Analysis>(&call.tenant_id, &call.call_id, DocumentKind::Analysis, 1)
+        .await
+        .unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_hold_set_while_the_coach_runs_survives_the_workers_write() {
+        let (store, blobs, clock) = (
+            InMemoryStore::default(),
+            InMemoryBlobStore::default(),
+            ManualClock::at(datetime!(2026-11-01 9:00 UTC)),
+        );
+        let cipher = fake_cipher(ManualClock::at(datetime!(2026-11-01 9:00 UTC)));
+        let coach = RacedLlm {
+            store: store.clone(),
+            speaker: None,
+        };
+        let quotas = Quotas::default();
+        let scorer = Scorer {
+            store: &store,
+            blobs: &blobs,
+            envelope: &cipher,
+            clock: &clock,
+            ids: &RandomIds,
+            coach: &coach,
+            quotas: &quotas,
+        };
+        let call = transcribed_call(&store, &cipher, &blobs, &clock).await;
+        let outcome = scorer
+            .score(&call.tenant_id, &call.call_id, 1, false)
+            .await
+            .unwrap();
+        assert!(
+            matches!(outcome, ScoreOutcome::Scored { .. }),
+            "{outcome:?}"
+        );
+        let stored = store
+            .get_call(&call.tenant_id, &call.call_id)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            (stored.status, stored.legal_hold),
+            (CallStatus::Scored, true)
+        );
+    }
+
+    #[tokio::test]
+    async fn a_speaker_chosen_while_the_coach_runs_is_scored_by_its_own_job_not_the_old_one() {
+        let (store, blobs, clock) = (
+            InMemoryStore::default(),
+            InMemoryBlobStore::default(),
+            ManualClock::at(datetime!(2026-11-01 9:00 UTC)),
+        );
+        let cipher = fake_cipher(ManualClock::at(datetime!(2026-11-01 9:00 UTC)));
+        let raced = RacedLlm {
+            store: store.clone(),
+            speaker: Some("Sam"),
+        };
+        let quotas = Quotas::default();
+        let scorer = Scorer {
+            store: &store,
+            blobs: &blobs,
+            envelope: &cipher,
+            clock: &clock,
+            ids: &RandomIds,
+            coach: &raced,
+            quotas: &quotas,
+        };
+        let call = transcribed_call(&store, &cipher, &blobs, &clock).await;
+        // The old job finds the speaker changed: it stores nothing and leaves the call to the
+        // re-score the new speaker queued.
+        let old = scorer
+            .score(&call.tenant_id, &call.call_id, 1, false)
+            .await
+            .unwrap();
+        assert!(matches!(old, ScoreOutcome::Skipped(_)), "{old:?}");
+        assert_eq!(analysis_of(&store, &blobs, &cipher, &call).await, None);
+        // The re-score (its key holds the new speaker) scores it for Sam.
+        let rescore = Scorer {
+            store: &store,
+            blobs: &blobs,
+            envelope: &cipher,
+            clock: &clock,
+            ids: &RandomIds,
+            coach: &DeterministicCoach,
+            quotas: &quotas,
+        };
+        let new = rescore
+            .score(&call.tenant_id, &call.call_id, 1, false)
+            .await
+            .unwrap();
+        assert!(matches!(new, ScoreOutcome::Scored { .. }), "{new:?}");
+        let stored = store
+            .get_call(&call.tenant_id, &call.call_id)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            (stored.status, stored.rep_speaker.as_deref()),
+            (CallStatus::Scored, Some("Sam"))
+        );
+        let analysis = analysis_of(&store, &blobs, &cipher, &call).await.unwrap();
+        // Sam is the transcript's second speaker.
+        assert_eq!(analysis.metrics.rep_speaker, Some(1));
     }
 
     #[tokio::test]

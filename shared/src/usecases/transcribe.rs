@@ -283,14 +283,13 @@ mod tests {
             .await
             .unwrap();
             let job = job_name(&tenant, &call.call_id, NOW);
-            let from = call.status;
             call.status = CallStatus::Transcribing;
             call.upload_key = Some(format!("uploads/acme/{}/call.wav", call.call_id));
             let mut pending =
                 TranscriptionJob::new(TranscriptionService::AmazonTranscribe, None, NOW);
             pending.job_id = Some(job.clone());
             call.transcription = Some(pending);
-            self.store.save_transition(&call, from).await.unwrap();
+            self.store.save_call(&mut call).await.unwrap();
             self.jobs.set(&job, state);
             if written {
                 let body = serde_json::to_vec(&transcribe_output(&job, HEARD)).unwrap();

@@ -49,6 +49,9 @@ pub struct OverdueReport {
     pub finished: bool,
 }
 
+/// Rounds of taking in the API's changes before a pipeline save gives up.
+const API_MERGE_ATTEMPTS: usize = 5;
+
 /// The ports a transcript needs to reach the scoring queue.
 pub struct TranscriptSink<'a, S, B, E, Q, C> {
     pub store: &'a S,
@@ -66,9 +69,10 @@ where
     Q: Queue,
     C: Clock,
 {
-    /// Moves the call with a write conditional on the status it was read in. The audit event
-    /// goes first: its id derives from the move, so a retry after a failed write records it
-    /// once.
+    /// Moves the call with a conditional save (the version it was read at: a hold or a rep
+    /// speaker set since makes the save fail and the event is retried from a fresh read,
+    /// rather than undone). The audit event goes first: its id derives from the move, so a
+    /// retry after a failed write records it once.
     ///
     /// A call entering `transcribing` is marked first (a mark without the move is cleared by
     /// the sweep; a move without the mark would wait forever), and unmarked once it leaves.
@@ -89,8 +93,43 @@ where
         }
         self.record(call, &format!("pipeline.call_{}", next.as_str()))
             .await?;
-        self.store.save_transition(call, from).await?;
+        self.save_over_api_changes(call, from).await?;
         self.left(call, from).await
+    }
+
+    /// A conditional save that takes in what the API changed meanwhile. While a pipeline step
+    /// runs, the call's other writers are the API (a legal hold, a rep speaker) and deletion:
+    /// when the stored call is still in `from` and holds no newer transcript, only the API's
+    /// fields can have changed, so they are taken from it and the save is made again (a
+    /// retry of the whole step would submit a recording twice). Anything else fails with
+    /// `StaleTransition`, and the step is retried from a fresh read.
+    async fn save_over_api_changes(
+        &self,
+        call: &mut Call,
+        from: CallStatus,
+    ) -> Result<(), StoreError> {
+        for _ in 0..API_MERGE_ATTEMPTS {
+            match self.store.save_call(call).await {
+                Err(StoreError::StaleTransition { expected }) => {
+                    let Some(stored) = self.store.get_call(&call.tenant_id, &call.call_id).await?
+                    else {
+                        return Err(StoreError::StaleTransition { expected });
+                    };
+                    let only_api_changes = stored.status == from
+                        && stored.transcript_version <= call.transcript_version;
+                    if !only_api_changes {
+                        return Err(StoreError::StaleTransition { expected });
+                    }
+                    call.legal_hold = stored.legal_hold;
+                    call.rep_speaker = stored.rep_speaker;
+                    call.version = stored.version;
+                }
+                done => return done,
+            }
+        }
+        Err(StoreError::StaleTransition {
+            expected: call.status,
+        })
     }
 
     /// Clears the transcription mark of a call that has just left `transcribing`.
@@ -122,10 +161,11 @@ where
         record_once(self.store, &event).await
     }
 
-    /// Saves a change that keeps the status (still conditional on it).
+    /// Saves a change that keeps the status (a conditional save, too).
     pub async fn save(&self, call: &mut Call) -> Result<(), StoreError> {
         call.updated_at = self.clock.now();
-        self.store.save_transition(call, call.status).await
+        let status = call.status;
+        self.save_over_api_changes(call, status).await
     }
 
     /// Marks the call failed for a reason its owner can read. Never fails a failed call twice.
@@ -133,7 +173,7 @@ where
         let from = call.status;
         if call.fail(reason.to_owned(), self.clock.now()).is_ok() {
             self.record(call, "pipeline.call_failed").await?;
-            self.store.save_transition(call, from).await?;
+            self.save_over_api_changes(call, from).await?;
             self.left(call, from).await?;
         }
         info!(tenant = %call.tenant_id, call = %call.call_id, "call marked failed");
@@ -401,6 +441,44 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_pipeline_move_takes_in_a_hold_and_a_speaker_set_since_it_read_the_call() {
+        let rig = Rig::new().await;
+        let call = rig.submitted().await;
+        // The callback read the call; then the owner holds it and a manager names the rep.
+        let mut pipeline_copy = rig.reload(&call).await;
+        let mut api_copy = pipeline_copy.clone();
+        api_copy.legal_hold = true;
+        api_copy.rep_speaker = Some("Dana".into());
+        rig.store.save_call(&mut api_copy).await.unwrap();
+        let envelope = fake_cipher_over(rig.store.clone(), ManualClock::at(SUBMITTED));
+        let sink = TranscriptSink {
+            store: &rig.store,
+            blobs: &rig.blobs,
+            envelope: &envelope,
+            queue: &rig.queue,
+            clock: &rig.clock,
+        };
+        sink.fail(&mut pipeline_copy, "the provider lost the job")
+            .await
+            .unwrap();
+        let stored = rig.reload(&call).await;
+        assert_eq!(
+            (
+                stored.status,
+                stored.legal_hold,
+                stored.rep_speaker.as_deref()
+            ),
+            (CallStatus::Failed, true, Some("Dana"))
+        );
+        // A copy from before the call moved on (still `transcribing`) is refused.
+        let mut stale = call.clone();
+        assert!(matches!(
+            sink.save(&mut stale).await,
+            Err(StoreError::StaleTransition { .. })
+        ));
+    }
+
+    #[tokio::test]
     async fn a_call_whose_transcript_never_comes_fails_at_the_deadline_and_only_then() {
         let rig = Rig::new().await;
         let lost = rig.submitted().await;
@@ -462,9 +540,8 @@ mod tests {
         assert_eq!(rig.marks().await, 1);
         // Deleted by its owner: the mark stays until the sweep sees the call moved on.
         let mut call = rig.reload(&deleted).await;
-        let from = call.status;
         call.status = CallStatus::Deleted;
-        rig.store.save_transition(&call, from).await.unwrap();
+        rig.store.save_call(&mut call).await.unwrap();
 
         rig.clock.set(SUBMITTED + Duration::days(1));
         let report = rig.sweep().await;

@@ -194,10 +194,9 @@ async fn score_saying(api: &Api<TestPorts>, mut call: Call, reply: &str) {
     )
     .await
     .unwrap();
-    let from = call.status;
     call.transcript_version = 1;
     call.status = CallStatus::Scored;
-    api.ports.store.save_transition(&call, from).await.unwrap();
+    api.ports.store.save_call(&mut call).await.unwrap();
 }
 
 async fn world() -> World {
@@ -805,6 +804,21 @@ async fn setting_the_rep_speaker_rescoring_without_retranscribing() {
     let (status, body) = as_user(&w, &w.a, "r1", "GET", &format!("/v1/calls/{}", w.c1), None).await;
     assert_eq!(status, StatusCode::OK);
     assert!(body.contains("overall_score"));
+
+    // While a job scores the call, a new speaker queues a re-score of its own (the running
+    // job's analysis is for the old speaker).
+    let mut scoring = w.api.ports.store.get_call(&w.a, &w.c1).await.unwrap().unwrap();
+    scoring.status = CallStatus::Scoring;
+    w.api.ports.store.save_call(&mut scoring).await.unwrap();
+    let (status, body) = as_user(&w, &w.a, "manager", "PUT", &path, Some(json!({"speaker": "Dana"}))).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(serde_json::from_str::<Value>(&body).unwrap()["rescoring"], true);
+    assert!(queued_jobs(&w).await >= 1, "a re-score is queued");
+    let stored = w.api.ports.store.get_call(&w.a, &w.c1).await.unwrap().unwrap();
+    assert_eq!(
+        (stored.status, stored.rep_speaker.as_deref()),
+        (CallStatus::Scoring, Some("Dana"))
+    );
 }
 
 /// The OpenAPI document and the router agree: every documented operation is in the route
@@ -1290,6 +1304,23 @@ async fn deleting_and_holding_calls_follow_the_access_rules() {
         "a deleted call leaves listings"
     );
     assert!(text.contains(w.c2.as_str()));
+
+    // The held c2 cannot be deleted by anyone who may change it (409, nothing changes) until
+    // its hold is lifted; it stays visible to the owner who can lift it.
+    let held = format!("/v1/calls/{}", w.c2);
+    for who in ["r2", "manager", "owner"] {
+        let (status, text) = as_user(&w, &w.a, who, "DELETE", &held, None).await;
+        assert_eq!(status, StatusCode::CONFLICT, "{who}: {text}");
+        assert!(text.contains("legal hold"), "{text}");
+    }
+    let call = stored(&w.c2).await;
+    assert!(call.legal_hold && call.status != CallStatus::Deleted);
+    let (status, _) = as_user(&w, &w.a, "owner", "GET", &held, None).await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _) = as_user(&w, &w.a, "owner", "PUT", &hold, Some(json!({"legal_hold": false}))).await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _) = as_user(&w, &w.a, "r2", "DELETE", &held, None).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
 }
 
 #[tokio::test]

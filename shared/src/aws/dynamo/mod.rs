@@ -480,6 +480,7 @@ fn call_item(call: &Call) -> Result<Item, StoreError> {
         call,
     )?;
     item.insert(a::STATUS.into(), s(call.status.as_str()));
+    item.insert(a::VERSION.into(), attr::number(call.version));
     item.insert(
         a::GSI1_PK.into(),
         s(team_calls_gsi(&call.tenant_id, &call.team_id)),
@@ -694,26 +695,33 @@ impl CallRepository for DynamoTable {
             .transpose()
     }
 
-    async fn save_transition(
-        &self,
-        call: &Call,
-        expected_from: CallStatus,
-    ) -> Result<(), StoreError> {
+    async fn save_call(&self, call: &mut Call) -> Result<(), StoreError> {
+        let next = Call {
+            version: call.version + 1,
+            ..call.clone()
+        };
+        // Calls written before versions counted have no attribute: they are version 0.
         let result = self
             .client
             .put_item()
             .table_name(&self.table)
-            .set_item(Some(call_item(call)?))
-            .condition_expression("attribute_exists(#pk) AND #status = :from")
+            .set_item(Some(call_item(&next)?))
+            .condition_expression(
+                "attribute_exists(#pk) AND (#v = :read OR (attribute_not_exists(#v) AND :read = :zero))",
+            )
             .expression_attribute_names("#pk", a::PK)
-            .expression_attribute_names("#status", a::STATUS)
-            .expression_attribute_values(":from", s(expected_from.as_str()))
+            .expression_attribute_names("#v", a::VERSION)
+            .expression_attribute_values(":read", attr::number(call.version))
+            .expression_attribute_values(":zero", attr::number(0))
             .send()
             .await;
         match result {
-            Ok(_) => Ok(()),
+            Ok(_) => {
+                call.version = next.version;
+                Ok(())
+            }
             Err(e) if is_conditional_failure(&e) => Err(StoreError::StaleTransition {
-                expected: expected_from,
+                expected: call.status,
             }),
             Err(e) => Err(store_err(e)),
         }
