@@ -27,6 +27,11 @@ pub enum Answer {
     },
     /// Answers only after this long (to exercise the client's timeout).
     Stall(Duration),
+    /// A redirect (307 re-sends the body and its headers, if followed) to `location`.
+    Redirect {
+        status: u16,
+        location: String,
+    },
 }
 
 /// One submission as received.
@@ -181,6 +186,13 @@ async fn listen(
             return response;
         }
         Answer::Stall(delay) => tokio::time::sleep(delay).await,
+        Answer::Redirect { status, location } => {
+            let mut response = StatusCode::from_u16(status).unwrap().into_response();
+            response
+                .headers_mut()
+                .insert("location", location.parse().unwrap());
+            return response;
+        }
         Answer::Accept => {}
     }
     let Some(audio_url) = audio_url else {

@@ -29,6 +29,10 @@ pub enum Reply {
     },
     /// Answers (normally) only after this long.
     Stall(Duration),
+    /// A redirect (307, 308, 302...) to `location`.
+    Redirect { status: u16, location: String },
+    /// A 200 whose body is this many bytes (a valid answer padded with spaces).
+    Huge(usize),
 }
 
 /// A request as received.
@@ -146,6 +150,18 @@ async fn respond(
                     .insert("retry-after", value.parse().unwrap());
             }
             return response;
+        }
+        Some(Reply::Redirect { status, location }) => {
+            let mut response = StatusCode::from_u16(status).unwrap().into_response();
+            response
+                .headers_mut()
+                .insert("location", location.parse().unwrap());
+            return response;
+        }
+        Some(Reply::Huge(bytes)) => {
+            let mut answer = model_answer(&body, &api, gullible);
+            answer.push_str(&" ".repeat(bytes));
+            answer
         }
         Some(Reply::Text(text)) => text,
         Some(Reply::Stall(delay)) => {

@@ -469,4 +469,21 @@ async fn deepgram_errors_are_retried_refused_or_reported_as_unavailable() {
         Err(TranscriptionError::Unavailable(_))
     ));
     assert!(started.elapsed() < Duration::from_secs(2));
+
+    // A redirect is not followed: neither the key nor the audio link (nor the callback with
+    // its secret) reaches the other host; unavailable, one attempt, no Referer sent.
+    let elsewhere = FakeDeepgram::start(API_KEY, TURNS).await;
+    for status in [307, 308, 301] {
+        deepgram.answer_next([Answer::Redirect {
+            status,
+            location: format!("{}/v1/listen", elsewhere.url()),
+        }]);
+        let before = deepgram.submissions().len();
+        assert!(matches!(
+            submit_once(&transcriber, &call).await,
+            Err(TranscriptionError::Unavailable(_))
+        ));
+        assert_eq!(deepgram.submissions().len(), before + 1, "{status}");
+    }
+    assert!(elsewhere.submissions().is_empty());
 }

@@ -448,3 +448,74 @@ async fn a_timeout_is_bounded_by_the_endpoint_timeout() {
         started.elapsed()
     );
 }
+
+/// A provider's redirect is an answer, never followed: the redacted transcript and the API key
+/// do not travel to another host (a 307/308 would re-send both), and no Referer goes out.
+/// The chain moves on to its fallback.
+#[tokio::test]
+async fn redirects_are_not_followed_with_the_transcript_and_the_key() {
+    let (primary, elsewhere, fallback) = (
+        FakeLlm::start().await,
+        FakeLlm::start().await,
+        FakeLlm::start().await,
+    );
+    for status in [307, 308, 302] {
+        primary.script([Reply::Redirect {
+            status,
+            location: format!("{}/v1/chat/completions", elsewhere.url()),
+        }]);
+        let chain = chain(vec![
+            endpoint(LlmApi::OpenAiCompatible, &primary.url(), "primary"),
+            endpoint(LlmApi::Anthropic, &fallback.url(), "fallback"),
+        ]);
+        let analysis = judge(&chain, "acme", &transcript("")).await.unwrap();
+        assert_eq!(
+            analysis.provenance.model.as_deref(),
+            Some("fallback"),
+            "{status}"
+        );
+    }
+    assert!(
+        elsewhere.received().is_empty(),
+        "nothing reached the redirect's target"
+    );
+    assert_eq!(primary.received().len(), 3, "a redirect is not retried");
+    for request in primary.received().iter().chain(fallback.received().iter()) {
+        assert!(request.headers.get("referer").is_none());
+    }
+}
+
+/// An answer far longer than any judgement is dropped at its cap (1 MiB), not read whole.
+#[tokio::test]
+async fn an_oversized_answer_is_refused_at_its_cap() {
+    let (primary, fallback) = (FakeLlm::start().await, FakeLlm::start().await);
+    primary.script(std::iter::repeat_n(Reply::Huge(8 << 20), 3));
+    let chain = chain(vec![
+        endpoint(LlmApi::OpenAiCompatible, &primary.url(), "primary"),
+        endpoint(LlmApi::Anthropic, &fallback.url(), "fallback"),
+    ]);
+    let analysis = judge(&chain, "acme", &transcript("")).await.unwrap();
+    assert_eq!(analysis.provenance.model.as_deref(), Some("fallback"));
+    // Within its cap the same answer is taken.
+    primary.script([Reply::Huge(1_000)]);
+    let analysis = judge(&chain, "acme", &transcript("")).await.unwrap();
+    assert_eq!(analysis.provenance.model.as_deref(), Some("primary"));
+}
+
+/// `LLM_N_URL` must be https: a plain-http provider is refused at start (loopback aside).
+#[test]
+fn a_plain_http_llm_url_is_refused_at_start() {
+    use callcoach_shared::providers::llm::endpoints_from_lookup;
+    let env = |url: &'static str| {
+        move |name: &str| match name {
+            "LLM_1_API" => Some("openai".to_owned()),
+            "LLM_1_MODEL" => Some("m".to_owned()),
+            "LLM_1_API_KEY" => Some("k".to_owned()),
+            "LLM_1_URL" => Some(url.to_owned()),
+            _ => None,
+        }
+    };
+    assert!(endpoints_from_lookup(&env("http://llm.example.com")).is_err());
+    assert!(endpoints_from_lookup(&env("https://llm.example.com")).is_ok());
+    assert!(endpoints_from_lookup(&env("http://127.0.0.1:8080")).is_ok());
+}

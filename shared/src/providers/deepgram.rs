@@ -19,7 +19,12 @@ use reqwest::{StatusCode, Url};
 use serde::Deserialize;
 use tracing::warn;
 
-use super::http::{ApiSecret, RetryPolicy, is_transient, retry_after};
+use super::http::{
+    ApiSecret, RetryPolicy, is_transient, outbound_client, read_capped, require_https, retry_after,
+};
+
+/// The longest answer read from Deepgram's submission endpoint (an id, or an error).
+const MAX_ANSWER_BYTES: usize = 64 * 1024;
 use crate::config::{ConfigError, required};
 use crate::domain::transcription::TranscriptionService;
 use crate::ports::{BackendError, BlobStore};
@@ -60,6 +65,10 @@ impl DeepgramConfig {
                 .filter(|v| !v.trim().is_empty())
                 .unwrap_or_else(|| DEFAULT_API_URL.into()),
         )?;
+        require_https(&api_url).map_err(|reason| ConfigError::Invalid {
+            name: "DEEPGRAM_API_URL",
+            reason,
+        })?;
         let callback_url = url(
             "DEEPGRAM_CALLBACK_URL",
             required(lookup, "DEEPGRAM_CALLBACK_URL")?,
@@ -86,11 +95,10 @@ impl DeepgramConfig {
     }
 }
 
-/// Deepgram calls back only over http(s) on a few ports; credentials are ours to add.
+/// Deepgram calls back only on a few ports, over https (the URL carries the job's secret as
+/// Basic Auth), plain http on loopback alone; credentials are ours to add.
 fn check_callback_url(url: &Url) -> Result<(), String> {
-    if !matches!(url.scheme(), "https" | "http") {
-        return Err("must be an http(s) URL".into());
-    }
+    require_https(url)?;
     if !url.username().is_empty() || url.password().is_some() || url.query().is_some() {
         return Err("must carry no credentials and no query".into());
     }
@@ -123,9 +131,7 @@ struct Refusal {
 
 impl<B: BlobStore> DeepgramTranscriber<B> {
     pub fn new(config: DeepgramConfig, blobs: B) -> Result<Self, reqwest::Error> {
-        let http = reqwest::Client::builder()
-            .timeout(config.request_timeout)
-            .build()?;
+        let http = outbound_client(Some(config.request_timeout))?;
         Ok(Self {
             http,
             config,
@@ -200,8 +206,18 @@ impl<B: BlobStore> TranscriptionProvider for DeepgramTranscriber<B> {
                 .await;
             let (wait, failure) = match sent {
                 Ok(response) if response.status().is_success() => {
-                    let accepted: Accepted = response.json().await.map_err(unavailable)?;
+                    let body = read_capped(response, MAX_ANSWER_BYTES)
+                        .await
+                        .map_err(unavailable)?;
+                    let accepted: Accepted = serde_json::from_slice(&body).map_err(unavailable)?;
                     return Ok(accepted.request_id);
+                }
+                // Not followed (see `outbound_client`): the audio link and our key stay here.
+                Ok(response) if response.status().is_redirection() => {
+                    return Err(unavailable(format!(
+                        "Deepgram answered {} (a redirect, not followed)",
+                        response.status()
+                    )));
                 }
                 Ok(response) if is_transient(response.status()) => {
                     let status = response.status();
@@ -224,7 +240,11 @@ impl<B: BlobStore> TranscriptionProvider for DeepgramTranscriber<B> {
                 }
                 Ok(response) => {
                     let status = response.status();
-                    let refusal: Refusal = response.json().await.unwrap_or_default();
+                    let refusal: Refusal = read_capped(response, MAX_ANSWER_BYTES)
+                        .await
+                        .ok()
+                        .and_then(|body| serde_json::from_slice(&body).ok())
+                        .unwrap_or_default();
                     let reason = refusal
                         .err_msg
                         .or(refusal.message)
@@ -287,6 +307,8 @@ mod tests {
             "ftp://api.example.com/cb",
             "https://user:pw@api.example.com/cb",
             "https://api.example.com/cb?x=1",
+            // The job's secret would cross the network in the clear.
+            "http://api.example.com/cb",
         ] {
             let result = DeepgramConfig::from_lookup(&lookup(&[
                 ("DEEPGRAM_API_KEY", "k"),

@@ -1,5 +1,6 @@
-//! What every outside HTTP client here shares: secrets that never print, and retries with
-//! exponential backoff that honour `retry-after`.
+//! What every outside HTTP client here shares: secrets that never print, retries with
+//! exponential backoff that honour `retry-after`, and one way to build a client and read an
+//! answer: no redirects, no Referer, bodies read up to a cap, https only (but on loopback).
 
 use std::fmt;
 use std::time::Duration;
@@ -92,6 +93,68 @@ pub fn parse_retry_after(value: &str, now: time::OffsetDateTime) -> Option<Durat
     })
 }
 
+/// The one way an outside HTTP client is built. Redirects are not followed: a 3xx is the
+/// answer, so an API key, a redacted transcript or a callback secret never follows one to
+/// another host or down to plain http (a 307/308 would re-send the body and the key). No
+/// Referer is sent either (the listen URL's callback parameter carries the job's secret).
+pub fn outbound_client(timeout: Option<Duration>) -> reqwest::Result<reqwest::Client> {
+    let mut builder = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .referer(false);
+    if let Some(timeout) = timeout {
+        builder = builder.timeout(timeout);
+    }
+    builder.build()
+}
+
+/// An answer longer than its cap: dropped unread past the cap, so a hostile or broken
+/// server cannot exhaust the function's memory.
+#[derive(Debug, thiserror::Error)]
+pub enum BodyError {
+    #[error("the answer is longer than {0} bytes")]
+    TooLarge(usize),
+    #[error("the answer could not be read")]
+    Read(#[source] reqwest::Error),
+}
+
+/// Reads a response body of at most `cap` bytes.
+pub async fn read_capped(
+    mut response: reqwest::Response,
+    cap: usize,
+) -> Result<Vec<u8>, BodyError> {
+    if response
+        .content_length()
+        .is_some_and(|length| length > cap as u64)
+    {
+        return Err(BodyError::TooLarge(cap));
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = response
+        .chunk()
+        .await
+        .map_err(|e| BodyError::Read(e.without_url()))?
+    {
+        if body.len() + chunk.len() > cap {
+            return Err(BodyError::TooLarge(cap));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
+/// An outside endpoint is reached over https only; plain http is allowed on loopback alone
+/// (the local fakes tests run against).
+pub fn require_https(url: &reqwest::Url) -> Result<(), String> {
+    let loopback = matches!(url.host_str(), Some("127.0.0.1" | "localhost" | "[::1]"));
+    match url.scheme() {
+        "https" => Ok(()),
+        "http" if loopback => Ok(()),
+        other => Err(format!(
+            "must be https (got {other}://), except on loopback"
+        )),
+    }
+}
+
 /// Whether a status is worth another attempt: rate limits and server errors.
 pub fn is_transient(status: reqwest::StatusCode) -> bool {
     status == reqwest::StatusCode::TOO_MANY_REQUESTS
@@ -102,6 +165,22 @@ pub fn is_transient(status: reqwest::StatusCode) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn outside_endpoints_are_https_but_on_loopback() {
+        for (url, ok) in [
+            ("https://api.openai.com", true),
+            ("http://127.0.0.1:8080", true),
+            ("http://localhost:9", true),
+            ("http://[::1]:9", true),
+            ("http://api.openai.com", false),
+            ("http://10.0.0.5", false),
+            ("ftp://api.deepgram.com", false),
+        ] {
+            let url = reqwest::Url::parse(url).unwrap();
+            assert_eq!(require_https(&url).is_ok(), ok, "{url}");
+        }
+    }
 
     const POLICY: RetryPolicy = RetryPolicy {
         max_attempts: 4,

@@ -21,7 +21,13 @@ use reqwest::{StatusCode, Url};
 use serde_json::{Value, json};
 use tracing::{info, warn};
 
-use super::http::{ApiSecret, RetryPolicy, is_transient, retry_after};
+use super::http::{
+    ApiSecret, BodyError, RetryPolicy, is_transient, outbound_client, read_capped, require_https,
+    retry_after,
+};
+
+/// The longest answer read from a provider: far above a judgement of `max_tokens` tokens.
+const MAX_ANSWER_BYTES: usize = 1 << 20;
 use crate::config::{ConfigError, required};
 use crate::domain::analysis::{Analysis, Provenance};
 use crate::scoring::llm::{PROMPT_VERSION, Prompt, apply, build_prompt, validate};
@@ -89,12 +95,17 @@ pub fn endpoints_from_lookup(
         let url = lookup(URL[n])
             .filter(|v| !v.trim().is_empty())
             .unwrap_or_else(|| default_url.into());
+        let base_url = Url::parse(&url).map_err(|e| ConfigError::Invalid {
+            name: URL[n],
+            reason: e.to_string(),
+        })?;
+        require_https(&base_url).map_err(|reason| ConfigError::Invalid {
+            name: URL[n],
+            reason,
+        })?;
         chain.push(LlmEndpoint {
             api,
-            base_url: Url::parse(&url).map_err(|e| ConfigError::Invalid {
-                name: URL[n],
-                reason: e.to_string(),
-            })?,
+            base_url,
             api_key: ApiSecret::new(required(lookup, KEY[n])?),
             model: required(lookup, MODEL[n])?,
             timeout: Duration::from_secs(20),
@@ -145,7 +156,7 @@ pub struct LlmChain {
 impl LlmChain {
     pub fn new(endpoints: Vec<LlmEndpoint>, cooldown: Duration) -> Result<Self, reqwest::Error> {
         Ok(Self {
-            http: reqwest::Client::builder().build()?,
+            http: outbound_client(None)?,
             breakers: endpoints.iter().map(|_| Mutex::default()).collect(),
             endpoints,
             cooldown,
@@ -221,7 +232,19 @@ impl LlmChain {
         };
         let status = response.status();
         let wait = retry_after(response.headers());
-        let body: Value = response.json().await.unwrap_or(Value::Null);
+        if status.is_redirection() {
+            // Not followed (see `outbound_client`): a provider does not move its API.
+            return Err(Failure::Permanent(format!(
+                "answered {status} (a redirect)"
+            )));
+        }
+        let body: Value = match read_capped(response, MAX_ANSWER_BYTES).await {
+            Ok(bytes) => serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+            Err(too_long @ BodyError::TooLarge(_)) => {
+                return Err(Failure::Transient(too_long.to_string(), None));
+            }
+            Err(BodyError::Read(_)) => Value::Null,
+        };
         if status.is_success() {
             let text = match endpoint.api {
                 LlmApi::OpenAiCompatible => body.pointer("/choices/0/message/content"),

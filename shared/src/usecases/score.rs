@@ -662,46 +662,76 @@ mod tests {
         }
     }
 
-    async fn analysis_of(
-        store: &InMemoryStore,
-        blobs: &InMemoryBlobStore,
-        cipher: &Cipher,
-        call: &Call,
-    ) -> Option<Analysis> {
-        DocumentVault {
-            repository: store,
-            blobs,
-            envelope: cipher,
+    /// The worker's ports over fakes, and a transcribed call of Dana (rep) and Sam.
+    struct Rig {
+        store: InMemoryStore,
+        blobs: InMemoryBlobStore,
+        clock: ManualClock,
+        cipher: Cipher,
+        quotas: Quotas,
+    }
+
+    impl Rig {
+        fn new() -> Self {
+            Self {
+                store: InMemoryStore::default(),
+                blobs: InMemoryBlobStore::default(),
+                clock: ManualClock::at(datetime!(2026-11-01 9:00 UTC)),
+                cipher: fake_cipher(ManualClock::at(datetime!(2026-11-01 9:00 UTC))),
+                quotas: Quotas::default(),
+            }
         }
-        .get::<Analysis>(&call.tenant_id, &call.call_id, DocumentKind::Analysis, 1)
-        .await
-        .unwrap()
+
+        fn scorer<'a, K: Coach>(
+            &'a self,
+            coach: &'a K,
+        ) -> Scorer<'a, InMemoryStore, InMemoryBlobStore, Cipher, ManualClock, RandomIds, K>
+        {
+            Scorer {
+                store: &self.store,
+                blobs: &self.blobs,
+                envelope: &self.cipher,
+                clock: &self.clock,
+                ids: &RandomIds,
+                coach,
+                quotas: &self.quotas,
+            }
+        }
+
+        async fn call(&self) -> Call {
+            transcribed_call(&self.store, &self.cipher, &self.blobs, &self.clock).await
+        }
+
+        async fn stored(&self, call: &Call) -> Call {
+            self.store
+                .get_call(&call.tenant_id, &call.call_id)
+                .await
+                .unwrap()
+                .unwrap()
+        }
+
+        async fn analysis(&self, call: &Call) -> Option<Analysis> {
+            DocumentVault {
+                repository: &self.store,
+                blobs: &self.blobs,
+                envelope: &self.cipher,
+            }
+            .get::<Analysis>(&call.tenant_id, &call.call_id, DocumentKind::Analysis, 1)
+            .await
+            .unwrap()
+        }
     }
 
     #[tokio::test]
     async fn a_hold_set_while_the_coach_runs_survives_the_workers_write() {
-        let (store, blobs, clock) = (
-            InMemoryStore::default(),
-            InMemoryBlobStore::default(),
-            ManualClock::at(datetime!(2026-11-01 9:00 UTC)),
-        );
-        let cipher = fake_cipher(ManualClock::at(datetime!(2026-11-01 9:00 UTC)));
+        let rig = Rig::new();
         let coach = RacedLlm {
-            store: store.clone(),
+            store: rig.store.clone(),
             speaker: None,
         };
-        let quotas = Quotas::default();
-        let scorer = Scorer {
-            store: &store,
-            blobs: &blobs,
-            envelope: &cipher,
-            clock: &clock,
-            ids: &RandomIds,
-            coach: &coach,
-            quotas: &quotas,
-        };
-        let call = transcribed_call(&store, &cipher, &blobs, &clock).await;
-        let outcome = scorer
+        let call = rig.call().await;
+        let outcome = rig
+            .scorer(&coach)
             .score(&call.tenant_id, &call.call_id, 1, false)
             .await
             .unwrap();
@@ -709,11 +739,7 @@ mod tests {
             matches!(outcome, ScoreOutcome::Scored { .. }),
             "{outcome:?}"
         );
-        let stored = store
-            .get_call(&call.tenant_id, &call.call_id)
-            .await
-            .unwrap()
-            .unwrap();
+        let stored = rig.stored(&call).await;
         assert_eq!(
             (stored.status, stored.legal_hold),
             (CallStatus::Scored, true)
@@ -722,61 +748,35 @@ mod tests {
 
     #[tokio::test]
     async fn a_speaker_chosen_while_the_coach_runs_is_scored_by_its_own_job_not_the_old_one() {
-        let (store, blobs, clock) = (
-            InMemoryStore::default(),
-            InMemoryBlobStore::default(),
-            ManualClock::at(datetime!(2026-11-01 9:00 UTC)),
-        );
-        let cipher = fake_cipher(ManualClock::at(datetime!(2026-11-01 9:00 UTC)));
+        let rig = Rig::new();
         let raced = RacedLlm {
-            store: store.clone(),
+            store: rig.store.clone(),
             speaker: Some("Sam"),
         };
-        let quotas = Quotas::default();
-        let scorer = Scorer {
-            store: &store,
-            blobs: &blobs,
-            envelope: &cipher,
-            clock: &clock,
-            ids: &RandomIds,
-            coach: &raced,
-            quotas: &quotas,
-        };
-        let call = transcribed_call(&store, &cipher, &blobs, &clock).await;
+        let call = rig.call().await;
         // The old job finds the speaker changed: it stores nothing and leaves the call to the
         // re-score the new speaker queued.
-        let old = scorer
+        let old = rig
+            .scorer(&raced)
             .score(&call.tenant_id, &call.call_id, 1, false)
             .await
             .unwrap();
         assert!(matches!(old, ScoreOutcome::Skipped(_)), "{old:?}");
-        assert_eq!(analysis_of(&store, &blobs, &cipher, &call).await, None);
+        assert_eq!(rig.analysis(&call).await, None);
         // The re-score (its key holds the new speaker) scores it for Sam.
-        let rescore = Scorer {
-            store: &store,
-            blobs: &blobs,
-            envelope: &cipher,
-            clock: &clock,
-            ids: &RandomIds,
-            coach: &DeterministicCoach,
-            quotas: &quotas,
-        };
-        let new = rescore
+        let new = rig
+            .scorer(&DeterministicCoach)
             .score(&call.tenant_id, &call.call_id, 1, false)
             .await
             .unwrap();
         assert!(matches!(new, ScoreOutcome::Scored { .. }), "{new:?}");
-        let stored = store
-            .get_call(&call.tenant_id, &call.call_id)
-            .await
-            .unwrap()
-            .unwrap();
+        let stored = rig.stored(&call).await;
         assert_eq!(
             (stored.status, stored.rep_speaker.as_deref()),
             (CallStatus::Scored, Some("Sam"))
         );
-        let analysis = analysis_of(&store, &blobs, &cipher, &call).await.unwrap();
         // Sam is the transcript's second speaker.
+        let analysis = rig.analysis(&call).await.unwrap();
         assert_eq!(analysis.metrics.rep_speaker, Some(1));
     }
 
