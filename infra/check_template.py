@@ -136,6 +136,19 @@ scoring_queue = queues[ref_target(worker["Events"]["ScoringJobs"]["Properties"][
 check("scoring worker: MAX_RECEIVE_COUNT equals the queue's maxReceiveCount",
       str(worker["Environment"]["Variables"].get("MAX_RECEIVE_COUNT"))
       == str(scoring_queue["RedrivePolicy"]["maxReceiveCount"]))
+# A claimed idempotency record outlives the invocation that holds it: a duplicate delivery
+# must not take over a job that is still running.
+import re as _re
+for fn_name, source in [("UploadTriggerFunction", "shared/src/usecases/ingest.rs"),
+                        ("TranscriptionCallbackFunction", "shared/src/usecases/callback.rs"),
+                        ("ScoringWorkerFunction", "shared/src/usecases/score.rs")]:
+    found = _re.search(r"IN_PROGRESS_TIMEOUT: Duration = Duration::from_secs\((\d+)\)",
+                       (ROOT / source).read_text())
+    fn_timeout = functions[fn_name]["Properties"].get("Timeout", globals_fn.get("Timeout", 3))
+    check(f"{fn_name}: the in-progress expiry of its idempotency claims outlasts its timeout",
+          found is not None and int(found.group(1)) > fn_timeout,
+          f"{found and found.group(1)} s vs {fn_timeout} s")
+
 # The api function fails an export job for good on the receive it believes is the last
 # (EXPORT_JOBS_MAX_RECEIVES in functions/api/src/jobs.rs).
 api_fn = functions["ApiFunction"]["Properties"]

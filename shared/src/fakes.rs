@@ -944,6 +944,7 @@ impl Queue for InMemoryQueue {
 #[derive(Clone)]
 struct IdempotencyEntry {
     hash: String,
+    owner: String,
     completed: bool,
     in_progress_until: OffsetDateTime,
     expires_at: OffsetDateTime,
@@ -953,6 +954,7 @@ impl IdempotencyStore for InMemoryStore {
     async fn claim(
         &self,
         key: &IdempotencyKey<'_>,
+        owner: &str,
         now: OffsetDateTime,
         in_progress_until: OffsetDateTime,
         expires_at: OffsetDateTime,
@@ -978,6 +980,7 @@ impl IdempotencyStore for InMemoryStore {
             id,
             IdempotencyEntry {
                 hash: key.payload_hash.to_owned(),
+                owner: owner.to_owned(),
                 completed: false,
                 in_progress_until,
                 expires_at,
@@ -985,22 +988,27 @@ impl IdempotencyStore for InMemoryStore {
         );
         Ok(Claim::Acquired)
     }
-    async fn complete(&self, key: &IdempotencyKey<'_>) -> Result<(), StoreError> {
-        if let Some(e) = self.state().idempotency.get_mut(&(
-            key.tenant.clone(),
-            key.call.cloned(),
-            key.key.to_owned(),
-        )) {
-            e.completed = true;
+    async fn complete(&self, key: &IdempotencyKey<'_>, owner: &str) -> Result<bool, StoreError> {
+        let mut state = self.state();
+        let id = (key.tenant.clone(), key.call.cloned(), key.key.to_owned());
+        match state.idempotency.get_mut(&id) {
+            Some(e) if e.owner == owner && !e.completed => {
+                e.completed = true;
+                Ok(true)
+            }
+            _ => Ok(false),
         }
-        Ok(())
     }
-    async fn release(&self, key: &IdempotencyKey<'_>) -> Result<(), StoreError> {
-        self.state().idempotency.remove(&(
-            key.tenant.clone(),
-            key.call.cloned(),
-            key.key.to_owned(),
-        ));
+    async fn release(&self, key: &IdempotencyKey<'_>, owner: &str) -> Result<(), StoreError> {
+        let mut state = self.state();
+        let id = (key.tenant.clone(), key.call.cloned(), key.key.to_owned());
+        if state
+            .idempotency
+            .get(&id)
+            .is_some_and(|e| e.owner == owner && !e.completed)
+        {
+            state.idempotency.remove(&id);
+        }
         Ok(())
     }
 }

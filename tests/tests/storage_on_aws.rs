@@ -762,6 +762,100 @@ async fn the_reapers_resume_point_round_trips() {
     assert_eq!(table.reaper_resume_point().await.unwrap(), None);
 }
 
+/// Idempotency claims have owners on DynamoDB: a claim that outlived its in-progress expiry
+/// and was taken over can neither release nor complete the new owner's record, and completing
+/// a record that is gone writes nothing (no stub without hash or expiry).
+#[tokio::test]
+async fn idempotency_claims_are_released_and_completed_only_by_their_owner() {
+    use callcoach_shared::ports::{Claim, IdempotencyKey, IdempotencyStore};
+    let aws = LocalAws::connect().await;
+    let table = &aws.adapters.table;
+    let tenant = fresh_tenant();
+    let call: CallId = mint();
+    let record = IdempotencyKey {
+        tenant: &tenant,
+        call: Some(&call),
+        key: "score#v1",
+        payload_hash: "h",
+    };
+    let now = SystemClock.now();
+    let day = now + time::Duration::days(1);
+    assert_eq!(
+        table
+            .claim(&record, "first", now, now + time::Duration::seconds(1), day)
+            .await
+            .unwrap(),
+        Claim::Acquired
+    );
+    // Past the first claim's in-progress expiry, a duplicate delivery takes over.
+    let later = now + time::Duration::seconds(5);
+    assert_eq!(
+        table
+            .claim(
+                &record,
+                "second",
+                later,
+                later + time::Duration::minutes(6),
+                day
+            )
+            .await
+            .unwrap(),
+        Claim::Acquired
+    );
+    // The first finishes or fails late: neither touches the second's record.
+    table.release(&record, "first").await.unwrap();
+    assert!(!table.complete(&record, "first").await.unwrap());
+    assert_eq!(
+        table
+            .claim(
+                &record,
+                "third",
+                later,
+                later + time::Duration::minutes(6),
+                day
+            )
+            .await
+            .unwrap(),
+        Claim::InProgress,
+        "the second still holds it"
+    );
+    assert!(table.complete(&record, "second").await.unwrap());
+    table.release(&record, "second").await.unwrap();
+    assert_eq!(
+        table
+            .claim(
+                &record,
+                "third",
+                later,
+                later + time::Duration::minutes(6),
+                day
+            )
+            .await
+            .unwrap(),
+        Claim::AlreadyDone,
+        "a completed record is not released"
+    );
+    // Gone (the call's cascade took it): completing writes no stub.
+    let other = IdempotencyKey {
+        key: "score#v2",
+        ..record.clone()
+    };
+    assert!(!table.complete(&other, "second").await.unwrap());
+    assert_eq!(
+        table
+            .claim(
+                &other,
+                "fourth",
+                later,
+                later + time::Duration::minutes(6),
+                day
+            )
+            .await
+            .unwrap(),
+        Claim::Acquired
+    );
+}
+
 /// Export job records round-trip with their states, are written again only at the version
 /// they were read at (and never once gone), stay with their workspace, carry the bundle's
 /// lifetime as their TTL, and go with the workspace.

@@ -34,22 +34,30 @@ pub struct IdempotencyKey<'a> {
 }
 
 pub trait IdempotencyStore: Send + Sync {
-    /// Takes the record unless a live one exists. Records past `expires_at` (TTL deletes late)
-    /// and in-progress records past `in_progress_until` count as absent.
+    /// Takes the record for `owner` (a token of this claim alone) unless a live one exists.
+    /// Records past `expires_at` (TTL deletes late) and in-progress records past
+    /// `in_progress_until` count as absent.
     fn claim(
         &self,
         key: &IdempotencyKey<'_>,
+        owner: &str,
         now: OffsetDateTime,
         in_progress_until: OffsetDateTime,
         expires_at: OffsetDateTime,
     ) -> impl Future<Output = Result<Claim, StoreError>> + Send;
+    /// Marks the work done, only while `owner` still holds the record in progress: false (and
+    /// nothing written) when another claim took it over or it is gone, so a late finisher
+    /// never creates a record without hash or expiry.
     fn complete(
         &self,
         key: &IdempotencyKey<'_>,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send;
-    /// Deletes the record after a failure, so a retry runs the work again.
+        owner: &str,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    /// Deletes the record after a failure, so a retry runs the work again; only while `owner`
+    /// holds it in progress (a loser cannot wipe the winner's record).
     fn release(
         &self,
         key: &IdempotencyKey<'_>,
+        owner: &str,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 }

@@ -675,6 +675,7 @@ mod tests {
             rig.store
                 .claim(
                     &record,
+                    "another-invocation",
                     now,
                     now + IN_PROGRESS_TIMEOUT,
                     now + IDEMPOTENCY_TTL
@@ -715,6 +716,7 @@ mod tests {
         rig.store
             .claim(
                 &record,
+                "another-invocation",
                 now,
                 now + IN_PROGRESS_TIMEOUT,
                 now + IDEMPOTENCY_TTL,

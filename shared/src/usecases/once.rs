@@ -18,6 +18,16 @@ pub enum Once<T> {
     InProgress,
 }
 
+/// A token naming one claim (128 random bits, hex).
+fn claim_token() -> String {
+    use aws_lc_rs::rand::{SecureRandom, SystemRandom};
+    let mut bytes = [0u8; 16];
+    // The system's random source does not fail on the platforms we run on; a zero token
+    // would still only be compared with itself.
+    let _ = SystemRandom::new().fill(&mut bytes);
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
 /// Claims the record, runs `work`, then completes the record, or releases it when the work
 /// fails so that a retry runs it again (the Lambda Powertools rules).
 pub async fn run_once<S, T, E, F>(
@@ -33,8 +43,15 @@ where
     E: From<StoreError>,
     F: Future<Output = Result<T, E>>,
 {
+    let owner = claim_token();
     match store
-        .claim(record, now, now + in_progress_timeout, now + keep_for)
+        .claim(
+            record,
+            &owner,
+            now,
+            now + in_progress_timeout,
+            now + keep_for,
+        )
         .await?
     {
         Claim::Acquired => {}
@@ -43,11 +60,15 @@ where
     }
     match work.await {
         Ok(value) => {
-            store.complete(record).await?;
+            if !store.complete(record, &owner).await? {
+                // Ran past its in-progress expiry and another claim took over: both ran, and
+                // the other one's record stands.
+                tracing::warn!("the work outlived its claim; another invocation holds it now");
+            }
             Ok(Once::Ran(value))
         }
         Err(error) => {
-            if let Err(release) = store.release(record).await {
+            if let Err(release) = store.release(record, &owner).await {
                 tracing::warn!(error = %release, "could not release the idempotency record");
             }
             Err(error)

@@ -27,7 +27,10 @@ use crate::usecases::once::{Once, run_once};
 use crate::usecases::progress::record_progress;
 use crate::usecases::quota::{self, Meter, Quotas, Spend};
 
-pub const IN_PROGRESS_TIMEOUT: Duration = Duration::from_secs(120);
+/// How long a claimed scoring job may be in progress before another delivery takes it over:
+/// longer than the worker's 300 s timeout (an LLM chain may take 240 s), so a live job is
+/// never run twice (`infra/check_template.py` keeps it above the function's timeout).
+pub const IN_PROGRESS_TIMEOUT: Duration = Duration::from_secs(360);
 pub const IDEMPOTENCY_TTL: Duration = Duration::from_secs(24 * 3600);
 
 /// Judges a call: the deterministic rubric, or an LLM chain starting from it.

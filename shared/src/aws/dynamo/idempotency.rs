@@ -37,12 +37,14 @@ impl IdempotencyStore for DynamoTable {
     async fn claim(
         &self,
         key: &IdempotencyKey<'_>,
+        owner: &str,
         now: OffsetDateTime,
         in_progress_until: OffsetDateTime,
         expires_at: OffsetDateTime,
     ) -> Result<Claim, StoreError> {
         let mut item = record_keys(key);
         item.insert(a::ENTITY.into(), s("idempotency"));
+        item.insert(a::OWNER.into(), s(owner));
         item.insert(a::STATUS.into(), s(IN_PROGRESS));
         item.insert(a::PAYLOAD_HASH.into(), s(key.payload_hash));
         item.insert(
@@ -90,29 +92,47 @@ impl IdempotencyStore for DynamoTable {
         }
     }
 
-    async fn complete(&self, key: &IdempotencyKey<'_>) -> Result<(), StoreError> {
-        self.client
+    async fn complete(&self, key: &IdempotencyKey<'_>, owner: &str) -> Result<bool, StoreError> {
+        let result = self
+            .client
             .update_item()
             .table_name(&self.table)
             .set_key(Some(record_keys(key)))
             .update_expression("SET #st = :done")
+            .condition_expression("#owner = :owner AND #st = :in_progress")
             .expression_attribute_names("#st", a::STATUS)
+            .expression_attribute_names("#owner", a::OWNER)
             .expression_attribute_values(":done", s(COMPLETED))
+            .expression_attribute_values(":owner", s(owner))
+            .expression_attribute_values(":in_progress", s(IN_PROGRESS))
             .return_values(ReturnValue::None)
             .send()
-            .await
-            .map_err(store_err)?;
-        Ok(())
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(e) if is_conditional_failure(&e) => Ok(false),
+            Err(e) => Err(store_err(e)),
+        }
     }
 
-    async fn release(&self, key: &IdempotencyKey<'_>) -> Result<(), StoreError> {
-        self.client
+    async fn release(&self, key: &IdempotencyKey<'_>, owner: &str) -> Result<(), StoreError> {
+        let result = self
+            .client
             .delete_item()
             .table_name(&self.table)
             .set_key(Some(record_keys(key)))
+            .condition_expression("#owner = :owner AND #st = :in_progress")
+            .expression_attribute_names("#st", a::STATUS)
+            .expression_attribute_names("#owner", a::OWNER)
+            .expression_attribute_values(":owner", s(owner))
+            .expression_attribute_values(":in_progress", s(IN_PROGRESS))
             .send()
-            .await
-            .map_err(store_err)?;
-        Ok(())
+            .await;
+        match result {
+            // Not ours (any more) or gone: nothing to release.
+            Ok(_) => Ok(()),
+            Err(e) if is_conditional_failure(&e) => Ok(()),
+            Err(e) => Err(store_err(e)),
+        }
     }
 }

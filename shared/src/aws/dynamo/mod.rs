@@ -88,6 +88,8 @@ pub mod attr_names {
     /// Epoch seconds; DynamoDB TTL deletes late, so reads filter on it too.
     pub const EXPIRES_AT: &str = "expires_at";
     pub const PAYLOAD_HASH: &str = "payload_hash";
+    /// The claim that holds an idempotency record.
+    pub const OWNER: &str = "owner";
     pub const VERSION: &str = "version";
     /// Epoch milliseconds.
     pub const IN_PROGRESS_UNTIL: &str = "in_progress_until";
