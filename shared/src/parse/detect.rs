@@ -39,6 +39,9 @@ pub enum Detected {
     Empty,
     Audio(AudioKind),
     Transcript(TranscriptFormat),
+    /// Text in UTF-16 (a byte-order mark first): refused with a reason that says so, not
+    /// taken for audio (`FF FE` passes MP3's frame sync) nor for an unknown format.
+    Utf16Text,
     Unknown,
 }
 
@@ -104,6 +107,10 @@ pub fn detect(bytes: &[u8]) -> Detected {
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Detected::Empty;
     }
+    // Before the audio check: a UTF-16LE byte-order mark looks like an MP3 frame header.
+    if bytes.starts_with(b"\xFF\xFE") || bytes.starts_with(b"\xFE\xFF") {
+        return Detected::Utf16Text;
+    }
     if let Some(kind) = audio(bytes) {
         return Detected::Audio(kind);
     }
@@ -134,6 +141,27 @@ pub fn detect(bytes: &[u8]) -> Detected {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn utf16_text_is_told_apart_from_mp3() {
+        let utf16le: Vec<u8> = b"\xFF\xFE"
+            .iter()
+            .copied()
+            .chain("WEBVTT\n".encode_utf16().flat_map(u16::to_le_bytes))
+            .collect();
+        assert_eq!(detect(&utf16le), Detected::Utf16Text);
+        let utf16be: Vec<u8> = b"\xFE\xFF"
+            .iter()
+            .copied()
+            .chain("WEBVTT\n".encode_utf16().flat_map(u16::to_be_bytes))
+            .collect();
+        assert_eq!(detect(&utf16be), Detected::Utf16Text);
+        // A real MP3 frame header still is one.
+        assert_eq!(
+            detect(&[0xFF, 0xFB, 0x90, 0x64, 0, 0]),
+            Detected::Audio(AudioKind::Mp3)
+        );
+    }
 
     #[test]
     fn audio_by_magic_bytes_not_name() {

@@ -29,6 +29,8 @@ pub enum ParseError {
     UnknownFormat,
     #[error("the file is audio or video, not a transcript")]
     IsAudio,
+    #[error("the file is UTF-16 text; save the transcript as UTF-8 and upload it again")]
+    Utf16,
     #[error("line {line}: {reason}")]
     Line { line: usize, reason: String },
     /// Where the JSON broke and how; never the input itself (serde's own messages quote the
@@ -77,6 +79,7 @@ pub fn parse_transcript(bytes: &[u8]) -> Result<Transcript, ParseError> {
     match detect(bytes) {
         Detected::Empty => Err(ParseError::Empty),
         Detected::Audio(_) => Err(ParseError::IsAudio),
+        Detected::Utf16Text => Err(ParseError::Utf16),
         Detected::Unknown => Err(ParseError::UnknownFormat),
         Detected::Transcript(format) => parse_as(format, bytes),
     }

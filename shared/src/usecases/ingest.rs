@@ -338,6 +338,7 @@ where
         };
         match detect(&head) {
             Detected::Empty => self.fail(call, "the uploaded file is empty".into()).await,
+            Detected::Utf16Text => self.fail(call, crate::parse::ParseError::Utf16.to_string()).await,
             Detected::Unknown => {
                 self.fail(call, "the file is neither a supported recording (wav, mp3, m4a/mp4, webm, ogg, flac) nor a supported transcript (WebVTT, SRT, Deepgram or Transcribe JSON, \"Speaker: text\")".into()).await
             }
@@ -633,6 +634,8 @@ mod tests {
             (b"%PDF-1.7 not a call", "neither a supported recording"),
             (b"WEBVTT\n\n00:00.000 --> 00:0x.000\nhi\n", "line 3"),
             (b"RIFF\0\0\0\0WAVEfmt ", "not configured"),
+            // UTF-16LE text: its byte-order mark passes MP3's frame sync, yet it is no audio.
+            (b"\xFF\xFEW\0E\0B\0V\0T\0T\0", "UTF-16"),
         ] {
             let call = rig.call().await;
             let event = rig.upload(&call, "f", body).await;
