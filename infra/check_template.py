@@ -149,6 +149,17 @@ for fn_name, source in [("UploadTriggerFunction", "shared/src/usecases/ingest.rs
           found is not None and int(found.group(1)) > fn_timeout,
           f"{found and found.group(1)} s vs {fn_timeout} s")
 
+# The waiting-state sweep (in the transcription-callback function) acts only once a queue's
+# own retries are over: each deadline outlasts visibility timeout x maxReceiveCount.
+callback_env = functions["TranscriptionCallbackFunction"]["Properties"]["Environment"]["Variables"]
+for variable, queue_name in [("UPLOAD_DEADLINE_HOURS", "UploadEventsQueue"),
+                             ("SCORING_DEADLINE_HOURS", "ScoringQueue")]:
+    queue_props = queues[queue_name]["Properties"]
+    gives_up_after = int(queue_props["VisibilityTimeout"]) * int(queue_props["RedrivePolicy"]["maxReceiveCount"])
+    hours = int(callback_env.get(variable, 0))
+    check(f"callback: {variable} outlasts the time {queue_name} takes to give up",
+          hours * 3600 > gives_up_after, f"{hours} h vs {gives_up_after} s")
+
 # The api function fails an export job for good on the receive it believes is the last
 # (EXPORT_JOBS_MAX_RECEIVES in functions/api/src/jobs.rs).
 api_fn = functions["ApiFunction"]["Properties"]

@@ -60,7 +60,10 @@ def table(ddb, name, kms_arn):
         BillingMode="PAY_PER_REQUEST",
         AttributeDefinitions=[
             {"AttributeName": a, "AttributeType": "S"}
-            for a in ["pk", "sk", "gsi1pk", "gsi1sk", "gsi2pk", "gsi2sk", "exp_pk", "exp_sk"]
+            for a in [
+                "pk", "sk", "gsi1pk", "gsi1sk", "gsi2pk", "gsi2sk", "exp_pk", "exp_sk",
+                "wait_pk", "wait_sk",
+            ]
         ],
         KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
         GlobalSecondaryIndexes=[
@@ -85,6 +88,14 @@ def table(ddb, name, kms_arn):
                 "KeySchema": [
                     {"AttributeName": "exp_pk", "KeyType": "HASH"},
                     {"AttributeName": "exp_sk", "KeyType": "RANGE"},
+                ],
+                "Projection": {"ProjectionType": "KEYS_ONLY"},
+            },
+            {
+                "IndexName": "waiting",
+                "KeySchema": [
+                    {"AttributeName": "wait_pk", "KeyType": "HASH"},
+                    {"AttributeName": "wait_sk", "KeyType": "RANGE"},
                 ],
                 "Projection": {"ProjectionType": "KEYS_ONLY"},
             },

@@ -80,6 +80,17 @@ impl Caller {
         )
     }
 
+    /// Re-scoring follows who may choose the rep speaker (a re-score is what both change).
+    pub fn can_rescore(&self, call: &Call) -> bool {
+        self.can_set_rep_speaker(call)
+    }
+
+    /// Practice answers are the call's rep's own work: only they write them (while they may
+    /// still see the call).
+    pub fn can_practice(&self, call: &Call) -> bool {
+        call.rep_id == self.user && self.can_view_call(call)
+    }
+
     /// A rep creates calls for themselves; managers and owners for any member of the team.
     pub fn can_create_call(&self, team: &TeamId, rep: &UserId, rep_is_member: bool) -> bool {
         match self.role_in(team) {
@@ -176,6 +187,9 @@ mod tests {
             legal_hold: false,
             created_at: datetime!(2026-01-01 0:00 UTC),
             updated_at: datetime!(2026-01-01 0:00 UTC),
+            status_since: None,
+            waiting_retries: 0,
+            rescore_requests: 0,
             version: 0,
         }
     }
@@ -232,9 +246,11 @@ mod tests {
         assert!(manager.can_view_members(&west) && !rep.can_view_members(&west));
         assert!(manager.can_set_rep_speaker(&own_call) && owner.can_set_rep_speaker(&own_call));
         assert!(
-            !rep.can_set_rep_speaker(&own_call),
+            !rep.can_set_rep_speaker(&own_call) && !rep.can_rescore(&own_call),
             "not even on their own call"
         );
+        assert!(manager.can_rescore(&own_call));
+        assert!(rep.can_practice(&own_call) && !manager.can_practice(&own_call));
         assert!(rep.can_create_call(&west, &rep.user, true));
         assert!(!rep.can_create_call(&west, &manager.user, true));
         assert!(manager.can_create_call(&west, &rep.user, true));

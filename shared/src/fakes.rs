@@ -100,6 +100,8 @@ impl Clock for ManualClock {
 /// A change to a stored workspace record, made by "another process" (see
 /// [`InMemoryStore::interleave_next_tenant_write`]).
 type TenantWrite = Box<dyn FnOnce(&mut Tenant) + Send>;
+/// The same for a call item (see [`InMemoryStore::interleave_next_call_write`]).
+type CallWrite = Box<dyn FnOnce(&mut Call) + Send>;
 
 #[derive(Default)]
 struct State {
@@ -108,6 +110,8 @@ struct State {
     memberships: BTreeMap<(TenantId, TeamId, UserId), Membership>,
     calls: HashMap<(TenantId, CallId), Call>,
     documents: HashMap<(TenantId, CallId, DocumentKind, u32), StoredDocument>,
+    /// Revisions of documents written by revision (absent: 0).
+    document_revisions: HashMap<(TenantId, CallId, DocumentKind, u32), u64>,
     data_keys: BTreeMap<(TenantId, DataCategory, u32), (WrappedDataKey, u64)>,
     idempotency: HashMap<(TenantId, Option<CallId>, String), IdempotencyEntry>,
     audit: Vec<crate::domain::audit::AuditEvent>,
@@ -119,6 +123,7 @@ struct State {
     admins: std::collections::BTreeSet<(TenantId, UserId)>,
     /// A write another process lands on a workspace record between someone's read and write.
     tenant_interleaving: Option<TenantWrite>,
+    call_interleaving: Option<CallWrite>,
     reaper_resume_point: Option<TenantId>,
     quota_counters: BTreeMap<(TenantId, String), u64>,
     export_jobs: BTreeMap<(TenantId, crate::ids::ExportId), crate::usecases::export_job::ExportJob>,
@@ -140,6 +145,12 @@ impl InMemoryStore {
     /// read and a write, made to happen.
     pub fn interleave_next_tenant_write(&self, write: impl FnOnce(&mut Tenant) + Send + 'static) {
         self.state().tenant_interleaving = Some(Box::new(write));
+    }
+
+    /// Just before the next call save is checked, `write` changes the stored call as another
+    /// process's write would (its version moves on).
+    pub fn interleave_next_call_write(&self, write: impl FnOnce(&mut Call) + Send + 'static) {
+        self.state().call_interleaving = Some(Box::new(write));
     }
 }
 
@@ -447,6 +458,14 @@ impl CallRepository for InMemoryStore {
     }
     async fn save_call(&self, call: &mut Call) -> Result<(), StoreError> {
         let mut s = self.state();
+        if let Some(write) = s.call_interleaving.take()
+            && let Some(stored) = s
+                .calls
+                .get_mut(&(call.tenant_id.clone(), call.call_id.clone()))
+        {
+            write(stored);
+            stored.version += 1;
+        }
         // As DynamoDB answers: a missing call fails the condition like a changed one.
         let stored = s
             .calls
@@ -550,10 +569,45 @@ impl DocumentRepository for InMemoryStore {
         version: u32,
         document: &StoredDocument,
     ) -> Result<(), StoreError> {
-        self.state().documents.insert(
-            (tenant.clone(), call.clone(), kind, version),
-            document.clone(),
-        );
+        let key = (tenant.clone(), call.clone(), kind, version);
+        let mut s = self.state();
+        s.document_revisions.remove(&key);
+        s.documents.insert(key, document.clone());
+        Ok(())
+    }
+    async fn get_document_revision(
+        &self,
+        tenant: &TenantId,
+        call: &CallId,
+        kind: DocumentKind,
+        version: u32,
+    ) -> Result<Option<(u64, StoredDocument)>, StoreError> {
+        let key = (tenant.clone(), call.clone(), kind, version);
+        let s = self.state();
+        Ok(s.documents.get(&key).map(|document| {
+            (
+                s.document_revisions.get(&key).copied().unwrap_or(0),
+                document.clone(),
+            )
+        }))
+    }
+    async fn put_document_at_revision(
+        &self,
+        tenant: &TenantId,
+        call: &CallId,
+        kind: DocumentKind,
+        version: u32,
+        ciphertext: &[u8],
+        read_revision: u64,
+    ) -> Result<(), StoreError> {
+        let key = (tenant.clone(), call.clone(), kind, version);
+        let mut s = self.state();
+        if s.document_revisions.get(&key).copied().unwrap_or(0) != read_revision {
+            return Err(StoreError::Conflict);
+        }
+        s.document_revisions.insert(key.clone(), read_revision + 1);
+        s.documents
+            .insert(key, StoredDocument::Inline(ciphertext.to_vec()));
         Ok(())
     }
     async fn get_document(
@@ -1021,6 +1075,9 @@ pub fn fake_cipher<C: Clock>(
 }
 
 /// A cipher keeping its wrapped data keys in `store` (a clone of the test's store).
+/// The envelope cipher of the use-case tests: fake KMS, keys in the in-memory store.
+pub type FakeCipher = crate::crypto::EnvelopeCipher<FakeKeyManagement, InMemoryStore, ManualClock>;
+
 pub fn fake_cipher_over<C: Clock>(
     store: InMemoryStore,
     clock: C,
@@ -1274,7 +1331,7 @@ impl crate::ports::RetentionStore for InMemoryStore {
         use crate::ports::AgeIndex;
         let s = self.state();
         let mut due: Vec<crate::ports::DueCall> = match index {
-            AgeIndex::Recordings | AgeIndex::Transcribing => s
+            AgeIndex::Recordings => s
                 .age_marks
                 .iter()
                 .filter(|((t, _, mark), _)| t == tenant && mark.index() == index)
@@ -1295,6 +1352,26 @@ impl crate::ports::RetentionStore for InMemoryStore {
                     } else {
                         c.created_at
                     },
+                })
+                .chain(
+                    s.age_marks
+                        .iter()
+                        .filter(|((t, _, mark), _)| t == tenant && mark.index() == index)
+                        .map(|((_, call, _), at)| crate::ports::DueCall {
+                            call_id: call.clone(),
+                            since: *at,
+                        }),
+                )
+                .collect(),
+            AgeIndex::Waiting => s
+                .calls
+                .values()
+                .filter(|c| &c.tenant_id == tenant)
+                .filter_map(|c| {
+                    Some(crate::ports::DueCall {
+                        call_id: c.call_id.clone(),
+                        since: c.waiting_since()?,
+                    })
                 })
                 .collect(),
         };

@@ -649,3 +649,53 @@ async fn usage_and_audit_events_expire_exactly_through_the_expiry_index() {
         .unwrap();
     assert!(again.records.is_empty(), "{again:?}");
 }
+
+/// A worker that ran while its call was deleted and purged wrote a large transcript for it
+/// afterwards (an item and S3 object versions no age index lists): the orphan mark it leaves,
+/// in the `deleted` index on DynamoDB, makes the next run purge them.
+#[tokio::test]
+async fn what_a_late_writer_left_for_a_purged_call_goes_with_the_next_run_on_dynamodb() {
+    let aws = LocalAws::connect().await;
+    let tenant = tenant_with(&aws, None).await;
+    let call = sample_call(&aws, &tenant, "rep", &SystemClock).await;
+    aws.adapters
+        .table
+        .delete_call_items(&tenant, &call.call_id)
+        .await
+        .unwrap();
+    let (cipher, _) = aws.cipher(CachePolicy::default());
+    DocumentVault {
+        repository: &aws.adapters.table,
+        blobs: &aws.adapters.blobs,
+        envelope: &cipher,
+    }
+    .put_transcript(&tenant, &call.call_id, 1, &transcript())
+    .await
+    .unwrap();
+    let (items, versions) = remains(&aws, &call).await;
+    assert!(
+        items >= 1 && versions >= 1,
+        "{items} items, {versions} versions"
+    );
+    let now = OffsetDateTime::now_utc();
+    assert!(
+        !callcoach_shared::usecases::documents::live_after_writes(
+            &aws.adapters.table,
+            &tenant,
+            &call.call_id,
+            now
+        )
+        .await
+        .unwrap()
+    );
+    let clock = ManualClock::at(now + Duration::minutes(1));
+    let reaper = Reaper {
+        store: &aws.adapters.table,
+        blobs: &aws.adapters.blobs,
+        clock: &clock,
+    };
+    let scope = [tenant.clone()];
+    let report = reaper.run(Some(&scope), false, || true).await.unwrap();
+    assert_eq!(report.calls.get("deleted"), Some(&1), "{report:?}");
+    assert_eq!(remains(&aws, &call).await, (0, 0));
+}

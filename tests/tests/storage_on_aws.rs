@@ -1036,3 +1036,79 @@ async fn redelivered_system_events_are_recorded_once_in_the_table() {
         "{events:?}"
     );
 }
+
+/// Practice answers written at the same moment to one call, each its own request over the
+/// real SDK: the document is changed by revision on DynamoDB, so none is lost.
+#[tokio::test]
+async fn practice_answers_written_at_once_are_all_kept_on_dynamodb() {
+    use callcoach_shared::usecases::practice::{add_response, list_responses};
+    let aws = LocalAws::connect().await;
+    let tenant = fresh_tenant();
+    let call: CallId = mint();
+    let vtt = "WEBVTT\n\n00:00.000 --> 00:02.000\n<v Dana>What brings you here?\n\n00:02.500 --> 00:05.000\n<v Sam>Our budget is tight this quarter.\n";
+    let transcript = callcoach_shared::parse::parse_as(
+        callcoach_shared::parse::TranscriptFormat::WebVtt,
+        vtt.as_bytes(),
+    )
+    .unwrap();
+    let mut analysis = callcoach_shared::scoring::deterministic_analysis(
+        callcoach_shared::scoring::ScoringRequest {
+            tenant_id: &tenant,
+            call_id: &call,
+            transcript_version: 1,
+            transcript: &transcript,
+            playbook: &Default::default(),
+            call_type: CallType::Discovery,
+            rep_override: Some("Dana"),
+            rep_name: None,
+        },
+        &RandomIds,
+        SystemClock.now(),
+    );
+    if analysis.highlights.is_empty() {
+        analysis
+            .highlights
+            .push(callcoach_shared::domain::analysis::Highlight {
+                highlight_id: mint(),
+                kind: callcoach_shared::domain::analysis::HighlightKind::StrongMoment,
+                at_ms: 0,
+                quote: "What brings you here?".into(),
+                note: "n".into(),
+            });
+    }
+    let highlight = analysis.highlights[0].highlight_id.as_str().to_owned();
+    let (cipher, _) = aws.cipher(CachePolicy::default());
+    let vault = DocumentVault {
+        repository: &aws.adapters.table,
+        blobs: &aws.adapters.blobs,
+        envelope: &cipher,
+    };
+    let rep = UserId::parse("rep-1").unwrap();
+    let writes = (0..6).map(|n| {
+        let (vault, analysis, highlight, rep) = (&vault, &analysis, &highlight, &rep);
+        async move {
+            add_response(
+                vault,
+                analysis,
+                highlight,
+                rep,
+                &format!("answer {n}"),
+                SystemClock.now(),
+            )
+            .await
+            .unwrap()
+        }
+    });
+    futures::future::join_all(writes).await;
+    let mut texts: Vec<String> = list_responses(&vault, &tenant, &call)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| r.text)
+        .collect();
+    texts.sort();
+    assert_eq!(
+        texts,
+        (0..6).map(|n| format!("answer {n}")).collect::<Vec<_>>()
+    );
+}

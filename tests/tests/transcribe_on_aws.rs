@@ -18,6 +18,7 @@ use callcoach_shared::system::SystemClock;
 use callcoach_shared::usecases::documents::DocumentVault;
 use callcoach_shared::usecases::transcribe::{JobState, TranscribeJobs, output_key};
 use callcoach_shared::usecases::transcribed::TranscriptSink;
+use callcoach_shared::usecases::waiting::{Deadlines, WaitingSweep};
 use callcoach_tests::{
     LocalAws, fresh_tenant, lambda_context, messages_on, own_queue, sample_call, take_messages,
 };
@@ -159,7 +160,7 @@ impl Rig {
             TranscribeDeps {
                 jobs: self.service.clone(),
                 delete_output: true,
-                transcription_deadline: time::Duration::hours(6),
+                deadlines: Deadlines::default(),
             },
         )
     }
@@ -216,41 +217,50 @@ async fn recordings_go_through_amazon_transcribe_by_event_or_by_sweep() {
 /// readable reason instead of waiting forever, and a late event changes nothing.
 async fn a_lost_job_fails_its_call_at_the_deadline(rig: &Rig) {
     let (call, job) = rig.submitted().await;
-    let marked = || async {
+    let waiting = || async {
         rig.aws
             .adapters
             .table
             .due_calls(
                 &call.tenant_id,
-                AgeIndex::Transcribing,
+                AgeIndex::Waiting,
                 time::OffsetDateTime::now_utc() + time::Duration::days(1),
                 None,
                 10,
             )
             .await
             .unwrap()
+            .into_iter()
+            .filter(|due| due.call_id == call.call_id)
+            .count()
     };
-    assert_eq!(marked().await.len(), 1, "submission marks the call");
+    assert_eq!(waiting().await, 1, "a submitted call waits, in the index");
 
     let (deps, _) = rig.callback();
-    let sink = TranscriptSink {
-        store: &deps.store,
-        blobs: &deps.blobs,
-        envelope: &deps.envelope,
-        queue: &deps.scoring_queue,
-        clock: &deps.clock,
+    let sweep = |deadlines| WaitingSweep {
+        sink: TranscriptSink {
+            store: &deps.store,
+            blobs: &deps.blobs,
+            envelope: &deps.envelope,
+            queue: &deps.scoring_queue,
+            clock: &deps.clock,
+        },
+        deadlines,
     };
-    let on_time = sink
-        .fail_overdue_in(&call.tenant_id, time::Duration::hours(6))
+    let on_time = sweep(Deadlines::default())
+        .run_in(&call.tenant_id)
         .await
         .unwrap();
     assert_eq!(on_time.failed, 0, "not overdue yet");
     // A zero deadline: the job is overdue now.
-    let overdue = sink
-        .fail_overdue_in(&call.tenant_id, time::Duration::ZERO)
-        .await
-        .unwrap();
-    assert_eq!((overdue.seen, overdue.failed), (1, 1));
+    let overdue = sweep(Deadlines {
+        transcription: time::Duration::ZERO,
+        ..Deadlines::default()
+    })
+    .run_in(&call.tenant_id)
+    .await
+    .unwrap();
+    assert_eq!(overdue.failed, 1);
     let failed = rig.reload(&call).await;
     assert_eq!(failed.status, CallStatus::Failed);
     assert!(
@@ -259,7 +269,11 @@ async fn a_lost_job_fails_its_call_at_the_deadline(rig: &Rig) {
             .unwrap()
             .contains("upload the recording again")
     );
-    assert!(marked().await.is_empty(), "the mark is gone with the wait");
+    assert_eq!(
+        waiting().await,
+        0,
+        "a failed call leaves the index with its save"
+    );
 
     rig.write_output(&job).await;
     let (deps, transcribe) = rig.callback();
@@ -378,4 +392,60 @@ async fn the_configured_provider_is_the_one_the_environment_names() {
     // Deepgram without its key and callback URL, or an unknown name, fails the cold start.
     assert!(provider("deepgram").is_err());
     assert!(provider("whisper").is_err());
+}
+
+/// A scoring job that ran out of receives (the dead-letter queue has it) leaves its call in
+/// `scoring`: the call is in the waiting index on DynamoDB, and the sweep queues its job again
+/// once, then fails it with a readable reason.
+#[tokio::test]
+async fn a_call_left_in_scoring_is_retried_once_then_failed_on_dynamodb() {
+    use callcoach_shared::usecases::calls::move_call;
+    let rig = Rig::new().await;
+    let table = &rig.aws.adapters.table;
+    let mut call = sample_call(&rig.aws, &fresh_tenant(), "alex", &SystemClock).await;
+    for next in [
+        CallStatus::Uploaded,
+        CallStatus::Transcribed,
+        CallStatus::Scoring,
+    ] {
+        move_call(table, &mut call, next, time::OffsetDateTime::now_utc())
+            .await
+            .unwrap();
+    }
+    let (deps, _) = rig.callback();
+    let sweep = WaitingSweep {
+        sink: TranscriptSink {
+            store: &deps.store,
+            blobs: &deps.blobs,
+            envelope: &deps.envelope,
+            queue: &deps.scoring_queue,
+            clock: &deps.clock,
+        },
+        deadlines: Deadlines {
+            scoring: time::Duration::ZERO,
+            ..Deadlines::default()
+        },
+    };
+    let first = sweep.run_in(&call.tenant_id).await.unwrap();
+    assert_eq!((first.retried, first.failed), (1, 0));
+    let queued = take_messages(&rig.sqs, &rig.scoring_url).await;
+    assert_eq!(queued.len(), 1);
+    assert!(queued[0].contains(call.call_id.as_str()), "{queued:?}");
+    let retried = rig.reload(&call).await;
+    assert_eq!(
+        (retried.status, retried.waiting_retries),
+        (CallStatus::Scoring, 1)
+    );
+
+    let second = sweep.run_in(&call.tenant_id).await.unwrap();
+    assert_eq!((second.retried, second.failed), (0, 1));
+    let failed = rig.reload(&call).await;
+    assert_eq!(failed.status, CallStatus::Failed);
+    assert!(
+        failed
+            .failure_reason
+            .unwrap()
+            .contains("scoring did not finish")
+    );
+    assert!(take_messages(&rig.sqs, &rig.scoring_url).await.is_empty());
 }

@@ -58,6 +58,12 @@ impl From<StoreError> for ApiError {
     }
 }
 
+impl From<callcoach_shared::ports::QueueError> for ApiError {
+    fn from(e: callcoach_shared::ports::QueueError) -> Self {
+        ApiError::Internal(Box::new(e))
+    }
+}
+
 fn problem(status: StatusCode, title: &str, detail: &str) -> Response {
     let body = serde_json::json!({"type": "about:blank", "title": title, "status": status.as_u16(), "detail": detail});
     with_problem_type(status, body.to_string())

@@ -17,7 +17,7 @@ mod routes;
 use std::sync::Arc;
 
 use axum::Router;
-use axum::routing::{get, put};
+use axum::routing::{get, post, put};
 use callcoach_shared::crypto::DataKeyStore;
 use callcoach_shared::crypto::Envelope;
 use callcoach_shared::ports::{
@@ -201,6 +201,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/v1/calls/{call_id}/transcript"),
     ("GET", "/v1/calls/{call_id}/analysis"),
     ("PUT", "/v1/calls/{call_id}/rep-speaker"),
+    ("POST", "/v1/calls/{call_id}/rescore"),
     ("GET", "/v1/audit"),
     ("GET", "/v1/reps/{user_id}/progress"),
     ("GET", "/v1/teams/{team_id}/playbook"),
@@ -316,6 +317,10 @@ pub fn router<P: Ports>(api: Arc<Api<P>>) -> Router {
         .route(
             "/v1/calls/{call_id}/rep-speaker",
             put(routes::set_rep_speaker::<P>),
+        )
+        .route(
+            "/v1/calls/{call_id}/rescore",
+            post(routes::rescore_call::<P>),
         )
         .route("/v1/audit", get(routes::list_audit::<P>))
         .route(

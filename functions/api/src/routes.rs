@@ -7,7 +7,7 @@ use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use callcoach_shared::domain::SCHEMA_VERSION;
-use callcoach_shared::domain::analysis::{Analysis, PracticeResponse};
+use callcoach_shared::domain::analysis::Analysis;
 use callcoach_shared::domain::audit::{AuditEvent, Outcome};
 use callcoach_shared::domain::call::{Call, CallStatus, CallType};
 use callcoach_shared::domain::org::{DeletionRequest, Membership, Role, Team, Tenant};
@@ -23,7 +23,7 @@ use callcoach_shared::ports::{
     UsageLog,
 };
 use callcoach_shared::usecases::calls::{
-    Change, NewCall, create_call as create_call_use_case, update_call,
+    Change, NewCall, create_call as create_call_use_case, request_rescore, update_call,
 };
 use callcoach_shared::usecases::deletion::{self, DeletionError};
 use callcoach_shared::usecases::documents::DocumentVault;
@@ -32,10 +32,11 @@ use callcoach_shared::usecases::export::{
 };
 use callcoach_shared::usecases::export_job::{ExportFailure, ExportJob, ExportState};
 use callcoach_shared::usecases::ingest::{MAX_RECORDING_BYTES, MAX_TRANSCRIPT_BYTES};
+use callcoach_shared::usecases::practice::{self, PracticeError};
 use callcoach_shared::usecases::prep::{
     MAX_CALLS as PREP_MAX_CALLS, PastCall, PrepCard, prep_card as build_prep_card,
 };
-use callcoach_shared::usecases::progress::update_progress;
+use callcoach_shared::usecases::progress::{forget_call_progress, update_progress};
 use callcoach_shared::usecases::quota::{self, Meter};
 use callcoach_shared::usecases::workspace::{self, WorkspaceError};
 use serde::{Deserialize, Serialize};
@@ -695,7 +696,9 @@ pub async fn set_rep_speaker<P: Ports>(
     }
     let now = api.ports.clock().now();
     let checked_against = call.transcript_version;
-    let status = update_call(api.ports.store(), &mut call, |c| {
+    // A call being scored is re-scored too: the running job's analysis is for the old
+    // speaker, and the new request is a job of its own.
+    let rescoring = request_rescore(api.ports.store(), api.ports.queue(), &mut call, now, |c| {
         if c.status == CallStatus::Deleted {
             return Err(ApiError::NotFound);
         }
@@ -705,30 +708,43 @@ pub async fn set_rep_speaker<P: Ports>(
             ));
         }
         c.rep_speaker = Some(body.speaker.clone());
-        c.updated_at = now;
-        Ok(Change::Write(c.status))
+        Ok(())
     })
     .await?;
-    // A call being scored is re-scored too: the running job's analysis is for the old
-    // speaker, and this job's key (which holds the speaker) is a new one.
-    let rescoring = matches!(
-        status,
-        CallStatus::Transcribed | CallStatus::Scoring | CallStatus::Scored
-    );
-    if rescoring {
-        let job = PipelineMessage::ScoreCall {
-            tenant_id: call.tenant_id.clone(),
-            call_id: call.call_id.clone(),
-            transcript_version: call.transcript_version,
-        };
-        api.ports
-            .queue()
-            .send(&job)
-            .await
-            .map_err(|e| ApiError::Internal(Box::new(e)))?;
-    }
     Ok(Json(
         json!({"call": call_view(&call), "rescoring": rescoring}),
+    ))
+}
+
+/// Scores the call's current transcript again, as a request of its own (after a playbook
+/// change, say): the same callers as [`set_rep_speaker`]. 202 with the call; 409 while the
+/// call has no transcript to score.
+pub async fn rescore_call<P: Ports>(
+    State(api): ApiState<P>,
+    who: Authenticated,
+    Path(raw): Path<String>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let mut call = visible_call(&api, &who, &raw).await?;
+    if !who.caller.can_rescore(&call) {
+        return Err(ApiError::NotFound);
+    }
+    let now = api.ports.clock().now();
+    let rescoring = request_rescore(api.ports.store(), api.ports.queue(), &mut call, now, |c| {
+        if c.status == CallStatus::Deleted {
+            return Err(ApiError::NotFound);
+        }
+        if !c.status.can_rescore() {
+            return Err(ApiError::Conflict(
+                "the call has no transcript to score yet",
+            ));
+        }
+        Ok(())
+    })
+    .await?;
+    debug_assert!(rescoring, "refused above when nothing can be re-scored");
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(json!({"call": call_view(&call), "rescoring": rescoring})),
     ))
 }
 
@@ -865,6 +881,16 @@ pub async fn delete_call<P: Ports>(
         Ok(Change::Write(()))
     })
     .await?;
+    // Its scores and goals leave the rep's progress (averages, exports) now, not at the purge.
+    forget_call_progress(
+        api.ports.store(),
+        api.ports.envelope(),
+        &call.tenant_id,
+        &call.rep_id,
+        &call.call_id,
+    )
+    .await
+    .map_err(|e| ApiError::Internal(Box::new(e)))?;
     // Ids only; outside the table, so a restored backup can be brought up to date.
     tracing::info!(tenant = %who.tenant, call = %call.call_id, "call deleted");
     Ok(StatusCode::NO_CONTENT)
@@ -1279,16 +1305,6 @@ pub struct WritePractice {
     text: String,
 }
 
-/// The highlight's index in the call's analysis: practice documents are versioned by it.
-fn highlight_index(analysis: &Analysis, raw: &str) -> Result<u32, ApiError> {
-    analysis
-        .highlights
-        .iter()
-        .position(|h| h.highlight_id.as_str() == raw)
-        .and_then(|i| u32::try_from(i).ok())
-        .ok_or_else(|| ApiError::BadRequest("highlight_id: not a highlight of this call".into()))
-}
-
 fn practice_vault<P: Ports>(api: &Api<P>) -> DocumentVault<'_, P::Store, P::Blobs, P::Envelope> {
     DocumentVault {
         repository: api.ports.store(),
@@ -1297,8 +1313,17 @@ fn practice_vault<P: Ports>(api: &Api<P>) -> DocumentVault<'_, P::Store, P::Blob
     }
 }
 
+impl From<PracticeError> for ApiError {
+    fn from(e: PracticeError) -> Self {
+        match e {
+            PracticeError::Document(inner) => ApiError::Internal(Box::new(inner)),
+            refused => ApiError::BadRequest(refused.to_string()),
+        }
+    }
+}
+
 /// A rep writes a better answer to a highlight of their call; stored encrypted under the notes
-/// key domain, kept with the call (deleted with it, exported with it).
+/// key domain, kept with the call (deleted with it, exported with it), by highlight id.
 pub async fn write_practice<P: Ports>(
     State(api): ApiState<P>,
     who: Authenticated,
@@ -1306,70 +1331,36 @@ pub async fn write_practice<P: Ports>(
     StrictJson(body): StrictJson<WritePractice>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let call = visible_call(&api, &who, &raw).await?;
-    if call.rep_id != who.caller.user {
+    if !who.caller.can_practice(&call) {
         return Err(ApiError::NotFound);
     }
     text_field("text", &body.text, 2000)?;
     let analysis = load_analysis(&api, &call).await?;
-    let index = highlight_index(&analysis, &body.highlight_id)?;
-    let vault = practice_vault(&api);
-    let mut responses: Vec<PracticeResponse> = vault
-        .get(
-            &call.tenant_id,
-            &call.call_id,
-            DocumentKind::Practice,
-            index,
-        )
-        .await
-        .map_err(|e| ApiError::Internal(Box::new(e)))?
-        .unwrap_or_default();
-    if responses.len() >= 50 {
-        return Err(ApiError::BadRequest(
-            "text: at most 50 practice responses a highlight".into(),
-        ));
-    }
-    let response = PracticeResponse {
-        highlight_id: analysis.highlights[index as usize].highlight_id.clone(),
-        author: who.caller.user.clone(),
-        text: body.text.trim().to_owned(),
-        written_at: api.ports.clock().now(),
-    };
-    responses.push(response.clone());
-    vault
-        .put(
-            &call.tenant_id,
-            &call.call_id,
-            DocumentKind::Practice,
-            index,
-            &responses,
-        )
-        .await
-        .map_err(|e| ApiError::Internal(Box::new(e)))?;
+    let response = practice::add_response(
+        &practice_vault(&api),
+        &analysis,
+        &body.highlight_id,
+        &who.caller.user,
+        &body.text,
+        api.ports.clock().now(),
+    )
+    .await?;
     Ok((StatusCode::CREATED, Json(json!(response))))
 }
 
-/// Every practice response of a call, by highlight; whoever may see the call.
+/// Every practice response of a call, each naming its highlight (answers to highlights of an
+/// earlier analysis included); whoever may see the call.
 pub async fn list_practice<P: Ports>(
     State(api): ApiState<P>,
     who: Authenticated,
     Path(raw): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     let call = visible_call(&api, &who, &raw).await?;
-    let analysis = load_analysis(&api, &call).await?;
-    let vault = practice_vault(&api);
-    let mut items = Vec::new();
-    for index in 0..analysis.highlights.len() {
-        let responses: Option<Vec<PracticeResponse>> = vault
-            .get(
-                &call.tenant_id,
-                &call.call_id,
-                DocumentKind::Practice,
-                index as u32,
-            )
-            .await
-            .map_err(|e| ApiError::Internal(Box::new(e)))?;
-        items.extend(responses.unwrap_or_default());
-    }
+    // A call not scored yet has no highlights to answer: the same answer as before.
+    load_analysis(&api, &call).await?;
+    let items = practice::list_responses(&practice_vault(&api), &call.tenant_id, &call.call_id)
+        .await
+        .map_err(|e| ApiError::Internal(Box::new(e)))?;
     Ok(Json(json!({ "items": items })))
 }
 

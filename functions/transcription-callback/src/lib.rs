@@ -17,6 +17,7 @@ use callcoach_shared::usecases::callback::{
 };
 use callcoach_shared::usecases::transcribe::{TranscribeFinisher, TranscribeJobs};
 use callcoach_shared::usecases::transcribed::TranscriptSink;
+use callcoach_shared::usecases::waiting::{Deadlines, WaitingSweep};
 use lambda_runtime::{Error, LambdaEvent};
 use tracing::{info, warn};
 
@@ -130,18 +131,24 @@ pub struct TranscribeDeps<J> {
     pub jobs: J,
     /// `TRANSCRIBE_DELETE_OUTPUT`: drop the service's raw output once stored (default true).
     pub delete_output: bool,
-    /// `TRANSCRIPTION_DEADLINE_HOURS` (1-72, default 6): a call still waiting for its
-    /// transcript this long after submission, with either provider, is failed by the sweep.
-    pub transcription_deadline: time::Duration,
+    /// How long a call may wait in each waiting state before the sweep retries or fails it.
+    pub deadlines: Deadlines,
 }
 
-/// Reads `TRANSCRIPTION_DEADLINE_HOURS`.
-pub fn transcription_deadline(
+/// Reads the deadlines of the waiting states (hours; a bad value fails the cold start):
+/// `UPLOAD_DEADLINE_HOURS` (1-24, default 1), `TRANSCRIPTION_DEADLINE_HOURS` (1-72, default
+/// 6), `SCORING_DEADLINE_HOURS` (3-48, default 3: the scoring queue takes 2.5 hours to give
+/// up, and the sweep acts only after it).
+pub fn deadlines(
     lookup: &impl Fn(&str) -> Option<String>,
-) -> Result<time::Duration, callcoach_shared::config::ConfigError> {
-    let hours =
-        callcoach_shared::config::bounded(lookup, "TRANSCRIPTION_DEADLINE_HOURS", 1..=72, 6)?;
-    Ok(time::Duration::hours(i64::from(hours)))
+) -> Result<Deadlines, callcoach_shared::config::ConfigError> {
+    use callcoach_shared::config::bounded;
+    let hours = |n: u32| time::Duration::hours(i64::from(n));
+    Ok(Deadlines {
+        upload: hours(bounded(lookup, "UPLOAD_DEADLINE_HOURS", 1..=24, 1)?),
+        transcription: hours(bounded(lookup, "TRANSCRIPTION_DEADLINE_HOURS", 1..=72, 6)?),
+        scoring: hours(bounded(lookup, "SCORING_DEADLINE_HOURS", 3..=48, 3)?),
+    })
 }
 
 /// The EventBridge events this function takes.
@@ -201,16 +208,19 @@ where
             };
             let report = finisher.sweep(&has_time).await?;
             // Finished jobs first, so a job whose event was lost is not failed as overdue.
-            let overdue = finisher
-                .sink
-                .fail_overdue(transcribe.transcription_deadline, &has_time)
-                .await?;
+            let overdue = WaitingSweep {
+                sink: finisher.sink,
+                deadlines: transcribe.deadlines,
+            }
+            .run(&has_time)
+            .await?;
             info!(
                 seen = report.seen,
                 transcribed = report.transcribed,
                 failed = report.failed,
                 errors = report.errors,
                 overdue_failed = overdue.failed,
+                overdue_retried = overdue.retried,
                 "transcription sweep done"
             );
             Ok(serde_json::json!({

@@ -3,12 +3,12 @@
 
 use callcoach_shared::aws::transcribe::TranscribeService;
 use callcoach_shared::aws::{AwsAdapters, SqsQueue, load_sdk_config};
-use callcoach_shared::config::{ResourceConfig, process_env, required};
+use callcoach_shared::config::{ResourceConfig, flag, process_env, required};
 use callcoach_shared::crypto::DataCategory;
 use callcoach_shared::providers::transcribe_language;
 use callcoach_shared::system::SystemClock;
 use lambda_runtime::{Error, service_fn};
-use transcription_callback::{Deps, TranscribeDeps, handle_any, transcription_deadline};
+use transcription_callback::{Deps, TranscribeDeps, deadlines, handle_any};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
@@ -23,8 +23,8 @@ async fn main() -> Result<(), Error> {
             &resources.bucket_name,
             transcribe_language(&process_env),
         ),
-        delete_output: process_env("TRANSCRIBE_DELETE_OUTPUT").as_deref() != Some("false"),
-        transcription_deadline: transcription_deadline(&process_env)?,
+        delete_output: flag(&process_env, "TRANSCRIBE_DELETE_OUTPUT", true)?,
+        deadlines: deadlines(&process_env)?,
     };
     let deps = Deps {
         envelope: aws.envelope(&resources),

@@ -130,7 +130,7 @@ async fn the_transcribe_samples_are_handled() {
     let transcribe = TranscribeDeps {
         jobs: FakeTranscribeJobs::default(),
         delete_output: true,
-        transcription_deadline: time::Duration::hours(6),
+        deadlines: Default::default(),
     };
     transcribe.jobs.set(job, JobState::Completed);
 
@@ -189,7 +189,7 @@ async fn the_entry_routes_http_requests_and_eventbridge_events() {
     let transcribe = TranscribeDeps {
         jobs: FakeTranscribeJobs::default(),
         delete_output: true,
-        transcription_deadline: time::Duration::hours(6),
+        deadlines: Default::default(),
     };
     let http: serde_json::Value = serde_json::from_str(SAMPLE).unwrap();
     let answer = handle_any(
@@ -273,7 +273,10 @@ async fn the_sweep_fails_a_call_whose_transcript_never_came() {
     let transcribe = TranscribeDeps {
         jobs: FakeTranscribeJobs::default(),
         delete_output: true,
-        transcription_deadline: time::Duration::ZERO,
+        deadlines: callcoach_shared::usecases::waiting::Deadlines {
+            transcription: time::Duration::ZERO,
+            ..Default::default()
+        },
     };
     let sweep = || serde_json::from_str::<serde_json::Value>(SWEEP_EVENT).unwrap();
     let report = handle_event(
@@ -302,20 +305,33 @@ async fn the_sweep_fails_a_call_whose_transcript_never_came() {
 }
 
 #[test]
-fn the_transcription_deadline_is_bounded() {
-    use transcription_callback::transcription_deadline;
-    let with = |value: &'static str| {
-        move |name: &str| (name == "TRANSCRIPTION_DEADLINE_HOURS").then(|| value.to_owned())
+fn the_deadlines_of_the_waiting_states_are_bounded() {
+    use transcription_callback::deadlines;
+    let with = |name: &'static str, value: &'static str| {
+        move |asked: &str| (asked == name).then(|| value.to_owned())
     };
+    let hours = time::Duration::hours;
+    let defaults = deadlines(&|_| None).unwrap();
     assert_eq!(
-        transcription_deadline(&|_| None),
-        Ok(time::Duration::hours(6))
+        (defaults.upload, defaults.transcription, defaults.scoring),
+        (hours(1), hours(6), hours(3))
     );
     assert_eq!(
-        transcription_deadline(&with("24")),
-        Ok(time::Duration::hours(24))
+        deadlines(&with("TRANSCRIPTION_DEADLINE_HOURS", "24"))
+            .unwrap()
+            .transcription,
+        hours(24)
     );
-    for bad in ["0", "73", "-1", "six"] {
-        assert!(transcription_deadline(&with(bad)).is_err(), "{bad}");
+    for (name, bad) in [
+        ("TRANSCRIPTION_DEADLINE_HOURS", "0"),
+        ("TRANSCRIPTION_DEADLINE_HOURS", "73"),
+        ("TRANSCRIPTION_DEADLINE_HOURS", "six"),
+        ("UPLOAD_DEADLINE_HOURS", "0"),
+        ("UPLOAD_DEADLINE_HOURS", "25"),
+        // Under the 2.5 hours the scoring queue takes to give up.
+        ("SCORING_DEADLINE_HOURS", "2"),
+        ("SCORING_DEADLINE_HOURS", "49"),
+    ] {
+        assert!(deadlines(&with(name, bad)).is_err(), "{name}={bad}");
     }
 }

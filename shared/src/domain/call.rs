@@ -14,8 +14,13 @@ use crate::ids::{CallId, TeamId, TenantId, UserId};
 /// any live state -> failed (with a reason);  any state but deleted -> deleted
 /// ```
 /// A transcript upload skips transcription (uploaded -> transcribed). A newer upload of the
-/// call's file (a higher S3 `sequencer`) replaces the old one: failed, transcribed and scored
-/// calls may move back to uploaded. A scored call may be re-scored (scored -> scoring).
+/// call's file (a higher S3 `sequencer`) replaces the old one in every state but deleted: the
+/// call moves back to uploaded, and a transcription or scoring of the old upload still running
+/// finds itself superseded and stores nothing. A scored call may be re-scored (scored ->
+/// scoring).
+///
+/// `uploaded`, `transcribing`, `transcribed` and `scoring` wait for the pipeline: each has a
+/// deadline, after which the sweep retries or fails the call (`usecases::waiting`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum CallStatus {
@@ -57,7 +62,9 @@ impl CallStatus {
             (_, Failed) => true,
             (AwaitingUpload, Uploaded)
             | (Failed, Uploaded)
+            | (Transcribing, Uploaded)
             | (Transcribed, Uploaded)
+            | (Scoring, Uploaded)
             | (Scored, Uploaded)
             | (Uploaded, Transcribing)
             | (Uploaded, Transcribed)
@@ -67,6 +74,19 @@ impl CallStatus {
             | (Scored, Scoring) => true,
             _ => false,
         }
+    }
+
+    /// Whether a call in this state has a transcript that can be scored again.
+    pub fn can_rescore(self) -> bool {
+        matches!(self, Self::Transcribed | Self::Scoring | Self::Scored)
+    }
+
+    /// Whether a call in this state waits for the pipeline (and so has a deadline).
+    pub fn is_waiting(self) -> bool {
+        matches!(
+            self,
+            Self::Uploaded | Self::Transcribing | Self::Transcribed | Self::Scoring
+        )
     }
 }
 
@@ -134,6 +154,23 @@ pub struct Call {
     pub created_at: OffsetDateTime,
     #[serde(with = "time::serde::rfc3339")]
     pub updated_at: OffsetDateTime,
+    /// When the call entered its status (a hold or a speaker change does not move it): the
+    /// deadline of a waiting state runs from here. Calls stored before it was kept use
+    /// `updated_at`.
+    #[serde(
+        default,
+        with = "time::serde::rfc3339::option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub status_since: Option<OffsetDateTime>,
+    /// Re-score requests made so far: each request is a scoring job of its own (its key holds
+    /// the count), so asking again after a change back (speaker X, Y, then X again; a playbook
+    /// changed and changed back) scores again instead of finding the first job done.
+    #[serde(default, skip_serializing_if = "is_zero_u32")]
+    pub rescore_requests: u32,
+    /// Retries the sweep has made of the current waiting state (reset by every move).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub waiting_retries: u8,
     /// The stored version this copy was read at: a save succeeds only while the stored call
     /// is still at it, so a copy read before someone else's change cannot undo that change.
     /// Not part of the API's view.
@@ -155,10 +192,19 @@ impl Call {
         }
         self.status = next;
         self.updated_at = at;
+        self.status_since = Some(at);
+        self.waiting_retries = 0;
         if next != CallStatus::Failed {
             self.failure_reason = None;
         }
         Ok(from)
+    }
+
+    /// Since when the call waits for the pipeline, when its state is one that waits.
+    pub fn waiting_since(&self) -> Option<OffsetDateTime> {
+        self.status
+            .is_waiting()
+            .then(|| self.status_since.unwrap_or(self.updated_at))
     }
 
     /// Marks the call failed with a reason a person can read (never personal data).
@@ -171,6 +217,14 @@ impl Call {
         self.failure_reason = Some(reason.into());
         Ok(from)
     }
+}
+
+fn is_zero(n: &u8) -> bool {
+    *n == 0
+}
+
+fn is_zero_u32(n: &u32) -> bool {
+    *n == 0
 }
 
 #[cfg(test)]
@@ -198,7 +252,6 @@ mod tests {
         for (from, to) in [
             (AwaitingUpload, Scored),
             (AwaitingUpload, Transcribed),
-            (Scoring, Uploaded),
             (Transcribed, Transcribing),
             (Deleted, AwaitingUpload),
             (Deleted, Failed),
@@ -206,6 +259,14 @@ mod tests {
             (Deleted, Deleted),
         ] {
             assert!(!from.can_move_to(to), "{from:?} -> {to:?} allowed");
+        }
+    }
+
+    #[test]
+    fn a_newer_upload_supersedes_every_state_but_deleted() {
+        for from in ALL_STATUSES {
+            let expected = !matches!(from, Uploaded | Deleted);
+            assert_eq!(from.can_move_to(Uploaded), expected, "{from:?}");
         }
     }
 

@@ -139,6 +139,14 @@ impl RepProgress {
         }
     }
 
+    /// Drops the entry of a call that was deleted or expired; false when it had none. The
+    /// current goals stay (they are the rep's, set by the newest call scored).
+    pub fn forget_call(&mut self, call: &CallId) -> bool {
+        let before = self.entries.len();
+        self.entries.retain(|e| &e.call_id != call);
+        self.entries.len() != before
+    }
+
     /// Marks a current goal complete; false when it is not a current goal.
     pub fn complete_goal(&mut self, goal: &crate::ids::GoalId) -> bool {
         if !self.current_goals.iter().any(|g| &g.goal_id == goal) {

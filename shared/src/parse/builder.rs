@@ -6,6 +6,11 @@ use super::ParseError;
 use crate::domain::SCHEMA_VERSION;
 use crate::domain::transcript::{SourceFormat, Speaker, Timing, Transcript, Utterance, Word};
 
+/// More speakers than any real call has (a conference call rarely passes 30): a file with more
+/// is refused, so a crafted file of one voice per cue cannot make scoring keep metrics for
+/// hundreds of thousands of speakers.
+pub const MAX_SPEAKERS: usize = 100;
+
 pub(super) struct TranscriptBuilder {
     format: SourceFormat,
     timing: Timing,
@@ -25,18 +30,21 @@ impl TranscriptBuilder {
         }
     }
 
-    /// The index of a speaker, adding it on first sight.
-    pub fn speaker(&mut self, label: &str, name: Option<&str>) -> usize {
+    /// The index of a speaker, adding it on first sight; refused past [`MAX_SPEAKERS`].
+    pub fn speaker(&mut self, label: &str, name: Option<&str>) -> Result<usize, ParseError> {
         if let Some(&index) = self.by_label.get(label) {
-            return index;
+            return Ok(index);
         }
         let index = self.speakers.len();
+        if index == MAX_SPEAKERS {
+            return Err(ParseError::TooManySpeakers { max: MAX_SPEAKERS });
+        }
         self.speakers.push(Speaker {
             label: label.to_owned(),
             name: name.map(str::to_owned),
         });
         self.by_label.insert(label.to_owned(), index);
-        index
+        Ok(index)
     }
 
     pub fn push(
@@ -58,6 +66,21 @@ impl TranscriptBuilder {
             text,
             words,
         });
+    }
+
+    /// Makes the words gathered so far (taken out of `words`) one utterance of `label`.
+    pub fn push_words(&mut self, label: &str, words: &mut Vec<Word>) -> Result<(), ParseError> {
+        if let (Some(first), Some(last)) = (words.first(), words.last()) {
+            let (start, end) = (first.start_ms, last.end_ms);
+            let text = words
+                .iter()
+                .map(|w| w.text.as_str())
+                .collect::<Vec<_>>()
+                .join(" ");
+            let index = self.speaker(label, None)?;
+            self.push(index, start, end, text, std::mem::take(words));
+        }
+        Ok(())
     }
 
     /// Appends text to the last utterance (continuation lines).

@@ -117,7 +117,7 @@ pub fn parse_deepgram(bytes: &[u8]) -> Result<crate::domain::transcript::Transcr
         };
         let mut builder = TranscriptBuilder::new(SourceFormat::Deepgram, timing);
         for u in &utterances {
-            let speaker = builder.speaker(&label(u.channel, u.speaker, multichannel), None);
+            let speaker = builder.speaker(&label(u.channel, u.speaker, multichannel), None)?;
             let words = u.words.iter().map(word).collect::<Result<Vec<_>, _>>()?;
             builder.push(
                 speaker,
@@ -159,8 +159,8 @@ pub fn parse_deepgram(bytes: &[u8]) -> Result<crate::domain::transcript::Transcr
         match &alternative.paragraphs {
             Some(p) if !p.paragraphs.is_empty() => {
                 for para in &p.paragraphs {
-                    let speaker =
-                        builder.speaker(&label(channel as u32, para.speaker, multichannel), None);
+                    let speaker = builder
+                        .speaker(&label(channel as u32, para.speaker, multichannel), None)?;
                     let text = para
                         .sentences
                         .iter()
@@ -178,7 +178,7 @@ pub fn parse_deepgram(bytes: &[u8]) -> Result<crate::domain::transcript::Transcr
             }
             _ => {
                 timed = false;
-                let speaker = builder.speaker(&label(channel as u32, None, multichannel), None);
+                let speaker = builder.speaker(&label(channel as u32, None, multichannel), None)?;
                 builder.push(speaker, 0, 0, alternative.transcript.clone(), Vec::new());
             }
         }
@@ -200,16 +200,7 @@ fn group_words(
     let mut current: Vec<Word> = Vec::new();
     let mut current_speaker: Option<Option<u32>> = None;
     let flush = |builder: &mut TranscriptBuilder, speaker: Option<u32>, words: &mut Vec<Word>| {
-        if let (Some(first), Some(last)) = (words.first(), words.last()) {
-            let (start, end) = (first.start_ms, last.end_ms);
-            let text = words
-                .iter()
-                .map(|w| w.text.as_str())
-                .collect::<Vec<_>>()
-                .join(" ");
-            let index = builder.speaker(&label(channel, speaker, multichannel), None);
-            builder.push(index, start, end, text, std::mem::take(words));
-        }
+        builder.push_words(&label(channel, speaker, multichannel), words)
     };
     for w in words {
         let parsed = word(w)?;
@@ -217,12 +208,12 @@ fn group_words(
             .last()
             .is_some_and(|last| parsed.start_ms.saturating_sub(last.end_ms) > WORD_GAP_MS);
         if current_speaker.is_some_and(|s| s != w.speaker) || gap {
-            flush(builder, current_speaker.flatten(), &mut current);
+            flush(builder, current_speaker.flatten(), &mut current)?;
         }
         current_speaker = Some(w.speaker);
         current.push(parsed);
     }
-    flush(builder, current_speaker.flatten(), &mut current);
+    flush(builder, current_speaker.flatten(), &mut current)?;
     Ok(())
 }
 

@@ -9,6 +9,7 @@ mod detect;
 mod text;
 mod transcribe;
 
+pub use builder::MAX_SPEAKERS;
 pub use deepgram::parse_deepgram;
 pub use detect::{AudioKind, Detected, SNIFF_LEN, TranscriptFormat, detect};
 pub use text::{parse_plain, parse_srt, parse_vtt};
@@ -48,6 +49,8 @@ pub enum ParseError {
     },
     #[error("the transcript has no speech")]
     NoSpeech,
+    #[error("the transcript has more than {max} speakers")]
+    TooManySpeakers { max: usize },
 }
 
 impl ParseError {

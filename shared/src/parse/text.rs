@@ -146,26 +146,30 @@ impl CueSink {
         }
     }
 
-    fn cue(&mut self, start: u64, end: u64, payload_lines: &[&str]) {
+    fn cue(&mut self, start: u64, end: u64, payload_lines: &[&str]) -> Result<(), ParseError> {
         let joined = payload_lines.join(" ");
         let (voice, text) = strip_tags(&joined);
         let (speaker, text) = match (voice, speaker_prefix(&text)) {
             (Some(name), _) => (
-                Some(self.builder.speaker(&name, Some(&name))),
+                Some(self.builder.speaker(&name, Some(&name))?),
                 text.trim().to_owned(),
             ),
             (None, Some((name, rest))) => (
-                Some(self.builder.speaker(name, Some(name))),
+                Some(self.builder.speaker(name, Some(name))?),
                 rest.to_owned(),
             ),
             (None, None) => (self.last_speaker, text.trim().to_owned()),
         };
-        let speaker = speaker.unwrap_or_else(|| self.builder.speaker(DEFAULT_SPEAKER, None));
+        let speaker = match speaker {
+            Some(speaker) => speaker,
+            None => self.builder.speaker(DEFAULT_SPEAKER, None)?,
+        };
         if text.is_empty() {
-            return;
+            return Ok(());
         }
         self.last_speaker = Some(speaker);
         self.builder.push(speaker, start, end, text, Vec::new());
+        Ok(())
     }
 }
 
@@ -219,7 +223,7 @@ pub fn parse_vtt(text: &str) -> Result<crate::domain::transcript::Transcript, Pa
             }
         };
         let (start, end) = timing_line(timing, VTT, line + timing_at)?;
-        sink.cue(start, end, &block[timing_at + 1..]);
+        sink.cue(start, end, &block[timing_at + 1..])?;
     }
     sink.builder.finish()
 }
@@ -233,7 +237,7 @@ pub fn parse_srt(text: &str) -> Result<crate::domain::transcript::Transcript, Pa
             .filter(|l| l.contains("-->"))
             .ok_or_else(|| ParseError::line(line, "expected a subtitle timing"))?;
         let (start, end) = timing_line(timing, SRT, line + timing_at)?;
-        sink.cue(start, end, &block[timing_at + 1..]);
+        sink.cue(start, end, &block[timing_at + 1..])?;
     }
     sink.builder.finish()
 }
@@ -251,7 +255,7 @@ pub fn parse_plain(text: &str) -> Result<crate::domain::transcript::Transcript, 
         }
         match (speaker_prefix(line), current) {
             (Some((name, rest)), _) => {
-                let speaker = builder.speaker(name, Some(name));
+                let speaker = builder.speaker(name, Some(name))?;
                 builder.push(speaker, 0, 0, rest.to_owned(), Vec::new());
                 current = Some((speaker, !rest.is_empty()));
             }

@@ -156,16 +156,7 @@ pub fn parse_transcribe(bytes: &[u8]) -> Result<crate::domain::transcript::Trans
     let mut words: Vec<Word> = Vec::new();
     let mut speaker: Option<&str> = None;
     let flush = |builder: &mut TranscriptBuilder, speaker: Option<&str>, words: &mut Vec<Word>| {
-        if let (Some(first), Some(last)) = (words.first(), words.last()) {
-            let (start, end) = (first.start_ms, last.end_ms);
-            let text = words
-                .iter()
-                .map(|w| w.text.as_str())
-                .collect::<Vec<_>>()
-                .join(" ");
-            let index = builder.speaker(speaker.unwrap_or("spk_0"), None);
-            builder.push(index, start, end, text, std::mem::take(words));
-        }
+        builder.push_words(speaker.unwrap_or("spk_0"), words)
     };
     // Channel items are listed per channel: merge them by time first.
     if results.channel_labels.is_some() {
@@ -209,12 +200,12 @@ pub fn parse_transcribe(bytes: &[u8]) -> Result<crate::domain::transcript::Trans
             .last()
             .is_some_and(|l| word.start_ms.saturating_sub(l.end_ms) > ITEM_GAP_MS);
         if (!words.is_empty() && item_speaker != speaker) || gap {
-            flush(&mut builder, speaker, &mut words);
+            flush(&mut builder, speaker, &mut words)?;
         }
         speaker = item_speaker;
         words.push(word);
     }
-    flush(&mut builder, speaker, &mut words);
+    flush(&mut builder, speaker, &mut words)?;
     builder.finish()
 }
 
@@ -268,7 +259,7 @@ pub fn parse_transcribe_call_analytics(
     let mut builder = TranscriptBuilder::new(SourceFormat::TranscribeCallAnalytics, timing);
     for turn in &output.transcript {
         let role = turn.participant_role.to_ascii_uppercase();
-        let speaker = builder.speaker(&role, None);
+        let speaker = builder.speaker(&role, None)?;
         let mut words: Vec<Word> = Vec::new();
         for item in &turn.items {
             match (

@@ -160,7 +160,8 @@ pub trait CallRepository: Send + Sync {
 pub enum DocumentKind {
     Transcript,
     Analysis,
-    /// Practice responses a rep wrote to one highlight (version = the highlight's index).
+    /// Every practice response the call's rep wrote, one document per call (version
+    /// [`crate::usecases::practice::PRACTICE_SLOT`]), changed by revision.
     Practice,
 }
 
@@ -199,6 +200,26 @@ pub trait DocumentRepository: Send + Sync {
         kind: DocumentKind,
         version: u32,
     ) -> impl Future<Output = Result<Option<StoredDocument>, StoreError>> + Send;
+    /// A document with the revision it was last written at (0: written without one), for a
+    /// read, change and write.
+    fn get_document_revision(
+        &self,
+        tenant: &TenantId,
+        call: &CallId,
+        kind: DocumentKind,
+        version: u32,
+    ) -> impl Future<Output = Result<Option<(u64, StoredDocument)>, StoreError>> + Send;
+    /// Writes an inline document only while it is still at `read_revision` (0: absent, or
+    /// written without a revision): `Conflict` when another writer got there first.
+    fn put_document_at_revision(
+        &self,
+        tenant: &TenantId,
+        call: &CallId,
+        kind: DocumentKind,
+        version: u32,
+        ciphertext: &[u8],
+        read_revision: u64,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
 }
 
 /// A presigned HTTP request a client performs without AWS credentials.
@@ -326,9 +347,11 @@ pub enum AgeIndex {
     Recordings,
     /// Calls deleted by a user, by deletion time (purged on the next run).
     Deleted,
-    /// Calls waiting for their transcript, by submission time: a job the provider lost fails
-    /// its call after the transcription deadline instead of leaving it waiting forever.
-    Transcribing,
+    /// Calls in a state that waits for the pipeline (`uploaded`, `transcribing`, `transcribed`,
+    /// `scoring`), by when they entered it: the call item itself is in this index while it
+    /// waits (kept by the store from the call's status, so no move can forget it), and the
+    /// sweep retries or fails every call past its state's deadline.
+    Waiting,
 }
 
 impl AgeIndex {
@@ -340,7 +363,7 @@ impl AgeIndex {
             AgeIndex::Calls => "calls",
             AgeIndex::Recordings => "recordings",
             AgeIndex::Deleted => "deleted",
-            AgeIndex::Transcribing => "transcribing",
+            AgeIndex::Waiting => "waiting",
         }
     }
 }
@@ -350,14 +373,17 @@ impl AgeIndex {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum AgeMark {
     Recording,
-    Transcribing,
+    /// Written for a call found deleted or purged right after documents were written for it
+    /// (a worker that ran while the call was deleted): the written items may have missed the
+    /// purge, so the mark, in `deleted`, makes the next reaper run purge the call again.
+    Orphan,
 }
 
 impl AgeMark {
     pub fn index(self) -> AgeIndex {
         match self {
             AgeMark::Recording => AgeIndex::Recordings,
-            AgeMark::Transcribing => AgeIndex::Transcribing,
+            AgeMark::Orphan => AgeIndex::Deleted,
         }
     }
 }

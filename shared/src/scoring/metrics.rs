@@ -23,7 +23,9 @@
 //! - **Silence**: call duration minus the union of all utterance intervals (from 0 to the end
 //!   of the last utterance). **Duration**: the end of the last utterance.
 //! - **Trackers**: each playbook phrase matched case-insensitively on word boundaries; hits are
-//!   timed at the first matched word (word timings) or the utterance start.
+//!   timed at the first matched word (word timings) or the utterance start. Every hit counts;
+//!   the times of the first [`MAX_TRACKER_TIMES`] are kept (a crafted file repeating one
+//!   phrase cannot grow the list without bound).
 //!
 //! Time-based metrics are *unavailable* for transcripts without times, and interruptions for
 //! transcripts without word timings: they are never invented.
@@ -98,6 +100,9 @@ fn timed_tokens(u: &Utterance, word_timed: bool) -> (TokenList, Vec<u64>) {
     }
 }
 
+/// Hit times kept per tracker.
+pub const MAX_TRACKER_TIMES: usize = 500;
+
 struct PreparedTracker {
     name: String,
     phrases: Vec<TokenList>,
@@ -151,7 +156,7 @@ pub fn compute_metrics(transcript: &Transcript, rep: &RepChoice, trackers: &[Tra
             for phrase in &tracker.phrases {
                 for position in phrase_positions(&toks, phrase) {
                     tracker.count += 1;
-                    if timed {
+                    if timed && tracker.at_ms.len() < MAX_TRACKER_TIMES {
                         tracker.at_ms.push(times[position]);
                     }
                 }

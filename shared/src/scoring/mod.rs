@@ -11,7 +11,7 @@ mod tests;
 mod text;
 
 pub use coach::{RUBRIC_VERSION, coach};
-pub use metrics::compute_metrics;
+pub use metrics::{MAX_TRACKER_TIMES, compute_metrics};
 pub use rep::{RepChoice, choose_rep};
 
 use time::OffsetDateTime;

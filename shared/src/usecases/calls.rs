@@ -3,7 +3,8 @@
 use crate::domain::SCHEMA_VERSION;
 use crate::domain::call::{Call, CallStatus, CallType, IllegalTransition};
 use crate::ids::{TeamId, TenantId, UserId};
-use crate::ports::{CallRepository, Clock, IdGenerator, StoreError};
+use crate::messages::PipelineMessage;
+use crate::ports::{CallRepository, Clock, IdGenerator, Queue, QueueError, StoreError};
 pub use crate::usecases::workspace::Change;
 
 #[derive(Debug, thiserror::Error)]
@@ -14,6 +15,8 @@ pub enum CallError {
     Illegal(#[from] IllegalTransition),
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error("the scoring queue failed")]
+    Queue(#[from] QueueError),
 }
 
 /// What the creator supplies for a new call.
@@ -55,6 +58,9 @@ pub async fn create_call<R: CallRepository, C: Clock, I: IdGenerator>(
         legal_hold: false,
         created_at: now,
         updated_at: now,
+        status_since: Some(now),
+        waiting_retries: 0,
+        rescore_requests: 0,
         version: 0,
     };
     calls.create_call(&call).await?;
@@ -117,6 +123,45 @@ pub async fn move_call<R: CallRepository>(
         Ok::<_, CallError>(Change::Write(from))
     })
     .await
+}
+
+/// Asks for a new scoring of the call's current transcript, with `change` (a new rep speaker)
+/// written in the same save through [`update_call`]. When the call has a transcript to score,
+/// the request is counted on the call, which makes it a scoring job of its own (a job running
+/// for the old state finds itself superseded and stores nothing), and the job is queued;
+/// otherwise only `change` is written. Returns whether a re-score was queued.
+pub async fn request_rescore<R, Q, E>(
+    calls: &R,
+    queue: &Q,
+    call: &mut Call,
+    now: time::OffsetDateTime,
+    mut change: impl FnMut(&mut Call) -> Result<(), E>,
+) -> Result<bool, E>
+where
+    R: CallRepository,
+    Q: Queue,
+    E: From<StoreError> + From<QueueError>,
+{
+    let rescoring = update_call(calls, call, |c| {
+        change(c)?;
+        let rescoring = c.status.can_rescore();
+        if rescoring {
+            c.rescore_requests += 1;
+        }
+        c.updated_at = now;
+        Ok::<_, E>(Change::Write(rescoring))
+    })
+    .await?;
+    if rescoring {
+        queue
+            .send(&PipelineMessage::ScoreCall {
+                tenant_id: call.tenant_id.clone(),
+                call_id: call.call_id.clone(),
+                transcript_version: call.transcript_version,
+            })
+            .await?;
+    }
+    Ok(rescoring)
 }
 
 #[cfg(test)]

@@ -262,12 +262,15 @@ where
             return Err(DeletionError::LastOwner);
         }
     }
+    // The calls first: a hold set on one of them meanwhile stops the deletion there, with
+    // the user, their roles and records untouched (only their calls not held are gone, which
+    // were to go anyway), and asking again once the hold is lifted finishes it.
+    let calls = mark_deleted(store, calls, now).await?;
     match store.remove_admin(tenant, user, by).await {
         Ok(()) | Err(StoreError::NotFound) => {}
         Err(StoreError::Conflict) => return Err(DeletionError::Contended),
         Err(e) => return Err(e.into()),
     }
-    let calls = mark_deleted(store, calls, now).await?;
     let mut records = 0;
     for membership in &memberships {
         store
@@ -440,6 +443,11 @@ where
 
 #[cfg(test)]
 mod tests {
+    /// The tests that shred a workspace run one at a time: the log-line test must not share
+    /// the shredding log line's first use with another thread (tracing caches, per callsite,
+    /// whether anyone listens).
+    static SHREDDING: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
     use crate::domain::SCHEMA_VERSION;
     use time::macros::datetime;
 
@@ -670,6 +678,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_legal_hold_on_one_of_the_calls_refuses_the_whole_deletion() {
+        let _serial = SHREDDING.lock().await;
         let w = Workspace::new("acme").await;
         let mut held = w
             .store
@@ -756,7 +765,65 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_hold_set_while_a_user_is_deleted_stops_it_with_their_roles_and_records_kept() {
+        let w = Workspace::new("acme").await;
+        for admin in ["admin", "r1"] {
+            w.store
+                .add_admin(&w.tenant, &user(admin), None)
+                .await
+                .unwrap();
+        }
+        // An owner holds one of r1's calls between the deletion's hold check and its write.
+        w.store
+            .interleave_next_call_write(|call| call.legal_hold = true);
+        let asked = delete_user(&w.store, &w.tenant, &user("r1"), &user("admin"), NOW).await;
+        assert!(matches!(asked, Err(DeletionError::LegalHold)), "{asked:?}");
+        let held: Vec<_> = w
+            .store
+            .calls_of_tenant(&w.tenant)
+            .into_iter()
+            .filter(|c| c.rep_id == user("r1") && c.legal_hold)
+            .collect();
+        assert_eq!(held.len(), 1);
+        assert_ne!(held[0].status, CallStatus::Deleted, "the held call stays");
+        assert!(
+            w.store
+                .admins(&w.tenant)
+                .await
+                .unwrap()
+                .contains(&user("r1")),
+            "still an admin"
+        );
+        assert_eq!(
+            w.store
+                .memberships_of_user(&w.tenant, &user("r1"))
+                .await
+                .unwrap()
+                .len(),
+            2
+        );
+        assert!(w.has_progress("r1").await && w.views("r1").await > 0);
+
+        // Lifted: asking again finishes the deletion.
+        let mut lifted = held[0].clone();
+        lifted.legal_hold = false;
+        w.store.save_call(&mut lifted).await.unwrap();
+        delete_user(&w.store, &w.tenant, &user("r1"), &user("admin"), NOW)
+            .await
+            .unwrap();
+        assert!(
+            !w.store
+                .admins(&w.tenant)
+                .await
+                .unwrap()
+                .contains(&user("r1"))
+        );
+        assert!(!w.has_progress("r1").await);
+    }
+
+    #[tokio::test]
     async fn every_deletion_leaves_an_id_only_log_line_for_restores_to_replay() {
+        let _serial = SHREDDING.lock().await;
         let logs = crate::fakes::CapturedLogs::default();
         let _guard = logs.during();
         let w = Workspace::new("acme").await;
@@ -787,6 +854,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_deleted_workspace_is_shredded_at_once_and_purged_by_the_next_reaper_run() {
+        let _serial = SHREDDING.lock().await;
         let w = Workspace::new("acme").await;
         let key = |tenant: &TenantId| WrappedDataKey {
             tenant: tenant.clone(),
@@ -860,6 +928,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_requested_deletion_locks_at_once_can_be_cancelled_and_shreds_only_after_its_grace() {
+        let _serial = SHREDDING.lock().await;
         let w = Workspace::new("acme").await;
         let key = WrappedDataKey {
             tenant: w.tenant.clone(),
@@ -940,6 +1009,7 @@ mod tests {
 
     #[tokio::test]
     async fn no_grace_shreds_at_once_and_a_legal_hold_refuses_the_request() {
+        let _serial = SHREDDING.lock().await;
         let w = Workspace::new("acme").await;
         let mut record = w.store.get_tenant(&w.tenant).await.unwrap().unwrap();
         record.legal_hold = true;
@@ -962,6 +1032,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_deletion_request_racing_a_legal_hold_keeps_the_hold_and_is_refused() {
+        let _serial = SHREDDING.lock().await;
         let w = Workspace::new("acme").await;
         // An admin sets the workspace's legal hold between this request's read and its write.
         w.store

@@ -11,11 +11,13 @@ use tracing::instrument;
 
 use crate::crypto::{Binding, CryptoError, DataCategory, Envelope};
 use crate::domain::analysis::Analysis;
+use crate::domain::call::CallStatus;
 use crate::domain::transcript::Transcript;
 use crate::ids::{CallId, TenantId};
 use crate::keys::document_key;
 use crate::ports::{
-    BlobError, BlobStore, DocumentKind, DocumentRepository, StoreError, StoredDocument,
+    AgeMark, BlobError, BlobStore, CallRepository, DocumentKind, DocumentRepository,
+    RetentionStore, StoreError, StoredDocument,
 };
 
 /// Ciphertexts above this size go to the blob store (leaves room for the item's other fields).
@@ -35,6 +37,9 @@ pub enum DocumentError {
     Blob(#[from] BlobError),
     #[error("the document's pointer names an object that is gone")]
     MissingBlob,
+    /// A document changed by revision is kept inline: this one would not fit in its item.
+    #[error("the document is too large to change in place")]
+    TooLarge,
 }
 
 impl DocumentError {
@@ -116,6 +121,67 @@ impl<R: DocumentRepository, B: BlobStore, E: Envelope> DocumentVault<'_, R, B, E
         else {
             return Ok(None);
         };
+        self.open(tenant, call, kind, version, stored)
+            .await
+            .map(Some)
+    }
+
+    /// A document with its revision (see [`Self::put_at_revision`]).
+    pub async fn get_revision<T: DeserializeOwned>(
+        &self,
+        tenant: &TenantId,
+        call: &CallId,
+        kind: DocumentKind,
+        version: u32,
+    ) -> Result<Option<(u64, T)>, DocumentError> {
+        let Some((revision, stored)) = self
+            .repository
+            .get_document_revision(tenant, call, kind, version)
+            .await?
+        else {
+            return Ok(None);
+        };
+        let document = self.open(tenant, call, kind, version, stored).await?;
+        Ok(Some((revision, document)))
+    }
+
+    /// Writes a document only while it is still at the revision it was read at, so concurrent
+    /// read-change-writes lose nothing: the loser gets `Store(Conflict)` and reads again. Kept
+    /// inline (`TooLarge` otherwise): an object overwritten in place would race.
+    pub async fn put_at_revision<T: Serialize>(
+        &self,
+        tenant: &TenantId,
+        call: &CallId,
+        kind: DocumentKind,
+        version: u32,
+        document: &T,
+        read_revision: u64,
+    ) -> Result<(), DocumentError> {
+        let plaintext = serde_json::to_vec(document).map_err(DocumentError::Encode)?;
+        let item = item_binding(call, kind, version);
+        let binding = Binding {
+            tenant,
+            category: category_of(kind),
+            item: &item,
+        };
+        let ciphertext = self.envelope.encrypt(binding, &plaintext).await?;
+        if ciphertext.len() > INLINE_LIMIT {
+            return Err(DocumentError::TooLarge);
+        }
+        self.repository
+            .put_document_at_revision(tenant, call, kind, version, &ciphertext, read_revision)
+            .await?;
+        Ok(())
+    }
+
+    async fn open<T: DeserializeOwned>(
+        &self,
+        tenant: &TenantId,
+        call: &CallId,
+        kind: DocumentKind,
+        version: u32,
+        stored: StoredDocument,
+    ) -> Result<T, DocumentError> {
         let ciphertext = match stored {
             StoredDocument::Inline(bytes) => bytes,
             StoredDocument::Blob { key } => self
@@ -131,9 +197,7 @@ impl<R: DocumentRepository, B: BlobStore, E: Envelope> DocumentVault<'_, R, B, E
             item: &item,
         };
         let plaintext = self.envelope.decrypt(binding, &ciphertext).await?;
-        serde_json::from_slice(&plaintext)
-            .map(Some)
-            .map_err(DocumentError::Decode)
+        serde_json::from_slice(&plaintext).map_err(DocumentError::Decode)
     }
 
     pub async fn put_transcript(
@@ -157,6 +221,26 @@ impl<R: DocumentRepository, B: BlobStore, E: Envelope> DocumentVault<'_, R, B, E
         )
         .await
     }
+}
+
+/// Whether the call is still there and not deleted, asked right after documents were written
+/// for it. When it is not, what was written may have missed the call's purge (a worker that
+/// ran while the call was deleted and purged): an orphan mark in the `deleted` index makes the
+/// next reaper run purge the call's items and objects again, so nothing is left behind.
+pub async fn live_after_writes<S: CallRepository + RetentionStore>(
+    store: &S,
+    tenant: &TenantId,
+    call: &CallId,
+    now: time::OffsetDateTime,
+) -> Result<bool, StoreError> {
+    let live = store
+        .get_call(tenant, call)
+        .await?
+        .is_some_and(|c| c.status != CallStatus::Deleted);
+    if !live {
+        store.mark_aging(tenant, call, AgeMark::Orphan, now).await?;
+    }
+    Ok(live)
 }
 
 #[cfg(test)]

@@ -43,6 +43,7 @@ use crate::ports::{
     PlaybookRepository, ProgressRepository, StoreError, TeamRepository, TenantRepository, UsageLog,
 };
 use crate::usecases::documents::{DocumentError, DocumentVault};
+use crate::usecases::practice;
 use crate::usecases::progress::{ProgressError, load_progress};
 use crate::usecases::streamed::{MIN_PART_SIZE, StreamedObject};
 
@@ -245,19 +246,14 @@ async fn write_bundle<S: ExportSource, B: BlobStore, E: Envelope>(
                 } else {
                     (None, None)
                 };
-                let mut practice: Vec<PracticeResponse> = Vec::new();
                 counts.calls += 1;
                 counts.transcripts += u64::from(transcript.is_some());
                 if let Some(a) = &analysis {
                     counts.analyses += 1;
                     counts.highlights += a.highlights.len() as u64;
-                    for index in 0..a.highlights.len() as u32 {
-                        let written: Option<Vec<PracticeResponse>> = vault
-                            .get(tenant, &call.call_id, DocumentKind::Practice, index)
-                            .await?;
-                        practice.extend(written.unwrap_or_default());
-                    }
                 }
+                let practice: Vec<PracticeResponse> =
+                    practice::list_responses(&vault, tenant, &call.call_id).await?;
                 counts.practice_responses += practice.len() as u64;
                 reps.insert(call.rep_id.clone());
                 let entry = CallEntry {

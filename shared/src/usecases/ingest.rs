@@ -239,9 +239,17 @@ where
             Ok(ids) => ids,
             Err(rejection) => return Ok(IngestOutcome::Rejected(rejection)),
         };
+        // An upload only a presigned URL of ours can make, for a call deleted or purged since
+        // (the URL was still valid): the file has no call to belong to, so it is removed now
+        // (nothing would ever purge it), and the event is an outcome, not a retry.
         let Some(call) = self.store.get_call(&tenant, &call_id).await? else {
+            self.blobs.delete(std::slice::from_ref(&key)).await?;
             return Ok(IngestOutcome::Rejected(Rejection::UnknownCall));
         };
+        if call.status == CallStatus::Deleted {
+            self.blobs.delete(std::slice::from_ref(&key)).await?;
+            return Ok(IngestOutcome::Ignored("the call was deleted"));
+        }
         if let (Some(incoming), Some(current)) = (&event.sequencer, &call.upload_sequencer) {
             if sequencer_is_newer(current, incoming) {
                 return Ok(IngestOutcome::Ignored("an older event for this upload"));
@@ -319,7 +327,8 @@ where
             call.status == CallStatus::Uploaded && call.upload_key.as_deref() == Some(key);
         if !resuming {
             if !call.status.can_move_to(CallStatus::Uploaded) {
-                // Transcribing or scoring an earlier upload: try again once that settles.
+                // Another file of the call is being taken in right now: a matter of seconds.
+                // (A newer upload supersedes a transcription or scoring in flight.)
                 return Err(IngestError::InProgress);
             }
             call.upload_sequencer = event.sequencer.clone().or(call.upload_sequencer.take());
@@ -820,6 +829,66 @@ mod tests {
             (CallStatus::Transcribed, 1)
         );
         assert_eq!(rig.queue.messages().len(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_newer_upload_supersedes_a_transcription_in_flight_and_a_deleted_call_is_final() {
+        let rig = Rig::new();
+        let call = rig.call().await;
+        let mut first = rig.upload(&call, "f.vtt", VTT).await;
+        first.sequencer = Some("0062E99A88DC407460".into());
+        // The first upload went to a provider, which may take hours.
+        let mut waiting = rig.status(&call).await;
+        waiting.upload_sequencer = first.sequencer.clone();
+        waiting.upload_key = Some(form_decode(&first.encoded_key).unwrap());
+        for next in [CallStatus::Uploaded, CallStatus::Transcribing] {
+            waiting.transition(next, rig.clock.now()).unwrap();
+        }
+        rig.store.save_call(&mut waiting).await.unwrap();
+        let mut newer = rig.upload(&call, "f.vtt", VTT).await;
+        newer.sequencer = Some("0062E99A88DC407470".into());
+        assert_eq!(
+            rig.ingestor().ingest(&newer).await.unwrap(),
+            IngestOutcome::Transcribed {
+                transcript_version: 1
+            }
+        );
+        let stored = rig.status(&call).await;
+        assert_eq!(
+            (stored.status, stored.transcription.is_none()),
+            (CallStatus::Transcribed, true),
+            "the old job is no longer the call's"
+        );
+
+        // Deleted: an upload arriving afterwards (a URL still valid) is an outcome, not a retry.
+        let mut deleted = stored;
+        deleted
+            .transition(CallStatus::Deleted, rig.clock.now())
+            .unwrap();
+        rig.store.save_call(&mut deleted).await.unwrap();
+        let mut late = rig.upload(&call, "f.vtt", VTT).await;
+        late.sequencer = Some("0062E99A88DC407480".into());
+        assert_eq!(
+            rig.ingestor().ingest(&late).await.unwrap(),
+            IngestOutcome::Ignored("the call was deleted")
+        );
+        assert_eq!(rig.status(&call).await.status, CallStatus::Deleted);
+        let late_key = form_decode(&late.encoded_key).unwrap();
+        assert!(
+            rig.blobs.get(&late_key).await.unwrap().is_none(),
+            "the late upload is removed"
+        );
+
+        // Purged: the same for an upload whose call is gone altogether.
+        crate::ports::RetentionStore::delete_call_items(&rig.store, &rig.tenant, &call.call_id)
+            .await
+            .unwrap();
+        let after_purge = rig.upload(&call, "f.vtt", VTT).await;
+        assert_eq!(
+            rig.ingestor().ingest(&after_purge).await.unwrap(),
+            IngestOutcome::Rejected(Rejection::UnknownCall)
+        );
+        assert!(rig.blobs.get(&late_key).await.unwrap().is_none());
     }
 
     #[test]

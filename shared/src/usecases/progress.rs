@@ -73,6 +73,22 @@ pub async fn record_progress<S: ProgressRepository, E: Envelope>(
     .map(|_| ())
 }
 
+/// Drops a deleted or expired call's entry from its rep's progress (nothing is written when
+/// there is none).
+pub async fn forget_call_progress<S: ProgressRepository, E: Envelope>(
+    store: &S,
+    envelope: &E,
+    tenant: &TenantId,
+    rep: &UserId,
+    call: &crate::ids::CallId,
+) -> Result<(), ProgressError> {
+    update_progress(store, envelope, tenant, rep, |progress| {
+        progress.forget_call(call)
+    })
+    .await
+    .map(|_| ())
+}
+
 /// Applies `change` to the rep's progress with optimistic concurrency (reloading and
 /// re-applying when another writer won). `change` returns false to write nothing.
 /// Returns the record as written, or as read when nothing was written.

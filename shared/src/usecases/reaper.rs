@@ -24,6 +24,7 @@ use tracing::{info, warn};
 
 use crate::crypto::DataKeyStore;
 use crate::domain::audit::AuditEvent;
+use crate::domain::call::{Call, CallStatus};
 use crate::domain::org::Tenant;
 use crate::domain::retention::{AccountState, RetentionPolicy};
 use crate::ids::TenantId;
@@ -98,7 +99,7 @@ pub fn window(policy: &RetentionPolicy, index: AgeIndex) -> Option<Duration> {
         },
         AgeIndex::Recordings => Some(days(policy.recordings_days_after_transcription)),
         // Not a retention index: the transcription sweep reads it.
-        AgeIndex::Transcribing => None,
+        AgeIndex::Waiting => None,
     }
 }
 
@@ -414,6 +415,34 @@ where
         Ok(Destruction::Done)
     }
 
+    /// Whether a due entry's call may go now.
+    fn decide(index: AgeIndex, call: &Call) -> Claim {
+        if call.legal_hold {
+            return Claim::Held;
+        }
+        let transcribed = matches!(
+            call.status,
+            CallStatus::Transcribed | CallStatus::Scoring | CallStatus::Scored
+        );
+        if index == AgeIndex::Recordings && !transcribed {
+            // A newer upload is on its way; its transcription writes a fresh mark.
+            return Claim::Moved;
+        }
+        Claim::Taken
+    }
+
+    /// Counts an entry kept for now; true when a dry run would delete it.
+    fn count_kept(&self, claim: Claim, report: &mut ReapReport) -> bool {
+        match claim {
+            Claim::Held => {
+                report.held += 1;
+                false
+            }
+            Claim::Moved => false,
+            Claim::Taken => true,
+        }
+    }
+
     /// Deletes what one due entry covers; false when a hold (or a newer upload) keeps it.
     async fn handle(
         &self,
@@ -426,52 +455,39 @@ where
     ) -> Result<bool, ReapError> {
         let tenant_id = &tenant.tenant_id;
         let call = self.store.get_call(tenant_id, &entry.call_id).await?;
-        if call.as_ref().is_some_and(|c| c.legal_hold) {
-            report.held += 1;
-            return Ok(false);
+        let first_look = match &call {
+            Some(c) => Self::decide(index, c),
+            None => Claim::Taken,
+        };
+        if first_look != Claim::Taken || dry_run {
+            return Ok(self.count_kept(first_look, report));
         }
-        if index == AgeIndex::Recordings
-            && call.as_ref().is_some_and(|c| {
-                !matches!(
-                    c.status,
-                    crate::domain::call::CallStatus::Transcribed
-                        | crate::domain::call::CallStatus::Scoring
-                        | crate::domain::call::CallStatus::Scored
-                )
-            })
-        {
-            // A newer upload is on its way; its transcription writes a fresh mark.
-            return Ok(false);
-        }
-        if dry_run {
-            return Ok(true);
-        }
-        // An expired call is claimed before anything of it goes: moved to `deleted` at the
-        // version read, so a hold set since the check above keeps it (and none can be set
-        // on a deleted call afterwards).
-        if index == AgeIndex::Calls
-            && let Some(mut claimed) = call.clone()
-        {
+        // The call is claimed before anything of it goes, with a write at the version read: a
+        // hold set (or a newer upload begun) since the look above makes the write fail, and
+        // the decision is made again from the stored call. An expired call moves to
+        // `deleted` (no hold can be set on it afterwards); a call's recording loses its
+        // upload key (a hold set afterwards came after the deletion).
+        if let Some(mut claimed) = call.clone() {
             let at = self.clock.now();
-            let taken = update_call(self.store, &mut claimed, |c| {
-                use crate::domain::call::CallStatus;
-                if c.legal_hold {
-                    return Ok::<_, StoreError>(Change::Keep(false));
+            let claim = update_call(self.store, &mut claimed, |c| {
+                let decision = Self::decide(index, c);
+                if decision != Claim::Taken {
+                    return Ok::<_, StoreError>(Change::Keep(decision));
                 }
-                if c.status != CallStatus::Deleted {
-                    c.transition(CallStatus::Deleted, at)
-                        .map_err(|_| StoreError::StaleTransition { expected: c.status })?;
-                    return Ok(Change::Write(true));
+                match index {
+                    AgeIndex::Calls if c.status != CallStatus::Deleted => {
+                        c.transition(CallStatus::Deleted, at)
+                            .map_err(|_| StoreError::StaleTransition { expected: c.status })?;
+                    }
+                    AgeIndex::Recordings if c.upload_key.is_some() => c.upload_key = None,
+                    _ => return Ok(Change::Keep(Claim::Taken)),
                 }
-                Ok(Change::Keep(true))
+                Ok(Change::Write(Claim::Taken))
             })
             .await;
-            match taken {
-                Ok(true) | Err(StoreError::NotFound) => {}
-                Ok(false) => {
-                    report.held += 1;
-                    return Ok(false);
-                }
+            match claim {
+                Ok(Claim::Taken) | Err(StoreError::NotFound) => {}
+                Ok(kept) => return Ok(self.count_kept(kept, report)),
                 Err(error) => return Err(error.into()),
             }
         }
@@ -480,7 +496,7 @@ where
             AgeIndex::Calls => "retention.call_expired",
             AgeIndex::Deleted => "retention.deleted_call_purged",
             // Has no retention window, so the reaper never sweeps it.
-            AgeIndex::Transcribing => return Ok(false),
+            AgeIndex::Waiting => return Ok(false),
         };
         let object = format!("call/{}", entry.call_id);
         let due_text = due_at.unix_timestamp().to_string();
@@ -507,6 +523,15 @@ where
         }
         Ok(true)
     }
+}
+
+/// What the reaper may do with a due entry's call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Claim {
+    Taken,
+    Held,
+    /// A newer upload replaced the recording that aged.
+    Moved,
 }
 
 #[cfg(test)]
@@ -737,6 +762,120 @@ mod tests {
             "the encrypted transcript stays"
         );
         assert_eq!(rig.objects_of(&fresh.call_id), 2);
+    }
+
+    #[tokio::test]
+    async fn a_hold_set_after_the_reapers_look_keeps_the_expired_call_and_the_recording() {
+        let rig = Rig::new();
+        let tenant = rig.tenant("acme", Some(30), false).await;
+        // An expired call: the hold lands between the reaper's read and its claim.
+        let expired = rig.call(&tenant, NOW - Duration::days(31)).await;
+        rig.store
+            .interleave_next_call_write(|c| c.legal_hold = true);
+        let report = rig.reaper().run(None, false, || true).await.unwrap();
+        assert_eq!((report.held, report.calls.get("calls")), (1, None));
+        let kept = rig
+            .store
+            .get_call(&tenant, &expired.call_id)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            (kept.status, kept.legal_hold),
+            (CallStatus::AwaitingUpload, true)
+        );
+        assert_eq!(rig.objects_of(&expired.call_id), 2);
+
+        // A recording past its window: the same race, and the upload stays.
+        let other = rig.tenant("other", None, false).await;
+        let mut call = rig.call(&other, NOW - Duration::days(60)).await;
+        call.status = CallStatus::Scored;
+        call.upload_key = Some(format!("uploads/{other}/{}/call.vtt", call.call_id));
+        rig.store.save_call(&mut call).await.unwrap();
+        rig.store
+            .mark_aging(
+                &other,
+                &call.call_id,
+                AgeMark::Recording,
+                NOW - Duration::days(31),
+            )
+            .await
+            .unwrap();
+        rig.store
+            .interleave_next_call_write(|c| c.legal_hold = true);
+        let report = rig.reaper().run(None, false, || true).await.unwrap();
+        assert_eq!(report.calls.get("recordings"), None);
+        assert_eq!(rig.objects_of(&call.call_id), 2, "the held recording stays");
+
+        // Without a hold, the claim takes the recording's key with it.
+        let mut lifted = rig
+            .store
+            .get_call(&other, &call.call_id)
+            .await
+            .unwrap()
+            .unwrap();
+        lifted.legal_hold = false;
+        rig.store.save_call(&mut lifted).await.unwrap();
+        let report = rig.reaper().run(None, false, || true).await.unwrap();
+        assert_eq!(report.calls.get("recordings"), Some(&1));
+        let stored = rig
+            .store
+            .get_call(&other, &call.call_id)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            (stored.status, stored.upload_key),
+            (CallStatus::Scored, None)
+        );
+        assert_eq!(rig.objects_of(&call.call_id), 1, "the transcript stays");
+    }
+
+    #[tokio::test]
+    async fn what_a_late_writer_left_for_a_purged_call_goes_with_the_next_run() {
+        let rig = Rig::new();
+        let tenant = rig.tenant("acme", None, false).await;
+        let call = rig.call(&tenant, NOW - Duration::days(1)).await;
+        // Purged, and then a worker that ran meanwhile writes a large document for it.
+        rig.store
+            .delete_call_items(&tenant, &call.call_id)
+            .await
+            .unwrap();
+        crate::ports::DocumentRepository::put_document(
+            &rig.store,
+            &tenant,
+            &call.call_id,
+            crate::ports::DocumentKind::Analysis,
+            1,
+            &crate::ports::StoredDocument::Blob {
+                key: format!("documents/{tenant}/{}/analysis/v1", call.call_id),
+            },
+        )
+        .await
+        .unwrap();
+        let live =
+            crate::usecases::documents::live_after_writes(&rig.store, &tenant, &call.call_id, NOW)
+                .await
+                .unwrap();
+        assert!(!live);
+        let report = rig.reaper().run(None, false, || true).await.unwrap();
+        assert_eq!(report.calls.get("deleted"), Some(&1));
+        assert_eq!(rig.objects_of(&call.call_id), 0, "the objects went");
+        assert_eq!(
+            crate::ports::DocumentRepository::get_document(
+                &rig.store,
+                &tenant,
+                &call.call_id,
+                crate::ports::DocumentKind::Analysis,
+                1
+            )
+            .await
+            .unwrap(),
+            None,
+            "the document item went"
+        );
+        let again = rig.reaper().run(None, false, || true).await.unwrap();
+        assert!(again.calls.is_empty(), "the orphan mark went too");
     }
 
     #[tokio::test]

@@ -22,9 +22,9 @@ use crate::ports::{
     BlobStore, Clock, DocumentKind, IdGenerator, IdempotencyKey, PipelineStore, StoreError,
 };
 use crate::scoring::{RUBRIC_VERSION, ScoringRequest, deterministic_analysis};
-use crate::usecases::documents::{DocumentError, DocumentVault};
+use crate::usecases::documents::{DocumentError, DocumentVault, live_after_writes};
 use crate::usecases::once::{Once, run_once};
-use crate::usecases::progress::record_progress;
+use crate::usecases::progress::{forget_call_progress, record_progress};
 use crate::usecases::quota::{self, Meter, Quotas, Spend};
 
 /// How long a claimed scoring job may be in progress before another delivery takes it over:
@@ -133,8 +133,11 @@ where
         }
         // The rep speaker is part of what is scored: choosing another one re-scores the same
         // transcript version (a digest, so no name sits in a key).
+        // Each re-score request is a job of its own (`r{n}`), so asking again after a change
+        // back (speaker X, Y, X; a playbook changed back) scores again.
         let speaker = speaker_digest(call.rep_speaker.as_deref());
-        let key = format!("score#{call_id}#v{version}#{RUBRIC_VERSION}#{speaker}");
+        let requests = call.rescore_requests;
+        let key = format!("score#{call_id}#v{version}#r{requests}#{RUBRIC_VERSION}#{speaker}");
         let record = IdempotencyKey {
             tenant,
             call: Some(call_id),
@@ -258,14 +261,29 @@ where
             blobs: self.blobs,
             envelope: self.envelope,
         };
-        // A speaker chosen while the coach ran queued a re-score of its own: this analysis is
-        // for the old one, so it is neither stored nor marked (the other job does both).
+        // A speaker chosen or a re-score asked for while the coach ran queued a job of its
+        // own: this analysis is for the old state, so it is neither stored nor marked (the
+        // other job does both). A call deleted meanwhile gets nothing written for it.
         let (version, speaker) = (call.transcript_version, call.rep_speaker.clone());
+        let requests = call.rescore_requests;
         let current = self.store.get_call(&call.tenant_id, &call.call_id).await?;
-        if current.is_some_and(|c| c.rep_speaker != speaker) {
-            return Ok(ScoreOutcome::Skipped(
-                "another rep speaker was chosen while it was scored",
-            ));
+        match current {
+            None => {
+                return Ok(ScoreOutcome::Skipped(
+                    "the call was deleted while it was scored",
+                ));
+            }
+            Some(c) if c.status == CallStatus::Deleted => {
+                return Ok(ScoreOutcome::Skipped(
+                    "the call was deleted while it was scored",
+                ));
+            }
+            Some(c) if c.rep_speaker != speaker || c.rescore_requests != requests => {
+                return Ok(ScoreOutcome::Skipped(
+                    "another rep speaker or a re-score was asked for while it was scored",
+                ));
+            }
+            Some(_) => {}
         }
         vault.put_analysis(&analysis).await?;
         // Before the call is marked scored, so a failure here retries this whole step.
@@ -281,7 +299,9 @@ where
         // deleted, given a newer transcript or another speaker meanwhile is not marked scored.
         let now = self.clock.now();
         let scored = update_call(self.store, &mut call, |c| {
-            let same = c.transcript_version == version && c.rep_speaker == speaker;
+            let same = c.transcript_version == version
+                && c.rep_speaker == speaker
+                && c.rescore_requests == requests;
             if c.status != CallStatus::Scoring || !same {
                 return Ok::<_, StoreError>(Change::Keep(false));
             }
@@ -291,6 +311,21 @@ where
         })
         .await?;
         if !scored {
+            // Deleted while the analysis and the progress were written: take the call's
+            // progress entry back, and leave the written documents to the reaper.
+            if !live_after_writes(self.store, &call.tenant_id, &call.call_id, now).await? {
+                forget_call_progress(
+                    self.store,
+                    self.envelope,
+                    &call.tenant_id,
+                    &call.rep_id,
+                    &call.call_id,
+                )
+                .await?;
+                return Ok(ScoreOutcome::Skipped(
+                    "the call was deleted while it was scored",
+                ));
+            }
             return Ok(ScoreOutcome::Skipped(
                 "the call moved on while it was scored",
             ));
@@ -311,6 +346,7 @@ where
                 &version,
                 RUBRIC_VERSION,
                 &speaker_digest(speaker.as_deref()),
+                &requests.to_string(),
             ],
             now,
         );
@@ -665,6 +701,28 @@ mod tests {
         }
     }
 
+    /// A coach during whose run the call's owner deletes the call and the reaper purges it.
+    struct DeletedMidRun {
+        store: InMemoryStore,
+    }
+
+    impl Coach for DeletedMidRun {
+        async fn judge(
+            &self,
+            request: &ScoringRequest<'_>,
+            baseline: Analysis,
+        ) -> Result<Analysis, CoachUnavailable> {
+            crate::ports::RetentionStore::delete_call_items(
+                &self.store,
+                request.tenant_id,
+                request.call_id,
+            )
+            .await
+            .unwrap();
+            Ok(baseline)
+        }
+    }
+
     /// The worker's ports over fakes, and a transcribed call of Dana (rep) and Sam.
     struct Rig {
         store: InMemoryStore,
@@ -781,6 +839,90 @@ mod tests {
         // Sam is the transcript's second speaker.
         let analysis = rig.analysis(&call).await.unwrap();
         assert_eq!(analysis.metrics.rep_speaker, Some(1));
+    }
+
+    #[tokio::test]
+    async fn each_rescore_request_scores_again_even_back_to_an_earlier_speaker() {
+        let rig = Rig::new();
+        let mut call = rig.call().await;
+        let scorer_coach = DeterministicCoach;
+        let score = || async {
+            rig.scorer(&scorer_coach)
+                .score(&call.tenant_id, &call.call_id, 1, false)
+                .await
+                .unwrap()
+        };
+        assert!(matches!(score().await, ScoreOutcome::Scored { .. }));
+        let queue = crate::fakes::InMemoryQueue::default();
+        // Sam, Dana, then Sam again: each a request of its own, each scored.
+        for (speaker, index) in [("Sam", 1), ("Dana", 0), ("Sam", 1)] {
+            let mut copy = rig.stored(&call).await;
+            let rescoring = crate::usecases::calls::request_rescore(
+                &rig.store,
+                &queue,
+                &mut copy,
+                rig.clock.now(),
+                |c| {
+                    c.rep_speaker = Some(speaker.into());
+                    Ok::<_, crate::usecases::calls::CallError>(())
+                },
+            )
+            .await
+            .unwrap();
+            assert!(rescoring);
+            call = copy;
+            let outcome = rig
+                .scorer(&scorer_coach)
+                .score(&call.tenant_id, &call.call_id, 1, false)
+                .await
+                .unwrap();
+            assert!(
+                matches!(outcome, ScoreOutcome::Scored { .. }),
+                "{speaker}: {outcome:?}"
+            );
+            let analysis = rig.analysis(&call).await.unwrap();
+            assert_eq!(analysis.metrics.rep_speaker, Some(index), "{speaker}");
+        }
+        assert_eq!(queue.take().len(), 3, "one job per request");
+        // A redelivery of the last job is still the one job.
+        assert!(matches!(
+            rig.scorer(&scorer_coach)
+                .score(&call.tenant_id, &call.call_id, 1, false)
+                .await
+                .unwrap(),
+            ScoreOutcome::Skipped("already scored")
+        ));
+    }
+
+    #[tokio::test]
+    async fn a_call_deleted_and_purged_while_the_coach_runs_gets_nothing_written() {
+        let rig = Rig::new();
+        let call = rig.call().await;
+        let coach = DeletedMidRun {
+            store: rig.store.clone(),
+        };
+        let outcome = rig
+            .scorer(&coach)
+            .score(&call.tenant_id, &call.call_id, 1, false)
+            .await
+            .unwrap();
+        assert_eq!(
+            outcome,
+            ScoreOutcome::Skipped("the call was deleted while it was scored")
+        );
+        assert_eq!(rig.analysis(&call).await, None, "no orphan analysis");
+        let progress = crate::usecases::progress::load_progress(
+            &rig.store,
+            &rig.cipher,
+            &call.tenant_id,
+            &call.rep_id,
+        )
+        .await
+        .unwrap();
+        assert!(
+            progress.is_none_or(|p| p.entries.is_empty()),
+            "no progress entry for a call that is gone"
+        );
     }
 
     #[tokio::test]

@@ -9,13 +9,10 @@ use tracing::info;
 use crate::crypto::Envelope;
 use crate::domain::call::{Call, CallStatus};
 use crate::domain::transcript::Transcript;
-use crate::ids::TenantId;
 use crate::messages::PipelineMessage;
 use crate::parse::{TranscriptFormat, parse_as};
-use crate::ports::{
-    AgeIndex, AgeMark, BlobStore, Clock, PipelineStore, Queue, QueueError, StoreError,
-};
-use crate::usecases::documents::{DocumentError, DocumentVault};
+use crate::ports::{AgeMark, BlobStore, Clock, PipelineStore, Queue, QueueError, StoreError};
+use crate::usecases::documents::{DocumentError, DocumentVault, live_after_writes};
 
 #[derive(Debug, thiserror::Error)]
 pub enum SinkError {
@@ -37,16 +34,6 @@ pub enum Accepted {
     Unreadable {
         reason: String,
     },
-}
-
-/// What a sweep for overdue transcriptions did.
-#[derive(Debug, Default, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct OverdueReport {
-    /// Marks past the deadline that were looked at.
-    pub seen: u64,
-    /// Calls failed for it.
-    pub failed: u64,
-    pub finished: bool,
 }
 
 /// Rounds of taking in the API's changes before a pipeline save gives up.
@@ -72,29 +59,16 @@ where
     /// Moves the call with a conditional save (the version it was read at: a hold or a rep
     /// speaker set since makes the save fail and the event is retried from a fresh read,
     /// rather than undone). The audit event goes first: its id derives from the move, so a
-    /// retry after a failed write records it once.
-    ///
-    /// A call entering `transcribing` is marked first (a mark without the move is cleared by
-    /// the sweep; a move without the mark would wait forever), and unmarked once it leaves.
+    /// retry after a failed write records it once. A call entering a waiting state is in the
+    /// waiting index from its save (`usecases::waiting`).
     pub async fn move_call(&self, call: &mut Call, next: CallStatus) -> Result<(), StoreError> {
         let from = call.status;
         if call.transition(next, self.clock.now()).is_err() {
             return Err(StoreError::StaleTransition { expected: from });
         }
-        if next == CallStatus::Transcribing {
-            self.store
-                .mark_aging(
-                    &call.tenant_id,
-                    &call.call_id,
-                    AgeMark::Transcribing,
-                    self.clock.now(),
-                )
-                .await?;
-        }
         self.record(call, &format!("pipeline.call_{}", next.as_str()))
             .await?;
-        self.save_over_api_changes(call, from).await?;
-        self.left(call, from).await
+        self.save_over_api_changes(call, from).await
     }
 
     /// A conditional save that takes in what the API changed meanwhile. While a pipeline step
@@ -132,16 +106,6 @@ where
         })
     }
 
-    /// Clears the transcription mark of a call that has just left `transcribing`.
-    async fn left(&self, call: &Call, from: CallStatus) -> Result<(), StoreError> {
-        if from == CallStatus::Transcribing && call.status != CallStatus::Transcribing {
-            self.store
-                .clear_aging_mark(&call.tenant_id, &call.call_id, AgeMark::Transcribing)
-                .await?;
-        }
-        Ok(())
-    }
-
     /// The audit event of a pipeline step on `call`: ids only, unique per upload and version.
     async fn record(&self, call: &Call, action: &str) -> Result<(), StoreError> {
         let version = call.transcript_version.to_string();
@@ -174,7 +138,6 @@ where
         if call.fail(reason.to_owned(), self.clock.now()).is_ok() {
             self.record(call, "pipeline.call_failed").await?;
             self.save_over_api_changes(call, from).await?;
-            self.left(call, from).await?;
         }
         info!(tenant = %call.tenant_id, call = %call.call_id, "call marked failed");
         Ok(())
@@ -207,94 +170,17 @@ where
         if let Some(job) = call.transcription.as_mut() {
             job.completed_at = Some(self.clock.now());
         }
-        self.move_call(call, CallStatus::Transcribed).await?;
+        if let Err(error) = self.move_call(call, CallStatus::Transcribed).await {
+            // Deleted (or purged) while the transcript was written: it must not outlive the
+            // call. The error stands; the redelivery finds the call deleted.
+            if matches!(error, StoreError::StaleTransition { .. }) {
+                live_after_writes(self.store, &call.tenant_id, &call.call_id, self.clock.now())
+                    .await?;
+            }
+            return Err(error.into());
+        }
         self.queue_scoring(call).await?;
         Ok(version)
-    }
-
-    /// Fails every call whose transcript did not come within `deadline` of its submission (a
-    /// job the provider lost, a callback that never came), with a reason its owner can read,
-    /// so no call waits forever. Calls that moved on meanwhile only lose their mark. Stops
-    /// when `has_time()` says so; the next sweep continues.
-    pub async fn fail_overdue(
-        &self,
-        deadline: time::Duration,
-        has_time: impl Fn() -> bool,
-    ) -> Result<OverdueReport, StoreError> {
-        let mut report = OverdueReport {
-            finished: true,
-            ..OverdueReport::default()
-        };
-        for tenant in self.store.tenant_ids().await? {
-            if !self
-                .fail_overdue_of(&tenant, deadline, &has_time, &mut report)
-                .await?
-            {
-                report.finished = false;
-                break;
-            }
-        }
-        Ok(report)
-    }
-
-    /// [`Self::fail_overdue`] for one workspace.
-    pub async fn fail_overdue_in(
-        &self,
-        tenant: &TenantId,
-        deadline: time::Duration,
-    ) -> Result<OverdueReport, StoreError> {
-        let mut report = OverdueReport::default();
-        report.finished = self
-            .fail_overdue_of(tenant, deadline, &|| true, &mut report)
-            .await?;
-        Ok(report)
-    }
-
-    /// False when time ran out.
-    async fn fail_overdue_of(
-        &self,
-        tenant: &TenantId,
-        deadline: time::Duration,
-        has_time: &impl Fn() -> bool,
-        report: &mut OverdueReport,
-    ) -> Result<bool, StoreError> {
-        let cutoff = self.clock.now() - deadline;
-        let reason = format!(
-            "the transcription did not finish within {} hours; upload the recording again",
-            deadline.whole_hours()
-        );
-        let mut after = None;
-        loop {
-            let due = self
-                .store
-                .due_calls(tenant, AgeIndex::Transcribing, cutoff, after.as_ref(), 100)
-                .await?;
-            for entry in &due {
-                if !has_time() {
-                    return Ok(false);
-                }
-                report.seen += 1;
-                match self.store.get_call(tenant, &entry.call_id).await? {
-                    Some(mut call) if call.status == CallStatus::Transcribing => {
-                        match self.fail(&mut call, &reason).await {
-                            Ok(()) => report.failed += 1,
-                            // It moved on meanwhile; whoever moved it cleared the mark.
-                            Err(StoreError::StaleTransition { .. }) => {}
-                            Err(e) => return Err(e),
-                        }
-                    }
-                    _ => {
-                        self.store
-                            .clear_aging_mark(tenant, &entry.call_id, AgeMark::Transcribing)
-                            .await?;
-                    }
-                }
-            }
-            match due.last() {
-                Some(last) if due.len() == 100 => after = Some(last.clone()),
-                _ => return Ok(true),
-            }
-        }
     }
 
     /// Parses `bytes` as `format` and stores the transcript ([`Self::accept`]); bytes that do
@@ -334,8 +220,8 @@ where
 
 #[cfg(test)]
 mod tests {
+    use time::OffsetDateTime;
     use time::macros::datetime;
-    use time::{Duration, OffsetDateTime};
 
     use super::*;
 
@@ -344,12 +230,12 @@ mod tests {
     use crate::fakes::{
         InMemoryBlobStore, InMemoryQueue, InMemoryStore, ManualClock, fake_cipher_over,
     };
-    use crate::ports::{CallRepository, RetentionStore, TenantRepository};
+    use crate::ids::TenantId;
+    use crate::ports::{CallRepository, TenantRepository};
     use crate::system::RandomIds;
     use crate::usecases::calls::{NewCall, create_call};
 
     const SUBMITTED: OffsetDateTime = datetime!(2026-11-24 1:00 UTC);
-    const DEADLINE: Duration = Duration::hours(6);
 
     struct Rig {
         store: InMemoryStore,
@@ -373,18 +259,6 @@ mod tests {
                 .await
                 .unwrap();
             rig
-        }
-
-        async fn sweep(&self) -> OverdueReport {
-            let envelope = fake_cipher_over(self.store.clone(), ManualClock::at(SUBMITTED));
-            let sink = TranscriptSink {
-                store: &self.store,
-                blobs: &self.blobs,
-                envelope: &envelope,
-                queue: &self.queue,
-                clock: &self.clock,
-            };
-            sink.fail_overdue(DEADLINE, || true).await.unwrap()
         }
 
         /// A call sent to a provider at the rig's clock time.
@@ -424,20 +298,6 @@ mod tests {
                 .unwrap()
                 .unwrap()
         }
-
-        async fn marks(&self) -> usize {
-            self.store
-                .due_calls(
-                    &self.tenant,
-                    AgeIndex::Transcribing,
-                    SUBMITTED + Duration::days(9),
-                    None,
-                    100,
-                )
-                .await
-                .unwrap()
-                .len()
-        }
     }
 
     #[tokio::test]
@@ -476,81 +336,5 @@ mod tests {
             sink.save(&mut stale).await,
             Err(StoreError::StaleTransition { .. })
         ));
-    }
-
-    #[tokio::test]
-    async fn a_call_whose_transcript_never_comes_fails_at_the_deadline_and_only_then() {
-        let rig = Rig::new().await;
-        let lost = rig.submitted().await;
-        assert_eq!(rig.marks().await, 1);
-
-        rig.clock.set(SUBMITTED + DEADLINE - Duration::seconds(1));
-        assert_eq!(rig.sweep().await.failed, 0);
-        assert_eq!(rig.reload(&lost).await.status, CallStatus::Transcribing);
-
-        rig.clock.set(SUBMITTED + DEADLINE);
-        let report = rig.sweep().await;
-        assert_eq!((report.seen, report.failed, report.finished), (1, 1, true));
-        let failed = rig.reload(&lost).await;
-        assert_eq!(failed.status, CallStatus::Failed);
-        assert!(
-            failed
-                .failure_reason
-                .unwrap()
-                .contains("did not finish within 6 hours")
-        );
-        assert_eq!(rig.marks().await, 0);
-        let audited = rig
-            .store
-            .audit_events()
-            .iter()
-            .filter(|e| e.action == "pipeline.call_failed")
-            .count();
-        assert_eq!(audited, 1);
-
-        // A second sweep finds nothing to do.
-        assert_eq!(
-            rig.sweep().await,
-            OverdueReport {
-                seen: 0,
-                failed: 0,
-                finished: true
-            }
-        );
-    }
-
-    #[tokio::test]
-    async fn calls_that_moved_on_only_lose_their_mark() {
-        let rig = Rig::new().await;
-        let transcribed = rig.submitted().await;
-        let deleted = rig.submitted().await;
-        let envelope = fake_cipher_over(rig.store.clone(), ManualClock::at(SUBMITTED));
-        let sink = TranscriptSink {
-            store: &rig.store,
-            blobs: &rig.blobs,
-            envelope: &envelope,
-            queue: &rig.queue,
-            clock: &rig.clock,
-        };
-        // The transcript came: leaving `transcribing` clears the mark at once.
-        let mut call = rig.reload(&transcribed).await;
-        sink.move_call(&mut call, CallStatus::Transcribed)
-            .await
-            .unwrap();
-        assert_eq!(rig.marks().await, 1);
-        // Deleted by its owner: the mark stays until the sweep sees the call moved on.
-        let mut call = rig.reload(&deleted).await;
-        call.status = CallStatus::Deleted;
-        rig.store.save_call(&mut call).await.unwrap();
-
-        rig.clock.set(SUBMITTED + Duration::days(1));
-        let report = rig.sweep().await;
-        assert_eq!((report.seen, report.failed), (1, 0));
-        assert_eq!(rig.marks().await, 0);
-        assert_eq!(
-            rig.reload(&transcribed).await.status,
-            CallStatus::Transcribed
-        );
-        assert_eq!(rig.reload(&deleted).await.status, CallStatus::Deleted);
     }
 }

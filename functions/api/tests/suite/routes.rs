@@ -293,11 +293,12 @@ async fn every_call_route_answers_the_same_404_for_what_the_caller_may_not_see()
     let missing: CallId = RandomIds.mint();
     // (method, suffix, body, whether the call's own rep may): a rep does not choose which
     // speaker is scored as the rep (their own score would follow their choice).
-    let routes: [(&str, &str, Option<Value>, bool); 4] = [
+    let routes: [(&str, &str, Option<Value>, bool); 5] = [
         ("GET", "", None, true),
         ("GET", "/transcript", None, true),
         ("GET", "/analysis", None, true),
         ("PUT", "/rep-speaker", Some(json!({"speaker": "Dana"})), false),
+        ("POST", "/rescore", None, false),
     ];
     // (caller tenant, caller, call id, visible)
     let cases: Vec<(&TenantId, &str, String, bool)> = vec![
@@ -821,6 +822,35 @@ async fn setting_the_rep_speaker_rescoring_without_retranscribing() {
     );
 }
 
+#[tokio::test]
+async fn a_rescore_request_queues_a_job_of_its_own_each_time() {
+    let w = world().await;
+    let path = format!("/v1/calls/{}/rescore", w.c1);
+    let (status, text) = as_user(&w, &w.a, "r1", "POST", &path, None).await;
+    assert_eq!((status, text.as_str()), (StatusCode::NOT_FOUND, NOT_FOUND_BODY));
+    assert_eq!(queued_jobs(&w).await, 0);
+    let before = w.api.ports.store.get_call(&w.a, &w.c1).await.unwrap().unwrap();
+    for _ in 0..2 {
+        let (status, body) = as_user(&w, &w.a, "manager", "POST", &path, None).await;
+        assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+        assert_eq!(serde_json::from_str::<Value>(&body).unwrap()["rescoring"], true);
+    }
+    let after = w.api.ports.store.get_call(&w.a, &w.c1).await.unwrap().unwrap();
+    assert_eq!(after.rescore_requests, before.rescore_requests + 2);
+    // A call with no transcript yet has nothing to score again.
+    let new_call = json!({"team_id": w.west.as_str(), "title": "Intro", "call_type": "discovery", "file_name": "a.vtt", "content_type": "text/vtt", "content_length": 10});
+    let (status, body) = as_user(&w, &w.a, "r1", "POST", "/v1/calls", Some(new_call)).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let fresh = serde_json::from_str::<Value>(&body).unwrap()["call"]["call_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (status, _) = as_user(&w, &w.a, "manager", "POST", &format!("/v1/calls/{fresh}/rescore"), None).await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    // Looked at once: on the local AWS a look hides what it saw.
+    assert_eq!(queued_jobs(&w).await, 2, "one job per request, none for the refused one");
+}
+
 /// The OpenAPI document and the router agree: every documented operation is in the route
 /// table and served (it answers 401 without identity, not the fallback 404), every route is
 /// documented, and every request example is accepted by the real handler's body parser.
@@ -1080,6 +1110,25 @@ async fn rep_progress_is_visible_to_the_rep_and_their_managers_only() {
             assert_eq!(body, NOT_FOUND_BODY);
         }
     }
+}
+
+/// A deleted call's scores and goals leave its rep's progress at once (entries, averages).
+#[tokio::test]
+async fn a_deleted_calls_entry_leaves_the_reps_progress() {
+    let w = world().await;
+    let calls_seen = || async {
+        let (status, body) = as_user(&w, &w.a, "r1", "GET", "/v1/reps/r1/progress", None).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        let progress: Value = serde_json::from_str(&body).unwrap();
+        (
+            progress["calls"].as_array().unwrap().len(),
+            progress["averages"]["last_5_calls"]["calls"].as_u64().unwrap(),
+        )
+    };
+    assert_eq!(calls_seen().await, (1, 1));
+    let (status, body) = as_user(&w, &w.a, "r1", "DELETE", &format!("/v1/calls/{}", w.c1), None).await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+    assert_eq!(calls_seen().await, (0, 0));
 }
 
 /// A manager sees a rep's progress from the teams they manage only: r1 is in west and in
@@ -2474,6 +2523,7 @@ async fn the_role_matrix_covers_admins_owners_managers_reps_strangers_and_remove
             ("GET", format!("/v1/calls/{c1}/analysis"), None, VIEWERS),
             ("GET", format!("/v1/calls/{c1}/practice"), None, VIEWERS),
             ("PUT", format!("/v1/calls/{c1}/rep-speaker"), Some(json!({"speaker": "Dana"})), OWNER | MANAGER),
+            ("POST", format!("/v1/calls/{c1}/rescore"), None, OWNER | MANAGER),
             ("PUT", format!("/v1/calls/{c1}/legal-hold"), Some(json!({"legal_hold": false})), OWNER),
             ("GET", "/v1/reps/r1/progress".into(), None, VIEWERS),
             ("GET", format!("/v1/teams/{west}/playbook"), None, VIEWERS),

@@ -72,6 +72,11 @@ pub mod attr_names {
     pub const EXPIRY_INDEX: &str = "expiry";
     pub const EXP_PK: &str = "exp_pk";
     pub const EXP_SK: &str = "exp_sk";
+    /// The sparse index of calls waiting for the pipeline (KEYS_ONLY): only a call item whose
+    /// status waits carries the two attributes.
+    pub const WAITING_INDEX: &str = "waiting";
+    pub const WAIT_PK: &str = "wait_pk";
+    pub const WAIT_SK: &str = "wait_sk";
     pub const ENTITY: &str = "entity";
     pub const STATUS: &str = "status";
     pub const BODY: &str = "body";
@@ -202,6 +207,33 @@ impl DynamoTable {
             .send()
             .await;
         match result {
+            Ok(_) => Ok(()),
+            Err(e) if is_conditional_failure(&e) => Err(StoreError::Conflict),
+            Err(e) => Err(store_err(e)),
+        }
+    }
+
+    /// Puts an item whose `version` is `read + 1` only while the stored one is still at `read`
+    /// (0: absent, or written before it had a version): `Conflict` when another writer got
+    /// there first.
+    async fn put_at_version(&self, item: Item, read: u64) -> Result<(), StoreError> {
+        let request = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item));
+        // DynamoDB refuses attribute names an expression does not use: name only what each uses.
+        let request = if read == 0 {
+            request
+                .condition_expression("attribute_not_exists(#v)")
+                .expression_attribute_names("#v", a::VERSION)
+        } else {
+            request
+                .condition_expression("#v = :read")
+                .expression_attribute_names("#v", a::VERSION)
+                .expression_attribute_values(":read", attr::number(read))
+        };
+        match request.send().await {
             Ok(_) => Ok(()),
             Err(e) if is_conditional_failure(&e) => Err(StoreError::Conflict),
             Err(e) => Err(store_err(e)),
@@ -499,6 +531,9 @@ fn call_item(call: &Call) -> Result<Item, StoreError> {
         (crate::ports::AgeIndex::Calls, call.created_at)
     };
     retention::index_call(&mut item, &call.tenant_id, &call.call_id, index, since);
+    if let Some(since) = call.waiting_since() {
+        retention::index_waiting(&mut item, &call.tenant_id, &call.call_id, since);
+    }
     Ok(item)
 }
 
@@ -862,18 +897,52 @@ impl DocumentRepository for DynamoTable {
         kind: DocumentKind,
         version: u32,
     ) -> Result<Option<StoredDocument>, StoreError> {
+        Ok(self
+            .get_document_revision(tenant, call, kind, version)
+            .await?
+            .map(|(_, document)| document))
+    }
+
+    async fn get_document_revision(
+        &self,
+        tenant: &TenantId,
+        call: &CallId,
+        kind: DocumentKind,
+        version: u32,
+    ) -> Result<Option<(u64, StoredDocument)>, StoreError> {
         let Some(item) = self
             .get_item(call_pk(tenant, call), document_sk(kind, version))
             .await?
         else {
             return Ok(None);
         };
+        // Documents written once (transcripts, analyses) carry no revision.
+        let revision = item.req_u64(a::VERSION).unwrap_or(0);
         if let Some(bytes) = item.opt_b(a::CIPHERTEXT) {
-            return Ok(Some(StoredDocument::Inline(bytes.to_vec())));
+            return Ok(Some((revision, StoredDocument::Inline(bytes.to_vec()))));
         }
-        Ok(Some(StoredDocument::Blob {
-            key: item.req_s(a::BLOB_KEY)?.to_owned(),
-        }))
+        Ok(Some((
+            revision,
+            StoredDocument::Blob {
+                key: item.req_s(a::BLOB_KEY)?.to_owned(),
+            },
+        )))
+    }
+
+    async fn put_document_at_revision(
+        &self,
+        tenant: &TenantId,
+        call: &CallId,
+        kind: DocumentKind,
+        version: u32,
+        ciphertext: &[u8],
+        read_revision: u64,
+    ) -> Result<(), StoreError> {
+        let mut item = keys(call_pk(tenant, call), document_sk(kind, version));
+        item.insert(a::ENTITY.into(), s("document"));
+        item.insert(a::CIPHERTEXT.into(), attr::bytes(ciphertext));
+        item.insert(a::VERSION.into(), attr::number(read_revision + 1));
+        self.put_at_version(item, read_revision).await
     }
 }
 

@@ -2,7 +2,7 @@
 //! number for optimistic concurrency (two calls of one rep may be scored at once).
 
 use super::items::{ItemExt, attr, keys, s};
-use super::{DynamoTable, attr_names as a, is_conditional_failure, store_err};
+use super::{DynamoTable, attr_names as a};
 use crate::ids::{TenantId, UserId};
 use crate::ports::{ProgressRepository, StoreError};
 
@@ -39,26 +39,6 @@ impl ProgressRepository for DynamoTable {
         item.insert(a::ENTITY.into(), s("progress"));
         item.insert(a::CIPHERTEXT.into(), attr::bytes(ciphertext));
         item.insert(a::VERSION.into(), attr::number(expected + 1));
-        let request = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item));
-        // DynamoDB refuses attribute names an expression does not use: name only what each uses.
-        let request = if expected == 0 {
-            request
-                .condition_expression("attribute_not_exists(#pk)")
-                .expression_attribute_names("#pk", a::PK)
-        } else {
-            request
-                .condition_expression("#v = :expected")
-                .expression_attribute_names("#v", a::VERSION)
-                .expression_attribute_values(":expected", attr::number(expected))
-        };
-        match request.send().await {
-            Ok(_) => Ok(()),
-            Err(e) if is_conditional_failure(&e) => Err(StoreError::Conflict),
-            Err(e) => Err(store_err(e)),
-        }
+        self.put_at_version(item, expected).await
     }
 }

@@ -53,6 +53,17 @@ pub(super) fn index_call(
     item.insert(a::EXP_SK.into(), s(age_sk(since, call)));
 }
 
+/// Puts a call item into the waiting index (its own sparse GSI: the item is in `calls` too).
+pub(super) fn index_waiting(
+    item: &mut Item,
+    tenant: &TenantId,
+    call: &CallId,
+    since: OffsetDateTime,
+) {
+    item.insert(a::WAIT_PK.into(), s(age_pk(tenant, AgeIndex::Waiting)));
+    item.insert(a::WAIT_SK.into(), s(age_sk(since, call)));
+}
+
 /// Puts a record into the expiry index of its kind; `unique` tells records of one second apart.
 pub(super) fn index_expiry(
     item: &mut Item,
@@ -91,9 +102,9 @@ pub(super) fn register_tenant(item: &mut Item, tenant: &TenantId) {
     item.insert(a::GSI1_SK.into(), s(tenant.as_str()));
 }
 
-fn due_from(item: &Item) -> Result<DueCall, StoreError> {
+fn due_from(item: &Item, sort_key: &str) -> Result<DueCall, StoreError> {
     let corrupt = || StoreError::Corrupt("age index entry".into());
-    let (seconds, call) = item.req_s(a::EXP_SK)?.split_once('#').ok_or_else(corrupt)?;
+    let (seconds, call) = item.req_s(sort_key)?.split_once('#').ok_or_else(corrupt)?;
     let seconds: i64 = seconds.parse().map_err(|_| corrupt())?;
     Ok(DueCall {
         call_id: CallId::parse(call).map_err(|_| corrupt())?,
@@ -172,14 +183,18 @@ impl RetentionStore for DynamoTable {
         if !lower.is_empty() && lower >= upper {
             return Ok(Vec::new());
         }
+        let (index_name, pk_name, sk_name) = match index {
+            AgeIndex::Waiting => (a::WAITING_INDEX, a::WAIT_PK, a::WAIT_SK),
+            _ => (a::EXPIRY_INDEX, a::EXP_PK, a::EXP_SK),
+        };
         let out = self
             .client
             .query()
             .table_name(&self.table)
-            .index_name(a::EXPIRY_INDEX)
+            .index_name(index_name)
             .key_condition_expression("#pk = :pk AND #sk BETWEEN :lower AND :upper")
-            .expression_attribute_names("#pk", a::EXP_PK)
-            .expression_attribute_names("#sk", a::EXP_SK)
+            .expression_attribute_names("#pk", pk_name)
+            .expression_attribute_names("#sk", sk_name)
             .expression_attribute_values(":pk", s(age_pk(tenant, index)))
             // BETWEEN is inclusive; no entry equals either bound ('0' is the lowest possible).
             .expression_attribute_values(
@@ -195,7 +210,11 @@ impl RetentionStore for DynamoTable {
             .send()
             .await
             .map_err(store_err)?;
-        out.items.unwrap_or_default().iter().map(due_from).collect()
+        out.items
+            .unwrap_or_default()
+            .iter()
+            .map(|item| due_from(item, sk_name))
+            .collect()
     }
 
     async fn mark_aging(

@@ -1,0 +1,485 @@
+//! Deadlines for the states that wait for the pipeline, and the sweep that keeps them, so no
+//! call waits forever.
+//!
+//! A call waits in `uploaded` (the upload trigger's run), `transcribing` (a provider's job),
+//! `transcribed` and `scoring` (the scoring worker's job). Each step is retried by its queue or
+//! provider, but a message can end in a dead-letter queue, a provider can lose a job, an event
+//! can be dropped, and then nothing would move the call again. The store keeps every waiting
+//! call in the waiting index, by when it entered its state (from the call's status, so no move
+//! can forget it). The sweep reads the calls past the shortest deadline and, for each call past
+//! its own state's deadline:
+//! - `uploaded`, `transcribing`: fails it with a reason its owner can read;
+//! - `transcribed`, `scoring`: queues its scoring job again, once (the worker is idempotent per
+//!   job), and starts the deadline anew; past it again, fails it.
+//!
+//! Each deadline is longer than its queue takes to give up (checked on the template), so the
+//! sweep only acts once the queue's own retries are over.
+
+use time::{Duration, OffsetDateTime};
+use tracing::info;
+
+use crate::crypto::Envelope;
+use crate::domain::call::{Call, CallStatus};
+use crate::ids::TenantId;
+use crate::ports::{AgeIndex, BlobStore, Clock, DueCall, PipelineStore, Queue, StoreError};
+use crate::usecases::calls::{Change, update_call};
+use crate::usecases::transcribed::{SinkError, TranscriptSink};
+
+/// Entries read per index page.
+const PAGE: usize = 100;
+
+/// How long a call may wait in each waiting state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Deadlines {
+    /// In `uploaded`: the upload trigger's run, with its queue's retries.
+    pub upload: Duration,
+    /// In `transcribing`: the provider's job, from its submission.
+    pub transcription: Duration,
+    /// In `transcribed` or `scoring`: the scoring job, with its queue's retries; once more
+    /// after the sweep's own retry.
+    pub scoring: Duration,
+}
+
+impl Default for Deadlines {
+    fn default() -> Self {
+        Self {
+            upload: Duration::hours(1),
+            transcription: Duration::hours(6),
+            scoring: Duration::hours(3),
+        }
+    }
+}
+
+impl Deadlines {
+    /// The deadline of a waiting state (none for the others).
+    pub fn of(&self, status: CallStatus) -> Option<Duration> {
+        match status {
+            CallStatus::Uploaded => Some(self.upload),
+            CallStatus::Transcribing => Some(self.transcription),
+            CallStatus::Transcribed | CallStatus::Scoring => Some(self.scoring),
+            _ => None,
+        }
+    }
+
+    fn shortest(&self) -> Duration {
+        self.upload.min(self.transcription).min(self.scoring)
+    }
+
+    /// Why a call past its deadline failed, for its owner (no personal data).
+    fn reason(&self, status: CallStatus) -> String {
+        let hours = |d: Duration| d.whole_hours();
+        match status {
+            CallStatus::Uploaded => format!(
+                "the upload was not processed within {} hours; upload the file again",
+                hours(self.upload)
+            ),
+            CallStatus::Transcribing => format!(
+                "the transcription did not finish within {} hours; upload the recording again",
+                hours(self.transcription)
+            ),
+            _ => format!(
+                "scoring did not finish within {} hours, twice; upload the call again",
+                hours(self.scoring)
+            ),
+        }
+    }
+}
+
+/// What one sweep did.
+#[derive(Debug, Default, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct WaitingReport {
+    /// Waiting calls past the shortest deadline that were looked at.
+    pub seen: u64,
+    /// Calls failed for waiting too long.
+    pub failed: u64,
+    /// Scoring jobs queued again.
+    pub retried: u64,
+    /// False when time ran out; the next sweep continues.
+    pub finished: bool,
+}
+
+/// The sweep over the waiting index.
+pub struct WaitingSweep<'a, S, B, E, Q, C> {
+    pub sink: TranscriptSink<'a, S, B, E, Q, C>,
+    pub deadlines: Deadlines,
+}
+
+impl<S, B, E, Q, C> WaitingSweep<'_, S, B, E, Q, C>
+where
+    S: PipelineStore,
+    B: BlobStore,
+    E: Envelope,
+    Q: Queue,
+    C: Clock,
+{
+    /// Every workspace, until `has_time()` says to stop.
+    pub async fn run(&self, has_time: impl Fn() -> bool) -> Result<WaitingReport, SinkError> {
+        let mut report = WaitingReport {
+            finished: true,
+            ..WaitingReport::default()
+        };
+        for tenant in self.sink.store.tenant_ids().await? {
+            if !self.sweep(&tenant, &has_time, &mut report).await? {
+                report.finished = false;
+                break;
+            }
+        }
+        Ok(report)
+    }
+
+    /// One workspace, to the end.
+    pub async fn run_in(&self, tenant: &TenantId) -> Result<WaitingReport, SinkError> {
+        let mut report = WaitingReport::default();
+        report.finished = self.sweep(tenant, &|| true, &mut report).await?;
+        Ok(report)
+    }
+
+    /// False when time ran out.
+    async fn sweep(
+        &self,
+        tenant: &TenantId,
+        has_time: &impl Fn() -> bool,
+        report: &mut WaitingReport,
+    ) -> Result<bool, SinkError> {
+        let now = self.sink.clock.now();
+        let cutoff = now - self.deadlines.shortest();
+        let mut after: Option<DueCall> = None;
+        loop {
+            let due = self
+                .sink
+                .store
+                .due_calls(tenant, AgeIndex::Waiting, cutoff, after.as_ref(), PAGE)
+                .await?;
+            for entry in &due {
+                if !has_time() {
+                    return Ok(false);
+                }
+                report.seen += 1;
+                if let Some(call) = self.sink.store.get_call(tenant, &entry.call_id).await? {
+                    self.settle(call, now, report).await?;
+                }
+            }
+            match due.last() {
+                Some(last) if due.len() == PAGE => after = Some(last.clone()),
+                _ => return Ok(true),
+            }
+        }
+    }
+
+    /// Retries or fails one call, if it is past its state's deadline.
+    async fn settle(
+        &self,
+        mut call: Call,
+        now: OffsetDateTime,
+        report: &mut WaitingReport,
+    ) -> Result<(), SinkError> {
+        let status = call.status;
+        let (Some(since), Some(deadline)) = (call.waiting_since(), self.deadlines.of(status))
+        else {
+            return Ok(());
+        };
+        if since + deadline > now {
+            return Ok(());
+        }
+        let scoring = matches!(status, CallStatus::Transcribed | CallStatus::Scoring);
+        if scoring && call.waiting_retries == 0 {
+            // The job first: a message whose write then loses a race is one the worker
+            // recognises as done or superseded; a write without its message would fail the
+            // call at the next deadline without a retry.
+            self.sink.queue_scoring(&call).await?;
+            let retried = update_call(self.sink.store, &mut call, |c| {
+                if c.status != status || c.waiting_since() != Some(since) {
+                    return Ok::<_, StoreError>(Change::Keep(false));
+                }
+                c.waiting_retries += 1;
+                c.status_since = Some(now);
+                c.updated_at = now;
+                Ok(Change::Write(true))
+            })
+            .await?;
+            if retried {
+                report.retried += 1;
+                info!(tenant = %call.tenant_id, call = %call.call_id, "scoring overdue; job queued again");
+            }
+            return Ok(());
+        }
+        match self
+            .sink
+            .fail(&mut call, &self.deadlines.reason(status))
+            .await
+        {
+            Ok(()) => report.failed += 1,
+            // It moved on meanwhile.
+            Err(StoreError::StaleTransition { .. }) => {}
+            Err(e) => return Err(e.into()),
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use time::macros::datetime;
+
+    use super::*;
+    use crate::domain::org::Tenant;
+    use crate::fakes::{
+        FakeCipher, InMemoryBlobStore, InMemoryQueue, InMemoryStore, ManualClock, fake_cipher_over,
+    };
+    use crate::messages::PipelineMessage;
+    use crate::ports::{CallRepository, TenantRepository};
+    use crate::system::RandomIds;
+    use crate::usecases::calls::{NewCall, create_call, move_call};
+
+    const START: OffsetDateTime = datetime!(2026-11-24 1:00 UTC);
+
+    struct Rig {
+        store: InMemoryStore,
+        blobs: InMemoryBlobStore,
+        queue: InMemoryQueue,
+        clock: ManualClock,
+        envelope: FakeCipher,
+        tenant: TenantId,
+    }
+
+    impl Rig {
+        async fn new() -> Self {
+            let store = InMemoryStore::default();
+            let rig = Rig {
+                envelope: fake_cipher_over(store.clone(), ManualClock::at(START)),
+                store,
+                blobs: InMemoryBlobStore::default(),
+                queue: InMemoryQueue::default(),
+                clock: ManualClock::at(START),
+                tenant: TenantId::parse("acme").unwrap(),
+            };
+            rig.store
+                .create_tenant(&Tenant::active(rig.tenant.clone(), "Acme", START))
+                .await
+                .unwrap();
+            rig
+        }
+
+        fn sweeper(
+            &self,
+        ) -> WaitingSweep<
+            '_,
+            InMemoryStore,
+            InMemoryBlobStore,
+            FakeCipher,
+            InMemoryQueue,
+            ManualClock,
+        > {
+            WaitingSweep {
+                sink: TranscriptSink {
+                    store: &self.store,
+                    blobs: &self.blobs,
+                    envelope: &self.envelope,
+                    queue: &self.queue,
+                    clock: &self.clock,
+                },
+                deadlines: Deadlines::default(),
+            }
+        }
+
+        async fn sweep(&self) -> WaitingReport {
+            self.sweeper().run(|| true).await.unwrap()
+        }
+
+        /// A call moved along `path` at the rig's clock time.
+        async fn call_at(&self, path: &[CallStatus]) -> Call {
+            let new = NewCall {
+                team_id: crate::ports::IdGenerator::mint(&RandomIds),
+                rep_id: crate::ids::UserId::parse("rep-1").unwrap(),
+                title: "t".into(),
+                call_type: crate::domain::call::CallType::Demo,
+                company_domain: None,
+                buyer_persona: None,
+            };
+            let mut call = create_call(&self.store, &self.clock, &RandomIds, &self.tenant, new)
+                .await
+                .unwrap();
+            for next in path {
+                move_call(&self.store, &mut call, *next, self.clock.now())
+                    .await
+                    .unwrap();
+            }
+            call
+        }
+
+        async fn reload(&self, call: &Call) -> Call {
+            self.store
+                .get_call(&self.tenant, &call.call_id)
+                .await
+                .unwrap()
+                .unwrap()
+        }
+
+        async fn waiting(&self) -> usize {
+            crate::ports::RetentionStore::due_calls(
+                &self.store,
+                &self.tenant,
+                AgeIndex::Waiting,
+                START + Duration::days(30),
+                None,
+                100,
+            )
+            .await
+            .unwrap()
+            .len()
+        }
+
+        fn failures_audited(&self) -> usize {
+            self.store
+                .audit_events()
+                .iter()
+                .filter(|e| e.action == "pipeline.call_failed")
+                .count()
+        }
+    }
+
+    use CallStatus::*;
+
+    #[tokio::test]
+    async fn every_waiting_state_is_in_the_waiting_index_and_the_others_are_not() {
+        let rig = Rig::new().await;
+        let awaiting = rig.call_at(&[]).await;
+        assert_eq!(rig.waiting().await, 0, "{:?}", awaiting.status);
+        let paths: [&[CallStatus]; 4] = [
+            &[Uploaded],
+            &[Uploaded, Transcribing],
+            &[Uploaded, Transcribed],
+            &[Uploaded, Transcribed, Scoring],
+        ];
+        for (n, path) in paths.iter().enumerate() {
+            rig.call_at(path).await;
+            assert_eq!(rig.waiting().await, n + 1, "{path:?}");
+        }
+        rig.call_at(&[Uploaded, Transcribed, Scoring, Scored]).await;
+        rig.call_at(&[Uploaded, Failed]).await;
+        rig.call_at(&[Uploaded, Deleted]).await;
+        assert_eq!(rig.waiting().await, 4);
+    }
+
+    #[tokio::test]
+    async fn a_call_stuck_in_uploaded_or_transcribing_fails_at_its_deadline_and_only_then() {
+        let rig = Rig::new().await;
+        let uploaded = rig.call_at(&[Uploaded]).await;
+        let transcribing = rig.call_at(&[Uploaded, Transcribing]).await;
+        let deadlines = Deadlines::default();
+
+        rig.clock
+            .set(START + deadlines.upload - Duration::seconds(1));
+        assert_eq!(rig.sweep().await.failed, 0);
+        rig.clock.set(START + deadlines.upload);
+        let report = rig.sweep().await;
+        assert_eq!((report.seen, report.failed), (2, 1));
+        let failed = rig.reload(&uploaded).await;
+        assert_eq!(failed.status, Failed);
+        assert!(
+            failed
+                .failure_reason
+                .unwrap()
+                .contains("upload the file again")
+        );
+        assert_eq!(rig.reload(&transcribing).await.status, Transcribing);
+
+        rig.clock
+            .set(START + deadlines.transcription - Duration::seconds(1));
+        assert_eq!(rig.sweep().await.failed, 0);
+        rig.clock.set(START + deadlines.transcription);
+        assert_eq!(rig.sweep().await.failed, 1);
+        let failed = rig.reload(&transcribing).await;
+        assert_eq!(failed.status, Failed);
+        assert!(
+            failed
+                .failure_reason
+                .unwrap()
+                .contains("did not finish within 6 hours")
+        );
+        assert_eq!(rig.failures_audited(), 2);
+        assert_eq!(rig.waiting().await, 0);
+        assert_eq!(
+            rig.sweep().await,
+            WaitingReport {
+                finished: true,
+                ..WaitingReport::default()
+            }
+        );
+    }
+
+    #[tokio::test]
+    async fn a_scoring_job_lost_to_the_dead_letter_queue_is_retried_once_then_its_call_fails() {
+        let rig = Rig::new().await;
+        // The worker moved the call to scoring, and its job then ran out of receives.
+        let stuck = rig.call_at(&[Uploaded, Transcribed, Scoring]).await;
+        let never_queued = rig.call_at(&[Uploaded, Transcribed]).await;
+        let deadline = Deadlines::default().scoring;
+
+        rig.clock.set(START + deadline - Duration::seconds(1));
+        assert_eq!(rig.sweep().await.retried, 0);
+        assert!(rig.queue.take().is_empty());
+
+        rig.clock.set(START + deadline);
+        let report = rig.sweep().await;
+        assert_eq!((report.retried, report.failed), (2, 0));
+        let mut queued: Vec<_> = rig
+            .queue
+            .take()
+            .into_iter()
+            .map(|m| match m {
+                PipelineMessage::ScoreCall { call_id, .. } => call_id,
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        queued.sort();
+        let mut expected = vec![stuck.call_id.clone(), never_queued.call_id.clone()];
+        expected.sort();
+        assert_eq!(queued, expected);
+        assert_eq!(rig.reload(&stuck).await.status, Scoring);
+
+        // The deadline starts anew with the retry: not failed before it runs out again.
+        rig.clock.set(START + deadline * 2 - Duration::seconds(1));
+        let report = rig.sweep().await;
+        assert_eq!((report.retried, report.failed), (0, 0));
+        rig.clock.set(START + deadline * 2);
+        let report = rig.sweep().await;
+        assert_eq!((report.retried, report.failed), (0, 2));
+        assert!(rig.queue.take().is_empty(), "retried only once");
+        let failed = rig.reload(&stuck).await;
+        assert_eq!(failed.status, Failed);
+        assert!(
+            failed
+                .failure_reason
+                .unwrap()
+                .contains("scoring did not finish")
+        );
+    }
+
+    #[tokio::test]
+    async fn a_held_call_past_its_deadline_fails_and_keeps_its_hold() {
+        let rig = Rig::new().await;
+        let call = rig.call_at(&[Uploaded, Transcribing]).await;
+        rig.clock.set(START + Deadlines::default().transcription);
+        // Its owner held it while it waited.
+        let mut held = rig.reload(&call).await;
+        held.legal_hold = true;
+        rig.store.save_call(&mut held).await.unwrap();
+        assert_eq!(rig.sweep().await.failed, 1);
+        let stored = rig.reload(&call).await;
+        assert_eq!((stored.status, stored.legal_hold), (Failed, true));
+    }
+
+    #[tokio::test]
+    async fn a_hold_or_speaker_change_does_not_move_the_deadline() {
+        let rig = Rig::new().await;
+        let call = rig.call_at(&[Uploaded]).await;
+        rig.clock.set(START + Duration::minutes(50));
+        let mut changed = rig.reload(&call).await;
+        changed.rep_speaker = Some("Dana".into());
+        changed.updated_at = rig.clock.now();
+        rig.store.save_call(&mut changed).await.unwrap();
+        rig.clock.set(START + Deadlines::default().upload);
+        assert_eq!(rig.sweep().await.failed, 1);
+    }
+}
