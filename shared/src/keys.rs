@@ -6,6 +6,9 @@
 //! uploads/{tenant}/{call}/{file}            raw uploads (recordings or transcript files)
 //! documents/{tenant}/{call}/{kind}/v{n}     encrypted documents too large for a table item
 //! exports/{tenant}/{export}.json            export bundles
+//! exports/{tenant}/calls/{call}/{kind}-v{n}.json
+//!                                           a document too large for an API answer, fetched
+//!                                           by link (3 days, like bundles; purged with the call)
 //! ```
 
 use crate::ids::{CallId, TenantId};
@@ -25,4 +28,26 @@ pub fn upload_prefix(tenant: &TenantId, call: &CallId) -> String {
 
 pub fn document_key(tenant: &TenantId, call: &CallId, kind: DocumentKind, version: u32) -> String {
     format!("documents/{tenant}/{call}/{}/v{version}", kind.as_str())
+}
+
+/// Where a call's documents wait, as plain JSON, for a download link.
+pub fn document_view_key(
+    tenant: &TenantId,
+    call: &CallId,
+    kind: DocumentKind,
+    version: u32,
+) -> String {
+    format!(
+        "exports/{tenant}/calls/{call}/{}-v{version}.json",
+        kind.as_str()
+    )
+}
+
+/// Every prefix holding objects of one call: what its purge empties.
+pub fn call_prefixes(tenant: &TenantId, call: &CallId) -> [String; 3] {
+    [
+        upload_prefix(tenant, call),
+        format!("documents/{tenant}/{call}/"),
+        format!("exports/{tenant}/calls/{call}/"),
+    ]
 }

@@ -6,6 +6,7 @@ use std::time::Duration;
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 use callcoach_shared::domain::SCHEMA_VERSION;
 use callcoach_shared::domain::analysis::Analysis;
 use callcoach_shared::domain::audit::{AuditEvent, Outcome};
@@ -16,6 +17,7 @@ use callcoach_shared::domain::retention::{CALL_WINDOW_CHOICES, RECORDING_WINDOW_
 use callcoach_shared::domain::transcript::Transcript;
 use callcoach_shared::domain::usage::UsageEvent;
 use callcoach_shared::ids::{CallId, ExportId, GoalId, TeamId, UserId};
+use callcoach_shared::keys::document_view_key;
 use callcoach_shared::messages::PipelineMessage;
 use callcoach_shared::ports::{
     AdminRepository, BlobStore, CallRepository, Clock, DocumentKind, ExportJobRepository,
@@ -644,26 +646,75 @@ async fn load_transcript<P: Ports>(api: &Api<P>, call: &Call) -> Result<Transcri
     load_document(api, call, DocumentKind::Transcript).await
 }
 
+/// Answers above this many bytes of JSON go out as a link: Lambda answers at most 6 MB, and
+/// API Gateway's envelope escapes every quote of the body (a document's JSON is full of them).
+pub const INLINE_DOCUMENT_LIMIT: usize = 2_500_000;
+/// How long the link to a large document works.
+pub const DOCUMENT_LINK_LIFETIME: Duration = Duration::from_secs(15 * 60);
+
+/// A document as the answer's body, or, when too large for one, a short-lived link to it:
+/// `{"too_large": true, "bytes", "download_url", "expires_at"}`. The linked copy sits under
+/// the call's export prefix (SSE-KMS, gone after three days and with the call's purge).
+async fn document_answer<P: Ports, T: serde::Serialize>(
+    api: &Api<P>,
+    call: &Call,
+    kind: DocumentKind,
+    document: &T,
+) -> Result<Response, ApiError> {
+    let body = serde_json::to_vec(document).map_err(|e| ApiError::Internal(Box::new(e)))?;
+    if body.len() <= INLINE_DOCUMENT_LIMIT {
+        return Ok((
+            [(axum::http::header::CONTENT_TYPE, "application/json")],
+            body,
+        )
+            .into_response());
+    }
+    let bytes = body.len();
+    let key = document_view_key(
+        &call.tenant_id,
+        &call.call_id,
+        kind,
+        call.transcript_version,
+    );
+    let blobs = api.ports.blobs();
+    blobs
+        .put(&key, body, "application/json")
+        .await
+        .map_err(|e| ApiError::Internal(Box::new(e)))?;
+    let link = blobs
+        .presign_get(&key, DOCUMENT_LINK_LIFETIME)
+        .await
+        .map_err(|e| ApiError::Internal(Box::new(e)))?;
+    let expires_at = api.ports.clock().now() + DOCUMENT_LINK_LIFETIME;
+    Ok(Json(json!({
+        "too_large": true,
+        "bytes": bytes,
+        "download_url": link.url,
+        "expires_at": rfc3339(expires_at),
+    }))
+    .into_response())
+}
+
 pub async fn get_transcript<P: Ports>(
     State(api): ApiState<P>,
     who: Authenticated,
     Path(raw): Path<String>,
-) -> Result<Json<Transcript>, ApiError> {
+) -> Result<Response, ApiError> {
     let call = visible_call(&api, &who, &raw).await?;
     let transcript = load_transcript(&api, &call).await?;
     record_view(&api, &who, &call, "transcript").await;
-    Ok(Json(transcript))
+    document_answer(&api, &call, DocumentKind::Transcript, &transcript).await
 }
 
 pub async fn get_analysis<P: Ports>(
     State(api): ApiState<P>,
     who: Authenticated,
     Path(raw): Path<String>,
-) -> Result<Json<Analysis>, ApiError> {
+) -> Result<Response, ApiError> {
     let call = visible_call(&api, &who, &raw).await?;
     let analysis = load_analysis(&api, &call).await?;
     record_view(&api, &who, &call, "analysis").await;
-    Ok(Json(analysis))
+    document_answer(&api, &call, DocumentKind::Analysis, &analysis).await
 }
 
 #[derive(Deserialize)]
@@ -792,7 +843,7 @@ pub async fn rep_progress<P: Ports>(
     let Some(scope) = who.caller.rep_progress_scope(&rep, &rep_memberships) else {
         return Err(ApiError::NotFound);
     };
-    let progress = callcoach_shared::usecases::progress::load_progress(
+    let progress = callcoach_shared::usecases::progress::load_live_progress(
         api.ports.store(),
         api.ports.envelope(),
         &who.tenant,

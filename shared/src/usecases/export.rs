@@ -44,7 +44,7 @@ use crate::ports::{
 };
 use crate::usecases::documents::{DocumentError, DocumentVault};
 use crate::usecases::practice;
-use crate::usecases::progress::{ProgressError, load_progress};
+use crate::usecases::progress::{ProgressError, load_live_progress};
 use crate::usecases::streamed::{MIN_PART_SIZE, StreamedObject};
 
 pub const EXPORT_SCHEMA: &str = "callcoach.export.v1";
@@ -277,7 +277,7 @@ async fn write_bundle<S: ExportSource, B: BlobStore, E: Envelope>(
     }
     bundle.open_list("progress")?;
     for rep in &reps {
-        if let Some(progress) = load_progress(store, envelope, tenant, rep).await? {
+        if let Some(progress) = load_live_progress(store, envelope, tenant, rep).await? {
             counts.goals += progress.current_goals.len() as u64;
             bundle
                 .item(&json!({"rep_id": rep, "progress": progress}))

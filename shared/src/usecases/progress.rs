@@ -3,9 +3,10 @@
 
 use crate::crypto::{Binding, CryptoError, DataCategory, Envelope};
 use crate::domain::analysis::Analysis;
+use crate::domain::call::CallStatus;
 use crate::domain::progress::RepProgress;
 use crate::ids::{TeamId, TenantId, UserId};
-use crate::ports::{ProgressRepository, StoreError};
+use crate::ports::{CallRepository, ProgressRepository, StoreError};
 
 /// Attempts before giving up when other writers keep winning.
 const MAX_ATTEMPTS: usize = 5;
@@ -71,6 +72,44 @@ pub async fn record_progress<S: ProgressRepository, E: Envelope>(
     })
     .await
     .map(|_| ())
+}
+
+/// The rep's progress without the entries of calls that are gone or deleted: a call deleted
+/// through the API leaves at once ([`forget_call_progress`]); one the reaper expired or
+/// purged leaves here, the next time the record is read or a call of the rep is scored, and
+/// is never shown or exported meanwhile. The record is rewritten when entries went.
+pub async fn load_live_progress<S, E>(
+    store: &S,
+    envelope: &E,
+    tenant: &TenantId,
+    rep: &UserId,
+) -> Result<Option<RepProgress>, ProgressError>
+where
+    S: ProgressRepository + CallRepository,
+    E: Envelope,
+{
+    let Some(progress) = load_progress(store, envelope, tenant, rep).await? else {
+        return Ok(None);
+    };
+    let mut gone = Vec::new();
+    for entry in &progress.entries {
+        let live = store
+            .get_call(tenant, &entry.call_id)
+            .await?
+            .is_some_and(|c| c.status != CallStatus::Deleted);
+        if !live {
+            gone.push(entry.call_id.clone());
+        }
+    }
+    if gone.is_empty() {
+        return Ok(Some(progress));
+    }
+    let pruned = update_progress(store, envelope, tenant, rep, |progress| {
+        gone.iter()
+            .fold(false, |changed, call| progress.forget_call(call) || changed)
+    })
+    .await?;
+    Ok(Some(pruned))
 }
 
 /// Drops a deleted or expired call's entry from its rep's progress (nothing is written when

@@ -28,7 +28,7 @@ use crate::domain::call::{Call, CallStatus};
 use crate::domain::org::Tenant;
 use crate::domain::retention::{AccountState, RetentionPolicy};
 use crate::ids::TenantId;
-use crate::keys::upload_prefix;
+use crate::keys::{call_prefixes, upload_prefix};
 use crate::ports::{
     AgeIndex, AgeMark, AuditLog, BlobError, BlobStore, CallRepository, Clock, DueCall,
     ExpiringRecords, ExportJobRepository, QuotaStore, RetentionStore, StoreError, TeamRepository,
@@ -330,10 +330,7 @@ where
         call: &crate::ids::CallId,
         report: &mut ReapReport,
     ) -> Result<(), ReapError> {
-        for prefix in [
-            upload_prefix(tenant_id, call),
-            format!("documents/{tenant_id}/{call}/"),
-        ] {
+        for prefix in call_prefixes(tenant_id, call) {
             report.object_versions += self.blobs.purge_prefix(&prefix).await? as u64;
         }
         report.table_items += self.store.delete_call_items(tenant_id, call).await? as u64;
@@ -502,20 +499,15 @@ where
         let due_text = due_at.unix_timestamp().to_string();
         self.audit(tenant_id, action, &object, &due_text, due_at)
             .await?;
-        let uploads = upload_prefix(tenant_id, &entry.call_id);
-        report.object_versions += self.blobs.purge_prefix(&uploads).await? as u64;
         if index == AgeIndex::Recordings {
+            let uploads = upload_prefix(tenant_id, &entry.call_id);
+            report.object_versions += self.blobs.purge_prefix(&uploads).await? as u64;
             self.store
                 .clear_aging_mark(tenant_id, &entry.call_id, AgeMark::Recording)
                 .await?;
             report.table_items += 1;
         } else {
-            let documents = format!("documents/{tenant_id}/{}/", entry.call_id);
-            report.object_versions += self.blobs.purge_prefix(&documents).await? as u64;
-            report.table_items += self
-                .store
-                .delete_call_items(tenant_id, &entry.call_id)
-                .await? as u64;
+            self.purge_call(tenant_id, &entry.call_id, report).await?;
         }
         info!(tenant = %tenant_id, call = %entry.call_id, index = index.as_str(), "retention deletion done");
         if call.is_none() {

@@ -24,7 +24,7 @@ use crate::ports::{
 use crate::scoring::{RUBRIC_VERSION, ScoringRequest, deterministic_analysis};
 use crate::usecases::documents::{DocumentError, DocumentVault, live_after_writes};
 use crate::usecases::once::{Once, run_once};
-use crate::usecases::progress::{forget_call_progress, record_progress};
+use crate::usecases::progress::{forget_call_progress, load_live_progress, record_progress};
 use crate::usecases::quota::{self, Meter, Quotas, Spend};
 
 /// How long a claimed scoring job may be in progress before another delivery takes it over:
@@ -286,6 +286,8 @@ where
             Some(_) => {}
         }
         vault.put_analysis(&analysis).await?;
+        // Entries of the rep's calls expired or purged since go first.
+        load_live_progress(self.store, self.envelope, &call.tenant_id, &call.rep_id).await?;
         // Before the call is marked scored, so a failure here retries this whole step.
         record_progress(
             self.store,

@@ -1112,6 +1112,59 @@ async fn rep_progress_is_visible_to_the_rep_and_their_managers_only() {
     }
 }
 
+/// A transcript whose JSON is too large for a Lambda answer comes as a short-lived link to a
+/// copy under the call's export prefix; small documents stay inline.
+#[tokio::test]
+async fn a_document_too_large_for_an_answer_comes_as_a_link() {
+    let w = world().await;
+    let mut long = call(&w.api, &w.a, &w.west, "r1").await;
+    let mut vtt = String::from("WEBVTT\n\n");
+    for i in 0..30_000u32 {
+        let (s, ms) = (i / 10, (i % 10) * 100);
+        vtt.push_str(&format!(
+            "{:02}:{:02}:{:02}.{ms:03} --> {:02}:{:02}:{:02}.{:03}\n<v Dana>Tell me more about how the rollout went in region {i}.\n\n",
+            s / 3600, s / 60 % 60, s % 60, s / 3600, s / 60 % 60, s % 60, ms + 90
+        ));
+    }
+    let transcript = parse_vtt(&vtt).unwrap();
+    DocumentVault {
+        repository: &w.api.ports.store,
+        blobs: &w.api.ports.blobs,
+        envelope: &w.api.ports.envelope,
+    }
+    .put_transcript(&w.a, &long.call_id, 1, &transcript)
+    .await
+    .unwrap();
+    long.transcript_version = 1;
+    long.status = CallStatus::Transcribed;
+    w.api.ports.store.save_call(&mut long).await.unwrap();
+
+    let path = format!("/v1/calls/{}/transcript", long.call_id);
+    let (status, body) = as_user(&w, &w.a, "r1", "GET", &path, None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(body.len() < 10_000, "a link, not the document: {} bytes", body.len());
+    let answer: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(answer["too_large"], true, "{answer}");
+    assert!(answer["bytes"].as_u64().unwrap() > 2_500_000);
+    assert!(answer["download_url"].as_str().is_some_and(|u| !u.is_empty()));
+    assert!(answer["expires_at"].is_string());
+    let key = callcoach_shared::keys::document_view_key(
+        &w.a,
+        &long.call_id,
+        callcoach_shared::ports::DocumentKind::Transcript,
+        1,
+    );
+    let linked: callcoach_shared::domain::transcript::Transcript = serde_json::from_slice(&bundle_bytes(&w, &key).await).unwrap();
+    assert_eq!(linked.utterances.len(), 30_000);
+    // Others may not: the same 404 as ever.
+    let (status, _) = as_user(&w, &w.a, "r2", "GET", &path, None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    // A small document is the answer itself.
+    let (status, body) = as_user(&w, &w.a, "r1", "GET", &format!("/v1/calls/{}/transcript", w.c1), None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(serde_json::from_str::<Value>(&body).unwrap()["utterances"].is_array());
+}
+
 /// A deleted call's scores and goals leave its rep's progress at once (entries, averages).
 #[tokio::test]
 async fn a_deleted_calls_entry_leaves_the_reps_progress() {
@@ -1129,6 +1182,26 @@ async fn a_deleted_calls_entry_leaves_the_reps_progress() {
     let (status, body) = as_user(&w, &w.a, "r1", "DELETE", &format!("/v1/calls/{}", w.c1), None).await;
     assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
     assert_eq!(calls_seen().await, (0, 0));
+
+    // Expired and purged by the reaper (which cannot read progress): never shown again, and
+    // gone from the stored record at the first read.
+    let expiring = call(&w.api, &w.a, &w.west, "r1").await;
+    score(&w.api, expiring.clone()).await;
+    assert_eq!(calls_seen().await, (1, 1));
+    callcoach_shared::ports::RetentionStore::delete_call_items(&w.api.ports.store, &w.a, &expiring.call_id)
+        .await
+        .unwrap();
+    assert_eq!(calls_seen().await, (0, 0));
+    let stored = callcoach_shared::usecases::progress::load_progress(
+        &w.api.ports.store,
+        &w.api.ports.envelope,
+        &w.a,
+        &user("r1"),
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    assert!(stored.entries.is_empty(), "the record no longer holds it");
 }
 
 /// A manager sees a rep's progress from the teams they manage only: r1 is in west and in
