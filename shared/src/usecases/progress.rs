@@ -105,8 +105,12 @@ where
         return Ok(Some(progress));
     }
     let pruned = update_progress(store, envelope, tenant, rep, |progress| {
-        gone.iter()
-            .fold(false, |changed, call| progress.forget_call(call) || changed)
+        // Every call forgotten, not only up to the first that had an entry.
+        let forgotten = gone
+            .iter()
+            .filter(|call| progress.forget_call(call))
+            .count();
+        forgotten > 0
     })
     .await?;
     Ok(Some(pruned))
