@@ -41,6 +41,13 @@ unsafe impl GlobalAlloc for Counting {
 #[global_allocator]
 static ALLOCATOR: Counting = Counting;
 
+/// The counters are the process's: one test at a time.
+static MEASURING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn alone() -> std::sync::MutexGuard<'static, ()> {
+    MEASURING.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 /// Bytes allocated at the peak of `work`, above what was live before it.
 fn peak_of<T>(work: impl FnOnce() -> T) -> (usize, T) {
     let before = LIVE.load(Ordering::SeqCst);
@@ -82,6 +89,7 @@ const BUDGET: usize = 160 * MB;
 
 #[test]
 fn the_largest_accepted_transcript_fits_a_256_mb_function() {
+    let _alone = alone();
     let size = MAX_TRANSCRIPT_BYTES as usize;
     let file = crafted_vtt(size, MAX_SPEAKERS);
 
@@ -146,6 +154,7 @@ fn the_largest_accepted_transcript_fits_a_256_mb_function() {
 
 #[test]
 fn one_speaker_too_many_is_refused_with_a_reason() {
+    let _alone = alone();
     let file = crafted_vtt(64 * 1024, MAX_SPEAKERS + 1);
     let (peak, parsed) = peak_of(|| parse_as(TranscriptFormat::WebVtt, &file));
     assert!(

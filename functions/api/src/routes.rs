@@ -758,6 +758,7 @@ pub async fn set_rep_speaker<P: Ports>(
                 "the call's transcript changed meanwhile; retry",
             ));
         }
+        refuse_rescoring_held(c)?;
         c.rep_speaker = Some(body.speaker.clone());
         Ok(())
     })
@@ -765,6 +766,16 @@ pub async fn set_rep_speaker<P: Ports>(
     Ok(Json(
         json!({"call": call_view(&call), "rescoring": rescoring}),
     ))
+}
+
+/// A held call's analysis is kept as it is: a re-score would write over it.
+fn refuse_rescoring_held(call: &Call) -> Result<(), ApiError> {
+    if call.legal_hold && call.status.can_rescore() {
+        return Err(ApiError::Conflict(
+            "the call is under legal hold; its analysis stays as it is until the hold is lifted",
+        ));
+    }
+    Ok(())
 }
 
 /// Scores the call's current transcript again, as a request of its own (after a playbook
@@ -789,7 +800,7 @@ pub async fn rescore_call<P: Ports>(
                 "the call has no transcript to score yet",
             ));
         }
-        Ok(())
+        refuse_rescoring_held(c)
     })
     .await?;
     debug_assert!(rescoring, "refused above when nothing can be re-scored");

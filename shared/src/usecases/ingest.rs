@@ -331,6 +331,12 @@ where
                 // (A newer upload supersedes a transcription or scoring in flight.)
                 return Err(IngestError::InProgress);
             }
+            // A transcription of the old upload may still be writing its transcript as the
+            // next version: that version is skipped, so the late write lands where nothing
+            // reads it instead of over this upload's transcript.
+            if call.status == CallStatus::Transcribing {
+                call.transcript_version += 1;
+            }
             call.upload_sequencer = event.sequencer.clone().or(call.upload_sequencer.take());
             call.upload_key = Some(key.to_owned());
             call.transcription = None;
@@ -845,12 +851,15 @@ mod tests {
             waiting.transition(next, rig.clock.now()).unwrap();
         }
         rig.store.save_call(&mut waiting).await.unwrap();
+        // The old job's finisher has read the call and is about to store its transcript.
+        let mut old_job = rig.status(&call).await;
         let mut newer = rig.upload(&call, "f.vtt", VTT).await;
         newer.sequencer = Some("0062E99A88DC407470".into());
+        // The version the old job would write is skipped.
         assert_eq!(
             rig.ingestor().ingest(&newer).await.unwrap(),
             IngestOutcome::Transcribed {
-                transcript_version: 1
+                transcript_version: 2
             }
         );
         let stored = rig.status(&call).await;
@@ -859,6 +868,33 @@ mod tests {
             (CallStatus::Transcribed, true),
             "the old job is no longer the call's"
         );
+        // Its late result lands where nothing reads it and moves nothing.
+        let old_words = crate::parse::parse_vtt(
+            "WEBVTT\n\n00:00.000 --> 00:01.000\n<v A>words of the old upload\n",
+        )
+        .unwrap();
+        assert!(
+            rig.ingestor()
+                .sink()
+                .accept(&mut old_job, &old_words)
+                .await
+                .is_err()
+        );
+        let stored = rig.status(&call).await;
+        assert_eq!(
+            (stored.status, stored.transcript_version),
+            (CallStatus::Transcribed, 2)
+        );
+        let current: crate::domain::transcript::Transcript = DocumentVault {
+            repository: &rig.store,
+            blobs: &rig.blobs,
+            envelope: &rig.cipher,
+        }
+        .get(&rig.tenant, &call.call_id, DocumentKind::Transcript, 2)
+        .await
+        .unwrap()
+        .unwrap();
+        assert_eq!(current.utterances[1].text, "Our budget is tight.");
 
         // Deleted: an upload arriving afterwards (a URL still valid) is an outcome, not a retry.
         let mut deleted = stored;

@@ -261,11 +261,18 @@ where
             blobs: self.blobs,
             envelope: self.envelope,
         };
-        // A speaker chosen or a re-score asked for while the coach ran queued a job of its
-        // own: this analysis is for the old state, so it is neither stored nor marked (the
-        // other job does both). A call deleted meanwhile gets nothing written for it.
+        // A speaker chosen, a re-score asked for or a newer upload taken in while the coach
+        // ran queued a job of its own: this analysis is for the old state, so it is neither
+        // stored nor marked (the other job does both). A call deleted meanwhile gets nothing
+        // written for it.
         let (version, speaker) = (call.transcript_version, call.rep_speaker.clone());
         let requests = call.rescore_requests;
+        let still_this_job = |c: &Call| {
+            c.status == CallStatus::Scoring
+                && c.transcript_version == version
+                && c.rep_speaker == speaker
+                && c.rescore_requests == requests
+        };
         let current = self.store.get_call(&call.tenant_id, &call.call_id).await?;
         match current {
             None => {
@@ -278,16 +285,23 @@ where
                     "the call was deleted while it was scored",
                 ));
             }
-            Some(c) if c.rep_speaker != speaker || c.rescore_requests != requests => {
+            Some(c) if !still_this_job(&c) => {
                 return Ok(ScoreOutcome::Skipped(
-                    "another rep speaker or a re-score was asked for while it was scored",
+                    "another rep speaker, a re-score or a newer upload came while it was scored",
                 ));
             }
             Some(_) => {}
         }
         vault.put_analysis(&analysis).await?;
-        // Entries of the rep's calls expired or purged since go first.
-        load_live_progress(self.store, self.envelope, &call.tenant_id, &call.rep_id).await?;
+        // Entries of the rep's calls expired or purged since go first. (Boxed, as every
+        // large step here: the scoring future must fit a small stack.)
+        Box::pin(load_live_progress(
+            self.store,
+            self.envelope,
+            &call.tenant_id,
+            &call.rep_id,
+        ))
+        .await?;
         // Before the call is marked scored, so a failure here retries this whole step.
         record_progress(
             self.store,
@@ -301,28 +315,37 @@ where
         // deleted, given a newer transcript or another speaker meanwhile is not marked scored.
         let now = self.clock.now();
         let scored = update_call(self.store, &mut call, |c| {
-            let same = c.transcript_version == version
-                && c.rep_speaker == speaker
-                && c.rescore_requests == requests;
-            if c.status != CallStatus::Scoring || !same {
+            if !still_this_job(c) {
                 return Ok::<_, StoreError>(Change::Keep(false));
             }
             c.transition(CallStatus::Scored, now)
                 .map_err(|_| StoreError::StaleTransition { expected: c.status })?;
             Ok(Change::Write(true))
         })
-        .await?;
+        .await;
+        let scored = match scored {
+            // Purged meanwhile: as not scored, and the checks below find it gone.
+            Err(StoreError::NotFound) => false,
+            other => other?,
+        };
         if !scored {
             // Deleted while the analysis and the progress were written: take the call's
             // progress entry back, and leave the written documents to the reaper.
-            if !live_after_writes(self.store, &call.tenant_id, &call.call_id, now).await? {
-                forget_call_progress(
+            let live = Box::pin(live_after_writes(
+                self.store,
+                &call.tenant_id,
+                &call.call_id,
+                now,
+            ))
+            .await?;
+            if !live {
+                Box::pin(forget_call_progress(
                     self.store,
                     self.envelope,
                     &call.tenant_id,
                     &call.rep_id,
                     &call.call_id,
-                )
+                ))
                 .await?;
                 return Ok(ScoreOutcome::Skipped(
                     "the call was deleted while it was scored",

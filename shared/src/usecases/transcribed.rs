@@ -89,8 +89,18 @@ where
                     else {
                         return Err(StoreError::StaleTransition { expected });
                     };
+                    // The same upload and submission too: a newer upload may have taken
+                    // the call back through `uploaded` into the same status meanwhile.
+                    let submission = |c: &Call| {
+                        c.transcription
+                            .as_ref()
+                            .map(|job| (job.service, job.submitted_at))
+                    };
                     let only_api_changes = stored.status == from
-                        && stored.transcript_version <= call.transcript_version;
+                        && stored.transcript_version <= call.transcript_version
+                        && stored.upload_sequencer == call.upload_sequencer
+                        && stored.upload_key == call.upload_key
+                        && submission(&stored) == submission(call);
                     if !only_api_changes {
                         return Err(StoreError::StaleTransition { expected });
                     }
@@ -107,7 +117,7 @@ where
     }
 
     /// The audit event of a pipeline step on `call`: ids only, unique per upload and version.
-    async fn record(&self, call: &Call, action: &str) -> Result<(), StoreError> {
+    pub(crate) async fn record(&self, call: &Call, action: &str) -> Result<(), StoreError> {
         let version = call.transcript_version.to_string();
         let upload = call
             .upload_sequencer

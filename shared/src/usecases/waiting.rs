@@ -16,7 +16,7 @@
 //! sweep only acts once the queue's own retries are over.
 
 use time::{Duration, OffsetDateTime};
-use tracing::info;
+use tracing::{info, warn};
 
 use crate::crypto::Envelope;
 use crate::domain::call::{Call, CallStatus};
@@ -94,6 +94,8 @@ pub struct WaitingReport {
     pub failed: u64,
     /// Scoring jobs queued again.
     pub retried: u64,
+    /// Calls the sweep could not settle (logged with their ids; the next sweep tries again).
+    pub errors: u64,
     /// False when time ran out; the next sweep continues.
     pub finished: bool,
 }
@@ -155,8 +157,16 @@ where
                     return Ok(false);
                 }
                 report.seen += 1;
-                if let Some(call) = self.sink.store.get_call(tenant, &entry.call_id).await? {
-                    self.settle(call, now, report).await?;
+                // One call's failure is counted and the sweep goes on, so a call it cannot
+                // settle does not keep the calls after it waiting.
+                let settled = match self.sink.store.get_call(tenant, &entry.call_id).await {
+                    Ok(Some(call)) => self.settle(call, now, report).await,
+                    Ok(None) => Ok(()),
+                    Err(e) => Err(e.into()),
+                };
+                if let Err(error) = settled {
+                    report.errors += 1;
+                    warn!(tenant = %tenant, call = %entry.call_id, error = %error, "a waiting call could not be settled");
                 }
             }
             match due.last() {
@@ -203,15 +213,22 @@ where
             }
             return Ok(());
         }
-        match self
-            .sink
-            .fail(&mut call, &self.deadlines.reason(status))
-            .await
-        {
-            Ok(()) => report.failed += 1,
-            // It moved on meanwhile.
-            Err(StoreError::StaleTransition { .. }) => {}
-            Err(e) => return Err(e.into()),
+        // Only while it still waits where it was found: a call that moved on (and perhaps
+        // back into a waiting state) since is not failed for the old wait.
+        let reason = self.deadlines.reason(status);
+        let failed = update_call(self.sink.store, &mut call, |c| {
+            if c.status != status || c.waiting_since() != Some(since) {
+                return Ok::<_, StoreError>(Change::Keep(false));
+            }
+            c.fail(reason.clone(), now)
+                .map_err(|_| StoreError::StaleTransition { expected: c.status })?;
+            Ok(Change::Write(true))
+        })
+        .await?;
+        if failed {
+            self.sink.record(&call, "pipeline.call_failed").await?;
+            report.failed += 1;
+            info!(tenant = %call.tenant_id, call = %call.call_id, "waiting call failed at its deadline");
         }
         Ok(())
     }
@@ -468,6 +485,22 @@ mod tests {
         assert_eq!(rig.sweep().await.failed, 1);
         let stored = rig.reload(&call).await;
         assert_eq!((stored.status, stored.legal_hold), (Failed, true));
+    }
+
+    #[tokio::test]
+    async fn a_call_that_came_back_into_its_state_meanwhile_is_not_failed_for_the_old_wait() {
+        let rig = Rig::new().await;
+        let call = rig.call_at(&[Uploaded, Transcribing]).await;
+        let late = START + Deadlines::default().transcription;
+        rig.clock.set(late);
+        // Between the sweep's read and its write, a newer upload took the call through
+        // `uploaded` back into `transcribing`: a new wait, with a deadline of its own.
+        rig.store
+            .interleave_next_call_write(move |c| c.status_since = Some(late));
+        let report = rig.sweep().await;
+        assert_eq!((report.seen, report.failed, report.errors), (1, 0, 0));
+        assert_eq!(rig.reload(&call).await.status, Transcribing);
+        assert_eq!(rig.failures_audited(), 0);
     }
 
     #[tokio::test]

@@ -837,6 +837,16 @@ async fn a_rescore_request_queues_a_job_of_its_own_each_time() {
     }
     let after = w.api.ports.store.get_call(&w.a, &w.c1).await.unwrap().unwrap();
     assert_eq!(after.rescore_requests, before.rescore_requests + 2);
+    // Under legal hold the analysis stays as it is: neither a re-score nor a new speaker.
+    let hold = format!("/v1/calls/{}/legal-hold", w.c1);
+    let (status, body) = as_user(&w, &w.a, "owner", "PUT", &hold, Some(json!({"legal_hold": true}))).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, body) = as_user(&w, &w.a, "manager", "POST", &path, None).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    assert!(body.contains("legal hold"), "{body}");
+    let speaker = format!("/v1/calls/{}/rep-speaker", w.c1);
+    let (status, _) = as_user(&w, &w.a, "manager", "PUT", &speaker, Some(json!({"speaker": "Sam"}))).await;
+    assert_eq!(status, StatusCode::CONFLICT);
     // A call with no transcript yet has nothing to score again.
     let new_call = json!({"team_id": w.west.as_str(), "title": "Intro", "call_type": "discovery", "file_name": "a.vtt", "content_type": "text/vtt", "content_length": 10});
     let (status, body) = as_user(&w, &w.a, "r1", "POST", "/v1/calls", Some(new_call)).await;
