@@ -27,19 +27,4 @@ impl PipelineMessage {
             | PipelineMessage::ExportWorkspace { tenant_id, .. } => tenant_id,
         }
     }
-
-    /// A key that is equal for duplicates of one logical message (SQS FIFO dedup, idempotency).
-    pub fn dedup_key(&self) -> String {
-        match self {
-            PipelineMessage::ScoreCall {
-                tenant_id,
-                call_id,
-                transcript_version,
-            } => format!("score#{tenant_id}#{call_id}#{transcript_version}"),
-            PipelineMessage::ExportWorkspace {
-                tenant_id,
-                export_id,
-            } => format!("export#{tenant_id}#{export_id}"),
-        }
-    }
 }

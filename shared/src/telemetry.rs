@@ -64,6 +64,22 @@ fn is_own(target: &str) -> bool {
     })
 }
 
+/// An error and every cause under it, `top: cause: root`, for the one log line at an edge
+/// (a handler's `%error` shows only the top, and the SDK's reason sits at the bottom).
+pub struct Chain<'a>(pub &'a (dyn std::error::Error + 'static));
+
+impl std::fmt::Display for Chain<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.0)?;
+        let mut cause = self.0.source();
+        while let Some(error) = cause {
+            write!(f, ": {error}")?;
+            cause = error.source();
+        }
+        Ok(())
+    }
+}
+
 /// A subscriber writing to `writer` at `level` (`EnvFilter` syntax) for callcoach's crates and
 /// at most `info` for every other crate.
 pub fn subscriber<W>(
@@ -158,6 +174,21 @@ pub fn emit_metrics(timestamp_ms: i64, dimensions: &[(&str, &str)], metrics: &[M
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_chain_shows_every_cause_down_to_the_root() {
+        #[derive(Debug, thiserror::Error)]
+        #[error("the transcript could not be stored")]
+        struct Top(#[source] Middle);
+        #[derive(Debug, thiserror::Error)]
+        #[error("a store failed")]
+        struct Middle(#[source] std::io::Error);
+        let error = Top(Middle(std::io::Error::other("throttled by the service")));
+        assert_eq!(
+            Chain(&error).to_string(),
+            "the transcript could not be stored: a store failed: throttled by the service"
+        );
+    }
 
     #[test]
     fn other_crates_stay_at_info_whatever_the_level_asked_for() {

@@ -39,8 +39,7 @@ pub async fn seal<E: Envelope>(
     };
     let sealed = envelope
         .encrypt(binding, cursor.as_str().as_bytes())
-        .await
-        .map_err(|e| ApiError::Internal(Box::new(e)))?;
+        .await?;
     Ok(Some(URL_SAFE_NO_PAD.encode(sealed)))
 }
 

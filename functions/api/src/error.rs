@@ -13,8 +13,6 @@ pub enum ApiError {
     NotFound,
     #[error("missing or invalid identity")]
     Unauthorized,
-    #[error("forbidden")]
-    Forbidden,
     /// The workspace is cancelled or suspended: reads and exports work, changes do not.
     #[error("the workspace is locked")]
     Locked,
@@ -58,9 +56,36 @@ impl From<StoreError> for ApiError {
     }
 }
 
-impl From<callcoach_shared::ports::QueueError> for ApiError {
-    fn from(e: callcoach_shared::ports::QueueError) -> Self {
-        ApiError::Internal(Box::new(e))
+/// Failures of the backends behind a route: a 500 that keeps its cause for the log.
+macro_rules! internal_from {
+    ($($error:ty),* $(,)?) => {$(
+        impl From<$error> for ApiError {
+            fn from(e: $error) -> Self {
+                ApiError::Internal(Box::new(e))
+            }
+        }
+    )*};
+}
+
+internal_from!(
+    callcoach_shared::ports::QueueError,
+    callcoach_shared::ports::BlobError,
+    callcoach_shared::usecases::documents::DocumentError,
+    callcoach_shared::usecases::progress::ProgressError,
+    callcoach_shared::crypto::CryptoError,
+    serde_json::Error,
+    callcoach_shared::usecases::export::ExportError,
+);
+
+impl From<callcoach_shared::usecases::calls::CallError> for ApiError {
+    fn from(e: callcoach_shared::usecases::calls::CallError) -> Self {
+        use callcoach_shared::usecases::calls::CallError;
+        match e {
+            CallError::NotFound => ApiError::NotFound,
+            CallError::Store(store) => store.into(),
+            CallError::Illegal(_) => ApiError::Conflict("the call cannot make that change now"),
+            CallError::Queue(queue) => queue.into(),
+        }
     }
 }
 
@@ -99,11 +124,6 @@ impl IntoResponse for ApiError {
                 "Workspace deleted",
                 "this workspace was deleted; its data is unreadable and is being purged",
             ),
-            ApiError::Forbidden => problem(
-                StatusCode::FORBIDDEN,
-                "Forbidden",
-                "Your role does not allow this.",
-            ),
             ApiError::BadRequest(detail) => {
                 problem(StatusCode::BAD_REQUEST, "Bad Request", &detail)
             }
@@ -136,7 +156,7 @@ impl IntoResponse for ApiError {
                 )
             }
             ApiError::Internal(source) => {
-                tracing::error!(error = %source, "request failed");
+                tracing::error!(error = %callcoach_shared::telemetry::Chain(source.as_ref()), "request failed");
                 problem(
                     StatusCode::INTERNAL_SERVER_ERROR,
                     "Internal Server Error",

@@ -75,11 +75,11 @@ async fn handle_message<P: Ports>(
             RecordOutcome::Done
         }
         Err(error) if error.is_retryable() && !delivery.last => {
-            warn!(tenant = %tenant_id, export = %export_id, error = %error, "export job will be retried");
+            warn!(tenant = %tenant_id, export = %export_id, error = %callcoach_shared::telemetry::Chain(&error), "export job will be retried");
             RecordOutcome::Retry
         }
         Err(error) => {
-            warn!(tenant = %tenant_id, export = %export_id, error = %error, "export job failed");
+            warn!(tenant = %tenant_id, export = %export_id, error = %callcoach_shared::telemetry::Chain(&error), "export job failed");
             RecordOutcome::Done
         }
     }

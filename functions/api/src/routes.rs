@@ -421,8 +421,7 @@ async fn create_and_presign<P: Ports>(
         &who.tenant,
         new,
     )
-    .await
-    .map_err(|e| ApiError::Internal(Box::new(e)))?;
+    .await?;
     let key = format!(
         "{}{}/{}/{}",
         callcoach_shared::keys::UPLOADS_AREA,
@@ -439,8 +438,7 @@ async fn create_and_presign<P: Ports>(
             body.content_length,
             UPLOAD_URL_TTL,
         )
-        .await
-        .map_err(|e| ApiError::Internal(Box::new(e)))?;
+        .await?;
     let headers: serde_json::Map<String, Value> = upload
         .headers
         .iter()
@@ -633,8 +631,7 @@ async fn load_document<P: Ports, T: serde::de::DeserializeOwned>(
             kind,
             call.transcript_version,
         )
-        .await
-        .map_err(|e| ApiError::Internal(Box::new(e)))?
+        .await?
         .ok_or(ApiError::NotFound)
 }
 
@@ -661,7 +658,7 @@ async fn document_answer<P: Ports, T: serde::Serialize>(
     kind: DocumentKind,
     document: &T,
 ) -> Result<Response, ApiError> {
-    let body = serde_json::to_vec(document).map_err(|e| ApiError::Internal(Box::new(e)))?;
+    let body = serde_json::to_vec(document)?;
     if body.len() <= INLINE_DOCUMENT_LIMIT {
         return Ok((
             [(axum::http::header::CONTENT_TYPE, "application/json")],
@@ -677,14 +674,8 @@ async fn document_answer<P: Ports, T: serde::Serialize>(
         call.transcript_version,
     );
     let blobs = api.ports.blobs();
-    blobs
-        .put(&key, body, "application/json")
-        .await
-        .map_err(|e| ApiError::Internal(Box::new(e)))?;
-    let link = blobs
-        .presign_get(&key, DOCUMENT_LINK_LIFETIME)
-        .await
-        .map_err(|e| ApiError::Internal(Box::new(e)))?;
+    blobs.put(&key, body, "application/json").await?;
+    let link = blobs.presign_get(&key, DOCUMENT_LINK_LIFETIME).await?;
     let expires_at = api.ports.clock().now() + DOCUMENT_LINK_LIFETIME;
     Ok(Json(json!({
         "too_large": true,
@@ -860,8 +851,7 @@ pub async fn rep_progress<P: Ports>(
         &who.tenant,
         &rep,
     )
-    .await
-    .map_err(|e| ApiError::Internal(Box::new(e)))?
+    .await?
     .unwrap_or_else(|| {
         callcoach_shared::domain::progress::RepProgress::new(who.tenant.clone(), rep.clone())
     });
@@ -951,8 +941,7 @@ pub async fn delete_call<P: Ports>(
         &call.rep_id,
         &call.call_id,
     )
-    .await
-    .map_err(|e| ApiError::Internal(Box::new(e)))?;
+    .await?;
     // Ids only; outside the table, so a restored backup can be brought up to date.
     tracing::info!(tenant = %who.tenant, call = %call.call_id, "call deleted");
     Ok(StatusCode::NO_CONTENT)
@@ -1122,8 +1111,7 @@ pub async fn create_export<P: Ports>(
         api.ports.envelope(),
         &request,
     )
-    .await
-    .map_err(|e| ApiError::Internal(Box::new(e)))?;
+    .await?;
     let link = download_link(&api, &key, now).await?;
     Ok((
         StatusCode::CREATED,
@@ -1215,8 +1203,7 @@ async fn download_link<P: Ports>(
         .ports
         .blobs()
         .presign_get(key, EXPORT_LINK_LIFETIME)
-        .await
-        .map_err(|e| ApiError::Internal(Box::new(e)))?;
+        .await?;
     Ok((link.url, now + EXPORT_LINK_LIFETIME))
 }
 
@@ -1420,9 +1407,8 @@ pub async fn list_practice<P: Ports>(
     let call = visible_call(&api, &who, &raw).await?;
     // A call not scored yet has no highlights to answer: the same answer as before.
     load_analysis(&api, &call).await?;
-    let items = practice::list_responses(&practice_vault(&api), &call.tenant_id, &call.call_id)
-        .await
-        .map_err(|e| ApiError::Internal(Box::new(e)))?;
+    let items =
+        practice::list_responses(&practice_vault(&api), &call.tenant_id, &call.call_id).await?;
     Ok(Json(json!({ "items": items })))
 }
 
@@ -1448,8 +1434,7 @@ pub async fn complete_goal<P: Ports>(
             found
         },
     )
-    .await
-    .map_err(|e| ApiError::Internal(Box::new(e)))?;
+    .await?;
     if !found {
         return Err(ApiError::NotFound);
     }

@@ -75,7 +75,7 @@ where
             RecordOutcome::Done
         }
         Err(e) => {
-            tracing::warn!(error = %e, "scoring job will be retried");
+            tracing::warn!(error = %callcoach_shared::telemetry::Chain(&e), "scoring job will be retried");
             RecordOutcome::Retry
         }
     }

@@ -2,7 +2,7 @@
 #![recursion_limit = "256"]
 
 use callcoach_shared::aws::{AwsAdapters, load_sdk_config, secrets};
-use callcoach_shared::config::{ConfigError, ResourceConfig, process_env};
+use callcoach_shared::config::{ResourceConfig, bounded, process_env};
 use callcoach_shared::crypto::DataCategory;
 use callcoach_shared::providers::llm::ConfiguredCoach;
 use callcoach_shared::system::{RandomIds, SystemClock};
@@ -24,13 +24,8 @@ async fn main() -> Result<(), Error> {
     )
     .await?;
     let coach = ConfiguredCoach::from_lookup(&|name| env.get(name))?;
-    let max_receive_count = match process_env("MAX_RECEIVE_COUNT") {
-        Some(value) => value.trim().parse().map_err(|_| ConfigError::Invalid {
-            name: "MAX_RECEIVE_COUNT",
-            reason: format!("expected a whole number, got {value:?}"),
-        })?,
-        None => 5,
-    };
+    // The queue's maxReceiveCount (SQS allows 1-1000; the template checks they agree).
+    let max_receive_count = bounded(&process_env, "MAX_RECEIVE_COUNT", 1..=1000, 5)?;
     tracing::info!(coach = %coach.describe(), max_receive_count, "scoring worker configured");
     let quotas = callcoach_shared::usecases::quota::Quotas::from_lookup(&process_env)?;
     let deps = Deps {

@@ -107,7 +107,7 @@ where
             let status = error.status();
             match &error {
                 CallbackError::Store(_) | CallbackError::Sink(_) => {
-                    warn!(error = %error, source = ?std::error::Error::source(&error), "callback failed; Deepgram will retry");
+                    warn!(error = %callcoach_shared::telemetry::Chain(&error), "callback failed; Deepgram will retry");
                 }
                 _ => warn!(error = %error, status, "callback refused"),
             }

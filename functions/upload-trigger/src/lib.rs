@@ -127,7 +127,7 @@ where
             Ok(IngestOutcome::Ignored(why)) => info!(why, "upload event ignored"),
             Ok(done) => info!(outcome = ?outcome_name(&done), "upload event handled"),
             Err(e) => {
-                warn!(error = %e, "upload event will be retried");
+                warn!(error = %callcoach_shared::telemetry::Chain(&e), "upload event will be retried");
                 outcome = RecordOutcome::Retry;
             }
         }

@@ -90,11 +90,4 @@ impl Transcript {
     pub fn duration_ms(&self) -> u64 {
         self.utterances.iter().map(|u| u.end_ms).max().unwrap_or(0)
     }
-
-    pub fn word_count(&self) -> usize {
-        self.utterances
-            .iter()
-            .map(|u| u.text.split_whitespace().count())
-            .sum()
-    }
 }

@@ -11,19 +11,6 @@ pub enum AudioKind {
     Flac,
 }
 
-impl AudioKind {
-    pub fn mime(self) -> &'static str {
-        match self {
-            AudioKind::Wav => "audio/wav",
-            AudioKind::Mp3 => "audio/mpeg",
-            AudioKind::Mp4 => "audio/mp4",
-            AudioKind::WebM => "audio/webm",
-            AudioKind::Ogg => "audio/ogg",
-            AudioKind::Flac => "audio/flac",
-        }
-    }
-}
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TranscriptFormat {
     Deepgram,

@@ -164,11 +164,6 @@ impl LlmChain {
         })
     }
 
-    pub fn with_transcript_budget(mut self, tokens: usize) -> Self {
-        self.transcript_budget = tokens;
-        self
-    }
-
     fn breaker(&self, index: usize) -> std::sync::MutexGuard<'_, Breaker> {
         self.breakers[index]
             .lock()

@@ -82,14 +82,7 @@ impl<R: DocumentRepository, B: BlobStore, E: Envelope> DocumentVault<'_, R, B, E
         version: u32,
         document: &T,
     ) -> Result<(), DocumentError> {
-        let plaintext = serde_json::to_vec(document).map_err(DocumentError::Encode)?;
-        let item = item_binding(call, kind, version);
-        let binding = Binding {
-            tenant,
-            category: category_of(kind),
-            item: &item,
-        };
-        let ciphertext = self.envelope.encrypt(binding, &plaintext).await?;
+        let (plaintext_len, ciphertext) = self.seal(tenant, call, kind, version, document).await?;
         let stored = if ciphertext.len() > INLINE_LIMIT {
             let key = document_key(tenant, call, kind, version);
             self.blobs
@@ -102,7 +95,7 @@ impl<R: DocumentRepository, B: BlobStore, E: Envelope> DocumentVault<'_, R, B, E
         self.repository
             .put_document(tenant, call, kind, version, &stored)
             .await?;
-        tracing::debug!(bytes = plaintext.len(), "document stored");
+        tracing::debug!(bytes = plaintext_len, "document stored");
         Ok(())
     }
 
@@ -157,6 +150,25 @@ impl<R: DocumentRepository, B: BlobStore, E: Envelope> DocumentVault<'_, R, B, E
         document: &T,
         read_revision: u64,
     ) -> Result<(), DocumentError> {
+        let (_, ciphertext) = self.seal(tenant, call, kind, version, document).await?;
+        if ciphertext.len() > INLINE_LIMIT {
+            return Err(DocumentError::TooLarge);
+        }
+        self.repository
+            .put_document_at_revision(tenant, call, kind, version, &ciphertext, read_revision)
+            .await?;
+        Ok(())
+    }
+
+    /// The document as JSON, encrypted bound to its place: (plaintext bytes, ciphertext).
+    async fn seal<T: Serialize>(
+        &self,
+        tenant: &TenantId,
+        call: &CallId,
+        kind: DocumentKind,
+        version: u32,
+        document: &T,
+    ) -> Result<(usize, Vec<u8>), DocumentError> {
         let plaintext = serde_json::to_vec(document).map_err(DocumentError::Encode)?;
         let item = item_binding(call, kind, version);
         let binding = Binding {
@@ -165,13 +177,7 @@ impl<R: DocumentRepository, B: BlobStore, E: Envelope> DocumentVault<'_, R, B, E
             item: &item,
         };
         let ciphertext = self.envelope.encrypt(binding, &plaintext).await?;
-        if ciphertext.len() > INLINE_LIMIT {
-            return Err(DocumentError::TooLarge);
-        }
-        self.repository
-            .put_document_at_revision(tenant, call, kind, version, &ciphertext, read_revision)
-            .await?;
-        Ok(())
+        Ok((plaintext.len(), ciphertext))
     }
 
     async fn open<T: DeserializeOwned>(

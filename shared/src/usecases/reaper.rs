@@ -167,7 +167,7 @@ where
                 // One workspace's failure (an outage of its objects, a corrupt item) must not
                 // stop the others; it is tried again next run, and counted for the alarm.
                 Err(error) => {
-                    warn!(tenant = %tenant_id, error = %error, "the reaper could not finish a workspace; it goes on with the others");
+                    warn!(tenant = %tenant_id, error = %crate::telemetry::Chain(&error), "the reaper could not finish a workspace; it goes on with the others");
                     report.failed_tenants += 1;
                     report.finished = false;
                 }

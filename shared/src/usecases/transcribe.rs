@@ -181,7 +181,7 @@ where
                 Ok(_) => {}
                 Err(error) => {
                     report.errors += 1;
-                    warn!(error = %error, "a finished transcription job could not be finalized");
+                    warn!(error = %crate::telemetry::Chain(&error), "a finished transcription job could not be finalized");
                 }
             }
         }

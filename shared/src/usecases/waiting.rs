@@ -166,7 +166,7 @@ where
                 };
                 if let Err(error) = settled {
                     report.errors += 1;
-                    warn!(tenant = %tenant, call = %entry.call_id, error = %error, "a waiting call could not be settled");
+                    warn!(tenant = %tenant, call = %entry.call_id, error = %crate::telemetry::Chain(&error), "a waiting call could not be settled");
                 }
             }
             match due.last() {
@@ -246,7 +246,7 @@ mod tests {
     use crate::messages::PipelineMessage;
     use crate::ports::{CallRepository, TenantRepository};
     use crate::system::RandomIds;
-    use crate::usecases::calls::{NewCall, create_call, move_call};
+    use crate::usecases::calls::{create_call, move_call};
 
     const START: OffsetDateTime = datetime!(2026-11-24 1:00 UTC);
 
@@ -305,14 +305,7 @@ mod tests {
 
         /// A call moved along `path` at the rig's clock time.
         async fn call_at(&self, path: &[CallStatus]) -> Call {
-            let new = NewCall {
-                team_id: crate::ports::IdGenerator::mint(&RandomIds),
-                rep_id: crate::ids::UserId::parse("rep-1").unwrap(),
-                title: "t".into(),
-                call_type: crate::domain::call::CallType::Demo,
-                company_domain: None,
-                buyer_persona: None,
-            };
+            let new = crate::fakes::sample_new_call();
             let mut call = create_call(&self.store, &self.clock, &RandomIds, &self.tenant, new)
                 .await
                 .unwrap();
