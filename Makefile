@@ -2,13 +2,13 @@
 SHELL := /bin/bash
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: demo test bench fuzz fmt-check clippy template-check unit-and-emulator-tests deployable-build-check tools
+.PHONY: demo test bench fuzz fmt-check clippy template-check unit-and-emulator-tests recipe-check deployable-build-check tools
 
 demo: tools
 	cargo build --quiet -p callcoach
 	infra/local-aws.sh run target/debug/callcoach demo
 
-test: tools fmt-check clippy template-check unit-and-emulator-tests deployable-build-check
+test: tools fmt-check clippy template-check unit-and-emulator-tests recipe-check deployable-build-check
 
 tools:
 	infra/tools.sh local
@@ -29,6 +29,11 @@ template-check:
 
 unit-and-emulator-tests:
 	infra/local-aws.sh run cargo test --workspace
+
+# The README's cargo-lambda recipe as written: `cargo lambda watch` on the local AWS, every
+# sample in events/ invoked, each answer checked against the README's table.
+recipe-check:
+	infra/local-aws.sh run .venv/bin/python infra/check_recipe.py
 
 # Every function built as `sam build` builds it (workspace root): no local-only code inside,
 # each under 10 MB.

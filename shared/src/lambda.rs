@@ -16,6 +16,49 @@ pub const DEFAULT_TIME_MARGIN: Duration = Duration::from_secs(10);
 #[error("a record without a message id failed; the whole batch is retried")]
 pub struct WholeBatchFailed;
 
+/// The end of one invocation, the one place that reads it. Lambda sends it as epoch
+/// milliseconds. `cargo lambda watch` sends the function's timeout instead (600000: ten
+/// minutes), which read as a moment in 1970 left no time at all and gave every record of a
+/// batch up unprocessed; a value that cannot be a real moment (before 2001) is taken as that
+/// long from now. A context without one (`0`) has no end.
+#[derive(Debug, Clone, Copy)]
+pub struct Deadline(Option<SystemTime>);
+
+/// Epoch milliseconds of 2001-09-09: no invocation of ours has a deadline before it.
+const EARLIEST_ABSOLUTE_DEADLINE_MS: u64 = 1_000_000_000_000;
+
+impl Deadline {
+    pub fn of(context: &lambda_runtime::Context) -> Self {
+        Self::from_millis(context.deadline, SystemTime::now())
+    }
+
+    fn from_millis(deadline_ms: u64, now: SystemTime) -> Self {
+        let end = match deadline_ms {
+            0 => None,
+            relative if relative < EARLIEST_ABSOLUTE_DEADLINE_MS => {
+                Some(now + Duration::from_millis(relative))
+            }
+            absolute => Some(SystemTime::UNIX_EPOCH + Duration::from_millis(absolute)),
+        };
+        Self(end)
+    }
+
+    /// What is left of the invocation now (`Duration::MAX` without a deadline).
+    pub fn time_left(&self) -> Duration {
+        match self.0 {
+            Some(end) => end
+                .duration_since(SystemTime::now())
+                .unwrap_or(Duration::ZERO),
+            None => Duration::MAX,
+        }
+    }
+
+    /// Whether more than `margin` is left.
+    pub fn has_more_than(&self, margin: Duration) -> bool {
+        self.time_left() > margin
+    }
+}
+
 /// Whether SQS will not deliver this message again if it fails now.
 pub fn is_last_delivery(message: &SqsMessage, max_receive_count: u32) -> bool {
     message
@@ -37,12 +80,8 @@ where
     // One span per invocation (request id), one per record (message id); handlers add the
     // tenant and call ids. Never content.
     let span = tracing::info_span!("invocation", request_id = %event.context.request_id, records = event.payload.records.len());
-    let deadline = event.context.deadline();
-    let time_left = move || {
-        deadline
-            .duration_since(SystemTime::now())
-            .unwrap_or(Duration::ZERO)
-    };
+    let deadline = Deadline::of(&event.context);
+    let time_left = move || deadline.time_left();
     let margin = margin.min(time_left() / 5);
     let records = event.payload.records;
     let verdict = process_batch(
@@ -67,5 +106,33 @@ where
             Ok(response)
         }
         BatchVerdict::FailWhole => Err(WholeBatchFailed),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn deadlines_are_read_as_lambda_and_cargo_lambda_send_them() {
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_796_000_000);
+        let left = |ms: u64| match Deadline::from_millis(ms, now).0 {
+            Some(end) => end.duration_since(now).ok(),
+            None => None,
+        };
+        // Lambda: epoch milliseconds, 30 s after now.
+        assert_eq!(left(1_796_000_030_000), Some(Duration::from_secs(30)));
+        // cargo lambda watch: the timeout itself.
+        assert_eq!(left(600_000), Some(Duration::from_secs(600)));
+        // None at all: no end.
+        assert_eq!(Deadline::from_millis(0, now).0, None);
+        assert_eq!(Deadline(None).time_left(), Duration::MAX);
+        // A deadline already past leaves nothing.
+        assert_eq!(
+            Deadline::from_millis(1_795_999_000_000, now)
+                .0
+                .map(|end| end < now),
+            Some(true)
+        );
     }
 }

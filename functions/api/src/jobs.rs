@@ -4,12 +4,12 @@
 //! fails the job; one that fails for good is marked failed and acknowledged. A job held by
 //! another delivery is handed back to the queue and comes again after the visibility timeout.
 
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use callcoach_shared::batch::RecordOutcome;
 use callcoach_shared::lambda::{
-    DEFAULT_TIME_MARGIN, WholeBatchFailed, handle_sqs_batch, is_last_delivery,
+    DEFAULT_TIME_MARGIN, Deadline, WholeBatchFailed, handle_sqs_batch, is_last_delivery,
 };
 use callcoach_shared::messages::PipelineMessage;
 use callcoach_shared::usecases::export_job::{Delivery, JobOutcome, run_export_job};
@@ -27,7 +27,7 @@ const WRAP_UP: Duration = Duration::from_secs(20);
 async fn handle_message<P: Ports>(
     api: &Api<P>,
     message: &SqsMessage,
-    deadline: SystemTime,
+    deadline: Deadline,
 ) -> RecordOutcome {
     let parsed = message
         .body
@@ -42,11 +42,8 @@ async fn handle_message<P: Ports>(
         warn!("message is not an export job");
         return RecordOutcome::Retry;
     };
-    let time_left = deadline
-        .duration_since(SystemTime::now())
-        .unwrap_or(Duration::ZERO);
     let delivery = Delivery {
-        budget: time_left.saturating_sub(WRAP_UP),
+        budget: deadline.time_left().saturating_sub(WRAP_UP),
         last: is_last_delivery(message, EXPORT_JOBS_MAX_RECEIVES),
     };
     let span = info_span!("export_job", tenant = %tenant_id, export = %export_id);
@@ -90,7 +87,7 @@ pub async fn handle_jobs<P: Ports>(
     api: &Api<P>,
     event: LambdaEvent<SqsEvent>,
 ) -> Result<SqsBatchResponse, WholeBatchFailed> {
-    let deadline = event.context.deadline();
+    let deadline = Deadline::of(&event.context);
     handle_sqs_batch(event, DEFAULT_TIME_MARGIN, async |m| {
         handle_message(api, m, deadline).await
     })

@@ -24,7 +24,7 @@
 //! "after": "tenant"}}` (`categories` and `after` optional) answers [`scope_breach`]'s report.
 
 use std::collections::BTreeSet;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use callcoach_shared::crypto::{DataCategory, DataKeyStore};
 use callcoach_shared::domain::retention::AccountState;
@@ -78,17 +78,10 @@ impl<T> ReaperStore for T where
 {
 }
 
-/// Whether the invocation has more than [`DEADLINE_MARGIN`] left; a context without a deadline
-/// (local invocations) always has.
+/// Whether the invocation has more than [`DEADLINE_MARGIN`] left.
 fn time_left(context: &lambda_runtime::Context) -> impl Fn() -> bool + use<> {
-    let deadline_ms = context.deadline;
-    let deadline = UNIX_EPOCH + Duration::from_millis(deadline_ms);
-    move || {
-        deadline_ms == 0
-            || deadline
-                .duration_since(SystemTime::now())
-                .is_ok_and(|left| left > DEADLINE_MARGIN)
-    }
+    let deadline = callcoach_shared::lambda::Deadline::of(context);
+    move || deadline.has_more_than(DEADLINE_MARGIN)
 }
 
 /// A dry run is asked for with `dry_run: true` at the top level or in `detail`.

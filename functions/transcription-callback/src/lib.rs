@@ -175,7 +175,7 @@ where
     C: Clock,
     J: TranscribeJobs,
 {
-    let (deadline, no_deadline) = (event.context.deadline(), event.context.deadline == 0);
+    let deadline = callcoach_shared::lambda::Deadline::of(&event.context);
     let parsed: EventBridgeEvent = serde_json::from_value(event.payload)?;
     let finisher = TranscribeFinisher {
         sink: TranscriptSink {
@@ -200,12 +200,8 @@ where
             Ok(serde_json::json!({"outcome": format!("{outcome:?}")}))
         }
         "Scheduled Event" => {
-            // Stop 10 s before the deadline; the next scheduled sweep continues. A context
-            // without a deadline (a local invocation) runs to the end.
-            let has_time = || {
-                no_deadline
-                    || std::time::SystemTime::now() + std::time::Duration::from_secs(10) < deadline
-            };
+            // Stop 10 s before the deadline; the next scheduled sweep continues.
+            let has_time = || deadline.has_more_than(callcoach_shared::lambda::DEFAULT_TIME_MARGIN);
             let report = finisher.sweep(&has_time).await?;
             // Finished jobs first, so a job whose event was lost is not failed as overdue.
             let overdue = WaitingSweep {
