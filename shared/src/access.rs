@@ -190,6 +190,8 @@ mod tests {
             status_since: None,
             waiting_retries: 0,
             rescore_requests: 0,
+            transcript_floor: 0,
+            upload_generation: 0,
             version: 0,
         }
     }

@@ -20,9 +20,12 @@ pub struct WholeBatchFailed;
 /// milliseconds. `cargo lambda watch` sends the function's timeout instead (600000: ten
 /// minutes), which read as a moment in 1970 left no time at all and gave every record of a
 /// batch up unprocessed; a value that cannot be a real moment (before 2001) is taken as that
-/// long from now. A context without one (`0`) has no end.
+/// long from now. A context without one (`0`) gets Lambda's longest timeout.
 #[derive(Debug, Clone, Copy)]
 pub struct Deadline(Option<SystemTime>);
+
+/// Lambda's longest timeout: the budget of an invocation without a deadline.
+pub const LONGEST_INVOCATION: Duration = Duration::from_secs(15 * 60);
 
 /// Epoch milliseconds of 2001-09-09: no invocation of ours has a deadline before it.
 const EARLIEST_ABSOLUTE_DEADLINE_MS: u64 = 1_000_000_000_000;
@@ -43,13 +46,14 @@ impl Deadline {
         Self(end)
     }
 
-    /// What is left of the invocation now (`Duration::MAX` without a deadline).
+    /// What is left of the invocation now; without a deadline, Lambda's longest timeout
+    /// (a finite budget: callers add it to moments).
     pub fn time_left(&self) -> Duration {
         match self.0 {
             Some(end) => end
                 .duration_since(SystemTime::now())
                 .unwrap_or(Duration::ZERO),
-            None => Duration::MAX,
+            None => LONGEST_INVOCATION,
         }
     }
 
@@ -126,7 +130,7 @@ mod tests {
         assert_eq!(left(600_000), Some(Duration::from_secs(600)));
         // None at all: no end.
         assert_eq!(Deadline::from_millis(0, now).0, None);
-        assert_eq!(Deadline(None).time_left(), Duration::MAX);
+        assert_eq!(Deadline(None).time_left(), LONGEST_INVOCATION);
         // A deadline already past leaves nothing.
         assert_eq!(
             Deadline::from_millis(1_795_999_000_000, now)

@@ -7,6 +7,7 @@ pub mod config;
 pub mod crypto;
 pub mod domain;
 pub mod ids;
+pub mod json_fault;
 pub mod keys;
 pub mod messages;
 pub mod parse;

@@ -726,6 +726,7 @@ pub async fn set_rep_speaker<P: Ports>(
     if !who.caller.can_set_rep_speaker(&call) {
         return Err(ApiError::NotFound);
     }
+    refuse_if_workspace_held(&api, &who).await?;
     let transcript = load_transcript(&api, &call).await?;
     let known = transcript
         .speakers
@@ -759,11 +760,31 @@ pub async fn set_rep_speaker<P: Ports>(
     ))
 }
 
-/// A held call's analysis is kept as it is: a re-score would write over it.
+/// A held call's analysis is kept as it is: a re-score would write over it. (The workspace's
+/// own hold is checked by [`refuse_if_workspace_held`].)
 fn refuse_rescoring_held(call: &Call) -> Result<(), ApiError> {
     if call.legal_hold && call.status.can_rescore() {
         return Err(ApiError::Conflict(
             "the call is under legal hold; its analysis stays as it is until the hold is lifted",
+        ));
+    }
+    Ok(())
+}
+
+/// Under a workspace legal hold no analysis is re-scored either.
+async fn refuse_if_workspace_held<P: Ports>(
+    api: &Api<P>,
+    who: &Authenticated,
+) -> Result<(), ApiError> {
+    let held = api
+        .ports
+        .store()
+        .get_tenant(&who.tenant)
+        .await?
+        .is_some_and(|t| t.legal_hold);
+    if held {
+        return Err(ApiError::Conflict(
+            "the workspace is under legal hold; analyses stay as they are until it is lifted",
         ));
     }
     Ok(())
@@ -781,6 +802,7 @@ pub async fn rescore_call<P: Ports>(
     if !who.caller.can_rescore(&call) {
         return Err(ApiError::NotFound);
     }
+    refuse_if_workspace_held(&api, &who).await?;
     let now = api.ports.clock().now();
     let rescoring = request_rescore(api.ports.store(), api.ports.queue(), &mut call, now, |c| {
         if c.status == CallStatus::Deleted {

@@ -138,6 +138,15 @@ pub struct Call {
     pub rep_speaker: Option<String>,
     /// Bumped on every stored transcript, so re-transcription invalidates old analyses.
     pub transcript_version: u32,
+    /// Versions up to this one may still be written by transcriptions of uploads a newer one
+    /// superseded: the next transcript is stored above it, so a late write lands where
+    /// nothing reads it. `transcript_version` stays the last stored, readable one.
+    #[serde(default, skip_serializing_if = "is_zero_u32")]
+    pub transcript_floor: u32,
+    /// Bumped each time the call takes in a new upload: a pipeline step holding a copy from
+    /// before it is not the call's any more.
+    #[serde(default, skip_serializing_if = "is_zero_u32")]
+    pub upload_generation: u32,
     /// S3 `sequencer` of the upload the call reflects; older events for the key are ignored.
     #[serde(default)]
     pub upload_sequencer: Option<String>,

@@ -61,6 +61,8 @@ pub async fn create_call<R: CallRepository, C: Clock, I: IdGenerator>(
         status_since: Some(now),
         waiting_retries: 0,
         rescore_requests: 0,
+        transcript_floor: 0,
+        upload_generation: 0,
         version: 0,
     };
     calls.create_call(&call).await?;

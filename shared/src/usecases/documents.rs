@@ -28,7 +28,7 @@ pub enum DocumentError {
     #[error("could not encode the document")]
     Encode(#[source] serde_json::Error),
     #[error("the stored document does not decode")]
-    Decode(#[source] serde_json::Error),
+    Decode(#[source] crate::json_fault::JsonFault),
     #[error(transparent)]
     Crypto(#[from] CryptoError),
     #[error(transparent)]
@@ -58,6 +58,16 @@ fn category_of(kind: DocumentKind) -> DataCategory {
         DocumentKind::Transcript => DataCategory::Transcripts,
         DocumentKind::Analysis => DataCategory::Insights,
         DocumentKind::Practice => DataCategory::Notes,
+    }
+}
+
+/// What a document's ciphertext is bound to: its tenant, its category's key domain and its
+/// place (`item`).
+fn binding<'b>(tenant: &'b TenantId, kind: DocumentKind, item: &'b str) -> Binding<'b> {
+    Binding {
+        tenant,
+        category: category_of(kind),
+        item,
     }
 }
 
@@ -171,12 +181,10 @@ impl<R: DocumentRepository, B: BlobStore, E: Envelope> DocumentVault<'_, R, B, E
     ) -> Result<(usize, Vec<u8>), DocumentError> {
         let plaintext = serde_json::to_vec(document).map_err(DocumentError::Encode)?;
         let item = item_binding(call, kind, version);
-        let binding = Binding {
-            tenant,
-            category: category_of(kind),
-            item: &item,
-        };
-        let ciphertext = self.envelope.encrypt(binding, &plaintext).await?;
+        let ciphertext = self
+            .envelope
+            .encrypt(binding(tenant, kind, &item), &plaintext)
+            .await?;
         Ok((plaintext.len(), ciphertext))
     }
 
@@ -197,13 +205,11 @@ impl<R: DocumentRepository, B: BlobStore, E: Envelope> DocumentVault<'_, R, B, E
                 .ok_or(DocumentError::MissingBlob)?,
         };
         let item = item_binding(call, kind, version);
-        let binding = Binding {
-            tenant,
-            category: category_of(kind),
-            item: &item,
-        };
-        let plaintext = self.envelope.decrypt(binding, &ciphertext).await?;
-        serde_json::from_slice(&plaintext).map_err(DocumentError::Decode)
+        let plaintext = self
+            .envelope
+            .decrypt(binding(tenant, kind, &item), &ciphertext)
+            .await?;
+        serde_json::from_slice(&plaintext).map_err(|e| DocumentError::Decode(e.into()))
     }
 
     pub async fn put_transcript(

@@ -332,11 +332,12 @@ where
                 return Err(IngestError::InProgress);
             }
             // A transcription of the old upload may still be writing its transcript as the
-            // next version: that version is skipped, so the late write lands where nothing
-            // reads it instead of over this upload's transcript.
+            // next version: that version is reserved for it, so the late write lands where
+            // nothing reads it instead of over this upload's transcript.
             if call.status == CallStatus::Transcribing {
-                call.transcript_version += 1;
+                call.transcript_floor = call.transcript_version.max(call.transcript_floor) + 1;
             }
+            call.upload_generation += 1;
             call.upload_sequencer = event.sequencer.clone().or(call.upload_sequencer.take());
             call.upload_key = Some(key.to_owned());
             call.transcription = None;

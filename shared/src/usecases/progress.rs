@@ -18,7 +18,7 @@ pub enum ProgressError {
     #[error(transparent)]
     Crypto(#[from] CryptoError),
     #[error("the progress record does not decode")]
-    Decode(#[source] serde_json::Error),
+    Decode(#[source] crate::json_fault::JsonFault),
 }
 
 fn item(rep: &UserId) -> String {
@@ -45,7 +45,8 @@ async fn load<S: ProgressRepository, E: Envelope>(
             &ciphertext,
         )
         .await?;
-    let progress = serde_json::from_slice(&plaintext).map_err(ProgressError::Decode)?;
+    let progress =
+        serde_json::from_slice(&plaintext).map_err(|e| ProgressError::Decode(e.into()))?;
     Ok(Some((version, progress)))
 }
 
@@ -149,7 +150,8 @@ pub async fn update_progress<S: ProgressRepository, E: Envelope>(
         if !change(&mut progress) {
             return Ok(progress);
         }
-        let plaintext = serde_json::to_vec(&progress).map_err(ProgressError::Decode)?;
+        let plaintext =
+            serde_json::to_vec(&progress).map_err(|e| ProgressError::Decode(e.into()))?;
         let item = item(rep);
         let ciphertext = envelope
             .encrypt(

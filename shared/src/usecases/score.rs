@@ -170,8 +170,11 @@ where
         let version = call.transcript_version;
         let now = self.clock.now();
         update_call(self.store, &mut call, |c| {
+            // A held call's analysis stays as it is: a re-score queued before the hold (or
+            // the sweep's retry) does not write over it.
+            let rescoring_held = c.status == CallStatus::Scored && c.legal_hold;
             let waiting = matches!(c.status, CallStatus::Transcribed | CallStatus::Scored);
-            if waiting && c.transcript_version == version {
+            if waiting && c.transcript_version == version && !rescoring_held {
                 c.transition(CallStatus::Scoring, now)
                     .map_err(|_| StoreError::StaleTransition { expected: c.status })?;
                 return Ok::<_, StoreError>(Change::Write(()));
@@ -917,6 +920,43 @@ mod tests {
                 .unwrap(),
             ScoreOutcome::Skipped("already scored")
         ));
+    }
+
+    #[tokio::test]
+    async fn a_rescore_queued_before_a_hold_leaves_the_held_analysis_as_it_is() {
+        let rig = Rig::new();
+        let call = rig.call().await;
+        let coach = DeterministicCoach;
+        rig.scorer(&coach)
+            .score(&call.tenant_id, &call.call_id, 1, false)
+            .await
+            .unwrap();
+        let held_analysis = rig.analysis(&call).await.unwrap();
+        // A re-score is asked for; then the owner holds the call before its job runs.
+        let mut copy = rig.stored(&call).await;
+        crate::usecases::calls::request_rescore(
+            &rig.store,
+            &crate::fakes::InMemoryQueue::default(),
+            &mut copy,
+            rig.clock.now(),
+            |c| {
+                c.rep_speaker = Some("Sam".into());
+                Ok::<_, crate::usecases::calls::CallError>(())
+            },
+        )
+        .await
+        .unwrap();
+        let mut held = rig.stored(&call).await;
+        held.legal_hold = true;
+        rig.store.save_call(&mut held).await.unwrap();
+        let outcome = rig
+            .scorer(&coach)
+            .score(&call.tenant_id, &call.call_id, 1, false)
+            .await
+            .unwrap();
+        assert!(matches!(outcome, ScoreOutcome::Skipped(_)), "{outcome:?}");
+        assert_eq!(rig.analysis(&call).await.unwrap(), held_analysis);
+        assert_eq!(rig.stored(&call).await.status, CallStatus::Scored);
     }
 
     #[tokio::test]

@@ -89,18 +89,11 @@ where
                     else {
                         return Err(StoreError::StaleTransition { expected });
                     };
-                    // The same upload and submission too: a newer upload may have taken
-                    // the call back through `uploaded` into the same status meanwhile.
-                    let submission = |c: &Call| {
-                        c.transcription
-                            .as_ref()
-                            .map(|job| (job.service, job.submitted_at))
-                    };
+                    // The same upload too: a newer upload may have taken the call back
+                    // through `uploaded` into the same status meanwhile.
                     let only_api_changes = stored.status == from
                         && stored.transcript_version <= call.transcript_version
-                        && stored.upload_sequencer == call.upload_sequencer
-                        && stored.upload_key == call.upload_key
-                        && submission(&stored) == submission(call);
+                        && stored.upload_generation == call.upload_generation;
                     if !only_api_changes {
                         return Err(StoreError::StaleTransition { expected });
                     }
@@ -156,7 +149,7 @@ where
     /// Stores `transcript` as the next version and moves the call to `transcribed`, then
     /// queues scoring. Returns the version stored.
     pub async fn accept(&self, call: &mut Call, transcript: &Transcript) -> Result<u32, SinkError> {
-        let version = call.transcript_version + 1;
+        let version = call.transcript_version.max(call.transcript_floor) + 1;
         let vault = DocumentVault {
             repository: self.store,
             blobs: self.blobs,

@@ -847,6 +847,14 @@ async fn a_rescore_request_queues_a_job_of_its_own_each_time() {
     let speaker = format!("/v1/calls/{}/rep-speaker", w.c1);
     let (status, _) = as_user(&w, &w.a, "manager", "PUT", &speaker, Some(json!({"speaker": "Sam"}))).await;
     assert_eq!(status, StatusCode::CONFLICT);
+    // The call's hold lifted, the workspace's own hold refuses it the same way.
+    let (status, _) = as_user(&w, &w.a, "owner", "PUT", &hold, Some(json!({"legal_hold": false}))).await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, body) = as_user(&w, &w.a, "admin", "PUT", "/v1/workspace/retention", Some(json!({"legal_hold": true}))).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, body) = as_user(&w, &w.a, "manager", "POST", &path, None).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    assert!(body.contains("workspace is under legal hold"), "{body}");
     // A call with no transcript yet has nothing to score again.
     let new_call = json!({"team_id": w.west.as_str(), "title": "Intro", "call_type": "discovery", "file_name": "a.vtt", "content_type": "text/vtt", "content_length": 10});
     let (status, body) = as_user(&w, &w.a, "r1", "POST", "/v1/calls", Some(new_call)).await;

@@ -481,7 +481,8 @@ fn json_item<T: serde::Serialize>(
 }
 
 fn from_json_item<T: serde::de::DeserializeOwned>(item: &Item) -> Result<T, StoreError> {
-    serde_json::from_str(item.req_s(a::BODY)?).map_err(|e| StoreError::Corrupt(e.to_string()))
+    serde_json::from_str(item.req_s(a::BODY)?)
+        .map_err(|e| StoreError::Corrupt(crate::json_fault::JsonFault::from(e).to_string()))
 }
 
 fn membership_item(m: &Membership) -> Item {
