@@ -482,6 +482,26 @@ impl CallRepository for InMemoryStore {
         *stored = call.clone();
         Ok(())
     }
+    async fn save_moved(
+        &self,
+        call: &mut Call,
+        event: &crate::domain::audit::AuditEvent,
+    ) -> Result<(), StoreError> {
+        // One transaction, as on DynamoDB: the event first refuses, then the call's save.
+        if self
+            .state()
+            .audit
+            .iter()
+            .any(|e| e.event_id == event.event_id)
+        {
+            return Err(StoreError::StaleTransition {
+                expected: call.status,
+            });
+        }
+        self.save_call(call).await?;
+        self.state().audit.push(event.clone());
+        Ok(())
+    }
     async fn list_team_calls(
         &self,
         tenant: &TenantId,

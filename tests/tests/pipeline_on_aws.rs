@@ -268,19 +268,20 @@ impl callcoach_shared::usecases::score::Coach for RacedCoach {
         request: &callcoach_shared::scoring::ScoringRequest<'_>,
         baseline: Analysis,
     ) -> Result<Analysis, callcoach_shared::usecases::score::CoachUnavailable> {
-        use callcoach_shared::usecases::calls::{Change, update_call};
+        use callcoach_shared::usecases::call_lifecycle::{CallLifecycle, Change, Mover};
         let mut call = self
             .table
             .get_call(request.tenant_id, request.call_id)
             .await
             .unwrap()
             .unwrap();
-        update_call(&self.table, &mut call, |c| {
-            c.legal_hold = true;
-            Ok::<_, callcoach_shared::ports::StoreError>(Change::Write(()))
-        })
-        .await
-        .unwrap();
+        CallLifecycle::new(&self.table, Mover::Api)
+            .update(&mut call, |c| {
+                c.legal_hold = true;
+                Ok::<_, callcoach_shared::ports::StoreError>(Change::Write(()))
+            })
+            .await
+            .unwrap();
         Ok(baseline)
     }
 }

@@ -399,7 +399,7 @@ async fn the_configured_provider_is_the_one_the_environment_names() {
 /// once, then fails it with a readable reason.
 #[tokio::test]
 async fn a_call_left_in_scoring_is_retried_once_then_failed_on_dynamodb() {
-    use callcoach_shared::usecases::calls::move_call;
+    use callcoach_shared::usecases::call_lifecycle::{CallLifecycle, Mover};
     let rig = Rig::new().await;
     let table = &rig.aws.adapters.table;
     let mut call = sample_call(&rig.aws, &fresh_tenant(), "alex", &SystemClock).await;
@@ -408,7 +408,8 @@ async fn a_call_left_in_scoring_is_retried_once_then_failed_on_dynamodb() {
         CallStatus::Transcribed,
         CallStatus::Scoring,
     ] {
-        move_call(table, &mut call, next, time::OffsetDateTime::now_utc())
+        CallLifecycle::new(table, Mover::Pipeline)
+            .move_to(&mut call, next, time::OffsetDateTime::now_utc())
             .await
             .unwrap();
     }

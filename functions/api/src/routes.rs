@@ -24,8 +24,9 @@ use callcoach_shared::ports::{
     IdGenerator, PageRequest, PlaybookRepository, Queue, TeamRepository, TenantRepository,
     UsageLog,
 };
+use callcoach_shared::usecases::call_lifecycle::{CallLifecycle, Mover};
 use callcoach_shared::usecases::calls::{
-    Change, NewCall, create_call as create_call_use_case, request_rescore, update_call,
+    Change, NewCall, create_call as create_call_use_case, request_rescore,
 };
 use callcoach_shared::usecases::deletion::{self, DeletionError};
 use callcoach_shared::usecases::documents::DocumentVault;
@@ -944,17 +945,18 @@ pub async fn delete_call<P: Ports>(
     // A held call stays until its hold is lifted, whoever asks (it would otherwise answer 404
     // to the owner who set the hold, who could never lift it).
     let now = api.ports.clock().now();
-    update_call(api.ports.store(), &mut call, |c| {
-        if c.legal_hold {
-            return Err(ApiError::Conflict(
-                "the call is under legal hold; lift the hold before deleting it",
-            ));
-        }
-        c.transition(CallStatus::Deleted, now)
-            .map_err(|_| ApiError::NotFound)?;
-        Ok(Change::Write(()))
-    })
-    .await?;
+    CallLifecycle::new(api.ports.store(), Mover::Api)
+        .update(&mut call, |c| {
+            if c.legal_hold {
+                return Err(ApiError::Conflict(
+                    "the call is under legal hold; lift the hold before deleting it",
+                ));
+            }
+            c.transition(CallStatus::Deleted, now)
+                .map_err(|_| ApiError::NotFound)?;
+            Ok(Change::Write(()))
+        })
+        .await?;
     // Its scores and goals leave the rep's progress (averages, exports) now, not at the purge.
     forget_call_progress(
         api.ports.store(),
@@ -987,15 +989,16 @@ pub async fn set_legal_hold<P: Ports>(
         return Err(ApiError::NotFound);
     }
     let now = api.ports.clock().now();
-    update_call(api.ports.store(), &mut call, |c| {
-        if c.status == CallStatus::Deleted {
-            return Err(ApiError::NotFound);
-        }
-        c.legal_hold = body.legal_hold;
-        c.updated_at = now;
-        Ok(Change::Write(()))
-    })
-    .await?;
+    CallLifecycle::new(api.ports.store(), Mover::Api)
+        .update(&mut call, |c| {
+            if c.status == CallStatus::Deleted {
+                return Err(ApiError::NotFound);
+            }
+            c.legal_hold = body.legal_hold;
+            c.updated_at = now;
+            Ok(Change::Write(()))
+        })
+        .await?;
     Ok(Json(
         json!({"call": call_view(&call), "legal_hold": call.legal_hold}),
     ))

@@ -135,8 +135,16 @@ pub trait CallRepository: Send + Sync {
     /// A conditional save: stores `call` only if the stored call is still at `call.version`
     /// (nobody wrote it since it was read), then counts the copy up to the stored version;
     /// otherwise `StaleTransition`, and nothing is written. Change calls through
-    /// [`crate::usecases::calls::update_call`], which reads again and retries.
+    /// [`crate::usecases::call_lifecycle::CallLifecycle::update`], which reads again and retries.
     fn save_call(&self, call: &mut Call) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// [`Self::save_call`] of a call that changed status, with `event` (the move's audit
+    /// event) written in the same transaction: both or neither. `StaleTransition` also when
+    /// the event exists already (this very move was written, which changed the call too).
+    fn save_moved(
+        &self,
+        call: &mut Call,
+        event: &crate::domain::audit::AuditEvent,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
     /// A team's calls, newest first.
     fn list_team_calls(
         &self,

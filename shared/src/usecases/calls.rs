@@ -1,10 +1,11 @@
-//! Creating calls and moving them through their states.
+//! Creating calls and asking for their re-scoring (their moves: `usecases::call_lifecycle`).
 
 use crate::domain::SCHEMA_VERSION;
 use crate::domain::call::{Call, CallStatus, CallType, IllegalTransition};
 use crate::ids::{TeamId, TenantId, UserId};
 use crate::messages::PipelineMessage;
 use crate::ports::{CallRepository, Clock, IdGenerator, Queue, QueueError, StoreError};
+use crate::usecases::call_lifecycle::{CallLifecycle, Mover};
 pub use crate::usecases::workspace::Change;
 
 #[derive(Debug, thiserror::Error)]
@@ -69,66 +70,8 @@ pub async fn create_call<R: CallRepository, C: Clock, I: IdGenerator>(
     Ok(call)
 }
 
-/// Rounds of read, change, write before giving up while other writers keep winning.
-const UPDATE_ATTEMPTS: usize = 8;
-
-/// The one way a stored call changes: `change` is applied to `call` (the caller's copy, as
-/// fresh as it is) and the call is written back only if nobody wrote it since that copy was
-/// read (its version). Otherwise the call is read again and `change` decides again from what
-/// is stored now, so a legal hold, a rep speaker or a deletion set meanwhile is never undone
-/// by a writer holding an older copy. On return `call` is the stored call. `NotFound` when
-/// the call is gone.
-pub async fn update_call<R, T, E>(
-    calls: &R,
-    call: &mut Call,
-    mut change: impl FnMut(&mut Call) -> Result<Change<T>, E>,
-) -> Result<T, E>
-where
-    R: CallRepository,
-    E: From<StoreError>,
-{
-    for _ in 0..UPDATE_ATTEMPTS {
-        let mut draft = call.clone();
-        match change(&mut draft)? {
-            Change::Keep(answer) => return Ok(answer),
-            Change::Write(answer) => match calls.save_call(&mut draft).await {
-                Ok(()) => {
-                    *call = draft;
-                    return Ok(answer);
-                }
-                Err(StoreError::StaleTransition { .. }) => {
-                    *call = calls
-                        .get_call(&call.tenant_id, &call.call_id)
-                        .await?
-                        .ok_or(StoreError::NotFound)?;
-                }
-                Err(e) => return Err(e.into()),
-            },
-        }
-    }
-    Err(StoreError::StaleTransition {
-        expected: call.status,
-    }
-    .into())
-}
-
-/// Moves the call to `next` through [`update_call`]: refused (and nothing written) when the
-/// stored call can no longer make that move.
-pub async fn move_call<R: CallRepository>(
-    calls: &R,
-    call: &mut Call,
-    next: CallStatus,
-    at: time::OffsetDateTime,
-) -> Result<CallStatus, CallError> {
-    update_call(calls, call, |c| {
-        let from = c.transition(next, at)?;
-        Ok::<_, CallError>(Change::Write(from))
-    })
-    .await
-}
-
 /// Asks for a new scoring of the call's current transcript, with `change` (a new rep speaker)
-/// written in the same save through [`update_call`]. When the call has a transcript to score,
+/// written in the same save through [`CallLifecycle::update`]. When the call has a transcript to score,
 /// the request is counted on the call, which makes it a scoring job of its own (a job running
 /// for the old state finds itself superseded and stores nothing), and the job is queued;
 /// otherwise only `change` is written. Returns whether a re-score was queued.
@@ -144,16 +87,17 @@ where
     Q: Queue,
     E: From<StoreError> + From<QueueError>,
 {
-    let rescoring = update_call(calls, call, |c| {
-        change(c)?;
-        let rescoring = c.status.can_rescore();
-        if rescoring {
-            c.rescore_requests += 1;
-        }
-        c.updated_at = now;
-        Ok::<_, E>(Change::Write(rescoring))
-    })
-    .await?;
+    let rescoring = CallLifecycle::new(calls, Mover::Api)
+        .update(call, |c| {
+            change(c)?;
+            let rescoring = c.status.can_rescore();
+            if rescoring {
+                c.rescore_requests += 1;
+            }
+            c.updated_at = now;
+            Ok::<_, E>(Change::Write(rescoring))
+        })
+        .await?;
     if rescoring {
         queue
             .send(&PipelineMessage::ScoreCall {
@@ -225,23 +169,25 @@ mod tests {
             .unwrap();
         // A hold lands after the deleter read the call.
         let mut holder = stale.clone();
-        update_call(&store, &mut holder, |c| {
-            c.legal_hold = true;
-            Ok::<_, StoreError>(Change::Write(()))
-        })
-        .await
-        .unwrap();
+        CallLifecycle::new(&store, Mover::Api)
+            .update(&mut holder, |c| {
+                c.legal_hold = true;
+                Ok::<_, StoreError>(Change::Write(()))
+            })
+            .await
+            .unwrap();
         let mut decided_on = Vec::new();
-        let deleted = update_call(&store, &mut stale, |c| {
-            decided_on.push(c.legal_hold);
-            if c.legal_hold {
-                return Ok::<_, StoreError>(Change::Keep(false));
-            }
-            c.transition(CallStatus::Deleted, clock.now()).unwrap();
-            Ok(Change::Write(true))
-        })
-        .await
-        .unwrap();
+        let deleted = CallLifecycle::new(&store, Mover::Api)
+            .update(&mut stale, |c| {
+                decided_on.push(c.legal_hold);
+                if c.legal_hold {
+                    return Ok::<_, StoreError>(Change::Keep(false));
+                }
+                c.transition(CallStatus::Deleted, clock.now()).unwrap();
+                Ok(Change::Write(true))
+            })
+            .await
+            .unwrap();
         assert_eq!((deleted, decided_on), (false, vec![false, true]));
         assert_eq!(stale, holder, "the caller's copy is the stored call");
         let stored = store
@@ -263,7 +209,8 @@ mod tests {
         let mut call = create_call(&store, &clock, &RandomIds, &tenant, new_call())
             .await
             .unwrap();
-        let err = move_call(&store, &mut call, CallStatus::Scored, clock.now())
+        let err = CallLifecycle::new(&store, Mover::Api)
+            .move_to(&mut call, CallStatus::Scored, clock.now())
             .await
             .unwrap_err();
         assert!(matches!(err, CallError::Illegal(_)));

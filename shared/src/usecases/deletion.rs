@@ -23,7 +23,7 @@ use crate::ports::{
     StoreError, TeamRepository, TenantRepository,
 };
 use crate::usecases::audit_trail::record_once;
-use crate::usecases::calls::update_call;
+use crate::usecases::call_lifecycle::{CallLifecycle, Mover};
 use crate::usecases::workspace::{Change, update_workspace};
 
 /// How many entries one index read takes.
@@ -173,19 +173,20 @@ async fn mark_deleted<S: CallRepository>(
 ) -> Result<usize, DeletionError> {
     let (mut moved, mut held) = (0, false);
     for mut call in calls {
-        let outcome = update_call(store, &mut call, |c| {
-            if c.status == CallStatus::Deleted {
-                return Ok(Change::Keep(false));
-            }
-            if c.legal_hold {
-                held = true;
-                return Ok(Change::Keep(false));
-            }
-            c.transition(CallStatus::Deleted, now)
-                .map_err(|_| DeletionError::Contended)?;
-            Ok(Change::Write(true))
-        })
-        .await;
+        let outcome = CallLifecycle::new(store, Mover::Deletion)
+            .update(&mut call, |c| {
+                if c.status == CallStatus::Deleted {
+                    return Ok(Change::Keep(false));
+                }
+                if c.legal_hold {
+                    held = true;
+                    return Ok(Change::Keep(false));
+                }
+                c.transition(CallStatus::Deleted, now)
+                    .map_err(|_| DeletionError::Contended)?;
+                Ok(Change::Write(true))
+            })
+            .await;
         match outcome {
             Ok(true) => moved += 1,
             Ok(false) | Err(DeletionError::Store(StoreError::NotFound)) => {}

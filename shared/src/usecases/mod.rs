@@ -2,6 +2,7 @@
 
 pub mod audit_trail;
 pub mod breach;
+pub mod call_lifecycle;
 pub mod callback;
 pub mod calls;
 pub mod deletion;

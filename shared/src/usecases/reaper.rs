@@ -35,7 +35,7 @@ use crate::ports::{
     TenantRepository,
 };
 use crate::usecases::audit_trail::record_once;
-use crate::usecases::calls::update_call;
+use crate::usecases::call_lifecycle::{CallLifecycle, Mover};
 use crate::usecases::deletion::{IndexWalk, any_call_held, every_call};
 use crate::usecases::workspace::{Change, update_workspace};
 
@@ -466,22 +466,23 @@ where
         // upload key (a hold set afterwards came after the deletion).
         if let Some(mut claimed) = call.clone() {
             let at = self.clock.now();
-            let claim = update_call(self.store, &mut claimed, |c| {
-                let decision = Self::decide(index, c);
-                if decision != Claim::Taken {
-                    return Ok::<_, StoreError>(Change::Keep(decision));
-                }
-                match index {
-                    AgeIndex::Calls if c.status != CallStatus::Deleted => {
-                        c.transition(CallStatus::Deleted, at)
-                            .map_err(|_| StoreError::StaleTransition { expected: c.status })?;
+            let claim = CallLifecycle::new(self.store, Mover::Reaper)
+                .update(&mut claimed, |c| {
+                    let decision = Self::decide(index, c);
+                    if decision != Claim::Taken {
+                        return Ok::<_, StoreError>(Change::Keep(decision));
                     }
-                    AgeIndex::Recordings if c.upload_key.is_some() => c.upload_key = None,
-                    _ => return Ok(Change::Keep(Claim::Taken)),
-                }
-                Ok(Change::Write(Claim::Taken))
-            })
-            .await;
+                    match index {
+                        AgeIndex::Calls if c.status != CallStatus::Deleted => {
+                            c.transition(CallStatus::Deleted, at)
+                                .map_err(|_| StoreError::StaleTransition { expected: c.status })?;
+                        }
+                        AgeIndex::Recordings if c.upload_key.is_some() => c.upload_key = None,
+                        _ => return Ok(Change::Keep(Claim::Taken)),
+                    }
+                    Ok(Change::Write(Claim::Taken))
+                })
+                .await;
             match claim {
                 Ok(Claim::Taken) | Err(StoreError::NotFound) => {}
                 Ok(kept) => return Ok(self.count_kept(kept, report)),
@@ -707,7 +708,12 @@ mod tests {
         for call in &calls {
             assert!(!rig.exists(call).await);
         }
-        assert_eq!(rig.store.audit_events().len(), 5);
+        // Each call's move to `deleted` and its expiry, once each.
+        let events = rig.store.audit_events();
+        for action in ["retention.call_deleted", "retention.call_expired"] {
+            assert_eq!(events.iter().filter(|e| e.action == action).count(), 5);
+        }
+        assert_eq!(events.len(), 10);
     }
 
     #[tokio::test]

@@ -6,7 +6,7 @@
 
 use crate::domain::audit::AuditEvent;
 use crate::usecases::audit_trail::record_once;
-use crate::usecases::calls::{Change, update_call};
+use crate::usecases::call_lifecycle::{CallLifecycle, Change, Mover};
 use std::time::Duration;
 
 use std::future::Future;
@@ -169,19 +169,20 @@ where
         };
         let version = call.transcript_version;
         let now = self.clock.now();
-        update_call(self.store, &mut call, |c| {
-            // A held call's analysis stays as it is: a re-score queued before the hold (or
-            // the sweep's retry) does not write over it.
-            let rescoring_held = c.status == CallStatus::Scored && c.legal_hold;
-            let waiting = matches!(c.status, CallStatus::Transcribed | CallStatus::Scored);
-            if waiting && c.transcript_version == version && !rescoring_held {
-                c.transition(CallStatus::Scoring, now)
-                    .map_err(|_| StoreError::StaleTransition { expected: c.status })?;
-                return Ok::<_, StoreError>(Change::Write(()));
-            }
-            Ok(Change::Keep(()))
-        })
-        .await?;
+        CallLifecycle::new(self.store, Mover::Worker)
+            .update(&mut call, |c| {
+                // A held call's analysis stays as it is: a re-score queued before the hold (or
+                // the sweep's retry) does not write over it.
+                let rescoring_held = c.status == CallStatus::Scored && c.legal_hold;
+                let waiting = matches!(c.status, CallStatus::Transcribed | CallStatus::Scored);
+                if waiting && c.transcript_version == version && !rescoring_held {
+                    c.transition(CallStatus::Scoring, now)
+                        .map_err(|_| StoreError::StaleTransition { expected: c.status })?;
+                    return Ok::<_, StoreError>(Change::Write(()));
+                }
+                Ok(Change::Keep(()))
+            })
+            .await?;
         if call.status != CallStatus::Scoring || call.transcript_version != version {
             return Ok(ScoreOutcome::Skipped("the call is not waiting for scoring"));
         }
@@ -317,15 +318,16 @@ where
         // The call as stored now decides: a hold set while the coach ran stays, and a call
         // deleted, given a newer transcript or another speaker meanwhile is not marked scored.
         let now = self.clock.now();
-        let scored = update_call(self.store, &mut call, |c| {
-            if !still_this_job(c) {
-                return Ok::<_, StoreError>(Change::Keep(false));
-            }
-            c.transition(CallStatus::Scored, now)
-                .map_err(|_| StoreError::StaleTransition { expected: c.status })?;
-            Ok(Change::Write(true))
-        })
-        .await;
+        let scored = CallLifecycle::new(self.store, Mover::Worker)
+            .update(&mut call, |c| {
+                if !still_this_job(c) {
+                    return Ok::<_, StoreError>(Change::Keep(false));
+                }
+                c.transition(CallStatus::Scored, now)
+                    .map_err(|_| StoreError::StaleTransition { expected: c.status })?;
+                Ok(Change::Write(true))
+            })
+            .await;
         let scored = match scored {
             // Purged meanwhile: as not scored, and the checks below find it gone.
             Err(StoreError::NotFound) => false,
@@ -358,27 +360,26 @@ where
                 "the call moved on while it was scored",
             ));
         }
-        // After the move, so only the writer that made it is on the record.
-        let action = if analysis.provenance.degraded {
-            "worker.call_scored_degraded"
-        } else {
-            "worker.call_scored"
-        };
-        let version = version.to_string();
-        let event = AuditEvent::by_system(
-            "worker",
-            &call.tenant_id,
-            action,
-            &format!("call/{}", call.call_id),
-            &[
-                &version,
-                RUBRIC_VERSION,
-                &speaker_digest(speaker.as_deref()),
-                &requests.to_string(),
-            ],
-            now,
-        );
-        record_once(self.store, &event).await?;
+        // The move itself is audited as `worker.call_scored` by the lifecycle; a degraded
+        // analysis (the LLM chain fell back to the deterministic coach) says so in an event of
+        // its own, after the move, so only the writer that made it is on the record.
+        if analysis.provenance.degraded {
+            let version = version.to_string();
+            let event = AuditEvent::by_system(
+                "worker",
+                &call.tenant_id,
+                "worker.call_scored_degraded",
+                &format!("call/{}", call.call_id),
+                &[
+                    &version,
+                    RUBRIC_VERSION,
+                    &speaker_digest(speaker.as_deref()),
+                    &requests.to_string(),
+                ],
+                now,
+            );
+            record_once(self.store, &event).await?;
+        }
         info!(tenant = %call.tenant_id, call = %call.call_id, score = analysis.overall_score, "call scored");
         Ok(ScoreOutcome::Scored {
             overall_score: analysis.overall_score,
@@ -412,7 +413,8 @@ mod tests {
     use crate::parse::parse_vtt;
     use crate::ports::CallRepository;
     use crate::system::RandomIds;
-    use crate::usecases::calls::{create_call, move_call};
+    use crate::usecases::call_lifecycle::{CallLifecycle, Mover};
+    use crate::usecases::calls::create_call;
 
     type Cipher = EnvelopeCipher<FakeKeyManagement, InMemoryStore, ManualClock>;
 
@@ -427,7 +429,8 @@ mod tests {
         let mut call = create_call(store, clock, &RandomIds, &tenant, new)
             .await
             .unwrap();
-        move_call(store, &mut call, CallStatus::Uploaded, clock.now())
+        CallLifecycle::new(store, Mover::Pipeline)
+            .move_to(&mut call, CallStatus::Uploaded, clock.now())
             .await
             .unwrap();
         let transcript = parse_vtt("WEBVTT\n\n00:00.000 --> 00:03.000\n<v Dana>What is the budget?\n\n00:03.500 --> 00:06.000\n<v Sam>It is frozen.\n").unwrap();

@@ -2,8 +2,6 @@
 //! Deepgram callback, a Transcribe job): store it encrypted as the call's next transcript
 //! version, move the call to `transcribed` with a conditional write, and queue one scoring job.
 
-use crate::domain::audit::AuditEvent;
-use crate::usecases::audit_trail::record_once;
 use tracing::info;
 
 use crate::crypto::Envelope;
@@ -12,6 +10,7 @@ use crate::domain::transcript::Transcript;
 use crate::messages::PipelineMessage;
 use crate::parse::{TranscriptFormat, parse_as};
 use crate::ports::{AgeMark, BlobStore, Clock, PipelineStore, Queue, QueueError, StoreError};
+use crate::usecases::call_lifecycle::{CallLifecycle, Change, Mover};
 use crate::usecases::documents::{DocumentError, DocumentVault, live_after_writes};
 
 #[derive(Debug, thiserror::Error)]
@@ -36,9 +35,6 @@ pub enum Accepted {
     },
 }
 
-/// Rounds of taking in the API's changes before a pipeline save gives up.
-const API_MERGE_ATTEMPTS: usize = 5;
-
 /// The ports a transcript needs to reach the scoring queue.
 pub struct TranscriptSink<'a, S, B, E, Q, C> {
     pub store: &'a S,
@@ -56,91 +52,87 @@ where
     Q: Queue,
     C: Clock,
 {
-    /// Moves the call with a conditional save (the version it was read at: a hold or a rep
-    /// speaker set since makes the save fail and the event is retried from a fresh read,
-    /// rather than undone). The audit event goes first: its id derives from the move, so a
-    /// retry after a failed write records it once. A call entering a waiting state is in the
-    /// waiting index from its save (`usecases::waiting`).
+    /// Moves the call from where the pipeline found it to `next`, with the pipeline's changes
+    /// (the call as given), through the one writer of calls (which audits the move). A hold
+    /// or a rep speaker set since the call was read is taken in rather than undone (see
+    /// [`Self::keep_api_changes`]); a call that moved on fails with `StaleTransition` and the
+    /// step is retried from a fresh read. A call entering a waiting state is in the waiting
+    /// index from its save (`usecases::waiting`).
     pub async fn move_call(&self, call: &mut Call, next: CallStatus) -> Result<(), StoreError> {
-        let from = call.status;
-        if call.transition(next, self.clock.now()).is_err() {
-            return Err(StoreError::StaleTransition { expected: from });
-        }
-        self.record(call, &format!("pipeline.call_{}", next.as_str()))
-            .await?;
-        self.save_over_api_changes(call, from).await
+        let now = self.clock.now();
+        self.write_step(call, |c| {
+            c.transition(next, now)
+                .map(|_| ())
+                .map_err(|_| StoreError::StaleTransition { expected: c.status })
+        })
+        .await
     }
 
-    /// A conditional save that takes in what the API changed meanwhile. While a pipeline step
-    /// runs, the call's other writers are the API (a legal hold, a rep speaker) and deletion:
-    /// when the stored call is still in `from` and holds no newer transcript, only the API's
-    /// fields can have changed, so they are taken from it and the save is made again (a
-    /// retry of the whole step would submit a recording twice). Anything else fails with
-    /// `StaleTransition`, and the step is retried from a fresh read.
-    async fn save_over_api_changes(
+    /// Saves the pipeline's changes to the call through the one writer of calls, taking in
+    /// what the API changed meanwhile ([`Self::keep_api_changes`]), then applying `step`.
+    async fn write_step(
         &self,
         call: &mut Call,
-        from: CallStatus,
+        mut step: impl FnMut(&mut Call) -> Result<(), StoreError>,
     ) -> Result<(), StoreError> {
-        for _ in 0..API_MERGE_ATTEMPTS {
-            match self.store.save_call(call).await {
-                Err(StoreError::StaleTransition { expected }) => {
-                    let Some(stored) = self.store.get_call(&call.tenant_id, &call.call_id).await?
-                    else {
-                        return Err(StoreError::StaleTransition { expected });
-                    };
-                    // The same upload too: a newer upload may have taken the call back
-                    // through `uploaded` into the same status meanwhile.
-                    let only_api_changes = stored.status == from
-                        && stored.transcript_version <= call.transcript_version
-                        && stored.upload_generation == call.upload_generation;
-                    if !only_api_changes {
-                        return Err(StoreError::StaleTransition { expected });
-                    }
-                    call.legal_hold = stored.legal_hold;
-                    call.rep_speaker = stored.rep_speaker;
-                    call.version = stored.version;
-                }
-                done => return done,
-            }
+        let ours = call.clone();
+        let written = CallLifecycle::new(self.store, Mover::Pipeline)
+            .update(call, |stored| {
+                Self::keep_api_changes(&ours, stored)?;
+                step(stored)?;
+                Ok::<_, StoreError>(Change::Write(()))
+            })
+            .await;
+        match written {
+            // Gone meanwhile: as a call that moved on.
+            Err(StoreError::NotFound) => Err(StoreError::StaleTransition {
+                expected: ours.status,
+            }),
+            other => other,
         }
-        Err(StoreError::StaleTransition {
-            expected: call.status,
-        })
     }
 
-    /// The audit event of a pipeline step on `call`: ids only, unique per upload and version.
-    pub(crate) async fn record(&self, call: &Call, action: &str) -> Result<(), StoreError> {
-        let version = call.transcript_version.to_string();
-        let upload = call
-            .upload_sequencer
-            .as_deref()
-            .or(call.upload_key.as_deref())
-            .unwrap_or("-");
-        let event = AuditEvent::by_system(
-            "pipeline",
-            &call.tenant_id,
-            action,
-            &format!("call/{}", call.call_id),
-            &[upload, &version],
-            self.clock.now(),
-        );
-        record_once(self.store, &event).await
+    /// Turns `stored` into the pipeline's copy `ours` with the API's fields taken from
+    /// `stored`. While a pipeline step runs, the call's other writers are the API (a legal
+    /// hold, a rep speaker) and deletion: when the stored call is still where the step found
+    /// it, for the same upload, and holds no newer transcript, only the API's fields can have
+    /// changed (a retry of the whole step would submit a recording twice). Anything else is
+    /// `StaleTransition`.
+    fn keep_api_changes(ours: &Call, stored: &mut Call) -> Result<(), StoreError> {
+        let only_api_changes = stored.status == ours.status
+            && stored.transcript_version <= ours.transcript_version
+            && stored.upload_generation == ours.upload_generation;
+        if !only_api_changes {
+            return Err(StoreError::StaleTransition {
+                expected: ours.status,
+            });
+        }
+        let (legal_hold, rep_speaker, version) =
+            (stored.legal_hold, stored.rep_speaker.take(), stored.version);
+        *stored = ours.clone();
+        stored.legal_hold = legal_hold;
+        stored.rep_speaker = rep_speaker;
+        stored.version = version;
+        Ok(())
     }
 
     /// Saves a change that keeps the status (a conditional save, too).
     pub async fn save(&self, call: &mut Call) -> Result<(), StoreError> {
         call.updated_at = self.clock.now();
-        let status = call.status;
-        self.save_over_api_changes(call, status).await
+        self.write_step(call, |_| Ok(())).await
     }
 
     /// Marks the call failed for a reason its owner can read. Never fails a failed call twice.
     pub async fn fail(&self, call: &mut Call, reason: &str) -> Result<(), StoreError> {
-        let from = call.status;
-        if call.fail(reason.to_owned(), self.clock.now()).is_ok() {
-            self.record(call, "pipeline.call_failed").await?;
-            self.save_over_api_changes(call, from).await?;
+        let now = self.clock.now();
+        let failable = call.clone().fail(reason, now).is_ok();
+        if failable {
+            self.write_step(call, |c| {
+                c.fail(reason.to_owned(), now)
+                    .map(|_| ())
+                    .map_err(|_| StoreError::StaleTransition { expected: c.status })
+            })
+            .await?;
         }
         info!(tenant = %call.tenant_id, call = %call.call_id, "call marked failed");
         Ok(())

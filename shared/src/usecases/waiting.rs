@@ -22,7 +22,7 @@ use crate::crypto::Envelope;
 use crate::domain::call::{Call, CallStatus};
 use crate::ids::TenantId;
 use crate::ports::{AgeIndex, BlobStore, Clock, DueCall, PipelineStore, Queue, StoreError};
-use crate::usecases::calls::{Change, update_call};
+use crate::usecases::call_lifecycle::{CallLifecycle, Change, Mover};
 use crate::usecases::transcribed::{SinkError, TranscriptSink};
 
 /// Entries read per index page.
@@ -197,16 +197,17 @@ where
             // recognises as done or superseded; a write without its message would fail the
             // call at the next deadline without a retry.
             self.sink.queue_scoring(&call).await?;
-            let retried = update_call(self.sink.store, &mut call, |c| {
-                if c.status != status || c.waiting_since() != Some(since) {
-                    return Ok::<_, StoreError>(Change::Keep(false));
-                }
-                c.waiting_retries += 1;
-                c.status_since = Some(now);
-                c.updated_at = now;
-                Ok(Change::Write(true))
-            })
-            .await?;
+            let retried = CallLifecycle::new(self.sink.store, Mover::Pipeline)
+                .update(&mut call, |c| {
+                    if c.status != status || c.waiting_since() != Some(since) {
+                        return Ok::<_, StoreError>(Change::Keep(false));
+                    }
+                    c.waiting_retries += 1;
+                    c.status_since = Some(now);
+                    c.updated_at = now;
+                    Ok(Change::Write(true))
+                })
+                .await?;
             if retried {
                 report.retried += 1;
                 info!(tenant = %call.tenant_id, call = %call.call_id, "scoring overdue; job queued again");
@@ -216,17 +217,17 @@ where
         // Only while it still waits where it was found: a call that moved on (and perhaps
         // back into a waiting state) since is not failed for the old wait.
         let reason = self.deadlines.reason(status);
-        let failed = update_call(self.sink.store, &mut call, |c| {
-            if c.status != status || c.waiting_since() != Some(since) {
-                return Ok::<_, StoreError>(Change::Keep(false));
-            }
-            c.fail(reason.clone(), now)
-                .map_err(|_| StoreError::StaleTransition { expected: c.status })?;
-            Ok(Change::Write(true))
-        })
-        .await?;
+        let failed = CallLifecycle::new(self.sink.store, Mover::Pipeline)
+            .update(&mut call, |c| {
+                if c.status != status || c.waiting_since() != Some(since) {
+                    return Ok::<_, StoreError>(Change::Keep(false));
+                }
+                c.fail(reason.clone(), now)
+                    .map_err(|_| StoreError::StaleTransition { expected: c.status })?;
+                Ok(Change::Write(true))
+            })
+            .await?;
         if failed {
-            self.sink.record(&call, "pipeline.call_failed").await?;
             report.failed += 1;
             info!(tenant = %call.tenant_id, call = %call.call_id, "waiting call failed at its deadline");
         }
@@ -246,7 +247,8 @@ mod tests {
     use crate::messages::PipelineMessage;
     use crate::ports::{CallRepository, TenantRepository};
     use crate::system::RandomIds;
-    use crate::usecases::calls::{create_call, move_call};
+    use crate::usecases::call_lifecycle::{CallLifecycle, Mover};
+    use crate::usecases::calls::create_call;
 
     const START: OffsetDateTime = datetime!(2026-11-24 1:00 UTC);
 
@@ -310,7 +312,8 @@ mod tests {
                 .await
                 .unwrap();
             for next in path {
-                move_call(&self.store, &mut call, *next, self.clock.now())
+                CallLifecycle::new(&self.store, Mover::Pipeline)
+                    .move_to(&mut call, *next, self.clock.now())
                     .await
                     .unwrap();
             }

@@ -1,7 +1,7 @@
 //! Audit events: pk `T#{tenant}#AUDIT`, sk `{at_ns:020}#{event_id}`, kept two years (TTL, and
 //! the reaper, which deletes exactly). Written with a condition so an event is never replaced.
 
-use super::items::attr;
+use super::items::{Item, attr};
 use super::retention::index_expiry;
 use super::{DynamoTable, PartitionQuery, attr_names as a, json_item};
 use time::OffsetDateTime;
@@ -14,26 +14,31 @@ fn pk(tenant: &TenantId) -> String {
     format!("T#{tenant}#AUDIT")
 }
 
+/// The stored item of `event`, with its expiry.
+pub(super) fn audit_item(event: &AuditEvent) -> Result<Item, StoreError> {
+    let sk = format!(
+        "{:020}#{}",
+        event.at.unix_timestamp_nanos().max(0),
+        event.event_id
+    );
+    let mut item = json_item("audit", pk(&event.tenant_id), sk.clone(), event)?;
+    item.insert(
+        a::EXPIRES_AT.into(),
+        attr::number(event.expires_at().unix_timestamp()),
+    );
+    index_expiry(
+        &mut item,
+        &event.tenant_id,
+        ExpiringRecords::Audit,
+        event.expires_at(),
+        &sk,
+    );
+    Ok(item)
+}
+
 impl AuditLog for DynamoTable {
     async fn append(&self, event: &AuditEvent) -> Result<(), StoreError> {
-        let sk = format!(
-            "{:020}#{}",
-            event.at.unix_timestamp_nanos().max(0),
-            event.event_id
-        );
-        let mut item = json_item("audit", pk(&event.tenant_id), sk.clone(), event)?;
-        item.insert(
-            a::EXPIRES_AT.into(),
-            attr::number(event.expires_at().unix_timestamp()),
-        );
-        index_expiry(
-            &mut item,
-            &event.tenant_id,
-            ExpiringRecords::Audit,
-            event.expires_at(),
-            &sk,
-        );
-        self.put_new(item).await
+        self.put_new(audit_item(event)?).await
     }
 
     async fn list(

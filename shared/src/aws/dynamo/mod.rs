@@ -30,6 +30,7 @@
 
 mod admins;
 mod audit;
+mod call_moves;
 mod export_jobs;
 mod idempotency;
 mod items;
@@ -734,35 +735,15 @@ impl CallRepository for DynamoTable {
     }
 
     async fn save_call(&self, call: &mut Call) -> Result<(), StoreError> {
-        let next = Call {
-            version: call.version + 1,
-            ..call.clone()
-        };
-        // Calls written before versions counted have no attribute: they are version 0.
-        let result = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(call_item(&next)?))
-            .condition_expression(
-                "attribute_exists(#pk) AND (#v = :read OR (attribute_not_exists(#v) AND :read = :zero))",
-            )
-            .expression_attribute_names("#pk", a::PK)
-            .expression_attribute_names("#v", a::VERSION)
-            .expression_attribute_values(":read", attr::number(call.version))
-            .expression_attribute_values(":zero", attr::number(0))
-            .send()
-            .await;
-        match result {
-            Ok(_) => {
-                call.version = next.version;
-                Ok(())
-            }
-            Err(e) if is_conditional_failure(&e) => Err(StoreError::StaleTransition {
-                expected: call.status,
-            }),
-            Err(e) => Err(store_err(e)),
-        }
+        self.save_call_unchanged(call).await
+    }
+
+    async fn save_moved(
+        &self,
+        call: &mut Call,
+        event: &crate::domain::audit::AuditEvent,
+    ) -> Result<(), StoreError> {
+        self.save_call_with_event(call, event).await
     }
 
     async fn list_team_calls(
