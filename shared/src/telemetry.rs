@@ -171,6 +171,21 @@ pub fn emit_metrics(timestamp_ms: i64, dimensions: &[(&str, &str)], metrics: &[M
     let _ = writeln!(out, "{line}");
 }
 
+/// One count of `function`'s, now: the usual metric of a handler (`UploadsRejected`, an
+/// audit write that failed ...).
+pub fn emit_count(function: &str, name: &str, value: u32) {
+    let now_ms = time::OffsetDateTime::now_utc().unix_timestamp() * 1000;
+    emit_metrics(
+        now_ms,
+        &[("Function", function)],
+        &[Metric {
+            name,
+            value: f64::from(value),
+            unit: "Count",
+        }],
+    );
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -12,7 +12,7 @@ use axum::response::Response;
 use callcoach_shared::domain::SCHEMA_VERSION;
 use callcoach_shared::domain::audit::{AuditEvent, Outcome};
 use callcoach_shared::ports::{AuditLog, Clock, IdGenerator};
-use callcoach_shared::telemetry::{Metric, emit_metrics};
+use callcoach_shared::telemetry::emit_count;
 
 use crate::extract::verified_identity;
 use crate::{Api, Ports};
@@ -73,14 +73,6 @@ pub async fn audit_mutations<P: Ports>(
 pub(crate) async fn record<P: Ports>(api: &Api<P>, event: &AuditEvent) {
     if let Err(error) = api.ports.store().append(event).await {
         tracing::error!(error = %error, "audit event not written");
-        emit_metrics(
-            event.at.unix_timestamp() * 1000,
-            &[("Function", "api")],
-            &[Metric {
-                name: "AuditWriteFailed",
-                value: 1.0,
-                unit: "Count",
-            }],
-        );
+        emit_count("api", "AuditWriteFailed", 1);
     }
 }

@@ -11,7 +11,7 @@ use callcoach_shared::batch::RecordOutcome;
 use callcoach_shared::crypto::Envelope;
 use callcoach_shared::lambda::{DEFAULT_TIME_MARGIN, handle_sqs_batch};
 use callcoach_shared::ports::{BlobStore, Clock, PipelineStore, Queue};
-use callcoach_shared::telemetry::{Metric, emit_metrics};
+use callcoach_shared::telemetry::emit_count;
 use callcoach_shared::usecases::ingest::{
     IngestOutcome, Ingestor, TranscriptionProvider, UploadEvent,
 };
@@ -133,16 +133,7 @@ where
         }
     }
     if rejected > 0 {
-        let now = time::OffsetDateTime::now_utc().unix_timestamp() * 1000;
-        emit_metrics(
-            now,
-            &[("Function", "upload-trigger")],
-            &[Metric {
-                name: "UploadsRejected",
-                value: f64::from(rejected),
-                unit: "Count",
-            }],
-        );
+        emit_count("upload-trigger", "UploadsRejected", rejected);
     }
     outcome
 }
