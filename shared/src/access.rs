@@ -25,6 +25,15 @@ pub enum ProgressScope {
     Teams(Vec<TeamId>),
 }
 
+/// Which of a team's calls a caller lists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CallListing {
+    /// Every call of the team (or those of one rep the caller names).
+    Team,
+    /// Only the caller's own calls: a query by rep, so no page holds, or skips, anyone else's.
+    OwnCalls,
+}
+
 /// The caller's verified identity and their roles in their tenant.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Caller {
@@ -55,6 +64,21 @@ impl Caller {
     /// own calls within the others).
     pub fn teams(&self) -> impl Iterator<Item = (&TeamId, Role)> {
         self.memberships.iter().map(|m| (&m.team_id, m.role))
+    }
+
+    /// Members of a team read what belongs to all of it: its playbook, prep cards from its
+    /// calls (each card drawing only on the calls the caller may see).
+    pub fn is_member(&self, team: &TeamId) -> bool {
+        self.role_in(team).is_some()
+    }
+
+    /// Which of the team's calls the caller lists: all of them for its managers and owners,
+    /// their own for its reps; `None` for anyone else.
+    pub fn call_listing(&self, team: &TeamId) -> Option<CallListing> {
+        match self.role_in(team)? {
+            Role::Owner | Role::Manager => Some(CallListing::Team),
+            Role::Rep => Some(CallListing::OwnCalls),
+        }
     }
 
     pub fn can_view_call(&self, call: &Call) -> bool {
@@ -100,6 +124,11 @@ impl Caller {
         }
     }
 
+    /// A rep's micro-goals are theirs alone to mark complete.
+    pub fn can_complete_goals_of(&self, rep: &UserId) -> bool {
+        rep == &self.user
+    }
+
     /// What of a rep's progress the caller sees: all of it for the rep themselves; for a
     /// manager or owner, the calls of the teams of the rep's that they manage (a manager of
     /// one team sees nothing of the rep's calls in another); `None`: nothing (the one 404).
@@ -119,8 +148,10 @@ impl Caller {
         (!teams.is_empty()).then_some(ProgressScope::Teams(teams))
     }
 
+    /// A team's members and their roles: its managers and owners, and workspace admins (who
+    /// manage every team's members).
     pub fn can_view_members(&self, team: &TeamId) -> bool {
-        matches!(self.role_in(team), Some(Role::Owner | Role::Manager))
+        self.admin || matches!(self.role_in(team), Some(Role::Owner | Role::Manager))
     }
 
     /// Team settings (playbook, legal holds on its calls): the team's owners.
@@ -246,6 +277,18 @@ mod tests {
                 && !rep.can_administer(&west)
         );
         assert!(manager.can_view_members(&west) && !rep.can_view_members(&west));
+        assert!(admin.can_view_members(&east) && !outsider.can_view_members(&west));
+        assert!(rep.is_member(&west) && !outsider.is_member(&west) && !admin.is_member(&west));
+        assert_eq!(rep.call_listing(&west), Some(CallListing::OwnCalls));
+        assert_eq!(manager.call_listing(&west), Some(CallListing::Team));
+        assert_eq!(owner.call_listing(&west), Some(CallListing::Team));
+        assert_eq!(outsider.call_listing(&west), None);
+        assert_eq!(
+            admin.call_listing(&west),
+            None,
+            "admins list no calls without a role"
+        );
+        assert!(rep.can_complete_goals_of(&rep.user) && !manager.can_complete_goals_of(&rep.user));
         assert!(manager.can_set_rep_speaker(&own_call) && owner.can_set_rep_speaker(&own_call));
         assert!(
             !rep.can_set_rep_speaker(&own_call) && !rep.can_rescore(&own_call),

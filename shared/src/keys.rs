@@ -26,6 +26,17 @@ pub fn upload_prefix(tenant: &TenantId, call: &CallId) -> String {
     format!("{UPLOADS_AREA}{tenant}/{call}/")
 }
 
+/// Where a call's file is uploaded: `uploads/{tenant}/{call}/{file}`, `file` being one segment
+/// (see [`is_upload_file_name`]); ingestion takes no key outside this layout.
+pub fn upload_key(tenant: &TenantId, call: &CallId, file: &str) -> String {
+    format!("{}{file}", upload_prefix(tenant, call))
+}
+
+/// A file name that stays the last segment of its upload key: no `/`, neither `.` nor `..`.
+pub fn is_upload_file_name(file: &str) -> bool {
+    !file.contains('/') && file != "." && file != ".."
+}
+
 pub fn document_key(tenant: &TenantId, call: &CallId, kind: DocumentKind, version: u32) -> String {
     format!("documents/{tenant}/{call}/{}/v{version}", kind.as_str())
 }
@@ -50,4 +61,24 @@ pub fn call_prefixes(tenant: &TenantId, call: &CallId) -> [String; 3] {
         format!("documents/{tenant}/{call}/"),
         format!("exports/{tenant}/calls/{call}/"),
     ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ids::MintedId;
+    use crate::usecases::ingest::parse_upload_key;
+
+    #[test]
+    fn an_upload_key_names_its_tenant_and_call_to_ingestion() {
+        let tenant = TenantId::parse("acme").unwrap();
+        let call = CallId::from_random([7; 16]);
+        let key = upload_key(&tenant, &call, "intro call.vtt");
+        assert!(key.starts_with(&upload_prefix(&tenant, &call)));
+        assert_eq!(parse_upload_key(&key).unwrap(), (tenant, call));
+        assert!(is_upload_file_name("intro call.vtt") && is_upload_file_name("..."));
+        for name in ["a/b", ".", ".."] {
+            assert!(!is_upload_file_name(name), "{name}");
+        }
+    }
 }

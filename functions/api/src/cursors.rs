@@ -62,7 +62,7 @@ pub async fn open<E: Envelope>(
     };
     let plain = envelope.decrypt(binding, &bytes).await.map_err(|e| {
         if e.is_retryable() {
-            ApiError::Internal(Box::new(e))
+            ApiError::from(e)
         } else {
             refused()
         }

@@ -3,6 +3,14 @@
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use callcoach_shared::ports::StoreError;
+use callcoach_shared::usecases::call_changes::ChangeError;
+use callcoach_shared::usecases::deletion::DeletionError;
+use callcoach_shared::usecases::export_job::QueueExportError;
+use callcoach_shared::usecases::new_call::NewCallError;
+use callcoach_shared::usecases::practice::PracticeError;
+use callcoach_shared::usecases::prep::PrepError;
+use callcoach_shared::usecases::teams::TeamError;
+use callcoach_shared::usecases::workspace::WorkspaceError;
 
 /// The one answer for "not yours" and "does not exist": byte-identical, whatever the route.
 pub const NOT_FOUND_BODY: &str = r#"{"type":"about:blank","title":"Not Found","status":404,"detail":"The resource does not exist."}"#;
@@ -85,6 +93,129 @@ impl From<callcoach_shared::usecases::calls::CallError> for ApiError {
             CallError::Store(store) => store.into(),
             CallError::Illegal(_) => ApiError::Conflict("the call cannot make that change now"),
             CallError::Queue(queue) => queue.into(),
+        }
+    }
+}
+
+impl From<NewCallError> for ApiError {
+    fn from(e: NewCallError) -> Self {
+        match e {
+            NewCallError::NotAllowed => ApiError::NotFound,
+            NewCallError::OverQuota { meter, retry_after } => ApiError::TooManyRequests {
+                meter: meter.as_str(),
+                retry_after,
+            },
+            NewCallError::Call(e) => e.into(),
+            NewCallError::Store(e) => e.into(),
+            NewCallError::Blob(e) => e.into(),
+        }
+    }
+}
+
+impl From<ChangeError> for ApiError {
+    fn from(e: ChangeError) -> Self {
+        match e {
+            ChangeError::NotFound => ApiError::NotFound,
+            ChangeError::TranscriptChanged => {
+                ApiError::Conflict("the call's transcript changed meanwhile; retry")
+            }
+            ChangeError::UnknownSpeaker => {
+                ApiError::BadRequest("speaker: not a speaker of this call's transcript".into())
+            }
+            ChangeError::NothingToScore => {
+                ApiError::Conflict("the call has no transcript to score yet")
+            }
+            ChangeError::AnalysisHeld => ApiError::Conflict(
+                "the call is under legal hold; its analysis stays as it is until the hold is lifted",
+            ),
+            ChangeError::WorkspaceHeld => ApiError::Conflict(
+                "the workspace is under legal hold; analyses stay as they are until it is lifted",
+            ),
+            ChangeError::DeletionHeld => {
+                ApiError::Conflict("the call is under legal hold; lift the hold before deleting it")
+            }
+            ChangeError::Store(e) => e.into(),
+            ChangeError::Queue(e) => e.into(),
+            ChangeError::Document(e) => e.into(),
+            ChangeError::Progress(e) => e.into(),
+        }
+    }
+}
+
+impl From<TeamError> for ApiError {
+    fn from(e: TeamError) -> Self {
+        match e {
+            TeamError::NoTeam => ApiError::NotFound,
+            TeamError::LastOwner => ApiError::Conflict("a team needs at least one owner"),
+            TeamError::Store(e) => e.into(),
+        }
+    }
+}
+
+impl From<PrepError> for ApiError {
+    fn from(e: PrepError) -> Self {
+        match e {
+            PrepError::MissingAnalysis => ApiError::NotFound,
+            PrepError::Store(e) => e.into(),
+            PrepError::Document(e) => e.into(),
+        }
+    }
+}
+
+impl From<PracticeError> for ApiError {
+    fn from(e: PracticeError) -> Self {
+        match e {
+            PracticeError::Document(inner) => inner.into(),
+            refused => ApiError::BadRequest(refused.to_string()),
+        }
+    }
+}
+
+impl From<QueueExportError> for ApiError {
+    fn from(e: QueueExportError) -> Self {
+        match e {
+            QueueExportError::OverQuota { meter, retry_after } => ApiError::TooManyRequests {
+                meter: meter.as_str(),
+                retry_after,
+            },
+            QueueExportError::Store(e) => e.into(),
+            QueueExportError::Queue(e) => e.into(),
+        }
+    }
+}
+
+impl From<DeletionError> for ApiError {
+    fn from(e: DeletionError) -> Self {
+        match e {
+            DeletionError::NotFound => ApiError::NotFound,
+            DeletionError::LegalHold => {
+                ApiError::Conflict("a legal hold covers data in this scope; lift it first")
+            }
+            DeletionError::Contended => ApiError::Conflict("a call changed meanwhile; retry"),
+            DeletionError::Final => {
+                ApiError::Conflict("the grace period is over; the deletion is final")
+            }
+            DeletionError::LastOwner => {
+                ApiError::Conflict("the user is the last owner of a team; name another owner first")
+            }
+            DeletionError::Store(e) => e.into(),
+        }
+    }
+}
+
+impl From<WorkspaceError> for ApiError {
+    fn from(e: WorkspaceError) -> Self {
+        match e {
+            WorkspaceError::NotAdmin => ApiError::NotFound,
+            WorkspaceError::LastAdmin => {
+                ApiError::Conflict("a workspace needs at least one admin; name another first")
+            }
+            WorkspaceError::Closed => ApiError::Gone,
+            // Provisioning is not an API route; an admin route cannot meet it.
+            WorkspaceError::AlreadyProvisioned => {
+                ApiError::Conflict("the workspace exists already")
+            }
+            WorkspaceError::Store(e) => e.into(),
         }
     }
 }

@@ -1,4 +1,4 @@
-//! Request extractors: the verified caller, and strict JSON bodies.
+//! Request extractors: the verified caller, strict JSON bodies and query strings.
 
 use std::sync::Arc;
 
@@ -128,6 +128,20 @@ fn json_depth(bytes: &[u8]) -> usize {
         }
     }
     deepest
+}
+
+/// A query string of a type that denies unknown fields: 400 naming what is wrong with it.
+pub struct StrictQuery<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for StrictQuery<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        axum::extract::Query::from_request_parts(parts, state)
+            .await
+            .map(|axum::extract::Query(query)| StrictQuery(query))
+            .map_err(|e| ApiError::BadRequest(format!("query: {}", e.body_text())))
+    }
 }
 
 /// A JSON body: at most [`MAX_BODY_BYTES`] (413), nesting at most [`MAX_JSON_DEPTH`] (400), and

@@ -11,7 +11,7 @@ use tracing::instrument;
 
 use crate::crypto::{Binding, CryptoError, DataCategory, Envelope};
 use crate::domain::analysis::Analysis;
-use crate::domain::call::CallStatus;
+use crate::domain::call::{Call, CallStatus};
 use crate::domain::transcript::Transcript;
 use crate::ids::{CallId, TenantId};
 use crate::keys::document_key;
@@ -127,6 +127,25 @@ impl<R: DocumentRepository, B: BlobStore, E: Envelope> DocumentVault<'_, R, B, E
         self.open(tenant, call, kind, version, stored)
             .await
             .map(Some)
+    }
+
+    /// The call's current document of `kind` (the one of its transcript version); `None` while
+    /// the call has no transcript, or no document of that kind yet.
+    pub async fn current<T: DeserializeOwned>(
+        &self,
+        call: &Call,
+        kind: DocumentKind,
+    ) -> Result<Option<T>, DocumentError> {
+        if call.transcript_version == 0 {
+            return Ok(None);
+        }
+        self.get(
+            &call.tenant_id,
+            &call.call_id,
+            kind,
+            call.transcript_version,
+        )
+        .await
     }
 
     /// A document with its revision (see [`Self::put_at_revision`]).

@@ -20,13 +20,16 @@ use time::OffsetDateTime;
 
 use crate::crypto::Envelope;
 use crate::ids::{ExportId, TeamId, TenantId, UserId};
+use crate::messages::PipelineMessage;
 use crate::ports::{
-    BlobError, BlobStore, Clock, ExportJobRepository, StoreError, TeamRepository, TenantRepository,
+    BlobError, BlobStore, Clock, ExportJobRepository, Queue, QueueError, QuotaStore, StoreError,
+    TeamRepository, TenantRepository,
 };
 use crate::usecases::export::{
     EXPORT_PART_SIZE, ExportCounts, ExportError, ExportRequest, ExportScope, ExportSource,
     write_export,
 };
+use crate::usecases::quota::{self, Meter, Quotas};
 
 /// Where a job stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -203,6 +206,80 @@ async fn save<S: ExportJobRepository>(
         Err(StoreError::Conflict) => Ok(None),
         Err(error) => Err(error),
     }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum QueueExportError {
+    /// The workspace's exports for the day are spent: nothing was counted.
+    #[error("over the workspace's {} quota", .meter.as_str())]
+    OverQuota { meter: Meter, retry_after: Duration },
+    #[error("a store failed")]
+    Store(#[from] StoreError),
+    #[error("the job could not be queued")]
+    Queue(#[from] QueueError),
+}
+
+/// Records a workspace export job for `requester` and queues it, within the workspace's quota
+/// of a few a day (each reads all of it, and every workspace's jobs share two runners). A job
+/// that could not be queued is marked failed (no run will come) and its count given back.
+pub async fn queue_workspace_export<S, Q>(
+    store: &S,
+    jobs: &Q,
+    tenant: &TenantId,
+    requester: &UserId,
+    quotas: &Quotas,
+    export_id: ExportId,
+    now: OffsetDateTime,
+) -> Result<ExportJob, QueueExportError>
+where
+    S: ExportJobRepository + QuotaStore,
+    Q: Queue,
+{
+    let spend = [(Meter::WorkspaceExports, 1)];
+    let receipt = match quota::spend_all(store, tenant, quotas, &spend, now).await? {
+        Ok(receipt) => receipt,
+        Err((meter, retry_after)) => {
+            return Err(QueueExportError::OverQuota { meter, retry_after });
+        }
+    };
+    let job = ExportJob::queued(
+        tenant.clone(),
+        export_id,
+        requester.clone(),
+        ExportScope::Workspace,
+        now,
+    );
+    let queued = record_and_queue(store, jobs, &job, now).await;
+    if queued.is_err()
+        && let Err(undo) = quota::give_back(store, tenant, receipt).await
+    {
+        tracing::warn!(error = %undo, "a failed export's quota spend was not given back");
+    }
+    queued.map(|()| job)
+}
+
+async fn record_and_queue<S: ExportJobRepository, Q: Queue>(
+    store: &S,
+    jobs: &Q,
+    job: &ExportJob,
+    now: OffsetDateTime,
+) -> Result<(), QueueExportError> {
+    store.create_export_job(job).await?;
+    let queued = jobs
+        .send(&PipelineMessage::ExportWorkspace {
+            tenant_id: job.tenant_id.clone(),
+            export_id: job.export_id.clone(),
+        })
+        .await;
+    if let Err(error) = queued {
+        // No job will run: its record says so rather than waiting as queued.
+        let failed = job.clone().failed(ExportFailure::Export, now);
+        if let Err(store) = store.update_export_job(&failed).await {
+            tracing::warn!(error = %store, "an unqueued export job stays queued until it expires");
+        }
+        return Err(error.into());
+    }
+    Ok(())
 }
 
 /// Runs one workspace export job: every team of the workspace, then the record says ready.

@@ -11,14 +11,25 @@ use std::collections::BTreeSet;
 use serde::Serialize;
 use time::OffsetDateTime;
 
+use crate::access::Caller;
+use crate::crypto::Envelope;
 use crate::domain::analysis::{Analysis, HighlightKind, ObjectionType};
-use crate::domain::call::Call;
+use crate::domain::call::{Call, CallStatus};
 use crate::domain::playbook::Playbook;
 use crate::domain::transcript::Transcript;
-use crate::ids::CallId;
+use crate::ids::{CallId, TeamId, TenantId};
+use crate::ports::{
+    BlobStore, CallRepository, DocumentKind, DocumentRepository, PageRequest, PlaybookRepository,
+    StoreError,
+};
+use crate::usecases::documents::{DocumentError, DocumentVault};
 
 /// Past calls a card reads at most.
 pub const MAX_CALLS: usize = 10;
+/// The team's calls are read in pages of this many, at most [`MAX_PAGES`] of them: a card costs
+/// a bounded number of reads however many calls the team has.
+const PAGE_SIZE: u16 = 100;
+const MAX_PAGES: usize = 10;
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RaisedObjection {
@@ -53,6 +64,91 @@ pub struct PastCall<'a> {
     pub call: &'a Call,
     pub analysis: &'a Analysis,
     pub transcript: Option<&'a Transcript>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum PrepError {
+    /// A scored call's analysis is not there (any more).
+    #[error("a past call's analysis is missing")]
+    MissingAnalysis,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Document(#[from] DocumentError),
+}
+
+/// The card for `company_domain` (as the caller wrote it, trimmed) from the team's scored calls
+/// with that company that `caller` may see, newest first, and the team's playbook.
+pub async fn card_for<S, B, E>(
+    vault: &DocumentVault<'_, S, B, E>,
+    caller: &Caller,
+    tenant: &TenantId,
+    team: &TeamId,
+    company_domain: &str,
+) -> Result<PrepCard, PrepError>
+where
+    S: CallRepository + DocumentRepository + PlaybookRepository,
+    B: BlobStore,
+    E: Envelope,
+{
+    let store = vault.repository;
+    let calls = calls_with(store, caller, tenant, team, company_domain).await?;
+    let mut loaded = Vec::with_capacity(calls.len());
+    for call in &calls {
+        let analysis: Analysis = vault
+            .current(call, DocumentKind::Analysis)
+            .await?
+            .ok_or(PrepError::MissingAnalysis)?;
+        // The people met come from the transcript; a card does without them rather than fail.
+        let transcript: Option<Transcript> = vault
+            .current(call, DocumentKind::Transcript)
+            .await
+            .ok()
+            .flatten();
+        loaded.push((analysis, transcript));
+    }
+    let past: Vec<PastCall<'_>> = calls
+        .iter()
+        .zip(&loaded)
+        .map(|(call, (analysis, transcript))| PastCall {
+            call,
+            analysis,
+            transcript: transcript.as_ref(),
+        })
+        .collect();
+    let playbook = store.get_playbook(tenant, team).await?.unwrap_or_default();
+    Ok(prep_card(company_domain, &past, &playbook))
+}
+
+/// The team's scored calls with the company (case-insensitive) that `caller` may see, newest
+/// first, at most [`MAX_CALLS`], from at most [`MAX_PAGES`] pages.
+async fn calls_with<S: CallRepository>(
+    store: &S,
+    caller: &Caller,
+    tenant: &TenantId,
+    team: &TeamId,
+    company_domain: &str,
+) -> Result<Vec<Call>, StoreError> {
+    let mut matching = Vec::new();
+    let mut page = PageRequest::first(PAGE_SIZE).expect("a valid page size");
+    for _ in 0..MAX_PAGES {
+        let listed = store.list_team_calls(tenant, team, &page).await?;
+        matching.extend(listed.items.into_iter().filter(|c| {
+            c.status == CallStatus::Scored
+                && caller.can_view_call(c)
+                && c.company_domain
+                    .as_deref()
+                    .is_some_and(|d| d.eq_ignore_ascii_case(company_domain))
+        }));
+        match listed.next {
+            Some(next) if matching.len() < MAX_CALLS => {
+                page = PageRequest::new(PAGE_SIZE, Some(next)).expect("a valid page size");
+            }
+            _ => break,
+        }
+    }
+    matching.truncate(MAX_CALLS);
+    Ok(matching)
 }
 
 /// Builds the card from past calls, newest first.

@@ -1,11 +1,12 @@
 //! Keeping a rep's progress record: encrypted under the insights key domain, updated with
 //! optimistic concurrency.
 
+use crate::access::ProgressScope;
 use crate::crypto::{Binding, CryptoError, DataCategory, Envelope};
 use crate::domain::analysis::Analysis;
 use crate::domain::call::CallStatus;
 use crate::domain::progress::RepProgress;
-use crate::ids::{TeamId, TenantId, UserId};
+use crate::ids::{GoalId, TeamId, TenantId, UserId};
 use crate::ports::{CallRepository, ProgressRepository, StoreError};
 
 /// Attempts before giving up when other writers keep winning.
@@ -115,6 +116,46 @@ where
     })
     .await?;
     Ok(Some(pruned))
+}
+
+/// The rep's live progress ([`load_live_progress`]) as `scope` shows it: all of it, or only the
+/// calls of some teams. Before the rep's first scored call, an empty record.
+pub async fn progress_in_scope<S, E>(
+    store: &S,
+    envelope: &E,
+    tenant: &TenantId,
+    rep: &UserId,
+    scope: &ProgressScope,
+) -> Result<RepProgress, ProgressError>
+where
+    S: ProgressRepository + CallRepository,
+    E: Envelope,
+{
+    let progress = load_live_progress(store, envelope, tenant, rep)
+        .await?
+        .unwrap_or_else(|| RepProgress::new(tenant.clone(), rep.clone()));
+    Ok(match scope {
+        ProgressScope::Everything => progress,
+        ProgressScope::Teams(teams) => progress.seen_from(teams),
+    })
+}
+
+/// Marks one of the rep's current micro-goals complete; `None` when it is not one of them (and
+/// nothing was written).
+pub async fn complete_goal<S: ProgressRepository, E: Envelope>(
+    store: &S,
+    envelope: &E,
+    tenant: &TenantId,
+    rep: &UserId,
+    goal: &GoalId,
+) -> Result<Option<RepProgress>, ProgressError> {
+    let mut found = false;
+    let progress = update_progress(store, envelope, tenant, rep, |progress| {
+        found = progress.complete_goal(goal);
+        found
+    })
+    .await?;
+    Ok(found.then_some(progress))
 }
 
 /// Drops a deleted or expired call's entry from its rep's progress (nothing is written when

@@ -16,6 +16,7 @@ use serde::{Deserialize, Serialize};
 use time::{Date, Duration, Month, OffsetDateTime, Time};
 
 use crate::config::ConfigError;
+use crate::domain::org::Tenant;
 use crate::ids::TenantId;
 use crate::ports::{QuotaStore, StoreError};
 
@@ -78,6 +79,12 @@ impl Quotas {
                 defaults.workspace_exports_per_day,
             )?,
         })
+    }
+
+    /// The limits a workspace works under: its own, when an operator set some, else the
+    /// deployment's.
+    pub fn of_workspace(workspace: Option<&Tenant>, deployment: Quotas) -> Quotas {
+        workspace.and_then(|w| w.quotas).unwrap_or(deployment)
     }
 
     pub fn limit(&self, meter: Meter) -> u64 {

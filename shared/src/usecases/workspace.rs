@@ -9,6 +9,7 @@ use time::OffsetDateTime;
 
 use crate::domain::audit::AuditEvent;
 use crate::domain::org::Tenant;
+use crate::domain::retention::{CALL_WINDOW_CHOICES, RECORDING_WINDOW_CHOICES};
 use crate::ids::{TenantId, UserId};
 use crate::ports::{AdminRepository, AuditLog, StoreError, TenantRepository};
 use crate::usecases::audit_trail::record_once;
@@ -173,6 +174,70 @@ where
         workspace_created,
         admin_added,
     })
+}
+
+/// A change of the workspace's retention windows and legal hold; fields left `None` keep their
+/// value.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RetentionChange {
+    /// How long calls (transcripts and analyses) are kept; `Some(None)`: for the account's life.
+    pub transcripts_days: Option<Option<u32>>,
+    pub recordings_days_after_transcription: Option<u32>,
+    pub legal_hold: Option<bool>,
+}
+
+/// A retention window outside its bounded choices.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RetentionRefusal {
+    /// Not one of [`CALL_WINDOW_CHOICES`] (nor `None`).
+    CallWindow,
+    /// Not one of [`RECORDING_WINDOW_CHOICES`].
+    RecordingWindow,
+}
+
+impl RetentionChange {
+    /// Whether every window named is one of its choices.
+    pub fn check(&self) -> Result<(), RetentionRefusal> {
+        if let Some(Some(days)) = self.transcripts_days
+            && !CALL_WINDOW_CHOICES.contains(&days)
+        {
+            return Err(RetentionRefusal::CallWindow);
+        }
+        if let Some(days) = self.recordings_days_after_transcription
+            && !RECORDING_WINDOW_CHOICES.contains(&days)
+        {
+            return Err(RetentionRefusal::RecordingWindow);
+        }
+        Ok(())
+    }
+}
+
+/// Applies a checked [`RetentionChange`] to the workspace record as stored when written
+/// ([`update_workspace`]): a concurrent deletion request, billing change or other admin's
+/// setting is kept, never overwritten with an older read. The next reaper run applies it to
+/// existing data. `Closed` when the workspace was deleted meanwhile.
+pub async fn change_retention<S: TenantRepository>(
+    store: &S,
+    tenant: &TenantId,
+    change: &RetentionChange,
+) -> Result<Tenant, WorkspaceError> {
+    update_workspace(store, tenant, |record| {
+        if record.is_closed() {
+            return Err(WorkspaceError::Closed);
+        }
+        if let Some(days) = change.transcripts_days {
+            record.retention.transcripts_days = days;
+            record.retention.analyses_days = days;
+        }
+        if let Some(days) = change.recordings_days_after_transcription {
+            record.retention.recordings_days_after_transcription = days;
+        }
+        if let Some(hold) = change.legal_hold {
+            record.legal_hold = hold;
+        }
+        Ok(Change::Write(record.clone()))
+    })
+    .await
 }
 
 /// Makes `user` an admin on `by`'s request, only while `by` is still an admin (checked in the

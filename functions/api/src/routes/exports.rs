@@ -1,0 +1,171 @@
+//! Exports: a user's own data at once, the whole workspace as a background job.
+
+use std::time::Duration;
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use callcoach_shared::domain::SCHEMA_VERSION;
+use callcoach_shared::domain::audit::{AuditEvent, Outcome};
+use callcoach_shared::ids::ExportId;
+use callcoach_shared::ports::{BlobStore, Clock, ExportJobRepository, IdGenerator};
+use callcoach_shared::usecases::export::{
+    EXPORT_PART_SIZE, ExportRequest, ExportScope, write_export,
+};
+use callcoach_shared::usecases::export_job::{ExportJob, ExportState, queue_workspace_export};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use time::OffsetDateTime;
+
+use super::{ApiState, quotas, rfc3339};
+use crate::error::ApiError;
+use crate::extract::{Authenticated, StrictJson};
+use crate::{Api, Ports};
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RequestExport {
+    scope: ExportScope,
+}
+
+/// How long an export's download link works.
+pub const EXPORT_LINK_LIFETIME: Duration = Duration::from_secs(15 * 60);
+
+/// `POST /v1/exports`. `user`: anyone, for their own data, written now and answered with a
+/// short-lived download link (201). `workspace`: admins, for every team of the workspace, as a
+/// background job: the answer is 202 with the job's status resource, which gives the link once
+/// the bundle is ready (a workspace's bundle can take longer than an HTTP request may). A few
+/// workspace exports a day; past that, 429.
+pub async fn create_export<P: Ports>(
+    State(api): ApiState<P>,
+    who: Authenticated,
+    StrictJson(body): StrictJson<RequestExport>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let export_id: ExportId = api.ports.ids().mint();
+    let now = api.ports.clock().now();
+    match body.scope {
+        ExportScope::User => {}
+        ExportScope::Workspace if who.caller.can_manage_workspace() => {
+            let job = queue_workspace_export(
+                api.ports.store(),
+                api.ports.jobs(),
+                &who.tenant,
+                &who.caller.user,
+                &quotas(&api, &who),
+                export_id,
+                now,
+            )
+            .await?;
+            return Ok((StatusCode::ACCEPTED, Json(export_job_view(&job, None))));
+        }
+        ExportScope::Workspace => return Err(ApiError::NotFound),
+    }
+    let request = ExportRequest {
+        tenant: &who.tenant,
+        requester: &who.caller.user,
+        scope: body.scope,
+        teams: who.caller.teams().map(|(team, _)| team.clone()).collect(),
+        export_id: &export_id,
+        now,
+        part_size: EXPORT_PART_SIZE,
+    };
+    let (key, counts) = write_export(
+        api.ports.store(),
+        api.ports.blobs(),
+        api.ports.envelope(),
+        &request,
+    )
+    .await?;
+    let (url, expires_at) = download_link(&api, &key, now).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({
+            "export_id": export_id,
+            "download_url": url,
+            "expires_at": rfc3339(expires_at),
+            "counts": counts,
+        })),
+    ))
+}
+
+/// A fresh presigned link to an export bundle, and when it stops working.
+async fn download_link<P: Ports>(
+    api: &Api<P>,
+    key: &str,
+    now: OffsetDateTime,
+) -> Result<(String, OffsetDateTime), ApiError> {
+    let link = api
+        .ports
+        .blobs()
+        .presign_get(key, EXPORT_LINK_LIFETIME)
+        .await?;
+    Ok((link.url, now + EXPORT_LINK_LIFETIME))
+}
+
+fn export_job_view(job: &ExportJob, link: Option<(String, OffsetDateTime)>) -> Value {
+    let mut view = json!({
+        "export_id": job.export_id,
+        "scope": job.scope,
+        "state": job.state,
+        "requested_by": job.requested_by,
+        "requested_at": rfc3339(job.requested_at),
+        "status_url": format!("/v1/exports/{}", job.export_id),
+    });
+    if let Some(at) = job.finished_at {
+        view["finished_at"] = json!(rfc3339(at));
+    }
+    if let Some(counts) = &job.counts {
+        view["counts"] = json!(counts);
+    }
+    if let Some(failure) = job.failure {
+        view["failure"] = json!(failure);
+    }
+    if let Some((url, expires_at)) = link {
+        view["download_url"] = json!(url);
+        view["expires_at"] = json!(rfc3339(expires_at));
+    }
+    view
+}
+
+/// `GET /v1/exports/{export_id}`: a workspace export job's status: admins of the workspace
+/// only (the bundle holds all of it), any of them, since admins are peers. Once ready, each
+/// look answers a fresh 15-minute link and writes an audit event (`export.link_issued`: who,
+/// which export); after the bundle's lifetime the job is gone (404).
+pub async fn get_export<P: Ports>(
+    State(api): ApiState<P>,
+    who: Authenticated,
+    Path(export): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    if !who.caller.can_manage_workspace() {
+        return Err(ApiError::NotFound);
+    }
+    let export = ExportId::parse(&export).map_err(|_| ApiError::NotFound)?;
+    let now = api.ports.clock().now();
+    let job = api
+        .ports
+        .store()
+        .get_export_job(&who.tenant, &export)
+        .await?
+        .filter(|job| job.expires_at() > now)
+        .ok_or(ApiError::NotFound)?;
+    let link = match (&job.state, &job.key) {
+        (ExportState::Ready, Some(key)) => Some(download_link(&api, key, now).await?),
+        _ => None,
+    };
+    if link.is_some() {
+        let event = AuditEvent {
+            schema_version: SCHEMA_VERSION,
+            event_id: api.ports.ids().mint(),
+            tenant_id: who.tenant.clone(),
+            actor: Some(who.caller.user.clone()),
+            actor_kind: "user".into(),
+            action: "export.link_issued".into(),
+            object: format!("/v1/exports/{}", job.export_id),
+            outcome: Outcome::Success,
+            request_id: Some(who.request_id.clone()),
+            at: now,
+        };
+        crate::audit::record(&api, &event).await;
+    }
+    Ok(Json(export_job_view(&job, link)))
+}
