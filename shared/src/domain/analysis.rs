@@ -1,5 +1,7 @@
 //! What scoring produces: metrics, scores with evidence, highlights, suggestions, goals.
 
+use std::fmt;
+
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
@@ -74,6 +76,24 @@ pub struct Metrics {
     pub trackers: Vec<TrackerHit>,
 }
 
+/// Shows an enum by its wire name (its `as_str`, equal to its serde name) and compares it
+/// with a wire name read from outside.
+macro_rules! wire_named {
+    ($name:ty) => {
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.pad(self.as_str())
+            }
+        }
+
+        impl PartialEq<&str> for $name {
+            fn eq(&self, name: &&str) -> bool {
+                self.as_str() == *name
+            }
+        }
+    };
+}
+
 /// A piece of evidence behind a score.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Evidence {
@@ -81,10 +101,58 @@ pub struct Evidence {
     pub at_ms: Option<u64>,
 }
 
+/// What a call is scored on. The wire names are the serde names, stored in every analysis.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ScoreDimension {
+    Discovery,
+    Listening,
+    ObjectionHandling,
+    NextSteps,
+    PlaybookAdherence,
+}
+
+impl ScoreDimension {
+    /// Every dimension, in the order scores are listed.
+    pub const ALL: [ScoreDimension; 5] = [
+        Self::Discovery,
+        Self::Listening,
+        Self::ObjectionHandling,
+        Self::NextSteps,
+        Self::PlaybookAdherence,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Discovery => "discovery",
+            Self::Listening => "listening",
+            Self::ObjectionHandling => "objection_handling",
+            Self::NextSteps => "next_steps",
+            Self::PlaybookAdherence => "playbook_adherence",
+        }
+    }
+
+    /// Its share of the overall score; the shares add up to 1.
+    pub fn weight(self) -> f64 {
+        match self {
+            Self::Discovery | Self::Listening => 0.25,
+            Self::ObjectionHandling | Self::PlaybookAdherence => 0.15,
+            Self::NextSteps => 0.20,
+        }
+    }
+
+    /// The wire names of [`Self::ALL`], as the LLM is told them.
+    pub fn names() -> [&'static str; 5] {
+        Self::ALL.map(Self::as_str)
+    }
+}
+
+wire_named!(ScoreDimension);
+
 /// A 0-100 score for one coaching dimension.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DimensionScore {
-    pub dimension: String,
+    pub dimension: ScoreDimension,
     pub score: u8,
     pub evidence: Vec<Evidence>,
 }
@@ -98,6 +166,20 @@ pub enum ObjectionType {
     Authority,
     Competitor,
     StatusQuo,
+}
+
+impl ObjectionType {
+    /// How coaching notes and reports name it.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Price => "price",
+            Self::Budget => "budget",
+            Self::Timing => "timing",
+            Self::Authority => "authority",
+            Self::Competitor => "competitor",
+            Self::StatusQuo => "status quo",
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -130,13 +212,68 @@ pub struct PracticeResponse {
     pub written_at: OffsetDateTime,
 }
 
+/// A measure a micro-goal is checked against on the rep's later calls. The wire names are the
+/// serde names, stored with every goal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GoalMetric {
+    RepQuestions,
+    RepTalkRatio,
+    LongestRepMonologueMs,
+    RepFillerWordsPerMinute,
+    PatienceMs,
+    /// Next-step highlights: a next step agreed with a date or time.
+    DatedNextSteps,
+}
+
+impl GoalMetric {
+    pub const ALL: [GoalMetric; 6] = [
+        Self::RepQuestions,
+        Self::RepTalkRatio,
+        Self::LongestRepMonologueMs,
+        Self::RepFillerWordsPerMinute,
+        Self::PatienceMs,
+        Self::DatedNextSteps,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::RepQuestions => "rep_questions",
+            Self::RepTalkRatio => "rep_talk_ratio",
+            Self::LongestRepMonologueMs => "longest_rep_monologue_ms",
+            Self::RepFillerWordsPerMinute => "rep_filler_words_per_minute",
+            Self::PatienceMs => "patience_ms",
+            Self::DatedNextSteps => "dated_next_steps",
+        }
+    }
+
+    /// Its value in one call's analysis; `None` when the call could not measure it.
+    pub fn value_in(self, metrics: &Metrics, highlights: &[Highlight]) -> Option<f64> {
+        match self {
+            Self::RepQuestions => Some(f64::from(metrics.rep_questions)),
+            Self::RepTalkRatio => metrics.rep_talk_ratio.value(),
+            Self::LongestRepMonologueMs => metrics.longest_rep_monologue_ms.value(),
+            Self::RepFillerWordsPerMinute => metrics.rep_filler_words_per_minute.value(),
+            Self::PatienceMs => metrics.patience_ms.value(),
+            Self::DatedNextSteps => Some(
+                highlights
+                    .iter()
+                    .filter(|h| h.kind == HighlightKind::NextStep)
+                    .count() as f64,
+            ),
+        }
+    }
+}
+
+wire_named!(GoalMetric);
+
 /// A small, measurable goal for the rep's next calls.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MicroGoal {
     pub goal_id: GoalId,
     pub description: String,
-    /// The metric it is checked against, for example `rep_questions`.
-    pub metric: String,
+    /// The metric it is checked against.
+    pub metric: GoalMetric,
     pub target: GoalTarget,
 }
 
@@ -197,5 +334,39 @@ mod tests {
         assert!(!GoalTarget::AtLeast(11.0).is_met_by(10.9));
         assert!(GoalTarget::AtMost(90.0).is_met_by(90.0));
         assert!(!GoalTarget::AtMost(90.0).is_met_by(90.5));
+    }
+
+    #[test]
+    fn score_dimensions_and_goal_metrics_keep_their_wire_names() {
+        let dimensions = serde_json::to_value(ScoreDimension::ALL).unwrap();
+        assert_eq!(
+            dimensions,
+            serde_json::json!([
+                "discovery",
+                "listening",
+                "objection_handling",
+                "next_steps",
+                "playbook_adherence"
+            ])
+        );
+        assert_eq!(dimensions, serde_json::json!(ScoreDimension::names()));
+        let weights: f64 = ScoreDimension::ALL.iter().map(|d| d.weight()).sum();
+        assert!((weights - 1.0).abs() < 1e-9, "weights add up to {weights}");
+        let metrics = serde_json::to_value(GoalMetric::ALL).unwrap();
+        assert_eq!(
+            metrics,
+            serde_json::json!([
+                "rep_questions",
+                "rep_talk_ratio",
+                "longest_rep_monologue_ms",
+                "rep_filler_words_per_minute",
+                "patience_ms",
+                "dated_next_steps"
+            ])
+        );
+        assert_eq!(
+            metrics,
+            serde_json::json!(GoalMetric::ALL.map(GoalMetric::as_str))
+        );
     }
 }

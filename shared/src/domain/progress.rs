@@ -6,7 +6,6 @@ use time::OffsetDateTime;
 use crate::domain::SCHEMA_VERSION;
 use crate::domain::analysis::{Analysis, MicroGoal};
 use crate::ids::{CallId, TeamId, TenantId, UserId};
-use crate::scoring::coach::goal_metric_value;
 
 /// Calls kept in a rep's progress record.
 pub const PROGRESS_WINDOW: usize = 20;
@@ -107,7 +106,9 @@ impl RepProgress {
         let goal_results = checked
             .into_iter()
             .map(|goal| {
-                let met = goal_metric_value(&goal.metric, m, &analysis.highlights)
+                let met = goal
+                    .metric
+                    .value_in(m, &analysis.highlights)
                     .map(|v| goal.target.is_met_by(v));
                 GoalResult { goal, met }
             })

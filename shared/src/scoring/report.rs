@@ -2,7 +2,7 @@
 
 use std::fmt::Write;
 
-use crate::domain::analysis::{Analysis, GoalTarget, HighlightKind, MetricValue, ObjectionType};
+use crate::domain::analysis::{Analysis, GoalTarget, HighlightKind, MetricValue};
 
 /// `m:ss` (or `h:mm:ss`) for a position in the call.
 pub fn clock(ms: u64) -> String {
@@ -24,17 +24,6 @@ fn show(value: &MetricValue, format: impl Fn(f64) -> String) -> String {
 fn bar(score: u8) -> String {
     let filled = usize::from(score) / 10;
     format!("{}{}", "#".repeat(filled), ".".repeat(10 - filled))
-}
-
-fn objection(kind: ObjectionType) -> &'static str {
-    match kind {
-        ObjectionType::Price => "price",
-        ObjectionType::Budget => "budget",
-        ObjectionType::Timing => "timing",
-        ObjectionType::Authority => "authority",
-        ObjectionType::Competitor => "competitor",
-        ObjectionType::StatusQuo => "status quo",
-    }
 }
 
 pub fn render(analysis: &Analysis) -> String {
@@ -163,7 +152,7 @@ pub fn render(analysis: &Analysis) -> String {
     }
     for h in &analysis.highlights {
         let kind = match &h.kind {
-            HighlightKind::Objection { objection: o } => format!("objection: {}", objection(*o)),
+            HighlightKind::Objection { objection: o } => format!("objection: {}", o.label()),
             HighlightKind::WeakClose => "weak close".into(),
             HighlightKind::NextStep => "next step".into(),
             HighlightKind::StrongMoment => "strong moment".into(),

@@ -1,0 +1,69 @@
+//! Playbook adherence: the value propositions the rep covered, and the trackers' hits as
+//! evidence.
+
+use crate::domain::analysis::Metrics;
+use crate::domain::playbook::Playbook;
+use crate::scoring::text::TokenList;
+
+use super::scene::{Findings, Scene, Scored, clamp_score, evidence, quote};
+
+/// With no value propositions there is nothing to adhere to: a neutral score.
+const NO_PROPOSITIONS_SCORE: f64 = 70.0;
+
+pub(super) fn score(
+    scene: &Scene<'_>,
+    metrics: &Metrics,
+    playbook: &Playbook,
+    findings: &mut Findings,
+) -> Scored {
+    let rep_tokens: Vec<&TokenList> = scene
+        .utterances()
+        .iter()
+        .zip(&scene.tokens)
+        .filter(|(u, _)| scene.is_rep(u))
+        .map(|(_, t)| t)
+        .collect();
+    let mut evidence_list = Vec::new();
+    let mut parts = Vec::new();
+    for proposition in &playbook.value_propositions {
+        // Covered: one rep utterance has at least half of its key words (those over four
+        // letters); two always suffice.
+        let all_words = TokenList::from_text(proposition);
+        let key_words: Vec<&str> = all_words.iter().filter(|w| w.len() > 4).collect();
+        let mentioned = !key_words.is_empty()
+            && rep_tokens.iter().any(|toks| {
+                key_words.iter().filter(|k| toks.contains(k)).count() * 2 >= key_words.len().min(4)
+            });
+        parts.push(if mentioned { 100.0 } else { 0.0 });
+        evidence_list.push(evidence(
+            format!(
+                "value proposition {}: \"{}\"",
+                if mentioned { "covered" } else { "not covered" },
+                quote(proposition)
+            ),
+            None,
+        ));
+    }
+    for hit in &metrics.trackers {
+        evidence_list.push(evidence(
+            format!("tracker \"{}\" mentioned {} times", hit.tracker, hit.count),
+            hit.at_ms.first().copied(),
+        ));
+    }
+    let score = if parts.is_empty() {
+        evidence_list.push(evidence(
+            "no value propositions in the playbook".into(),
+            None,
+        ));
+        NO_PROPOSITIONS_SCORE
+    } else {
+        parts.iter().sum::<f64>() / parts.len() as f64
+    };
+    if score < 50.0 && !playbook.value_propositions.is_empty() {
+        findings.suggest(clamp_score(score), "Work your value propositions into the call: tie each one to a problem the customer described.".into());
+    }
+    Scored {
+        score,
+        evidence: evidence_list,
+    }
+}
