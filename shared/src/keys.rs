@@ -5,17 +5,21 @@
 //! ```text
 //! uploads/{tenant}/{call}/{file}            raw uploads (recordings or transcript files)
 //! documents/{tenant}/{call}/{kind}/v{n}     encrypted documents too large for a table item
+//! documents/{tenant}/{call}/provider/{job}.json
+//!                                           Amazon Transcribe's output for one job
 //! exports/{tenant}/{export}.json            export bundles
 //! exports/{tenant}/calls/{call}/{kind}-v{n}.json
 //!                                           a document too large for an API answer, fetched
 //!                                           by link (3 days, like bundles; purged with the call)
 //! ```
 
-use crate::ids::{CallId, TenantId};
+use crate::ids::{CallId, ExportId, TenantId};
 use crate::ports::DocumentKind;
 
 pub const UPLOADS_AREA: &str = "uploads/";
-pub const AREAS: [&str; 3] = [UPLOADS_AREA, "documents/", "exports/"];
+const DOCUMENTS_AREA: &str = "documents/";
+const EXPORTS_AREA: &str = "exports/";
+pub const AREAS: [&str; 3] = [UPLOADS_AREA, DOCUMENTS_AREA, EXPORTS_AREA];
 
 /// The prefixes holding every object of a tenant.
 pub fn tenant_prefixes(tenant: &TenantId) -> [String; 3] {
@@ -37,8 +41,34 @@ pub fn is_upload_file_name(file: &str) -> bool {
     !file.contains('/') && file != "." && file != ".."
 }
 
+fn documents_prefix(tenant: &TenantId, call: &CallId) -> String {
+    format!("{DOCUMENTS_AREA}{tenant}/{call}/")
+}
+
 pub fn document_key(tenant: &TenantId, call: &CallId, kind: DocumentKind, version: u32) -> String {
-    format!("documents/{tenant}/{call}/{}/v{version}", kind.as_str())
+    format!(
+        "{}{}/v{version}",
+        documents_prefix(tenant, call),
+        kind.as_str()
+    )
+}
+
+/// Where Amazon Transcribe writes the output of one job for a call.
+pub fn provider_output_key(tenant: &TenantId, call: &CallId, job: &str) -> String {
+    format!("{}provider/{job}.json", documents_prefix(tenant, call))
+}
+
+/// The prefix of a tenant's exports: bundles and document views.
+pub fn exports_prefix(tenant: &TenantId) -> String {
+    format!("{EXPORTS_AREA}{tenant}/")
+}
+
+pub fn export_key(tenant: &TenantId, export: &ExportId) -> String {
+    format!("{}{export}.json", exports_prefix(tenant))
+}
+
+fn document_views_prefix(tenant: &TenantId, call: &CallId) -> String {
+    format!("{}calls/{call}/", exports_prefix(tenant))
 }
 
 /// Where a call's documents wait, as plain JSON, for a download link.
@@ -49,7 +79,8 @@ pub fn document_view_key(
     version: u32,
 ) -> String {
     format!(
-        "exports/{tenant}/calls/{call}/{}-v{version}.json",
+        "{}{}-v{version}.json",
+        document_views_prefix(tenant, call),
         kind.as_str()
     )
 }
@@ -58,8 +89,8 @@ pub fn document_view_key(
 pub fn call_prefixes(tenant: &TenantId, call: &CallId) -> [String; 3] {
     [
         upload_prefix(tenant, call),
-        format!("documents/{tenant}/{call}/"),
-        format!("exports/{tenant}/calls/{call}/"),
+        documents_prefix(tenant, call),
+        document_views_prefix(tenant, call),
     ]
 }
 

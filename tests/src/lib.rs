@@ -52,7 +52,7 @@ impl LocalAws {
         &self,
         policy: CachePolicy,
     ) -> (
-        EnvelopeCipher<CountingKms, callcoach_shared::aws::DynamoTable, SystemClock>,
+        EnvelopeCipher<CountingKms, callcoach_shared::aws::DynamoKeyTable, SystemClock>,
         Arc<AtomicUsize>,
     ) {
         let counter = Arc::new(AtomicUsize::new(0));
@@ -62,7 +62,7 @@ impl LocalAws {
         };
         let cipher = EnvelopeCipher::new(
             kms,
-            self.adapters.table.clone(),
+            self.adapters.table.data_keys().clone(),
             SystemClock,
             self.resources.category_keys.clone(),
             policy,

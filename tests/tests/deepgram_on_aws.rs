@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use aws_lambda_events::event::sqs::SqsEvent;
 use aws_sdk_sqs::Client as SqsClient;
 use callcoach_local_router::gateway;
-use callcoach_shared::aws::{DynamoTable, S3BlobStore, SqsQueue};
+use callcoach_shared::aws::{DynamoKeyTable, DynamoTable, S3BlobStore, SqsQueue};
 use callcoach_shared::crypto::{CachePolicy, EnvelopeCipher};
 use callcoach_shared::domain::call::{Call, CallStatus};
 use callcoach_shared::domain::transcript::Transcript;
@@ -221,7 +221,7 @@ async fn a_recording_goes_through_deepgram_and_its_callback_to_one_scoring_job()
 type Trigger = upload_trigger::Deps<
     DynamoTable,
     S3BlobStore,
-    EnvelopeCipher<CountingKms, DynamoTable, SystemClock>,
+    EnvelopeCipher<CountingKms, DynamoKeyTable, SystemClock>,
     SqsQueue,
     DeepgramTranscriber<S3BlobStore>,
     SystemClock,

@@ -12,7 +12,7 @@ use aws_lambda_events::event::sqs::SqsEvent;
 use aws_sdk_sqs::Client as SqsClient;
 use axum::http::StatusCode;
 use callcoach_local_router::{SqsEventSource, apigw, gateway};
-use callcoach_shared::aws::{DynamoTable, KmsKeyManagement, S3BlobStore, SqsQueue};
+use callcoach_shared::aws::{DynamoKeyTable, DynamoTable, KmsKeyManagement, S3BlobStore, SqsQueue};
 use callcoach_shared::crypto::{CachePolicy, EnvelopeCipher};
 use callcoach_shared::domain::call::CallStatus;
 use callcoach_shared::domain::retention::AccountState;
@@ -82,7 +82,7 @@ fn recording() -> Vec<u8> {
 type Ports = api::Adapters<
     DynamoTable,
     S3BlobStore,
-    EnvelopeCipher<KmsKeyManagement, DynamoTable, SystemClock>,
+    EnvelopeCipher<KmsKeyManagement, DynamoKeyTable, SystemClock>,
     SqsQueue,
     SystemClock,
     RandomIds,

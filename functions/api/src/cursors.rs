@@ -5,8 +5,6 @@
 //! Sealing uses the data key the api already holds for reading analyses, so it costs no KMS
 //! request beyond the key cache's; shredding a workspace leaves its old cursors unopenable.
 
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use callcoach_shared::crypto::{Binding, DataCategory, Envelope};
 use callcoach_shared::ids::TenantId;
 use callcoach_shared::ports::Cursor;
@@ -40,7 +38,7 @@ pub async fn seal<E: Envelope>(
     let sealed = envelope
         .encrypt(binding, cursor.as_str().as_bytes())
         .await?;
-    Ok(Some(URL_SAFE_NO_PAD.encode(sealed)))
+    Ok(Some(Cursor::from_bytes(&sealed).into_string()))
 }
 
 /// The store's cursor inside a client's sealed one, if it was sealed for this listing.
@@ -53,7 +51,9 @@ pub async fn open<E: Envelope>(
     let Some(sealed) = sealed else {
         return Ok(None);
     };
-    let bytes = URL_SAFE_NO_PAD.decode(sealed).map_err(|_| refused())?;
+    let bytes = Cursor::from_client(sealed)
+        .to_bytes()
+        .map_err(|_| refused())?;
     let item = item(listing);
     let binding = Binding {
         tenant,

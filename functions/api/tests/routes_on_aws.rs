@@ -2,14 +2,14 @@
 //! local AWS stand-in, through the AWS SDK over HTTP (`make test` starts it). Each world gets
 //! fresh tenant ids and a scoring queue of its own, so tests never see each other's data.
 
-use callcoach_shared::aws::{DynamoTable, KmsKeyManagement, S3BlobStore, SqsQueue};
+use callcoach_shared::aws::{DynamoKeyTable, DynamoTable, KmsKeyManagement, S3BlobStore, SqsQueue};
 use callcoach_shared::crypto::EnvelopeCipher;
 use callcoach_tests::{LocalAws, fresh_tenant, messages_on, own_queue};
 
 type TestPorts = Adapters<
     DynamoTable,
     S3BlobStore,
-    EnvelopeCipher<KmsKeyManagement, DynamoTable, SystemClock>,
+    EnvelopeCipher<KmsKeyManagement, DynamoKeyTable, SystemClock>,
     SqsQueue,
     SystemClock,
     RandomIds,

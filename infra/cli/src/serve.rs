@@ -9,7 +9,8 @@ use anyhow::Context;
 use callcoach_local_router::local_auth::LocalVerifier;
 use callcoach_local_router::{SqsEventSource, local_api};
 use callcoach_shared::aws::{
-    AwsAdapters, DynamoTable, KmsKeyManagement, S3BlobStore, SqsQueue, load_sdk_config,
+    AwsAdapters, DynamoKeyTable, DynamoTable, KmsKeyManagement, S3BlobStore, SqsQueue,
+    load_sdk_config,
 };
 use callcoach_shared::config::{ResourceConfig, process_env, required};
 use callcoach_shared::crypto::{DataCategory, EnvelopeCipher};
@@ -19,7 +20,7 @@ use callcoach_shared::system::{RandomIds, SystemClock};
 pub type LocalPorts = api::Adapters<
     DynamoTable,
     S3BlobStore,
-    EnvelopeCipher<KmsKeyManagement, DynamoTable, SystemClock>,
+    EnvelopeCipher<KmsKeyManagement, DynamoKeyTable, SystemClock>,
     SqsQueue,
     SystemClock,
     RandomIds,

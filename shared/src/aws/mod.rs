@@ -9,7 +9,7 @@ pub mod sqs;
 #[cfg(feature = "transcribe")]
 pub mod transcribe;
 
-pub use dynamo::DynamoTable;
+pub use dynamo::{DynamoKeyTable, DynamoTable};
 pub use kms::KmsKeyManagement;
 pub use s3::S3BlobStore;
 pub use sqs::SqsQueue;
@@ -59,10 +59,10 @@ impl AwsAdapters {
     pub fn envelope(
         &self,
         resources: &ResourceConfig,
-    ) -> EnvelopeCipher<KmsKeyManagement, DynamoTable, SystemClock> {
+    ) -> EnvelopeCipher<KmsKeyManagement, DynamoKeyTable, SystemClock> {
         EnvelopeCipher::new(
             self.kms.clone(),
-            self.table.clone(),
+            self.table.data_keys().clone(),
             SystemClock,
             resources.category_keys.clone(),
             CachePolicy::default(),

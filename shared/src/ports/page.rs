@@ -37,6 +37,23 @@ impl Cursor {
         &self.0
     }
 
+    pub fn into_string(self) -> String {
+        self.0
+    }
+
+    /// Opaque bytes as a cursor's text (URL-safe base64): the one form of every cursor a
+    /// client sees, the store's and the sealed ones wrapping it.
+    pub fn from_bytes(bytes: &[u8]) -> Self {
+        Self(URL_SAFE_NO_PAD.encode(bytes))
+    }
+
+    /// The bytes [`Self::from_bytes`] wrapped; `Invalid` for any other text.
+    pub fn to_bytes(&self) -> Result<Vec<u8>, CursorError> {
+        URL_SAFE_NO_PAD
+            .decode(&self.0)
+            .map_err(|_| CursorError::Invalid)
+    }
+
     /// Wraps a backend position (string key attributes) for `tenant`.
     pub fn encode(tenant: &TenantId, position: BTreeMap<String, String>) -> Self {
         let body = CursorBody {
@@ -44,14 +61,12 @@ impl Cursor {
             k: position,
         };
         let json = serde_json::to_vec(&body).expect("a map of strings always serializes");
-        Self(URL_SAFE_NO_PAD.encode(json))
+        Self::from_bytes(&json)
     }
 
     /// The backend position, if the cursor was issued for `tenant`.
     pub fn decode(&self, tenant: &TenantId) -> Result<BTreeMap<String, String>, CursorError> {
-        let bytes = URL_SAFE_NO_PAD
-            .decode(&self.0)
-            .map_err(|_| CursorError::Invalid)?;
+        let bytes = self.to_bytes()?;
         let body: CursorBody = serde_json::from_slice(&bytes).map_err(|_| CursorError::Invalid)?;
         if body.t != tenant.as_str() {
             return Err(CursorError::Invalid);

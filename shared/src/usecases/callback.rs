@@ -348,7 +348,7 @@ mod tests {
             let call = create_call(&self.store, &*self.clock, &RandomIds, &self.tenant, new)
                 .await
                 .unwrap();
-            let key = format!("uploads/{}/{}/call.wav", self.tenant, call.call_id);
+            let key = crate::keys::upload_key(&self.tenant, &call.call_id, "call.wav");
             self.blobs
                 .put(&key, WAV.to_vec(), "audio/wav")
                 .await

@@ -38,6 +38,8 @@ use crate::domain::analysis::{Analysis, PracticeResponse};
 use crate::domain::call::{Call, CallStatus};
 use crate::domain::transcript::Transcript;
 use crate::ids::{ExportId, TeamId, TenantId, UserId};
+/// Where a bundle is written ([`crate::keys`] holds every object key).
+pub use crate::keys::export_key;
 use crate::ports::{
     AuditLog, BlobError, BlobStore, CallRepository, DocumentKind, DocumentRepository, PageRequest,
     PlaybookRepository, ProgressRepository, StoreError, TeamRepository, TenantRepository, UsageLog,
@@ -96,10 +98,6 @@ pub struct ExportRequest<'a> {
     pub now: OffsetDateTime,
     /// [`EXPORT_PART_SIZE`] in production; tests use small parts to see many of them.
     pub part_size: usize,
-}
-
-pub fn export_key(tenant: &TenantId, export: &ExportId) -> String {
-    format!("exports/{tenant}/{export}.json")
 }
 
 /// Appends `"name":value` pieces of one JSON object to a streamed object; every piece may

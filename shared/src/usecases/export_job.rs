@@ -487,7 +487,7 @@ mod tests {
 
     async fn bundles(w: &Workspace) -> Vec<String> {
         w.blobs
-            .list(&format!("exports/{}/", w.tenant))
+            .list(&crate::keys::exports_prefix(&w.tenant))
             .await
             .unwrap()
     }
@@ -572,7 +572,7 @@ mod tests {
             close(&w).await;
             w.store.delete_export_jobs(&w.tenant).await.unwrap();
             w.blobs
-                .purge_prefix(&format!("exports/{}/", w.tenant))
+                .purge_prefix(&crate::keys::exports_prefix(&w.tenant))
                 .await
                 .unwrap();
         });

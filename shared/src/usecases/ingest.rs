@@ -21,6 +21,7 @@ use crate::parse::{AudioKind, Detected, SNIFF_LEN, detect};
 use crate::ports::{
     BackendError, BlobStore, Claim, Clock, IdempotencyKey, PipelineStore, Queue, StoreError,
 };
+pub use crate::usecases::once::IDEMPOTENCY_TTL;
 use crate::usecases::once::{Once, run_once};
 use crate::usecases::transcribed::{Accepted, SinkError, TranscriptSink};
 
@@ -30,8 +31,6 @@ pub const MAX_TRANSCRIPT_BYTES: u64 = 20 * 1024 * 1024;
 pub const MAX_RECORDING_BYTES: u64 = 2 * 1024 * 1024 * 1024;
 /// How long a claimed upload may be in progress before another delivery may take it over.
 pub const IN_PROGRESS_TIMEOUT: Duration = Duration::from_secs(120);
-/// Idempotency records are kept a day.
-pub const IDEMPOTENCY_TTL: Duration = Duration::from_secs(24 * 3600);
 
 /// One S3 ObjectCreated record, as the notification carries it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -496,7 +495,7 @@ mod tests {
                 .unwrap()
         }
         async fn upload(&self, call: &Call, file: &str, body: &[u8]) -> UploadEvent {
-            let key = format!("uploads/{}/{}/{file}", self.tenant, call.call_id);
+            let key = crate::keys::upload_key(&self.tenant, &call.call_id, file);
             self.blobs
                 .put(&key, body.to_vec(), "application/octet-stream")
                 .await

@@ -7,6 +7,9 @@ use time::OffsetDateTime;
 
 use crate::ports::{Claim, IdempotencyKey, IdempotencyStore, StoreError};
 
+/// How long an idempotency record is kept: a day.
+pub const IDEMPOTENCY_TTL: Duration = Duration::from_secs(24 * 3600);
+
 /// What [`run_once`] did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Once<T> {

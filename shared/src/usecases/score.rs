@@ -23,6 +23,7 @@ use crate::ports::{
 };
 use crate::scoring::{RUBRIC_VERSION, ScoringRequest, deterministic_analysis};
 use crate::usecases::documents::{DocumentError, DocumentVault, live_after_writes};
+pub use crate::usecases::once::IDEMPOTENCY_TTL;
 use crate::usecases::once::{Once, run_once};
 use crate::usecases::progress::{forget_call_progress, load_live_progress, record_progress};
 use crate::usecases::quota::{self, Meter, Quotas, Spend};
@@ -31,7 +32,6 @@ use crate::usecases::quota::{self, Meter, Quotas, Spend};
 /// longer than the worker's 300 s timeout (an LLM chain may take 240 s), so a live job is
 /// never run twice (`infra/check_template.py` keeps it above the function's timeout).
 pub const IN_PROGRESS_TIMEOUT: Duration = Duration::from_secs(360);
-pub const IDEMPOTENCY_TTL: Duration = Duration::from_secs(24 * 3600);
 
 /// Judges a call: the deterministic rubric, or an LLM chain starting from it.
 pub trait Coach: Send + Sync {

@@ -17,6 +17,7 @@ use crate::crypto::Envelope;
 use crate::domain::call::CallStatus;
 use crate::domain::transcription::TranscriptionService;
 use crate::ids::{CallId, TenantId};
+use crate::keys::provider_output_key;
 use crate::parse::TranscriptFormat;
 use crate::ports::{BackendError, BlobError, BlobStore, Clock, PipelineStore, Queue, StoreError};
 use crate::usecases::transcribed::{Accepted, SinkError, TranscriptSink};
@@ -45,12 +46,7 @@ pub fn parse_job_name(name: &str) -> Option<(TenantId, CallId)> {
 /// Where the job writes its output in our bucket; `None` for a name that is not ours.
 pub fn output_key(job: &str) -> Option<String> {
     let (tenant, call) = parse_job_name(job)?;
-    Some(output_key_of(&tenant, &call, job))
-}
-
-/// The output key of a job whose name was already parsed into its tenant and call.
-fn output_key_of(tenant: &TenantId, call: &CallId, job: &str) -> String {
-    format!("documents/{tenant}/{call}/provider/{job}.json")
+    Some(provider_output_key(&tenant, &call, job))
 }
 
 /// What the service says about a job.
@@ -136,7 +132,7 @@ where
         if call.status != CallStatus::Transcribing {
             return Ok(Finish::Ignored("the call is not waiting for this job"));
         }
-        let key = output_key_of(&tenant, &call_id, job);
+        let key = provider_output_key(&tenant, &call_id, job);
         match self.jobs.state(job).await.map_err(FinishError::Provider)? {
             JobState::Running => Ok(Finish::Running),
             JobState::Failed => {

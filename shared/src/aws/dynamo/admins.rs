@@ -1,8 +1,4 @@
-//! Workspace administrators.
-//!
-//! | entity | pk      | sk              | gsi1pk                | gsi1sk  |
-//! |--------|---------|-----------------|-----------------------|---------|
-//! | admin  | `T#{t}` | `ADMIN#{user}`  | `T#{t}#USER#{user}`   | `ADMIN` |
+//! Workspace administrators: one record per admin in the tenant partition.
 //!
 //! The admin record shares the user's `gsi1` partition with their team memberships, so one
 //! query answers everything the API needs to know about a caller. Removing an admin is a
@@ -12,27 +8,25 @@
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::types::{ConditionCheck, Delete, Put, TransactWriteItem};
 
+use super::DynamoTable;
+use super::attr_names as a;
 use super::items::{Item, ItemExt, keys, s};
-use super::{
-    DynamoTable, attr_names as a, membership_from, retention, store_err, tenant_pk, user_gsi,
+use super::layout::{
+    ADMIN_GSI_SK, ADMIN_PREFIX, admin_sk, tenant_pk, user_gsi, user_registry_item,
 };
-use crate::aws::backend;
+use super::table::{build_err, store_err};
+use super::teams::membership_from;
 use crate::domain::org::WorkspaceRoles;
 use crate::ids::{TenantId, UserId};
 use crate::ports::{AdminRepository, StoreError};
 
-const ADMIN_PREFIX: &str = "ADMIN#";
 const ADMIN_ENTITY: &str = "admin";
-
-pub(super) fn admin_sk(user: &UserId) -> String {
-    format!("{ADMIN_PREFIX}{user}")
-}
 
 fn admin_item(tenant: &TenantId, user: &UserId) -> Item {
     let mut item = keys(tenant_pk(tenant), admin_sk(user));
     item.insert(a::ENTITY.into(), s(ADMIN_ENTITY));
     item.insert(a::GSI1_PK.into(), s(user_gsi(tenant, user)));
-    item.insert(a::GSI1_SK.into(), s("ADMIN"));
+    item.insert(a::GSI1_SK.into(), s(ADMIN_GSI_SK));
     item.insert(a::USER.into(), s(user.as_str()));
     item
 }
@@ -55,31 +49,6 @@ fn exists_condition() -> &'static str {
     "attribute_exists(#pk)"
 }
 
-impl DynamoTable {
-    /// Every item in the user's `gsi1` partition: team memberships and the admin record.
-    pub(super) async fn user_items(
-        &self,
-        tenant: &TenantId,
-        user: &UserId,
-    ) -> Result<Vec<Item>, StoreError> {
-        let mut found = Vec::new();
-        let mut pages = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .index_name(a::GSI1)
-            .key_condition_expression("#g = :g")
-            .expression_attribute_names("#g", a::GSI1_PK)
-            .expression_attribute_values(":g", s(user_gsi(tenant, user)))
-            .into_paginator()
-            .send();
-        while let Some(page) = pages.next().await {
-            found.extend(page.map_err(store_err)?.items.unwrap_or_default());
-        }
-        Ok(found)
-    }
-}
-
 impl AdminRepository for DynamoTable {
     async fn workspace_roles(
         &self,
@@ -98,7 +67,8 @@ impl AdminRepository for DynamoTable {
     }
 
     async fn admins(&self, tenant: &TenantId) -> Result<Vec<UserId>, StoreError> {
-        self.query_partition(&tenant_pk(tenant), Some(ADMIN_PREFIX))
+        self.table
+            .query_partition(&tenant_pk(tenant), Some(ADMIN_PREFIX))
             .await?
             .iter()
             .map(|item| {
@@ -115,10 +85,9 @@ impl AdminRepository for DynamoTable {
         vouched_by: Option<&UserId>,
     ) -> Result<bool, StoreError> {
         // The registry first: every admin is found by a destruction.
-        self.put(retention::user_registry_item(tenant, user))
-            .await?;
+        self.table.put(user_registry_item(tenant, user)).await?;
         let Some(by) = vouched_by else {
-            return match self.put_new(admin_item(tenant, user)).await {
+            return match self.table.put_new(admin_item(tenant, user)).await {
                 Ok(()) => Ok(true),
                 Err(StoreError::AlreadyExists) => Ok(false),
                 Err(e) => Err(e),
@@ -138,22 +107,22 @@ impl AdminRepository for DynamoTable {
                     }
                 });
         }
-        let build = |e| StoreError::Backend(backend(e));
         let put = Put::builder()
-            .table_name(&self.table)
+            .table_name(&self.table.name)
             .set_item(Some(admin_item(tenant, user)))
             .condition_expression("attribute_not_exists(#pk)")
             .expression_attribute_names("#pk", a::PK)
             .build()
-            .map_err(build)?;
+            .map_err(build_err)?;
         let voucher = ConditionCheck::builder()
-            .table_name(&self.table)
+            .table_name(&self.table.name)
             .set_key(Some(keys(tenant_pk(tenant), admin_sk(by))))
             .condition_expression(exists_condition())
             .expression_attribute_names("#pk", a::PK)
             .build()
-            .map_err(build)?;
+            .map_err(build_err)?;
         let result = self
+            .table
             .client
             .transact_write_items()
             .transact_items(TransactWriteItem::builder().put(put).build())
@@ -186,22 +155,22 @@ impl AdminRepository for DynamoTable {
         if remaining == user {
             return Err(StoreError::Conflict);
         }
-        let build = |e| StoreError::Backend(backend(e));
         let delete = Delete::builder()
-            .table_name(&self.table)
+            .table_name(&self.table.name)
             .set_key(Some(keys(tenant_pk(tenant), admin_sk(user))))
             .condition_expression(exists_condition())
             .expression_attribute_names("#pk", a::PK)
             .build()
-            .map_err(build)?;
+            .map_err(build_err)?;
         let keeper = ConditionCheck::builder()
-            .table_name(&self.table)
+            .table_name(&self.table.name)
             .set_key(Some(keys(tenant_pk(tenant), admin_sk(remaining))))
             .condition_expression(exists_condition())
             .expression_attribute_names("#pk", a::PK)
             .build()
-            .map_err(build)?;
+            .map_err(build_err)?;
         let result = self
+            .table
             .client
             .transact_write_items()
             .transact_items(TransactWriteItem::builder().delete(delete).build())

@@ -1,27 +1,22 @@
-//! Audit events: pk `T#{tenant}#AUDIT`, sk `{at_ns:020}#{event_id}`, kept two years (TTL, and
-//! the reaper, which deletes exactly). Written with a condition so an event is never replaced.
+//! Audit events: in the tenant's audit partition by time, kept two years (TTL, and the reaper,
+//! which deletes exactly through the expiry index). Written with a condition so an event is
+//! never replaced.
 
-use super::items::{Item, attr};
-use super::retention::index_expiry;
-use super::{DynamoTable, PartitionQuery, attr_names as a, json_item};
 use time::OffsetDateTime;
 
+use super::DynamoTable;
+use super::attr_names as a;
+use super::items::{Item, attr, json_item};
+use super::layout::{audit_pk, audit_range, audit_sk, index_expiry};
+use super::paging::Listing;
 use crate::domain::audit::AuditEvent;
 use crate::ids::TenantId;
 use crate::ports::{AuditLog, ExpiringRecords, Page, PageRequest, StoreError};
 
-fn pk(tenant: &TenantId) -> String {
-    format!("T#{tenant}#AUDIT")
-}
-
 /// The stored item of `event`, with its expiry.
 pub(super) fn audit_item(event: &AuditEvent) -> Result<Item, StoreError> {
-    let sk = format!(
-        "{:020}#{}",
-        event.at.unix_timestamp_nanos().max(0),
-        event.event_id
-    );
-    let mut item = json_item("audit", pk(&event.tenant_id), sk.clone(), event)?;
+    let sk = audit_sk(event.at, &event.event_id);
+    let mut item = json_item("audit", audit_pk(&event.tenant_id), sk.clone(), event)?;
     item.insert(
         a::EXPIRES_AT.into(),
         attr::number(event.expires_at().unix_timestamp()),
@@ -38,7 +33,7 @@ pub(super) fn audit_item(event: &AuditEvent) -> Result<Item, StoreError> {
 
 impl AuditLog for DynamoTable {
     async fn append(&self, event: &AuditEvent) -> Result<(), StoreError> {
-        self.put_new(audit_item(event)?).await
+        self.table.put_new(audit_item(event)?).await
     }
 
     async fn list(
@@ -56,10 +51,8 @@ impl AuditLog for DynamoTable {
         to: OffsetDateTime,
         page: &PageRequest,
     ) -> Result<Page<AuditEvent>, StoreError> {
-        // Sort keys start with the zero-padded nanosecond time; '~' sorts after every id.
-        let low = format!("{:020}#", from.unix_timestamp_nanos().max(0));
-        let high = format!("{:020}#~", to.unix_timestamp_nanos().max(0));
-        self.audit_page(tenant, Some((low, high)), page).await
+        self.audit_page(tenant, Some(audit_range(from, to)), page)
+            .await
     }
 }
 
@@ -71,11 +64,10 @@ impl DynamoTable {
         range: Option<(String, String)>,
         page: &PageRequest,
     ) -> Result<Page<AuditEvent>, StoreError> {
-        let query = PartitionQuery {
-            partition: pk(tenant),
+        let listing = Listing {
             sk_range: range,
-            unexpired_at: None,
+            ..Listing::partition(audit_pk(tenant))
         };
-        self.json_page(tenant, &query, page).await
+        self.table.json_page(tenant, &listing, page).await
     }
 }

@@ -1,22 +1,21 @@
-//! Workspace export jobs ([`crate::usecases::export_job`]): `pk = T#{t}#EXPORTS`,
-//! `sk = {export id}`, the job as a JSON body (ids, states, counts), its `version` for
+//! Workspace export jobs ([`crate::usecases::export_job`]): one item per job in the tenant's
+//! exports partition, the job as a JSON body (ids, states, counts), its `version` for
 //! conditional updates, and `expires_at` (TTL) with its bundle.
 
-use super::items::{Item, attr};
-use super::{DynamoTable, attr_names as a, from_json_item, json_item};
+use super::DynamoTable;
+use super::attr_names as a;
+use super::items::{Item, attr, from_json_item, json_item};
+use super::layout::{export_job_sk, export_jobs_pk};
+use super::table::Unversioned;
 use crate::ids::{ExportId, TenantId};
 use crate::ports::{ExportJobRepository, StoreError};
 use crate::usecases::export_job::ExportJob;
 
-fn pk(tenant: &TenantId) -> String {
-    format!("T#{tenant}#EXPORTS")
-}
-
 fn job_item(job: &ExportJob) -> Result<Item, StoreError> {
     let mut item = json_item(
         "export_job",
-        pk(&job.tenant_id),
-        job.export_id.as_str().to_owned(),
+        export_jobs_pk(&job.tenant_id),
+        export_job_sk(&job.export_id),
         job,
     )?;
     item.insert(a::VERSION.into(), attr::number(job.version));
@@ -29,7 +28,7 @@ fn job_item(job: &ExportJob) -> Result<Item, StoreError> {
 
 impl ExportJobRepository for DynamoTable {
     async fn create_export_job(&self, job: &ExportJob) -> Result<(), StoreError> {
-        self.put_new(job_item(job)?).await
+        self.table.put_new(job_item(job)?).await
     }
 
     async fn update_export_job(&self, job: &ExportJob) -> Result<(), StoreError> {
@@ -37,7 +36,13 @@ impl ExportJobRepository for DynamoTable {
             version: job.version + 1,
             ..job.clone()
         };
-        self.put_versioned(job_item(&next)?, job.version).await
+        self.table
+            .put_versioned(
+                job_item(&next)?,
+                u64::from(job.version),
+                Unversioned::Conflicts,
+            )
+            .await
     }
 
     async fn get_export_job(
@@ -45,13 +50,14 @@ impl ExportJobRepository for DynamoTable {
         tenant: &TenantId,
         export: &ExportId,
     ) -> Result<Option<ExportJob>, StoreError> {
-        self.get_item(pk(tenant), export.as_str().to_owned())
+        self.table
+            .get_item(export_jobs_pk(tenant), export_job_sk(export))
             .await?
             .map(|item| from_json_item(&item))
             .transpose()
     }
 
     async fn delete_export_jobs(&self, tenant: &TenantId) -> Result<usize, StoreError> {
-        self.delete_partition(&pk(tenant)).await
+        self.table.delete_partition(&export_jobs_pk(tenant)).await
     }
 }

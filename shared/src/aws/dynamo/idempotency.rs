@@ -1,31 +1,21 @@
-//! Idempotency records in the table: in the call's partition (pk `T#{tenant}#CALL#{call}`, sk
-//! `IDEM#{key}`) when the work belongs to a call, so the call's cascade removes them; otherwise
-//! pk `T#{tenant}#IDEM#{key}`, sk `IDEM`.
+//! Idempotency records in the table: in the call's partition when the work belongs to a call,
+//! so the call's cascade removes them; otherwise in a partition of their own.
 
 use aws_sdk_dynamodb::types::ReturnValue;
 use time::OffsetDateTime;
 
-use super::items::{ItemExt, attr, keys, s};
-use super::{DynamoTable, attr_names as a, is_conditional_failure, store_err};
+use super::DynamoTable;
+use super::attr_names as a;
+use super::items::{Item, ItemExt, attr, keys, s};
+use super::layout::idempotency_location;
+use super::table::{is_conditional_failure, store_err};
 use crate::ports::{Claim, IdempotencyKey, IdempotencyStore, StoreError};
 
-const SK: &str = "IDEM";
 const IN_PROGRESS: &str = "IN_PROGRESS";
 const COMPLETED: &str = "COMPLETED";
 
-/// (pk, sk) of the record.
-fn location(key: &IdempotencyKey<'_>) -> (String, String) {
-    match key.call {
-        Some(call) => (
-            super::call_pk(key.tenant, call),
-            format!("{SK}#{}", key.key),
-        ),
-        None => (format!("T#{}#IDEM#{}", key.tenant, key.key), SK.into()),
-    }
-}
-
-fn record_keys(key: &IdempotencyKey<'_>) -> super::items::Item {
-    let (pk, sk) = location(key);
+fn record_keys(key: &IdempotencyKey<'_>) -> Item {
+    let (pk, sk) = idempotency_location(key);
     keys(pk, sk)
 }
 
@@ -56,9 +46,10 @@ impl IdempotencyStore for DynamoTable {
             attr::number(expires_at.unix_timestamp()),
         );
         let result = self
+            .table
             .client
             .put_item()
-            .table_name(&self.table)
+            .table_name(&self.table.name)
             .set_item(Some(item))
             .condition_expression(
                 "attribute_not_exists(#pk) OR #exp < :now_s OR (#st = :in_progress AND #ipu < :now_ms)",
@@ -75,8 +66,8 @@ impl IdempotencyStore for DynamoTable {
         match result {
             Ok(_) => Ok(Claim::Acquired),
             Err(e) if is_conditional_failure(&e) => {
-                let (pk, sk) = location(key);
-                let Some(existing) = self.get_item(pk, sk).await? else {
+                let (pk, sk) = idempotency_location(key);
+                let Some(existing) = self.table.get_item(pk, sk).await? else {
                     // Released between our write and this read: let the caller retry.
                     return Ok(Claim::InProgress);
                 };
@@ -94,9 +85,10 @@ impl IdempotencyStore for DynamoTable {
 
     async fn complete(&self, key: &IdempotencyKey<'_>, owner: &str) -> Result<bool, StoreError> {
         let result = self
+            .table
             .client
             .update_item()
-            .table_name(&self.table)
+            .table_name(&self.table.name)
             .set_key(Some(record_keys(key)))
             .update_expression("SET #st = :done")
             .condition_expression("#owner = :owner AND #st = :in_progress")
@@ -117,9 +109,10 @@ impl IdempotencyStore for DynamoTable {
 
     async fn release(&self, key: &IdempotencyKey<'_>, owner: &str) -> Result<(), StoreError> {
         let result = self
+            .table
             .client
             .delete_item()
-            .table_name(&self.table)
+            .table_name(&self.table.name)
             .set_key(Some(record_keys(key)))
             .condition_expression("#owner = :owner AND #st = :in_progress")
             .expression_attribute_names("#st", a::STATUS)

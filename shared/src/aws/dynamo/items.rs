@@ -77,3 +77,23 @@ impl ItemExt for Item {
         OffsetDateTime::from_unix_timestamp_nanos(millis * 1_000_000).map_err(|_| missing(name))
     }
 }
+
+/// Documents whose shape is ours (tenant, team, call) are kept as one JSON body attribute plus
+/// the key and index attributes queries need.
+pub(super) fn json_item<T: serde::Serialize>(
+    entity: &str,
+    pk: String,
+    sk: String,
+    doc: &T,
+) -> Result<Item, StoreError> {
+    let body = serde_json::to_string(doc).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    let mut item = keys(pk, sk);
+    item.insert(a::ENTITY.into(), s(entity));
+    item.insert(a::BODY.into(), s(body));
+    Ok(item)
+}
+
+pub(super) fn from_json_item<T: serde::de::DeserializeOwned>(item: &Item) -> Result<T, StoreError> {
+    serde_json::from_str(item.req_s(a::BODY)?)
+        .map_err(|e| StoreError::Corrupt(crate::json_fault::JsonFault::from(e).to_string()))
+}

@@ -1,16 +1,12 @@
-//! Rep progress records: pk `T#{tenant}#USER#{user}`, sk `PROGRESS`; ciphertext and a version
+//! Rep progress records, one per rep in a partition of their own: ciphertext and a version
 //! number for optimistic concurrency (two calls of one rep may be scored at once).
 
+use super::DynamoTable;
+use super::attr_names as a;
 use super::items::{ItemExt, attr, keys, s};
-use super::{DynamoTable, attr_names as a};
+use super::layout::{PROGRESS_SK, progress_pk};
 use crate::ids::{TenantId, UserId};
 use crate::ports::{ProgressRepository, StoreError};
-
-const SK: &str = "PROGRESS";
-
-pub(super) fn pk(tenant: &TenantId, rep: &UserId) -> String {
-    format!("T#{tenant}#USER#{rep}")
-}
 
 impl ProgressRepository for DynamoTable {
     async fn get_progress(
@@ -18,7 +14,11 @@ impl ProgressRepository for DynamoTable {
         tenant: &TenantId,
         rep: &UserId,
     ) -> Result<Option<(u64, Vec<u8>)>, StoreError> {
-        let Some(item) = self.get_item(pk(tenant, rep), SK.into()).await? else {
+        let Some(item) = self
+            .table
+            .get_item(progress_pk(tenant, rep), PROGRESS_SK.into())
+            .await?
+        else {
             return Ok(None);
         };
         let ciphertext = item
@@ -35,10 +35,10 @@ impl ProgressRepository for DynamoTable {
         expected: u64,
         ciphertext: &[u8],
     ) -> Result<(), StoreError> {
-        let mut item = keys(pk(tenant, rep), SK.into());
+        let mut item = keys(progress_pk(tenant, rep), PROGRESS_SK.into());
         item.insert(a::ENTITY.into(), s("progress"));
         item.insert(a::CIPHERTEXT.into(), attr::bytes(ciphertext));
         item.insert(a::VERSION.into(), attr::number(expected + 1));
-        self.put_at_version(item, expected).await
+        self.table.put_at_version(item, expected).await
     }
 }

@@ -1,20 +1,19 @@
-//! Quota counters ([`crate::usecases::quota`]): `pk = T#{t}#QUOTA`, `sk = {meter}#{period}`,
-//! attribute `used`, and `expires_at` (TTL) after the period. An add is one conditional
+//! Quota counters ([`crate::usecases::quota`]): one item per meter and period in the tenant's
+//! quota partition, attribute `used`, and `expires_at` (TTL) after the period. An add is one conditional
 //! `UpdateItem`: DynamoDB applies it atomically, so concurrent requests never pass a limit
 //! together.
 
 use time::OffsetDateTime;
 
+use super::DynamoTable;
+use super::attr_names as a;
 use super::items::{attr, keys};
-use super::{DynamoTable, attr_names as a, is_conditional_failure, store_err};
+use super::layout::{quota_pk, quota_sk};
+use super::table::{is_conditional_failure, store_err};
 use crate::ids::TenantId;
 use crate::ports::{QuotaStore, StoreError};
 
 const USED: &str = "used";
-
-pub(super) fn pk(tenant: &TenantId) -> String {
-    format!("T#{tenant}#QUOTA")
-}
 
 impl QuotaStore for DynamoTable {
     async fn add_within_limit(
@@ -30,10 +29,11 @@ impl QuotaStore for DynamoTable {
             return Ok(false);
         };
         let result = self
+            .table
             .client
             .update_item()
-            .table_name(&self.table)
-            .set_key(Some(keys(pk(tenant), format!("{meter}#{period}"))))
+            .table_name(&self.table.name)
+            .set_key(Some(keys(quota_pk(tenant), quota_sk(meter, period))))
             .update_expression("ADD #used :n SET #exp = :exp")
             .condition_expression("attribute_not_exists(#used) OR #used <= :room")
             .expression_attribute_names("#used", USED)
@@ -58,10 +58,11 @@ impl QuotaStore for DynamoTable {
         amount: u64,
     ) -> Result<(), StoreError> {
         let result = self
+            .table
             .client
             .update_item()
-            .table_name(&self.table)
-            .set_key(Some(keys(pk(tenant), format!("{meter}#{period}"))))
+            .table_name(&self.table.name)
+            .set_key(Some(keys(quota_pk(tenant), quota_sk(meter, period))))
             .update_expression("SET #used = #used - :n")
             .condition_expression("#used >= :n")
             .expression_attribute_names("#used", USED)
@@ -77,6 +78,6 @@ impl QuotaStore for DynamoTable {
     }
 
     async fn delete_quota_counters(&self, tenant: &TenantId) -> Result<usize, StoreError> {
-        self.delete_partition(&pk(tenant)).await
+        self.table.delete_partition(&quota_pk(tenant)).await
     }
 }

@@ -1,43 +1,35 @@
-//! Usage events: pk `T#{tenant}#USAGE#{user}`, sk `{at_ns:020}#{call}#{view}`, in the expiry
-//! index at 13 months (the reaper deletes them then) and with the TTL attribute as a backstop.
-//! Reads skip expired events themselves, so none is served between expiry and deletion.
+//! Usage events: in the user's usage partition by time, in the expiry index at 13 months (the
+//! reaper deletes them then) and with the TTL attribute as a backstop. Reads skip expired
+//! events themselves, so none is served between expiry and deletion.
 
 use time::OffsetDateTime;
 
-use super::items::attr;
-use super::retention::index_expiry;
-use super::{DynamoTable, PartitionQuery, attr_names as a, json_item};
+use super::DynamoTable;
+use super::attr_names as a;
+use super::items::{attr, json_item};
+use super::layout::{index_expiry, usage_expiry_unique, usage_pk, usage_sk};
+use super::paging::Listing;
 use crate::domain::usage::UsageEvent;
 use crate::ids::{TenantId, UserId};
 use crate::ports::{ExpiringRecords, Page, PageRequest, StoreError, UsageLog};
 
-pub(super) fn pk(tenant: &TenantId, user: &UserId) -> String {
-    format!("T#{tenant}#USAGE#{user}")
-}
-
 impl UsageLog for DynamoTable {
     async fn record_view(&self, event: &UsageEvent) -> Result<(), StoreError> {
-        let sk = format!(
-            "{:020}#{}#{}",
-            event.at.unix_timestamp_nanos().max(0),
-            event.call_id,
-            event.view
-        );
-        let pk = pk(&event.tenant_id, &event.user_id);
-        let mut item = json_item("usage", pk.clone(), sk.clone(), event)?;
+        let sk = usage_sk(event.at, &event.call_id, &event.view);
+        let pk = usage_pk(&event.tenant_id, &event.user_id);
+        let mut item = json_item("usage", pk, sk.clone(), event)?;
         item.insert(
             a::EXPIRES_AT.into(),
             attr::number(event.expires_at().unix_timestamp()),
         );
-        // The expiry entry names the user too: events of two users may share a sort key.
         index_expiry(
             &mut item,
             &event.tenant_id,
             ExpiringRecords::Usage,
             event.expires_at(),
-            &format!("{}#{sk}", event.user_id),
+            &usage_expiry_unique(&event.user_id, &sk),
         );
-        self.put(item).await
+        self.table.put(item).await
     }
 
     async fn views_of_user(
@@ -47,11 +39,10 @@ impl UsageLog for DynamoTable {
         now: OffsetDateTime,
         page: &PageRequest,
     ) -> Result<Page<UsageEvent>, StoreError> {
-        let query = PartitionQuery {
-            partition: pk(tenant, user),
-            sk_range: None,
+        let listing = Listing {
             unexpired_at: Some(now),
+            ..Listing::partition(usage_pk(tenant, user))
         };
-        self.json_page(tenant, &query, page).await
+        self.table.json_page(tenant, &listing, page).await
     }
 }
