@@ -1,16 +1,19 @@
 //! Ports: what use cases need from the outside world. Adapters (AWS) and in-memory fakes
 //! implement them; no AWS type appears in a signature here.
 
+mod blobs;
 mod errors;
 mod idempotency;
 mod page;
+mod retention;
 
 use std::future::Future;
-use std::time::Duration;
 
+pub use blobs::{BlobStore, PartedUpload, PresignedRequest, UploadedPart};
 pub use errors::{BackendError, BlobError, QueueError, StoreError};
 pub use idempotency::{Claim, IdempotencyKey, IdempotencyStore};
 pub use page::{Cursor, CursorError, MAX_PAGE_SIZE, Page, PageRequest};
+pub use retention::{AgeIndex, AgeMark, DueCall, ExpiringRecords, RetentionStore};
 use time::OffsetDateTime;
 
 use crate::domain::call::Call;
@@ -230,104 +233,6 @@ pub trait DocumentRepository: Send + Sync {
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 }
 
-/// A presigned HTTP request a client performs without AWS credentials.
-#[derive(Clone, PartialEq, Eq)]
-pub struct PresignedRequest {
-    pub method: String,
-    pub url: String,
-    /// Headers the client must send exactly (they are part of the signature).
-    pub headers: Vec<(String, String)>,
-}
-
-impl std::fmt::Debug for PresignedRequest {
-    // The URL is a bearer credential until it expires: never print it.
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PresignedRequest")
-            .field("method", &self.method)
-            .field("url", &"<redacted>")
-            .finish()
-    }
-}
-
-/// An object being written in parts: nothing is readable under `key` until the parts are
-/// completed, and aborting discards every part sent.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PartedUpload {
-    pub key: String,
-    pub upload_id: String,
-}
-
-/// A part the store accepted; completing needs every one, in order.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct UploadedPart {
-    /// 1-based, as S3 counts them.
-    pub number: u32,
-    pub tag: String,
-}
-
-/// Object storage. Keys are built by [`crate::keys`], always under the tenant's prefix.
-pub trait BlobStore: Send + Sync {
-    fn put(
-        &self,
-        key: &str,
-        bytes: Vec<u8>,
-        content_type: &str,
-    ) -> impl Future<Output = Result<(), BlobError>> + Send;
-    fn get(&self, key: &str) -> impl Future<Output = Result<Option<Vec<u8>>, BlobError>> + Send;
-    /// Reads at most the first `len` bytes (content sniffing without downloading a recording).
-    fn get_prefix(
-        &self,
-        key: &str,
-        len: u64,
-    ) -> impl Future<Output = Result<Option<Vec<u8>>, BlobError>> + Send;
-    /// Deletes the keys; missing keys are not an error.
-    fn delete(&self, keys: &[String]) -> impl Future<Output = Result<(), BlobError>> + Send;
-    /// Lists every key under a prefix.
-    fn list(&self, prefix: &str) -> impl Future<Output = Result<Vec<String>, BlobError>> + Send;
-    /// A PUT the client may use once, bound to this content type and exact size.
-    fn presign_put(
-        &self,
-        key: &str,
-        content_type: &str,
-        content_length: u64,
-        expires_in: Duration,
-    ) -> impl Future<Output = Result<PresignedRequest, BlobError>> + Send;
-    fn presign_get(
-        &self,
-        key: &str,
-        expires_in: Duration,
-    ) -> impl Future<Output = Result<PresignedRequest, BlobError>> + Send;
-    /// Deletes every object under a prefix, every version and delete marker included (the
-    /// bucket is versioned). Returns how many versions were removed.
-    fn purge_prefix(&self, prefix: &str) -> impl Future<Output = Result<usize, BlobError>> + Send;
-    /// Starts an object written part by part (S3: every part but the last at least 5 MiB).
-    fn start_parts(
-        &self,
-        key: &str,
-        content_type: &str,
-    ) -> impl Future<Output = Result<PartedUpload, BlobError>> + Send;
-    fn put_part(
-        &self,
-        upload: &PartedUpload,
-        number: u32,
-        bytes: Vec<u8>,
-    ) -> impl Future<Output = Result<UploadedPart, BlobError>> + Send;
-    /// Makes the object readable, made of `parts` in order.
-    fn complete_parts(
-        &self,
-        upload: &PartedUpload,
-        parts: &[UploadedPart],
-    ) -> impl Future<Output = Result<(), BlobError>> + Send;
-    /// Discards the upload and every part sent; an unknown upload is not an error.
-    fn abort_parts(
-        &self,
-        upload: &PartedUpload,
-    ) -> impl Future<Output = Result<(), BlobError>> + Send;
-    /// Aborts every unfinished upload under a prefix (their parts hold data too). Only a
-    /// workspace's destruction needs it, so `purge_prefix` does not pay for the listing.
-    fn abort_unfinished(&self, prefix: &str) -> impl Future<Output = Result<(), BlobError>> + Send;
-}
-
 /// Usage events: views of calls, kept 13 months (table TTL; reads skip expired events).
 pub trait UsageLog: Send + Sync {
     fn record_view(
@@ -343,156 +248,6 @@ pub trait UsageLog: Send + Sync {
         now: OffsetDateTime,
         page: &PageRequest,
     ) -> impl Future<Output = Result<Page<crate::domain::usage::UsageEvent>, StoreError>> + Send;
-}
-
-/// The age indexes. Each is partitioned per tenant and sorted by the moment its items start to
-/// age, so a sweep reads only what is due.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum AgeIndex {
-    /// Live calls by creation time (transcripts and coaching age from there).
-    Calls,
-    /// Calls whose upload was transcribed, by transcription time (raw uploads age from there).
-    Recordings,
-    /// Calls deleted by a user, by deletion time (purged on the next run).
-    Deleted,
-    /// Calls in a state that waits for the pipeline (`uploaded`, `transcribing`, `transcribed`,
-    /// `scoring`), by when they entered it: the call item itself is in this index while it
-    /// waits (kept by the store from the call's status, so no move can forget it), and the
-    /// sweep retries or fails every call past its state's deadline.
-    Waiting,
-}
-
-impl AgeIndex {
-    /// The indexes the retention reaper sweeps, in its order.
-    pub const RETENTION: [AgeIndex; 3] = [AgeIndex::Deleted, AgeIndex::Calls, AgeIndex::Recordings];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            AgeIndex::Calls => "calls",
-            AgeIndex::Recordings => "recordings",
-            AgeIndex::Deleted => "deleted",
-            AgeIndex::Waiting => "waiting",
-        }
-    }
-}
-
-/// The indexes whose entries are small marks beside the call (the call item itself is in
-/// `calls` or `deleted`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum AgeMark {
-    Recording,
-    /// Written for a call found deleted or purged right after documents were written for it
-    /// (a worker that ran while the call was deleted): the written items may have missed the
-    /// purge, so the mark, in `deleted`, makes the next reaper run purge the call again.
-    Orphan,
-}
-
-impl AgeMark {
-    pub fn index(self) -> AgeIndex {
-        match self {
-            AgeMark::Recording => AgeIndex::Recordings,
-            AgeMark::Orphan => AgeIndex::Deleted,
-        }
-    }
-}
-
-/// A call that an age index says has aged past a cut-off.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DueCall {
-    pub call_id: CallId,
-    /// When it started to age (created, transcribed or deleted).
-    pub since: OffsetDateTime,
-}
-
-/// What the retention reaper needs from the table.
-pub trait RetentionStore: Send + Sync {
-    /// Every tenant id, in order (the reaper's scheduled run walks them).
-    fn tenant_ids(&self) -> impl Future<Output = Result<Vec<TenantId>, StoreError>> + Send;
-    /// The tenant the last scheduled run stopped in at its deadline, if it stopped.
-    fn reaper_resume_point(
-        &self,
-    ) -> impl Future<Output = Result<Option<TenantId>, StoreError>> + Send;
-    /// Records where a scheduled run stopped (`None`: it got through every tenant).
-    fn set_reaper_resume_point(
-        &self,
-        stopped_in: Option<&TenantId>,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send;
-    /// Up to `limit` calls of `index` that started aging at or before `not_after` (whole
-    /// seconds), oldest first, continuing after `after` when given.
-    fn due_calls(
-        &self,
-        tenant: &TenantId,
-        index: AgeIndex,
-        not_after: OffsetDateTime,
-        after: Option<&DueCall>,
-        limit: usize,
-    ) -> impl Future<Output = Result<Vec<DueCall>, StoreError>> + Send;
-    /// Puts the call into a marked index from `at`: its upload was transcribed (the raw
-    /// upload ages) or its upload went to a provider (the transcription deadline runs).
-    fn mark_aging(
-        &self,
-        tenant: &TenantId,
-        call: &CallId,
-        mark: AgeMark,
-        at: OffsetDateTime,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send;
-    /// Takes the call out of a marked index; a missing mark is not an error.
-    fn clear_aging_mark(
-        &self,
-        tenant: &TenantId,
-        call: &CallId,
-        mark: AgeMark,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send;
-    /// Deletes every table item of the call (documents, marks, the call itself last, so an
-    /// interrupted purge is found again). Returns how many items were deleted.
-    fn delete_call_items(
-        &self,
-        tenant: &TenantId,
-        call: &CallId,
-    ) -> impl Future<Output = Result<usize, StoreError>> + Send;
-    /// Every user the workspace has known (written with their first membership, kept until
-    /// the user's records are deleted), so no one's records are missed by a destruction.
-    fn known_users(
-        &self,
-        tenant: &TenantId,
-    ) -> impl Future<Output = Result<Vec<UserId>, StoreError>> + Send;
-    /// Deletes a user's personal records: rep progress, usage events, their admin record, the
-    /// registry entry. (Callers keep the workspace's last admin: see [`AdminRepository`].)
-    fn delete_user_records(
-        &self,
-        tenant: &TenantId,
-        user: &UserId,
-    ) -> impl Future<Output = Result<usize, StoreError>> + Send;
-    /// Deletes up to `limit` records of `kind` whose own retention ended at or before `now`,
-    /// oldest first; returns how many went (fewer than `limit`: nothing more is due).
-    fn delete_expired(
-        &self,
-        tenant: &TenantId,
-        kind: ExpiringRecords,
-        now: OffsetDateTime,
-        limit: usize,
-    ) -> impl Future<Output = Result<usize, StoreError>> + Send;
-}
-
-/// Records with a retention clock of their own, indexed by expiry and deleted by the reaper
-/// to the second (DynamoDB TTL is only a late backstop).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ExpiringRecords {
-    /// Usage events: 13 months.
-    Usage,
-    /// Audit events: 2 years.
-    Audit,
-}
-
-impl ExpiringRecords {
-    pub const ALL: [ExpiringRecords; 2] = [ExpiringRecords::Usage, ExpiringRecords::Audit];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ExpiringRecords::Usage => "usage_events",
-            ExpiringRecords::Audit => "audit_events",
-        }
-    }
 }
 
 /// The append-only audit trail (privacy promise P8). Events are kept two years.
