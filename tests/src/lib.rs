@@ -189,12 +189,7 @@ pub async fn take_messages(sqs: &aws_sdk_sqs::Client, queue_url: &str) -> Vec<St
 
 /// A Lambda context with a minute left, as a fresh invocation has.
 pub fn lambda_context() -> lambda_runtime::Context {
-    let mut context = lambda_runtime::Context::default();
-    context.deadline = (std::time::SystemTime::now() + std::time::Duration::from_secs(60))
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as u64;
-    context
+    callcoach_shared::fakes::kit::lambda::context_with(std::time::Duration::from_secs(60))
 }
 
 /// Waits for the notification of `needle`'s upload on the shared upload-events queue, leaving

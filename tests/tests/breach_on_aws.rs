@@ -3,14 +3,13 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use callcoach_shared::crypto::{DataCategory, DataKeyStore, WrappedDataKey};
-use callcoach_shared::domain::SCHEMA_VERSION;
-use callcoach_shared::domain::audit::{AuditEvent, Outcome};
+use callcoach_shared::crypto::DataCategory;
 use callcoach_shared::domain::org::Tenant;
-use callcoach_shared::ids::{TenantId, UserId};
+use callcoach_shared::fakes::kit::seed::{seed_data_key, seed_user_action};
+use callcoach_shared::ids::TenantId;
 use callcoach_shared::ports::{AuditLog, PageRequest, TenantRepository};
 use callcoach_shared::usecases::breach::{BreachQuery, scope_breach};
-use callcoach_tests::{LocalAws, fresh_tenant, mint};
+use callcoach_tests::{LocalAws, fresh_tenant};
 use time::OffsetDateTime;
 use time::macros::datetime;
 
@@ -32,39 +31,8 @@ async fn workspace(aws: &LocalAws) -> TenantId {
     tenant_id
 }
 
-async fn key(aws: &LocalAws, tenant: &TenantId, category: DataCategory, at: OffsetDateTime) {
-    let version = 1;
-    aws.adapters
-        .table
-        .insert_data_key(&WrappedDataKey {
-            tenant: tenant.clone(),
-            category,
-            version,
-            kms_key_id: format!("alias/{}", category.as_str()),
-            wrapped: vec![9; 40],
-            created_at: at,
-        })
-        .await
-        .unwrap();
-}
-
-async fn acted(aws: &LocalAws, tenant: &TenantId, user: &str, at: OffsetDateTime) {
-    aws.adapters
-        .table
-        .append(&AuditEvent {
-            schema_version: SCHEMA_VERSION,
-            event_id: mint(),
-            tenant_id: tenant.clone(),
-            actor: Some(UserId::parse(user).unwrap()),
-            actor_kind: "user".into(),
-            action: "call.read".into(),
-            object: "call_x".into(),
-            outcome: Outcome::Success,
-            request_id: None,
-            at,
-        })
-        .await
-        .unwrap();
+async fn read_call_at(aws: &LocalAws, tenant: &TenantId, at: OffsetDateTime) {
+    seed_user_action(&aws.adapters.table, tenant, "u1", "call.read", at).await;
 }
 
 #[tokio::test]
@@ -73,7 +41,7 @@ async fn the_audit_trail_is_read_by_window_with_both_ends_included() {
     let tenant = workspace(&aws).await;
     let nanosecond = time::Duration::nanoseconds(1);
     for at in [FROM - nanosecond, FROM, TO, TO + nanosecond] {
-        acted(&aws, &tenant, "u1", at).await;
+        read_call_at(&aws, &tenant, at).await;
     }
     let mut seen = Vec::new();
     let mut page = PageRequest::first(1).unwrap();
@@ -102,29 +70,23 @@ async fn a_breach_window_names_the_workspaces_and_categories_it_touched() {
     let aws = LocalAws::connect().await;
     let table = &aws.adapters.table;
     let held = workspace(&aws).await;
-    key(
-        &aws,
-        &held,
-        DataCategory::Transcripts,
-        datetime!(2020-02-01 0:00 UTC),
-    )
-    .await;
-    key(
-        &aws,
-        &held,
-        DataCategory::Notes,
-        datetime!(2020-04-01 0:00 UTC),
-    )
-    .await;
-    acted(&aws, &held, "u1", datetime!(2020-03-02 0:00 UTC)).await;
     let later = workspace(&aws).await;
-    key(
-        &aws,
-        &later,
-        DataCategory::Transcripts,
-        TO + time::Duration::seconds(1),
-    )
-    .await;
+    for (tenant, category, at) in [
+        (
+            &held,
+            DataCategory::Transcripts,
+            datetime!(2020-02-01 0:00 UTC),
+        ),
+        (&held, DataCategory::Notes, datetime!(2020-04-01 0:00 UTC)),
+        (
+            &later,
+            DataCategory::Transcripts,
+            TO + time::Duration::seconds(1),
+        ),
+    ] {
+        seed_data_key(table, tenant, category, 1, at).await;
+    }
+    read_call_at(&aws, &held, datetime!(2020-03-02 0:00 UTC)).await;
 
     let query = BreachQuery {
         from: FROM,

@@ -6,7 +6,6 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use aws_lambda_events::event::sqs::SqsEvent;
 use aws_sdk_sqs::Client as SqsClient;
 use callcoach_local_router::gateway;
 use callcoach_shared::aws::{DynamoKeyTable, DynamoTable, S3BlobStore, SqsQueue};
@@ -14,6 +13,8 @@ use callcoach_shared::crypto::{CachePolicy, EnvelopeCipher};
 use callcoach_shared::domain::call::{Call, CallStatus};
 use callcoach_shared::domain::transcript::Transcript;
 use callcoach_shared::domain::transcription::CallbackSecret;
+use callcoach_shared::fakes::kit::lambda::s3_notification;
+use callcoach_shared::fakes::kit::media::wav_recording;
 use callcoach_shared::parse::AudioKind;
 use callcoach_shared::ports::{BlobStore, CallRepository, DocumentKind};
 use callcoach_shared::providers::deepgram::{DeepgramConfig, DeepgramTranscriber};
@@ -28,16 +29,8 @@ use callcoach_tests::{
     CountingKms, LocalAws, fresh_tenant, lambda_context, messages_on, own_queue, sample_call,
 };
 use lambda_runtime::LambdaEvent;
-use serde_json::json;
 
 const API_KEY: &str = "dg-local-test-key";
-/// A tiny but well-formed WAV header followed by silence: the trigger sniffs the magic bytes.
-fn recording() -> Vec<u8> {
-    let mut wav = b"RIFF\x24\x10\x00\x00WAVEfmt \x10\x00\x00\x00\x01\x00\x01\x00\x40\x1f\x00\x00\x80\x3e\x00\x00\x02\x00\x10\x00data\x00\x10\x00\x00".to_vec();
-    wav.extend(std::iter::repeat_n(0u8, 4096));
-    wav
-}
-
 const TURNS: &[(u32, f64, f64, &str)] = &[
     (
         0,
@@ -79,14 +72,6 @@ async fn new_call(aws: &LocalAws) -> Call {
     sample_call(aws, &fresh_tenant(), "alex", &SystemClock).await
 }
 
-fn notification(key: &str, size: usize, message_id: &str) -> SqsEvent {
-    let body = json!({"Records": [{"eventName": "ObjectCreated:Put", "s3": {
-        "bucket": {"name": "local"},
-        "object": {"key": key.replace(' ', "+"), "size": size, "sequencer": "0055AED6DCD90281E5"}
-    }}]});
-    serde_json::from_value(json!({"Records": [{"messageId": message_id, "receiptHandle": "h", "body": body.to_string(), "attributes": {}, "messageAttributes": {}, "eventSource": "aws:sqs", "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:q", "awsRegion": "us-east-1"}]})).unwrap()
-}
-
 async fn reload(aws: &LocalAws, call: &Call) -> Call {
     aws.adapters
         .table
@@ -115,7 +100,7 @@ async fn a_recording_goes_through_deepgram_and_its_callback_to_one_scoring_job()
     for id in ["m1", "m2"] {
         let response = upload_trigger::handle(
             trigger,
-            LambdaEvent::new(notification(key, audio.len(), id), lambda_context()),
+            LambdaEvent::new(s3_notification(key, audio.len(), id), lambda_context()),
         )
         .await
         .unwrap();
@@ -251,7 +236,7 @@ impl AudioRig {
         let (gateway_addr, gateway) = callback_gateway(&aws, &sqs, &scoring_url).await;
         let call = new_call(&aws).await;
         let key = format!("uploads/{}/{}/{file_name}", call.tenant_id, call.call_id);
-        let audio = recording();
+        let audio = wav_recording(4096);
         aws.adapters
             .blobs
             .put(&key, audio.clone(), "audio/wav")
@@ -335,7 +320,7 @@ async fn a_recording_delivered_ten_times_concurrently_is_submitted_once() {
         ..
     } = &rig;
     let deliveries = (0..10).map(|i| {
-        let event = notification(key, audio.len(), &format!("m{i}"));
+        let event = s3_notification(key, audio.len(), &format!("m{i}"));
         upload_trigger::handle(trigger, LambdaEvent::new(event, lambda_context()))
     });
     let mut retries = 0;
@@ -344,7 +329,7 @@ async fn a_recording_delivered_ten_times_concurrently_is_submitted_once() {
     }
     // Deliveries that met the work in progress asked SQS for a retry; the retries find it done.
     for i in 0..retries {
-        let event = notification(key, audio.len(), &format!("r{i}"));
+        let event = s3_notification(key, audio.len(), &format!("r{i}"));
         let response = upload_trigger::handle(trigger, LambdaEvent::new(event, lambda_context()))
             .await
             .unwrap();

@@ -8,7 +8,6 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use aws_lambda_events::event::sqs::SqsEvent;
 use aws_sdk_sqs::Client as SqsClient;
 use axum::http::StatusCode;
 use callcoach_local_router::{SqsEventSource, apigw, gateway};
@@ -17,6 +16,8 @@ use callcoach_shared::crypto::{CachePolicy, EnvelopeCipher};
 use callcoach_shared::domain::call::CallStatus;
 use callcoach_shared::domain::retention::AccountState;
 use callcoach_shared::fakes::ManualClock;
+use callcoach_shared::fakes::kit::lambda::sqs_event;
+use callcoach_shared::fakes::kit::media::wav_recording;
 use callcoach_shared::ids::{CallId, TenantId, UserId};
 use callcoach_shared::ports::{CallRepository, Clock, TenantRepository};
 use callcoach_shared::providers::deepgram::{DeepgramConfig, DeepgramTranscriber};
@@ -71,13 +72,6 @@ const HEARD: &[(u32, f64, f64, &str)] = &[
     ),
     (1, 24.5, 26.0, "Thursday at two works."),
 ];
-
-/// A well-formed WAV header and silence: the upload trigger sniffs the magic bytes.
-fn recording() -> Vec<u8> {
-    let mut wav = b"RIFF\x24\x10\x00\x00WAVEfmt \x10\x00\x00\x00\x01\x00\x01\x00\x40\x1f\x00\x00\x80\x3e\x00\x00\x02\x00\x10\x00data\x00\x10\x00\x00".to_vec();
-    wav.extend(std::iter::repeat_n(0u8, 4096));
-    wav
-}
 
 type Ports = api::Adapters<
     DynamoTable,
@@ -155,10 +149,6 @@ impl Frontend {
         assert!(answer.status().is_success(), "{}", answer.status());
         CallId::parse(created["call"]["call_id"].as_str().unwrap()).unwrap()
     }
-}
-
-fn sqs_event(body: &str, message_id: &str) -> SqsEvent {
-    serde_json::from_value(json!({"Records": [{"messageId": message_id, "receiptHandle": "h", "body": body, "attributes": {}, "messageAttributes": {}, "eventSource": "aws:sqs", "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:q", "awsRegion": "us-east-1"}]})).unwrap()
 }
 
 /// Every table partition and index partition that can hold the workspace's data.
@@ -300,7 +290,7 @@ async fn a_transcript_and_a_recording_go_through_everything_to_deletion() {
             TRANSCRIPT,
         )
         .await;
-    let audio = recording();
+    let audio = wav_recording(4096);
     let recorded = frontend
         .upload(
             &team,

@@ -4,13 +4,13 @@
 
 use std::time::Duration;
 
-use aws_lambda_events::event::sqs::SqsEvent;
 use aws_sdk_sqs::Client as SqsClient;
 use callcoach_local_router::SqsEventSource;
 use callcoach_shared::aws::SqsQueue;
 use callcoach_shared::crypto::CachePolicy;
 use callcoach_shared::domain::analysis::Analysis;
 use callcoach_shared::domain::call::CallStatus;
+use callcoach_shared::fakes::kit::lambda::sqs_event;
 use callcoach_shared::messages::PipelineMessage;
 use callcoach_shared::ports::{BlobStore, CallRepository, DocumentKind, Queue};
 use callcoach_shared::system::{RandomIds, SystemClock};
@@ -63,9 +63,7 @@ async fn an_upload_delivered_ten_times_concurrently_is_ingested_once_then_scored
         provider: NoTranscription,
         clock: SystemClock,
     };
-    let event_for = |id: usize| -> SqsEvent {
-        serde_json::from_value(json!({"Records": [{"messageId": format!("m{id}"), "receiptHandle": "h", "body": body, "attributes": {}, "messageAttributes": {}, "eventSource": "aws:sqs", "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:q", "awsRegion": "us-east-1"}]})).unwrap()
-    };
+    let event_for = |id: usize| sqs_event(&body, &format!("m{id}"));
     // Ten deliveries in flight at once: they interleave at every request to the stand-in.
     let deliveries =
         (0..10).map(|i| upload_trigger::handle(&deps, LambdaEvent::new(event_for(i), context())));

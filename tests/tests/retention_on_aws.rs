@@ -15,9 +15,10 @@ use callcoach_shared::crypto::CachePolicy;
 use callcoach_shared::domain::SCHEMA_VERSION;
 use callcoach_shared::domain::call::Call;
 use callcoach_shared::domain::org::Tenant;
-use callcoach_shared::domain::retention::{AccountState, RetentionPolicy};
+use callcoach_shared::domain::retention::AccountState;
 use callcoach_shared::domain::transcript::Transcript;
 use callcoach_shared::fakes::ManualClock;
+use callcoach_shared::fakes::kit::seed::tenant_keeping_transcripts;
 use callcoach_shared::ids::{TenantId, UserId};
 use callcoach_shared::parse::{TranscriptFormat, parse_as};
 use callcoach_shared::ports::{
@@ -35,23 +36,12 @@ async fn tenant_with(aws: &LocalAws, transcripts_days: Option<u32>) -> TenantId 
     let tenant_id = fresh_tenant();
     aws.adapters
         .table
-        .create_tenant(&Tenant {
-            schema_version: SCHEMA_VERSION,
-            tenant_id: tenant_id.clone(),
-            name: "Retention test".into(),
-            state: AccountState::Active,
-            state_since: None,
-            retention: RetentionPolicy {
-                transcripts_days,
-                ..RetentionPolicy::default()
-            },
-            legal_hold: false,
-            created_at: OffsetDateTime::now_utc(),
-            deletion: None,
-            billing_event_at: None,
-            version: 0,
-            quotas: None,
-        })
+        .create_tenant(&tenant_keeping_transcripts(
+            tenant_id.clone(),
+            "Retention test",
+            transcripts_days,
+            OffsetDateTime::now_utc(),
+        ))
         .await
         .unwrap();
     tenant_id

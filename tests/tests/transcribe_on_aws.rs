@@ -5,13 +5,14 @@
 //! is described) but writes no transcript, so the test puts the job's output where the
 //! service would, in the service's documented shape.
 
-use aws_lambda_events::event::sqs::SqsEvent;
 use aws_sdk_sqs::Client as SqsClient;
 use callcoach_shared::aws::SqsQueue;
 use callcoach_shared::aws::transcribe::TranscribeService;
 use callcoach_shared::crypto::CachePolicy;
 use callcoach_shared::domain::call::{Call, CallStatus};
 use callcoach_shared::domain::transcript::Transcript;
+use callcoach_shared::fakes::kit::lambda::s3_notification;
+use callcoach_shared::fakes::kit::media::wav_recording;
 use callcoach_shared::fakes::transcribe_output;
 use callcoach_shared::ports::{AgeIndex, BlobStore, CallRepository, DocumentKind, RetentionStore};
 use callcoach_shared::system::SystemClock;
@@ -42,20 +43,6 @@ const HEARD: &[(u32, f64, f64, &str)] = &[
     ),
 ];
 
-fn recording() -> Vec<u8> {
-    let mut wav = b"RIFF\x24\x10\x00\x00WAVEfmt \x10\x00\x00\x00\x01\x00\x01\x00\x40\x1f\x00\x00\x80\x3e\x00\x00\x02\x00\x10\x00data\x00\x10\x00\x00".to_vec();
-    wav.extend(std::iter::repeat_n(0u8, 2048));
-    wav
-}
-
-fn notification(key: &str, size: usize, message_id: &str) -> SqsEvent {
-    let body = json!({"Records": [{"eventName": "ObjectCreated:Put", "s3": {
-        "bucket": {"name": "local"},
-        "object": {"key": key, "size": size, "sequencer": "0055AED6DCD90281E6"}
-    }}]});
-    serde_json::from_value(json!({"Records": [{"messageId": message_id, "receiptHandle": "h", "body": body.to_string(), "attributes": {}, "messageAttributes": {}, "eventSource": "aws:sqs", "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:q", "awsRegion": "us-east-1"}]})).unwrap()
-}
-
 struct Rig {
     aws: LocalAws,
     sqs: SqsClient,
@@ -85,7 +72,7 @@ impl Rig {
     async fn submitted(&self) -> (Call, String) {
         let call = sample_call(&self.aws, &fresh_tenant(), "alex", &SystemClock).await;
         let key = format!("uploads/{}/{}/call.wav", call.tenant_id, call.call_id);
-        let audio = recording();
+        let audio = wav_recording(2048);
         self.aws
             .adapters
             .blobs
@@ -102,7 +89,7 @@ impl Rig {
             clock: SystemClock,
         };
         for id in ["m1", "m2"] {
-            let event = notification(&key, audio.len(), id);
+            let event = s3_notification(&key, audio.len(), id);
             let answer =
                 upload_trigger::handle(&trigger, LambdaEvent::new(event, lambda_context()))
                     .await

@@ -1,9 +1,8 @@
 //! The reaper's schedule sample deserializes and runs a real sweep over in-memory stores.
 
-use callcoach_shared::domain::SCHEMA_VERSION;
 use callcoach_shared::domain::call::CallType;
-use callcoach_shared::domain::org::Tenant;
-use callcoach_shared::domain::retention::{AccountState, RetentionPolicy};
+use callcoach_shared::domain::retention::AccountState;
+use callcoach_shared::fakes::kit::seed::tenant_keeping_transcripts;
 use callcoach_shared::fakes::{InMemoryBlobStore, InMemoryStore, ManualClock};
 use callcoach_shared::ids::{TenantId, UserId};
 use callcoach_shared::ports::{AdminRepository, Clock, IdGenerator, TenantRepository};
@@ -30,23 +29,12 @@ async fn seeded_at<C: Clock>(clock: C) -> (Deps<InMemoryStore, InMemoryBlobStore
     };
     let tenant = TenantId::parse("demo-tenant").unwrap();
     deps.store
-        .create_tenant(&Tenant {
-            schema_version: SCHEMA_VERSION,
-            tenant_id: tenant.clone(),
-            name: "Demo".into(),
-            state: AccountState::Active,
-            state_since: None,
-            retention: RetentionPolicy {
-                transcripts_days: Some(30),
-                ..RetentionPolicy::default()
-            },
-            legal_hold: false,
-            created_at: time::OffsetDateTime::now_utc(),
-            deletion: None,
-            billing_event_at: None,
-            version: 0,
-            quotas: None,
-        })
+        .create_tenant(&tenant_keeping_transcripts(
+            tenant.clone(),
+            "Demo",
+            Some(30),
+            time::OffsetDateTime::now_utc(),
+        ))
         .await
         .unwrap();
     let long_ago = callcoach_shared::fakes::ManualClock::at(

@@ -103,6 +103,7 @@ where
 mod tests {
     use super::*;
     use callcoach_shared::crypto::EnvelopeCipher;
+    use callcoach_shared::fakes::kit::lambda::context_with;
     use callcoach_shared::fakes::{
         FakeKeyManagement, InMemoryBlobStore, InMemoryStore, fake_cipher,
     };
@@ -133,12 +134,7 @@ mod tests {
     }
 
     fn deadline_in(seconds: u64) -> Context {
-        let mut context = Context::default();
-        context.deadline = (std::time::SystemTime::now() + std::time::Duration::from_secs(seconds))
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_millis() as u64;
-        context
+        context_with(std::time::Duration::from_secs(seconds))
     }
 
     fn sample() -> SqsEvent {

@@ -6,6 +6,7 @@ use callcoach_shared::domain::call::{CallStatus, CallType};
 use callcoach_shared::domain::transcription::{
     CallbackSecret, TranscriptionJob, TranscriptionService,
 };
+use callcoach_shared::fakes::kit::lambda::context_with;
 use callcoach_shared::fakes::{InMemoryBlobStore, InMemoryQueue, InMemoryStore, fake_cipher};
 use callcoach_shared::ids::{CallId, TeamId, TenantId, UserId};
 use callcoach_shared::ports::CallRepository;
@@ -162,11 +163,7 @@ async fn the_transcribe_samples_are_handled() {
     );
 
     let sweep: serde_json::Value = serde_json::from_str(SWEEP_EVENT).unwrap();
-    let mut context = Context::default();
-    context.deadline = (std::time::SystemTime::now() + std::time::Duration::from_secs(60))
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as u64;
+    let context = context_with(std::time::Duration::from_secs(60));
     let report = handle_event(&deps, &transcribe, LambdaEvent::new(sweep, context))
         .await
         .unwrap();

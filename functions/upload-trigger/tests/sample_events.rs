@@ -2,21 +2,18 @@
 //! notification for a call that does not exist is rejected (not retried, nothing written).
 
 use aws_lambda_events::event::sqs::SqsEvent;
+use callcoach_shared::fakes::kit::lambda::context_with;
 use callcoach_shared::fakes::{InMemoryBlobStore, InMemoryQueue, InMemoryStore, fake_cipher};
 use callcoach_shared::system::SystemClock;
 use callcoach_shared::usecases::ingest::NoTranscription;
-use lambda_runtime::{Context, LambdaEvent};
+use lambda_runtime::LambdaEvent;
 use upload_trigger::{Deps, handle};
 
 #[tokio::test]
 async fn sample_notification_batch_is_handled() {
     let event: SqsEvent =
         serde_json::from_str(include_str!("../../../events/upload-notification.json")).unwrap();
-    let mut context = Context::default();
-    context.deadline = (std::time::SystemTime::now() + std::time::Duration::from_secs(30))
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as u64;
+    let context = context_with(std::time::Duration::from_secs(30));
     let deps = Deps {
         store: InMemoryStore::default(),
         blobs: InMemoryBlobStore::default(),

@@ -214,13 +214,9 @@ mod tests {
     use time::macros::datetime;
 
     use super::*;
-    use crate::crypto::WrappedDataKey;
-    use crate::domain::SCHEMA_VERSION;
-    use crate::domain::audit::Outcome;
-    use crate::domain::retention::{AccountState, RetentionPolicy};
+    use crate::domain::retention::AccountState;
     use crate::fakes::InMemoryStore;
-    use crate::ports::IdGenerator;
-    use crate::system::RandomIds;
+    use crate::fakes::kit::seed::{seed_data_key, seed_user_action};
 
     const FROM: OffsetDateTime = datetime!(2026-02-01 0:00 UTC);
     const TO: OffsetDateTime = datetime!(2026-02-03 0:00 UTC);
@@ -230,66 +226,13 @@ mod tests {
         let tenant_id = TenantId::parse(name).unwrap();
         store
             .create_tenant(&Tenant {
-                schema_version: SCHEMA_VERSION,
-                tenant_id: tenant_id.clone(),
-                name: name.into(),
                 state,
                 state_since: (state != AccountState::Active).then_some(TO),
-                retention: RetentionPolicy::default(),
-                legal_hold: false,
-                created_at: datetime!(2026-01-01 0:00 UTC),
-                deletion: None,
-                billing_event_at: None,
-                version: 0,
-                quotas: None,
+                ..Tenant::active(tenant_id.clone(), name, datetime!(2026-01-01 0:00 UTC))
             })
             .await
             .unwrap();
         tenant_id
-    }
-
-    async fn key(
-        store: &InMemoryStore,
-        tenant: &TenantId,
-        category: DataCategory,
-        version: u32,
-        at: OffsetDateTime,
-    ) {
-        store
-            .insert_data_key(&WrappedDataKey {
-                tenant: tenant.clone(),
-                category,
-                version,
-                kms_key_id: format!("key-{}", category.as_str()),
-                wrapped: vec![7; 32],
-                created_at: at,
-            })
-            .await
-            .unwrap();
-    }
-
-    async fn acted(
-        store: &InMemoryStore,
-        tenant: &TenantId,
-        user: &str,
-        action: &str,
-        at: OffsetDateTime,
-    ) {
-        store
-            .append(&AuditEvent {
-                schema_version: SCHEMA_VERSION,
-                event_id: RandomIds.mint(),
-                tenant_id: tenant.clone(),
-                actor: Some(UserId::parse(user).unwrap()),
-                actor_kind: "user".into(),
-                action: action.into(),
-                object: "call_x".into(),
-                outcome: Outcome::Success,
-                request_id: None,
-                at,
-            })
-            .await
-            .unwrap();
     }
 
     fn query(categories: &[DataCategory]) -> BreachQuery {
@@ -306,75 +249,28 @@ mod tests {
     /// activity in the window. d: deleted during the window (keys shredded). e: deleted
     /// before the window.
     async fn seeded() -> InMemoryStore {
+        use DataCategory::{Insights, Transcripts};
         let store = InMemoryStore::default();
         let a = workspace(&store, "a-corp", AccountState::Active).await;
-        key(
-            &store,
-            &a,
-            DataCategory::Transcripts,
-            1,
-            datetime!(2026-01-10 0:00 UTC),
-        )
-        .await;
-        key(
-            &store,
-            &a,
-            DataCategory::Transcripts,
-            2,
-            datetime!(2026-02-02 0:00 UTC),
-        )
-        .await;
-        key(
-            &store,
-            &a,
-            DataCategory::Insights,
-            1,
-            datetime!(2026-03-01 0:00 UTC),
-        )
-        .await;
-        acted(
-            &store,
-            &a,
-            "u1",
-            "call.created",
-            datetime!(2026-02-01 0:00 UTC),
-        )
-        .await;
-        acted(
-            &store,
-            &a,
-            "u2",
-            "call.read",
-            datetime!(2026-02-02 12:00 UTC),
-        )
-        .await;
-        acted(&store, &a, "u2", "call.read", TO).await;
-        acted(
-            &store,
-            &a,
-            "u3",
-            "call.read",
-            datetime!(2026-02-03 0:00:01 UTC),
-        )
-        .await;
         let b = workspace(&store, "b-corp", AccountState::Active).await;
-        key(
-            &store,
-            &b,
-            DataCategory::Transcripts,
-            1,
-            datetime!(2026-02-03 0:00:01 UTC),
-        )
-        .await;
         let c = workspace(&store, "c-corp", AccountState::Active).await;
-        acted(
-            &store,
-            &c,
-            "u9",
-            "team.created",
-            datetime!(2026-02-02 0:00 UTC),
-        )
-        .await;
+        for (tenant, category, version, at) in [
+            (&a, Transcripts, 1, datetime!(2026-01-10 0:00 UTC)),
+            (&a, Transcripts, 2, datetime!(2026-02-02 0:00 UTC)),
+            (&a, Insights, 1, datetime!(2026-03-01 0:00 UTC)),
+            (&b, Transcripts, 1, datetime!(2026-02-03 0:00:01 UTC)),
+        ] {
+            seed_data_key(&store, tenant, category, version, at).await;
+        }
+        for (tenant, user, action, at) in [
+            (&a, "u1", "call.created", datetime!(2026-02-01 0:00 UTC)),
+            (&a, "u2", "call.read", datetime!(2026-02-02 12:00 UTC)),
+            (&a, "u2", "call.read", TO),
+            (&a, "u3", "call.read", datetime!(2026-02-03 0:00:01 UTC)),
+            (&c, "u9", "team.created", datetime!(2026-02-02 0:00 UTC)),
+        ] {
+            seed_user_action(&store, tenant, user, action, at).await;
+        }
         workspace(&store, "d-corp", AccountState::Deleted).await;
         let e = workspace(&store, "e-corp", AccountState::Destroyed).await;
         store

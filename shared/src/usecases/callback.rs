@@ -255,22 +255,16 @@ where
 
 #[cfg(test)]
 mod tests {
-    use std::sync::{Arc, Mutex};
+    use std::sync::Mutex;
 
     use time::macros::datetime;
 
     use super::*;
-    use crate::crypto::EnvelopeCipher;
-
     use crate::domain::transcription::{CALLBACK_SECRET_LIFETIME, TranscriptionService};
-    use crate::fakes::{
-        FakeKeyManagement, InMemoryBlobStore, InMemoryQueue, InMemoryStore, ManualClock,
-        deepgram_result, fake_cipher,
-    };
-
+    use crate::fakes::deepgram_result;
+    use crate::fakes::kit::media::wav_recording;
+    use crate::fakes::kit::rig::FakePorts;
     use crate::ports::CallRepository;
-    use crate::system::RandomIds;
-    use crate::usecases::calls::create_call;
     use crate::usecases::ingest::{
         IngestOutcome, Ingestor, TranscriptionError, TranscriptionProvider, TranscriptionRequest,
         UploadEvent,
@@ -294,69 +288,42 @@ mod tests {
         }
     }
 
-    type TestCipher = EnvelopeCipher<FakeKeyManagement, InMemoryStore, Arc<ManualClock>>;
-    type TestReceiver<'a> = CallbackReceiver<
-        'a,
-        InMemoryStore,
-        InMemoryBlobStore,
-        TestCipher,
-        InMemoryQueue,
-        Arc<ManualClock>,
-    >;
-
-    struct Rig {
-        store: InMemoryStore,
-        blobs: InMemoryBlobStore,
-        cipher: EnvelopeCipher<FakeKeyManagement, InMemoryStore, Arc<ManualClock>>,
-        queue: InMemoryQueue,
-        clock: Arc<ManualClock>,
-        provider: CapturingProvider,
-        tenant: TenantId,
-    }
-
-    const WAV: &[u8] = b"RIFF\x24\x00\x00\x00WAVEfmt \x10\x00\x00\x00\x01\x00\x01\x00";
+    crate::rig_over_fake_ports!(
+        struct Rig {
+            provider: CapturingProvider,
+            tenant: TenantId,
+        }
+    );
 
     impl Rig {
         fn new() -> Self {
-            let clock = Arc::new(ManualClock::at(datetime!(2026-11-01 9:00 UTC)));
             Self {
-                store: InMemoryStore::default(),
-                blobs: InMemoryBlobStore::default(),
-                cipher: fake_cipher(Arc::clone(&clock)),
-                queue: InMemoryQueue::default(),
-                clock,
+                ports: FakePorts::at(datetime!(2026-11-01 9:00 UTC)),
                 provider: CapturingProvider::default(),
                 tenant: TenantId::parse("acme").unwrap(),
             }
         }
 
-        fn receiver(&self) -> TestReceiver<'_> {
-            CallbackReceiver {
-                sink: TranscriptSink {
-                    store: &self.store,
-                    blobs: &self.blobs,
-                    envelope: &self.cipher,
-                    queue: &self.queue,
-                    clock: &self.clock,
-                },
-            }
+        async fn deepgram(
+            &self,
+            delivery: &DeepgramDelivery<'_>,
+        ) -> Result<CallbackAnswer, CallbackError> {
+            CallbackReceiver { sink: self.sink() }
+                .deepgram(delivery)
+                .await
         }
 
         /// A call whose recording was submitted; returns it with the secret Deepgram got.
         async fn submitted_call(&self) -> (Call, String) {
-            let new = crate::fakes::sample_new_call();
-            let call = create_call(&self.store, &*self.clock, &RandomIds, &self.tenant, new)
-                .await
-                .unwrap();
+            let call = self.call(&self.tenant).await;
             let key = crate::keys::upload_key(&self.tenant, &call.call_id, "call.wav");
-            self.blobs
-                .put(&key, WAV.to_vec(), "audio/wav")
-                .await
-                .unwrap();
+            let recording = wav_recording(0);
+            let size = recording.len() as u64;
+            self.blobs.put(&key, recording, "audio/wav").await.unwrap();
             let ingestor = Ingestor {
                 store: &self.store,
                 blobs: &self.blobs,
-                envelope: &self.cipher,
+                envelope: &self.envelope,
                 queue: &self.queue,
                 provider: &self.provider,
                 clock: &self.clock,
@@ -364,7 +331,7 @@ mod tests {
             let event = UploadEvent {
                 bucket: "b".into(),
                 encoded_key: key,
-                size: Some(WAV.len() as u64),
+                size: Some(size),
                 sequencer: Some("01".into()),
                 etag: None,
             };
@@ -373,15 +340,7 @@ mod tests {
                 IngestOutcome::SentForTranscription
             );
             let secret = self.provider.0.lock().unwrap().last().cloned().unwrap();
-            (self.reload(&call).await, secret)
-        }
-
-        async fn reload(&self, call: &Call) -> Call {
-            self.store
-                .get_call(&self.tenant, &call.call_id)
-                .await
-                .unwrap()
-                .unwrap()
+            (self.stored(&call).await, secret)
         }
     }
 
@@ -423,7 +382,6 @@ mod tests {
         let auth = basic(&secret);
         let body = result_body("req-1");
         let answer = rig
-            .receiver()
             .deepgram(&delivery(&call, Some(&auth), &body))
             .await
             .unwrap();
@@ -433,7 +391,7 @@ mod tests {
                 transcript_version: 1
             }
         );
-        let stored = rig.reload(&call).await;
+        let stored = rig.stored(&call).await;
         assert_eq!(stored.status, CallStatus::Transcribed);
         assert!(stored.transcription.unwrap().completed_at.is_some());
         assert_eq!(rig.queue.messages().len(), 1);
@@ -445,22 +403,19 @@ mod tests {
         let (call, secret) = rig.submitted_call().await;
         let auth = basic(&secret);
         let body = result_body("req-1");
-        let receiver = rig.receiver();
-        receiver
-            .deepgram(&delivery(&call, Some(&auth), &body))
+        rig.deepgram(&delivery(&call, Some(&auth), &body))
             .await
             .unwrap();
-        let after_first = rig.reload(&call).await;
+        let after_first = rig.stored(&call).await;
         for _ in 0..3 {
             assert_eq!(
-                receiver
-                    .deepgram(&delivery(&call, Some(&auth), &body))
+                rig.deepgram(&delivery(&call, Some(&auth), &body))
                     .await
                     .unwrap(),
                 CallbackAnswer::Replay
             );
         }
-        assert_eq!(rig.reload(&call).await, after_first);
+        assert_eq!(rig.stored(&call).await, after_first);
         assert_eq!(rig.queue.messages().len(), 1);
     }
 
@@ -481,7 +436,6 @@ mod tests {
         ];
         for (name, auth) in cases {
             let error = rig
-                .receiver()
                 .deepgram(&delivery(&call, auth, &body))
                 .await
                 .unwrap_err();
@@ -497,25 +451,17 @@ mod tests {
             call: "../x",
             ..delivery(&call, Some(&right), &body)
         };
-        assert_eq!(
-            rig.receiver()
-                .deepgram(&bad_path)
-                .await
-                .unwrap_err()
-                .status(),
-            401
-        );
+        assert_eq!(rig.deepgram(&bad_path).await.unwrap_err().status(), 401);
 
         rig.clock.advance(CALLBACK_SECRET_LIFETIME.unsigned_abs());
         let expired = rig
-            .receiver()
             .deepgram(&delivery(&call, Some(&right), &body))
             .await
             .unwrap_err();
         assert_eq!(expired.status(), 401);
-        assert_eq!(rig.reload(&call).await.status, CallStatus::Transcribing);
+        assert_eq!(rig.stored(&call).await.status, CallStatus::Transcribing);
         assert_eq!(
-            rig.reload(&other_call).await.status,
+            rig.stored(&other_call).await.status,
             CallStatus::Transcribing
         );
         assert!(rig.queue.messages().is_empty());
@@ -528,12 +474,11 @@ mod tests {
         let auth = basic(&secret);
         let body = vec![b' '; MAX_CALLBACK_BYTES + 1];
         let error = rig
-            .receiver()
             .deepgram(&delivery(&call, Some(&auth), &body))
             .await
             .unwrap_err();
         assert_eq!(error.status(), 413);
-        assert_eq!(rig.reload(&call).await.status, CallStatus::Transcribing);
+        assert_eq!(rig.stored(&call).await.status, CallStatus::Transcribing);
     }
 
     #[tokio::test]
@@ -543,7 +488,6 @@ mod tests {
         let auth = basic(&secret);
         let body = result_body("req-someone-else");
         let error = rig
-            .receiver()
             .deepgram(&delivery(&call, Some(&auth), &body))
             .await
             .unwrap_err();
@@ -558,12 +502,11 @@ mod tests {
         let auth = basic(&secret);
         let body = br#"{"err_code":"Bad Request","err_msg":"corrupt or unsupported data","request_id":"req-1"}"#;
         let answer = rig
-            .receiver()
             .deepgram(&delivery(&call, Some(&auth), body))
             .await
             .unwrap();
         assert_eq!(answer, CallbackAnswer::CallFailed);
-        let stored = rig.reload(&call).await;
+        let stored = rig.stored(&call).await;
         assert_eq!(stored.status, CallStatus::Failed);
         assert!(
             stored
@@ -585,12 +528,11 @@ mod tests {
         let auth = basic(&secret);
         let body = result_body("req-1");
         let error = rig
-            .receiver()
             .deepgram(&delivery(&call, Some(&auth), &body))
             .await
             .unwrap_err();
         assert_eq!(error.status(), 409);
-        assert_eq!(rig.reload(&call).await.status, CallStatus::Uploaded);
+        assert_eq!(rig.stored(&call).await.status, CallStatus::Uploaded);
     }
 
     #[test]

@@ -453,9 +453,10 @@ mod tests {
     use time::macros::datetime;
 
     use super::*;
-    use crate::crypto::{DataCategory, WrappedDataKey};
+    use crate::crypto::DataCategory;
     use crate::domain::org::{Membership, Role, Team, Tenant};
     use crate::domain::playbook::Playbook;
+    use crate::fakes::kit::seed::seed_data_key;
 
     use crate::domain::usage::UsageEvent;
     use crate::fakes::{InMemoryStore, ManualClock};
@@ -857,15 +858,7 @@ mod tests {
     async fn a_deleted_workspace_is_shredded_at_once_and_purged_by_the_next_reaper_run() {
         let _serial = SHREDDING.lock().await;
         let w = Workspace::new("acme").await;
-        let key = |tenant: &TenantId| WrappedDataKey {
-            tenant: tenant.clone(),
-            category: DataCategory::Transcripts,
-            version: 1,
-            kms_key_id: "k".into(),
-            wrapped: vec![1, 2, 3],
-            created_at: NOW,
-        };
-        w.store.insert_data_key(&key(&w.tenant)).await.unwrap();
+        seed_data_key(&w.store, &w.tenant, DataCategory::Transcripts, 1, NOW).await;
         delete_workspace(&w.store, &w.tenant, NOW).await.unwrap();
         let has_key = async |t: &TenantId| {
             w.store
@@ -931,15 +924,7 @@ mod tests {
     async fn a_requested_deletion_locks_at_once_can_be_cancelled_and_shreds_only_after_its_grace() {
         let _serial = SHREDDING.lock().await;
         let w = Workspace::new("acme").await;
-        let key = WrappedDataKey {
-            tenant: w.tenant.clone(),
-            category: DataCategory::Transcripts,
-            version: 1,
-            kms_key_id: "k".into(),
-            wrapped: vec![1, 2, 3],
-            created_at: NOW,
-        };
-        w.store.insert_data_key(&key).await.unwrap();
+        seed_data_key(&w.store, &w.tenant, DataCategory::Transcripts, 1, NOW).await;
         let has_key = async || {
             w.store
                 .latest_data_key(&w.tenant, DataCategory::Transcripts)

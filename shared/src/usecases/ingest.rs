@@ -432,66 +432,51 @@ mod tests {
     use time::macros::datetime;
 
     use super::*;
-    use crate::crypto::EnvelopeCipher;
-
-    use crate::fakes::{
-        FakeKeyManagement, InMemoryBlobStore, InMemoryQueue, InMemoryStore, ManualClock,
-        fake_cipher,
-    };
-
+    use crate::fakes::kit::rig::FakePorts;
     use crate::messages::PipelineMessage;
     use crate::ports::{CallRepository, DocumentKind, IdempotencyStore};
-    use crate::system::RandomIds;
-    use crate::usecases::calls::create_call;
-    use crate::usecases::documents::DocumentVault;
 
-    type TestClock = std::sync::Arc<ManualClock>;
-    type TestCipher = EnvelopeCipher<FakeKeyManagement, InMemoryStore, TestClock>;
-    type TestIngestor<'a> = Ingestor<
-        'a,
-        InMemoryStore,
-        InMemoryBlobStore,
-        TestCipher,
-        InMemoryQueue,
-        NoTranscription,
-        TestClock,
-    >;
-
-    struct Rig {
-        store: InMemoryStore,
-        blobs: InMemoryBlobStore,
-        cipher: EnvelopeCipher<FakeKeyManagement, InMemoryStore, std::sync::Arc<ManualClock>>,
-        queue: InMemoryQueue,
-        clock: std::sync::Arc<ManualClock>,
-        tenant: TenantId,
-    }
+    crate::rig_over_fake_ports!(
+        struct Rig {
+            tenant: TenantId,
+        }
+    );
 
     impl Rig {
         fn new() -> Self {
-            let clock = std::sync::Arc::new(ManualClock::at(datetime!(2026-11-01 9:00 UTC)));
             Self {
-                store: InMemoryStore::default(),
-                blobs: InMemoryBlobStore::default(),
-                cipher: fake_cipher(std::sync::Arc::clone(&clock)),
-                queue: InMemoryQueue::default(),
-                clock,
+                ports: FakePorts::at(datetime!(2026-11-01 9:00 UTC)),
                 tenant: TenantId::parse("acme").unwrap(),
             }
         }
-        fn ingestor(&self) -> TestIngestor<'_> {
-            Ingestor {
+        async fn ingest(&self, event: &UploadEvent) -> Result<IngestOutcome, IngestError> {
+            let ingestor = Ingestor {
                 store: &self.store,
                 blobs: &self.blobs,
-                envelope: &self.cipher,
+                envelope: &self.envelope,
                 queue: &self.queue,
                 provider: &NoTranscription,
                 clock: &self.clock,
-            }
+            };
+            ingestor.ingest(event).await
         }
         async fn call(&self) -> Call {
-            let new = crate::fakes::sample_new_call();
-            create_call(&self.store, &*self.clock, &RandomIds, &self.tenant, new)
+            self.ports.call(&self.tenant).await
+        }
+        async fn transcript(
+            &self,
+            call: &Call,
+            version: u32,
+        ) -> crate::domain::transcript::Transcript {
+            self.vault()
+                .get(
+                    &self.tenant,
+                    &call.call_id,
+                    DocumentKind::Transcript,
+                    version,
+                )
                 .await
+                .unwrap()
                 .unwrap()
         }
         async fn upload(&self, call: &Call, file: &str, body: &[u8]) -> UploadEvent {
@@ -508,13 +493,6 @@ mod tests {
                 etag: Some("e1".into()),
             }
         }
-        async fn status(&self, call: &Call) -> Call {
-            self.store
-                .get_call(&self.tenant, &call.call_id)
-                .await
-                .unwrap()
-                .unwrap()
-        }
     }
 
     const VTT: &[u8] = b"WEBVTT\n\n00:00.000 --> 00:02.000\n<v Dana>What brings you here?\n\n00:02.500 --> 00:05.000\n<v Sam>Our budget is tight.\n";
@@ -525,12 +503,12 @@ mod tests {
         let call = rig.call().await;
         let event = rig.upload(&call, "call notes.vtt", VTT).await;
         assert_eq!(
-            rig.ingestor().ingest(&event).await.unwrap(),
+            rig.ingest(&event).await.unwrap(),
             IngestOutcome::Transcribed {
                 transcript_version: 1
             }
         );
-        let stored = rig.status(&call).await;
+        let stored = rig.stored(&call).await;
         assert_eq!(
             (stored.status, stored.transcript_version),
             (CallStatus::Transcribed, 1)
@@ -547,21 +525,12 @@ mod tests {
                 transcript_version: 1
             }]
         );
-        let vault = DocumentVault {
-            repository: &rig.store,
-            blobs: &rig.blobs,
-            envelope: &rig.cipher,
-        };
-        let t: crate::domain::transcript::Transcript = vault
-            .get(&rig.tenant, &call.call_id, DocumentKind::Transcript, 1)
-            .await
-            .unwrap()
-            .unwrap();
+        let t = rig.transcript(&call, 1).await;
         assert_eq!(t.utterances.len(), 2);
 
         // Redelivery: nothing more happens.
         assert!(matches!(
-            rig.ingestor().ingest(&event).await.unwrap(),
+            rig.ingest(&event).await.unwrap(),
             IngestOutcome::Ignored(_)
         ));
         assert_eq!(rig.queue.messages().len(), 1);
@@ -632,12 +601,12 @@ mod tests {
                 etag: None,
             };
             assert_eq!(
-                rig.ingestor().ingest(&event).await.unwrap(),
+                rig.ingest(&event).await.unwrap(),
                 IngestOutcome::Rejected(rejection),
                 "{key}"
             );
         }
-        assert_eq!(rig.status(&call).await.status, CallStatus::AwaitingUpload);
+        assert_eq!(rig.stored(&call).await.status, CallStatus::AwaitingUpload);
         assert!(rig.queue.messages().is_empty());
     }
 
@@ -654,12 +623,11 @@ mod tests {
         ] {
             let call = rig.call().await;
             let event = rig.upload(&call, "f", body).await;
-            let IngestOutcome::CallFailed(reason) = rig.ingestor().ingest(&event).await.unwrap()
-            else {
+            let IngestOutcome::CallFailed(reason) = rig.ingest(&event).await.unwrap() else {
                 panic!("{expected}")
             };
             assert!(reason.contains(expected), "{reason}");
-            let stored = rig.status(&call).await;
+            let stored = rig.stored(&call).await;
             assert_eq!(stored.status, CallStatus::Failed);
             assert_eq!(stored.failure_reason.as_deref(), Some(reason.as_str()));
             let object = format!("call/{}", call.call_id);
@@ -703,14 +671,14 @@ mod tests {
             Claim::Acquired
         );
         assert!(matches!(
-            rig.ingestor().ingest(&event).await,
+            rig.ingest(&event).await,
             Err(IngestError::InProgress)
         ));
-        assert_eq!(rig.status(&call).await.status, CallStatus::AwaitingUpload);
+        assert_eq!(rig.stored(&call).await.status, CallStatus::AwaitingUpload);
         rig.clock
             .advance(IN_PROGRESS_TIMEOUT + Duration::from_secs(1));
         assert_eq!(
-            rig.ingestor().ingest(&event).await.unwrap(),
+            rig.ingest(&event).await.unwrap(),
             IngestOutcome::Transcribed {
                 transcript_version: 1
             }
@@ -742,10 +710,10 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(
-            rig.ingestor().ingest(&event).await.unwrap(),
+            rig.ingest(&event).await.unwrap(),
             IngestOutcome::Rejected(Rejection::PayloadMismatch)
         );
-        assert_eq!(rig.status(&call).await.status, CallStatus::AwaitingUpload);
+        assert_eq!(rig.stored(&call).await.status, CallStatus::AwaitingUpload);
         assert!(rig.queue.messages().is_empty());
     }
 
@@ -754,15 +722,15 @@ mod tests {
         let rig = Rig::new();
         let call = rig.call().await;
         let event = rig.upload(&call, "f.vtt", VTT).await;
-        rig.ingestor().ingest(&event).await.unwrap();
+        rig.ingest(&event).await.unwrap();
         // A day later the completed record is past its expiry: a new upload of the same file
         // (the call was reset by the user) is processed again, not dropped as a duplicate.
         rig.clock.advance(IDEMPOTENCY_TTL + Duration::from_secs(1));
-        let mut stored = rig.status(&call).await;
+        let mut stored = rig.stored(&call).await;
         stored.fail("reset", rig.clock.now()).unwrap();
         rig.store.save_call(&mut stored).await.unwrap();
         assert_eq!(
-            rig.ingestor().ingest(&event).await.unwrap(),
+            rig.ingest(&event).await.unwrap(),
             IngestOutcome::Transcribed {
                 transcript_version: 2
             }
@@ -780,16 +748,16 @@ mod tests {
         older.sequencer = Some("62E99A88DC407450".into());
         older.size = Some(old_body.len() as u64);
         assert_eq!(
-            rig.ingestor().ingest(&newer).await.unwrap(),
+            rig.ingest(&newer).await.unwrap(),
             IngestOutcome::Transcribed {
                 transcript_version: 1
             }
         );
         assert!(matches!(
-            rig.ingestor().ingest(&older).await.unwrap(),
+            rig.ingest(&older).await.unwrap(),
             IngestOutcome::Ignored(_)
         ));
-        let stored = rig.status(&call).await;
+        let stored = rig.stored(&call).await;
         assert_eq!(
             stored.upload_sequencer.as_deref(),
             Some("0062E99A88DC407460")
@@ -807,7 +775,7 @@ mod tests {
         event.sequencer = Some("0062E99A88DC407460".into());
         // The first delivery moved the call to `uploaded` and then failed (its idempotency
         // claim released); S3's event comes again with the same sequencer.
-        let mut stopped = rig.status(&call).await;
+        let mut stopped = rig.stored(&call).await;
         stopped.upload_sequencer = event.sequencer.clone();
         stopped.upload_key = Some(form_decode(&event.encoded_key).unwrap());
         stopped
@@ -815,7 +783,7 @@ mod tests {
             .unwrap();
         rig.store.save_call(&mut stopped).await.unwrap();
         assert_eq!(
-            rig.ingestor().ingest(&event).await.unwrap(),
+            rig.ingest(&event).await.unwrap(),
             IngestOutcome::Transcribed {
                 transcript_version: 1
             }
@@ -826,10 +794,10 @@ mod tests {
         rig.clock
             .advance(std::time::Duration::from_secs(3 * 86_400));
         assert!(matches!(
-            rig.ingestor().ingest(&event).await.unwrap(),
+            rig.ingest(&event).await.unwrap(),
             IngestOutcome::Ignored(_)
         ));
-        let stored = rig.status(&call).await;
+        let stored = rig.stored(&call).await;
         assert_eq!(
             (stored.status, stored.transcript_version),
             (CallStatus::Transcribed, 1)
@@ -844,7 +812,7 @@ mod tests {
         let mut first = rig.upload(&call, "f.vtt", VTT).await;
         first.sequencer = Some("0062E99A88DC407460".into());
         // The first upload went to a provider, which may take hours.
-        let mut waiting = rig.status(&call).await;
+        let mut waiting = rig.stored(&call).await;
         waiting.upload_sequencer = first.sequencer.clone();
         waiting.upload_key = Some(form_decode(&first.encoded_key).unwrap());
         for next in [CallStatus::Uploaded, CallStatus::Transcribing] {
@@ -852,17 +820,17 @@ mod tests {
         }
         rig.store.save_call(&mut waiting).await.unwrap();
         // The old job's finisher has read the call and is about to store its transcript.
-        let mut old_job = rig.status(&call).await;
+        let mut old_job = rig.stored(&call).await;
         let mut newer = rig.upload(&call, "f.vtt", VTT).await;
         newer.sequencer = Some("0062E99A88DC407470".into());
         // The version the old job would write is skipped.
         assert_eq!(
-            rig.ingestor().ingest(&newer).await.unwrap(),
+            rig.ingest(&newer).await.unwrap(),
             IngestOutcome::Transcribed {
                 transcript_version: 2
             }
         );
-        let stored = rig.status(&call).await;
+        let stored = rig.stored(&call).await;
         assert_eq!(
             (stored.status, stored.transcription.is_none()),
             (CallStatus::Transcribed, true),
@@ -873,27 +841,13 @@ mod tests {
             "WEBVTT\n\n00:00.000 --> 00:01.000\n<v A>words of the old upload\n",
         )
         .unwrap();
-        assert!(
-            rig.ingestor()
-                .sink()
-                .accept(&mut old_job, &old_words)
-                .await
-                .is_err()
-        );
-        let stored = rig.status(&call).await;
+        assert!(rig.sink().accept(&mut old_job, &old_words).await.is_err());
+        let stored = rig.stored(&call).await;
         assert_eq!(
             (stored.status, stored.transcript_version),
             (CallStatus::Transcribed, 2)
         );
-        let current: crate::domain::transcript::Transcript = DocumentVault {
-            repository: &rig.store,
-            blobs: &rig.blobs,
-            envelope: &rig.cipher,
-        }
-        .get(&rig.tenant, &call.call_id, DocumentKind::Transcript, 2)
-        .await
-        .unwrap()
-        .unwrap();
+        let current = rig.transcript(&call, 2).await;
         assert_eq!(current.utterances[1].text, "Our budget is tight.");
 
         // Deleted: an upload arriving afterwards (a URL still valid) is an outcome, not a retry.
@@ -905,10 +859,10 @@ mod tests {
         let mut late = rig.upload(&call, "f.vtt", VTT).await;
         late.sequencer = Some("0062E99A88DC407480".into());
         assert_eq!(
-            rig.ingestor().ingest(&late).await.unwrap(),
+            rig.ingest(&late).await.unwrap(),
             IngestOutcome::Ignored("the call was deleted")
         );
-        assert_eq!(rig.status(&call).await.status, CallStatus::Deleted);
+        assert_eq!(rig.stored(&call).await.status, CallStatus::Deleted);
         let late_key = form_decode(&late.encoded_key).unwrap();
         assert!(
             rig.blobs.get(&late_key).await.unwrap().is_none(),
@@ -921,7 +875,7 @@ mod tests {
             .unwrap();
         let after_purge = rig.upload(&call, "f.vtt", VTT).await;
         assert_eq!(
-            rig.ingestor().ingest(&after_purge).await.unwrap(),
+            rig.ingest(&after_purge).await.unwrap(),
             IngestOutcome::Rejected(Rejection::UnknownCall)
         );
         assert!(rig.blobs.get(&late_key).await.unwrap().is_none());

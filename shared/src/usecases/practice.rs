@@ -121,9 +121,7 @@ mod tests {
 
     use super::*;
     use crate::domain::analysis::{Highlight, HighlightKind};
-    use crate::fakes::{
-        FakeCipher, InMemoryBlobStore, InMemoryStore, ManualClock, fake_cipher_over,
-    };
+    use crate::fakes::kit::rig::FakePorts;
     use crate::ids::MintedId;
     use crate::system::RandomIds;
 
@@ -160,37 +158,13 @@ mod tests {
         analysis
     }
 
-    struct Rig {
-        store: InMemoryStore,
-        blobs: InMemoryBlobStore,
-        cipher: FakeCipher,
-    }
-
-    impl Rig {
-        fn new() -> Self {
-            let store = InMemoryStore::default();
-            Self {
-                cipher: fake_cipher_over(store.clone(), ManualClock::at(NOW)),
-                store,
-                blobs: InMemoryBlobStore::default(),
-            }
-        }
-        fn vault(&self) -> DocumentVault<'_, InMemoryStore, InMemoryBlobStore, FakeCipher> {
-            DocumentVault {
-                repository: &self.store,
-                blobs: &self.blobs,
-                envelope: &self.cipher,
-            }
-        }
-    }
-
     fn rep() -> UserId {
         UserId::parse("rep-1").unwrap()
     }
 
     #[tokio::test]
     async fn answers_stay_with_their_highlight_after_a_rescore() {
-        let rig = Rig::new();
+        let rig = FakePorts::at(NOW);
         let first = analysis_with(2);
         let id = first.highlights[1].highlight_id.as_str().to_owned();
         add_response(
@@ -231,7 +205,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_write_from_a_stale_read_is_refused_and_the_retry_keeps_both() {
-        let rig = Rig::new();
+        let rig = FakePorts::at(NOW);
         let analysis = analysis_with(1);
         let id = analysis.highlights[0].highlight_id.as_str().to_owned();
         let (tenant, call) = (&analysis.tenant_id, &analysis.call_id);
@@ -275,7 +249,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_highlight_and_a_call_take_a_bounded_number_of_answers() {
-        let rig = Rig::new();
+        let rig = FakePorts::at(NOW);
         let analysis = analysis_with(3);
         let ids: Vec<String> = analysis
             .highlights

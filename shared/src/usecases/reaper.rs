@@ -529,60 +529,42 @@ enum Claim {
 
 #[cfg(test)]
 mod tests {
-    use crate::domain::SCHEMA_VERSION;
     use std::cell::Cell;
     use std::sync::Arc;
 
     use time::macros::datetime;
 
     use super::*;
-    use crate::crypto::DataKeyStore;
+    use crate::crypto::{DataCategory, DataKeyStore};
     use crate::domain::call::{Call, CallStatus};
     use crate::domain::org::Tenant;
+    use crate::fakes::kit::rig::FakePorts;
+    use crate::fakes::kit::seed::{seed_data_key, tenant_keeping_transcripts};
     use crate::fakes::{InMemoryBlobStore, InMemoryStore, ManualClock};
     use crate::ids::CallId;
     use crate::ports::Clock;
-
     use crate::system::RandomIds;
     use crate::usecases::calls::create_call;
 
     const NOW: OffsetDateTime = datetime!(2026-11-23 3:00 UTC);
 
-    struct Rig {
-        store: InMemoryStore,
-        blobs: InMemoryBlobStore,
-        clock: Arc<ManualClock>,
-    }
+    crate::rig_over_fake_ports!(
+        struct Rig {}
+    );
 
     impl Rig {
         fn new() -> Self {
             Self {
-                store: InMemoryStore::default(),
-                blobs: InMemoryBlobStore::default(),
-                clock: Arc::new(ManualClock::at(NOW)),
+                ports: FakePorts::at(NOW),
             }
         }
 
         async fn tenant(&self, name: &str, transcripts_days: Option<u32>, hold: bool) -> TenantId {
             let tenant_id = TenantId::parse(name).unwrap();
-            let retention = RetentionPolicy {
-                transcripts_days,
-                ..RetentionPolicy::default()
-            };
             self.store
                 .create_tenant(&Tenant {
-                    schema_version: SCHEMA_VERSION,
-                    tenant_id: tenant_id.clone(),
-                    name: name.into(),
-                    state: AccountState::Active,
-                    state_since: None,
-                    retention,
                     legal_hold: hold,
-                    created_at: NOW,
-                    deletion: None,
-                    billing_event_at: None,
-                    version: 0,
-                    quotas: None,
+                    ..tenant_keeping_transcripts(tenant_id.clone(), name, transcripts_days, NOW)
                 })
                 .await
                 .unwrap();
@@ -892,22 +874,12 @@ mod tests {
     }
 
     async fn plant_data_key(rig: &Rig, tenant: &TenantId) {
-        rig.store
-            .insert_data_key(&crate::crypto::WrappedDataKey {
-                tenant: tenant.clone(),
-                category: crate::crypto::DataCategory::Transcripts,
-                version: 1,
-                kms_key_id: "k".into(),
-                wrapped: vec![1, 2, 3],
-                created_at: NOW,
-            })
-            .await
-            .unwrap();
+        seed_data_key(&rig.store, tenant, DataCategory::Transcripts, 1, NOW).await;
     }
 
     async fn has_data_key(rig: &Rig, tenant: &TenantId) -> bool {
         rig.store
-            .latest_data_key(tenant, crate::crypto::DataCategory::Transcripts)
+            .latest_data_key(tenant, DataCategory::Transcripts)
             .await
             .unwrap()
             .is_some()

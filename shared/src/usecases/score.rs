@@ -404,65 +404,17 @@ mod tests {
     use time::macros::datetime;
 
     use super::*;
-    use crate::crypto::EnvelopeCipher;
-
-    use crate::fakes::{
-        FakeKeyManagement, InMemoryBlobStore, InMemoryStore, ManualClock, fake_cipher,
-    };
-
+    use crate::fakes::kit::rig::FakePorts;
+    use crate::fakes::{FakeCipher, InMemoryBlobStore, InMemoryStore, ManualClock};
     use crate::parse::parse_vtt;
     use crate::ports::CallRepository;
     use crate::system::RandomIds;
     use crate::usecases::call_lifecycle::{CallLifecycle, Mover};
-    use crate::usecases::calls::create_call;
-
-    type Cipher = EnvelopeCipher<FakeKeyManagement, InMemoryStore, ManualClock>;
-
-    async fn transcribed_call(
-        store: &InMemoryStore,
-        cipher: &Cipher,
-        blobs: &InMemoryBlobStore,
-        clock: &ManualClock,
-    ) -> Call {
-        let tenant = TenantId::parse("acme").unwrap();
-        let new = crate::fakes::sample_new_call();
-        let mut call = create_call(store, clock, &RandomIds, &tenant, new)
-            .await
-            .unwrap();
-        CallLifecycle::new(store, Mover::Pipeline)
-            .move_to(&mut call, CallStatus::Uploaded, clock.now())
-            .await
-            .unwrap();
-        let transcript = parse_vtt("WEBVTT\n\n00:00.000 --> 00:03.000\n<v Dana>What is the budget?\n\n00:03.500 --> 00:06.000\n<v Sam>It is frozen.\n").unwrap();
-        DocumentVault {
-            repository: store,
-            blobs,
-            envelope: cipher,
-        }
-        .put_transcript(&tenant, &call.call_id, 1, &transcript)
-        .await
-        .unwrap();
-        let mut call = store
-            .get_call(&tenant, &call.call_id)
-            .await
-            .unwrap()
-            .unwrap();
-        call.transcript_version = 1;
-        call.transition(CallStatus::Transcribed, clock.now())
-            .unwrap();
-        store.save_call(&mut call).await.unwrap();
-        call
-    }
 
     #[tokio::test]
     async fn scores_once_and_ignores_redelivery_and_superseded_versions() {
-        let (store, blobs, clock) = (
-            InMemoryStore::default(),
-            InMemoryBlobStore::default(),
-            ManualClock::at(datetime!(2026-11-01 9:00 UTC)),
-        );
-        let cipher = fake_cipher(ManualClock::at(datetime!(2026-11-01 9:00 UTC)));
-        let call = transcribed_call(&store, &cipher, &blobs, &clock).await;
+        let rig = Rig::new();
+        let call = rig.call().await;
         let playbook = crate::domain::playbook::Playbook {
             trackers: vec![crate::domain::playbook::Tracker {
                 name: "budget talk".into(),
@@ -471,22 +423,14 @@ mod tests {
             ..Default::default()
         };
         crate::ports::PlaybookRepository::put_playbook(
-            &store,
+            &rig.store,
             &call.tenant_id,
             &call.team_id,
             &playbook,
         )
         .await
         .unwrap();
-        let scorer = Scorer {
-            store: &store,
-            blobs: &blobs,
-            envelope: &cipher,
-            clock: &clock,
-            ids: &RandomIds,
-            coach: &DeterministicCoach,
-            quotas: &Quotas::default(),
-        };
+        let scorer = rig.scorer(&DeterministicCoach);
 
         assert!(matches!(
             scorer
@@ -502,22 +446,9 @@ mod tests {
         else {
             panic!("not scored")
         };
-        let stored = store
-            .get_call(&call.tenant_id, &call.call_id)
-            .await
-            .unwrap()
-            .unwrap();
+        let stored = rig.stored(&call).await;
         assert_eq!(stored.status, CallStatus::Scored);
-        let vault = DocumentVault {
-            repository: &store,
-            blobs: &blobs,
-            envelope: &cipher,
-        };
-        let analysis: Analysis = vault
-            .get(&call.tenant_id, &call.call_id, DocumentKind::Analysis, 1)
-            .await
-            .unwrap()
-            .unwrap();
+        let analysis = rig.analysis(&call).await.unwrap();
         assert_eq!(analysis.provenance.rubric_version, RUBRIC_VERSION);
         assert_eq!(analysis.metrics.rep_questions, 1);
         assert_eq!(
@@ -525,15 +456,7 @@ mod tests {
             "scored against the team's playbook"
         );
         assert_eq!(analysis.metrics.trackers[0].count, 1);
-        let progress = crate::usecases::progress::load_progress(
-            &store,
-            &cipher,
-            &call.tenant_id,
-            &call.rep_id,
-        )
-        .await
-        .unwrap()
-        .unwrap();
+        let progress = rig.progress(&call).await.unwrap();
         assert_eq!(
             progress.entries.len(),
             1,
@@ -549,7 +472,7 @@ mod tests {
             ScoreOutcome::Skipped("already scored")
         );
         let scored_events = || {
-            store
+            rig.store
                 .audit_events()
                 .iter()
                 .filter(|e| e.action == "worker.call_scored" && e.actor_kind == "worker")
@@ -560,7 +483,7 @@ mod tests {
         // Choosing another rep speaker re-scores the same transcript version.
         let mut chosen = stored.clone();
         chosen.rep_speaker = Some("Sam".into());
-        store.save_call(&mut chosen).await.unwrap();
+        rig.store.save_call(&mut chosen).await.unwrap();
         assert!(matches!(
             scorer
                 .score(&call.tenant_id, &call.call_id, 1, false)
@@ -568,11 +491,7 @@ mod tests {
                 .unwrap(),
             ScoreOutcome::Scored { .. }
         ));
-        let rescored: Analysis = vault
-            .get(&call.tenant_id, &call.call_id, DocumentKind::Analysis, 1)
-            .await
-            .unwrap()
-            .unwrap();
+        let rescored = rig.analysis(&call).await.unwrap();
         assert_eq!(rescored.metrics.rep_questions, 0, "Sam asked nothing");
         assert_eq!(scored_events(), 2);
     }
@@ -600,39 +519,13 @@ mod tests {
 
     #[tokio::test]
     async fn an_unavailable_coach_writes_nothing_until_it_recovers_or_the_last_delivery() {
-        let (store, blobs, clock) = (
-            InMemoryStore::default(),
-            InMemoryBlobStore::default(),
-            ManualClock::at(datetime!(2026-11-01 9:00 UTC)),
-        );
-        let cipher = fake_cipher(ManualClock::at(datetime!(2026-11-01 9:00 UTC)));
+        let rig = Rig::new();
         let coach = FlakyCoach::default();
-        let scorer = Scorer {
-            store: &store,
-            blobs: &blobs,
-            envelope: &cipher,
-            clock: &clock,
-            ids: &RandomIds,
-            coach: &coach,
-            quotas: &Quotas::default(),
-        };
-        let stored_analysis = |call: &Call| {
-            let vault = DocumentVault {
-                repository: &store,
-                blobs: &blobs,
-                envelope: &cipher,
-            };
-            let (tenant, id) = (call.tenant_id.clone(), call.call_id.clone());
-            async move {
-                vault
-                    .get::<Analysis>(&tenant, &id, DocumentKind::Analysis, 1)
-                    .await
-                    .unwrap()
-            }
-        };
+        let scorer = rig.scorer(&coach);
+        let stored_analysis = async |call: &Call| rig.analysis(call).await;
 
         // Down: the job fails (the queue retries it) and no partial analysis exists.
-        let first = transcribed_call(&store, &cipher, &blobs, &clock).await;
+        let first = rig.call().await;
         for _ in 0..2 {
             let error = scorer
                 .score(&first.tenant_id, &first.call_id, 1, false)
@@ -661,7 +554,7 @@ mod tests {
         coach
             .recovered
             .store(false, std::sync::atomic::Ordering::SeqCst);
-        let second = transcribed_call(&store, &cipher, &blobs, &clock).await;
+        let second = rig.call().await;
         assert!(matches!(
             scorer
                 .score(&second.tenant_id, &second.call_id, 1, true)
@@ -672,11 +565,7 @@ mod tests {
         let degraded = stored_analysis(&second).await.unwrap();
         assert!(degraded.provenance.degraded);
         assert_eq!(degraded.provenance.provider, "deterministic");
-        let call = store
-            .get_call(&second.tenant_id, &second.call_id)
-            .await
-            .unwrap()
-            .unwrap();
+        let call = rig.stored(&second).await;
         assert_eq!(call.status, CallStatus::Scored);
     }
 
@@ -754,22 +643,17 @@ mod tests {
         }
     }
 
-    /// The worker's ports over fakes, and a transcribed call of Dana (rep) and Sam.
-    struct Rig {
-        store: InMemoryStore,
-        blobs: InMemoryBlobStore,
-        clock: ManualClock,
-        cipher: Cipher,
-        quotas: Quotas,
-    }
+    crate::rig_over_fake_ports!(
+        /// The worker's ports over fakes, and transcribed calls of Dana (rep) and Sam.
+        struct Rig {
+            quotas: Quotas,
+        }
+    );
 
     impl Rig {
         fn new() -> Self {
             Self {
-                store: InMemoryStore::default(),
-                blobs: InMemoryBlobStore::default(),
-                clock: ManualClock::at(datetime!(2026-11-01 9:00 UTC)),
-                cipher: fake_cipher(ManualClock::at(datetime!(2026-11-01 9:00 UTC))),
+                ports: FakePorts::at(datetime!(2026-11-01 9:00 UTC)),
                 quotas: Quotas::default(),
             }
         }
@@ -777,12 +661,19 @@ mod tests {
         fn scorer<'a, K: Coach>(
             &'a self,
             coach: &'a K,
-        ) -> Scorer<'a, InMemoryStore, InMemoryBlobStore, Cipher, ManualClock, RandomIds, K>
-        {
+        ) -> Scorer<
+            'a,
+            InMemoryStore,
+            InMemoryBlobStore,
+            FakeCipher,
+            std::sync::Arc<ManualClock>,
+            RandomIds,
+            K,
+        > {
             Scorer {
                 store: &self.store,
                 blobs: &self.blobs,
-                envelope: &self.cipher,
+                envelope: &self.envelope,
                 clock: &self.clock,
                 ids: &RandomIds,
                 coach,
@@ -790,25 +681,41 @@ mod tests {
             }
         }
 
+        /// A transcribed call of a workspace `acme`.
         async fn call(&self) -> Call {
-            transcribed_call(&self.store, &self.cipher, &self.blobs, &self.clock).await
-        }
-
-        async fn stored(&self, call: &Call) -> Call {
-            self.store
-                .get_call(&call.tenant_id, &call.call_id)
+            let tenant = TenantId::parse("acme").unwrap();
+            let mut call = self.ports.call(&tenant).await;
+            CallLifecycle::new(&self.store, Mover::Pipeline)
+                .move_to(&mut call, CallStatus::Uploaded, self.clock.now())
                 .await
-                .unwrap()
-                .unwrap()
+                .unwrap();
+            let transcript = parse_vtt("WEBVTT\n\n00:00.000 --> 00:03.000\n<v Dana>What is the budget?\n\n00:03.500 --> 00:06.000\n<v Sam>It is frozen.\n").unwrap();
+            self.vault()
+                .put_transcript(&tenant, &call.call_id, 1, &transcript)
+                .await
+                .unwrap();
+            let mut call = self.stored(&call).await;
+            call.transcript_version = 1;
+            call.transition(CallStatus::Transcribed, self.clock.now())
+                .unwrap();
+            self.store.save_call(&mut call).await.unwrap();
+            call
         }
 
         async fn analysis(&self, call: &Call) -> Option<Analysis> {
-            DocumentVault {
-                repository: &self.store,
-                blobs: &self.blobs,
-                envelope: &self.cipher,
-            }
-            .get::<Analysis>(&call.tenant_id, &call.call_id, DocumentKind::Analysis, 1)
+            self.vault()
+                .get::<Analysis>(&call.tenant_id, &call.call_id, DocumentKind::Analysis, 1)
+                .await
+                .unwrap()
+        }
+
+        async fn progress(&self, call: &Call) -> Option<crate::domain::progress::RepProgress> {
+            crate::usecases::progress::load_progress(
+                &self.store,
+                &self.envelope,
+                &call.tenant_id,
+                &call.rep_id,
+            )
             .await
             .unwrap()
         }
@@ -979,14 +886,7 @@ mod tests {
             ScoreOutcome::Skipped("the call was deleted while it was scored")
         );
         assert_eq!(rig.analysis(&call).await, None, "no orphan analysis");
-        let progress = crate::usecases::progress::load_progress(
-            &rig.store,
-            &rig.cipher,
-            &call.tenant_id,
-            &call.rep_id,
-        )
-        .await
-        .unwrap();
+        let progress = rig.progress(&call).await;
         assert!(
             progress.is_none_or(|p| p.entries.is_empty()),
             "no progress entry for a call that is gone"
@@ -995,42 +895,17 @@ mod tests {
 
     #[tokio::test]
     async fn a_spent_llm_token_quota_scores_with_the_rubric_and_sends_nothing() {
-        let (store, blobs, clock) = (
-            InMemoryStore::default(),
-            InMemoryBlobStore::default(),
-            ManualClock::at(datetime!(2026-11-01 9:00 UTC)),
-        );
-        let cipher = fake_cipher(ManualClock::at(datetime!(2026-11-01 9:00 UTC)));
+        let rig = Rig {
+            quotas: Quotas {
+                llm_tokens_per_month: 1_500,
+                ..Quotas::default()
+            },
+            ..Rig::new()
+        };
         let coach = CountingLlm::default();
-        let quotas = Quotas {
-            llm_tokens_per_month: 1_500,
-            ..Quotas::default()
-        };
-        let scorer = Scorer {
-            store: &store,
-            blobs: &blobs,
-            envelope: &cipher,
-            clock: &clock,
-            ids: &RandomIds,
-            coach: &coach,
-            quotas: &quotas,
-        };
-        let stored = |call: &Call| {
-            let vault = DocumentVault {
-                repository: &store,
-                blobs: &blobs,
-                envelope: &cipher,
-            };
-            let (tenant, id) = (call.tenant_id.clone(), call.call_id.clone());
-            async move {
-                vault
-                    .get::<Analysis>(&tenant, &id, DocumentKind::Analysis, 1)
-                    .await
-                    .unwrap()
-                    .unwrap()
-            }
-        };
-        let first = transcribed_call(&store, &cipher, &blobs, &clock).await;
+        let scorer = rig.scorer(&coach);
+        let stored = async |call: &Call| rig.analysis(call).await.unwrap();
+        let first = rig.call().await;
         scorer
             .score(&first.tenant_id, &first.call_id, 1, false)
             .await
@@ -1038,7 +913,7 @@ mod tests {
         assert_eq!(stored(&first).await.provenance.provider, "llm");
         // The second call would pass the month's 1,500 tokens: the rubric scores it, marked
         // degraded, and the LLM is not asked.
-        let second = transcribed_call(&store, &cipher, &blobs, &clock).await;
+        let second = rig.call().await;
         scorer
             .score(&second.tenant_id, &second.call_id, 1, false)
             .await
@@ -1047,11 +922,7 @@ mod tests {
         assert!(analysis.provenance.degraded);
         assert_ne!(analysis.provenance.provider, "llm");
         assert_eq!(coach.judged.load(std::sync::atomic::Ordering::SeqCst), 1);
-        let scored = store
-            .get_call(&second.tenant_id, &second.call_id)
-            .await
-            .unwrap()
-            .unwrap();
+        let scored = rig.stored(&second).await;
         assert_eq!(scored.status, CallStatus::Scored);
     }
 }

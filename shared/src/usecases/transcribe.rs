@@ -192,13 +192,10 @@ mod tests {
     use super::*;
     use crate::domain::call::Call;
     use crate::domain::transcription::TranscriptionJob;
-    use crate::fakes::{
-        FakeTranscribeJobs, InMemoryBlobStore, InMemoryQueue, InMemoryStore, ManualClock,
-        fake_cipher_over, sample_new_call, transcribe_output,
-    };
+    use crate::fakes::kit::rig::FakePorts;
+    use crate::fakes::{FakeTranscribeJobs, transcribe_output};
     use crate::ports::CallRepository;
     use crate::system::RandomIds;
-    use crate::usecases::calls::create_call;
 
     const NOW: OffsetDateTime = datetime!(2026-11-01 9:00 UTC);
     const HEARD: &[crate::fakes::SpokenTurn<'static>] = &[
@@ -212,72 +209,42 @@ mod tests {
         (0, 7.5, 10.0, "Can we meet Tuesday at ten?"),
     ];
 
-    struct Rig {
-        store: InMemoryStore,
-        blobs: InMemoryBlobStore,
-        cipher: crate::crypto::EnvelopeCipher<
-            crate::fakes::FakeKeyManagement,
-            InMemoryStore,
-            ManualClock,
-        >,
-        queue: InMemoryQueue,
-        clock: ManualClock,
-        jobs: FakeTranscribeJobs,
-    }
+    crate::rig_over_fake_ports!(
+        struct Rig {
+            jobs: FakeTranscribeJobs,
+        }
+    );
 
     impl Rig {
         fn new() -> Self {
-            let store = InMemoryStore::default();
             Self {
-                cipher: fake_cipher_over(store.clone(), ManualClock::at(NOW)),
-                store,
-                blobs: InMemoryBlobStore::default(),
-                queue: InMemoryQueue::default(),
-                clock: ManualClock::at(NOW),
+                ports: FakePorts::at(NOW),
                 jobs: FakeTranscribeJobs::default(),
             }
         }
 
-        fn finisher(
-            &self,
-        ) -> TranscribeFinisher<
-            '_,
-            InMemoryStore,
-            InMemoryBlobStore,
-            crate::crypto::EnvelopeCipher<
-                crate::fakes::FakeKeyManagement,
-                InMemoryStore,
-                ManualClock,
-            >,
-            InMemoryQueue,
-            ManualClock,
-            FakeTranscribeJobs,
-        > {
-            TranscribeFinisher {
-                sink: TranscriptSink {
-                    store: &self.store,
-                    blobs: &self.blobs,
-                    envelope: &self.cipher,
-                    queue: &self.queue,
-                    clock: &self.clock,
-                },
+        async fn finish(&self, job: &str) -> Result<Finish, FinishError> {
+            let finisher = TranscribeFinisher {
+                sink: self.sink(),
                 jobs: &self.jobs,
                 delete_output: true,
-            }
+            };
+            finisher.finish(job).await
+        }
+
+        async fn sweep(&self) -> SweepReport {
+            let finisher = TranscribeFinisher {
+                sink: self.sink(),
+                jobs: &self.jobs,
+                delete_output: true,
+            };
+            finisher.sweep(|| true).await.unwrap()
         }
 
         /// A call waiting for a Transcribe job, whose output (when `written`) is in the bucket.
         async fn transcribing(&self, state: JobState, written: bool) -> (Call, String) {
             let tenant = TenantId::parse("acme").unwrap();
-            let mut call = create_call(
-                &self.store,
-                &self.clock,
-                &RandomIds,
-                &tenant,
-                sample_new_call(),
-            )
-            .await
-            .unwrap();
+            let mut call = self.call(&tenant).await;
             let job = job_name(&tenant, &call.call_id, NOW);
             call.status = CallStatus::Transcribing;
             call.upload_key = Some(format!("uploads/acme/{}/call.wav", call.call_id));
@@ -295,14 +262,6 @@ mod tests {
                     .unwrap();
             }
             (call, job)
-        }
-
-        async fn reload(&self, call: &Call) -> Call {
-            self.store
-                .get_call(&call.tenant_id, &call.call_id)
-                .await
-                .unwrap()
-                .unwrap()
         }
     }
 
@@ -335,12 +294,12 @@ mod tests {
         let rig = Rig::new();
         let (call, job) = rig.transcribing(JobState::Completed, true).await;
         assert_eq!(
-            rig.finisher().finish(&job).await.unwrap(),
+            rig.finish(&job).await.unwrap(),
             Finish::Transcribed {
                 transcript_version: 1
             }
         );
-        let stored = rig.reload(&call).await;
+        let stored = rig.stored(&call).await;
         assert_eq!(stored.status, CallStatus::Transcribed);
         assert!(stored.transcription.unwrap().completed_at.is_some());
         assert_eq!(rig.queue.messages().len(), 1);
@@ -350,10 +309,10 @@ mod tests {
         );
         // The event replayed, or the sweeper after the event: nothing more happens.
         assert!(matches!(
-            rig.finisher().finish(&job).await.unwrap(),
+            rig.finish(&job).await.unwrap(),
             Finish::Ignored(_)
         ));
-        assert_eq!(rig.finisher().sweep(|| true).await.unwrap().transcribed, 0);
+        assert_eq!(rig.sweep().await.transcribed, 0);
         assert_eq!(rig.queue.messages().len(), 1);
     }
 
@@ -361,14 +320,14 @@ mod tests {
     async fn failed_running_foreign_and_unknown_jobs() {
         let rig = Rig::new();
         let (failed, job) = rig.transcribing(JobState::Failed, false).await;
-        assert_eq!(rig.finisher().finish(&job).await.unwrap(), Finish::Failed);
-        let stored = rig.reload(&failed).await;
+        assert_eq!(rig.finish(&job).await.unwrap(), Finish::Failed);
+        let stored = rig.stored(&failed).await;
         assert_eq!(stored.status, CallStatus::Failed);
         assert_eq!(stored.failure_reason.as_deref(), Some(FAILED_REASON));
 
         let (running, job) = rig.transcribing(JobState::Running, false).await;
-        assert_eq!(rig.finisher().finish(&job).await.unwrap(), Finish::Running);
-        assert_eq!(rig.reload(&running).await.status, CallStatus::Transcribing);
+        assert_eq!(rig.finish(&job).await.unwrap(), Finish::Running);
+        assert_eq!(rig.stored(&running).await.status, CallStatus::Transcribing);
 
         // An older job of the same call, another tenant's name, or not ours: ignored.
         let older = job_name(
@@ -383,23 +342,20 @@ mod tests {
             "someone-elses-job",
         ] {
             assert!(
-                matches!(
-                    rig.finisher().finish(name).await.unwrap(),
-                    Finish::Ignored(_)
-                ),
+                matches!(rig.finish(name).await.unwrap(), Finish::Ignored(_)),
                 "{name}"
             );
         }
-        assert_eq!(rig.reload(&running).await.status, CallStatus::Transcribing);
+        assert_eq!(rig.stored(&running).await.status, CallStatus::Transcribing);
         assert!(rig.queue.messages().is_empty());
 
         // Completed, but the output is not there: an error, retried later; nothing changes.
         rig.jobs.set(&job, JobState::Completed);
         assert!(matches!(
-            rig.finisher().finish(&job).await,
+            rig.finish(&job).await,
             Err(FinishError::MissingOutput)
         ));
-        assert_eq!(rig.reload(&running).await.status, CallStatus::Transcribing);
+        assert_eq!(rig.stored(&running).await.status, CallStatus::Transcribing);
     }
 
     #[tokio::test]
@@ -408,7 +364,7 @@ mod tests {
         let (done, _) = rig.transcribing(JobState::Completed, true).await;
         let (failed, _) = rig.transcribing(JobState::Failed, false).await;
         let (running, _) = rig.transcribing(JobState::Running, false).await;
-        let report = rig.finisher().sweep(|| true).await.unwrap();
+        let report = rig.sweep().await;
         assert_eq!(
             (
                 report.seen,
@@ -418,10 +374,10 @@ mod tests {
             ),
             (2, 1, 1, 0)
         );
-        assert_eq!(rig.reload(&done).await.status, CallStatus::Transcribed);
-        assert_eq!(rig.reload(&failed).await.status, CallStatus::Failed);
-        assert_eq!(rig.reload(&running).await.status, CallStatus::Transcribing);
-        let again = rig.finisher().sweep(|| true).await.unwrap();
+        assert_eq!(rig.stored(&done).await.status, CallStatus::Transcribed);
+        assert_eq!(rig.stored(&failed).await.status, CallStatus::Failed);
+        assert_eq!(rig.stored(&running).await.status, CallStatus::Transcribing);
+        let again = rig.sweep().await;
         assert_eq!((again.transcribed, again.failed), (0, 0));
         assert_eq!(rig.queue.messages().len(), 1);
     }

@@ -219,104 +219,36 @@ mod tests {
     use time::macros::datetime;
 
     use super::*;
-
-    use crate::domain::org::Tenant;
-
-    use crate::fakes::{
-        InMemoryBlobStore, InMemoryQueue, InMemoryStore, ManualClock, fake_cipher_over,
-    };
-    use crate::ids::TenantId;
-    use crate::ports::{CallRepository, TenantRepository};
-    use crate::system::RandomIds;
-    use crate::usecases::calls::{NewCall, create_call};
+    use crate::fakes::kit::rig::FakePorts;
+    use crate::ports::CallRepository;
 
     const SUBMITTED: OffsetDateTime = datetime!(2026-11-24 1:00 UTC);
 
-    struct Rig {
-        store: InMemoryStore,
-        blobs: InMemoryBlobStore,
-        queue: InMemoryQueue,
-        clock: ManualClock,
-        tenant: TenantId,
-    }
-
-    impl Rig {
-        async fn new() -> Self {
-            let rig = Rig {
-                store: InMemoryStore::default(),
-                blobs: InMemoryBlobStore::default(),
-                queue: InMemoryQueue::default(),
-                clock: ManualClock::at(SUBMITTED),
-                tenant: TenantId::parse("acme").unwrap(),
-            };
-            rig.store
-                .create_tenant(&Tenant::active(rig.tenant.clone(), "Acme", SUBMITTED))
-                .await
-                .unwrap();
-            rig
+    /// A call of a workspace `acme`, sent to a provider at the clock's time.
+    async fn submitted(rig: &FakePorts) -> Call {
+        let tenant = rig.workspace("acme").await;
+        let mut call = rig.call(&tenant).await;
+        for next in [CallStatus::Uploaded, CallStatus::Transcribing] {
+            rig.sink().move_call(&mut call, next).await.unwrap();
         }
-
-        /// A call sent to a provider at the rig's clock time.
-        async fn submitted(&self) -> Call {
-            let envelope = fake_cipher_over(self.store.clone(), ManualClock::at(SUBMITTED));
-            let new = NewCall {
-                team_id: crate::ports::IdGenerator::mint(&RandomIds),
-                rep_id: crate::ids::UserId::parse("rep-1").unwrap(),
-                title: "t".into(),
-                call_type: crate::domain::call::CallType::Demo,
-                company_domain: None,
-                buyer_persona: None,
-            };
-            let mut call = create_call(&self.store, &self.clock, &RandomIds, &self.tenant, new)
-                .await
-                .unwrap();
-            let sink = TranscriptSink {
-                store: &self.store,
-                blobs: &self.blobs,
-                envelope: &envelope,
-                queue: &self.queue,
-                clock: &self.clock,
-            };
-            sink.move_call(&mut call, CallStatus::Uploaded)
-                .await
-                .unwrap();
-            sink.move_call(&mut call, CallStatus::Transcribing)
-                .await
-                .unwrap();
-            call
-        }
-
-        async fn reload(&self, call: &Call) -> Call {
-            self.store
-                .get_call(&self.tenant, &call.call_id)
-                .await
-                .unwrap()
-                .unwrap()
-        }
+        call
     }
 
     #[tokio::test]
     async fn a_pipeline_move_takes_in_a_hold_and_a_speaker_set_since_it_read_the_call() {
-        let rig = Rig::new().await;
-        let call = rig.submitted().await;
+        let rig = FakePorts::at(SUBMITTED);
+        let call = submitted(&rig).await;
         // The callback read the call; then the owner holds it and a manager names the rep.
-        let mut pipeline_copy = rig.reload(&call).await;
+        let mut pipeline_copy = rig.stored(&call).await;
         let mut api_copy = pipeline_copy.clone();
         api_copy.legal_hold = true;
         api_copy.rep_speaker = Some("Dana".into());
         rig.store.save_call(&mut api_copy).await.unwrap();
-        let envelope = fake_cipher_over(rig.store.clone(), ManualClock::at(SUBMITTED));
-        let sink = TranscriptSink {
-            store: &rig.store,
-            blobs: &rig.blobs,
-            envelope: &envelope,
-            queue: &rig.queue,
-            clock: &rig.clock,
-        };
+        let sink = rig.sink();
         sink.fail(&mut pipeline_copy, "the provider lost the job")
             .await
             .unwrap();
-        let stored = rig.reload(&call).await;
+        let stored = rig.stored(&call).await;
         assert_eq!(
             (
                 stored.status,

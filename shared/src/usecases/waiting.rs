@@ -240,77 +240,37 @@ mod tests {
     use time::macros::datetime;
 
     use super::*;
-    use crate::domain::org::Tenant;
-    use crate::fakes::{
-        FakeCipher, InMemoryBlobStore, InMemoryQueue, InMemoryStore, ManualClock, fake_cipher_over,
-    };
+    use crate::fakes::kit::rig::FakePorts;
     use crate::messages::PipelineMessage;
-    use crate::ports::{CallRepository, TenantRepository};
-    use crate::system::RandomIds;
+    use crate::ports::CallRepository;
     use crate::usecases::call_lifecycle::{CallLifecycle, Mover};
-    use crate::usecases::calls::create_call;
 
     const START: OffsetDateTime = datetime!(2026-11-24 1:00 UTC);
 
-    struct Rig {
-        store: InMemoryStore,
-        blobs: InMemoryBlobStore,
-        queue: InMemoryQueue,
-        clock: ManualClock,
-        envelope: FakeCipher,
-        tenant: TenantId,
-    }
+    crate::rig_over_fake_ports!(
+        struct Rig {
+            tenant: TenantId,
+        }
+    );
 
     impl Rig {
         async fn new() -> Self {
-            let store = InMemoryStore::default();
-            let rig = Rig {
-                envelope: fake_cipher_over(store.clone(), ManualClock::at(START)),
-                store,
-                blobs: InMemoryBlobStore::default(),
-                queue: InMemoryQueue::default(),
-                clock: ManualClock::at(START),
-                tenant: TenantId::parse("acme").unwrap(),
-            };
-            rig.store
-                .create_tenant(&Tenant::active(rig.tenant.clone(), "Acme", START))
-                .await
-                .unwrap();
-            rig
-        }
-
-        fn sweeper(
-            &self,
-        ) -> WaitingSweep<
-            '_,
-            InMemoryStore,
-            InMemoryBlobStore,
-            FakeCipher,
-            InMemoryQueue,
-            ManualClock,
-        > {
-            WaitingSweep {
-                sink: TranscriptSink {
-                    store: &self.store,
-                    blobs: &self.blobs,
-                    envelope: &self.envelope,
-                    queue: &self.queue,
-                    clock: &self.clock,
-                },
-                deadlines: Deadlines::default(),
-            }
+            let ports = FakePorts::at(START);
+            let tenant = ports.workspace("acme").await;
+            Rig { ports, tenant }
         }
 
         async fn sweep(&self) -> WaitingReport {
-            self.sweeper().run(|| true).await.unwrap()
+            let sweep = WaitingSweep {
+                sink: self.sink(),
+                deadlines: Deadlines::default(),
+            };
+            sweep.run(|| true).await.unwrap()
         }
 
         /// A call moved along `path` at the rig's clock time.
         async fn call_at(&self, path: &[CallStatus]) -> Call {
-            let new = crate::fakes::sample_new_call();
-            let mut call = create_call(&self.store, &self.clock, &RandomIds, &self.tenant, new)
-                .await
-                .unwrap();
+            let mut call = self.call(&self.tenant).await;
             for next in path {
                 CallLifecycle::new(&self.store, Mover::Pipeline)
                     .move_to(&mut call, *next, self.clock.now())
@@ -318,14 +278,6 @@ mod tests {
                     .unwrap();
             }
             call
-        }
-
-        async fn reload(&self, call: &Call) -> Call {
-            self.store
-                .get_call(&self.tenant, &call.call_id)
-                .await
-                .unwrap()
-                .unwrap()
         }
 
         async fn waiting(&self) -> usize {
@@ -387,7 +339,7 @@ mod tests {
         rig.clock.set(START + deadlines.upload);
         let report = rig.sweep().await;
         assert_eq!((report.seen, report.failed), (2, 1));
-        let failed = rig.reload(&uploaded).await;
+        let failed = rig.stored(&uploaded).await;
         assert_eq!(failed.status, Failed);
         assert!(
             failed
@@ -395,14 +347,14 @@ mod tests {
                 .unwrap()
                 .contains("upload the file again")
         );
-        assert_eq!(rig.reload(&transcribing).await.status, Transcribing);
+        assert_eq!(rig.stored(&transcribing).await.status, Transcribing);
 
         rig.clock
             .set(START + deadlines.transcription - Duration::seconds(1));
         assert_eq!(rig.sweep().await.failed, 0);
         rig.clock.set(START + deadlines.transcription);
         assert_eq!(rig.sweep().await.failed, 1);
-        let failed = rig.reload(&transcribing).await;
+        let failed = rig.stored(&transcribing).await;
         assert_eq!(failed.status, Failed);
         assert!(
             failed
@@ -449,7 +401,7 @@ mod tests {
         let mut expected = vec![stuck.call_id.clone(), never_queued.call_id.clone()];
         expected.sort();
         assert_eq!(queued, expected);
-        assert_eq!(rig.reload(&stuck).await.status, Scoring);
+        assert_eq!(rig.stored(&stuck).await.status, Scoring);
 
         // The deadline starts anew with the retry: not failed before it runs out again.
         rig.clock.set(START + deadline * 2 - Duration::seconds(1));
@@ -459,7 +411,7 @@ mod tests {
         let report = rig.sweep().await;
         assert_eq!((report.retried, report.failed), (0, 2));
         assert!(rig.queue.take().is_empty(), "retried only once");
-        let failed = rig.reload(&stuck).await;
+        let failed = rig.stored(&stuck).await;
         assert_eq!(failed.status, Failed);
         assert!(
             failed
@@ -475,11 +427,11 @@ mod tests {
         let call = rig.call_at(&[Uploaded, Transcribing]).await;
         rig.clock.set(START + Deadlines::default().transcription);
         // Its owner held it while it waited.
-        let mut held = rig.reload(&call).await;
+        let mut held = rig.stored(&call).await;
         held.legal_hold = true;
         rig.store.save_call(&mut held).await.unwrap();
         assert_eq!(rig.sweep().await.failed, 1);
-        let stored = rig.reload(&call).await;
+        let stored = rig.stored(&call).await;
         assert_eq!((stored.status, stored.legal_hold), (Failed, true));
     }
 
@@ -495,7 +447,7 @@ mod tests {
             .interleave_next_call_write(move |c| c.status_since = Some(late));
         let report = rig.sweep().await;
         assert_eq!((report.seen, report.failed, report.errors), (1, 0, 0));
-        assert_eq!(rig.reload(&call).await.status, Transcribing);
+        assert_eq!(rig.stored(&call).await.status, Transcribing);
         assert_eq!(rig.failures_audited(), 0);
     }
 
@@ -504,7 +456,7 @@ mod tests {
         let rig = Rig::new().await;
         let call = rig.call_at(&[Uploaded]).await;
         rig.clock.set(START + Duration::minutes(50));
-        let mut changed = rig.reload(&call).await;
+        let mut changed = rig.stored(&call).await;
         changed.rep_speaker = Some("Dana".into());
         changed.updated_at = rig.clock.now();
         rig.store.save_call(&mut changed).await.unwrap();

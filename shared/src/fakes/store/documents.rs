@@ -1,0 +1,127 @@
+//! Documents, progress and playbooks.
+
+use super::InMemoryStore;
+use crate::ids::{CallId, TeamId, TenantId, UserId};
+use crate::ports::{DocumentKind, DocumentRepository, StoreError, StoredDocument};
+
+impl DocumentRepository for InMemoryStore {
+    async fn put_document(
+        &self,
+        tenant: &TenantId,
+        call: &CallId,
+        kind: DocumentKind,
+        version: u32,
+        document: &StoredDocument,
+    ) -> Result<(), StoreError> {
+        let key = (tenant.clone(), call.clone(), kind, version);
+        let mut s = self.state();
+        s.document_revisions.remove(&key);
+        s.documents.insert(key, document.clone());
+        Ok(())
+    }
+    async fn get_document_revision(
+        &self,
+        tenant: &TenantId,
+        call: &CallId,
+        kind: DocumentKind,
+        version: u32,
+    ) -> Result<Option<(u64, StoredDocument)>, StoreError> {
+        let key = (tenant.clone(), call.clone(), kind, version);
+        let s = self.state();
+        Ok(s.documents.get(&key).map(|document| {
+            (
+                s.document_revisions.get(&key).copied().unwrap_or(0),
+                document.clone(),
+            )
+        }))
+    }
+    async fn put_document_at_revision(
+        &self,
+        tenant: &TenantId,
+        call: &CallId,
+        kind: DocumentKind,
+        version: u32,
+        ciphertext: &[u8],
+        read_revision: u64,
+    ) -> Result<(), StoreError> {
+        let key = (tenant.clone(), call.clone(), kind, version);
+        let mut s = self.state();
+        if s.document_revisions.get(&key).copied().unwrap_or(0) != read_revision {
+            return Err(StoreError::Conflict);
+        }
+        s.document_revisions.insert(key.clone(), read_revision + 1);
+        s.documents
+            .insert(key, StoredDocument::Inline(ciphertext.to_vec()));
+        Ok(())
+    }
+    async fn get_document(
+        &self,
+        tenant: &TenantId,
+        call: &CallId,
+        kind: DocumentKind,
+        version: u32,
+    ) -> Result<Option<StoredDocument>, StoreError> {
+        Ok(self
+            .state()
+            .documents
+            .get(&(tenant.clone(), call.clone(), kind, version))
+            .cloned())
+    }
+}
+
+impl crate::ports::ProgressRepository for InMemoryStore {
+    async fn get_progress(
+        &self,
+        tenant: &TenantId,
+        rep: &UserId,
+    ) -> Result<Option<(u64, Vec<u8>)>, StoreError> {
+        Ok(self
+            .state()
+            .progress
+            .get(&(tenant.clone(), rep.clone()))
+            .cloned())
+    }
+    async fn put_progress(
+        &self,
+        tenant: &TenantId,
+        rep: &UserId,
+        expected: u64,
+        ciphertext: &[u8],
+    ) -> Result<(), StoreError> {
+        let mut state = self.state();
+        let key = (tenant.clone(), rep.clone());
+        let current = state.progress.get(&key).map_or(0, |(v, _)| *v);
+        if current != expected {
+            return Err(StoreError::Conflict);
+        }
+        state
+            .progress
+            .insert(key, (expected + 1, ciphertext.to_vec()));
+        Ok(())
+    }
+}
+
+impl crate::ports::PlaybookRepository for InMemoryStore {
+    async fn get_playbook(
+        &self,
+        tenant: &TenantId,
+        team: &TeamId,
+    ) -> Result<Option<crate::domain::playbook::Playbook>, StoreError> {
+        Ok(self
+            .state()
+            .playbooks
+            .get(&(tenant.clone(), team.clone()))
+            .cloned())
+    }
+    async fn put_playbook(
+        &self,
+        tenant: &TenantId,
+        team: &TeamId,
+        playbook: &crate::domain::playbook::Playbook,
+    ) -> Result<(), StoreError> {
+        self.state()
+            .playbooks
+            .insert((tenant.clone(), team.clone()), playbook.clone());
+        Ok(())
+    }
+}
