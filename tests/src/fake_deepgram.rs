@@ -91,11 +91,7 @@ impl FakeDeepgram {
         let app = axum::Router::new()
             .route("/v1/listen", axum::routing::post(listen))
             .with_state(shared);
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        let task = tokio::spawn(async move {
-            let _ = axum::serve(listener, app).await;
-        });
+        let (addr, task) = crate::serve_locally(app).await;
         Self { addr, inner, task }
     }
 

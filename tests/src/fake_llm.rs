@@ -61,14 +61,10 @@ impl FakeLlm {
     pub async fn start() -> Self {
         let inner = Arc::new(Mutex::new(Inner::default()));
         let app = axum::Router::new()
-            .route("/v1/chat/completions", axum::routing::post(openai))
-            .route("/v1/messages", axum::routing::post(anthropic))
+            .route(OPENAI_PATH, answering(Api::OpenAi, OPENAI_PATH))
+            .route(ANTHROPIC_PATH, answering(Api::Anthropic, ANTHROPIC_PATH))
             .with_state(Arc::clone(&inner));
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        let task = tokio::spawn(async move {
-            let _ = axum::serve(listener, app).await;
-        });
+        let (addr, task) = crate::serve_locally(app).await;
         Self { addr, inner, task }
     }
 
@@ -96,25 +92,22 @@ impl Drop for FakeLlm {
     }
 }
 
+#[derive(Clone, Copy)]
 enum Api {
     OpenAi,
     Anthropic,
 }
 
-async fn openai(
-    State(inner): State<Arc<Mutex<Inner>>>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    respond(inner, Api::OpenAi, "/v1/chat/completions", headers, body).await
-}
+const OPENAI_PATH: &str = "/v1/chat/completions";
+const ANTHROPIC_PATH: &str = "/v1/messages";
 
-async fn anthropic(
-    State(inner): State<Arc<Mutex<Inner>>>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    respond(inner, Api::Anthropic, "/v1/messages", headers, body).await
+/// The POST route answering `api`'s requests at `path`.
+fn answering(api: Api, path: &'static str) -> axum::routing::MethodRouter<Arc<Mutex<Inner>>> {
+    axum::routing::post(
+        move |State(inner): State<Arc<Mutex<Inner>>>, headers: HeaderMap, body: Bytes| {
+            respond(inner, api, path, headers, body)
+        },
+    )
 }
 
 async fn respond(

@@ -47,6 +47,36 @@ impl LocalAws {
         }
     }
 
+    /// `call` as the table holds it now.
+    pub async fn stored(
+        &self,
+        call: &callcoach_shared::domain::call::Call,
+    ) -> callcoach_shared::domain::call::Call {
+        use callcoach_shared::ports::CallRepository;
+        let stored = self.adapters.table.get_call(&call.tenant_id, &call.call_id);
+        stored
+            .await
+            .expect("the table answers")
+            .expect("the call is stored")
+    }
+
+    /// The document vault over the stand-in's table and bucket, sealing with `envelope`.
+    pub fn vault<'a, E>(
+        &'a self,
+        envelope: &'a E,
+    ) -> callcoach_shared::usecases::documents::DocumentVault<
+        'a,
+        callcoach_shared::aws::DynamoTable,
+        callcoach_shared::aws::S3BlobStore,
+        E,
+    > {
+        callcoach_shared::usecases::documents::DocumentVault {
+            repository: &self.adapters.table,
+            blobs: &self.adapters.blobs,
+            envelope,
+        }
+    }
+
     /// A cipher as one process would hold it, counting its KMS requests.
     pub fn cipher(
         &self,
@@ -132,6 +162,18 @@ impl KeyManagement for CountingKms {
     }
 }
 
+/// Serves `app` over HTTP on a free local port, until the returned task is aborted.
+pub async fn serve_locally(
+    app: axum::Router,
+) -> (std::net::SocketAddr, tokio::task::JoinHandle<()>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let task = tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    (addr, task)
+}
+
 /// A queue of the test's own, so tests never read each other's messages.
 pub async fn own_queue(
     sqs: &aws_sdk_sqs::Client,
@@ -168,6 +210,12 @@ async fn receive(sqs: &aws_sdk_sqs::Client, queue_url: &str) -> Vec<aws_sdk_sqs:
         .unwrap_or_default()
 }
 
+/// Deletes a received message: it does not come again.
+async fn delete_received(sqs: &aws_sdk_sqs::Client, queue_url: &str, receipt_handle: &str) {
+    let delete = sqs.delete_message().queue_url(queue_url);
+    delete.receipt_handle(receipt_handle).send().await.unwrap();
+}
+
 /// Like [`messages_on`], and deletes what it received: the next look sees only newer
 /// messages, however long a test runs (a received message would reappear once its
 /// visibility timeout ends).
@@ -175,12 +223,7 @@ pub async fn take_messages(sqs: &aws_sdk_sqs::Client, queue_url: &str) -> Vec<St
     let mut bodies = Vec::new();
     for message in receive(sqs, queue_url).await {
         if let Some(handle) = message.receipt_handle() {
-            sqs.delete_message()
-                .queue_url(queue_url)
-                .receipt_handle(handle)
-                .send()
-                .await
-                .unwrap();
+            delete_received(sqs, queue_url, handle).await;
         }
         bodies.extend(message.body().map(str::to_owned));
     }
@@ -197,26 +240,13 @@ pub fn lambda_context() -> lambda_runtime::Context {
 pub async fn notification_for(sqs: &aws_sdk_sqs::Client, queue_url: &str, needle: &str) -> String {
     let mut seen = 0;
     for _ in 0..30 {
-        let out = sqs
-            .receive_message()
-            .queue_url(queue_url)
-            .max_number_of_messages(10)
-            .wait_time_seconds(1)
-            .send()
-            .await
-            .unwrap();
         let mut found = None;
-        for m in out.messages() {
+        for m in receive(sqs, queue_url).await {
             seen += 1;
             let body = m.body().unwrap_or_default();
             let handle = m.receipt_handle().unwrap();
             if found.is_none() && body.contains(needle) {
-                sqs.delete_message()
-                    .queue_url(queue_url)
-                    .receipt_handle(handle)
-                    .send()
-                    .await
-                    .unwrap();
+                delete_received(sqs, queue_url, handle).await;
                 found = Some(body.to_owned());
                 continue;
             }

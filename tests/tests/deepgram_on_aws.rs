@@ -16,11 +16,10 @@ use callcoach_shared::domain::transcription::CallbackSecret;
 use callcoach_shared::fakes::kit::lambda::s3_notification;
 use callcoach_shared::fakes::kit::media::wav_recording;
 use callcoach_shared::parse::AudioKind;
-use callcoach_shared::ports::{BlobStore, CallRepository, DocumentKind};
+use callcoach_shared::ports::{BlobStore, DocumentKind};
 use callcoach_shared::providers::deepgram::{DeepgramConfig, DeepgramTranscriber};
 use callcoach_shared::providers::http::{ApiSecret, RetryPolicy};
 use callcoach_shared::system::SystemClock;
-use callcoach_shared::usecases::documents::DocumentVault;
 use callcoach_shared::usecases::ingest::{
     TranscriptionError, TranscriptionProvider, TranscriptionRequest,
 };
@@ -70,15 +69,6 @@ fn config(api_url: &str, callback: &str) -> DeepgramConfig {
 
 async fn new_call(aws: &LocalAws) -> Call {
     sample_call(aws, &fresh_tenant(), "alex", &SystemClock).await
-}
-
-async fn reload(aws: &LocalAws, call: &Call) -> Call {
-    aws.adapters
-        .table
-        .get_call(&call.tenant_id, &call.call_id)
-        .await
-        .unwrap()
-        .unwrap()
 }
 
 #[tokio::test]
@@ -136,7 +126,7 @@ async fn a_recording_goes_through_deepgram_and_its_callback_to_one_scoring_job()
     let statuses = deepgram.settled(10, Duration::from_secs(20)).await;
     assert_eq!(statuses.last(), Some(&200), "{statuses:?}");
     assert_eq!(deepgram.audio_bytes_fetched(), [audio.len()]);
-    let stored = reload(aws, call).await;
+    let stored = aws.stored(call).await;
     assert_eq!(stored.status, CallStatus::Transcribed);
     assert_eq!(stored.transcript_version, 1);
     let job = stored.transcription.clone().unwrap();
@@ -147,11 +137,7 @@ async fn a_recording_goes_through_deepgram_and_its_callback_to_one_scoring_job()
     assert!(!item.contains(secret));
 
     let (reader, _) = aws.cipher(CachePolicy::default());
-    let vault = DocumentVault {
-        repository: &aws.adapters.table,
-        blobs: &aws.adapters.blobs,
-        envelope: &reader,
-    };
+    let vault = aws.vault(&reader);
     let transcript: Transcript = vault
         .get(&call.tenant_id, &call.call_id, DocumentKind::Transcript, 1)
         .await
@@ -177,7 +163,7 @@ async fn a_recording_goes_through_deepgram_and_its_callback_to_one_scoring_job()
         .await
         .unwrap();
     assert_eq!(replay.status(), 200);
-    assert_eq!(reload(aws, call).await, stored);
+    assert_eq!(aws.stored(call).await, stored);
 
     // A wrong secret and an oversized body are refused over HTTP.
     let forged = http
@@ -196,7 +182,7 @@ async fn a_recording_goes_through_deepgram_and_its_callback_to_one_scoring_job()
         .await
         .unwrap();
     assert_eq!(oversized.status(), 413);
-    assert_eq!(reload(aws, call).await, stored);
+    assert_eq!(aws.stored(call).await, stored);
     assert!(
         messages_on(sqs, scoring_url).await.is_empty(),
         "the one job was taken above; no new one"
@@ -338,7 +324,7 @@ async fn a_recording_delivered_ten_times_concurrently_is_submitted_once() {
     assert_eq!(deepgram.submissions().len(), 1, "one transcription job");
     let statuses = deepgram.settled(10, Duration::from_secs(20)).await;
     assert_eq!(statuses.last(), Some(&200), "{statuses:?}");
-    let stored = reload(aws, call).await;
+    let stored = aws.stored(call).await;
     assert_eq!(
         (stored.status, stored.transcript_version),
         (CallStatus::Transcribed, 1)

@@ -460,12 +460,8 @@ async fn a_transcript_and_a_recording_go_through_everything_to_deletion() {
     );
     assert_eq!(export["counts"]["calls"], 2);
     assert_eq!(export["counts"]["analyses"], 2);
-    let bundle: Value = reqwest::get(export["download_url"].as_str().unwrap())
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let download = reqwest::get(export["download_url"].as_str().unwrap()).await;
+    let bundle: Value = download.unwrap().json().await.unwrap();
     assert_eq!(bundle["schema"], "callcoach.export.v1");
     assert_eq!(
         callcoach_tests::export_schema_errors(&bundle),

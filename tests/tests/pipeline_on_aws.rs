@@ -14,7 +14,6 @@ use callcoach_shared::fakes::kit::lambda::sqs_event;
 use callcoach_shared::messages::PipelineMessage;
 use callcoach_shared::ports::{BlobStore, CallRepository, DocumentKind, Queue};
 use callcoach_shared::system::{RandomIds, SystemClock};
-use callcoach_shared::usecases::documents::DocumentVault;
 use callcoach_shared::usecases::ingest::NoTranscription;
 use callcoach_tests::{
     LocalAws, fresh_tenant, lambda_context as context, mint, notification_for, own_queue,
@@ -82,13 +81,7 @@ async fn an_upload_delivered_ten_times_concurrently_is_ingested_once_then_scored
         assert!(response.batch_item_failures.is_empty());
     }
 
-    let stored = aws
-        .adapters
-        .table
-        .get_call(&tenant, &call.call_id)
-        .await
-        .unwrap()
-        .unwrap();
+    let stored = aws.stored(&call).await;
     assert_eq!(
         (stored.status, stored.transcript_version),
         (CallStatus::Transcribed, 1)
@@ -141,20 +134,10 @@ async fn an_upload_delivered_ten_times_concurrently_is_ingested_once_then_scored
         .await
         .unwrap();
     assert_eq!((report.received, report.succeeded), (1, 1));
-    let scored = aws
-        .adapters
-        .table
-        .get_call(&tenant, &call.call_id)
-        .await
-        .unwrap()
-        .unwrap();
+    let scored = aws.stored(&call).await;
     assert_eq!(scored.status, CallStatus::Scored);
     let (reader, _) = aws.cipher(CachePolicy::default());
-    let vault = DocumentVault {
-        repository: &aws.adapters.table,
-        blobs: &aws.adapters.blobs,
-        envelope: &reader,
-    };
+    let vault = aws.vault(&reader);
     let analysis: Analysis = vault
         .get(&tenant, &call.call_id, DocumentKind::Analysis, 1)
         .await
@@ -324,13 +307,7 @@ async fn a_hold_set_during_scoring_survives_the_workers_write_on_dynamodb() {
         .score(&tenant, &call.call_id, call.transcript_version, false)
         .await
         .unwrap();
-    let stored = aws
-        .adapters
-        .table
-        .get_call(&tenant, &call.call_id)
-        .await
-        .unwrap()
-        .unwrap();
+    let stored = aws.stored(&call).await;
     assert_eq!(
         (stored.status, stored.legal_hold),
         (CallStatus::Scored, true)

@@ -26,7 +26,7 @@ use callcoach_shared::ports::{
 };
 use callcoach_shared::system::SystemClock;
 use callcoach_shared::usecases::documents::DocumentVault;
-use callcoach_shared::usecases::reaper::Reaper;
+use callcoach_shared::usecases::reaper::{ReapReport, Reaper};
 use callcoach_tests::{
     LocalAws, fresh_tenant, items_under, mint, object_versions_of, sample_call, wrapped_keys_of,
 };
@@ -45,6 +45,17 @@ async fn tenant_with(aws: &LocalAws, transcripts_days: Option<u32>) -> TenantId 
         .await
         .unwrap();
     tenant_id
+}
+
+/// A reaper run at `at` over the workspaces in `scope`.
+async fn reap_at(aws: &LocalAws, at: OffsetDateTime, scope: &[TenantId]) -> ReapReport {
+    let clock = ManualClock::at(at);
+    let reaper = Reaper {
+        store: &aws.adapters.table,
+        blobs: &aws.adapters.blobs,
+        clock: &clock,
+    };
+    reaper.run(Some(scope), false, || true).await.unwrap()
 }
 
 fn transcript() -> Transcript {
@@ -71,14 +82,10 @@ async fn seeded_call(aws: &LocalAws, tenant: &TenantId, created: OffsetDateTime)
             .unwrap();
     }
     let (cipher, _) = aws.cipher(CachePolicy::default());
-    DocumentVault {
-        repository: &aws.adapters.table,
-        blobs: &aws.adapters.blobs,
-        envelope: &cipher,
-    }
-    .put_transcript(tenant, &call.call_id, 1, &transcript())
-    .await
-    .unwrap();
+    aws.vault(&cipher)
+        .put_transcript(tenant, &call.call_id, 1, &transcript())
+        .await
+        .unwrap();
     aws.adapters
         .table
         .mark_aging(tenant, &call.call_id, AgeMark::Recording, created)
@@ -133,14 +140,7 @@ async fn the_reaper_deletes_exactly_the_expired_calls_and_everything_of_them() {
         "seeded: {items} items, {versions} versions"
     );
 
-    let clock = ManualClock::at(now);
-    let reaper = Reaper {
-        store: &aws.adapters.table,
-        blobs: &aws.adapters.blobs,
-        clock: &clock,
-    };
-    let scope = [tenant.clone()];
-    let report = reaper.run(Some(&scope), false, || true).await.unwrap();
+    let report = reap_at(&aws, now, std::slice::from_ref(&tenant)).await;
     assert!(report.finished);
     assert_eq!(report.calls.get("calls"), Some(&2), "{report:?}");
     assert_eq!(remains(&aws, &before).await, (0, 0));
@@ -158,7 +158,7 @@ async fn the_reaper_deletes_exactly_the_expired_calls_and_everything_of_them() {
         .await
         .unwrap();
     assert_eq!(audit.items.len(), 2, "one event per expired call");
-    let again = reaper.run(Some(&scope), false, || true).await.unwrap();
+    let again = reap_at(&aws, now, std::slice::from_ref(&tenant)).await;
     assert!(
         again.calls.is_empty(),
         "a second run deletes nothing: {again:?}"
@@ -474,14 +474,7 @@ async fn a_deleted_workspace_is_unreadable_at_once_and_physically_gone_after_the
         "the other tenant reads on"
     );
 
-    let clock = ManualClock::at(now + Duration::HOUR);
-    let reaper = Reaper {
-        store: table,
-        blobs: &aws.adapters.blobs,
-        clock: &clock,
-    };
-    let scope = [doomed.clone(), kept.clone()];
-    let report = reaper.run(Some(&scope), false, || true).await.unwrap();
+    let report = reap_at(&aws, now + Duration::HOUR, &[doomed.clone(), kept.clone()]).await;
     assert_eq!(report.accounts_destroyed, 1, "{report:?}");
 
     let partitions_of = |t: &TenantId, team: &callcoach_shared::ids::TeamId, call: &Call| {
@@ -590,16 +583,7 @@ async fn usage_and_audit_events_expire_exactly_through_the_expiry_index() {
             .await
             .unwrap();
     }
-    let clock = ManualClock::at(now);
-    let reaper = Reaper {
-        store: table,
-        blobs: &aws.adapters.blobs,
-        clock: &clock,
-    };
-    let report = reaper
-        .run(Some(std::slice::from_ref(&tenant)), false, || true)
-        .await
-        .unwrap();
+    let report = reap_at(&aws, now, std::slice::from_ref(&tenant)).await;
     assert_eq!(report.records.get("usage_events"), Some(&2), "{report:?}");
     assert_eq!(report.records.get("audit_events"), Some(&2), "{report:?}");
     let long_ago = now - Duration::days(500);
@@ -633,10 +617,7 @@ async fn usage_and_audit_events_expire_exactly_through_the_expiry_index() {
         .map(|e| e.action.as_str())
         .collect();
     assert_eq!(old, ["test.old2"]);
-    let again = reaper
-        .run(Some(std::slice::from_ref(&tenant)), false, || true)
-        .await
-        .unwrap();
+    let again = reap_at(&aws, now, std::slice::from_ref(&tenant)).await;
     assert!(again.records.is_empty(), "{again:?}");
 }
 
@@ -654,14 +635,10 @@ async fn what_a_late_writer_left_for_a_purged_call_goes_with_the_next_run_on_dyn
         .await
         .unwrap();
     let (cipher, _) = aws.cipher(CachePolicy::default());
-    DocumentVault {
-        repository: &aws.adapters.table,
-        blobs: &aws.adapters.blobs,
-        envelope: &cipher,
-    }
-    .put_transcript(&tenant, &call.call_id, 1, &transcript())
-    .await
-    .unwrap();
+    aws.vault(&cipher)
+        .put_transcript(&tenant, &call.call_id, 1, &transcript())
+        .await
+        .unwrap();
     let (items, versions) = remains(&aws, &call).await;
     assert!(
         items >= 1 && versions >= 1,
@@ -678,14 +655,12 @@ async fn what_a_late_writer_left_for_a_purged_call_goes_with_the_next_run_on_dyn
         .await
         .unwrap()
     );
-    let clock = ManualClock::at(now + Duration::minutes(1));
-    let reaper = Reaper {
-        store: &aws.adapters.table,
-        blobs: &aws.adapters.blobs,
-        clock: &clock,
-    };
-    let scope = [tenant.clone()];
-    let report = reaper.run(Some(&scope), false, || true).await.unwrap();
+    let report = reap_at(
+        &aws,
+        now + Duration::minutes(1),
+        std::slice::from_ref(&tenant),
+    )
+    .await;
     assert_eq!(report.calls.get("deleted"), Some(&1), "{report:?}");
     assert_eq!(remains(&aws, &call).await, (0, 0));
 }

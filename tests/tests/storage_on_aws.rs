@@ -9,6 +9,7 @@ use callcoach_shared::domain::SCHEMA_VERSION;
 use callcoach_shared::domain::call::{CallStatus, CallType};
 use callcoach_shared::domain::org::{Membership, Role, Team, Tenant};
 use callcoach_shared::domain::transcript::{SourceFormat, Speaker, Timing, Transcript, Utterance};
+use callcoach_shared::fakes::kit::pages::{every_item, every_page};
 use callcoach_shared::ids::{CallId, TeamId, UserId};
 use callcoach_shared::messages::PipelineMessage;
 use callcoach_shared::ports::{
@@ -17,7 +18,6 @@ use callcoach_shared::ports::{
 };
 use callcoach_shared::system::{RandomIds, SystemClock};
 use callcoach_shared::usecases::calls::{NewCall, create_call};
-use callcoach_shared::usecases::documents::DocumentVault;
 use callcoach_tests::{LocalAws, fresh_tenant, mint};
 
 fn new_call(team: &TeamId) -> NewCall {
@@ -77,11 +77,9 @@ async fn tenants_and_teams_round_trip_and_refuse_duplicates() {
     };
     table.put_membership(&rep).await.unwrap();
 
-    let members = table
-        .members_of_team(&tenant_id, &team.team_id)
-        .await
-        .unwrap();
+    let members = table.members_of_team(&tenant_id, &team.team_id).await;
     let names: HashSet<_> = members
+        .unwrap()
         .iter()
         .map(|m| m.user_id.as_str().to_owned())
         .collect();
@@ -93,30 +91,20 @@ async fn tenants_and_teams_round_trip_and_refuse_duplicates() {
         table.memberships_of_user(&tenant_id, &owner).await.unwrap(),
         vec![owner_membership]
     );
+    let team_id = &team.team_id;
     table
-        .remove_membership(&tenant_id, &team.team_id, &rep.user_id)
+        .remove_membership(&tenant_id, team_id, &rep.user_id)
         .await
         .unwrap();
-    assert!(
-        table
-            .memberships_of_user(&tenant_id, &rep.user_id)
-            .await
-            .unwrap()
-            .is_empty()
-    );
+    let reps_teams = table.memberships_of_user(&tenant_id, &rep.user_id).await;
+    assert!(reps_teams.unwrap().is_empty());
 
     // Another tenant sees none of it.
     let other = fresh_tenant();
+    assert!(table.get_team(&other, team_id).await.unwrap().is_none());
     assert!(
         table
-            .get_team(&other, &team.team_id)
-            .await
-            .unwrap()
-            .is_none()
-    );
-    assert!(
-        table
-            .members_of_team(&other, &team.team_id)
+            .members_of_team(&other, team_id)
             .await
             .unwrap()
             .is_empty()
@@ -143,11 +131,7 @@ async fn a_stale_copy_of_a_call_never_overwrites_a_newer_write() {
     loser.fail("duplicate event", SystemClock.now()).unwrap();
     let err = table.save_call(&mut loser).await.unwrap_err();
     assert!(matches!(err, StoreError::StaleTransition { .. }), "{err:?}");
-    let stored = table
-        .get_call(&tenant, &call.call_id)
-        .await
-        .unwrap()
-        .unwrap();
+    let stored = aws.stored(&call).await;
     assert_eq!(stored.status, CallStatus::Uploaded);
     assert_eq!(stored.failure_reason, None);
 
@@ -164,11 +148,7 @@ async fn a_stale_copy_of_a_call_never_overwrites_a_newer_write() {
         table.save_call(&mut worker_copy).await,
         Err(StoreError::StaleTransition { .. })
     ));
-    let stored = table
-        .get_call(&tenant, &call.call_id)
-        .await
-        .unwrap()
-        .unwrap();
+    let stored = aws.stored(&call).await;
     assert_eq!(
         (stored.status, stored.legal_hold, stored.version),
         (CallStatus::Uploaded, true, 2)
@@ -178,13 +158,8 @@ async fn a_stale_copy_of_a_call_never_overwrites_a_newer_write() {
     let mut ghost = call.clone();
     ghost.call_id = mint();
     assert!(table.save_call(&mut ghost).await.is_err());
-    assert!(
-        table
-            .get_call(&tenant, &ghost.call_id)
-            .await
-            .unwrap()
-            .is_none()
-    );
+    let ghost_stored = table.get_call(&tenant, &ghost.call_id).await.unwrap();
+    assert!(ghost_stored.is_none());
 }
 
 /// A rep's calls come from their own index partition: pages hold nobody else's calls, and a
@@ -209,49 +184,22 @@ async fn a_reps_calls_are_listed_by_a_query_of_their_own() {
         }
     }
     let rep = UserId::parse("rep-1").unwrap();
-    let mut seen = Vec::new();
-    let mut page = PageRequest::first(1).unwrap();
-    loop {
-        let result = table
-            .list_rep_calls(&tenant, &team, &rep, &page)
-            .await
-            .unwrap();
-        assert!(result.items.iter().all(|c| c.rep_id == rep));
-        seen.extend(result.items.iter().map(|c| c.call_id.clone()));
-        match result.next {
-            Some(next) => page = PageRequest::new(1, Some(next)).unwrap(),
-            None => break,
-        }
-    }
+    let listed = every_item(1, async |page| {
+        table.list_rep_calls(&tenant, &team, &rep, &page).await
+    })
+    .await;
+    assert!(listed.iter().all(|c| c.rep_id == rep));
+    let seen: Vec<_> = listed.into_iter().map(|c| c.call_id).collect();
     mine.reverse();
     assert_eq!(seen, mine, "newest first, each once, none of rep-2's");
-    let team_cursor = table
-        .list_team_calls(&tenant, &team, &PageRequest::first(1).unwrap())
-        .await
-        .unwrap()
-        .next
-        .unwrap();
-    let other_rep = table
-        .list_rep_calls(
-            &tenant,
-            &team,
-            &UserId::parse("rep-2").unwrap(),
-            &PageRequest::first(1).unwrap(),
-        )
-        .await
-        .unwrap()
-        .next
-        .unwrap();
-    for foreign in [team_cursor, other_rep] {
+    let one = PageRequest::first(1).unwrap();
+    let team_page = table.list_team_calls(&tenant, &team, &one).await.unwrap();
+    let rep_2 = UserId::parse("rep-2").unwrap();
+    let rep_2_page = table.list_rep_calls(&tenant, &team, &rep_2, &one).await;
+    for foreign in [team_page.next.unwrap(), rep_2_page.unwrap().next.unwrap()] {
+        let page = PageRequest::new(1, Some(foreign)).unwrap();
         assert!(matches!(
-            table
-                .list_rep_calls(
-                    &tenant,
-                    &team,
-                    &rep,
-                    &PageRequest::new(1, Some(foreign)).unwrap()
-                )
-                .await,
+            table.list_rep_calls(&tenant, &team, &rep, &page).await,
             Err(StoreError::InvalidCursor(CursorError::Invalid))
         ));
     }
@@ -271,55 +219,33 @@ async fn listing_pages_newest_first_and_cursors_stay_with_their_tenant_and_team(
                 .unwrap(),
         );
     }
-    let mut seen: Vec<CallId> = Vec::new();
-    let mut page = PageRequest::first(10).unwrap();
-    let mut pages = 0;
-    let mut first_cursor = None;
-    loop {
-        let result = table.list_team_calls(&tenant, &team, &page).await.unwrap();
-        pages += 1;
+    let pages = every_page(10, async |page| {
+        table.list_team_calls(&tenant, &team, &page).await
+    })
+    .await;
+    for result in &pages {
         assert!(result.items.len() <= 10);
-        seen.extend(result.items.iter().map(|c| c.call_id.clone()));
-        match result.next {
-            Some(next) => {
-                first_cursor.get_or_insert(next.clone());
-                page = PageRequest::new(10, Some(next)).unwrap();
-            }
-            None => break,
-        }
     }
-    assert!(pages >= 3);
+    assert!(pages.len() >= 3);
+    let first_cursor = pages[0].next.clone();
+    let seen: Vec<CallId> = pages
+        .into_iter()
+        .flat_map(|page| page.items)
+        .map(|c| c.call_id)
+        .collect();
     created.sort_by_key(|c| std::cmp::Reverse((c.created_at, c.call_id.clone())));
     let expected: Vec<CallId> = created.iter().map(|c| c.call_id.clone()).collect();
     assert_eq!(seen, expected, "every call once, newest first");
 
-    let cursor = first_cursor.unwrap();
-    let other_tenant = fresh_tenant();
-    let err = table
-        .list_team_calls(
-            &other_tenant,
-            &team,
-            &PageRequest::new(10, Some(cursor.clone())).unwrap(),
-        )
-        .await
-        .unwrap_err();
-    assert!(matches!(
-        err,
-        StoreError::InvalidCursor(CursorError::Invalid)
-    ));
-    let other_team: TeamId = mint();
-    let err = table
-        .list_team_calls(
-            &tenant,
-            &other_team,
-            &PageRequest::new(10, Some(cursor)).unwrap(),
-        )
-        .await
-        .unwrap_err();
-    assert!(matches!(
-        err,
-        StoreError::InvalidCursor(CursorError::Invalid)
-    ));
+    let second_page = PageRequest::new(10, first_cursor).unwrap();
+    let (other_tenant, other_team): (_, TeamId) = (fresh_tenant(), mint());
+    for (tenant, team) in [(&other_tenant, &team), (&tenant, &other_team)] {
+        let err = table.list_team_calls(tenant, team, &second_page).await;
+        assert!(matches!(
+            err.unwrap_err(),
+            StoreError::InvalidCursor(CursorError::Invalid)
+        ));
+    }
 }
 
 fn transcript_of_words(words: usize, canary: &str) -> Transcript {
@@ -346,42 +272,30 @@ fn transcript_of_words(words: usize, canary: &str) -> Transcript {
 async fn documents_are_encrypted_inline_or_in_s3_when_too_large_for_an_item() {
     let aws = LocalAws::connect().await;
     let (cipher, _) = aws.cipher(CachePolicy::default());
-    let vault = DocumentVault {
-        repository: &aws.adapters.table,
-        blobs: &aws.adapters.blobs,
-        envelope: &cipher,
-    };
+    let vault = aws.vault(&cipher);
     let tenant = fresh_tenant();
     let (small_call, large_call): (CallId, CallId) = (mint(), mint());
     let canary = "CANARY-7f3a-transcript-text";
 
     let small = transcript_of_words(300, canary);
-    vault
-        .put_transcript(&tenant, &small_call, 1, &small)
-        .await
-        .unwrap();
     let large = transcript_of_words(120_000, canary);
-    vault
-        .put_transcript(&tenant, &large_call, 1, &large)
-        .await
-        .unwrap();
+    for (call, transcript) in [(&small_call, &small), (&large_call, &large)] {
+        vault
+            .put_transcript(&tenant, call, 1, transcript)
+            .await
+            .unwrap();
+    }
 
     let table = &aws.adapters.table;
-    let stored_small = table
-        .get_document(&tenant, &small_call, DocumentKind::Transcript, 1)
-        .await
-        .unwrap()
-        .unwrap();
-    let StoredDocument::Inline(bytes) = stored_small else {
+    let stored = async |call: &CallId| {
+        let document = table.get_document(&tenant, call, DocumentKind::Transcript, 1);
+        document.await.unwrap().unwrap()
+    };
+    let StoredDocument::Inline(bytes) = stored(&small_call).await else {
         panic!("small document should be inline")
     };
     assert!(!String::from_utf8_lossy(&bytes).contains(canary));
-    let stored_large = table
-        .get_document(&tenant, &large_call, DocumentKind::Transcript, 1)
-        .await
-        .unwrap()
-        .unwrap();
-    let StoredDocument::Blob { key } = stored_large else {
+    let StoredDocument::Blob { key } = stored(&large_call).await else {
         panic!("large document should spill to S3")
     };
     assert!(key.starts_with(&format!("documents/{tenant}/")));
@@ -392,23 +306,13 @@ async fn documents_are_encrypted_inline_or_in_s3_when_too_large_for_an_item() {
         "plaintext in S3"
     );
 
-    let back_small: Transcript = vault
-        .get(&tenant, &small_call, DocumentKind::Transcript, 1)
-        .await
-        .unwrap()
-        .unwrap();
-    let back_large: Transcript = vault
-        .get(&tenant, &large_call, DocumentKind::Transcript, 1)
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(back_small, small);
-    assert_eq!(back_large, large);
-    let missing: Option<Transcript> = vault
-        .get(&tenant, &small_call, DocumentKind::Transcript, 2)
-        .await
-        .unwrap();
-    assert!(missing.is_none());
+    let read = async |call: &CallId, version| -> Option<Transcript> {
+        let document = vault.get(&tenant, call, DocumentKind::Transcript, version);
+        document.await.unwrap()
+    };
+    assert_eq!(read(&small_call, 1).await.unwrap(), small);
+    assert_eq!(read(&large_call, 1).await.unwrap(), large);
+    assert!(read(&small_call, 2).await.is_none());
 }
 
 #[tokio::test]
@@ -580,21 +484,14 @@ async fn audit_events_are_append_only_newest_first_and_tenant_bound() {
         ),
         "an event is never replaced"
     );
-    let first = table
-        .list(&tenant, &PageRequest::first(3).unwrap())
-        .await
-        .unwrap();
+    let pages = every_page(3, async |page| table.list(&tenant, &page).await).await;
+    let first = &pages[0];
     assert_eq!(first.items.len(), 3);
     assert_eq!(first.items[0].object, "/v1/teams/4", "newest first");
     let cursor = first.next.clone().unwrap();
-    let rest = table
-        .list(&tenant, &PageRequest::new(3, Some(cursor.clone())).unwrap())
-        .await
-        .unwrap();
-    let objects: Vec<_> = first
-        .items
+    let objects: Vec<_> = pages
         .iter()
-        .chain(&rest.items)
+        .flat_map(|page| &page.items)
         .map(|e| e.object.clone())
         .collect();
     assert_eq!(
@@ -604,18 +501,11 @@ async fn audit_events_are_append_only_newest_first_and_tenant_bound() {
             .map(|i| format!("/v1/teams/{i}"))
             .collect::<Vec<_>>()
     );
-    assert!(
-        table
-            .list(&other, &PageRequest::first(10).unwrap())
-            .await
-            .unwrap()
-            .items
-            .is_empty()
-    );
+    let others = table.list(&other, &PageRequest::first(10).unwrap()).await;
+    assert!(others.unwrap().items.is_empty());
+    let foreign = PageRequest::new(3, Some(cursor)).unwrap();
     assert!(matches!(
-        table
-            .list(&other, &PageRequest::new(3, Some(cursor)).unwrap())
-            .await,
+        table.list(&other, &foreign).await,
         Err(StoreError::InvalidCursor(_))
     ));
 }
@@ -627,31 +517,21 @@ async fn progress_records_use_optimistic_concurrency() {
     let table = &aws.adapters.table;
     let (tenant, rep) = (fresh_tenant(), UserId::parse("rep-7").unwrap());
     assert!(table.get_progress(&tenant, &rep).await.unwrap().is_none());
-    table
-        .put_progress(&tenant, &rep, 0, b"first")
-        .await
-        .unwrap();
-    // A writer that read before the first write loses, and changes nothing.
-    assert!(matches!(
-        table.put_progress(&tenant, &rep, 0, b"stale").await,
-        Err(StoreError::Conflict)
-    ));
-    assert_eq!(
-        table.get_progress(&tenant, &rep).await.unwrap(),
-        Some((1, b"first".to_vec()))
-    );
-    table
-        .put_progress(&tenant, &rep, 1, b"second")
-        .await
-        .unwrap();
-    assert!(matches!(
-        table.put_progress(&tenant, &rep, 1, b"stale").await,
-        Err(StoreError::Conflict)
-    ));
-    assert_eq!(
-        table.get_progress(&tenant, &rep).await.unwrap(),
-        Some((2, b"second".to_vec()))
-    );
+    for (read_at, written) in [(0, &b"first"[..]), (1, b"second")] {
+        table
+            .put_progress(&tenant, &rep, read_at, written)
+            .await
+            .unwrap();
+        // A writer that read before this write loses, and changes nothing.
+        assert!(matches!(
+            table.put_progress(&tenant, &rep, read_at, b"stale").await,
+            Err(StoreError::Conflict)
+        ));
+        assert_eq!(
+            table.get_progress(&tenant, &rep).await.unwrap(),
+            Some((read_at + 1, written.to_vec()))
+        );
+    }
     assert!(
         table
             .get_progress(&fresh_tenant(), &rep)
@@ -712,41 +592,18 @@ async fn usage_events_round_trip_newest_first_and_expired_ones_are_not_read() {
     for e in [&recent, &newer, &expired] {
         aws.adapters.table.record_view(e).await.unwrap();
     }
-    let views = aws
-        .adapters
-        .table
-        .views_of_user(&tenant, &user, now, &PageRequest::first(10).unwrap())
+    let table = &aws.adapters.table;
+    let views_of = async |user: &UserId, limit| {
+        every_item(limit, async |page| {
+            table.views_of_user(&tenant, user, now, &page).await
+        })
         .await
-        .unwrap()
-        .items;
-    assert_eq!(views, [newer.clone(), recent.clone()]);
+    };
+    assert_eq!(views_of(&user, 10).await, [newer.clone(), recent.clone()]);
     // A page at a time: the expired event is skipped wherever a page boundary falls.
-    let mut paged = Vec::new();
-    let mut page = PageRequest::first(1).unwrap();
-    loop {
-        let listed = aws
-            .adapters
-            .table
-            .views_of_user(&tenant, &user, now, &page)
-            .await
-            .unwrap();
-        paged.extend(listed.items);
-        match listed.next {
-            Some(next) => page = PageRequest::new(1, Some(next)).unwrap(),
-            None => break,
-        }
-    }
-    assert_eq!(paged, [newer, recent]);
+    assert_eq!(views_of(&user, 1).await, [newer, recent]);
     let other = callcoach_shared::ids::UserId::parse("someone-else").unwrap();
-    assert!(
-        aws.adapters
-            .table
-            .views_of_user(&tenant, &other, now, &PageRequest::first(10).unwrap())
-            .await
-            .unwrap()
-            .items
-            .is_empty()
-    );
+    assert!(views_of(&other, 10).await.is_empty());
 }
 
 /// Where the reaper's scheduled run stopped is kept in the table, and cleared.
@@ -789,49 +646,24 @@ async fn idempotency_claims_are_released_and_completed_only_by_their_owner() {
     );
     // Past the first claim's in-progress expiry, a duplicate delivery takes over.
     let later = now + time::Duration::seconds(5);
-    assert_eq!(
-        table
-            .claim(
-                &record,
-                "second",
-                later,
-                later + time::Duration::minutes(6),
-                day
-            )
-            .await
-            .unwrap(),
-        Claim::Acquired
-    );
+    let claim_later = async |record: &IdempotencyKey<'_>, owner: &str| {
+        let in_progress_until = later + time::Duration::minutes(6);
+        let claim = table.claim(record, owner, later, in_progress_until, day);
+        claim.await.unwrap()
+    };
+    assert_eq!(claim_later(&record, "second").await, Claim::Acquired);
     // The first finishes or fails late: neither touches the second's record.
     table.release(&record, "first").await.unwrap();
     assert!(!table.complete(&record, "first").await.unwrap());
     assert_eq!(
-        table
-            .claim(
-                &record,
-                "third",
-                later,
-                later + time::Duration::minutes(6),
-                day
-            )
-            .await
-            .unwrap(),
+        claim_later(&record, "third").await,
         Claim::InProgress,
         "the second still holds it"
     );
     assert!(table.complete(&record, "second").await.unwrap());
     table.release(&record, "second").await.unwrap();
     assert_eq!(
-        table
-            .claim(
-                &record,
-                "third",
-                later,
-                later + time::Duration::minutes(6),
-                day
-            )
-            .await
-            .unwrap(),
+        claim_later(&record, "third").await,
         Claim::AlreadyDone,
         "a completed record is not released"
     );
@@ -841,19 +673,7 @@ async fn idempotency_claims_are_released_and_completed_only_by_their_owner() {
         ..record.clone()
     };
     assert!(!table.complete(&other, "second").await.unwrap());
-    assert_eq!(
-        table
-            .claim(
-                &other,
-                "fourth",
-                later,
-                later + time::Duration::minutes(6),
-                day
-            )
-            .await
-            .unwrap(),
-        Claim::Acquired
-    );
+    assert_eq!(claim_later(&other, "fourth").await, Claim::Acquired);
 }
 
 /// Export job records round-trip with their states, are written again only at the version
@@ -875,15 +695,14 @@ async fn export_jobs_round_trip_and_go_with_their_workspace() {
         ExportScope::Workspace,
         now,
     );
+    let export_id = job.export_id.clone();
+    let stored = async |tenant| table.get_export_job(tenant, &export_id).await.unwrap();
     table.create_export_job(&job).await.unwrap();
     assert!(matches!(
         table.create_export_job(&job).await,
         Err(StoreError::AlreadyExists)
     ));
-    assert_eq!(
-        table.get_export_job(&tenant, &job.export_id).await.unwrap(),
-        Some(job.clone())
-    );
+    assert_eq!(stored(&tenant).await, Some(job.clone()));
     let stale = job.clone();
     job.state = ExportState::Ready;
     job.key = Some(format!("exports/{tenant}/{}.json", job.export_id));
@@ -894,19 +713,13 @@ async fn export_jobs_round_trip_and_go_with_their_workspace() {
     job.finished_at = Some(now);
     table.update_export_job(&job).await.unwrap();
     job.version += 1;
-    assert_eq!(
-        table.get_export_job(&tenant, &job.export_id).await.unwrap(),
-        Some(job.clone())
-    );
+    assert_eq!(stored(&tenant).await, Some(job.clone()));
     // A delivery holding the version before loses: nothing is written.
     assert!(matches!(
         table.update_export_job(&stale).await,
         Err(StoreError::Conflict)
     ));
-    assert_eq!(
-        table.get_export_job(&other, &job.export_id).await.unwrap(),
-        None
-    );
+    assert_eq!(stored(&other).await, None);
     let item = aws_sdk_dynamodb::Client::new(&aws.sdk)
         .get_item()
         .table_name(&aws.resources.table_name)
@@ -929,19 +742,13 @@ async fn export_jobs_round_trip_and_go_with_their_workspace() {
     );
     assert_eq!(table.delete_export_jobs(&other).await.unwrap(), 0);
     assert_eq!(table.delete_export_jobs(&tenant).await.unwrap(), 1);
-    assert_eq!(
-        table.get_export_job(&tenant, &job.export_id).await.unwrap(),
-        None
-    );
+    assert_eq!(stored(&tenant).await, None);
     // Gone with its workspace: a delivery still at work cannot write it back.
     assert!(matches!(
         table.update_export_job(&job).await,
         Err(StoreError::Conflict)
     ));
-    assert_eq!(
-        table.get_export_job(&tenant, &job.export_id).await.unwrap(),
-        None
-    );
+    assert_eq!(stored(&tenant).await, None);
 }
 
 /// Quota counters are conditional adds: concurrent requests never pass a limit together, a
@@ -961,25 +768,14 @@ async fn quota_counters_never_pass_their_limit_under_concurrent_spends() {
         .filter(|r| *r.as_ref().unwrap())
         .count();
     assert_eq!(granted, 5);
-    assert!(
-        !table
-            .add_within_limit(&tenant, "bytes", "2026-12", 11, 10, ends)
-            .await
-            .unwrap()
-    );
-    assert!(
-        table
-            .add_within_limit(&tenant, "bytes", "2026-12", 10, 10, ends)
-            .await
-            .unwrap()
-    );
+    let spend = async |meter, period, amount, limit| {
+        let added = table.add_within_limit(&tenant, meter, period, amount, limit, ends);
+        added.await.unwrap()
+    };
+    assert!(!spend("bytes", "2026-12", 11, 10).await);
+    assert!(spend("bytes", "2026-12", 10, 10).await);
     assert_eq!(table.delete_quota_counters(&tenant).await.unwrap(), 2);
-    assert!(
-        table
-            .add_within_limit(&tenant, "calls", "2026-12-01", 5, 5, ends)
-            .await
-            .unwrap()
-    );
+    assert!(spend("calls", "2026-12-01", 5, 5).await);
 }
 
 /// The audit trail's key holds the event's time: system events stamped with a stable time
@@ -1078,11 +874,7 @@ async fn practice_answers_written_at_once_are_all_kept_on_dynamodb() {
     }
     let highlight = analysis.highlights[0].highlight_id.as_str().to_owned();
     let (cipher, _) = aws.cipher(CachePolicy::default());
-    let vault = DocumentVault {
-        repository: &aws.adapters.table,
-        blobs: &aws.adapters.blobs,
-        envelope: &cipher,
-    };
+    let vault = aws.vault(&cipher);
     let rep = UserId::parse("rep-1").unwrap();
     let writes = (0..6).map(|n| {
         let (vault, analysis, highlight, rep) = (&vault, &analysis, &highlight, &rep);

@@ -14,9 +14,8 @@ use callcoach_shared::domain::transcript::Transcript;
 use callcoach_shared::fakes::kit::lambda::s3_notification;
 use callcoach_shared::fakes::kit::media::wav_recording;
 use callcoach_shared::fakes::transcribe_output;
-use callcoach_shared::ports::{AgeIndex, BlobStore, CallRepository, DocumentKind, RetentionStore};
+use callcoach_shared::ports::{AgeIndex, BlobStore, DocumentKind, RetentionStore};
 use callcoach_shared::system::SystemClock;
-use callcoach_shared::usecases::documents::DocumentVault;
 use callcoach_shared::usecases::transcribe::{JobState, TranscribeJobs, output_key};
 use callcoach_shared::usecases::transcribed::TranscriptSink;
 use callcoach_shared::usecases::waiting::{Deadlines, WaitingSweep};
@@ -96,20 +95,10 @@ impl Rig {
                     .unwrap();
             assert!(answer.batch_item_failures.is_empty());
         }
-        let call = self.reload(&call).await;
+        let call = self.aws.stored(&call).await;
         assert_eq!(call.status, CallStatus::Transcribing);
         let job = call.transcription.as_ref().unwrap().job_id.clone().unwrap();
         (call, job)
-    }
-
-    async fn reload(&self, call: &Call) -> Call {
-        self.aws
-            .adapters
-            .table
-            .get_call(&call.tenant_id, &call.call_id)
-            .await
-            .unwrap()
-            .unwrap()
     }
 
     /// The job's output, where the service writes it.
@@ -152,23 +141,28 @@ impl Rig {
         )
     }
 
+    /// The call failed, for a reason that says `why`.
+    async fn assert_failed(&self, call: &Call, why: &str) {
+        let failed = self.aws.stored(call).await;
+        assert_eq!(failed.status, CallStatus::Failed);
+        assert!(failed.failure_reason.unwrap().contains(why));
+    }
+
     /// The transcript stored for the call, one scoring job, and no raw output left.
     async fn assert_transcribed(&self, call: &Call, job: &str) {
-        let stored = self.reload(call).await;
+        let stored = self.aws.stored(call).await;
         assert_eq!(
             (stored.status, stored.transcript_version),
             (CallStatus::Transcribed, 1)
         );
         let (reader, _) = self.aws.cipher(CachePolicy::default());
-        let transcript: Transcript = DocumentVault {
-            repository: &self.aws.adapters.table,
-            blobs: &self.aws.adapters.blobs,
-            envelope: &reader,
-        }
-        .get(&call.tenant_id, &call.call_id, DocumentKind::Transcript, 1)
-        .await
-        .unwrap()
-        .unwrap();
+        let transcript: Transcript = self
+            .aws
+            .vault(&reader)
+            .get(&call.tenant_id, &call.call_id, DocumentKind::Transcript, 1)
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!(transcript.speakers.len(), 2);
         assert_eq!(transcript.utterances.len(), 3);
         assert!(
@@ -185,11 +179,13 @@ impl Rig {
     }
 }
 
-fn job_event(job: &str) -> serde_json::Value {
-    json!({"version": "0", "id": "e1", "detail-type": "Transcribe Job State Change",
+/// The EventBridge event of `job`'s completion, as the callback function is invoked with it.
+fn job_event(job: &str) -> LambdaEvent<serde_json::Value> {
+    let event = json!({"version": "0", "id": "e1", "detail-type": "Transcribe Job State Change",
         "source": "aws.transcribe", "account": "123456789012", "time": "2026-11-23T10:00:00Z",
         "region": "us-east-1", "resources": [],
-        "detail": {"TranscriptionJobName": job, "TranscriptionJobStatus": "COMPLETED"}})
+        "detail": {"TranscriptionJobName": job, "TranscriptionJobStatus": "COMPLETED"}});
+    LambdaEvent::new(event, lambda_context())
 }
 
 #[tokio::test]
@@ -198,6 +194,23 @@ async fn recordings_go_through_amazon_transcribe_by_event_or_by_sweep() {
     the_event_finishes_the_job(&rig).await;
     the_sweep_finishes_a_job_whose_event_never_came(&rig).await;
     a_lost_job_fails_its_call_at_the_deadline(&rig).await;
+}
+
+/// The waiting-call sweep over the callback function's ports.
+fn sweep_over<S, B, E, Q, C>(
+    deps: &Deps<S, B, E, Q, C>,
+    deadlines: Deadlines,
+) -> WaitingSweep<'_, S, B, E, Q, C> {
+    WaitingSweep {
+        sink: TranscriptSink {
+            store: &deps.store,
+            blobs: &deps.blobs,
+            envelope: &deps.envelope,
+            queue: &deps.scoring_queue,
+            clock: &deps.clock,
+        },
+        deadlines,
+    }
 }
 
 /// The service never finishes the job: past the transcription deadline the call fails with a
@@ -224,16 +237,7 @@ async fn a_lost_job_fails_its_call_at_the_deadline(rig: &Rig) {
     assert_eq!(waiting().await, 1, "a submitted call waits, in the index");
 
     let (deps, _) = rig.callback();
-    let sweep = |deadlines| WaitingSweep {
-        sink: TranscriptSink {
-            store: &deps.store,
-            blobs: &deps.blobs,
-            envelope: &deps.envelope,
-            queue: &deps.scoring_queue,
-            clock: &deps.clock,
-        },
-        deadlines,
-    };
+    let sweep = |deadlines| sweep_over(&deps, deadlines);
     let on_time = sweep(Deadlines::default())
         .run_in(&call.tenant_id)
         .await
@@ -248,14 +252,7 @@ async fn a_lost_job_fails_its_call_at_the_deadline(rig: &Rig) {
     .await
     .unwrap();
     assert_eq!(overdue.failed, 1);
-    let failed = rig.reload(&call).await;
-    assert_eq!(failed.status, CallStatus::Failed);
-    assert!(
-        failed
-            .failure_reason
-            .unwrap()
-            .contains("upload the recording again")
-    );
+    rig.assert_failed(&call, "upload the recording again").await;
     assert_eq!(
         waiting().await,
         0,
@@ -264,14 +261,10 @@ async fn a_lost_job_fails_its_call_at_the_deadline(rig: &Rig) {
 
     rig.write_output(&job).await;
     let (deps, transcribe) = rig.callback();
-    handle_event(
-        &deps,
-        &transcribe,
-        LambdaEvent::new(job_event(&job), lambda_context()),
-    )
-    .await
-    .unwrap();
-    assert_eq!(rig.reload(&call).await.status, CallStatus::Failed);
+    handle_event(&deps, &transcribe, job_event(&job))
+        .await
+        .unwrap();
+    assert_eq!(rig.aws.stored(&call).await.status, CallStatus::Failed);
     assert!(messages_on(&rig.sqs, &rig.scoring_url).await.is_empty());
 }
 
@@ -305,26 +298,18 @@ async fn the_event_finishes_the_job(rig: &Rig) {
     // Events may come before the service says "completed" when asked: those change nothing.
     let (deps, transcribe) = rig.callback();
     for _ in 0..5 {
-        handle_event(
-            &deps,
-            &transcribe,
-            LambdaEvent::new(job_event(&job), lambda_context()),
-        )
-        .await
-        .unwrap();
-        if rig.reload(&call).await.status == CallStatus::Transcribed {
+        handle_event(&deps, &transcribe, job_event(&job))
+            .await
+            .unwrap();
+        if rig.aws.stored(&call).await.status == CallStatus::Transcribed {
             break;
         }
     }
     rig.assert_transcribed(&call, &job).await;
     // A replayed event: nothing more.
-    let answer = handle_event(
-        &deps,
-        &transcribe,
-        LambdaEvent::new(job_event(&job), lambda_context()),
-    )
-    .await
-    .unwrap();
+    let answer = handle_event(&deps, &transcribe, job_event(&job))
+        .await
+        .unwrap();
     assert!(
         answer["outcome"].as_str().unwrap().starts_with("Ignored"),
         "{answer}"
@@ -401,25 +386,17 @@ async fn a_call_left_in_scoring_is_retried_once_then_failed_on_dynamodb() {
             .unwrap();
     }
     let (deps, _) = rig.callback();
-    let sweep = WaitingSweep {
-        sink: TranscriptSink {
-            store: &deps.store,
-            blobs: &deps.blobs,
-            envelope: &deps.envelope,
-            queue: &deps.scoring_queue,
-            clock: &deps.clock,
-        },
-        deadlines: Deadlines {
-            scoring: time::Duration::ZERO,
-            ..Deadlines::default()
-        },
+    let overdue = Deadlines {
+        scoring: time::Duration::ZERO,
+        ..Deadlines::default()
     };
+    let sweep = sweep_over(&deps, overdue);
     let first = sweep.run_in(&call.tenant_id).await.unwrap();
     assert_eq!((first.retried, first.failed), (1, 0));
     let queued = take_messages(&rig.sqs, &rig.scoring_url).await;
     assert_eq!(queued.len(), 1);
     assert!(queued[0].contains(call.call_id.as_str()), "{queued:?}");
-    let retried = rig.reload(&call).await;
+    let retried = rig.aws.stored(&call).await;
     assert_eq!(
         (retried.status, retried.waiting_retries),
         (CallStatus::Scoring, 1)
@@ -427,13 +404,6 @@ async fn a_call_left_in_scoring_is_retried_once_then_failed_on_dynamodb() {
 
     let second = sweep.run_in(&call.tenant_id).await.unwrap();
     assert_eq!((second.retried, second.failed), (0, 1));
-    let failed = rig.reload(&call).await;
-    assert_eq!(failed.status, CallStatus::Failed);
-    assert!(
-        failed
-            .failure_reason
-            .unwrap()
-            .contains("scoring did not finish")
-    );
+    rig.assert_failed(&call, "scoring did not finish").await;
     assert!(take_messages(&rig.sqs, &rig.scoring_url).await.is_empty());
 }

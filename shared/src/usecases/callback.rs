@@ -391,10 +391,7 @@ mod tests {
                 transcript_version: 1
             }
         );
-        let stored = rig.stored(&call).await;
-        assert_eq!(stored.status, CallStatus::Transcribed);
-        assert!(stored.transcription.unwrap().completed_at.is_some());
-        assert_eq!(rig.queue.messages().len(), 1);
+        rig.assert_transcribed_and_queued(&call).await;
     }
 
     #[tokio::test]

@@ -113,46 +113,32 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::fakes::{InMemoryStore, ManualClock};
-    use crate::system::RandomIds;
+    use crate::fakes::kit::rig::FakePorts;
     use time::macros::datetime;
 
-    fn new_call() -> NewCall {
-        NewCall {
-            team_id: RandomIds.mint(),
-            rep_id: UserId::parse("rep-1").unwrap(),
-            title: "Intro".into(),
-            call_type: CallType::Discovery,
-            company_domain: None,
-            buyer_persona: None,
-        }
+    /// The ports, and a call of a workspace `acme` awaiting its upload.
+    async fn awaiting_upload() -> (FakePorts, Call) {
+        let rig = FakePorts::at(datetime!(2026-01-01 0:00 UTC));
+        let call = rig.call(&TenantId::parse("acme").unwrap()).await;
+        (rig, call)
     }
 
     #[tokio::test]
     async fn a_stale_copy_cannot_undo_a_change_made_since_it_was_read() {
-        let store = InMemoryStore::default();
-        let clock = ManualClock::at(datetime!(2026-01-01 0:00 UTC));
-        let tenant = TenantId::parse("acme").unwrap();
-        let call = create_call(&store, &clock, &RandomIds, &tenant, new_call())
-            .await
-            .unwrap();
+        let (rig, call) = awaiting_upload().await;
 
         // Two writers read the same call; the second write must fail, whatever it changed.
         let mut first = call.clone();
         let mut second = call.clone();
         first.legal_hold = true;
-        store.save_call(&mut first).await.unwrap();
+        rig.store.save_call(&mut first).await.unwrap();
         assert_eq!(first.version, call.version + 1);
         second
-            .transition(CallStatus::Uploaded, clock.now())
+            .transition(CallStatus::Uploaded, rig.clock.now())
             .unwrap();
-        let err = store.save_call(&mut second).await.unwrap_err();
+        let err = rig.store.save_call(&mut second).await.unwrap_err();
         assert!(matches!(err, StoreError::StaleTransition { .. }));
-        let stored = store
-            .get_call(&tenant, &call.call_id)
-            .await
-            .unwrap()
-            .unwrap();
+        let stored = rig.stored(&call).await;
         assert_eq!(
             (stored.status, stored.legal_hold),
             (CallStatus::AwaitingUpload, true)
@@ -161,15 +147,10 @@ mod tests {
 
     #[tokio::test]
     async fn an_update_from_an_old_copy_decides_again_from_the_stored_call() {
-        let store = InMemoryStore::default();
-        let clock = ManualClock::at(datetime!(2026-01-01 0:00 UTC));
-        let tenant = TenantId::parse("acme").unwrap();
-        let mut stale = create_call(&store, &clock, &RandomIds, &tenant, new_call())
-            .await
-            .unwrap();
+        let (rig, mut stale) = awaiting_upload().await;
         // A hold lands after the deleter read the call.
         let mut holder = stale.clone();
-        CallLifecycle::new(&store, Mover::Api)
+        CallLifecycle::new(&rig.store, Mover::Api)
             .update(&mut holder, |c| {
                 c.legal_hold = true;
                 Ok::<_, StoreError>(Change::Write(()))
@@ -177,24 +158,20 @@ mod tests {
             .await
             .unwrap();
         let mut decided_on = Vec::new();
-        let deleted = CallLifecycle::new(&store, Mover::Api)
+        let deleted = CallLifecycle::new(&rig.store, Mover::Api)
             .update(&mut stale, |c| {
                 decided_on.push(c.legal_hold);
                 if c.legal_hold {
                     return Ok::<_, StoreError>(Change::Keep(false));
                 }
-                c.transition(CallStatus::Deleted, clock.now()).unwrap();
+                c.transition(CallStatus::Deleted, rig.clock.now()).unwrap();
                 Ok(Change::Write(true))
             })
             .await
             .unwrap();
         assert_eq!((deleted, decided_on), (false, vec![false, true]));
         assert_eq!(stale, holder, "the caller's copy is the stored call");
-        let stored = store
-            .get_call(&tenant, &stale.call_id)
-            .await
-            .unwrap()
-            .unwrap();
+        let stored = rig.stored(&stale).await;
         assert_eq!(
             (stored.status, stored.legal_hold),
             (CallStatus::AwaitingUpload, true)
@@ -203,22 +180,13 @@ mod tests {
 
     #[tokio::test]
     async fn illegal_transition_writes_nothing() {
-        let store = InMemoryStore::default();
-        let clock = ManualClock::at(datetime!(2026-01-01 0:00 UTC));
-        let tenant = TenantId::parse("acme").unwrap();
-        let mut call = create_call(&store, &clock, &RandomIds, &tenant, new_call())
-            .await
-            .unwrap();
-        let err = CallLifecycle::new(&store, Mover::Api)
-            .move_to(&mut call, CallStatus::Scored, clock.now())
+        let (rig, mut call) = awaiting_upload().await;
+        let err = CallLifecycle::new(&rig.store, Mover::Api)
+            .move_to(&mut call, CallStatus::Scored, rig.clock.now())
             .await
             .unwrap_err();
         assert!(matches!(err, CallError::Illegal(_)));
-        let stored = store
-            .get_call(&tenant, &call.call_id)
-            .await
-            .unwrap()
-            .unwrap();
+        let stored = rig.stored(&call).await;
         assert_eq!(stored.status, CallStatus::AwaitingUpload);
         assert_eq!(stored.version, 0);
     }

@@ -459,11 +459,11 @@ mod tests {
     use crate::fakes::kit::seed::seed_data_key;
 
     use crate::domain::usage::UsageEvent;
-    use crate::fakes::{InMemoryStore, ManualClock};
+    use crate::fakes::{InMemoryBlobStore, InMemoryStore, ManualClock};
     use crate::ports::{BlobStore, IdGenerator, PlaybookRepository, ProgressRepository, UsageLog};
     use crate::system::RandomIds;
     use crate::usecases::calls::{NewCall, create_call};
-    use crate::usecases::reaper::Reaper;
+    use crate::usecases::reaper::{ReapReport, Reaper};
 
     const NOW: OffsetDateTime = datetime!(2026-11-23 3:00 UTC);
 
@@ -594,6 +594,67 @@ mod tests {
                 .is_some()
         }
 
+        async fn has_team(&self, team: &TeamId) -> bool {
+            let stored = self.store.get_team(&self.tenant, team).await.unwrap();
+            stored.is_some()
+        }
+
+        async fn has_playbook(&self, team: &TeamId) -> bool {
+            let stored = self.store.get_playbook(&self.tenant, team).await.unwrap();
+            stored.is_some()
+        }
+
+        async fn members(&self, team: &TeamId) -> usize {
+            let members = self.store.members_of_team(&self.tenant, team).await;
+            members.unwrap().len()
+        }
+
+        /// `rep`'s deletion, asked for by an admin.
+        async fn delete_user(&self, rep: &str) -> Result<Deleted, DeletionError> {
+            delete_user(&self.store, &self.tenant, &user(rep), &user("admin"), NOW).await
+        }
+
+        /// How many teams `rep` is a member of.
+        async fn teams_of(&self, rep: &str) -> usize {
+            let teams = self
+                .store
+                .memberships_of_user(&self.tenant, &user(rep))
+                .await;
+            teams.unwrap().len()
+        }
+
+        async fn is_admin(&self, who: &str) -> bool {
+            let admins = self.store.admins(&self.tenant).await.unwrap();
+            admins.contains(&user(who))
+        }
+
+        async fn is_known(&self, who: &str) -> bool {
+            let known = self.store.known_users(&self.tenant).await.unwrap();
+            known.contains(&user(who))
+        }
+
+        async fn record(&self) -> Tenant {
+            self.store.get_tenant(&self.tenant).await.unwrap().unwrap()
+        }
+
+        async fn has_data_key(&self) -> bool {
+            let latest = self
+                .store
+                .latest_data_key(&self.tenant, DataCategory::Transcripts);
+            latest.await.unwrap().is_some()
+        }
+
+        /// A reaper run at `at`.
+        async fn reap_at(&self, blobs: &InMemoryBlobStore, at: OffsetDateTime) -> ReapReport {
+            let clock = ManualClock::at(at);
+            let reaper = Reaper {
+                store: &self.store,
+                blobs,
+                clock: &clock,
+            };
+            reaper.run(None, false, || true).await.unwrap()
+        }
+
         async fn views(&self, rep: &str) -> usize {
             self.store
                 .views_of_user(
@@ -612,9 +673,7 @@ mod tests {
     #[tokio::test]
     async fn deleting_a_user_takes_their_calls_and_records_and_leaves_the_team() {
         let w = Workspace::new("acme").await;
-        let done = delete_user(&w.store, &w.tenant, &user("r1"), &user("admin"), NOW)
-            .await
-            .unwrap();
+        let done = w.delete_user("r1").await.unwrap();
         assert_eq!(done.calls, 2, "r1's calls in both teams");
         let calls = w.calls();
         assert_eq!(
@@ -632,48 +691,17 @@ mod tests {
             2,
             "other reps' calls untouched"
         );
-        assert!(
-            w.store
-                .memberships_of_user(&w.tenant, &user("r1"))
-                .await
-                .unwrap()
-                .is_empty()
-        );
+        assert_eq!(w.teams_of("r1").await, 0);
         assert!(!w.has_progress("r1").await && w.views("r1").await == 0);
         assert!(w.has_progress("r2").await && w.views("r2").await == 1);
-        assert!(
-            !w.store
-                .known_users(&w.tenant)
-                .await
-                .unwrap()
-                .contains(&user("r1"))
-        );
+        assert!(!w.is_known("r1").await);
         // What belongs to the team stays.
-        assert!(
-            w.store
-                .get_team(&w.tenant, &w.west)
-                .await
-                .unwrap()
-                .is_some()
-        );
-        assert!(
-            w.store
-                .get_playbook(&w.tenant, &w.west)
-                .await
-                .unwrap()
-                .is_some()
-        );
-        assert_eq!(
-            w.store
-                .members_of_team(&w.tenant, &w.west)
-                .await
-                .unwrap()
-                .len(),
-            2
-        );
+        assert!(w.has_team(&w.west).await);
+        assert!(w.has_playbook(&w.west).await);
+        assert_eq!(w.members(&w.west).await, 2);
         // Done: a repeat finds nothing to delete.
         assert!(matches!(
-            delete_user(&w.store, &w.tenant, &user("r1"), &user("admin"), NOW).await,
+            w.delete_user("r1").await,
             Err(DeletionError::NotFound)
         ));
     }
@@ -692,7 +720,7 @@ mod tests {
         w.store.save_call(&mut held).await.unwrap();
         let before = w.calls();
         assert!(matches!(
-            delete_user(&w.store, &w.tenant, &user("r1"), &user("admin"), NOW).await,
+            w.delete_user("r1").await,
             Err(DeletionError::LegalHold)
         ));
         let team = if held.team_id == w.west {
@@ -710,7 +738,7 @@ mod tests {
         ));
         assert_eq!(w.calls(), before, "nothing changed");
         assert!(w.has_progress("r1").await);
-        let tenant = w.store.get_tenant(&w.tenant).await.unwrap().unwrap();
+        let tenant = w.record().await;
         assert_eq!(tenant.state, AccountState::Active);
     }
 
@@ -721,27 +749,9 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(done.calls, 2);
-        assert!(
-            w.store
-                .get_team(&w.tenant, &w.east)
-                .await
-                .unwrap()
-                .is_none()
-        );
-        assert!(
-            w.store
-                .get_playbook(&w.tenant, &w.east)
-                .await
-                .unwrap()
-                .is_none()
-        );
-        assert!(
-            w.store
-                .members_of_team(&w.tenant, &w.east)
-                .await
-                .unwrap()
-                .is_empty()
-        );
+        assert!(!w.has_team(&w.east).await);
+        assert!(!w.has_playbook(&w.east).await);
+        assert_eq!(w.members(&w.east).await, 0);
         let live: Vec<_> = w
             .store
             .calls_of_tenant(&w.tenant)
@@ -751,14 +761,7 @@ mod tests {
             .collect();
         assert_eq!(live, vec![w.west.clone(), w.west.clone()]);
         // r1 is still in west; the members' own records stay.
-        assert_eq!(
-            w.store
-                .memberships_of_user(&w.tenant, &user("r1"))
-                .await
-                .unwrap()
-                .len(),
-            1
-        );
+        assert_eq!(w.teams_of("r1").await, 1);
         assert!(w.has_progress("r3").await);
         assert!(matches!(
             delete_team(&w.store, &w.tenant, &w.east, NOW).await,
@@ -778,7 +781,7 @@ mod tests {
         // An owner holds one of r1's calls between the deletion's hold check and its write.
         w.store
             .interleave_next_call_write(|call| call.legal_hold = true);
-        let asked = delete_user(&w.store, &w.tenant, &user("r1"), &user("admin"), NOW).await;
+        let asked = w.delete_user("r1").await;
         assert!(matches!(asked, Err(DeletionError::LegalHold)), "{asked:?}");
         let held: Vec<_> = w
             .store
@@ -788,38 +791,16 @@ mod tests {
             .collect();
         assert_eq!(held.len(), 1);
         assert_ne!(held[0].status, CallStatus::Deleted, "the held call stays");
-        assert!(
-            w.store
-                .admins(&w.tenant)
-                .await
-                .unwrap()
-                .contains(&user("r1")),
-            "still an admin"
-        );
-        assert_eq!(
-            w.store
-                .memberships_of_user(&w.tenant, &user("r1"))
-                .await
-                .unwrap()
-                .len(),
-            2
-        );
+        assert!(w.is_admin("r1").await, "still an admin");
+        assert_eq!(w.teams_of("r1").await, 2);
         assert!(w.has_progress("r1").await && w.views("r1").await > 0);
 
         // Lifted: asking again finishes the deletion.
         let mut lifted = held[0].clone();
         lifted.legal_hold = false;
         w.store.save_call(&mut lifted).await.unwrap();
-        delete_user(&w.store, &w.tenant, &user("r1"), &user("admin"), NOW)
-            .await
-            .unwrap();
-        assert!(
-            !w.store
-                .admins(&w.tenant)
-                .await
-                .unwrap()
-                .contains(&user("r1"))
-        );
+        w.delete_user("r1").await.unwrap();
+        assert!(!w.is_admin("r1").await);
         assert!(!w.has_progress("r1").await);
     }
 
@@ -829,9 +810,7 @@ mod tests {
         let logs = crate::fakes::CapturedLogs::default();
         let _guard = logs.during();
         let w = Workspace::new("acme").await;
-        delete_user(&w.store, &w.tenant, &user("r2"), &user("admin"), NOW)
-            .await
-            .unwrap();
+        w.delete_user("r2").await.unwrap();
         delete_team(&w.store, &w.tenant, &w.east, NOW)
             .await
             .unwrap();
@@ -860,15 +839,8 @@ mod tests {
         let w = Workspace::new("acme").await;
         seed_data_key(&w.store, &w.tenant, DataCategory::Transcripts, 1, NOW).await;
         delete_workspace(&w.store, &w.tenant, NOW).await.unwrap();
-        let has_key = async |t: &TenantId| {
-            w.store
-                .latest_data_key(t, DataCategory::Transcripts)
-                .await
-                .unwrap()
-                .is_some()
-        };
-        assert!(!has_key(&w.tenant).await, "shredded at once");
-        let record = w.store.get_tenant(&w.tenant).await.unwrap().unwrap();
+        assert!(!w.has_data_key().await, "shredded at once");
+        let record = w.record().await;
         assert_eq!(
             (record.state, record.state_since),
             (AccountState::Deleted, Some(NOW))
@@ -884,8 +856,7 @@ mod tests {
         };
         assert_eq!(shredded(&w.store), 1);
 
-        let clock = ManualClock::at(NOW + Duration::HOUR);
-        let blobs = crate::fakes::InMemoryBlobStore::default();
+        let blobs = InMemoryBlobStore::default();
         // An export the API could not finish before the deletion.
         let export = format!("exports/{}/unfinished.json", w.tenant);
         let upload = blobs
@@ -893,12 +864,7 @@ mod tests {
             .await
             .unwrap();
         blobs.put_part(&upload, 1, b"{".to_vec()).await.unwrap();
-        let reaper = Reaper {
-            store: &w.store,
-            blobs: &blobs,
-            clock: &clock,
-        };
-        let report = reaper.run(None, false, || true).await.unwrap();
+        let report = w.reap_at(&blobs, NOW + Duration::HOUR).await;
         assert_eq!(report.accounts_destroyed, 1);
         assert_eq!(blobs.open_uploads(), 0, "its unfinished export is aborted");
         assert!(w.store.calls_of_tenant(&w.tenant).is_empty());
@@ -907,14 +873,8 @@ mod tests {
         for rep in ["r1", "r2", "r3"] {
             assert!(!w.has_progress(rep).await && w.views(rep).await == 0);
         }
-        assert!(
-            w.store
-                .get_playbook(&w.tenant, &w.west)
-                .await
-                .unwrap()
-                .is_none()
-        );
-        let record = w.store.get_tenant(&w.tenant).await.unwrap().unwrap();
+        assert!(!w.has_playbook(&w.west).await);
+        let record = w.record().await;
         assert_eq!(record.state, AccountState::Destroyed);
         // The audit trail stays: the proof of the deletion.
         assert_eq!(shredded(&w.store), 1);
@@ -925,13 +885,6 @@ mod tests {
         let _serial = SHREDDING.lock().await;
         let w = Workspace::new("acme").await;
         seed_data_key(&w.store, &w.tenant, DataCategory::Transcripts, 1, NOW).await;
-        let has_key = async || {
-            w.store
-                .latest_data_key(&w.tenant, DataCategory::Transcripts)
-                .await
-                .unwrap()
-                .is_some()
-        };
         let grace = Duration::hours(72);
         let admin = user("admin");
         let asked = request_workspace_deletion(&w.store, &w.tenant, &admin, NOW, grace)
@@ -941,9 +894,12 @@ mod tests {
             panic!("{asked:?}")
         };
         assert_eq!(pending.shred_at, NOW + grace);
-        let record = w.store.get_tenant(&w.tenant).await.unwrap().unwrap();
+        let record = w.record().await;
         assert!(record.is_closed(), "locked at once");
-        assert!(has_key().await, "not shredded during the grace period");
+        assert!(
+            w.has_data_key().await,
+            "not shredded during the grace period"
+        );
         // Asking again answers the same pending deletion.
         let again =
             request_workspace_deletion(&w.store, &w.tenant, &admin, NOW + Duration::HOUR, grace)
@@ -952,24 +908,14 @@ mod tests {
         assert_eq!(again, WorkspaceDeletion::Pending(pending.clone()));
 
         // A reaper run inside the grace period destroys nothing; cancelling restores it all.
-        let blobs = crate::fakes::InMemoryBlobStore::default();
-        let run_at = async |at: OffsetDateTime| {
-            let clock = ManualClock::at(at);
-            Reaper {
-                store: &w.store,
-                blobs: &blobs,
-                clock: &clock,
-            }
-            .run(None, false, || true)
-            .await
-            .unwrap()
-        };
+        let blobs = InMemoryBlobStore::default();
+        let run_at = async |at| w.reap_at(&blobs, at).await;
         let early = run_at(NOW + grace - Duration::SECOND).await;
         assert_eq!(early.accounts_destroyed, 0);
         cancel_workspace_deletion(&w.store, &w.tenant, NOW + Duration::HOUR)
             .await
             .unwrap();
-        let record = w.store.get_tenant(&w.tenant).await.unwrap().unwrap();
+        let record = w.record().await;
         assert!(!record.is_closed() && record.state == AccountState::Active);
         assert!(matches!(
             cancel_workspace_deletion(&w.store, &w.tenant, NOW).await,
@@ -987,8 +933,8 @@ mod tests {
         ));
         let due = run_at(NOW + grace).await;
         assert_eq!(due.accounts_destroyed, 1);
-        assert!(!has_key().await, "shredded");
-        let record = w.store.get_tenant(&w.tenant).await.unwrap().unwrap();
+        assert!(!w.has_data_key().await, "shredded");
+        let record = w.record().await;
         assert_eq!(record.state, AccountState::Destroyed);
         assert!(w.store.calls_of_tenant(&w.tenant).is_empty());
     }
@@ -997,7 +943,7 @@ mod tests {
     async fn no_grace_shreds_at_once_and_a_legal_hold_refuses_the_request() {
         let _serial = SHREDDING.lock().await;
         let w = Workspace::new("acme").await;
-        let mut record = w.store.get_tenant(&w.tenant).await.unwrap().unwrap();
+        let mut record = w.record().await;
         record.legal_hold = true;
         w.store.update_tenant(&record).await.unwrap();
         let admin = user("admin");
@@ -1005,14 +951,14 @@ mod tests {
             request_workspace_deletion(&w.store, &w.tenant, &admin, NOW, Duration::hours(72)).await,
             Err(DeletionError::LegalHold)
         ));
-        let mut record = w.store.get_tenant(&w.tenant).await.unwrap().unwrap();
+        let mut record = w.record().await;
         record.legal_hold = false;
         w.store.update_tenant(&record).await.unwrap();
         let done = request_workspace_deletion(&w.store, &w.tenant, &admin, NOW, Duration::ZERO)
             .await
             .unwrap();
         assert_eq!(done, WorkspaceDeletion::Shredded);
-        let record = w.store.get_tenant(&w.tenant).await.unwrap().unwrap();
+        let record = w.record().await;
         assert_eq!(record.state, AccountState::Deleted);
     }
 
@@ -1032,7 +978,7 @@ mod tests {
         )
         .await;
         assert!(matches!(asked, Err(DeletionError::LegalHold)), "{asked:?}");
-        let record = w.store.get_tenant(&w.tenant).await.unwrap().unwrap();
+        let record = w.record().await;
         assert!(record.legal_hold, "the hold is kept, not overwritten");
         assert!(record.deletion.is_none(), "and nothing is pending");
     }

@@ -495,6 +495,43 @@ mod tests {
         }
     }
 
+    impl Rig {
+        /// The upload of `f.vtt` with S3's `sequencer`.
+        async fn sequenced(&self, call: &Call, sequencer: &str) -> UploadEvent {
+            let mut event = self.upload(call, "f.vtt", VTT).await;
+            event.sequencer = Some(sequencer.into());
+            event
+        }
+
+        /// The call as an earlier delivery of `event` left it, moved along `path`.
+        async fn delivered(&self, call: &Call, event: &UploadEvent, path: &[CallStatus]) {
+            let mut delivered = self.stored(call).await;
+            delivered.upload_sequencer = event.sequencer.clone();
+            delivered.upload_key = Some(form_decode(&event.encoded_key).unwrap());
+            for next in path {
+                delivered.transition(*next, self.clock.now()).unwrap();
+            }
+            self.store.save_call(&mut delivered).await.unwrap();
+        }
+
+        /// Another invocation's claim of `call`'s upload, for a payload of `payload_hash`.
+        async fn claimed_elsewhere(&self, call: &Call, payload_hash: &str) -> Claim {
+            let key = format!("upload#{}#e1", call.call_id);
+            let record = IdempotencyKey {
+                tenant: &self.tenant,
+                call: Some(&call.call_id),
+                key: &key,
+                payload_hash,
+            };
+            let now = self.clock.now();
+            let (until, expires) = (now + IN_PROGRESS_TIMEOUT, now + IDEMPOTENCY_TTL);
+            let claim = self
+                .store
+                .claim(&record, "another-invocation", now, until, expires);
+            claim.await.unwrap()
+        }
+    }
+
     const VTT: &[u8] = b"WEBVTT\n\n00:00.000 --> 00:02.000\n<v Dana>What brings you here?\n\n00:02.500 --> 00:05.000\n<v Sam>Our budget is tight.\n";
 
     #[tokio::test]
@@ -648,28 +685,8 @@ mod tests {
         let call = rig.call().await;
         let event = rig.upload(&call, "f.vtt", VTT).await;
         // A crashed delivery took the record and never finished.
-        let key = format!("upload#{}#e1", call.call_id);
-        let hash = payload_hash(&event);
-        let record = IdempotencyKey {
-            tenant: &rig.tenant,
-            call: Some(&call.call_id),
-            key: &key,
-            payload_hash: &hash,
-        };
-        let now = rig.clock.now();
-        assert_eq!(
-            rig.store
-                .claim(
-                    &record,
-                    "another-invocation",
-                    now,
-                    now + IN_PROGRESS_TIMEOUT,
-                    now + IDEMPOTENCY_TTL
-                )
-                .await
-                .unwrap(),
-            Claim::Acquired
-        );
+        let claim = rig.claimed_elsewhere(&call, &payload_hash(&event)).await;
+        assert_eq!(claim, Claim::Acquired);
         assert!(matches!(
             rig.ingest(&event).await,
             Err(IngestError::InProgress)
@@ -691,24 +708,7 @@ mod tests {
         let rig = Rig::new();
         let call = rig.call().await;
         let event = rig.upload(&call, "f.vtt", VTT).await;
-        let key = format!("upload#{}#e1", call.call_id);
-        let record = IdempotencyKey {
-            tenant: &rig.tenant,
-            call: Some(&call.call_id),
-            key: &key,
-            payload_hash: "another",
-        };
-        let now = rig.clock.now();
-        rig.store
-            .claim(
-                &record,
-                "another-invocation",
-                now,
-                now + IN_PROGRESS_TIMEOUT,
-                now + IDEMPOTENCY_TTL,
-            )
-            .await
-            .unwrap();
+        rig.claimed_elsewhere(&call, "another").await;
         assert_eq!(
             rig.ingest(&event).await.unwrap(),
             IngestOutcome::Rejected(Rejection::PayloadMismatch)
@@ -742,8 +742,7 @@ mod tests {
         let rig = Rig::new();
         let call = rig.call().await;
         let old_body = b"WEBVTT\n\n00:00.000 --> 00:01.000\n<v A>old version\n";
-        let mut newer = rig.upload(&call, "f.vtt", VTT).await;
-        newer.sequencer = Some("0062E99A88DC407460".into());
+        let newer = rig.sequenced(&call, "0062E99A88DC407460").await;
         let mut older = newer.clone();
         older.sequencer = Some("62E99A88DC407450".into());
         older.size = Some(old_body.len() as u64);
@@ -771,17 +770,10 @@ mod tests {
     async fn the_same_event_again_resumes_a_run_that_stopped_at_uploaded() {
         let rig = Rig::new();
         let call = rig.call().await;
-        let mut event = rig.upload(&call, "f.vtt", VTT).await;
-        event.sequencer = Some("0062E99A88DC407460".into());
+        let event = rig.sequenced(&call, "0062E99A88DC407460").await;
         // The first delivery moved the call to `uploaded` and then failed (its idempotency
         // claim released); S3's event comes again with the same sequencer.
-        let mut stopped = rig.stored(&call).await;
-        stopped.upload_sequencer = event.sequencer.clone();
-        stopped.upload_key = Some(form_decode(&event.encoded_key).unwrap());
-        stopped
-            .transition(CallStatus::Uploaded, rig.clock.now())
-            .unwrap();
-        rig.store.save_call(&mut stopped).await.unwrap();
+        rig.delivered(&call, &event, &[CallStatus::Uploaded]).await;
         assert_eq!(
             rig.ingest(&event).await.unwrap(),
             IngestOutcome::Transcribed {
@@ -809,20 +801,13 @@ mod tests {
     async fn a_newer_upload_supersedes_a_transcription_in_flight_and_a_deleted_call_is_final() {
         let rig = Rig::new();
         let call = rig.call().await;
-        let mut first = rig.upload(&call, "f.vtt", VTT).await;
-        first.sequencer = Some("0062E99A88DC407460".into());
+        let first = rig.sequenced(&call, "0062E99A88DC407460").await;
         // The first upload went to a provider, which may take hours.
-        let mut waiting = rig.stored(&call).await;
-        waiting.upload_sequencer = first.sequencer.clone();
-        waiting.upload_key = Some(form_decode(&first.encoded_key).unwrap());
-        for next in [CallStatus::Uploaded, CallStatus::Transcribing] {
-            waiting.transition(next, rig.clock.now()).unwrap();
-        }
-        rig.store.save_call(&mut waiting).await.unwrap();
+        let path = [CallStatus::Uploaded, CallStatus::Transcribing];
+        rig.delivered(&call, &first, &path).await;
         // The old job's finisher has read the call and is about to store its transcript.
         let mut old_job = rig.stored(&call).await;
-        let mut newer = rig.upload(&call, "f.vtt", VTT).await;
-        newer.sequencer = Some("0062E99A88DC407470".into());
+        let newer = rig.sequenced(&call, "0062E99A88DC407470").await;
         // The version the old job would write is skipped.
         assert_eq!(
             rig.ingest(&newer).await.unwrap(),
@@ -856,8 +841,7 @@ mod tests {
             .transition(CallStatus::Deleted, rig.clock.now())
             .unwrap();
         rig.store.save_call(&mut deleted).await.unwrap();
-        let mut late = rig.upload(&call, "f.vtt", VTT).await;
-        late.sequencer = Some("0062E99A88DC407480".into());
+        let late = rig.sequenced(&call, "0062E99A88DC407480").await;
         assert_eq!(
             rig.ingest(&late).await.unwrap(),
             IngestOutcome::Ignored("the call was deleted")

@@ -299,10 +299,7 @@ mod tests {
                 transcript_version: 1
             }
         );
-        let stored = rig.stored(&call).await;
-        assert_eq!(stored.status, CallStatus::Transcribed);
-        assert!(stored.transcription.unwrap().completed_at.is_some());
-        assert_eq!(rig.queue.messages().len(), 1);
+        rig.assert_transcribed_and_queued(&call).await;
         assert!(
             rig.blobs.keys().iter().all(|k| !k.contains("/provider/")),
             "raw output deleted"

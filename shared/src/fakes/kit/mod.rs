@@ -1,7 +1,9 @@
 //! What tests share besides the fakes themselves: provider payloads, seeders, a recording,
-//! Lambda events and contexts, and the base rig of use-case tests.
+//! listings read to their end, Lambda events and contexts (feature `lambda`), and the base rig
+//! of use-case tests. Generic over the ports where it can be, so moto tests use it too.
 
 pub mod media;
+pub mod pages;
 pub mod payloads;
 pub mod rig;
 pub mod seed;

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use time::OffsetDateTime;
 
 use super::seed::sample_new_call;
-use crate::domain::call::Call;
+use crate::domain::call::{Call, CallStatus};
 use crate::domain::org::Tenant;
 use crate::fakes::{
     FakeCipher, InMemoryBlobStore, InMemoryQueue, InMemoryStore, ManualClock, fake_cipher_over,
@@ -94,6 +94,16 @@ impl FakePorts {
         )
         .await
         .expect("the call is created")
+    }
+
+    /// Asserts that `call` is transcribed, its provider's job completed, and one scoring job
+    /// queued: what every provider's path ends in.
+    pub async fn assert_transcribed_and_queued(&self, call: &Call) {
+        let stored = self.stored(call).await;
+        assert_eq!(stored.status, CallStatus::Transcribed);
+        let job = stored.transcription.expect("the provider's job");
+        assert!(job.completed_at.is_some());
+        assert_eq!(self.queue.messages().len(), 1);
     }
 
     /// `call` as stored now.

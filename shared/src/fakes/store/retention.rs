@@ -34,16 +34,17 @@ impl crate::ports::RetentionStore for InMemoryStore {
     ) -> Result<Vec<crate::ports::DueCall>, StoreError> {
         use crate::ports::AgeIndex;
         let s = self.state();
+        // The calls marked for this index (their recordings, or items left behind a purge).
+        let marked = s
+            .age_marks
+            .iter()
+            .filter(|((t, _, mark), _)| t == tenant && mark.index() == index)
+            .map(|((_, call, _), at)| crate::ports::DueCall {
+                call_id: call.clone(),
+                since: *at,
+            });
         let mut due: Vec<crate::ports::DueCall> = match index {
-            AgeIndex::Recordings => s
-                .age_marks
-                .iter()
-                .filter(|((t, _, mark), _)| t == tenant && mark.index() == index)
-                .map(|((_, call, _), at)| crate::ports::DueCall {
-                    call_id: call.clone(),
-                    since: *at,
-                })
-                .collect(),
+            AgeIndex::Recordings => marked.collect(),
             AgeIndex::Calls | AgeIndex::Deleted => s
                 .calls
                 .values()
@@ -57,15 +58,7 @@ impl crate::ports::RetentionStore for InMemoryStore {
                         c.created_at
                     },
                 })
-                .chain(
-                    s.age_marks
-                        .iter()
-                        .filter(|((t, _, mark), _)| t == tenant && mark.index() == index)
-                        .map(|((_, call, _), at)| crate::ports::DueCall {
-                            call_id: call.clone(),
-                            since: *at,
-                        }),
-                )
+                .chain(marked)
                 .collect(),
             AgeIndex::Waiting => s
                 .calls
