@@ -8,8 +8,10 @@ use tracing::Instrument;
 
 use crate::batch::{BatchVerdict, RecordOutcome, process_batch};
 
-/// Records are not started with less than this left of the invocation (capped at a fifth of
-/// the time the invocation started with, so short timeouts still process records).
+/// Records (and sweep steps) are not started with less than this left of the invocation:
+/// one record or step takes seconds. In SQS batches it is capped at a fifth of the time the
+/// invocation started with, so short timeouts still process records. Functions whose last
+/// step needs longer (the reaper's report, an export's writes) keep a margin of their own.
 pub const DEFAULT_TIME_MARGIN: Duration = Duration::from_secs(10);
 
 #[derive(Debug, thiserror::Error)]
@@ -57,9 +59,20 @@ impl Deadline {
         }
     }
 
+    /// What is left of the invocation once `margin` is kept back (zero when no more is
+    /// left): the one place a margin is taken off a deadline.
+    pub fn left_after(&self, margin: Duration) -> Duration {
+        self.time_left().saturating_sub(margin)
+    }
+
     /// Whether more than `margin` is left.
     pub fn has_more_than(&self, margin: Duration) -> bool {
-        self.time_left() > margin
+        !self.left_after(margin).is_zero()
+    }
+
+    /// The check long-running steps take: whether more than `margin` is left, each time asked.
+    pub fn has_time(self, margin: Duration) -> impl Fn() -> bool + Copy {
+        move || self.has_more_than(margin)
     }
 }
 
@@ -70,6 +83,17 @@ pub fn is_last_delivery(message: &SqsMessage, max_receive_count: u32) -> bool {
         .get("ApproximateReceiveCount")
         .and_then(|count| count.parse::<u32>().ok())
         .is_some_and(|count| count >= max_receive_count)
+}
+
+/// A queue-fed function's handler: [`handle_sqs_batch`] with [`DEFAULT_TIME_MARGIN`].
+pub async fn handle_queue_records<F>(
+    event: LambdaEvent<SqsEvent>,
+    process: F,
+) -> Result<SqsBatchResponse, lambda_runtime::Error>
+where
+    F: AsyncFnMut(&SqsMessage) -> RecordOutcome,
+{
+    Ok(handle_sqs_batch(event, DEFAULT_TIME_MARGIN, process).await?)
 }
 
 /// Runs `process` over an SQS batch and answers with the failed message ids only.

@@ -21,7 +21,8 @@ use crate::{Api, Ports};
 /// The export-jobs queue's maxReceiveCount (`template.yaml`, checked by
 /// `infra/check_template.py`): the receive that fails a job for good.
 pub const EXPORT_JOBS_MAX_RECEIVES: u32 = 5;
-/// What a run leaves of the invocation for the writes after it.
+/// What a run leaves of the invocation for the writes after it: the bundle's upload and the
+/// job's record take longer than one queue record ([`DEFAULT_TIME_MARGIN`]).
 const WRAP_UP: Duration = Duration::from_secs(20);
 
 async fn handle_message<P: Ports>(
@@ -43,7 +44,7 @@ async fn handle_message<P: Ports>(
         return RecordOutcome::Retry;
     };
     let delivery = Delivery {
-        budget: deadline.time_left().saturating_sub(WRAP_UP),
+        budget: deadline.left_after(WRAP_UP),
         last: is_last_delivery(message, EXPORT_JOBS_MAX_RECEIVES),
     };
     let span = info_span!("export_job", tenant = %tenant_id, export = %export_id);

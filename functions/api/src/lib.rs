@@ -26,27 +26,9 @@ use callcoach_shared::ports::{
     RetentionStore, TeamRepository, TenantRepository, UsageLog,
 };
 
-/// Everything the API keeps in the table, under one name.
-pub trait ApiStore:
-    CallRepository
-    + TeamRepository
-    + AdminRepository
-    + TenantRepository
-    + DocumentRepository
-    + AuditLog
-    + ProgressRepository
-    + PlaybookRepository
-    + UsageLog
-    + RetentionStore
-    + QuotaStore
-    + ExportJobRepository
-    + DataKeyStore
-    + 'static
-{
-}
-
-impl<T> ApiStore for T where
-    T: CallRepository
+callcoach_shared::bound_alias! {
+    /// Everything the API keeps in the table, under one name.
+    pub trait ApiStore = CallRepository
         + TeamRepository
         + AdminRepository
         + TenantRepository
@@ -60,7 +42,6 @@ impl<T> ApiStore for T where
         + ExportJobRepository
         + DataKeyStore
         + 'static
-{
 }
 
 /// The ports the API works through; the deployment's adapters or the tests' fakes.

@@ -42,7 +42,10 @@ use lambda_runtime::{Error, LambdaEvent};
 use serde_json::Value;
 use tracing::info;
 
-/// Time kept back for the last batch and the report.
+/// Time kept back for the last batch and the report: a tenant's batch deletes object versions
+/// and items and writes metrics, longer than one queue record ([`DEFAULT_TIME_MARGIN`]).
+///
+/// [`DEFAULT_TIME_MARGIN`]: callcoach_shared::lambda::DEFAULT_TIME_MARGIN
 pub const DEADLINE_MARGIN: Duration = Duration::from_secs(20);
 
 pub struct Deps<S, B, C> {
@@ -51,37 +54,22 @@ pub struct Deps<S, B, C> {
     pub clock: C,
 }
 
-/// What the reaper's events need of the table.
-pub trait ReaperStore:
-    RetentionStore
-    + QuotaStore
-    + ExportJobRepository
-    + TenantRepository
-    + TeamRepository
-    + AdminRepository
-    + CallRepository
-    + AuditLog
-    + DataKeyStore
-{
-}
-
-impl<T> ReaperStore for T where
-    T: RetentionStore
+callcoach_shared::bound_alias! {
+    /// What the reaper's events need of the table.
+    pub trait ReaperStore = RetentionStore
         + QuotaStore
         + ExportJobRepository
         + TenantRepository
-        + AdminRepository
         + TeamRepository
+        + AdminRepository
         + CallRepository
         + AuditLog
         + DataKeyStore
-{
 }
 
 /// Whether the invocation has more than [`DEADLINE_MARGIN`] left.
 fn time_left(context: &lambda_runtime::Context) -> impl Fn() -> bool + use<> {
-    let deadline = callcoach_shared::lambda::Deadline::of(context);
-    move || deadline.has_more_than(DEADLINE_MARGIN)
+    callcoach_shared::lambda::Deadline::of(context).has_time(DEADLINE_MARGIN)
 }
 
 /// A dry run is asked for with `dry_run: true` at the top level or in `detail`.
@@ -255,26 +243,17 @@ fn emit(report: &ReapReport, timestamp_ms: i64) {
         value: *count as f64,
         unit: "Count",
     }));
-    metrics.push(Metric {
-        name: "ObjectVersionsDeleted",
-        value: report.object_versions as f64,
+    let totals = [
+        ("ObjectVersionsDeleted", report.object_versions),
+        ("TableItemsDeleted", report.table_items),
+        ("TenantsFailed", report.failed_tenants),
+        ("AccountsDestroyed", report.accounts_destroyed),
+    ];
+    metrics.extend(totals.into_iter().map(|(name, count)| Metric {
+        name,
+        value: count as f64,
         unit: "Count",
-    });
-    metrics.push(Metric {
-        name: "TableItemsDeleted",
-        value: report.table_items as f64,
-        unit: "Count",
-    });
-    metrics.push(Metric {
-        name: "TenantsFailed",
-        value: report.failed_tenants as f64,
-        unit: "Count",
-    });
-    metrics.push(Metric {
-        name: "AccountsDestroyed",
-        value: report.accounts_destroyed as f64,
-        unit: "Count",
-    });
+    }));
     if let Some(lateness) = report.oldest_lateness_seconds {
         metrics.push(Metric {
             name: "OldestDeletionLateness",

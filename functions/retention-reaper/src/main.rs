@@ -1,19 +1,15 @@
 // The SDK-backed handler future is deeply nested; the default limit is too low for its layout.
 #![recursion_limit = "256"]
 
-use callcoach_shared::aws::{AwsAdapters, load_sdk_config};
-use callcoach_shared::config::ResourceConfig;
+use callcoach_shared::aws::ColdStart;
 use callcoach_shared::system::SystemClock;
 use lambda_runtime::{Error, service_fn};
 use retention_reaper::{Deps, handle_event};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    callcoach_shared::telemetry::init();
     // The reaper decrypts nothing: it needs the table and the bucket only.
-    let resources = ResourceConfig::from_env(&[])?;
-    let sdk = load_sdk_config().await;
-    let aws = AwsAdapters::new(&sdk, &resources);
+    let aws = ColdStart::new(&[]).await?.aws;
     let deps = Deps {
         store: aws.table,
         blobs: aws.blobs,

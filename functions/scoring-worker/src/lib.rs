@@ -7,7 +7,7 @@
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use callcoach_shared::batch::RecordOutcome;
 use callcoach_shared::crypto::Envelope;
-use callcoach_shared::lambda::{DEFAULT_TIME_MARGIN, handle_sqs_batch};
+use callcoach_shared::lambda::handle_queue_records;
 use callcoach_shared::messages::PipelineMessage;
 use callcoach_shared::ports::{BlobStore, Clock, IdGenerator, PipelineStore};
 use callcoach_shared::usecases::score::{Coach, Scorer};
@@ -29,18 +29,49 @@ pub struct Deps<S, B, E, C, I, K> {
 
 pub use callcoach_shared::lambda::is_last_delivery;
 
-async fn handle_message<S, B, E, C, I, K>(
-    deps: &Deps<S, B, E, C, I, K>,
-    message: &SqsMessage,
-) -> RecordOutcome
-where
-    S: PipelineStore,
-    B: BlobStore,
-    E: Envelope,
-    C: Clock,
-    I: IdGenerator,
-    K: Coach,
+/// The ports the scoring worker works through, under one name: its [`Deps`] over the
+/// deployment's adapters or the tests' fakes.
+pub trait ScoringPorts {
+    type Store: PipelineStore;
+    type Blobs: BlobStore;
+    type Envelope: Envelope;
+    type Clock: Clock;
+    type Ids: IdGenerator;
+    type Coach: Coach;
+    #[allow(clippy::type_complexity)] // the use case over each port, spelled out once
+    fn scorer(
+        &self,
+    ) -> Scorer<'_, Self::Store, Self::Blobs, Self::Envelope, Self::Clock, Self::Ids, Self::Coach>;
+    /// The queue's maxReceiveCount.
+    fn max_receive_count(&self) -> u32;
+}
+
+impl<S: PipelineStore, B: BlobStore, E: Envelope, C: Clock, I: IdGenerator, K: Coach> ScoringPorts
+    for Deps<S, B, E, C, I, K>
 {
+    type Store = S;
+    type Blobs = B;
+    type Envelope = E;
+    type Clock = C;
+    type Ids = I;
+    type Coach = K;
+    fn scorer(&self) -> Scorer<'_, S, B, E, C, I, K> {
+        Scorer {
+            store: &self.store,
+            blobs: &self.blobs,
+            envelope: &self.envelope,
+            clock: &self.clock,
+            ids: &self.ids,
+            coach: &self.coach,
+            quotas: &self.quotas,
+        }
+    }
+    fn max_receive_count(&self) -> u32 {
+        self.max_receive_count
+    }
+}
+
+async fn handle_message(deps: &impl ScoringPorts, message: &SqsMessage) -> RecordOutcome {
     let parsed = message
         .body
         .as_deref()
@@ -54,16 +85,8 @@ where
         tracing::warn!("message is not a scoring job");
         return RecordOutcome::Retry;
     };
-    let scorer = Scorer {
-        store: &deps.store,
-        blobs: &deps.blobs,
-        envelope: &deps.envelope,
-        clock: &deps.clock,
-        ids: &deps.ids,
-        coach: &deps.coach,
-        quotas: &deps.quotas,
-    };
-    let last_attempt = is_last_delivery(message, deps.max_receive_count);
+    let scorer = deps.scorer();
+    let last_attempt = is_last_delivery(message, deps.max_receive_count());
     let span = info_span!("score_call", tenant = %tenant_id, call = %call_id, transcript_version);
     match scorer
         .score(&tenant_id, &call_id, transcript_version, last_attempt)
@@ -81,22 +104,11 @@ where
     }
 }
 
-pub async fn handle<S, B, E, C, I, K>(
-    deps: &Deps<S, B, E, C, I, K>,
+pub async fn handle(
+    deps: &impl ScoringPorts,
     event: LambdaEvent<SqsEvent>,
-) -> Result<SqsBatchResponse, Error>
-where
-    S: PipelineStore,
-    B: BlobStore,
-    E: Envelope,
-    C: Clock,
-    I: IdGenerator,
-    K: Coach,
-{
-    Ok(handle_sqs_batch(event, DEFAULT_TIME_MARGIN, async |m| {
-        handle_message(deps, m).await
-    })
-    .await?)
+) -> Result<SqsBatchResponse, Error> {
+    handle_queue_records(event, async |m| handle_message(deps, m).await).await
 }
 
 #[cfg(test)]

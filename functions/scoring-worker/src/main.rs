@@ -1,8 +1,8 @@
 // The SDK-backed handler future is deeply nested; the default limit is too low for its layout.
 #![recursion_limit = "256"]
 
-use callcoach_shared::aws::{AwsAdapters, load_sdk_config, secrets};
-use callcoach_shared::config::{ResourceConfig, bounded, process_env};
+use callcoach_shared::aws::{ColdStart, secrets};
+use callcoach_shared::config::{bounded, process_env};
 use callcoach_shared::crypto::DataCategory;
 use callcoach_shared::providers::llm::ConfiguredCoach;
 use callcoach_shared::system::{RandomIds, SystemClock};
@@ -11,11 +11,12 @@ use scoring_worker::{Deps, handle};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    callcoach_shared::telemetry::init();
     // Reads transcripts, writes insights; no other key domain.
-    let resources = ResourceConfig::from_env(&[DataCategory::Transcripts, DataCategory::Insights])?;
-    let sdk = load_sdk_config().await;
-    let aws = AwsAdapters::new(&sdk, &resources);
+    let ColdStart {
+        resources,
+        sdk,
+        aws,
+    } = ColdStart::new(&[DataCategory::Transcripts, DataCategory::Insights]).await?;
     // The LLM keys come from Secrets Manager (LLM_N_API_KEY_SECRET_ARN), read once here.
     let env = secrets::resolve(
         &sdk,

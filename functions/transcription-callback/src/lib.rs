@@ -11,6 +11,7 @@ use aws_lambda_events::encodings::Body;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use callcoach_shared::crypto::Envelope;
+use callcoach_shared::lambda::{DEFAULT_TIME_MARGIN, Deadline};
 use callcoach_shared::ports::{BlobStore, Clock, PipelineStore, Queue};
 use callcoach_shared::usecases::callback::{
     CallbackAnswer, CallbackError, CallbackReceiver, DeepgramDelivery, MAX_CALLBACK_BYTES,
@@ -27,6 +28,52 @@ pub struct Deps<S, B, E, Q, C> {
     pub envelope: E,
     pub scoring_queue: Q,
     pub clock: C,
+}
+
+/// The ports the callback works through, under one name: its [`Deps`] over the deployment's
+/// adapters or the tests' fakes.
+pub trait CallbackPorts {
+    type Store: PipelineStore;
+    type Blobs: BlobStore;
+    type Envelope: Envelope;
+    type Queue: Queue;
+    type Clock: Clock;
+    /// Where finished transcripts go, whoever delivers them.
+    #[allow(clippy::type_complexity)] // the use case over each port, spelled out once
+    fn sink(
+        &self,
+    ) -> TranscriptSink<'_, Self::Store, Self::Blobs, Self::Envelope, Self::Queue, Self::Clock>;
+}
+
+impl<S: PipelineStore, B: BlobStore, E: Envelope, Q: Queue, C: Clock> CallbackPorts
+    for Deps<S, B, E, Q, C>
+{
+    type Store = S;
+    type Blobs = B;
+    type Envelope = E;
+    type Queue = Q;
+    type Clock = C;
+    fn sink(&self) -> TranscriptSink<'_, S, B, E, Q, C> {
+        TranscriptSink {
+            store: &self.store,
+            blobs: &self.blobs,
+            envelope: &self.envelope,
+            queue: &self.scoring_queue,
+            clock: &self.clock,
+        }
+    }
+}
+
+/// Shared deps (one callback bundle behind several servers) are the same ports.
+impl<D: CallbackPorts> CallbackPorts for std::sync::Arc<D> {
+    type Store = D::Store;
+    type Blobs = D::Blobs;
+    type Envelope = D::Envelope;
+    type Queue = D::Queue;
+    type Clock = D::Clock;
+    fn sink(&self) -> TranscriptSink<'_, D::Store, D::Blobs, D::Envelope, D::Queue, D::Clock> {
+        D::sink(self)
+    }
 }
 
 fn respond(status: u16, outcome: &str) -> ApiGatewayV2httpResponse {
@@ -56,17 +103,10 @@ fn body_bytes(request: &ApiGatewayV2httpRequest) -> Option<Vec<u8>> {
     }
 }
 
-pub async fn handle<S, B, E, Q, C>(
-    deps: &Deps<S, B, E, Q, C>,
+pub async fn handle(
+    deps: &impl CallbackPorts,
     event: LambdaEvent<ApiGatewayV2httpRequest>,
-) -> Result<ApiGatewayV2httpResponse, Error>
-where
-    S: PipelineStore,
-    B: BlobStore,
-    E: Envelope,
-    Q: Queue,
-    C: Clock,
-{
+) -> Result<ApiGatewayV2httpResponse, Error> {
     let request = event.payload;
     let param = |name: &str| {
         request
@@ -87,15 +127,7 @@ where
             .and_then(|v| v.to_str().ok()),
         body: &body,
     };
-    let receiver = CallbackReceiver {
-        sink: TranscriptSink {
-            store: &deps.store,
-            blobs: &deps.blobs,
-            envelope: &deps.envelope,
-            queue: &deps.scoring_queue,
-            clock: &deps.clock,
-        },
-    };
+    let receiver = CallbackReceiver { sink: deps.sink() };
     Ok(match receiver.deepgram(&delivery).await {
         Ok(CallbackAnswer::Accepted { transcript_version }) => {
             info!(transcript_version, "callback accepted");
@@ -162,29 +194,15 @@ struct EventBridgeEvent {
 
 /// Handles a "Transcribe Job State Change" event (the job named in it) or a "Scheduled Event"
 /// (a sweep). Anything else is refused as an error, so a misrouted event is seen, not lost.
-pub async fn handle_event<S, B, E, Q, C, J>(
-    deps: &Deps<S, B, E, Q, C>,
-    transcribe: &TranscribeDeps<J>,
+pub async fn handle_event(
+    deps: &impl CallbackPorts,
+    transcribe: &TranscribeDeps<impl TranscribeJobs>,
     event: LambdaEvent<serde_json::Value>,
-) -> Result<serde_json::Value, Error>
-where
-    S: PipelineStore,
-    B: BlobStore,
-    E: Envelope,
-    Q: Queue,
-    C: Clock,
-    J: TranscribeJobs,
-{
-    let deadline = callcoach_shared::lambda::Deadline::of(&event.context);
+) -> Result<serde_json::Value, Error> {
+    let deadline = Deadline::of(&event.context);
     let parsed: EventBridgeEvent = serde_json::from_value(event.payload)?;
     let finisher = TranscribeFinisher {
-        sink: TranscriptSink {
-            store: &deps.store,
-            blobs: &deps.blobs,
-            envelope: &deps.envelope,
-            queue: &deps.scoring_queue,
-            clock: &deps.clock,
-        },
+        sink: deps.sink(),
         jobs: &transcribe.jobs,
         delete_output: transcribe.delete_output,
     };
@@ -200,15 +218,15 @@ where
             Ok(serde_json::json!({"outcome": format!("{outcome:?}")}))
         }
         "Scheduled Event" => {
-            // Stop 10 s before the deadline; the next scheduled sweep continues.
-            let has_time = || deadline.has_more_than(callcoach_shared::lambda::DEFAULT_TIME_MARGIN);
-            let report = finisher.sweep(&has_time).await?;
+            // Stop short of the deadline; the next scheduled sweep continues.
+            let has_time = deadline.has_time(DEFAULT_TIME_MARGIN);
+            let report = finisher.sweep(has_time).await?;
             // Finished jobs first, so a job whose event was lost is not failed as overdue.
             let overdue = WaitingSweep {
                 sink: finisher.sink,
                 deadlines: transcribe.deadlines,
             }
-            .run(&has_time)
+            .run(has_time)
             .await?;
             info!(
                 seen = report.seen,
@@ -238,19 +256,11 @@ where
 /// The function's entry: API Gateway requests (Deepgram's callbacks) carry a request context
 /// and get an HTTP answer; EventBridge events (Transcribe job changes, the sweep schedule) go
 /// to [`handle_event`].
-pub async fn handle_any<S, B, E, Q, C, J>(
-    deps: &Deps<S, B, E, Q, C>,
-    transcribe: &TranscribeDeps<J>,
+pub async fn handle_any(
+    deps: &impl CallbackPorts,
+    transcribe: &TranscribeDeps<impl TranscribeJobs>,
     event: LambdaEvent<serde_json::Value>,
-) -> Result<serde_json::Value, Error>
-where
-    S: PipelineStore,
-    B: BlobStore,
-    E: Envelope,
-    Q: Queue,
-    C: Clock,
-    J: TranscribeJobs,
-{
+) -> Result<serde_json::Value, Error> {
     let LambdaEvent { payload, context } = event;
     if payload.get("requestContext").is_some() {
         let request: ApiGatewayV2httpRequest = serde_json::from_value(payload)?;

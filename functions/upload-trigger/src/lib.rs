@@ -9,7 +9,7 @@
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use callcoach_shared::batch::RecordOutcome;
 use callcoach_shared::crypto::Envelope;
-use callcoach_shared::lambda::{DEFAULT_TIME_MARGIN, handle_sqs_batch};
+use callcoach_shared::lambda::handle_queue_records;
 use callcoach_shared::ports::{BlobStore, Clock, PipelineStore, Queue};
 use callcoach_shared::telemetry::emit_count;
 use callcoach_shared::usecases::ingest::{
@@ -26,6 +26,50 @@ pub struct Deps<S, B, E, Q, P, C> {
     pub scoring_queue: Q,
     pub provider: P,
     pub clock: C,
+}
+
+/// The ports the upload trigger works through, under one name: its [`Deps`] over the
+/// deployment's adapters or the tests' fakes.
+pub trait UploadPorts {
+    type Store: PipelineStore;
+    type Blobs: BlobStore;
+    type Envelope: Envelope;
+    type Queue: Queue;
+    type Provider: TranscriptionProvider;
+    type Clock: Clock;
+    #[allow(clippy::type_complexity)] // the use case over each port, spelled out once
+    fn ingestor(
+        &self,
+    ) -> Ingestor<
+        '_,
+        Self::Store,
+        Self::Blobs,
+        Self::Envelope,
+        Self::Queue,
+        Self::Provider,
+        Self::Clock,
+    >;
+}
+
+impl<S: PipelineStore, B: BlobStore, E: Envelope, Q: Queue, P: TranscriptionProvider, C: Clock>
+    UploadPorts for Deps<S, B, E, Q, P, C>
+{
+    type Store = S;
+    type Blobs = B;
+    type Envelope = E;
+    type Queue = Q;
+    type Provider = P;
+    type Clock = C;
+    fn ingestor(&self) -> Ingestor<'_, S, B, E, Q, P, C> {
+        Ingestor {
+            store: &self.store,
+            blobs: &self.blobs,
+            envelope: &self.envelope,
+            queue: &self.scoring_queue,
+            provider: &self.provider,
+            clock: &self.clock,
+        }
+    }
 }
 
 /// The parts of an S3 notification we read; everything else is optional on purpose.
@@ -69,18 +113,7 @@ pub struct S3Object {
 
 const TEST_EVENT: &str = "s3:TestEvent";
 
-async fn handle_message<S, B, E, Q, P, C>(
-    deps: &Deps<S, B, E, Q, P, C>,
-    message: &SqsMessage,
-) -> RecordOutcome
-where
-    S: PipelineStore,
-    B: BlobStore,
-    E: Envelope,
-    Q: Queue,
-    P: TranscriptionProvider,
-    C: Clock,
-{
+async fn handle_message(deps: &impl UploadPorts, message: &SqsMessage) -> RecordOutcome {
     let notification: S3Notification = match message.body.as_deref().map(serde_json::from_str) {
         Some(Ok(n)) => n,
         Some(Err(e)) => {
@@ -92,14 +125,7 @@ where
     if notification.event.as_deref() == Some(TEST_EVENT) {
         return RecordOutcome::Done;
     }
-    let ingestor = Ingestor {
-        store: &deps.store,
-        blobs: &deps.blobs,
-        envelope: &deps.envelope,
-        queue: &deps.scoring_queue,
-        provider: &deps.provider,
-        clock: &deps.clock,
-    };
+    let ingestor = deps.ingestor();
     let mut outcome = RecordOutcome::Done;
     let mut rejected = 0u32;
     for record in notification
@@ -148,20 +174,9 @@ fn outcome_name(outcome: &IngestOutcome) -> &'static str {
     }
 }
 
-pub async fn handle<S, B, E, Q, P, C>(
-    deps: &Deps<S, B, E, Q, P, C>,
+pub async fn handle(
+    deps: &impl UploadPorts,
     event: LambdaEvent<SqsEvent>,
-) -> Result<SqsBatchResponse, Error>
-where
-    S: PipelineStore,
-    B: BlobStore,
-    E: Envelope,
-    Q: Queue,
-    P: TranscriptionProvider,
-    C: Clock,
-{
-    Ok(handle_sqs_batch(event, DEFAULT_TIME_MARGIN, async |m| {
-        handle_message(deps, m).await
-    })
-    .await?)
+) -> Result<SqsBatchResponse, Error> {
+    handle_queue_records(event, async |m| handle_message(deps, m).await).await
 }

@@ -69,3 +69,36 @@ impl AwsAdapters {
         )
     }
 }
+
+/// What every function builds at cold start, in this order: telemetry, its resources (with
+/// the key domains it may use), the SDK config and the adapters over them.
+pub struct ColdStart {
+    pub resources: ResourceConfig,
+    pub sdk: SdkConfig,
+    pub aws: AwsAdapters,
+}
+
+impl ColdStart {
+    pub async fn new(
+        categories: &[crate::crypto::DataCategory],
+    ) -> Result<Self, crate::config::ConfigError> {
+        crate::telemetry::init();
+        let resources = ResourceConfig::from_env(categories)?;
+        let sdk = load_sdk_config().await;
+        let aws = AwsAdapters::new(&sdk, &resources);
+        Ok(Self {
+            resources,
+            sdk,
+            aws,
+        })
+    }
+
+    /// The queue whose URL the environment variable `url_variable` holds.
+    pub fn queue(
+        &self,
+        url_variable: &'static str,
+    ) -> Result<SqsQueue, crate::config::ConfigError> {
+        let url = crate::config::required(&crate::config::process_env, url_variable)?;
+        Ok(SqsQueue::new(aws_sdk_sqs::Client::new(&self.sdk), url))
+    }
+}

@@ -404,3 +404,15 @@ impl<T> PipelineStore for T where
         + RetentionStore
 {
 }
+
+/// Names a bundle of bounds once: the trait and the blanket impl that gives it to every type
+/// meeting them, from one list (`bound_alias!(pub trait ApiStore = A + B + 'static;)`).
+#[macro_export]
+macro_rules! bound_alias {
+    ($(#[$meta:meta])* $vis:vis trait $name:ident = $($bound:tt)+) => {
+        $(#[$meta])*
+        $vis trait $name: $($bound)+ {}
+
+        impl<T: $($bound)+> $name for T {}
+    };
+}
