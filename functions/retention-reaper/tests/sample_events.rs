@@ -70,7 +70,17 @@ async fn the_sample_schedule_runs_a_sweep() {
         .unwrap();
     assert!(report.finished && !report.dry_run);
     assert_eq!(report.calls.get("calls"), Some(&1));
-    assert_eq!(deps.store.audit_events().len(), 1);
+    // The call's move to `deleted`, then its expiry.
+    let actions: Vec<String> = deps
+        .store
+        .audit_events()
+        .into_iter()
+        .map(|e| e.action)
+        .collect();
+    assert_eq!(
+        actions,
+        ["retention.call_deleted", "retention.call_expired"]
+    );
     let remaining = deps.store.calls_of_tenant(&tenant);
     assert!(remaining.is_empty(), "the expired call is gone");
 }
