@@ -343,14 +343,7 @@ pub async fn setting_the_rep_speaker_rescoring_without_retranscribing<B: Backend
 
     // While a job scores the call, a new speaker queues a re-score of its own (the running
     // job's analysis is for the old speaker).
-    let mut scoring = w
-        .api
-        .ports
-        .store()
-        .get_call(&w.a, &w.c1)
-        .await
-        .unwrap()
-        .unwrap();
+    let mut scoring = stored_call(&w, &w.a, &w.c1).await;
     scoring.status = CallStatus::Scoring;
     w.api.ports.store().save_call(&mut scoring).await.unwrap();
     let (status, body) = as_user(
@@ -368,14 +361,7 @@ pub async fn setting_the_rep_speaker_rescoring_without_retranscribing<B: Backend
         true
     );
     assert!(B::queued_jobs(&w).await >= 1, "a re-score is queued");
-    let stored = w
-        .api
-        .ports
-        .store()
-        .get_call(&w.a, &w.c1)
-        .await
-        .unwrap()
-        .unwrap();
+    let stored = stored_call(&w, &w.a, &w.c1).await;
     assert_eq!(
         (stored.status, stored.rep_speaker.as_deref()),
         (CallStatus::Scoring, Some("Dana"))
@@ -391,14 +377,7 @@ pub async fn a_rescore_request_queues_a_job_of_its_own_each_time<B: Backend>() {
         (StatusCode::NOT_FOUND, NOT_FOUND_BODY)
     );
     assert_eq!(B::queued_jobs(&w).await, 0);
-    let before = w
-        .api
-        .ports
-        .store()
-        .get_call(&w.a, &w.c1)
-        .await
-        .unwrap()
-        .unwrap();
+    let before = stored_call(&w, &w.a, &w.c1).await;
     for _ in 0..2 {
         let (status, body) = as_user(&w, &w.a, "manager", "POST", &path, None).await;
         assert_eq!(status, StatusCode::ACCEPTED, "{body}");
@@ -407,14 +386,7 @@ pub async fn a_rescore_request_queues_a_job_of_its_own_each_time<B: Backend>() {
             true
         );
     }
-    let after = w
-        .api
-        .ports
-        .store()
-        .get_call(&w.a, &w.c1)
-        .await
-        .unwrap()
-        .unwrap();
+    let after = stored_call(&w, &w.a, &w.c1).await;
     assert_eq!(after.rescore_requests, before.rescore_requests + 2);
     // Under legal hold the analysis stays as it is: neither a re-score nor a new speaker.
     let hold = format!("/v1/calls/{}/legal-hold", w.c1);

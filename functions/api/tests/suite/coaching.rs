@@ -129,14 +129,7 @@ pub async fn rep_progress_shows_each_manager_only_the_teams_they_manage<B: Backe
 pub async fn prep_cards_draw_on_the_calls_the_caller_may_see<B: Backend>() {
     let w = world::<B>().await;
     // c1 (r1) is scored by world(); c2 (r2) raises a price objection with the same company.
-    let c2 = w
-        .api
-        .ports
-        .store()
-        .get_call(&w.a, &w.c2)
-        .await
-        .unwrap()
-        .unwrap();
+    let c2 = stored_call(&w, &w.a, &w.c2).await;
     score_saying(&w.api, c2, "Honestly it is too expensive for us this year.").await;
     let playbook = json!({
         "value_propositions": ["Ramp new reps in half the time"],

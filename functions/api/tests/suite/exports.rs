@@ -5,32 +5,11 @@ use super::*;
 pub async fn exports_hold_exactly_what_the_caller_may_take_and_no_other_tenants_data<B: Backend>() {
     let w = world::<B>().await;
     // Canary words in transcripts of another rep, another team and another tenant.
-    let r2_call = w
-        .api
-        .ports
-        .store()
-        .get_call(&w.a, &w.c2)
-        .await
-        .unwrap()
-        .unwrap();
+    let r2_call = stored_call(&w, &w.a, &w.c2).await;
     score_saying(&w.api, r2_call, "canary-of-rep-two").await;
-    let east_call = w
-        .api
-        .ports
-        .store()
-        .get_call(&w.a, &w.c3)
-        .await
-        .unwrap()
-        .unwrap();
+    let east_call = stored_call(&w, &w.a, &w.c3).await;
     score_saying(&w.api, east_call, "canary-of-team-east").await;
-    let b_call = w
-        .api
-        .ports
-        .store()
-        .get_call(&w.b, &w.cb)
-        .await
-        .unwrap()
-        .unwrap();
+    let b_call = stored_call(&w, &w.b, &w.cb).await;
     score_saying(&w.api, b_call, "canary-of-tenant-b").await;
     // An audit event of r1's own, and one of someone else's.
     as_user(

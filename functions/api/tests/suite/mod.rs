@@ -129,6 +129,17 @@ async fn run_export_jobs_again<B: Backend>(w: &World<B>, answer: &Value) -> usiz
     deliver_export_jobs(w, &[body.to_string()]).await
 }
 
+/// The call as the store holds it now.
+async fn stored_call<B: Backend>(w: &World<B>, tenant: &TenantId, call: &CallId) -> Call {
+    w.api
+        .ports
+        .store()
+        .get_call(tenant, call)
+        .await
+        .unwrap()
+        .unwrap()
+}
+
 /// Every audit event of both tenants, oldest first, read through the audit port.
 pub async fn audit_events<B: Backend>(w: &World<B>) -> Vec<AuditEvent> {
     let mut events = Vec::new();
