@@ -7,6 +7,15 @@ use callcoach_shared::fakes::{
     FakeKeyManagement, InMemoryBlobStore, InMemoryQueue, InMemoryStore, fake_cipher_over,
 };
 
+mod suite;
+
+use api::{Adapters, Settings};
+use axum::http::StatusCode;
+use callcoach_shared::ids::TenantId;
+use callcoach_shared::system::{RandomIds, SystemClock};
+use serde_json::json;
+use suite::{Backend, World};
+
 type TestPorts = Adapters<
     InMemoryStore,
     InMemoryBlobStore,
@@ -16,49 +25,56 @@ type TestPorts = Adapters<
     RandomIds,
 >;
 
-async fn fresh_ports() -> TestPorts {
-    let store = InMemoryStore::default();
-    Adapters {
-        envelope: fake_cipher_over(store.clone(), SystemClock),
-        store,
-        blobs: InMemoryBlobStore::default(),
-        queue: InMemoryQueue::default(),
-        jobs: InMemoryQueue::default(),
-        clock: SystemClock,
-        ids: RandomIds,
+/// The route suite over the in-memory fakes.
+struct Fakes;
+
+impl Backend for Fakes {
+    type Ports = TestPorts;
+
+    async fn fresh_ports() -> TestPorts {
+        let store = InMemoryStore::default();
+        Adapters {
+            envelope: fake_cipher_over(store.clone(), SystemClock),
+            store,
+            blobs: InMemoryBlobStore::default(),
+            queue: InMemoryQueue::default(),
+            jobs: InMemoryQueue::default(),
+            clock: SystemClock,
+            ids: RandomIds,
+        }
+    }
+
+    /// Every world has a store of its own, so fixed ids are safe here.
+    fn fresh_tenants() -> (TenantId, TenantId) {
+        (
+            TenantId::parse("tenant-a").unwrap(),
+            TenantId::parse("tenant-b").unwrap(),
+        )
+    }
+
+    async fn queued_jobs(w: &World<Self>) -> usize {
+        w.api.ports.queue.messages().len()
+    }
+
+    async fn queued_export_jobs(w: &World<Self>) -> Vec<String> {
+        w.api
+            .ports
+            .jobs
+            .take()
+            .iter()
+            .map(|job| serde_json::to_string(job).unwrap())
+            .collect()
     }
 }
 
-/// Every world has a store of its own, so fixed ids are safe here.
-fn fresh_tenants() -> (TenantId, TenantId) {
-    (
-        TenantId::parse("tenant-a").unwrap(),
-        TenantId::parse("tenant-b").unwrap(),
-    )
-}
-
-async fn queued_jobs(w: &World) -> usize {
-    w.api.ports.queue.messages().len()
-}
-
-async fn queued_export_jobs(w: &World) -> Vec<String> {
-    w.api
-        .ports
-        .jobs
-        .take()
-        .iter()
-        .map(|job| serde_json::to_string(job).unwrap())
-        .collect()
-}
-
-include!("suite/routes.rs");
+suite::route_suite!(Fakes);
 
 /// A request that outlasts the time API Gateway waits is ended by the function with a 503
 /// (and audited as failed) instead of running on for the function's whole timeout. Over the
 /// fakes only: the slow bucket is the fake's.
 #[tokio::test]
 async fn a_request_past_the_gateways_wait_is_cut_off_and_audited() {
-    let w = world_with(Settings {
+    let w = suite::world_with::<Fakes>(Settings {
         request_budget: std::time::Duration::from_millis(100),
         ..Settings::default()
     })
@@ -68,7 +84,7 @@ async fn a_request_past_the_gateways_wait_is_cut_off_and_audited() {
         .ports
         .blobs
         .delay_puts(std::time::Duration::from_secs(3));
-    let (status, body) = as_user(
+    let (status, body) = suite::as_user(
         &w,
         &w.a,
         "r1",
@@ -78,7 +94,7 @@ async fn a_request_past_the_gateways_wait_is_cut_off_and_audited() {
     )
     .await;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
-    let events = audit_events(&w).await;
+    let events = suite::audit_events(&w).await;
     let last = events.last().unwrap();
     assert_eq!(
         (last.action.as_str(), last.outcome),

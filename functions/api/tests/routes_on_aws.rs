@@ -1,10 +1,17 @@
-//! The route suite of `routes.rs` over the real adapters: DynamoDB, S3, KMS and SQS of the
+//! The route suite of `suite/` over the real adapters: DynamoDB, S3, KMS and SQS of the
 //! local AWS stand-in, through the AWS SDK over HTTP (`make test` starts it). Each world gets
 //! fresh tenant ids and a scoring queue of its own, so tests never see each other's data.
 
 use callcoach_shared::aws::{DynamoKeyTable, DynamoTable, KmsKeyManagement, S3BlobStore, SqsQueue};
 use callcoach_shared::crypto::EnvelopeCipher;
 use callcoach_tests::{LocalAws, fresh_tenant, messages_on, own_queue};
+
+mod suite;
+
+use api::Adapters;
+use callcoach_shared::ids::TenantId;
+use callcoach_shared::system::{RandomIds, SystemClock};
+use suite::{Backend, World};
 
 type TestPorts = Adapters<
     DynamoTable,
@@ -15,36 +22,43 @@ type TestPorts = Adapters<
     RandomIds,
 >;
 
-async fn fresh_ports() -> TestPorts {
-    let aws = LocalAws::connect().await;
-    let sqs = aws_sdk_sqs::Client::new(&aws.sdk);
-    let queue_url = own_queue(&sqs, "api", &[]).await;
-    let jobs_url = own_queue(&sqs, "api-export-jobs", &[]).await;
-    Adapters {
-        envelope: aws.adapters.envelope(&aws.resources),
-        store: aws.adapters.table,
-        blobs: aws.adapters.blobs,
-        queue: SqsQueue::new(sqs.clone(), queue_url),
-        jobs: SqsQueue::new(sqs, jobs_url),
-        clock: SystemClock,
-        ids: RandomIds,
+/// The route suite over the real adapters on the local AWS stand-in.
+struct OnAws;
+
+impl Backend for OnAws {
+    type Ports = TestPorts;
+
+    async fn fresh_ports() -> TestPorts {
+        let aws = LocalAws::connect().await;
+        let sqs = aws_sdk_sqs::Client::new(&aws.sdk);
+        let queue_url = own_queue(&sqs, "api", &[]).await;
+        let jobs_url = own_queue(&sqs, "api-export-jobs", &[]).await;
+        Adapters {
+            envelope: aws.adapters.envelope(&aws.resources),
+            store: aws.adapters.table,
+            blobs: aws.adapters.blobs,
+            queue: SqsQueue::new(sqs.clone(), queue_url),
+            jobs: SqsQueue::new(sqs, jobs_url),
+            clock: SystemClock,
+            ids: RandomIds,
+        }
+    }
+
+    fn fresh_tenants() -> (TenantId, TenantId) {
+        (fresh_tenant(), fresh_tenant())
+    }
+
+    async fn queued_jobs(w: &World<Self>) -> usize {
+        let sdk = callcoach_shared::aws::load_sdk_config().await;
+        let sqs = aws_sdk_sqs::Client::new(&sdk);
+        messages_on(&sqs, w.api.ports.queue.url()).await.len()
+    }
+
+    async fn queued_export_jobs(w: &World<Self>) -> Vec<String> {
+        let sdk = callcoach_shared::aws::load_sdk_config().await;
+        let sqs = aws_sdk_sqs::Client::new(&sdk);
+        callcoach_tests::take_messages(&sqs, w.api.ports.jobs.url()).await
     }
 }
 
-fn fresh_tenants() -> (TenantId, TenantId) {
-    (fresh_tenant(), fresh_tenant())
-}
-
-async fn queued_jobs(w: &World) -> usize {
-    let sdk = callcoach_shared::aws::load_sdk_config().await;
-    let sqs = aws_sdk_sqs::Client::new(&sdk);
-    messages_on(&sqs, w.api.ports.queue.url()).await.len()
-}
-
-async fn queued_export_jobs(w: &World) -> Vec<String> {
-    let sdk = callcoach_shared::aws::load_sdk_config().await;
-    let sqs = aws_sdk_sqs::Client::new(&sdk);
-    callcoach_tests::take_messages(&sqs, w.api.ports.jobs.url()).await
-}
-
-include!("suite/routes.rs");
+suite::route_suite!(OnAws);

@@ -1,0 +1,257 @@
+//! Exports: what a bundle holds and who may take it.
+
+use super::*;
+
+pub async fn exports_hold_exactly_what_the_caller_may_take_and_no_other_tenants_data<B: Backend>() {
+    let w = world::<B>().await;
+    // Canary words in transcripts of another rep, another team and another tenant.
+    let r2_call = stored_call(&w, &w.a, &w.c2).await;
+    score_saying(&w.api, r2_call, "canary-of-rep-two").await;
+    let east_call = stored_call(&w, &w.a, &w.c3).await;
+    score_saying(&w.api, east_call, "canary-of-team-east").await;
+    let b_call = stored_call(&w, &w.b, &w.cb).await;
+    score_saying(&w.api, b_call, "canary-of-tenant-b").await;
+    // An audit event of r1's own, and one of someone else's.
+    as_user(
+        &w,
+        &w.a,
+        "r1",
+        "PUT",
+        &format!("/v1/calls/{}/rep-speaker", w.c1),
+        Some(json!({"speaker": "Dana"})),
+    )
+    .await;
+    as_user(
+        &w,
+        &w.a,
+        "manager",
+        "PUT",
+        &format!("/v1/calls/{}/rep-speaker", w.c2),
+        Some(json!({"speaker": "Dana"})),
+    )
+    .await;
+
+    let bundle_of = |text: &str| {
+        let answer: Value = serde_json::from_str(text).unwrap();
+        let id = answer["export_id"].as_str().unwrap().to_owned();
+        let key = format!("exports/{}/{id}.json", w.a);
+        (answer, key)
+    };
+    let (status, text) = as_user(
+        &w,
+        &w.a,
+        "r1",
+        "POST",
+        "/v1/exports",
+        Some(json!({"scope": "user"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{text}");
+    // The bundle is in the bucket under exports/{tenant}/ (read back below).
+    let (answer, key) = bundle_of(&text);
+    let bytes = bundle_bytes(&w, &key).await;
+    let bundle: Value = serde_json::from_slice(&bytes).unwrap();
+    assert_eq!(bundle["schema"], "callcoach.export.v1");
+    assert_eq!(
+        callcoach_tests::export_schema_errors(&bundle),
+        Vec::<String>::new()
+    );
+    assert_eq!(bundle["scope"], "user");
+    assert_eq!(bundle["counts"], answer["counts"]);
+    // r1 has one call (c1, scored): its transcript, analysis, progress and own audit event.
+    let calls = bundle["calls"].as_array().unwrap();
+    assert_eq!(calls.len(), 1);
+    assert_eq!(calls[0]["call"]["call_id"], w.c1.as_str());
+    assert_eq!(bundle["counts"]["transcripts"], 1);
+    assert_eq!(bundle["counts"]["analyses"], 1);
+    assert_eq!(
+        bundle["counts"]["highlights"],
+        calls[0]["analysis"]["highlights"].as_array().unwrap().len()
+    );
+    assert_eq!(bundle["progress"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        bundle["counts"]["goals"],
+        bundle["progress"][0]["progress"]["current_goals"]
+            .as_array()
+            .unwrap()
+            .len()
+    );
+    let events = bundle["audit_events"].as_array().unwrap();
+    assert!(!events.is_empty() && events.iter().all(|e| e["actor"] == "r1"));
+    assert_eq!(bundle["counts"]["audit_events"], events.len());
+    for canary in [
+        "canary-of-rep-two",
+        "canary-of-team-east",
+        "canary-of-tenant-b",
+    ] {
+        assert!(
+            !String::from_utf8_lossy(&bytes).contains(canary),
+            "{canary}"
+        );
+    }
+    assert!(!String::from_utf8_lossy(&bytes).contains("ciphertext"));
+    let expires = time::OffsetDateTime::parse(
+        answer["expires_at"].as_str().unwrap(),
+        &time::format_description::well_known::Rfc3339,
+    )
+    .unwrap();
+    assert!(
+        expires - SystemClock.now() <= time::Duration::minutes(15),
+        "the link is short-lived"
+    );
+
+    // Owning a team is not enough to export the workspace.
+    let (status, body) = as_user(
+        &w,
+        &w.a,
+        "owner",
+        "POST",
+        "/v1/exports",
+        Some(json!({"scope": "workspace"})),
+    )
+    .await;
+    assert_eq!(
+        (status, body.as_str()),
+        (StatusCode::NOT_FOUND, NOT_FOUND_BODY)
+    );
+    // The admin exports the workspace, as a background job: 202 and a status resource that
+    // says queued until the job has run.
+    let (status, text) = as_user(
+        &w,
+        &w.a,
+        "admin",
+        "POST",
+        "/v1/exports",
+        Some(json!({"scope": "workspace"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{text}");
+    let (job, key) = bundle_of(&text);
+    let status_url = job["status_url"].as_str().unwrap().to_owned();
+    assert_eq!(
+        status_url,
+        format!("/v1/exports/{}", job["export_id"].as_str().unwrap())
+    );
+    let (status, text) = as_user(&w, &w.a, "admin", "GET", &status_url, None).await;
+    let queued: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(
+        (status, &queued["state"], queued.get("download_url")),
+        (StatusCode::OK, &json!("queued"), None)
+    );
+    // Only the workspace's admins see the job; everyone else gets the one 404, as for an
+    // unknown or malformed id and for the other workspace.
+    for who in ["owner", "manager", "r1", "stranger"] {
+        let (status, body) = as_user(&w, &w.a, who, "GET", &status_url, None).await;
+        assert_eq!(
+            (status, body.as_str()),
+            (StatusCode::NOT_FOUND, NOT_FOUND_BODY),
+            "{who}"
+        );
+    }
+    for (tenant, who, path) in [
+        (
+            &w.a,
+            "admin",
+            "/v1/exports/exp_00000000000000000000000000000000",
+        ),
+        (&w.a, "admin", "/v1/exports/not-an-id"),
+        (&w.b, "admin-b", status_url.as_str()),
+    ] {
+        let (status, body) = as_user(&w, tenant, who, "GET", path, None).await;
+        assert_eq!(
+            (status, body.as_str()),
+            (StatusCode::NOT_FOUND, NOT_FOUND_BODY),
+            "{who} {path}"
+        );
+    }
+    // The queue delivers the job to the function; delivered twice, it is written once.
+    assert_eq!(run_export_jobs(&w).await, 1);
+    let (status, text) = as_user(&w, &w.a, "admin", "GET", &status_url, None).await;
+    assert_eq!(status, StatusCode::OK, "{text}");
+    let ready: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(ready["state"], "ready", "{ready}");
+    assert!(
+        ready["download_url"]
+            .as_str()
+            .is_some_and(|u| !u.is_empty())
+    );
+    assert!(ready["finished_at"].is_string() && ready["expires_at"].is_string());
+    // Each link to the whole workspace is on the record: who asked for which export.
+    let issued: Vec<_> = audit_events(&w)
+        .await
+        .into_iter()
+        .filter(|e| e.action == "export.link_issued")
+        .collect();
+    assert_eq!(issued.len(), 1);
+    assert_eq!(
+        (
+            issued[0].actor.as_ref().map(|u| u.as_str()),
+            issued[0].object.as_str()
+        ),
+        (Some("admin"), status_url.as_str())
+    );
+    let bytes = bundle_bytes(&w, &key).await;
+    assert_eq!(run_export_jobs_again(&w, &job).await, 1);
+    assert_eq!(
+        bundle_bytes(&w, &key).await,
+        bytes,
+        "a redelivery rewrites nothing"
+    );
+    // Every call of west and east, none of b.
+    let bundle: Value = serde_json::from_slice(&bytes).unwrap();
+    assert_eq!(bundle["counts"], ready["counts"]);
+    let bundle: Value = serde_json::from_slice(&bytes).unwrap();
+    assert_eq!(
+        callcoach_tests::export_schema_errors(&bundle),
+        Vec::<String>::new()
+    );
+    let ids: Vec<&str> = bundle["calls"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["call"]["call_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids.len(), 3);
+    for call in [&w.c1, &w.c2, &w.c3] {
+        assert!(ids.contains(&call.as_str()), "{call}");
+    }
+    let text = String::from_utf8_lossy(&bytes);
+    assert!(text.contains("canary-of-rep-two") && text.contains("canary-of-team-east"));
+    assert!(!text.contains("canary-of-tenant-b"));
+    assert_eq!(bundle["counts"]["transcripts"], 3);
+
+    // A rep may not export the workspace; unknown scopes and fields are refused.
+    let (status, body) = as_user(
+        &w,
+        &w.a,
+        "r1",
+        "POST",
+        "/v1/exports",
+        Some(json!({"scope": "workspace"})),
+    )
+    .await;
+    assert_eq!(
+        (status, body.as_str()),
+        (StatusCode::NOT_FOUND, NOT_FOUND_BODY)
+    );
+    let (status, _) = as_user(
+        &w,
+        &w.a,
+        "r1",
+        "POST",
+        "/v1/exports",
+        Some(json!({"scope": "everything"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let (status, _) = as_user(
+        &w,
+        &w.a,
+        "r1",
+        "POST",
+        "/v1/exports",
+        Some(json!({"scope": "user", "tenant_id": "tenant-b"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+}
