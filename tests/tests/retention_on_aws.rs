@@ -157,7 +157,12 @@ async fn the_reaper_deletes_exactly_the_expired_calls_and_everything_of_them() {
         .list(&tenant, &PageRequest::first(50).unwrap())
         .await
         .unwrap();
-    assert_eq!(audit.items.len(), 2, "one event per expired call");
+    // Per expired call: its move to `deleted` and its expiry, once each.
+    for action in ["retention.call_deleted", "retention.call_expired"] {
+        let events = audit.items.iter().filter(|e| e.action == action).count();
+        assert_eq!(events, 2, "one {action} per expired call");
+    }
+    assert_eq!(audit.items.len(), 4);
     let again = reap_at(&aws, now, std::slice::from_ref(&tenant)).await;
     assert!(
         again.calls.is_empty(),
