@@ -73,18 +73,9 @@ const HEARD: &[(u32, f64, f64, &str)] = &[
     (1, 24.5, 26.0, "Thursday at two works."),
 ];
 
-type Ports = api::Adapters<
-    DynamoTable,
-    S3BlobStore,
-    EnvelopeCipher<KmsKeyManagement, DynamoKeyTable, SystemClock>,
-    SqsQueue,
-    SystemClock,
-    RandomIds,
->;
-
 /// The api function's router, as API Gateway reaches it with verified claims.
 struct Frontend {
-    api: Arc<api::Api<Ports>>,
+    api: Arc<api::Api<api::DeployedPorts>>,
     tenant: TenantId,
 }
 

@@ -8,11 +8,14 @@
 
 mod audit;
 mod cursors;
+mod deployed;
 pub mod entry;
 pub mod error;
 pub mod extract;
 pub mod jobs;
 mod routes;
+
+pub use deployed::DeployedPorts;
 
 use std::sync::Arc;
 

@@ -3,11 +3,10 @@
 
 use std::sync::Arc;
 
-use api::{Adapters, Api, Settings};
-use callcoach_shared::aws::{AwsAdapters, SqsQueue, load_sdk_config};
+use api::{Api, DeployedPorts, Settings};
+use callcoach_shared::aws::{AwsAdapters, load_sdk_config};
 use callcoach_shared::config::{ResourceConfig, process_env, required};
 use callcoach_shared::crypto::DataCategory;
-use callcoach_shared::system::{RandomIds, SystemClock};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
@@ -22,15 +21,12 @@ async fn main() -> Result<(), lambda_http::Error> {
     let settings = Settings::from_lookup(&process_env)?;
     let sdk = load_sdk_config().await;
     let aws = AwsAdapters::new(&sdk, &resources);
-    let sqs = aws_sdk_sqs::Client::new(&sdk);
-    let ports = Adapters {
-        envelope: aws.envelope(&resources),
-        store: aws.table,
-        blobs: aws.blobs,
-        queue: SqsQueue::new(sqs.clone(), scoring_queue_url),
-        jobs: SqsQueue::new(sqs, export_jobs_queue_url),
-        clock: SystemClock,
-        ids: RandomIds,
-    };
+    let ports = DeployedPorts::over_aws(
+        &sdk,
+        aws,
+        &resources,
+        &scoring_queue_url,
+        &export_jobs_queue_url,
+    );
     api::entry::serve(Arc::new(Api { ports, settings })).await
 }

@@ -2,46 +2,32 @@
 //! local AWS stand-in, through the AWS SDK over HTTP (`make test` starts it). Each world gets
 //! fresh tenant ids and a scoring queue of its own, so tests never see each other's data.
 
-use callcoach_shared::aws::{DynamoKeyTable, DynamoTable, KmsKeyManagement, S3BlobStore, SqsQueue};
-use callcoach_shared::crypto::EnvelopeCipher;
 use callcoach_tests::{LocalAws, fresh_tenant, messages_on, own_queue};
 
 mod suite;
 
-use api::Adapters;
+use api::DeployedPorts;
 use callcoach_shared::ids::TenantId;
-use callcoach_shared::system::{RandomIds, SystemClock};
 use suite::{Backend, World};
-
-type TestPorts = Adapters<
-    DynamoTable,
-    S3BlobStore,
-    EnvelopeCipher<KmsKeyManagement, DynamoKeyTable, SystemClock>,
-    SqsQueue,
-    SystemClock,
-    RandomIds,
->;
 
 /// The route suite over the real adapters on the local AWS stand-in.
 struct OnAws;
 
 impl Backend for OnAws {
-    type Ports = TestPorts;
+    type Ports = DeployedPorts;
 
-    async fn fresh_ports() -> TestPorts {
+    async fn fresh_ports() -> DeployedPorts {
         let aws = LocalAws::connect().await;
         let sqs = aws_sdk_sqs::Client::new(&aws.sdk);
         let queue_url = own_queue(&sqs, "api", &[]).await;
         let jobs_url = own_queue(&sqs, "api-export-jobs", &[]).await;
-        Adapters {
-            envelope: aws.adapters.envelope(&aws.resources),
-            store: aws.adapters.table,
-            blobs: aws.adapters.blobs,
-            queue: SqsQueue::new(sqs.clone(), queue_url),
-            jobs: SqsQueue::new(sqs, jobs_url),
-            clock: SystemClock,
-            ids: RandomIds,
-        }
+        DeployedPorts::over_aws(
+            &aws.sdk,
+            aws.adapters,
+            &aws.resources,
+            &queue_url,
+            &jobs_url,
+        )
     }
 
     fn fresh_tenants() -> (TenantId, TenantId) {

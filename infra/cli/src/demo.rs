@@ -50,7 +50,7 @@ fn content_type(path: &Path) -> &'static str {
 }
 
 /// The api function's router, reached as API Gateway would reach it after verifying a JWT.
-struct ApiClient(Arc<api::Api<crate::serve::LocalPorts>>);
+struct ApiClient(Arc<api::Api<api::DeployedPorts>>);
 
 impl ApiClient {
     async fn call(

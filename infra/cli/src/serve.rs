@@ -6,25 +6,12 @@ use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 
 use anyhow::Context;
+use api::DeployedPorts;
 use callcoach_local_router::local_auth::LocalVerifier;
 use callcoach_local_router::{SqsEventSource, local_api};
-use callcoach_shared::aws::{
-    AwsAdapters, DynamoKeyTable, DynamoTable, KmsKeyManagement, S3BlobStore, SqsQueue,
-    load_sdk_config,
-};
+use callcoach_shared::aws::{AwsAdapters, load_sdk_config};
 use callcoach_shared::config::{ResourceConfig, process_env, required};
-use callcoach_shared::crypto::{DataCategory, EnvelopeCipher};
-use callcoach_shared::system::{RandomIds, SystemClock};
-
-/// The api function's ports over the real adapters.
-pub type LocalPorts = api::Adapters<
-    DynamoTable,
-    S3BlobStore,
-    EnvelopeCipher<KmsKeyManagement, DynamoKeyTable, SystemClock>,
-    SqsQueue,
-    SystemClock,
-    RandomIds,
->;
+use callcoach_shared::crypto::DataCategory;
 
 /// Refuses to run against anything but the local stand-in: these commands serve and change
 /// data for whoever holds a local token, and must never reach a real account.
@@ -48,7 +35,7 @@ pub fn ensure_local_aws() -> anyhow::Result<()> {
 }
 
 /// The api function as its `main.rs` builds it, from the local AWS environment.
-pub async fn local_api() -> anyhow::Result<Arc<api::Api<LocalPorts>>> {
+pub async fn local_api() -> anyhow::Result<Arc<api::Api<DeployedPorts>>> {
     ensure_local_aws()?;
     let resources = ResourceConfig::from_env(&DataCategory::ALL)
         .context("the local AWS environment is missing: run under `infra/local-aws.sh run`")?;
@@ -56,24 +43,15 @@ pub async fn local_api() -> anyhow::Result<Arc<api::Api<LocalPorts>>> {
     let export_jobs = required(&process_env, "EXPORT_JOBS_QUEUE_URL")?;
     let sdk = load_sdk_config().await;
     let aws = AwsAdapters::new(&sdk, &resources);
-    let sqs = aws_sdk_sqs::Client::new(&sdk);
     Ok(Arc::new(api::Api {
-        ports: api::Adapters {
-            store: aws.table.clone(),
-            blobs: aws.blobs.clone(),
-            envelope: aws.envelope(&resources),
-            queue: SqsQueue::new(sqs.clone(), &scoring),
-            jobs: SqsQueue::new(sqs, &export_jobs),
-            clock: SystemClock,
-            ids: RandomIds,
-        },
+        ports: DeployedPorts::over_aws(&sdk, aws, &resources, &scoring, &export_jobs),
         settings: api::Settings::from_lookup(&process_env)?,
     }))
 }
 
 /// Plays the export-jobs queue's event source for the api function, as Lambda would: every
 /// batch through the function's one entry point. Runs as long as the server does.
-async fn run_export_jobs(api: Arc<api::Api<LocalPorts>>) {
+async fn run_export_jobs(api: Arc<api::Api<DeployedPorts>>) {
     let Some(url) = process_env("EXPORT_JOBS_QUEUE_URL") else {
         return;
     };

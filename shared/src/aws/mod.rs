@@ -38,6 +38,9 @@ pub struct AwsAdapters {
     pub kms: KmsKeyManagement,
 }
 
+/// Envelope encryption as deployed: data keys from KMS, wrapped keys in the keys table.
+pub type AwsEnvelope = EnvelopeCipher<KmsKeyManagement, DynamoKeyTable, SystemClock>;
+
 impl AwsAdapters {
     pub fn new(sdk: &SdkConfig, resources: &ResourceConfig) -> Self {
         Self {
@@ -56,10 +59,7 @@ impl AwsAdapters {
     }
 
     /// Envelope encryption over KMS and the table, with the default cache bounds.
-    pub fn envelope(
-        &self,
-        resources: &ResourceConfig,
-    ) -> EnvelopeCipher<KmsKeyManagement, DynamoKeyTable, SystemClock> {
+    pub fn envelope(&self, resources: &ResourceConfig) -> AwsEnvelope {
         EnvelopeCipher::new(
             self.kms.clone(),
             self.table.data_keys().clone(),
