@@ -85,6 +85,16 @@ pub fn is_last_delivery(message: &SqsMessage, max_receive_count: u32) -> bool {
         .is_some_and(|count| count >= max_receive_count)
 }
 
+/// The answer to a message no delivery can fix (not one of the queue's jobs): it is dropped at
+/// once, never retried, and counted as `PoisonMessagesDropped` of `function`; its id, never its
+/// body, is logged so it can be found in the queue's metrics.
+pub fn drop_poison(function: &str, message: &SqsMessage, what: &str) -> RecordOutcome {
+    let id = message.message_id.as_deref().unwrap_or("-");
+    tracing::warn!(message = %id, "{what}; dropped");
+    crate::telemetry::emit_count(function, "PoisonMessagesDropped", 1);
+    RecordOutcome::Done
+}
+
 /// A queue-fed function's handler: [`handle_sqs_batch`] with [`DEFAULT_TIME_MARGIN`].
 pub async fn handle_queue_records<F>(
     event: LambdaEvent<SqsEvent>,

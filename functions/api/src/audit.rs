@@ -72,7 +72,7 @@ pub async fn audit_mutations<P: Ports>(
 /// event is alarmed on, not hidden.
 pub(crate) async fn record<P: Ports>(api: &Api<P>, event: &AuditEvent) {
     if let Err(error) = api.ports.store().append(event).await {
-        tracing::error!(error = %error, "audit event not written");
+        tracing::error!(error = %callcoach_shared::telemetry::Chain(&error), "audit event not written");
         emit_count("api", "AuditWriteFailed", 1);
     }
 }

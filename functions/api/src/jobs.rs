@@ -1,6 +1,7 @@
 //! The api function's background work: workspace export jobs from the export-jobs queue (SQS,
 //! partial batch failures). The same function serves HTTP; [`crate::entry`] tells the events
-//! apart. A job that fails for a backend is retried by the queue until its last receive, which
+//! apart. A message that is not an export job is dropped and counted (`PoisonMessagesDropped`):
+//! no delivery can fix it. A job that fails for a backend is retried by the queue until its last receive, which
 //! fails the job; one that fails for good is marked failed and acknowledged. A job held by
 //! another delivery is handed back to the queue and comes again after the visibility timeout.
 
@@ -9,7 +10,8 @@ use std::time::Duration;
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use callcoach_shared::batch::RecordOutcome;
 use callcoach_shared::lambda::{
-    DEFAULT_TIME_MARGIN, Deadline, WholeBatchFailed, handle_sqs_batch, is_last_delivery,
+    DEFAULT_TIME_MARGIN, Deadline, WholeBatchFailed, drop_poison, handle_sqs_batch,
+    is_last_delivery,
 };
 use callcoach_shared::messages::PipelineMessage;
 use callcoach_shared::usecases::export_job::{Delivery, JobOutcome, run_export_job};
@@ -39,9 +41,7 @@ async fn handle_message<P: Ports>(
         export_id,
     })) = parsed
     else {
-        // Never ours to drop: after its receives it waits in the DLQ for a look.
-        warn!("message is not an export job");
-        return RecordOutcome::Retry;
+        return drop_poison("api", message, "message is not an export job");
     };
     let delivery = Delivery {
         budget: deadline.left_after(WRAP_UP),

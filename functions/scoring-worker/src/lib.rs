@@ -1,18 +1,26 @@
 //! Scoring worker: `ScoreCall` jobs from the scoring queue, in batches with partial failure.
 //!
-//! A job that cannot be parsed, or whose scoring hits an infrastructure error, fails alone and
-//! is redelivered (then dead-lettered after maxReceiveCount). Scoring is idempotent per call,
-//! transcript version and rubric version.
+//! Failures are classified here, at the queue's edge. A message that is not a scoring job is
+//! dropped and counted (`PoisonMessagesDropped`): no delivery can fix it. A job whose call
+//! cannot be scored for good (its transcript gone or unreadable) fails the call with that
+//! reason and is counted (`ScoringFailedPermanently`). Only a transient failure (a backend, a
+//! lost race, a coach that did not answer) fails its record alone, to be redelivered and
+//! dead-lettered after maxReceiveCount. Scoring is idempotent per call, transcript version and
+//! rubric version.
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use callcoach_shared::batch::RecordOutcome;
 use callcoach_shared::crypto::Envelope;
-use callcoach_shared::lambda::handle_queue_records;
+use callcoach_shared::lambda::{drop_poison, handle_queue_records};
 use callcoach_shared::messages::PipelineMessage;
 use callcoach_shared::ports::{BlobStore, Clock, IdGenerator, PipelineStore};
+use callcoach_shared::telemetry::{Chain, emit_count};
 use callcoach_shared::usecases::score::{Coach, Scorer};
 use lambda_runtime::{Error, LambdaEvent};
 use tracing::{Instrument, info_span};
+
+/// The function's name on its metrics.
+const FUNCTION: &str = "scoring-worker";
 
 pub struct Deps<S, B, E, C, I, K> {
     pub store: S,
@@ -82,23 +90,38 @@ async fn handle_message(deps: &impl ScoringPorts, message: &SqsMessage) -> Recor
         transcript_version,
     })) = parsed
     else {
-        tracing::warn!("message is not a scoring job");
-        return RecordOutcome::Retry;
+        return drop_poison(FUNCTION, message, "message is not a scoring job");
     };
     let scorer = deps.scorer();
     let last_attempt = is_last_delivery(message, deps.max_receive_count());
     let span = info_span!("score_call", tenant = %tenant_id, call = %call_id, transcript_version);
-    match scorer
+    let scored = scorer
         .score(&tenant_id, &call_id, transcript_version, last_attempt)
         .instrument(span)
-        .await
-    {
+        .await;
+    match scored {
         Ok(outcome) => {
             tracing::info!(?outcome, "scoring job done");
             RecordOutcome::Done
         }
+        Err(e) if e.is_permanent() => {
+            tracing::warn!(error = %Chain(&e), call = %call_id, "scoring job failed for good; failing the call");
+            match scorer
+                .give_up(&tenant_id, &call_id, transcript_version, &e)
+                .await
+            {
+                Ok(_) => {
+                    emit_count(FUNCTION, "ScoringFailedPermanently", 1);
+                    RecordOutcome::Done
+                }
+                Err(store) => {
+                    tracing::warn!(error = %Chain(&store), "could not fail the call; the job will be retried");
+                    RecordOutcome::Retry
+                }
+            }
+        }
         Err(e) => {
-            tracing::warn!(error = %callcoach_shared::telemetry::Chain(&e), "scoring job will be retried");
+            tracing::warn!(error = %Chain(&e), "scoring job will be retried");
             RecordOutcome::Retry
         }
     }
@@ -115,10 +138,14 @@ pub async fn handle(
 mod tests {
     use super::*;
     use callcoach_shared::crypto::EnvelopeCipher;
-    use callcoach_shared::fakes::kit::lambda::context_with;
+    use callcoach_shared::domain::call::CallStatus;
+    use callcoach_shared::fakes::kit::lambda::{context_with, sqs_event};
+    use callcoach_shared::fakes::kit::seed::{CallSeed, seed_transcribed_call};
     use callcoach_shared::fakes::{
         FakeKeyManagement, InMemoryBlobStore, InMemoryStore, fake_cipher,
     };
+    use callcoach_shared::ids::{TeamId, TenantId, UserId};
+    use callcoach_shared::ports::CallRepository;
     use callcoach_shared::system::{RandomIds, SystemClock};
     use callcoach_shared::usecases::score::DeterministicCoach;
     use lambda_runtime::Context;
@@ -153,26 +180,72 @@ mod tests {
         serde_json::from_str(include_str!("../../../events/scoring-batch.json")).unwrap()
     }
 
-    /// The sample's valid job names a call that does not exist: it is dropped (done), while the
-    /// poison message fails alone. Also with a 3 s timeout (Lambda's default, and
-    /// cargo-lambda's): the time margin scales down instead of deferring every record.
+    /// The sample's valid job names a call that does not exist, and its other message is
+    /// poison: both are done with, neither is retried (the poison is dropped and counted). Also
+    /// with a 3 s timeout (Lambda's default, and cargo-lambda's): the time margin scales down
+    /// instead of deferring every record.
     #[tokio::test]
-    async fn sample_batch_fails_only_the_poison_message() {
+    async fn sample_batch_drops_the_poison_message_and_retries_nothing() {
         for seconds in [60, 3] {
             let response = handle(&deps(), LambdaEvent::new(sample(), deadline_in(seconds)))
                 .await
                 .unwrap();
-            let failed: Vec<_> = response
-                .batch_item_failures
-                .iter()
-                .map(|f| f.item_identifier.as_str())
-                .collect();
-            assert_eq!(
-                failed,
-                ["0d6c1c7e-1b7a-4a52-9f4e-2f1c5b9a0a02"],
-                "timeout {seconds} s"
+            assert!(
+                response.batch_item_failures.is_empty(),
+                "timeout {seconds} s: {:?}",
+                response.batch_item_failures
             );
         }
+    }
+
+    /// A job that no delivery can complete (its transcript version is gone) fails its call with
+    /// the reason at once, instead of burning the queue's receives.
+    #[tokio::test]
+    async fn a_job_that_can_never_succeed_fails_its_call_instead_of_being_retried() {
+        let deps = deps();
+        let tenant = TenantId::parse("acme").unwrap();
+        let mut call = seed_transcribed_call(
+            &deps.store,
+            &deps.blobs,
+            &deps.envelope,
+            CallSeed {
+                tenant: &tenant,
+                team: &TeamId::parse("team_0123456789abcdef0123456789abcdef").unwrap(),
+                rep: &UserId::parse("rep").unwrap(),
+                utterances: 4,
+                marker: "hello",
+            },
+        )
+        .await;
+        call.transcript_version = 2;
+        deps.store.save_call(&mut call).await.unwrap();
+        let job = |version: u32| {
+            let body = serde_json::to_string(&PipelineMessage::ScoreCall {
+                tenant_id: tenant.clone(),
+                call_id: call.call_id.clone(),
+                transcript_version: version,
+            })
+            .unwrap();
+            LambdaEvent::new(sqs_event(&body, "m1"), deadline_in(60))
+        };
+
+        let response = handle(&deps, job(2)).await.unwrap();
+        assert!(response.batch_item_failures.is_empty());
+        let failed = deps
+            .store
+            .get_call(&tenant, &call.call_id)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(failed.status, CallStatus::Failed);
+        assert!(
+            failed
+                .failure_reason
+                .as_deref()
+                .is_some_and(|r| r.contains("transcript version named by the job is missing")),
+            "{:?}",
+            failed.failure_reason
+        );
     }
 
     #[test]

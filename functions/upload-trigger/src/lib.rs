@@ -1,7 +1,8 @@
 //! Upload trigger: S3 ObjectCreated notifications delivered through the upload-events queue.
 //!
 //! Each SQS message carries one S3 notification. Notifications are parsed tolerantly (the local
-//! stand-in omits fields AWS sends, and AWS adds fields over time); `s3:TestEvent` is skipped;
+//! stand-in omits fields AWS sends, and AWS adds fields over time); a message that is not one
+//! is dropped and counted (no delivery can fix it); `s3:TestEvent` is skipped;
 //! each record goes through [`Ingestor::ingest`]. A record that hits an infrastructure error
 //! (or is in progress elsewhere) fails its message, which SQS redelivers; ingestion is
 //! idempotent, so the redelivery does only what is left.
@@ -9,7 +10,7 @@
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use callcoach_shared::batch::RecordOutcome;
 use callcoach_shared::crypto::Envelope;
-use callcoach_shared::lambda::handle_queue_records;
+use callcoach_shared::lambda::{drop_poison, handle_queue_records};
 use callcoach_shared::ports::{BlobStore, Clock, PipelineStore, Queue};
 use callcoach_shared::telemetry::emit_count;
 use callcoach_shared::usecases::ingest::{
@@ -116,11 +117,13 @@ const TEST_EVENT: &str = "s3:TestEvent";
 async fn handle_message(deps: &impl UploadPorts, message: &SqsMessage) -> RecordOutcome {
     let notification: S3Notification = match message.body.as_deref().map(serde_json::from_str) {
         Some(Ok(n)) => n,
-        Some(Err(e)) => {
-            warn!(error = %e, "message is not an S3 notification");
-            return RecordOutcome::Retry;
+        Some(Err(_)) | None => {
+            return drop_poison(
+                "upload-trigger",
+                message,
+                "message is not an S3 notification",
+            );
         }
-        None => return RecordOutcome::Retry,
     };
     if notification.event.as_deref() == Some(TEST_EVENT) {
         return RecordOutcome::Done;

@@ -150,11 +150,7 @@ impl ExportJobError {
                 e.is_retryable()
             }
             ExportJobError::Export(ExportError::Document(e)) => e.is_retryable(),
-            ExportJobError::Export(ExportError::Progress(e)) => match e {
-                crate::usecases::progress::ProgressError::Store(e) => e.is_retryable(),
-                crate::usecases::progress::ProgressError::Crypto(e) => e.is_retryable(),
-                crate::usecases::progress::ProgressError::Decode(_) => false,
-            },
+            ExportJobError::Export(ExportError::Progress(e)) => e.is_retryable(),
             ExportJobError::Export(ExportError::Blob(_)) | ExportJobError::Cleanup(_) => true,
             ExportJobError::Export(ExportError::Encode(_)) => false,
         }

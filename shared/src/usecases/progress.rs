@@ -22,6 +22,16 @@ pub enum ProgressError {
     Decode(#[source] crate::json_fault::JsonFault),
 }
 
+impl ProgressError {
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            ProgressError::Store(e) => e.is_retryable(),
+            ProgressError::Crypto(e) => e.is_retryable(),
+            ProgressError::Decode(_) => false,
+        }
+    }
+}
+
 fn item(rep: &UserId) -> String {
     format!("progress/{rep}")
 }

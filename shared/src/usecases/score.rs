@@ -387,6 +387,57 @@ where
     }
 }
 
+impl ScoreError {
+    /// Whether no later delivery can do better: what the job needs is gone or unreadable
+    /// (its transcript, a key that was destroyed, a corrupt record). Everything else — a
+    /// backend that failed, a race lost, a coach that did not answer — is worth a retry.
+    pub fn is_permanent(&self) -> bool {
+        match self {
+            ScoreError::MissingTranscript => true,
+            ScoreError::Document(e) => !e.is_retryable() && !matches!(e, DocumentError::Store(_)),
+            ScoreError::Progress(e) => !e.is_retryable(),
+            ScoreError::Store(StoreError::Corrupt(_)) => true,
+            ScoreError::Store(_) | ScoreError::InProgress | ScoreError::CoachUnavailable(_) => {
+                false
+            }
+        }
+    }
+}
+
+impl<S, B, E, C, I, K> Scorer<'_, S, B, E, C, I, K>
+where
+    S: PipelineStore,
+    C: Clock,
+{
+    /// Fails the call of a job that hit a permanent error, with that error as its reason, so
+    /// it is not retried until the queue gives up. Nothing happens when the call has moved on
+    /// (deleted, re-transcribed, scored by another delivery) or is gone.
+    pub async fn give_up(
+        &self,
+        tenant: &TenantId,
+        call_id: &CallId,
+        version: u32,
+        error: &ScoreError,
+    ) -> Result<bool, StoreError> {
+        let Some(mut call) = self.store.get_call(tenant, call_id).await? else {
+            return Ok(false);
+        };
+        let reason = format!("the call could not be scored: {error}");
+        let now = self.clock.now();
+        CallLifecycle::new(self.store, Mover::Worker)
+            .update(&mut call, |c| {
+                let stuck = matches!(c.status, CallStatus::Transcribed | CallStatus::Scoring);
+                if !stuck || c.transcript_version != version {
+                    return Ok(Change::Keep(false));
+                }
+                c.fail(reason.as_str(), now)
+                    .map_err(|_| StoreError::StaleTransition { expected: c.status })?;
+                Ok::<_, StoreError>(Change::Write(true))
+            })
+            .await
+    }
+}
+
 /// A short digest of the chosen rep speaker (`-` when none was chosen).
 fn speaker_digest(speaker: Option<&str>) -> String {
     match speaker {

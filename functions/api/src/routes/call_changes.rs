@@ -3,12 +3,13 @@
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
+use callcoach_shared::access::Caller;
 use callcoach_shared::ports::Clock;
 use callcoach_shared::usecases::call_changes;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::calls::{call_view, visible_call};
+use super::calls::{call_view, call_where};
 use super::{ApiState, vault};
 use crate::Ports;
 use crate::error::ApiError;
@@ -29,10 +30,7 @@ pub async fn set_rep_speaker<P: Ports>(
     Path(raw): Path<String>,
     StrictJson(body): StrictJson<SetRepSpeaker>,
 ) -> Result<Json<Value>, ApiError> {
-    let mut call = visible_call(&api, &who, &raw).await?;
-    if !who.caller.can_set_rep_speaker(&call) {
-        return Err(ApiError::NotFound);
-    }
+    let mut call = call_where(&api, &who, &raw, Caller::can_set_rep_speaker).await?;
     let rescoring = call_changes::set_rep_speaker(
         &vault(&api),
         api.ports.queue(),
@@ -54,10 +52,7 @@ pub async fn rescore_call<P: Ports>(
     who: Authenticated,
     Path(raw): Path<String>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    let mut call = visible_call(&api, &who, &raw).await?;
-    if !who.caller.can_rescore(&call) {
-        return Err(ApiError::NotFound);
-    }
+    let mut call = call_where(&api, &who, &raw, Caller::can_rescore).await?;
     let now = api.ports.clock().now();
     let rescoring =
         call_changes::rescore(api.ports.store(), api.ports.queue(), &mut call, now).await?;
@@ -75,10 +70,7 @@ pub async fn delete_call<P: Ports>(
     who: Authenticated,
     Path(raw): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    let mut call = visible_call(&api, &who, &raw).await?;
-    if !who.caller.can_change_call(&call) {
-        return Err(ApiError::NotFound);
-    }
+    let mut call = call_where(&api, &who, &raw, Caller::can_change_call).await?;
     let now = api.ports.clock().now();
     call_changes::delete_call(api.ports.store(), api.ports.envelope(), &mut call, now).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -98,10 +90,10 @@ pub async fn set_legal_hold<P: Ports>(
     Path(raw): Path<String>,
     StrictJson(body): StrictJson<SetLegalHold>,
 ) -> Result<Json<Value>, ApiError> {
-    let mut call = visible_call(&api, &who, &raw).await?;
-    if !who.caller.can_administer(&call.team_id) {
-        return Err(ApiError::NotFound);
-    }
+    let mut call = call_where(&api, &who, &raw, |caller, call| {
+        caller.can_administer(&call.team_id)
+    })
+    .await?;
     let now = api.ports.clock().now();
     call_changes::set_legal_hold(api.ports.store(), &mut call, body.legal_hold, now).await?;
     Ok(Json(

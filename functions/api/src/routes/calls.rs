@@ -3,7 +3,7 @@
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use callcoach_shared::access::CallListing;
+use callcoach_shared::access::{CallListing, Caller};
 use callcoach_shared::domain::call::{Call, CallStatus, CallType};
 use callcoach_shared::domain::usage::UsageEvent;
 use callcoach_shared::ids::{CallId, TeamId, UserId};
@@ -246,6 +246,22 @@ pub(super) async fn visible_call<P: Ports>(
     Ok(call)
 }
 
+/// The call the path names when the caller may see it and `may` holds for them: 404 otherwise,
+/// the same answer as for a call that does not exist.
+pub(super) async fn call_where<P: Ports>(
+    api: &Api<P>,
+    who: &Authenticated,
+    raw: &str,
+    may: impl FnOnce(&Caller, &Call) -> bool,
+) -> Result<Call, ApiError> {
+    let call = visible_call(api, who, raw).await?;
+    if may(&who.caller, &call) {
+        Ok(call)
+    } else {
+        Err(ApiError::NotFound)
+    }
+}
+
 /// Records that the caller viewed the call (usage, kept 13 months). A failure to record never
 /// fails the read: it is logged and counted instead.
 pub(super) async fn record_view<P: Ports>(
@@ -262,7 +278,7 @@ pub(super) async fn record_view<P: Ports>(
         at: api.ports.clock().now(),
     };
     if let Err(error) = api.ports.store().record_view(&event).await {
-        tracing::warn!(error = %error, "usage event not recorded");
+        tracing::warn!(error = %callcoach_shared::telemetry::Chain(&error), "usage event not recorded");
         callcoach_shared::telemetry::emit_count("api", "UsageWriteFailed", 1);
     }
 }

@@ -3,6 +3,7 @@
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
+use callcoach_shared::access::Caller;
 use callcoach_shared::ids::GoalId;
 use callcoach_shared::ports::Clock;
 use callcoach_shared::usecases::prep::{PrepCard, card_for};
@@ -11,7 +12,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::call_documents::load_analysis;
-use super::calls::visible_call;
+use super::calls::{call_where, visible_call};
 use super::{ApiState, team_id, text_field, user_id, vault};
 use crate::Ports;
 use crate::error::ApiError;
@@ -63,10 +64,7 @@ pub async fn write_practice<P: Ports>(
     Path(raw): Path<String>,
     StrictJson(body): StrictJson<WritePractice>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    let call = visible_call(&api, &who, &raw).await?;
-    if !who.caller.can_practice(&call) {
-        return Err(ApiError::NotFound);
-    }
+    let call = call_where(&api, &who, &raw, Caller::can_practice).await?;
     text_field("text", &body.text, 2000)?;
     let analysis = load_analysis(&api, &call).await?;
     let response = practice::add_response(

@@ -5,17 +5,14 @@
 //! transaction that also checks another admin's record, and DynamoDB serializes transactions
 //! on the same items: two admins removing each other at once cannot both succeed.
 
-use aws_sdk_dynamodb::error::SdkError;
-use aws_sdk_dynamodb::types::{ConditionCheck, Delete, Put, TransactWriteItem};
-
 use super::DynamoTable;
 use super::attr_names as a;
 use super::items::{Item, ItemExt, keys, s};
 use super::layout::{
     ADMIN_GSI_SK, ADMIN_PREFIX, admin_sk, tenant_pk, user_gsi, user_registry_item,
 };
-use super::table::{build_err, store_err};
 use super::teams::membership_from;
+use super::transact::{Transacted, TxWrite};
 use crate::domain::org::WorkspaceRoles;
 use crate::ids::{TenantId, UserId};
 use crate::ports::{AdminRepository, StoreError};
@@ -29,24 +26,6 @@ fn admin_item(tenant: &TenantId, user: &UserId) -> Item {
     item.insert(a::GSI1_SK.into(), s(ADMIN_GSI_SK));
     item.insert(a::USER.into(), s(user.as_str()));
     item
-}
-
-/// Whether the first item of a cancelled two-item transaction is the one whose condition failed.
-fn first_condition_failed(
-    error: &aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError,
-) -> bool {
-    match error {
-        aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError::TransactionCanceledException(t) => t
-            .cancellation_reasons()
-            .first()
-            .and_then(|r| r.code())
-            .is_some_and(|code| code == "ConditionalCheckFailed"),
-        _ => false,
-    }
-}
-
-fn exists_condition() -> &'static str {
-    "attribute_exists(#pk)"
 }
 
 impl AdminRepository for DynamoTable {
@@ -107,42 +86,17 @@ impl AdminRepository for DynamoTable {
                     }
                 });
         }
-        let put = Put::builder()
-            .table_name(&self.table.name)
-            .set_item(Some(admin_item(tenant, user)))
-            .condition_expression("attribute_not_exists(#pk)")
-            .expression_attribute_names("#pk", a::PK)
-            .build()
-            .map_err(build_err)?;
-        let voucher = ConditionCheck::builder()
-            .table_name(&self.table.name)
-            .set_key(Some(keys(tenant_pk(tenant), admin_sk(by))))
-            .condition_expression(exists_condition())
-            .expression_attribute_names("#pk", a::PK)
-            .build()
-            .map_err(build_err)?;
-        let result = self
-            .table
-            .client
-            .transact_write_items()
-            .transact_items(TransactWriteItem::builder().put(put).build())
-            .transact_items(
-                TransactWriteItem::builder()
-                    .condition_check(voucher)
-                    .build(),
-            )
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(SdkError::ServiceError(se)) if se.err().is_transaction_canceled_exception() => {
-                match first_condition_failed(se.err()) {
-                    // The user is an admin already (the voucher's check may have held).
-                    true => Ok(false),
-                    false => Err(StoreError::Conflict),
-                }
-            }
-            Err(e) => Err(store_err(e)),
+        let writes = vec![
+            TxWrite::Create(admin_item(tenant, user)),
+            TxWrite::Exists(keys(tenant_pk(tenant), admin_sk(by))),
+        ];
+        match self.table.transact(writes).await? {
+            Transacted::Written => Ok(true),
+            // The user is an admin already (the voucher's check may have held).
+            Transacted::Cancelled { first_failed: true } => Ok(false),
+            Transacted::Cancelled {
+                first_failed: false,
+            } => Err(StoreError::Conflict),
         }
     }
 
@@ -155,38 +109,16 @@ impl AdminRepository for DynamoTable {
         if remaining == user {
             return Err(StoreError::Conflict);
         }
-        let delete = Delete::builder()
-            .table_name(&self.table.name)
-            .set_key(Some(keys(tenant_pk(tenant), admin_sk(user))))
-            .condition_expression(exists_condition())
-            .expression_attribute_names("#pk", a::PK)
-            .build()
-            .map_err(build_err)?;
-        let keeper = ConditionCheck::builder()
-            .table_name(&self.table.name)
-            .set_key(Some(keys(tenant_pk(tenant), admin_sk(remaining))))
-            .condition_expression(exists_condition())
-            .expression_attribute_names("#pk", a::PK)
-            .build()
-            .map_err(build_err)?;
-        let result = self
-            .table
-            .client
-            .transact_write_items()
-            .transact_items(TransactWriteItem::builder().delete(delete).build())
-            .transact_items(TransactWriteItem::builder().condition_check(keeper).build())
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(()),
-            Err(SdkError::ServiceError(se)) if se.err().is_transaction_canceled_exception() => {
-                Err(if first_condition_failed(se.err()) {
-                    StoreError::NotFound
-                } else {
-                    StoreError::Conflict
-                })
-            }
-            Err(e) => Err(store_err(e)),
+        let writes = vec![
+            TxWrite::DeleteExisting(keys(tenant_pk(tenant), admin_sk(user))),
+            TxWrite::Exists(keys(tenant_pk(tenant), admin_sk(remaining))),
+        ];
+        match self.table.transact(writes).await? {
+            Transacted::Written => Ok(()),
+            Transacted::Cancelled { first_failed: true } => Err(StoreError::NotFound),
+            Transacted::Cancelled {
+                first_failed: false,
+            } => Err(StoreError::Conflict),
         }
     }
 }

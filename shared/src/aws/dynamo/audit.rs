@@ -5,8 +5,7 @@
 use time::OffsetDateTime;
 
 use super::DynamoTable;
-use super::attr_names as a;
-use super::items::{Item, attr, json_item};
+use super::items::{Item, json_item};
 use super::layout::{audit_pk, audit_range, audit_sk, index_expiry};
 use super::paging::Listing;
 use crate::domain::audit::AuditEvent;
@@ -17,10 +16,6 @@ use crate::ports::{AuditLog, ExpiringRecords, Page, PageRequest, StoreError};
 pub(super) fn audit_item(event: &AuditEvent) -> Result<Item, StoreError> {
     let sk = audit_sk(event.at, &event.event_id);
     let mut item = json_item("audit", audit_pk(&event.tenant_id), sk.clone(), event)?;
-    item.insert(
-        a::EXPIRES_AT.into(),
-        attr::number(event.expires_at().unix_timestamp()),
-    );
     index_expiry(
         &mut item,
         &event.tenant_id,

@@ -10,7 +10,7 @@ use super::attr_names as a;
 use super::items::{Item, ItemExt, attr, keys, s};
 use super::layout::{data_key_prefix, data_key_sk, keys_pk, parse_data_key};
 use super::paging::Reading;
-use super::table::{Table, is_conditional_failure, store_err};
+use super::table::{Table, unless_refused};
 use crate::crypto::{DataCategory, DataKeyStore, WrappedDataKey};
 use crate::ids::TenantId;
 use crate::ports::StoreError;
@@ -117,10 +117,9 @@ impl DataKeyStore for DynamoKeyTable {
             .return_values(ReturnValue::UpdatedNew)
             .send()
             .await;
-        match result {
-            Ok(out) => out.attributes.unwrap_or_default().req_u64(a::RESERVED),
-            Err(e) if is_conditional_failure(&e) => Err(StoreError::NotFound),
-            Err(e) => Err(store_err(e)),
+        match unless_refused(result)? {
+            Some(out) => out.attributes.unwrap_or_default().req_u64(a::RESERVED),
+            None => Err(StoreError::NotFound),
         }
     }
 

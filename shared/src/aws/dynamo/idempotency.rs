@@ -8,7 +8,7 @@ use super::DynamoTable;
 use super::attr_names as a;
 use super::items::{Item, ItemExt, attr, keys, s};
 use super::layout::idempotency_location;
-use super::table::{is_conditional_failure, store_err};
+use super::table::unless_refused;
 use crate::ports::{Claim, IdempotencyKey, IdempotencyStore, StoreError};
 
 const IN_PROGRESS: &str = "IN_PROGRESS";
@@ -63,9 +63,9 @@ impl IdempotencyStore for DynamoTable {
             .expression_attribute_values(":in_progress", s(IN_PROGRESS))
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(Claim::Acquired),
-            Err(e) if is_conditional_failure(&e) => {
+        match unless_refused(result)? {
+            Some(_) => Ok(Claim::Acquired),
+            None => {
                 let (pk, sk) = idempotency_location(key);
                 let Some(existing) = self.table.get_item(pk, sk).await? else {
                     // Released between our write and this read: let the caller retry.
@@ -79,7 +79,6 @@ impl IdempotencyStore for DynamoTable {
                     Claim::InProgress
                 })
             }
-            Err(e) => Err(store_err(e)),
         }
     }
 
@@ -100,11 +99,7 @@ impl IdempotencyStore for DynamoTable {
             .return_values(ReturnValue::None)
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(e) if is_conditional_failure(&e) => Ok(false),
-            Err(e) => Err(store_err(e)),
-        }
+        Ok(unless_refused(result)?.is_some())
     }
 
     async fn release(&self, key: &IdempotencyKey<'_>, owner: &str) -> Result<(), StoreError> {
@@ -121,11 +116,7 @@ impl IdempotencyStore for DynamoTable {
             .expression_attribute_values(":in_progress", s(IN_PROGRESS))
             .send()
             .await;
-        match result {
-            // Not ours (any more) or gone: nothing to release.
-            Ok(_) => Ok(()),
-            Err(e) if is_conditional_failure(&e) => Ok(()),
-            Err(e) => Err(store_err(e)),
-        }
+        // Refused: not ours (any more) or gone, nothing to release.
+        unless_refused(result).map(drop)
     }
 }

@@ -46,7 +46,7 @@ use std::fmt::Display;
 use time::OffsetDateTime;
 
 use super::attr_names as a;
-use super::items::{Item, keys, s};
+use super::items::{Item, attr, keys, s};
 use crate::crypto::DataCategory;
 use crate::ids::{CallId, ExportId, TeamId, TenantId, UserId};
 use crate::ports::{AgeIndex, AgeMark, DocumentKind, DueCall, ExpiringRecords, IdempotencyKey};
@@ -290,7 +290,8 @@ pub(super) fn index_waiting(
     item.insert(a::WAIT_SK.into(), s(age_sort_key(since, call)));
 }
 
-/// Puts a record into the expiry index of its kind; `unique` tells records of one second apart.
+/// Puts a record into the expiry index of its kind, which the reaper deletes through, and gives
+/// it the TTL attribute as a backstop; `unique` tells records of one second apart.
 pub(super) fn index_expiry(
     item: &mut Item,
     tenant: &TenantId,
@@ -298,6 +299,10 @@ pub(super) fn index_expiry(
     expires_at: OffsetDateTime,
     unique: &str,
 ) {
+    item.insert(
+        a::EXPIRES_AT.into(),
+        attr::number(expires_at.unix_timestamp()),
+    );
     item.insert(a::EXP_PK.into(), s(expiry_pk(tenant, kind)));
     item.insert(a::EXP_SK.into(), s(age_sort_key(expires_at, &unique)));
 }

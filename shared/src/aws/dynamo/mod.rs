@@ -19,6 +19,7 @@ mod retention;
 mod table;
 mod teams;
 mod tenants;
+mod transact;
 mod usage;
 
 use aws_sdk_dynamodb::Client;

@@ -3,13 +3,14 @@
 //! `UpdateItem`: DynamoDB applies it atomically, so concurrent requests never pass a limit
 //! together.
 
+use aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder;
 use time::OffsetDateTime;
 
 use super::DynamoTable;
 use super::attr_names as a;
 use super::items::{attr, keys};
 use super::layout::{quota_pk, quota_sk};
-use super::table::{is_conditional_failure, store_err};
+use super::table::unless_refused;
 use crate::ids::TenantId;
 use crate::ports::{QuotaStore, StoreError};
 
@@ -29,25 +30,16 @@ impl QuotaStore for DynamoTable {
             return Ok(false);
         };
         let result = self
-            .table
-            .client
-            .update_item()
-            .table_name(&self.table.name)
-            .set_key(Some(keys(quota_pk(tenant), quota_sk(meter, period))))
+            .counter_update(tenant, meter, period)
             .update_expression("ADD #used :n SET #exp = :exp")
             .condition_expression("attribute_not_exists(#used) OR #used <= :room")
-            .expression_attribute_names("#used", USED)
             .expression_attribute_names("#exp", a::EXPIRES_AT)
             .expression_attribute_values(":n", attr::number(amount))
             .expression_attribute_values(":room", attr::number(room))
             .expression_attribute_values(":exp", attr::number(expires_at.unix_timestamp()))
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(e) if is_conditional_failure(&e) => Ok(false),
-            Err(e) => Err(store_err(e)),
-        }
+        Ok(unless_refused(result)?.is_some())
     }
 
     async fn give_back(
@@ -58,26 +50,34 @@ impl QuotaStore for DynamoTable {
         amount: u64,
     ) -> Result<(), StoreError> {
         let result = self
-            .table
-            .client
-            .update_item()
-            .table_name(&self.table.name)
-            .set_key(Some(keys(quota_pk(tenant), quota_sk(meter, period))))
+            .counter_update(tenant, meter, period)
             .update_expression("SET #used = #used - :n")
             .condition_expression("#used >= :n")
-            .expression_attribute_names("#used", USED)
             .expression_attribute_values(":n", attr::number(amount))
             .send()
             .await;
-        match result {
-            // Nothing (or less) to give back: the counter expired or was deleted meanwhile.
-            Ok(_) => Ok(()),
-            Err(e) if is_conditional_failure(&e) => Ok(()),
-            Err(e) => Err(store_err(e)),
-        }
+        // Refused: nothing (or less) to give back, the counter expired or was deleted meanwhile.
+        unless_refused(result).map(drop)
     }
 
     async fn delete_quota_counters(&self, tenant: &TenantId) -> Result<usize, StoreError> {
         self.table.delete_partition(&quota_pk(tenant)).await
+    }
+}
+
+impl DynamoTable {
+    /// An update of one meter's counter in one period.
+    fn counter_update(
+        &self,
+        tenant: &TenantId,
+        meter: &str,
+        period: &str,
+    ) -> UpdateItemFluentBuilder {
+        self.table
+            .client
+            .update_item()
+            .table_name(&self.table.name)
+            .set_key(Some(keys(quota_pk(tenant), quota_sk(meter, period))))
+            .expression_attribute_names("#used", USED)
     }
 }

@@ -31,11 +31,27 @@ pub(super) struct Table {
     pub(super) name: String,
 }
 
-pub(super) fn is_conditional_failure<E, R>(err: &SdkError<E, R>) -> bool
+fn is_conditional_failure<E, R>(err: &SdkError<E, R>) -> bool
 where
     E: aws_sdk_dynamodb::error::ProvideErrorMetadata,
 {
     matches!(err, SdkError::ServiceError(se) if se.err().code() == Some("ConditionalCheckFailedException"))
+}
+
+/// A conditional request's answer: its output when it was applied, `None` when its condition
+/// did not hold; any other failure is the store's.
+pub(super) fn unless_refused<O, E, R>(
+    result: Result<O, SdkError<E, R>>,
+) -> Result<Option<O>, StoreError>
+where
+    E: aws_sdk_dynamodb::error::ProvideErrorMetadata,
+    SdkError<E, R>: std::error::Error + Send + Sync + 'static,
+{
+    match result {
+        Ok(out) => Ok(Some(out)),
+        Err(e) if is_conditional_failure(&e) => Ok(None),
+        Err(e) => Err(store_err(e)),
+    }
 }
 
 pub(super) fn store_err<E, R>(err: SdkError<E, R>) -> StoreError
@@ -176,10 +192,9 @@ impl Table {
         for (placeholder, value) in values {
             request = request.expression_attribute_values(placeholder, value);
         }
-        match request.send().await {
-            Ok(_) => Ok(()),
-            Err(e) if is_conditional_failure(&e) => Err(refused),
-            Err(e) => Err(store_err(e)),
+        match unless_refused(request.send().await)? {
+            Some(_) => Ok(()),
+            None => Err(refused),
         }
     }
 

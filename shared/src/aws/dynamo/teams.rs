@@ -1,9 +1,6 @@
 //! Teams, their members and their playbooks. A membership is in the team's partition and in
 //! the member's `gsi1` partition, so both a team's members and a user's teams are one query.
 
-use aws_sdk_dynamodb::error::SdkError;
-use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
-
 use super::DynamoTable;
 use super::attr_names as a;
 use super::items::{Item, ItemExt, from_json_item, json_item, keys, s};
@@ -12,7 +9,7 @@ use super::layout::{
     user_registry_item,
 };
 use super::paging::GSI1;
-use super::table::{build_err, store_err};
+use super::transact::{Transacted, TxWrite};
 use crate::domain::org::{Membership, Role, Team};
 use crate::domain::playbook::Playbook;
 use crate::ids::{TeamId, TenantId, UserId};
@@ -60,37 +57,14 @@ impl TeamRepository for DynamoTable {
             team_sk(&team.team_id),
             team,
         )?;
-        let team_put = Put::builder()
-            .table_name(&self.table.name)
-            .set_item(Some(team_item))
-            .condition_expression("attribute_not_exists(#pk)")
-            .expression_attribute_names("#pk", a::PK)
-            .build()
-            .map_err(build_err)?;
-        let put = |item| {
-            Put::builder()
-                .table_name(&self.table.name)
-                .set_item(Some(item))
-                .build()
-                .map_err(build_err)
-        };
-        let owner_put = put(membership_item(owner))?;
-        let registry_put = put(user_registry_item(&owner.tenant_id, &owner.user_id))?;
-        let result = self
-            .table
-            .client
-            .transact_write_items()
-            .transact_items(TransactWriteItem::builder().put(team_put).build())
-            .transact_items(TransactWriteItem::builder().put(owner_put).build())
-            .transact_items(TransactWriteItem::builder().put(registry_put).build())
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(()),
-            Err(SdkError::ServiceError(se)) if se.err().is_transaction_canceled_exception() => {
-                Err(StoreError::AlreadyExists)
-            }
-            Err(e) => Err(store_err(e)),
+        let writes = vec![
+            TxWrite::Create(team_item),
+            TxWrite::Put(membership_item(owner)),
+            TxWrite::Put(user_registry_item(&owner.tenant_id, &owner.user_id)),
+        ];
+        match self.table.transact(writes).await? {
+            Transacted::Written => Ok(()),
+            Transacted::Cancelled { .. } => Err(StoreError::AlreadyExists),
         }
     }
 

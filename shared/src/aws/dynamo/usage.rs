@@ -5,8 +5,7 @@
 use time::OffsetDateTime;
 
 use super::DynamoTable;
-use super::attr_names as a;
-use super::items::{attr, json_item};
+use super::items::json_item;
 use super::layout::{index_expiry, usage_expiry_unique, usage_pk, usage_sk};
 use super::paging::Listing;
 use crate::domain::usage::UsageEvent;
@@ -18,10 +17,6 @@ impl UsageLog for DynamoTable {
         let sk = usage_sk(event.at, &event.call_id, &event.view);
         let pk = usage_pk(&event.tenant_id, &event.user_id);
         let mut item = json_item("usage", pk, sk.clone(), event)?;
-        item.insert(
-            a::EXPIRES_AT.into(),
-            attr::number(event.expires_at().unix_timestamp()),
-        );
         index_expiry(
             &mut item,
             &event.tenant_id,
