@@ -185,8 +185,8 @@ mod tests {
     use time::macros::datetime;
 
     use super::*;
-    use crate::domain::call::{CallStatus, CallType};
-    use crate::ids::{CallId, MintedId, TenantId};
+    use crate::ids::{MintedId, TenantId};
+    use crate::usecases::calls::scored_call;
 
     fn member(user: &str, team: &TeamId, role: Role) -> Membership {
         Membership {
@@ -198,33 +198,7 @@ mod tests {
     }
 
     fn call(team: &TeamId, rep: &str) -> Call {
-        Call {
-            schema_version: 1,
-            tenant_id: TenantId::parse("t").unwrap(),
-            team_id: team.clone(),
-            call_id: CallId::from_random([1; 16]),
-            rep_id: UserId::parse(rep).unwrap(),
-            title: "x".into(),
-            call_type: CallType::Demo,
-            company_domain: None,
-            buyer_persona: None,
-            status: CallStatus::Scored,
-            failure_reason: None,
-            rep_speaker: None,
-            transcript_version: 1,
-            upload_sequencer: None,
-            upload_key: None,
-            transcription: None,
-            legal_hold: false,
-            created_at: datetime!(2026-01-01 0:00 UTC),
-            updated_at: datetime!(2026-01-01 0:00 UTC),
-            status_since: None,
-            waiting_retries: 0,
-            rescore_requests: 0,
-            transcript_floor: 0,
-            upload_generation: 0,
-            version: 0,
-        }
+        scored_call(team.clone(), rep, datetime!(2026-01-01 0:00 UTC))
     }
 
     #[test]

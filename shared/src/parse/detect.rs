@@ -1,5 +1,9 @@
 //! What a file is, from its first bytes.
 
+/// A transcript format is the format a parsed transcript records as its source: one enum, so
+/// a format detected here and the `source_format` its parser writes cannot drift apart.
+pub use crate::domain::transcript::SourceFormat as TranscriptFormat;
+
 /// Audio and video containers we accept for transcription.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AudioKind {
@@ -9,16 +13,6 @@ pub enum AudioKind {
     WebM,
     Ogg,
     Flac,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TranscriptFormat {
-    Deepgram,
-    AmazonTranscribe,
-    TranscribeCallAnalytics,
-    WebVtt,
-    Srt,
-    PlainText,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -224,6 +224,14 @@ fn analysis_of(
     )
 }
 
+/// The analysis's score of `dimension`; the golden tests check several by name.
+fn score_of<'a>(
+    a: &'a crate::domain::analysis::Analysis,
+    dimension: &str,
+) -> &'a crate::domain::analysis::DimensionScore {
+    a.scores.iter().find(|s| s.dimension == dimension).unwrap()
+}
+
 #[test]
 fn coach_finds_objection_next_step_and_scores_with_evidence() {
     let t = golden_call(Timing::Words);
@@ -248,22 +256,11 @@ fn coach_finds_objection_next_step_and_scores_with_evidence() {
             .any(|h| h.kind == HighlightKind::WeakClose)
     );
     // 4 questions against a discovery target of 11: 36.
-    let discovery = a
-        .scores
-        .iter()
-        .find(|s| s.dimension == "discovery")
-        .unwrap();
+    let discovery = score_of(&a, "discovery");
     assert_eq!(discovery.score, 36);
     assert!(discovery.evidence[0].description.contains("4 questions"));
     // The budget objection was answered with questions: 40 + 60.
-    assert_eq!(
-        a.scores
-            .iter()
-            .find(|s| s.dimension == "objection_handling")
-            .unwrap()
-            .score,
-        100
-    );
+    assert_eq!(score_of(&a, "objection_handling").score, 100);
     assert!(
         a.micro_goals
             .iter()
@@ -335,22 +332,8 @@ fn weak_close_and_unanswered_objection_use_the_playbook() {
         .unwrap();
     assert!(price.note.contains("Anchor on the cost"));
     assert!(a.suggestions.iter().any(|s| s.contains("dated next step")));
-    assert_eq!(
-        a.scores
-            .iter()
-            .find(|s| s.dimension == "objection_handling")
-            .unwrap()
-            .score,
-        40
-    );
-    assert_eq!(
-        a.scores
-            .iter()
-            .find(|s| s.dimension == "next_steps")
-            .unwrap()
-            .score,
-        55
-    );
+    assert_eq!(score_of(&a, "objection_handling").score, 40);
+    assert_eq!(score_of(&a, "next_steps").score, 55);
 }
 
 #[test]

@@ -68,35 +68,14 @@ mod tests {
     use time::macros::datetime;
 
     use super::*;
-    use crate::ids::{CallId, MintedId};
+    use crate::ids::MintedId;
+    use crate::usecases::calls::scored_call;
 
     fn call(rep: &str, status: CallStatus, company: Option<&str>, at: OffsetDateTime) -> Call {
         Call {
-            schema_version: 1,
-            tenant_id: TenantId::parse("t").unwrap(),
-            team_id: TeamId::from_random([1; 16]),
-            call_id: CallId::from_random([2; 16]),
-            rep_id: UserId::parse(rep).unwrap(),
-            title: "x".into(),
-            call_type: CallType::Demo,
-            company_domain: company.map(str::to_owned),
-            buyer_persona: None,
             status,
-            failure_reason: None,
-            rep_speaker: None,
-            transcript_version: 1,
-            upload_sequencer: None,
-            upload_key: None,
-            transcription: None,
-            legal_hold: false,
-            created_at: at,
-            updated_at: at,
-            status_since: None,
-            waiting_retries: 0,
-            rescore_requests: 0,
-            transcript_floor: 0,
-            upload_generation: 0,
-            version: 0,
+            company_domain: company.map(str::to_owned),
+            ..scored_call(TeamId::from_random([1; 16]), rep, at)
         }
     }
 

@@ -1,8 +1,10 @@
 //! Creating calls and asking for their re-scoring (their moves: `usecases::call_lifecycle`).
 
+use time::OffsetDateTime;
+
 use crate::domain::SCHEMA_VERSION;
 use crate::domain::call::{Call, CallStatus, CallType, IllegalTransition};
-use crate::ids::{TeamId, TenantId, UserId};
+use crate::ids::{CallId, TeamId, TenantId, UserId};
 use crate::messages::PipelineMessage;
 use crate::ports::{CallRepository, Clock, IdGenerator, Queue, QueueError, StoreError};
 use crate::usecases::call_lifecycle::{CallLifecycle, Mover};
@@ -31,6 +33,60 @@ pub struct NewCall {
     pub buyer_persona: Option<String>,
 }
 
+impl NewCall {
+    /// The call this becomes when it is created: awaiting its upload, none of the pipeline's
+    /// fields set yet. [`create_call`] stores it; unit tests build their calls from it.
+    pub fn into_call(self, tenant: TenantId, call_id: CallId, now: OffsetDateTime) -> Call {
+        Call {
+            schema_version: SCHEMA_VERSION,
+            tenant_id: tenant,
+            team_id: self.team_id,
+            call_id,
+            rep_id: self.rep_id,
+            title: self.title,
+            call_type: self.call_type,
+            company_domain: self.company_domain,
+            buyer_persona: self.buyer_persona,
+            status: CallStatus::AwaitingUpload,
+            failure_reason: None,
+            rep_speaker: None,
+            transcript_version: 0,
+            upload_sequencer: None,
+            upload_key: None,
+            transcription: None,
+            legal_hold: false,
+            created_at: now,
+            updated_at: now,
+            status_since: Some(now),
+            waiting_retries: 0,
+            rescore_requests: 0,
+            transcript_floor: 0,
+            upload_generation: 0,
+            version: 0,
+        }
+    }
+}
+
+/// A scored call of workspace `t` on `team` with `rep` as its rep, created at `at`: the one
+/// call unit tests of who may see a call and which listing holds it start from.
+#[cfg(test)]
+pub(crate) fn scored_call(team: TeamId, rep: &str, at: OffsetDateTime) -> Call {
+    use crate::ids::MintedId;
+    let new = NewCall {
+        team_id: team,
+        rep_id: UserId::parse(rep).unwrap(),
+        ..crate::fakes::kit::seed::sample_new_call()
+    };
+    let mut call = new.into_call(
+        TenantId::parse("t").unwrap(),
+        CallId::from_random([1; 16]),
+        at,
+    );
+    call.status = CallStatus::Scored;
+    call.transcript_version = 1;
+    call
+}
+
 pub async fn create_call<R: CallRepository, C: Clock, I: IdGenerator>(
     calls: &R,
     clock: &C,
@@ -39,33 +95,7 @@ pub async fn create_call<R: CallRepository, C: Clock, I: IdGenerator>(
     new: NewCall,
 ) -> Result<Call, CallError> {
     let now = clock.now();
-    let call = Call {
-        schema_version: SCHEMA_VERSION,
-        tenant_id: tenant.clone(),
-        team_id: new.team_id,
-        call_id: ids.mint(),
-        rep_id: new.rep_id,
-        title: new.title,
-        call_type: new.call_type,
-        company_domain: new.company_domain,
-        buyer_persona: new.buyer_persona,
-        status: CallStatus::AwaitingUpload,
-        failure_reason: None,
-        rep_speaker: None,
-        transcript_version: 0,
-        upload_sequencer: None,
-        upload_key: None,
-        transcription: None,
-        legal_hold: false,
-        created_at: now,
-        updated_at: now,
-        status_since: Some(now),
-        waiting_retries: 0,
-        rescore_requests: 0,
-        transcript_floor: 0,
-        upload_generation: 0,
-        version: 0,
-    };
+    let call = new.into_call(tenant.clone(), ids.mint(), now);
     calls.create_call(&call).await?;
     Ok(call)
 }
@@ -79,7 +109,7 @@ pub async fn request_rescore<R, Q, E>(
     calls: &R,
     queue: &Q,
     call: &mut Call,
-    now: time::OffsetDateTime,
+    now: OffsetDateTime,
     mut change: impl FnMut(&mut Call) -> Result<(), E>,
 ) -> Result<bool, E>
 where

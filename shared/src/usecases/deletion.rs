@@ -24,6 +24,7 @@ use crate::ports::{
 };
 use crate::usecases::audit_trail::record_once;
 use crate::usecases::call_lifecycle::{CallLifecycle, Mover};
+use crate::usecases::teams::team_ids;
 use crate::usecases::workspace::{Change, update_workspace};
 
 /// How many entries one index read takes.
@@ -241,12 +242,7 @@ where
     S: TenantRepository + TeamRepository + AdminRepository + CallRepository + RetentionStore,
 {
     refuse_held_workspace(store, tenant).await?;
-    let teams: Vec<TeamId> = store
-        .teams_of_tenant(tenant)
-        .await?
-        .into_iter()
-        .map(|t| t.team_id)
-        .collect();
+    let teams = team_ids(store, tenant).await?;
     let calls = live_calls_where(store, tenant, &teams, |c| &c.rep_id == user).await?;
     let memberships = store.memberships_of_user(tenant, user).await?;
     let known = store.known_users(tenant).await?.contains(user);

@@ -41,8 +41,9 @@ use crate::ids::{ExportId, TeamId, TenantId, UserId};
 /// Where a bundle is written ([`crate::keys`] holds every object key).
 pub use crate::keys::export_key;
 use crate::ports::{
-    AuditLog, BlobError, BlobStore, CallRepository, DocumentKind, DocumentRepository, PageRequest,
-    PlaybookRepository, ProgressRepository, StoreError, TeamRepository, TenantRepository, UsageLog,
+    AuditLog, BlobError, BlobStore, CallRepository, Cursor, DocumentKind, DocumentRepository,
+    PageRequest, PlaybookRepository, ProgressRepository, StoreError, TeamRepository,
+    TenantRepository, UsageLog,
 };
 use crate::usecases::documents::{DocumentError, DocumentVault};
 use crate::usecases::practice;
@@ -98,6 +99,19 @@ pub struct ExportRequest<'a> {
     pub now: OffsetDateTime,
     /// [`EXPORT_PART_SIZE`] in production; tests use small parts to see many of them.
     pub part_size: usize,
+}
+
+/// Items the bundle reads of a list (a team's calls, audit events, usage events) at a time.
+const LIST_PAGE: u16 = 100;
+
+/// Every list is walked the same way: from [`first_page`], then [`page_after`] the cursor each
+/// page ends with, until that gives `None`.
+fn first_page() -> Option<PageRequest> {
+    Some(PageRequest::first(LIST_PAGE).expect("100 is a valid page size"))
+}
+
+fn page_after(next: Option<Cursor>) -> Option<PageRequest> {
+    next.map(|cursor| PageRequest::new(LIST_PAGE, Some(cursor)).expect("valid page"))
 }
 
 /// Appends `"name":value` pieces of one JSON object to a streamed object; every piece may
@@ -228,9 +242,9 @@ async fn write_bundle<S: ExportSource, B: BlobStore, E: Envelope>(
     let mut reps = BTreeSet::new();
     bundle.open_list("calls")?;
     for team in &request.teams {
-        let mut page = PageRequest::first(100).expect("100 is a valid page size");
-        loop {
-            let listed = store.list_team_calls(tenant, team, &page).await?;
+        let mut page = first_page();
+        while let Some(at) = page.take() {
+            let listed = store.list_team_calls(tenant, team, &at).await?;
             for call in listed.items.iter().filter(|c| wanted(c)) {
                 let (transcript, analysis) = if call.transcript_version > 0 {
                     let version = call.transcript_version;
@@ -262,10 +276,7 @@ async fn write_bundle<S: ExportSource, B: BlobStore, E: Envelope>(
                 };
                 bundle.item(&entry).await?;
             }
-            match listed.next {
-                Some(next) => page = PageRequest::new(100, Some(next)).expect("valid page"),
-                None => break,
-            }
+            page = page_after(listed.next);
         }
     }
     bundle.close_list();
@@ -302,9 +313,9 @@ async fn write_bundle<S: ExportSource, B: BlobStore, E: Envelope>(
     bundle.field("retention", &retention).await?;
 
     bundle.open_list("audit_events")?;
-    let mut page = PageRequest::first(100).expect("100 is a valid page size");
-    loop {
-        let listed = store.list(tenant, &page).await?;
+    let mut page = first_page();
+    while let Some(at) = page.take() {
+        let listed = store.list(tenant, &at).await?;
         for event in &listed.items {
             let mine = event.actor.as_ref() == Some(request.requester);
             if request.scope == ExportScope::Workspace || mine {
@@ -312,28 +323,22 @@ async fn write_bundle<S: ExportSource, B: BlobStore, E: Envelope>(
                 bundle.item(event).await?;
             }
         }
-        match listed.next {
-            Some(next) => page = PageRequest::new(100, Some(next)).expect("valid page"),
-            None => break,
-        }
+        page = page_after(listed.next);
     }
     bundle.close_list();
 
     // Usage is personal: the requester's own views, whatever the scope.
     bundle.open_list("usage_events")?;
-    let mut page = PageRequest::first(100).expect("100 is a valid page size");
-    loop {
+    let mut page = first_page();
+    while let Some(at) = page.take() {
         let listed = store
-            .views_of_user(tenant, request.requester, request.now, &page)
+            .views_of_user(tenant, request.requester, request.now, &at)
             .await?;
         for view in &listed.items {
             counts.usage_events += 1;
             bundle.item(view).await?;
         }
-        match listed.next {
-            Some(next) => page = PageRequest::new(100, Some(next)).expect("valid page"),
-            None => break,
-        }
+        page = page_after(listed.next);
     }
     bundle.close_list();
     // The last field carries no trailing comma.

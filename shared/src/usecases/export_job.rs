@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use crate::crypto::Envelope;
-use crate::ids::{ExportId, TeamId, TenantId, UserId};
+use crate::ids::{ExportId, TenantId, UserId};
 use crate::messages::PipelineMessage;
 use crate::ports::{
     BlobError, BlobStore, Clock, ExportJobRepository, Queue, QueueError, QuotaStore, StoreError,
@@ -30,6 +30,7 @@ use crate::usecases::export::{
     write_export,
 };
 use crate::usecases::quota::{self, Meter, Quotas};
+use crate::usecases::teams::team_ids;
 
 /// Where a job stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -318,12 +319,7 @@ where
     let Some(job) = save(store, claim).await? else {
         return Ok(JobOutcome::Busy);
     };
-    let teams: Vec<TeamId> = store
-        .teams_of_tenant(tenant)
-        .await?
-        .into_iter()
-        .map(|t| t.team_id)
-        .collect();
+    let teams = team_ids(store, tenant).await?;
     let request = ExportRequest {
         tenant,
         requester: &job.requested_by,

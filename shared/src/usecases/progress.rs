@@ -36,6 +36,16 @@ fn item(rep: &UserId) -> String {
     format!("progress/{rep}")
 }
 
+/// What a rep's progress record is encrypted bound to (the insights key domain, `item` from
+/// [`item`]), the same for writing and reading, so a record opens only where it was written.
+fn binding<'a>(tenant: &'a TenantId, item: &'a str) -> Binding<'a> {
+    Binding {
+        tenant,
+        category: DataCategory::Insights,
+        item,
+    }
+}
+
 async fn load<S: ProgressRepository, E: Envelope>(
     store: &S,
     envelope: &E,
@@ -47,14 +57,7 @@ async fn load<S: ProgressRepository, E: Envelope>(
     };
     let item = item(rep);
     let plaintext = envelope
-        .decrypt(
-            Binding {
-                tenant,
-                category: DataCategory::Insights,
-                item: &item,
-            },
-            &ciphertext,
-        )
+        .decrypt(binding(tenant, &item), &ciphertext)
         .await?;
     let progress =
         serde_json::from_slice(&plaintext).map_err(|e| ProgressError::Decode(e.into()))?;
@@ -204,16 +207,7 @@ pub async fn update_progress<S: ProgressRepository, E: Envelope>(
         let plaintext =
             serde_json::to_vec(&progress).map_err(|e| ProgressError::Decode(e.into()))?;
         let item = item(rep);
-        let ciphertext = envelope
-            .encrypt(
-                Binding {
-                    tenant,
-                    category: DataCategory::Insights,
-                    item: &item,
-                },
-                &plaintext,
-            )
-            .await?;
+        let ciphertext = envelope.encrypt(binding(tenant, &item), &plaintext).await?;
         match store.put_progress(tenant, rep, version, &ciphertext).await {
             Err(StoreError::Conflict) => continue,
             Err(other) => return Err(other.into()),

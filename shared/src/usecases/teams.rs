@@ -17,6 +17,20 @@ pub enum TeamError {
     Store(#[from] StoreError),
 }
 
+/// The ids of every team of the workspace: what a user's deletion and an export walk to
+/// reach the workspace's calls, which are listed per team.
+pub async fn team_ids<S: TeamRepository>(
+    store: &S,
+    tenant: &TenantId,
+) -> Result<Vec<TeamId>, StoreError> {
+    Ok(store
+        .teams_of_tenant(tenant)
+        .await?
+        .into_iter()
+        .map(|t| t.team_id)
+        .collect())
+}
+
 /// Creates a team named `name` (trimmed by the caller) with `owner` as its first owner.
 pub async fn create_team<S: TeamRepository, C: Clock, I: IdGenerator>(
     store: &S,
