@@ -13,8 +13,9 @@ use callcoach_shared::fakes::kit::pages::{every_item, every_page};
 use callcoach_shared::ids::{CallId, TeamId, UserId};
 use callcoach_shared::messages::PipelineMessage;
 use callcoach_shared::ports::{
-    BlobStore, CallRepository, Clock, CursorError, DocumentKind, DocumentRepository, PageRequest,
-    Queue, StoreError, StoredDocument, TeamRepository, TenantRepository,
+    BlobStore, CallRepository, Clock, CursorError, DocumentAddress, DocumentKind,
+    DocumentRepository, PageRequest, Queue, StoreError, StoredDocument, TeamRepository,
+    TenantRepository,
 };
 use callcoach_shared::system::{RandomIds, SystemClock};
 use callcoach_shared::usecases::calls::{NewCall, create_call};
@@ -288,7 +289,12 @@ async fn documents_are_encrypted_inline_or_in_s3_when_too_large_for_an_item() {
 
     let table = &aws.adapters.table;
     let stored = async |call: &CallId| {
-        let document = table.get_document(&tenant, call, DocumentKind::Transcript, 1);
+        let document = table.get_document(DocumentAddress {
+            tenant: &tenant,
+            call,
+            kind: DocumentKind::Transcript,
+            version: 1,
+        });
         document.await.unwrap().unwrap()
     };
     let StoredDocument::Inline(bytes) = stored(&small_call).await else {

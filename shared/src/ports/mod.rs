@@ -194,40 +194,37 @@ pub enum StoredDocument {
     Blob { key: String },
 }
 
+/// Which document: one kind and version of one call's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DocumentAddress<'a> {
+    pub tenant: &'a TenantId,
+    pub call: &'a CallId,
+    pub kind: DocumentKind,
+    pub version: u32,
+}
+
 /// Versioned, already-encrypted documents of a call.
 pub trait DocumentRepository: Send + Sync {
     fn put_document(
         &self,
-        tenant: &TenantId,
-        call: &CallId,
-        kind: DocumentKind,
-        version: u32,
+        at: DocumentAddress<'_>,
         document: &StoredDocument,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
     fn get_document(
         &self,
-        tenant: &TenantId,
-        call: &CallId,
-        kind: DocumentKind,
-        version: u32,
+        at: DocumentAddress<'_>,
     ) -> impl Future<Output = Result<Option<StoredDocument>, StoreError>> + Send;
     /// A document with the revision it was last written at (0: written without one), for a
     /// read, change and write.
     fn get_document_revision(
         &self,
-        tenant: &TenantId,
-        call: &CallId,
-        kind: DocumentKind,
-        version: u32,
+        at: DocumentAddress<'_>,
     ) -> impl Future<Output = Result<Option<(u64, StoredDocument)>, StoreError>> + Send;
     /// Writes an inline document only while it is still at `read_revision` (0: absent, or
     /// written without a revision): `Conflict` when another writer got there first.
     fn put_document_at_revision(
         &self,
-        tenant: &TenantId,
-        call: &CallId,
-        kind: DocumentKind,
-        version: u32,
+        at: DocumentAddress<'_>,
         ciphertext: &[u8],
         read_revision: u64,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;

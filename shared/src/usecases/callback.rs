@@ -115,13 +115,8 @@ pub struct CallbackReceiver<'a, S, B, E, Q, C> {
     pub sink: TranscriptSink<'a, S, B, E, Q, C>,
 }
 
-impl<S, B, E, Q, C> CallbackReceiver<'_, S, B, E, Q, C>
-where
-    S: PipelineStore,
-    B: BlobStore,
-    E: Envelope,
-    Q: Queue,
-    C: Clock,
+impl<S: PipelineStore, B: BlobStore, E: Envelope, Q: Queue, C: Clock>
+    CallbackReceiver<'_, S, B, E, Q, C>
 {
     pub async fn deepgram(
         &self,

@@ -16,8 +16,8 @@ use crate::domain::transcript::Transcript;
 use crate::ids::{CallId, TenantId};
 use crate::keys::document_key;
 use crate::ports::{
-    AgeMark, BlobError, BlobStore, CallRepository, DocumentKind, DocumentRepository,
-    RetentionStore, StoreError, StoredDocument,
+    AgeMark, BlobError, BlobStore, CallRepository, DocumentAddress, DocumentKind,
+    DocumentRepository, RetentionStore, StoreError, StoredDocument,
 };
 
 /// Ciphertexts above this size go to the blob store (leaves room for the item's other fields).
@@ -103,7 +103,7 @@ impl<R: DocumentRepository, B: BlobStore, E: Envelope> DocumentVault<'_, R, B, E
             StoredDocument::Inline(ciphertext)
         };
         self.repository
-            .put_document(tenant, call, kind, version, &stored)
+            .put_document(address(tenant, call, kind, version), &stored)
             .await?;
         tracing::debug!(bytes = plaintext_len, "document stored");
         Ok(())
@@ -119,7 +119,7 @@ impl<R: DocumentRepository, B: BlobStore, E: Envelope> DocumentVault<'_, R, B, E
     ) -> Result<Option<T>, DocumentError> {
         let Some(stored) = self
             .repository
-            .get_document(tenant, call, kind, version)
+            .get_document(address(tenant, call, kind, version))
             .await?
         else {
             return Ok(None);
@@ -158,7 +158,7 @@ impl<R: DocumentRepository, B: BlobStore, E: Envelope> DocumentVault<'_, R, B, E
     ) -> Result<Option<(u64, T)>, DocumentError> {
         let Some((revision, stored)) = self
             .repository
-            .get_document_revision(tenant, call, kind, version)
+            .get_document_revision(address(tenant, call, kind, version))
             .await?
         else {
             return Ok(None);
@@ -184,7 +184,11 @@ impl<R: DocumentRepository, B: BlobStore, E: Envelope> DocumentVault<'_, R, B, E
             return Err(DocumentError::TooLarge);
         }
         self.repository
-            .put_document_at_revision(tenant, call, kind, version, &ciphertext, read_revision)
+            .put_document_at_revision(
+                address(tenant, call, kind, version),
+                &ciphertext,
+                read_revision,
+            )
             .await?;
         Ok(())
     }
@@ -251,6 +255,20 @@ impl<R: DocumentRepository, B: BlobStore, E: Envelope> DocumentVault<'_, R, B, E
             analysis,
         )
         .await
+    }
+}
+
+fn address<'a>(
+    tenant: &'a TenantId,
+    call: &'a CallId,
+    kind: DocumentKind,
+    version: u32,
+) -> DocumentAddress<'a> {
+    DocumentAddress {
+        tenant,
+        call,
+        kind,
+        version,
     }
 }
 

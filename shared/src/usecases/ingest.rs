@@ -221,14 +221,8 @@ pub struct Ingestor<'a, S, B, E, Q, P, C> {
     pub clock: &'a C,
 }
 
-impl<S, B, E, Q, P, C> Ingestor<'_, S, B, E, Q, P, C>
-where
-    S: PipelineStore,
-    B: BlobStore,
-    E: Envelope,
-    Q: Queue,
-    P: TranscriptionProvider,
-    C: Clock,
+impl<S: PipelineStore, B: BlobStore, E: Envelope, Q: Queue, P: TranscriptionProvider, C: Clock>
+    Ingestor<'_, S, B, E, Q, P, C>
 {
     pub async fn ingest(&self, event: &UploadEvent) -> Result<IngestOutcome, IngestError> {
         let Some(key) = form_decode(&event.encoded_key) else {

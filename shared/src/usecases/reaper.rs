@@ -821,12 +821,15 @@ mod tests {
             .delete_call_items(&tenant, &call.call_id)
             .await
             .unwrap();
+        let analysis = crate::ports::DocumentAddress {
+            tenant: &tenant,
+            call: &call.call_id,
+            kind: crate::ports::DocumentKind::Analysis,
+            version: 1,
+        };
         crate::ports::DocumentRepository::put_document(
             &rig.store,
-            &tenant,
-            &call.call_id,
-            crate::ports::DocumentKind::Analysis,
-            1,
+            analysis,
             &crate::ports::StoredDocument::Blob {
                 key: format!("documents/{tenant}/{}/analysis/v1", call.call_id),
             },
@@ -842,15 +845,9 @@ mod tests {
         assert_eq!(report.calls.get("deleted"), Some(&1));
         assert_eq!(rig.objects_of(&call.call_id), 0, "the objects went");
         assert_eq!(
-            crate::ports::DocumentRepository::get_document(
-                &rig.store,
-                &tenant,
-                &call.call_id,
-                crate::ports::DocumentKind::Analysis,
-                1
-            )
-            .await
-            .unwrap(),
+            crate::ports::DocumentRepository::get_document(&rig.store, analysis)
+                .await
+                .unwrap(),
             None,
             "the document item went"
         );

@@ -102,14 +102,8 @@ pub struct Scorer<'a, S, B, E, C, I, K> {
     pub quotas: &'a Quotas,
 }
 
-impl<S, B, E, C, I, K> Scorer<'_, S, B, E, C, I, K>
-where
-    S: PipelineStore,
-    B: BlobStore,
-    E: Envelope,
-    C: Clock,
-    I: IdGenerator,
-    K: Coach,
+impl<S: PipelineStore, B: BlobStore, E: Envelope, C: Clock, I: IdGenerator, K: Coach>
+    Scorer<'_, S, B, E, C, I, K>
 {
     /// Scores one transcript version. `last_attempt`: this is the queue's final delivery, so a
     /// coach that cannot answer gives way to the deterministic analysis, marked degraded.
@@ -404,11 +398,7 @@ impl ScoreError {
     }
 }
 
-impl<S, B, E, C, I, K> Scorer<'_, S, B, E, C, I, K>
-where
-    S: PipelineStore,
-    C: Clock,
-{
+impl<S: PipelineStore, B, E, C: Clock, I, K> Scorer<'_, S, B, E, C, I, K> {
     /// Fails the call of a job that hit a permanent error, with that error as its reason, so
     /// it is not retried until the queue gives up. Nothing happens when the call has moved on
     /// (deleted, re-transcribed, scored by another delivery) or is gone.

@@ -105,14 +105,8 @@ pub struct TranscribeFinisher<'a, S, B, E, Q, C, J> {
     pub delete_output: bool,
 }
 
-impl<S, B, E, Q, C, J> TranscribeFinisher<'_, S, B, E, Q, C, J>
-where
-    S: PipelineStore,
-    B: BlobStore,
-    E: Envelope,
-    Q: Queue,
-    C: Clock,
-    J: TranscribeJobs,
+impl<S: PipelineStore, B: BlobStore, E: Envelope, Q: Queue, C: Clock, J: TranscribeJobs>
+    TranscribeFinisher<'_, S, B, E, Q, C, J>
 {
     /// Finishes `job` if it is the current job of its call and the service says it ended.
     /// Idempotent: a replayed event or a sweep after the event changes nothing.

@@ -44,13 +44,8 @@ pub struct TranscriptSink<'a, S, B, E, Q, C> {
     pub clock: &'a C,
 }
 
-impl<S, B, E, Q, C> TranscriptSink<'_, S, B, E, Q, C>
-where
-    S: PipelineStore,
-    B: BlobStore,
-    E: Envelope,
-    Q: Queue,
-    C: Clock,
+impl<S: PipelineStore, B: BlobStore, E: Envelope, Q: Queue, C: Clock>
+    TranscriptSink<'_, S, B, E, Q, C>
 {
     /// Moves the call from where the pipeline found it to `next`, with the pipeline's changes
     /// (the call as given), through the one writer of calls (which audits the move). A hold

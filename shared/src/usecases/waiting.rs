@@ -106,13 +106,8 @@ pub struct WaitingSweep<'a, S, B, E, Q, C> {
     pub deadlines: Deadlines,
 }
 
-impl<S, B, E, Q, C> WaitingSweep<'_, S, B, E, Q, C>
-where
-    S: PipelineStore,
-    B: BlobStore,
-    E: Envelope,
-    Q: Queue,
-    C: Clock,
+impl<S: PipelineStore, B: BlobStore, E: Envelope, Q: Queue, C: Clock>
+    WaitingSweep<'_, S, B, E, Q, C>
 {
     /// Every workspace, until `has_time()` says to stop.
     pub async fn run(&self, has_time: impl Fn() -> bool) -> Result<WaitingReport, SinkError> {

@@ -3,21 +3,26 @@
 
 use super::DynamoTable;
 use super::attr_names as a;
+use super::items::Item;
 use super::items::{ItemExt, attr, keys, s};
 use super::layout::{call_pk, document_sk};
-use crate::ids::{CallId, TenantId};
-use crate::ports::{DocumentKind, DocumentRepository, StoreError, StoredDocument};
+use crate::ports::{DocumentAddress, DocumentRepository, StoreError, StoredDocument};
+
+/// The keys of the document's item.
+fn document_keys(at: DocumentAddress<'_>) -> Item {
+    keys(
+        call_pk(at.tenant, at.call),
+        document_sk(at.kind, at.version),
+    )
+}
 
 impl DocumentRepository for DynamoTable {
     async fn put_document(
         &self,
-        tenant: &TenantId,
-        call: &CallId,
-        kind: DocumentKind,
-        version: u32,
+        at: DocumentAddress<'_>,
         document: &StoredDocument,
     ) -> Result<(), StoreError> {
-        let mut item = keys(call_pk(tenant, call), document_sk(kind, version));
+        let mut item = document_keys(at);
         item.insert(a::ENTITY.into(), s("document"));
         match document {
             StoredDocument::Inline(bytes) => item.insert(a::CIPHERTEXT.into(), attr::bytes(bytes)),
@@ -28,27 +33,24 @@ impl DocumentRepository for DynamoTable {
 
     async fn get_document(
         &self,
-        tenant: &TenantId,
-        call: &CallId,
-        kind: DocumentKind,
-        version: u32,
+        at: DocumentAddress<'_>,
     ) -> Result<Option<StoredDocument>, StoreError> {
         Ok(self
-            .get_document_revision(tenant, call, kind, version)
+            .get_document_revision(at)
             .await?
             .map(|(_, document)| document))
     }
 
     async fn get_document_revision(
         &self,
-        tenant: &TenantId,
-        call: &CallId,
-        kind: DocumentKind,
-        version: u32,
+        at: DocumentAddress<'_>,
     ) -> Result<Option<(u64, StoredDocument)>, StoreError> {
         let Some(item) = self
             .table
-            .get_item(call_pk(tenant, call), document_sk(kind, version))
+            .get_item(
+                call_pk(at.tenant, at.call),
+                document_sk(at.kind, at.version),
+            )
             .await?
         else {
             return Ok(None);
@@ -68,14 +70,11 @@ impl DocumentRepository for DynamoTable {
 
     async fn put_document_at_revision(
         &self,
-        tenant: &TenantId,
-        call: &CallId,
-        kind: DocumentKind,
-        version: u32,
+        at: DocumentAddress<'_>,
         ciphertext: &[u8],
         read_revision: u64,
     ) -> Result<(), StoreError> {
-        let mut item = keys(call_pk(tenant, call), document_sk(kind, version));
+        let mut item = document_keys(at);
         item.insert(a::ENTITY.into(), s("document"));
         item.insert(a::CIPHERTEXT.into(), attr::bytes(ciphertext));
         item.insert(a::VERSION.into(), attr::number(read_revision + 1));

@@ -2,18 +2,20 @@
 
 use super::InMemoryStore;
 use crate::ids::{CallId, TeamId, TenantId, UserId};
-use crate::ports::{DocumentKind, DocumentRepository, StoreError, StoredDocument};
+use crate::ports::{DocumentAddress, DocumentKind, DocumentRepository, StoreError, StoredDocument};
+
+/// How the fake keys a document.
+fn document_key(at: DocumentAddress<'_>) -> (TenantId, CallId, DocumentKind, u32) {
+    (at.tenant.clone(), at.call.clone(), at.kind, at.version)
+}
 
 impl DocumentRepository for InMemoryStore {
     async fn put_document(
         &self,
-        tenant: &TenantId,
-        call: &CallId,
-        kind: DocumentKind,
-        version: u32,
+        at: DocumentAddress<'_>,
         document: &StoredDocument,
     ) -> Result<(), StoreError> {
-        let key = (tenant.clone(), call.clone(), kind, version);
+        let key = document_key(at);
         let mut s = self.state();
         s.document_revisions.remove(&key);
         s.documents.insert(key, document.clone());
@@ -21,12 +23,9 @@ impl DocumentRepository for InMemoryStore {
     }
     async fn get_document_revision(
         &self,
-        tenant: &TenantId,
-        call: &CallId,
-        kind: DocumentKind,
-        version: u32,
+        at: DocumentAddress<'_>,
     ) -> Result<Option<(u64, StoredDocument)>, StoreError> {
-        let key = (tenant.clone(), call.clone(), kind, version);
+        let key = document_key(at);
         let s = self.state();
         Ok(s.documents.get(&key).map(|document| {
             (
@@ -37,14 +36,11 @@ impl DocumentRepository for InMemoryStore {
     }
     async fn put_document_at_revision(
         &self,
-        tenant: &TenantId,
-        call: &CallId,
-        kind: DocumentKind,
-        version: u32,
+        at: DocumentAddress<'_>,
         ciphertext: &[u8],
         read_revision: u64,
     ) -> Result<(), StoreError> {
-        let key = (tenant.clone(), call.clone(), kind, version);
+        let key = document_key(at);
         let mut s = self.state();
         if s.document_revisions.get(&key).copied().unwrap_or(0) != read_revision {
             return Err(StoreError::Conflict);
@@ -56,16 +52,9 @@ impl DocumentRepository for InMemoryStore {
     }
     async fn get_document(
         &self,
-        tenant: &TenantId,
-        call: &CallId,
-        kind: DocumentKind,
-        version: u32,
+        at: DocumentAddress<'_>,
     ) -> Result<Option<StoredDocument>, StoreError> {
-        Ok(self
-            .state()
-            .documents
-            .get(&(tenant.clone(), call.clone(), kind, version))
-            .cloned())
+        Ok(self.state().documents.get(&document_key(at)).cloned())
     }
 }
 
