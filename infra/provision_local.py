@@ -49,84 +49,65 @@ def queue(sqs, name, dlq_arn=None, visibility=30):
     return url, arn
 
 
-def table(ddb, name, kms_arn):
+def key_schema(pk, sk):
+    """A string hash key and range key: how the tables and every index are keyed."""
+    return [{"AttributeName": pk, "KeyType": "HASH"}, {"AttributeName": sk, "KeyType": "RANGE"}]
+
+
+def index(name, prefix, projection):
+    """A global secondary index keyed `<prefix>pk`/`<prefix>sk`: template.yaml's four indexes
+    differ only in these."""
+    return {
+        "IndexName": name,
+        "KeySchema": key_schema(f"{prefix}pk", f"{prefix}sk"),
+        "Projection": {"ProjectionType": projection},
+    }
+
+
+INDEXES = [
+    index("gsi1", "gsi1", "ALL"),
+    index("gsi2", "gsi2", "ALL"),
+    index("expiry", "exp_", "KEYS_ONLY"),
+    index("waiting", "wait_", "KEYS_ONLY"),
+]
+
+
+def encrypted_table(ddb, name, kms_arn, indexes=()):
+    """Creates table `name` keyed pk/sk, with `indexes`, encrypted under `kms_arn` and with
+    point-in-time recovery, as both of template.yaml's tables are. False when it exists already
+    (left as it is)."""
     try:
         ddb.describe_table(TableName=name)
-        return
+        return False
     except ClientError:
         pass
+    keys = ["pk", "sk"] + [k["AttributeName"] for i in indexes for k in i["KeySchema"]]
     ddb.create_table(
         TableName=name,
         BillingMode="PAY_PER_REQUEST",
-        AttributeDefinitions=[
-            {"AttributeName": a, "AttributeType": "S"}
-            for a in [
-                "pk", "sk", "gsi1pk", "gsi1sk", "gsi2pk", "gsi2sk", "exp_pk", "exp_sk",
-                "wait_pk", "wait_sk",
-            ]
-        ],
-        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
-        GlobalSecondaryIndexes=[
-            {
-                "IndexName": "gsi1",
-                "KeySchema": [
-                    {"AttributeName": "gsi1pk", "KeyType": "HASH"},
-                    {"AttributeName": "gsi1sk", "KeyType": "RANGE"},
-                ],
-                "Projection": {"ProjectionType": "ALL"},
-            },
-            {
-                "IndexName": "gsi2",
-                "KeySchema": [
-                    {"AttributeName": "gsi2pk", "KeyType": "HASH"},
-                    {"AttributeName": "gsi2sk", "KeyType": "RANGE"},
-                ],
-                "Projection": {"ProjectionType": "ALL"},
-            },
-            {
-                "IndexName": "expiry",
-                "KeySchema": [
-                    {"AttributeName": "exp_pk", "KeyType": "HASH"},
-                    {"AttributeName": "exp_sk", "KeyType": "RANGE"},
-                ],
-                "Projection": {"ProjectionType": "KEYS_ONLY"},
-            },
-            {
-                "IndexName": "waiting",
-                "KeySchema": [
-                    {"AttributeName": "wait_pk", "KeyType": "HASH"},
-                    {"AttributeName": "wait_sk", "KeyType": "RANGE"},
-                ],
-                "Projection": {"ProjectionType": "KEYS_ONLY"},
-            },
-        ],
+        AttributeDefinitions=[{"AttributeName": a, "AttributeType": "S"} for a in keys],
+        KeySchema=key_schema("pk", "sk"),
         SSESpecification={"Enabled": True, "SSEType": "KMS", "KMSMasterKeyId": kms_arn},
-    )
-    ddb.update_time_to_live(
-        TableName=name, TimeToLiveSpecification={"Enabled": True, "AttributeName": "expires_at"}
+        **({"GlobalSecondaryIndexes": list(indexes)} if indexes else {}),
     )
     ddb.update_continuous_backups(
         TableName=name, PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True}
     )
+    return True
+
+
+def table(ddb, name, kms_arn):
+    """The main table: its four indexes, and items expiring at `expires_at`."""
+    if encrypted_table(ddb, name, kms_arn, INDEXES):
+        ddb.update_time_to_live(
+            TableName=name,
+            TimeToLiveSpecification={"Enabled": True, "AttributeName": "expires_at"},
+        )
 
 
 def keys_table(ddb, name, kms_arn):
     """The wrapped data keys: key only, one day of point-in-time recovery (template.yaml)."""
-    try:
-        ddb.describe_table(TableName=name)
-        return
-    except ClientError:
-        pass
-    ddb.create_table(
-        TableName=name,
-        BillingMode="PAY_PER_REQUEST",
-        AttributeDefinitions=[{"AttributeName": a, "AttributeType": "S"} for a in ["pk", "sk"]],
-        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
-        SSESpecification={"Enabled": True, "SSEType": "KMS", "KMSMasterKeyId": kms_arn},
-    )
-    ddb.update_continuous_backups(
-        TableName=name, PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True}
-    )
+    encrypted_table(ddb, name, kms_arn)
 
 
 def bucket(s3, name, kms_arn, notify_queue_arn):

@@ -6,14 +6,12 @@
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use callcoach_shared::domain::call::CallType;
 use callcoach_shared::domain::playbook::{Playbook, Tracker};
 use callcoach_shared::domain::transcript::Transcript;
-use callcoach_shared::ids::{CallId, MintedId, TenantId};
 use callcoach_shared::parse::{MAX_SPEAKERS, ParseError, TranscriptFormat, parse_as};
-use callcoach_shared::scoring::{ScoringRequest, deterministic_analysis};
-use callcoach_shared::system::RandomIds;
 use callcoach_shared::usecases::ingest::MAX_TRANSCRIPT_BYTES;
+
+mod common;
 
 struct Counting;
 
@@ -116,20 +114,7 @@ fn the_largest_accepted_transcript_fits_a_256_mb_function() {
         let read = stored.clone();
         let plaintext = read.clone();
         let transcript: Transcript = serde_json::from_slice(&plaintext).unwrap();
-        let analysis = deterministic_analysis(
-            ScoringRequest {
-                tenant_id: &TenantId::parse("acme").unwrap(),
-                call_id: &CallId::from_random([1; 16]),
-                transcript_version: 1,
-                transcript: &transcript,
-                playbook: &playbook,
-                call_type: CallType::Discovery,
-                rep_override: None,
-                rep_name: None,
-            },
-            &RandomIds,
-            time::OffsetDateTime::UNIX_EPOCH,
-        );
+        let analysis = common::discovery_analysis(&transcript, &playbook);
         assert_eq!(analysis.metrics.speakers.len(), MAX_SPEAKERS);
         analysis.metrics.trackers[0].at_ms.len()
     });

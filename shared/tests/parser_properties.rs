@@ -7,6 +7,8 @@ use callcoach_shared::parse::{
 };
 use proptest::prelude::*;
 
+mod common;
+
 const VTT: &str = "WEBVTT\n\nNOTE x\n\n1\n00:00:01.000 --> 00:00:04.500 align:start\n<v Dana>Hi &amp; welcome</v>\n\n00:04.600 --> 00:00:07.000\nSam: What does it cost?\n";
 const SRT: &str =
     "1\n00:00:01,000 --> 00:00:02,500\nDana: Hi\n\n2\n00:00:03,000 --> 00:00:04,000\nSam: Hello\n";
@@ -16,23 +18,9 @@ const TCA: &str = r#"{"JobStatus":"COMPLETED","Transcript":[{"ParticipantRole":"
 
 /// Whatever parses also scores: scores stay in 0-100 and every quote occurs in the transcript.
 fn scores_soundly(transcript: &callcoach_shared::domain::transcript::Transcript) {
-    use callcoach_shared::domain::call::CallType;
-    use callcoach_shared::domain::playbook::Playbook;
-    use callcoach_shared::ids::{CallId, MintedId, TenantId};
-    use callcoach_shared::scoring::{ScoringRequest, deterministic_analysis};
-    let analysis = deterministic_analysis(
-        ScoringRequest {
-            tenant_id: &TenantId::parse("p").unwrap(),
-            call_id: &CallId::from_random([0; 16]),
-            transcript_version: 1,
-            transcript,
-            playbook: &Playbook::default(),
-            call_type: CallType::Discovery,
-            rep_override: None,
-            rep_name: None,
-        },
-        &callcoach_shared::system::RandomIds,
-        time::OffsetDateTime::UNIX_EPOCH,
+    let analysis = common::discovery_analysis(
+        transcript,
+        &callcoach_shared::domain::playbook::Playbook::default(),
     );
     assert!(analysis.overall_score <= 100);
     assert!(analysis.scores.iter().all(|s| s.score <= 100));

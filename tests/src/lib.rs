@@ -6,19 +6,19 @@
 pub mod fake_deepgram;
 pub mod fake_llm;
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use callcoach_shared::aws::{AwsAdapters, KmsKeyManagement};
 use callcoach_shared::config::ResourceConfig;
-use callcoach_shared::crypto::{
-    CachePolicy, DataCategory, EnvelopeCipher, GeneratedDataKey, KeyManagement, KeyManagementError,
-    PlaintextDataKey,
-};
+use callcoach_shared::crypto::{CachePolicy, DataCategory, EnvelopeCipher};
 use callcoach_shared::ids::{CallId, MintedId, TenantId};
 use callcoach_shared::ports::IdGenerator;
 use callcoach_shared::system::{RandomIds, SystemClock};
+
+/// The envelope cipher a function holds over the stand-in's KMS and keys table.
+pub type LocalCipher =
+    EnvelopeCipher<KmsKeyManagement, callcoach_shared::aws::DynamoKeyTable, SystemClock>;
 
 /// Everything a test needs to reach the local stand-in.
 pub struct LocalAws {
@@ -77,19 +77,14 @@ impl LocalAws {
         }
     }
 
-    /// A cipher as one process would hold it, counting its KMS requests.
-    pub fn cipher(
-        &self,
-        policy: CachePolicy,
-    ) -> (
-        EnvelopeCipher<CountingKms, callcoach_shared::aws::DynamoKeyTable, SystemClock>,
-        Arc<AtomicUsize>,
-    ) {
+    /// A cipher as one process would hold it, with its own KMS client, counting the requests
+    /// that client sends.
+    pub fn cipher(&self, policy: CachePolicy) -> (LocalCipher, Arc<AtomicUsize>) {
         let counter = Arc::new(AtomicUsize::new(0));
-        let kms = CountingKms {
-            inner: self.adapters.kms.clone(),
-            requests: Arc::clone(&counter),
-        };
+        let config = aws_sdk_kms::config::Builder::from(&self.sdk)
+            .interceptor(CountRequests(Arc::clone(&counter)))
+            .build();
+        let kms = KmsKeyManagement::new(aws_sdk_kms::Client::from_conf(config));
         let cipher = EnvelopeCipher::new(
             kms,
             self.adapters.table.data_keys().clone(),
@@ -133,32 +128,24 @@ pub fn mint<T: MintedId>() -> T {
     RandomIds.mint()
 }
 
-/// Counts the requests that reach the real KMS adapter (each call is one KMS API request).
-#[derive(Clone)]
-pub struct CountingKms {
-    inner: KmsKeyManagement,
-    requests: Arc<AtomicUsize>,
-}
+/// Counts the KMS requests a client sends, one per operation (`GenerateDataKey`, `Decrypt`; a
+/// retried one counts once). An SDK interceptor rather than a wrapper of the key management
+/// port, so the tests count what reaches KMS without restating the port's methods.
+#[derive(Debug)]
+struct CountRequests(Arc<AtomicUsize>);
 
-impl KeyManagement for CountingKms {
-    async fn generate_data_key(
-        &self,
-        kms_key_id: &str,
-        context: &BTreeMap<String, String>,
-    ) -> Result<GeneratedDataKey, KeyManagementError> {
-        self.requests.fetch_add(1, Ordering::SeqCst);
-        self.inner.generate_data_key(kms_key_id, context).await
+impl aws_sdk_kms::config::Intercept for CountRequests {
+    fn name(&self) -> &'static str {
+        "CountRequests"
     }
-    async fn decrypt_data_key(
+
+    fn read_before_execution(
         &self,
-        kms_key_id: &str,
-        wrapped: &[u8],
-        context: &BTreeMap<String, String>,
-    ) -> Result<PlaintextDataKey, KeyManagementError> {
-        self.requests.fetch_add(1, Ordering::SeqCst);
-        self.inner
-            .decrypt_data_key(kms_key_id, wrapped, context)
-            .await
+        _context: &aws_sdk_kms::config::interceptors::BeforeSerializationInterceptorContextRef<'_>,
+        _cfg: &mut aws_sdk_kms::config::ConfigBag,
+    ) -> Result<(), aws_sdk_kms::error::BoxError> {
+        self.0.fetch_add(1, Ordering::SeqCst);
+        Ok(())
     }
 }
 

@@ -8,8 +8,8 @@ use std::time::{Duration, Instant};
 
 use aws_sdk_sqs::Client as SqsClient;
 use callcoach_local_router::gateway;
-use callcoach_shared::aws::{DynamoKeyTable, DynamoTable, S3BlobStore, SqsQueue};
-use callcoach_shared::crypto::{CachePolicy, EnvelopeCipher};
+use callcoach_shared::aws::{DynamoTable, S3BlobStore, SqsQueue};
+use callcoach_shared::crypto::CachePolicy;
 use callcoach_shared::domain::call::{Call, CallStatus};
 use callcoach_shared::domain::transcript::Transcript;
 use callcoach_shared::domain::transcription::CallbackSecret;
@@ -25,7 +25,7 @@ use callcoach_shared::usecases::ingest::{
 };
 use callcoach_tests::fake_deepgram::{Answer, FakeDeepgram};
 use callcoach_tests::{
-    CountingKms, LocalAws, fresh_tenant, lambda_context, messages_on, own_queue, sample_call,
+    LocalAws, LocalCipher, fresh_tenant, lambda_context, messages_on, own_queue, sample_call,
 };
 use lambda_runtime::LambdaEvent;
 
@@ -192,7 +192,7 @@ async fn a_recording_goes_through_deepgram_and_its_callback_to_one_scoring_job()
 type Trigger = upload_trigger::Deps<
     DynamoTable,
     S3BlobStore,
-    EnvelopeCipher<CountingKms, DynamoKeyTable, SystemClock>,
+    LocalCipher,
     SqsQueue,
     DeepgramTranscriber<S3BlobStore>,
     SystemClock,

@@ -9,25 +9,14 @@
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 
 use serde_json::{Value, json};
 
-const NOT_FOUND_BODY: &str = r#"{"type":"about:blank","title":"Not Found","status":404,"detail":"The resource does not exist."}"#;
+mod common;
+use common::callcoach;
 
-fn callcoach(dir: &Path, args: &[&str]) -> String {
-    let out = Command::new(env!("CARGO_BIN_EXE_callcoach"))
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "callcoach {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap().trim().to_owned()
-}
+const NOT_FOUND_BODY: &str = r#"{"type":"about:blank","title":"Not Found","status":404,"detail":"The resource does not exist."}"#;
 
 /// `callcoach api --port 0`, stopped when dropped.
 struct LocalApi {
@@ -37,9 +26,8 @@ struct LocalApi {
 
 impl LocalApi {
     fn start(dir: &Path) -> Self {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_callcoach"))
+        let mut child = common::command(dir)
             .args(["api", "--port", "0"])
-            .current_dir(dir)
             .stdout(Stdio::piped())
             .spawn()
             .unwrap();

@@ -1,25 +1,12 @@
 //! `callcoach token` makes a local key pair once and issues tokens the api function's local
 //! verifier accepts for exactly the tenant and user asked for.
 
-use std::process::Command;
-
 use std::os::unix::fs::PermissionsExt;
 
 use callcoach_local_router::local_auth::LocalVerifier;
 
-fn callcoach(dir: &std::path::Path, args: &[&str]) -> String {
-    let out = Command::new(env!("CARGO_BIN_EXE_callcoach"))
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap().trim().to_owned()
-}
+mod common;
+use common::callcoach;
 
 #[test]
 fn issued_tokens_verify_against_the_printed_public_key() {
@@ -46,9 +33,8 @@ fn issued_tokens_verify_against_the_printed_public_key() {
     assert_eq!(mode(".local/auth/local-ed25519.pk8"), 0o600);
     assert_eq!(mode(".local/auth"), 0o700);
 
-    let out = Command::new(env!("CARGO_BIN_EXE_callcoach"))
+    let out = common::command(&dir)
         .args(["token", "--tenant", "t"])
-        .current_dir(&dir)
         .output()
         .unwrap();
     assert!(!out.status.success());
