@@ -761,23 +761,31 @@ async fn export_jobs_round_trip_and_go_with_their_workspace() {
 /// spend that would pass it adds nothing, and a workspace's destruction takes its counters.
 #[tokio::test]
 async fn quota_counters_never_pass_their_limit_under_concurrent_spends() {
-    use callcoach_shared::ports::QuotaStore;
+    use callcoach_shared::ports::{BoundedAdd, QuotaCounter, QuotaStore};
     let aws = LocalAws::connect().await;
     let table = &aws.adapters.table;
     let tenant = fresh_tenant();
     let ends = SystemClock.now() + time::Duration::days(1);
-    let attempts =
-        (0..12).map(|_| table.add_within_limit(&tenant, "calls", "2026-12-01", 1, 5, ends));
+    let spend = async |meter, period, amount, limit| {
+        let counter = QuotaCounter {
+            tenant: &tenant,
+            meter,
+            period,
+        };
+        let add = BoundedAdd {
+            amount,
+            limit,
+            expires_at: ends,
+        };
+        table.add_within_limit(counter, add).await.unwrap()
+    };
+    let attempts = (0..12).map(|_| spend("calls", "2026-12-01", 1, 5));
     let granted = futures::future::join_all(attempts)
         .await
         .into_iter()
-        .filter(|r| *r.as_ref().unwrap())
+        .filter(|granted| *granted)
         .count();
     assert_eq!(granted, 5);
-    let spend = async |meter, period, amount, limit| {
-        let added = table.add_within_limit(&tenant, meter, period, amount, limit, ends);
-        added.await.unwrap()
-    };
     assert!(!spend("bytes", "2026-12", 11, 10).await);
     assert!(spend("bytes", "2026-12", 10, 10).await);
     assert_eq!(table.delete_quota_counters(&tenant).await.unwrap(), 2);

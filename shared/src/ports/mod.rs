@@ -305,26 +305,36 @@ pub trait PlaybookRepository: Send + Sync {
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 }
 
+/// One quota counter: a workspace's count of one meter in one period.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct QuotaCounter<'a> {
+    pub tenant: &'a TenantId,
+    pub meter: &'a str,
+    pub period: &'a str,
+}
+
+/// An addition to a counter that must keep it within `limit`; the counter may go once
+/// `expires_at` (the end of its period) has passed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BoundedAdd {
+    pub amount: u64,
+    pub limit: u64,
+    pub expires_at: OffsetDateTime,
+}
+
 /// Quota counters ([`crate::usecases::quota`]): one per workspace, meter and period.
 pub trait QuotaStore: Send + Sync {
-    /// Adds `amount` to the counter of `meter` in `period`, atomically and only if the total
-    /// stays within `limit`; false (nothing added) otherwise. The counter may go once
-    /// `expires_at` has passed.
+    /// Adds to the counter, atomically and only if its total stays within the limit; false
+    /// (nothing added) otherwise.
     fn add_within_limit(
         &self,
-        tenant: &TenantId,
-        meter: &str,
-        period: &str,
-        amount: u64,
-        limit: u64,
-        expires_at: OffsetDateTime,
+        counter: QuotaCounter<'_>,
+        add: BoundedAdd,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
     /// Takes `amount` back off the counter (a spend whose request then failed).
     fn give_back(
         &self,
-        tenant: &TenantId,
-        meter: &str,
-        period: &str,
+        counter: QuotaCounter<'_>,
         amount: u64,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
     /// Deletes every counter of the workspace (its destruction); how many went.

@@ -18,7 +18,7 @@ use time::{Date, Duration, Month, OffsetDateTime, Time};
 use crate::config::ConfigError;
 use crate::domain::org::Tenant;
 use crate::ids::TenantId;
-use crate::ports::{QuotaStore, StoreError};
+use crate::ports::{BoundedAdd, QuotaCounter, QuotaStore, StoreError};
 
 /// What a workspace may spend.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -120,6 +120,15 @@ impl Meter {
         }
     }
 
+    /// This meter's counter of `tenant` in `period`.
+    fn counter<'a>(self, tenant: &'a TenantId, period: &'a str) -> QuotaCounter<'a> {
+        QuotaCounter {
+            tenant,
+            meter: self.as_str(),
+            period,
+        }
+    }
+
     /// The period `now` falls in: its name (part of the counter's key) and when it ends.
     pub fn period(self, now: OffsetDateTime) -> (String, OffsetDateTime) {
         let now = now.to_offset(time::UtcOffset::UTC);
@@ -165,7 +174,14 @@ pub async fn spend<S: QuotaStore>(
     let limit = quotas.limit(meter);
     let granted = amount <= limit
         && store
-            .add_within_limit(tenant, meter.as_str(), &period, amount, limit, ends)
+            .add_within_limit(
+                meter.counter(tenant, &period),
+                BoundedAdd {
+                    amount,
+                    limit,
+                    expires_at: ends,
+                },
+            )
             .await?;
     Ok(if granted {
         Spend::Granted
@@ -214,7 +230,7 @@ pub async fn give_back<S: QuotaStore>(
 ) -> Result<(), StoreError> {
     for (meter, period, amount) in receipt.spent {
         store
-            .give_back(tenant, meter.as_str(), &period, amount)
+            .give_back(meter.counter(tenant, &period), amount)
             .await?;
     }
     Ok(())

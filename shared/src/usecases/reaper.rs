@@ -905,7 +905,18 @@ mod tests {
         let day_ends = NOW + Duration::days(1);
         assert!(
             rig.store
-                .add_within_limit(&tenant, "calls", "d", 1, 9, day_ends)
+                .add_within_limit(
+                    crate::ports::QuotaCounter {
+                        tenant: &tenant,
+                        meter: "calls",
+                        period: "d",
+                    },
+                    crate::ports::BoundedAdd {
+                        amount: 1,
+                        limit: 9,
+                        expires_at: day_ends,
+                    },
+                )
                 .await
                 .unwrap()
         );

@@ -4,7 +4,6 @@
 //! together.
 
 use aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder;
-use time::OffsetDateTime;
 
 use super::DynamoTable;
 use super::attr_names as a;
@@ -12,25 +11,26 @@ use super::items::{attr, keys};
 use super::layout::{quota_pk, quota_sk};
 use super::table::unless_refused;
 use crate::ids::TenantId;
-use crate::ports::{QuotaStore, StoreError};
+use crate::ports::{BoundedAdd, QuotaCounter, QuotaStore, StoreError};
 
 const USED: &str = "used";
 
 impl QuotaStore for DynamoTable {
     async fn add_within_limit(
         &self,
-        tenant: &TenantId,
-        meter: &str,
-        period: &str,
-        amount: u64,
-        limit: u64,
-        expires_at: OffsetDateTime,
+        counter: QuotaCounter<'_>,
+        add: BoundedAdd,
     ) -> Result<bool, StoreError> {
+        let BoundedAdd {
+            amount,
+            limit,
+            expires_at,
+        } = add;
         let Some(room) = limit.checked_sub(amount) else {
             return Ok(false);
         };
         let result = self
-            .counter_update(tenant, meter, period)
+            .counter_update(counter)
             .update_expression("ADD #used :n SET #exp = :exp")
             .condition_expression("attribute_not_exists(#used) OR #used <= :room")
             .expression_attribute_names("#exp", a::EXPIRES_AT)
@@ -42,15 +42,9 @@ impl QuotaStore for DynamoTable {
         Ok(unless_refused(result)?.is_some())
     }
 
-    async fn give_back(
-        &self,
-        tenant: &TenantId,
-        meter: &str,
-        period: &str,
-        amount: u64,
-    ) -> Result<(), StoreError> {
+    async fn give_back(&self, counter: QuotaCounter<'_>, amount: u64) -> Result<(), StoreError> {
         let result = self
-            .counter_update(tenant, meter, period)
+            .counter_update(counter)
             .update_expression("SET #used = #used - :n")
             .condition_expression("#used >= :n")
             .expression_attribute_values(":n", attr::number(amount))
@@ -67,17 +61,13 @@ impl QuotaStore for DynamoTable {
 
 impl DynamoTable {
     /// An update of one meter's counter in one period.
-    fn counter_update(
-        &self,
-        tenant: &TenantId,
-        meter: &str,
-        period: &str,
-    ) -> UpdateItemFluentBuilder {
+    fn counter_update(&self, counter: QuotaCounter<'_>) -> UpdateItemFluentBuilder {
+        let sk = quota_sk(counter.meter, counter.period);
         self.table
             .client
             .update_item()
             .table_name(&self.table.name)
-            .set_key(Some(keys(quota_pk(tenant), quota_sk(meter, period))))
+            .set_key(Some(keys(quota_pk(counter.tenant), sk)))
             .expression_attribute_names("#used", USED)
     }
 }
