@@ -13,7 +13,6 @@ use api::{Adapters, Settings};
 use axum::http::StatusCode;
 use callcoach_shared::ids::TenantId;
 use callcoach_shared::system::{RandomIds, SystemClock};
-use serde_json::json;
 use suite::{Backend, World};
 
 type TestPorts = Adapters<
@@ -84,15 +83,7 @@ async fn a_request_past_the_gateways_wait_is_cut_off_and_audited() {
         .ports
         .blobs
         .delay_puts(std::time::Duration::from_secs(3));
-    let (status, body) = suite::as_user(
-        &w,
-        &w.a,
-        "r1",
-        "POST",
-        "/v1/exports",
-        Some(json!({"scope": "user"})),
-    )
-    .await;
+    let (status, body) = w.export_as(&w.a, "r1", "user").await;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
     let events = suite::audit_events(&w).await;
     let last = events.last().unwrap();

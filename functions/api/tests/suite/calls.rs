@@ -38,19 +38,10 @@ pub async fn every_call_route_answers_the_same_404_for_what_the_caller_may_not_s
     for (tenant, who, id, visible) in cases {
         for (method, suffix, body, reps_may) in &routes {
             let path = format!("/v1/calls/{id}{suffix}");
-            let (status, text) = as_user(&w, tenant, who, method, &path, body.clone()).await;
-            if visible && (who != "r1" || *reps_may) {
-                assert!(
-                    status.is_success(),
-                    "{who} {method} {path}: {status} {text}"
-                );
-            } else {
-                assert_eq!(status, StatusCode::NOT_FOUND, "{who} {method} {path}");
-                assert_eq!(
-                    text, NOT_FOUND_BODY,
-                    "{who} {method} {path}: 404 bodies must be identical"
-                );
-            }
+            // Where not served, the one 404: its body identical whatever the reason.
+            let served = visible && (who != "r1" || *reps_may);
+            w.expect_served_or_the_one_404(served, tenant, who, method, &path, body.clone())
+                .await;
         }
     }
 }
@@ -295,71 +286,26 @@ pub async fn listing_filters_by_rep_type_status_company_and_date<B: Backend>() {
 
 pub async fn setting_the_rep_speaker_rescoring_without_retranscribing<B: Backend>() {
     let w = world::<B>().await;
-    let path = format!("/v1/calls/{}/rep-speaker", w.c1);
     // The call's own rep may not pick whose talk is scored as theirs.
-    let (status, text) = as_user(
-        &w,
-        &w.a,
-        "r1",
-        "PUT",
-        &path,
-        Some(json!({"speaker": "Sam"})),
-    )
-    .await;
-    assert_eq!(
-        (status, text.as_str()),
-        (StatusCode::NOT_FOUND, NOT_FOUND_BODY)
-    );
+    assert_eq!(w.set_rep_speaker("r1", &w.c1, "Sam").await, the_one_404());
     assert_eq!(B::queued_jobs(&w).await, 0);
-    let (status, body) = as_user(
-        &w,
-        &w.a,
-        "manager",
-        "PUT",
-        &path,
-        Some(json!({"speaker": "Sam"})),
-    )
-    .await;
+    let (status, body) = w.set_rep_speaker("manager", &w.c1, "Sam").await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    assert_eq!(
-        serde_json::from_str::<Value>(&body).unwrap()["call"]["rep_speaker"],
-        "Sam"
-    );
+    assert_eq!(json_of(&body)["call"]["rep_speaker"], "Sam");
     assert_eq!(B::queued_jobs(&w).await, 1);
-    let (status, body) = as_user(
-        &w,
-        &w.a,
-        "manager",
-        "PUT",
-        &path,
-        Some(json!({"speaker": "Nobody"})),
-    )
-    .await;
+    let (status, body) = w.set_rep_speaker("manager", &w.c1, "Nobody").await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert!(body.contains("speaker"));
-    let (status, body) = as_user(&w, &w.a, "r1", "GET", &format!("/v1/calls/{}", w.c1), None).await;
-    assert_eq!(status, StatusCode::OK);
+    let c1 = format!("/v1/calls/{}", w.c1);
+    let body = w.expect("r1", "GET", &c1, None, StatusCode::OK).await;
     assert!(body.contains("overall_score"));
 
     // While a job scores the call, a new speaker queues a re-score of its own (the running
     // job's analysis is for the old speaker).
-    let mut scoring = stored_call(&w, &w.a, &w.c1).await;
-    scoring.status = CallStatus::Scoring;
-    w.api.ports.store().save_call(&mut scoring).await.unwrap();
-    let (status, body) = as_user(
-        &w,
-        &w.a,
-        "manager",
-        "PUT",
-        &path,
-        Some(json!({"speaker": "Dana"})),
-    )
-    .await;
+    w.set_call_status(&w.c1, CallStatus::Scoring).await;
+    let (status, body) = w.set_rep_speaker("manager", &w.c1, "Dana").await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    assert_eq!(
-        serde_json::from_str::<Value>(&body).unwrap()["rescoring"],
-        true
-    );
+    assert_eq!(json_of(&body)["rescoring"], true);
     assert!(B::queued_jobs(&w).await >= 1, "a re-score is queued");
     let stored = stored_call(&w, &w.a, &w.c1).await;
     assert_eq!(
@@ -371,90 +317,47 @@ pub async fn setting_the_rep_speaker_rescoring_without_retranscribing<B: Backend
 pub async fn a_rescore_request_queues_a_job_of_its_own_each_time<B: Backend>() {
     let w = world::<B>().await;
     let path = format!("/v1/calls/{}/rescore", w.c1);
-    let (status, text) = as_user(&w, &w.a, "r1", "POST", &path, None).await;
-    assert_eq!(
-        (status, text.as_str()),
-        (StatusCode::NOT_FOUND, NOT_FOUND_BODY)
-    );
+    assert_eq!(w.send_as("r1", "POST", &path, None).await, the_one_404());
     assert_eq!(B::queued_jobs(&w).await, 0);
     let before = stored_call(&w, &w.a, &w.c1).await;
     for _ in 0..2 {
-        let (status, body) = as_user(&w, &w.a, "manager", "POST", &path, None).await;
-        assert_eq!(status, StatusCode::ACCEPTED, "{body}");
-        assert_eq!(
-            serde_json::from_str::<Value>(&body).unwrap()["rescoring"],
-            true
-        );
+        let body = w
+            .expect("manager", "POST", &path, None, StatusCode::ACCEPTED)
+            .await;
+        assert_eq!(json_of(&body)["rescoring"], true);
     }
     let after = stored_call(&w, &w.a, &w.c1).await;
     assert_eq!(after.rescore_requests, before.rescore_requests + 2);
     // Under legal hold the analysis stays as it is: neither a re-score nor a new speaker.
-    let hold = format!("/v1/calls/{}/legal-hold", w.c1);
-    let (status, body) = as_user(
-        &w,
-        &w.a,
-        "owner",
-        "PUT",
-        &hold,
-        Some(json!({"legal_hold": true})),
-    )
-    .await;
+    let (status, body) = w.set_legal_hold("owner", &w.c1, true).await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    let (status, body) = as_user(&w, &w.a, "manager", "POST", &path, None).await;
-    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    let body = w
+        .expect("manager", "POST", &path, None, StatusCode::CONFLICT)
+        .await;
     assert!(body.contains("legal hold"), "{body}");
-    let speaker = format!("/v1/calls/{}/rep-speaker", w.c1);
-    let (status, _) = as_user(
-        &w,
-        &w.a,
-        "manager",
-        "PUT",
-        &speaker,
-        Some(json!({"speaker": "Sam"})),
-    )
-    .await;
+    let (status, _) = w.set_rep_speaker("manager", &w.c1, "Sam").await;
     assert_eq!(status, StatusCode::CONFLICT);
     // The call's hold lifted, the workspace's own hold refuses it the same way.
-    let (status, _) = as_user(
-        &w,
-        &w.a,
-        "owner",
-        "PUT",
-        &hold,
-        Some(json!({"legal_hold": false})),
-    )
-    .await;
+    let (status, _) = w.set_legal_hold("owner", &w.c1, false).await;
     assert_eq!(status, StatusCode::OK);
-    let (status, body) = as_user(
-        &w,
-        &w.a,
-        "admin",
-        "PUT",
-        "/v1/workspace/retention",
-        Some(json!({"legal_hold": true})),
-    )
-    .await;
-    assert_eq!(status, StatusCode::OK, "{body}");
-    let (status, body) = as_user(&w, &w.a, "manager", "POST", &path, None).await;
-    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    let held = Some(json!({"legal_hold": true}));
+    w.expect("admin", "PUT", RETENTION, held, StatusCode::OK)
+        .await;
+    let body = w
+        .expect("manager", "POST", &path, None, StatusCode::CONFLICT)
+        .await;
     assert!(body.contains("workspace is under legal hold"), "{body}");
     // A call with no transcript yet has nothing to score again.
-    let new_call = json!({"team_id": w.west.as_str(), "title": "Intro", "call_type": "discovery", "file_name": "a.vtt", "content_type": "text/vtt", "content_length": 10});
-    let (status, body) = as_user(&w, &w.a, "r1", "POST", "/v1/calls", Some(new_call)).await;
+    let (status, body) = w
+        .create_call_as("r1", new_call_body(w.west.as_str(), 10))
+        .await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
-    let fresh = serde_json::from_str::<Value>(&body).unwrap()["call"]["call_id"]
+    let fresh = json_of(&body)["call"]["call_id"]
         .as_str()
         .unwrap()
         .to_owned();
-    let (status, _) = as_user(
-        &w,
-        &w.a,
-        "manager",
-        "POST",
-        &format!("/v1/calls/{fresh}/rescore"),
-        None,
-    )
-    .await;
+    let rescore_fresh = format!("/v1/calls/{fresh}/rescore");
+    let (status, _) = w.send_as("manager", "POST", &rescore_fresh, None).await;
     assert_eq!(status, StatusCode::CONFLICT);
     // Looked at once: on the local AWS a look hides what it saw.
     assert_eq!(
@@ -491,14 +394,13 @@ pub async fn a_document_too_large_for_an_answer_comes_as_a_link<B: Backend>() {
     w.api.ports.store().save_call(&mut long).await.unwrap();
 
     let path = format!("/v1/calls/{}/transcript", long.call_id);
-    let (status, body) = as_user(&w, &w.a, "r1", "GET", &path, None).await;
-    assert_eq!(status, StatusCode::OK);
+    let body = w.expect("r1", "GET", &path, None, StatusCode::OK).await;
     assert!(
         body.len() < 10_000,
         "a link, not the document: {} bytes",
         body.len()
     );
-    let answer: Value = serde_json::from_str(&body).unwrap();
+    let answer = json_of(&body);
     assert_eq!(answer["too_large"], true, "{answer}");
     assert!(answer["bytes"].as_u64().unwrap() > 2_500_000);
     assert!(
@@ -517,20 +419,12 @@ pub async fn a_document_too_large_for_an_answer_comes_as_a_link<B: Backend>() {
         serde_json::from_slice(&bundle_bytes(&w, &key).await).unwrap();
     assert_eq!(linked.utterances.len(), 30_000);
     // Others may not: the same 404 as ever.
-    let (status, _) = as_user(&w, &w.a, "r2", "GET", &path, None).await;
-    assert_eq!(status, StatusCode::NOT_FOUND);
+    w.expect("r2", "GET", &path, None, StatusCode::NOT_FOUND)
+        .await;
     // A small document is the answer itself.
-    let (status, body) = as_user(
-        &w,
-        &w.a,
-        "r1",
-        "GET",
-        &format!("/v1/calls/{}/transcript", w.c1),
-        None,
-    )
-    .await;
-    assert_eq!(status, StatusCode::OK);
-    assert!(serde_json::from_str::<Value>(&body).unwrap()["utterances"].is_array());
+    let small = format!("/v1/calls/{}/transcript", w.c1);
+    let body = w.expect("r1", "GET", &small, None, StatusCode::OK).await;
+    assert!(json_of(&body)["utterances"].is_array());
 }
 
 pub async fn deleting_and_holding_calls_follow_the_access_rules<B: Backend>() {
@@ -554,67 +448,35 @@ pub async fn deleting_and_holding_calls_follow_the_access_rules<B: Backend>() {
             None => (id.clone(), false),
         };
         let hold = format!("/v1/calls/{id}/legal-hold");
-        let (status, text) = as_user(
-            &w,
-            tenant,
-            who,
-            "PUT",
-            &hold,
-            Some(json!({"legal_hold": true})),
-        )
-        .await;
-        assert_eq!(
-            (status, text.as_str()),
-            (StatusCode::NOT_FOUND, NOT_FOUND_BODY),
-            "{who} PUT {hold}"
-        );
+        let on = Some(json!({"legal_hold": true}));
+        w.expect_the_one_404(tenant, who, "PUT", &hold, on).await;
         if !hold_only {
             let path = format!("/v1/calls/{id}");
-            let (status, text) = as_user(&w, tenant, who, "DELETE", &path, None).await;
-            assert_eq!(
-                (status, text.as_str()),
-                (StatusCode::NOT_FOUND, NOT_FOUND_BODY),
-                "{who} DELETE {path}"
-            );
+            w.expect_the_one_404(tenant, who, "DELETE", &path, None)
+                .await;
         }
     }
-    let stored = |id: &CallId| {
-        let store = w.api.ports.store();
-        let (tenant, id) = (w.a.clone(), id.clone());
-        async move { store.get_call(&tenant, &id).await.unwrap().unwrap() }
-    };
     for id in [&w.c1, &w.c2, &w.c3] {
-        let call = stored(id).await;
+        let call = stored_call(&w, &w.a, id).await;
         assert!(call.status != CallStatus::Deleted && !call.legal_hold);
     }
 
     // The team's owner holds c2; its rep deletes their own c1.
-    let hold = format!("/v1/calls/{}/legal-hold", w.c2);
-    let (status, _) = as_user(
-        &w,
-        &w.a,
-        "owner",
-        "PUT",
-        &hold,
-        Some(json!({"legal_hold": true})),
-    )
-    .await;
+    let (status, _) = w.set_legal_hold("owner", &w.c2, true).await;
     assert_eq!(status, StatusCode::OK);
-    assert!(stored(&w.c2).await.legal_hold);
-    let path = format!("/v1/calls/{}", w.c1);
-    let (status, _) = as_user(&w, &w.a, "r1", "DELETE", &path, None).await;
+    assert!(stored_call(&w, &w.a, &w.c2).await.legal_hold);
+    let (status, _) = w.delete_call_as("r1", &w.c1).await;
     assert_eq!(status, StatusCode::NO_CONTENT);
-    assert_eq!(stored(&w.c1).await.status, CallStatus::Deleted);
+    assert_eq!(
+        stored_call(&w, &w.a, &w.c1).await.status,
+        CallStatus::Deleted
+    );
+    let path = format!("/v1/calls/{}", w.c1);
     for (who, method) in [("r1", "GET"), ("manager", "GET"), ("r1", "DELETE")] {
-        let (status, text) = as_user(&w, &w.a, who, method, &path, None).await;
-        assert_eq!(
-            (status, text.as_str()),
-            (StatusCode::NOT_FOUND, NOT_FOUND_BODY),
-            "{who} {method}"
-        );
+        w.expect_the_one_404(&w.a, who, method, &path, None).await;
     }
     let listing = format!("/v1/calls?team_id={}", w.west);
-    let (_, text) = as_user(&w, &w.a, "manager", "GET", &listing, None).await;
+    let (_, text) = w.send_as("manager", "GET", &listing, None).await;
     assert!(
         !text.contains(w.c1.as_str()),
         "a deleted call leaves listings"
@@ -623,27 +485,18 @@ pub async fn deleting_and_holding_calls_follow_the_access_rules<B: Backend>() {
 
     // The held c2 cannot be deleted by anyone who may change it (409, nothing changes) until
     // its hold is lifted; it stays visible to the owner who can lift it.
-    let held = format!("/v1/calls/{}", w.c2);
     for who in ["r2", "manager", "owner"] {
-        let (status, text) = as_user(&w, &w.a, who, "DELETE", &held, None).await;
+        let (status, text) = w.delete_call_as(who, &w.c2).await;
         assert_eq!(status, StatusCode::CONFLICT, "{who}: {text}");
         assert!(text.contains("legal hold"), "{text}");
     }
-    let call = stored(&w.c2).await;
+    let call = stored_call(&w, &w.a, &w.c2).await;
     assert!(call.legal_hold && call.status != CallStatus::Deleted);
-    let (status, _) = as_user(&w, &w.a, "owner", "GET", &held, None).await;
+    let held = format!("/v1/calls/{}", w.c2);
+    w.expect("owner", "GET", &held, None, StatusCode::OK).await;
+    let (status, _) = w.set_legal_hold("owner", &w.c2, false).await;
     assert_eq!(status, StatusCode::OK);
-    let (status, _) = as_user(
-        &w,
-        &w.a,
-        "owner",
-        "PUT",
-        &hold,
-        Some(json!({"legal_hold": false})),
-    )
-    .await;
-    assert_eq!(status, StatusCode::OK);
-    let (status, _) = as_user(&w, &w.a, "r2", "DELETE", &held, None).await;
+    let (status, _) = w.delete_call_as("r2", &w.c2).await;
     assert_eq!(status, StatusCode::NO_CONTENT);
 }
 
@@ -651,26 +504,19 @@ pub async fn views_of_calls_are_recorded_as_usage_and_refused_reads_are_not<B: B
     use callcoach_shared::ports::UsageLog;
     let w = world::<B>().await;
     for suffix in ["", "/transcript", "/analysis"] {
-        let (status, _) = as_user(
-            &w,
-            &w.a,
-            "r1",
-            "GET",
-            &format!("/v1/calls/{}{suffix}", w.c1),
-            None,
-        )
-        .await;
-        assert_eq!(status, StatusCode::OK);
+        let path = format!("/v1/calls/{}{suffix}", w.c1);
+        w.expect("r1", "GET", &path, None, StatusCode::OK).await;
     }
-    let (status, _) = as_user(&w, &w.a, "r1", "GET", &format!("/v1/calls/{}", w.c2), None).await;
-    assert_eq!(status, StatusCode::NOT_FOUND);
+    let c2 = format!("/v1/calls/{}", w.c2);
+    w.expect("r1", "GET", &c2, None, StatusCode::NOT_FOUND)
+        .await;
     let views = w
         .api
         .ports
         .store()
         .views_of_user(
             &w.a,
-            &UserId::parse("r1").unwrap(),
+            &user("r1"),
             SystemClock.now(),
             &PageRequest::first(100).unwrap(),
         )
@@ -689,15 +535,6 @@ pub async fn views_of_calls_are_recorded_as_usage_and_refused_reads_are_not<B: B
             .iter()
             .all(|v| v.expires_at() - v.at == time::Duration::days(396))
     );
-    let (_, text) = as_user(
-        &w,
-        &w.a,
-        "r1",
-        "POST",
-        "/v1/exports",
-        Some(json!({"scope": "user"})),
-    )
-    .await;
-    let receipt: Value = serde_json::from_str(&text).unwrap();
-    assert_eq!(receipt["counts"]["usage_events"], 3);
+    let (_, text) = w.export_as(&w.a, "r1", "user").await;
+    assert_eq!(json_of(&text)["counts"]["usage_events"], 3);
 }

@@ -2,6 +2,9 @@
 
 use super::*;
 
+/// r1's progress, the record most of these tests read.
+const R1_PROGRESS: &str = "/v1/reps/r1/progress";
+
 pub async fn rep_progress_is_visible_to_the_rep_and_their_managers_only<B: Backend>() {
     let w = world::<B>().await;
     // (tenant, caller, status, calls seen). In tenant b, "r1" is also a rep, of b's own team:
@@ -15,10 +18,10 @@ pub async fn rep_progress_is_visible_to_the_rep_and_their_managers_only<B: Backe
         (&w.b, "owner-b", StatusCode::OK, 0),
         (&w.b, "stranger", StatusCode::NOT_FOUND, 0),
     ] {
-        let (status, body) = as_user(&w, tenant, who, "GET", "/v1/reps/r1/progress", None).await;
+        let (status, body) = as_user(&w, tenant, who, "GET", R1_PROGRESS, None).await;
         assert_eq!(status, expected, "{who}");
         if status == StatusCode::OK {
-            let progress: Value = serde_json::from_str(&body).unwrap();
+            let progress = json_of(&body);
             assert_eq!(
                 progress["calls"].as_array().unwrap().len(),
                 calls,
@@ -35,9 +38,10 @@ pub async fn rep_progress_is_visible_to_the_rep_and_their_managers_only<B: Backe
 pub async fn a_deleted_calls_entry_leaves_the_reps_progress<B: Backend>() {
     let w = world::<B>().await;
     let calls_seen = || async {
-        let (status, body) = as_user(&w, &w.a, "r1", "GET", "/v1/reps/r1/progress", None).await;
-        assert_eq!(status, StatusCode::OK, "{body}");
-        let progress: Value = serde_json::from_str(&body).unwrap();
+        let progress = json_of(
+            &w.expect("r1", "GET", R1_PROGRESS, None, StatusCode::OK)
+                .await,
+        );
         (
             progress["calls"].as_array().unwrap().len(),
             progress["averages"]["last_5_calls"]["calls"]
@@ -46,15 +50,7 @@ pub async fn a_deleted_calls_entry_leaves_the_reps_progress<B: Backend>() {
         )
     };
     assert_eq!(calls_seen().await, (1, 1));
-    let (status, body) = as_user(
-        &w,
-        &w.a,
-        "r1",
-        "DELETE",
-        &format!("/v1/calls/{}", w.c1),
-        None,
-    )
-    .await;
+    let (status, body) = w.delete_call_as("r1", &w.c1).await;
     assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
     assert_eq!(calls_seen().await, (0, 0));
 
@@ -99,9 +95,10 @@ pub async fn rep_progress_shows_each_manager_only_the_teams_they_manage<B: Backe
     let seen = |who: &'static str| {
         let w = &w;
         async move {
-            let (status, body) = as_user(w, &w.a, who, "GET", "/v1/reps/r1/progress", None).await;
-            assert_eq!(status, StatusCode::OK, "{who}: {body}");
-            let progress: Value = serde_json::from_str(&body).unwrap();
+            let progress = json_of(
+                &w.expect(who, "GET", R1_PROGRESS, None, StatusCode::OK)
+                    .await,
+            );
             let calls: Vec<String> = progress["calls"]
                 .as_array()
                 .unwrap()
@@ -135,15 +132,10 @@ pub async fn prep_cards_draw_on_the_calls_the_caller_may_see<B: Backend>() {
         "value_propositions": ["Ramp new reps in half the time"],
         "objection_handling": [{"objection": "price", "response": "Tie the cost to hours saved per rep."}]
     });
-    let (status, _) = as_user(
-        &w,
-        &w.a,
-        "owner",
-        "PUT",
-        &format!("/v1/teams/{}/playbook", w.west),
-        Some(playbook),
-    )
-    .await;
+    let team_playbook = format!("/v1/teams/{}/playbook", w.west);
+    let (status, _) = w
+        .send_as("owner", "PUT", &team_playbook, Some(playbook))
+        .await;
     assert_eq!(status, StatusCode::OK);
 
     let card = |who: &'static str, tenant: TenantId, domain: &'static str| {
@@ -153,7 +145,7 @@ pub async fn prep_cards_draw_on_the_calls_the_caller_may_see<B: Backend>() {
     };
     let (status, text) = card("manager", w.a.clone(), "INITECH.example").await;
     assert_eq!(status, StatusCode::OK, "{text}");
-    let body: Value = serde_json::from_str(&text).unwrap();
+    let body = json_of(&text);
     assert_eq!(body["calls_considered"], 2);
     assert!(
         body["objections"]
@@ -182,136 +174,86 @@ pub async fn prep_cards_draw_on_the_calls_the_caller_may_see<B: Backend>() {
     // A rep sees only their own calls in it: c1 has no price objection.
     let (status, text) = card("r1", w.a.clone(), "initech.example").await;
     assert_eq!(status, StatusCode::OK);
-    let body: Value = serde_json::from_str(&text).unwrap();
-    assert_eq!(body["calls_considered"], 1);
+    assert_eq!(json_of(&text)["calls_considered"], 1);
     assert!(!text.contains(w.c2.as_str()) && !text.contains("too expensive"));
 
     // Another company: an empty card. Outsiders: the one 404.
     let (_, text) = card("manager", w.a.clone(), "other.example").await;
-    assert_eq!(
-        serde_json::from_str::<Value>(&text).unwrap()["calls_considered"],
-        0
-    );
+    assert_eq!(json_of(&text)["calls_considered"], 0);
     for (who, tenant) in [
         ("owner-east", w.a.clone()),
         ("stranger", w.a.clone()),
         ("owner-b", w.b.clone()),
     ] {
-        let (status, text) = card(who, tenant, "initech.example").await;
-        assert_eq!(
-            (status, text.as_str()),
-            (StatusCode::NOT_FOUND, NOT_FOUND_BODY),
-            "{who}"
-        );
+        let answer = card(who, tenant, "initech.example").await;
+        assert_eq!(answer, the_one_404(), "{who}");
     }
 }
 
 pub async fn reps_practise_answers_to_their_highlights_and_the_team_reads_them<B: Backend>() {
     let w = world::<B>().await;
     let analysis_path = format!("/v1/calls/{}/analysis", w.c1);
-    let (_, text) = as_user(&w, &w.a, "r1", "GET", &analysis_path, None).await;
-    let analysis: Value = serde_json::from_str(&text).unwrap();
-    let highlight = analysis["highlights"][0]["highlight_id"]
+    let (_, text) = w.send_as("r1", "GET", &analysis_path, None).await;
+    let highlight = json_of(&text)["highlights"][0]["highlight_id"]
         .as_str()
         .expect("c1 has a highlight")
         .to_owned();
     let path = format!("/v1/calls/{}/practice", w.c1);
     let answer = "Understood on the freeze: what does waiting until April cost your ramp plan?";
+    let practice =
+        |highlight: &str, text: &str| Some(json!({"highlight_id": highlight, "text": text}));
 
-    let (status, text) = as_user(
-        &w,
-        &w.a,
-        "r1",
-        "POST",
-        &path,
-        Some(json!({"highlight_id": highlight, "text": answer})),
-    )
-    .await;
+    let (status, text) = w
+        .send_as("r1", "POST", &path, practice(&highlight, answer))
+        .await;
     assert_eq!(status, StatusCode::CREATED, "{text}");
-    for (who, body) in [
-        ("manager", json!({"highlight_id": highlight, "text": "x"})), // sees the call, is not its rep
-        ("r2", json!({"highlight_id": highlight, "text": "x"})),      // may not see the call
-    ] {
-        let (status, text) = as_user(&w, &w.a, who, "POST", &path, Some(body)).await;
-        assert_eq!(
-            (status, text.as_str()),
-            (StatusCode::NOT_FOUND, NOT_FOUND_BODY),
-            "{who}"
-        );
+    // The manager sees the call but is not its rep; r2 may not see the call.
+    for who in ["manager", "r2"] {
+        w.expect_the_one_404(&w.a, who, "POST", &path, practice(&highlight, "x"))
+            .await;
     }
-    let (status, text) = as_user(
-        &w,
-        &w.a,
-        "r1",
-        "POST",
-        &path,
-        Some(json!({"highlight_id": "hl_00000000000000000000000000000000", "text": "x"})),
-    )
-    .await;
+    let unknown = "hl_00000000000000000000000000000000";
+    let (status, text) = w.send_as("r1", "POST", &path, practice(unknown, "x")).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert!(text.contains("highlight_id"));
     let long = "a".repeat(2001);
-    let (status, _) = as_user(
-        &w,
-        &w.a,
-        "r1",
-        "POST",
-        &path,
-        Some(json!({"highlight_id": highlight, "text": long})),
-    )
-    .await;
+    let (status, _) = w
+        .send_as("r1", "POST", &path, practice(&highlight, &long))
+        .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
 
-    let (status, text) = as_user(&w, &w.a, "manager", "GET", &path, None).await;
-    assert_eq!(status, StatusCode::OK);
-    let listed: Value = serde_json::from_str(&text).unwrap();
+    let listed = json_of(
+        &w.expect("manager", "GET", &path, None, StatusCode::OK)
+            .await,
+    );
     assert_eq!(listed["items"].as_array().unwrap().len(), 1);
     assert_eq!(listed["items"][0]["text"], answer);
     assert_eq!(listed["items"][0]["author"], "r1");
-    let (status, _) = as_user(&w, &w.a, "r2", "GET", &path, None).await;
-    assert_eq!(status, StatusCode::NOT_FOUND);
+    w.expect("r2", "GET", &path, None, StatusCode::NOT_FOUND)
+        .await;
 
     // The rep's export carries it.
-    let (_, text) = as_user(
-        &w,
-        &w.a,
-        "r1",
-        "POST",
-        "/v1/exports",
-        Some(json!({"scope": "user"})),
-    )
-    .await;
-    let receipt: Value = serde_json::from_str(&text).unwrap();
-    assert_eq!(receipt["counts"]["practice_responses"], 1);
+    let (_, text) = w.export_as(&w.a, "r1", "user").await;
+    assert_eq!(json_of(&text)["counts"]["practice_responses"], 1);
 }
 
 pub async fn reps_mark_their_own_current_goals_complete<B: Backend>() {
     let w = world::<B>().await;
-    let (_, text) = as_user(&w, &w.a, "r1", "GET", "/v1/reps/r1/progress", None).await;
-    let progress: Value = serde_json::from_str(&text).unwrap();
-    let goal = progress["current_goals"][0]["goal_id"]
+    let (_, text) = w.send_as("r1", "GET", R1_PROGRESS, None).await;
+    let goal = json_of(&text)["current_goals"][0]["goal_id"]
         .as_str()
         .expect("c1 set goals")
         .to_owned();
     let path = format!("/v1/reps/r1/goals/{goal}/complete");
     for who in ["manager", "owner", "r2"] {
-        let (status, text) = as_user(&w, &w.a, who, "POST", &path, None).await;
-        assert_eq!(
-            (status, text.as_str()),
-            (StatusCode::NOT_FOUND, NOT_FOUND_BODY),
-            "{who}"
-        );
+        w.expect_the_one_404(&w.a, who, "POST", &path, None).await;
     }
     let unknown = "/v1/reps/r1/goals/goal_00000000000000000000000000000000/complete";
-    assert_eq!(
-        as_user(&w, &w.a, "r1", "POST", unknown, None).await.0,
-        StatusCode::NOT_FOUND
-    );
-    let (status, text) = as_user(&w, &w.a, "r1", "POST", &path, None).await;
-    assert_eq!(status, StatusCode::OK, "{text}");
+    w.expect("r1", "POST", unknown, None, StatusCode::NOT_FOUND)
+        .await;
+    w.expect("r1", "POST", &path, None, StatusCode::OK).await;
     // Twice is the same as once.
-    as_user(&w, &w.a, "r1", "POST", &path, None).await;
-    let (_, text) = as_user(&w, &w.a, "manager", "GET", "/v1/reps/r1/progress", None).await;
-    let progress: Value = serde_json::from_str(&text).unwrap();
-    assert_eq!(progress["completed_goals"], json!([goal]));
+    w.send_as("r1", "POST", &path, None).await;
+    let (_, text) = w.send_as("manager", "GET", R1_PROGRESS, None).await;
+    assert_eq!(json_of(&text)["completed_goals"], json!([goal]));
 }

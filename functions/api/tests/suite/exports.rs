@@ -12,40 +12,16 @@ pub async fn exports_hold_exactly_what_the_caller_may_take_and_no_other_tenants_
     let b_call = stored_call(&w, &w.b, &w.cb).await;
     score_saying(&w.api, b_call, "canary-of-tenant-b").await;
     // An audit event of r1's own, and one of someone else's.
-    as_user(
-        &w,
-        &w.a,
-        "r1",
-        "PUT",
-        &format!("/v1/calls/{}/rep-speaker", w.c1),
-        Some(json!({"speaker": "Dana"})),
-    )
-    .await;
-    as_user(
-        &w,
-        &w.a,
-        "manager",
-        "PUT",
-        &format!("/v1/calls/{}/rep-speaker", w.c2),
-        Some(json!({"speaker": "Dana"})),
-    )
-    .await;
+    w.set_rep_speaker("r1", &w.c1, "Dana").await;
+    w.set_rep_speaker("manager", &w.c2, "Dana").await;
 
     let bundle_of = |text: &str| {
-        let answer: Value = serde_json::from_str(text).unwrap();
+        let answer = json_of(text);
         let id = answer["export_id"].as_str().unwrap().to_owned();
         let key = format!("exports/{}/{id}.json", w.a);
         (answer, key)
     };
-    let (status, text) = as_user(
-        &w,
-        &w.a,
-        "r1",
-        "POST",
-        "/v1/exports",
-        Some(json!({"scope": "user"})),
-    )
-    .await;
+    let (status, text) = w.export_as(&w.a, "r1", "user").await;
     assert_eq!(status, StatusCode::CREATED, "{text}");
     // The bundle is in the bucket under exports/{tenant}/ (read back below).
     let (answer, key) = bundle_of(&text);
@@ -101,30 +77,10 @@ pub async fn exports_hold_exactly_what_the_caller_may_take_and_no_other_tenants_
     );
 
     // Owning a team is not enough to export the workspace.
-    let (status, body) = as_user(
-        &w,
-        &w.a,
-        "owner",
-        "POST",
-        "/v1/exports",
-        Some(json!({"scope": "workspace"})),
-    )
-    .await;
-    assert_eq!(
-        (status, body.as_str()),
-        (StatusCode::NOT_FOUND, NOT_FOUND_BODY)
-    );
+    assert_eq!(w.export_as(&w.a, "owner", "workspace").await, the_one_404());
     // The admin exports the workspace, as a background job: 202 and a status resource that
     // says queued until the job has run.
-    let (status, text) = as_user(
-        &w,
-        &w.a,
-        "admin",
-        "POST",
-        "/v1/exports",
-        Some(json!({"scope": "workspace"})),
-    )
-    .await;
+    let (status, text) = w.export_as(&w.a, "admin", "workspace").await;
     assert_eq!(status, StatusCode::ACCEPTED, "{text}");
     let (job, key) = bundle_of(&text);
     let status_url = job["status_url"].as_str().unwrap().to_owned();
@@ -132,8 +88,8 @@ pub async fn exports_hold_exactly_what_the_caller_may_take_and_no_other_tenants_
         status_url,
         format!("/v1/exports/{}", job["export_id"].as_str().unwrap())
     );
-    let (status, text) = as_user(&w, &w.a, "admin", "GET", &status_url, None).await;
-    let queued: Value = serde_json::from_str(&text).unwrap();
+    let (status, text) = w.send_as("admin", "GET", &status_url, None).await;
+    let queued = json_of(&text);
     assert_eq!(
         (status, &queued["state"], queued.get("download_url")),
         (StatusCode::OK, &json!("queued"), None)
@@ -141,12 +97,8 @@ pub async fn exports_hold_exactly_what_the_caller_may_take_and_no_other_tenants_
     // Only the workspace's admins see the job; everyone else gets the one 404, as for an
     // unknown or malformed id and for the other workspace.
     for who in ["owner", "manager", "r1", "stranger"] {
-        let (status, body) = as_user(&w, &w.a, who, "GET", &status_url, None).await;
-        assert_eq!(
-            (status, body.as_str()),
-            (StatusCode::NOT_FOUND, NOT_FOUND_BODY),
-            "{who}"
-        );
+        w.expect_the_one_404(&w.a, who, "GET", &status_url, None)
+            .await;
     }
     for (tenant, who, path) in [
         (
@@ -157,18 +109,14 @@ pub async fn exports_hold_exactly_what_the_caller_may_take_and_no_other_tenants_
         (&w.a, "admin", "/v1/exports/not-an-id"),
         (&w.b, "admin-b", status_url.as_str()),
     ] {
-        let (status, body) = as_user(&w, tenant, who, "GET", path, None).await;
-        assert_eq!(
-            (status, body.as_str()),
-            (StatusCode::NOT_FOUND, NOT_FOUND_BODY),
-            "{who} {path}"
-        );
+        w.expect_the_one_404(tenant, who, "GET", path, None).await;
     }
     // The queue delivers the job to the function; delivered twice, it is written once.
     assert_eq!(run_export_jobs(&w).await, 1);
-    let (status, text) = as_user(&w, &w.a, "admin", "GET", &status_url, None).await;
-    assert_eq!(status, StatusCode::OK, "{text}");
-    let ready: Value = serde_json::from_str(&text).unwrap();
+    let ready = json_of(
+        &w.expect("admin", "GET", &status_url, None, StatusCode::OK)
+            .await,
+    );
     assert_eq!(ready["state"], "ready", "{ready}");
     assert!(
         ready["download_url"]
@@ -200,7 +148,6 @@ pub async fn exports_hold_exactly_what_the_caller_may_take_and_no_other_tenants_
     // Every call of west and east, none of b.
     let bundle: Value = serde_json::from_slice(&bytes).unwrap();
     assert_eq!(bundle["counts"], ready["counts"]);
-    let bundle: Value = serde_json::from_slice(&bytes).unwrap();
     assert_eq!(
         callcoach_tests::export_schema_errors(&bundle),
         Vec::<String>::new()
@@ -221,37 +168,10 @@ pub async fn exports_hold_exactly_what_the_caller_may_take_and_no_other_tenants_
     assert_eq!(bundle["counts"]["transcripts"], 3);
 
     // A rep may not export the workspace; unknown scopes and fields are refused.
-    let (status, body) = as_user(
-        &w,
-        &w.a,
-        "r1",
-        "POST",
-        "/v1/exports",
-        Some(json!({"scope": "workspace"})),
-    )
-    .await;
-    assert_eq!(
-        (status, body.as_str()),
-        (StatusCode::NOT_FOUND, NOT_FOUND_BODY)
-    );
-    let (status, _) = as_user(
-        &w,
-        &w.a,
-        "r1",
-        "POST",
-        "/v1/exports",
-        Some(json!({"scope": "everything"})),
-    )
-    .await;
+    assert_eq!(w.export_as(&w.a, "r1", "workspace").await, the_one_404());
+    let (status, _) = w.export_as(&w.a, "r1", "everything").await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
-    let (status, _) = as_user(
-        &w,
-        &w.a,
-        "r1",
-        "POST",
-        "/v1/exports",
-        Some(json!({"scope": "user", "tenant_id": "tenant-b"})),
-    )
-    .await;
+    let foreign = Some(json!({"scope": "user", "tenant_id": "tenant-b"}));
+    let (status, _) = w.send_as("r1", "POST", "/v1/exports", foreign).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
 }

@@ -369,6 +369,154 @@ pub async fn as_user<B: Backend>(
     .await
 }
 
+/// The JSON of an answer's body.
+fn json_of(body: &str) -> Value {
+    serde_json::from_str(body).unwrap()
+}
+
+/// The answer to whatever the caller may not see: the same as for what does not exist.
+fn the_one_404() -> Answer {
+    (StatusCode::NOT_FOUND, NOT_FOUND_BODY.to_owned())
+}
+
+/// The workspace's retention settings (and its legal hold), a route many tests reach for.
+const RETENTION: &str = "/v1/workspace/retention";
+
+/// The body of `POST /v1/calls` for a call in `team` whose upload is `bytes` of VTT.
+fn new_call_body(team: &str, bytes: u64) -> Value {
+    json!({"team_id": team, "title": "Intro", "call_type": "discovery", "file_name": "intro.vtt", "content_type": "text/vtt", "content_length": bytes})
+}
+
+/// Makes `name` a user workspace a knows who is in no team: they joined `team` and left.
+async fn former_member<B: Backend>(w: &World<B>, team: &TeamId, name: &str) {
+    let store = w.api.ports.store();
+    let membership = Membership {
+        tenant_id: w.a.clone(),
+        team_id: team.clone(),
+        user_id: user(name),
+        role: Role::Rep,
+    };
+    store.put_membership(&membership).await.unwrap();
+    store
+        .remove_membership(&w.a, team, &user(name))
+        .await
+        .unwrap();
+}
+
+/// An answer of the API: its status and its body.
+type Answer = (StatusCode, String);
+
+/// Requests in workspace a, where most of the suite acts, and the few requests many tests
+/// make on the way to what they check.
+impl<B: Backend> World<B> {
+    /// `who` of workspace a sends the request.
+    async fn send_as(&self, who: &str, method: &str, path: &str, body: Option<Value>) -> Answer {
+        as_user(self, &self.a, who, method, path, body).await
+    }
+
+    /// As [`World::send_as`], asserting the answer's status (a failure names the request and
+    /// the answer); the answer's body.
+    async fn expect(
+        &self,
+        who: &str,
+        method: &str,
+        path: &str,
+        body: Option<Value>,
+        expected: StatusCode,
+    ) -> String {
+        let (status, text) = self.send_as(who, method, path, body).await;
+        assert_eq!(status, expected, "{who} {method} {path}: {text}");
+        text
+    }
+
+    /// Asserts [`the_one_404`] for `who` of `tenant` sending the request.
+    async fn expect_the_one_404(
+        &self,
+        tenant: &TenantId,
+        who: &str,
+        method: &str,
+        path: &str,
+        body: Option<Value>,
+    ) {
+        let answer = as_user(self, tenant, who, method, path, body).await;
+        assert_eq!(answer, the_one_404(), "{who} {method} {path}");
+    }
+
+    /// For a role matrix: asserts that where `served`, `who` of `tenant` is served (any 2xx),
+    /// and elsewhere gets [`the_one_404`].
+    async fn expect_served_or_the_one_404(
+        &self,
+        served: bool,
+        tenant: &TenantId,
+        who: &str,
+        method: &str,
+        path: &str,
+        body: Option<Value>,
+    ) {
+        let (status, text) = as_user(self, tenant, who, method, path, body).await;
+        if served {
+            assert!(
+                status.is_success(),
+                "{who} {method} {path}: {status} {text}"
+            );
+        } else {
+            assert_eq!((status, text), the_one_404(), "{who} {method} {path}");
+        }
+    }
+
+    /// `who` of `tenant` asks for an export of `scope` (`user` or `workspace`).
+    pub async fn export_as(&self, tenant: &TenantId, who: &str, scope: &str) -> Answer {
+        let body = json!({ "scope": scope });
+        as_user(self, tenant, who, "POST", "/v1/exports", Some(body)).await
+    }
+
+    /// `who` of workspace a creates a call through the API (`body` as [`new_call_body`]); the
+    /// answer holds the call and its upload.
+    async fn create_call_as(&self, who: &str, body: Value) -> Answer {
+        self.send_as(who, "POST", "/v1/calls", Some(body)).await
+    }
+
+    /// `who` of `tenant` creates a team named `name`.
+    async fn create_team_as(&self, tenant: &TenantId, who: &str, name: &str) -> Answer {
+        let body = json!({ "name": name });
+        as_user(self, tenant, who, "POST", "/v1/teams", Some(body)).await
+    }
+
+    /// `who` of workspace a gives `member` the `role` in `team`.
+    async fn set_role(&self, who: &str, team: &str, member: &str, role: &str) -> Answer {
+        let path = format!("/v1/teams/{team}/members/{member}");
+        self.send_as(who, "PUT", &path, Some(json!({ "role": role })))
+            .await
+    }
+
+    /// `who` of workspace a deletes `call`.
+    async fn delete_call_as(&self, who: &str, call: &CallId) -> Answer {
+        self.send_as(who, "DELETE", &format!("/v1/calls/{call}"), None)
+            .await
+    }
+
+    /// `who` of workspace a scores `speaker` as the rep of `call`.
+    async fn set_rep_speaker(&self, who: &str, call: &CallId, speaker: &str) -> Answer {
+        let path = format!("/v1/calls/{call}/rep-speaker");
+        self.send_as(who, "PUT", &path, Some(json!({ "speaker": speaker })))
+            .await
+    }
+
+    /// Stores `call` of workspace a with `status`, as the pipeline would on its way.
+    async fn set_call_status(&self, call: &CallId, status: CallStatus) {
+        let mut stored = stored_call(self, &self.a, call).await;
+        stored.status = status;
+        self.api.ports.store().save_call(&mut stored).await.unwrap();
+    }
+
+    /// `who` of workspace a puts `call` under legal hold (`on`) or lifts it.
+    async fn set_legal_hold(&self, who: &str, call: &CallId, on: bool) -> Answer {
+        let path = format!("/v1/calls/{call}/legal-hold");
+        self.send_as(who, "PUT", &path, Some(json!({ "legal_hold": on })))
+            .await
+    }
+}
+
 async fn bundle_bytes<B: Backend>(w: &World<B>, key: &str) -> Vec<u8> {
     use callcoach_shared::ports::BlobStore;
     w.api.ports.blobs().get(key).await.unwrap().unwrap()

@@ -17,27 +17,15 @@ pub async fn identity_comes_only_from_verified_claims<B: Backend>() {
         assert!(body.contains("\"status\":401"));
     }
     // A tenant or role in the body is not an identity: unknown fields are refused.
-    let (status, body) = as_user(
-        &w,
-        &w.a,
-        "r1",
-        "POST",
-        "/v1/teams",
-        Some(json!({"name": "x", "tenant_id": "tenant-b"})),
-    )
-    .await;
-    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let tenant = Some(json!({"name": "x", "tenant_id": "tenant-b"}));
+    let body = w
+        .expect("r1", "POST", "/v1/teams", tenant, StatusCode::BAD_REQUEST)
+        .await;
     assert!(body.contains("unknown field `tenant_id`"), "{body}");
-    let (status, body) = as_user(
-        &w,
-        &w.a,
-        "r1",
-        "PUT",
-        &format!("/v1/teams/{}/members/r1", w.west),
-        Some(json!({"role": "owner", "owner_id": "r1"})),
-    )
-    .await;
-    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    let member = format!("/v1/teams/{}/members/r1", w.west);
+    let owner = Some(json!({"role": "owner", "owner_id": "r1"}));
+    w.expect("r1", "PUT", &member, owner, StatusCode::BAD_REQUEST)
+        .await;
 }
 
 pub async fn limits_answer_413_and_400_naming_the_problem<B: Backend>() {
@@ -61,18 +49,12 @@ pub async fn limits_answer_413_and_400_naming_the_problem<B: Backend>() {
     .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert!(body.contains("nested deeper"), "{body}");
-    let (status, body) = as_user(
-        &w,
-        &w.a,
-        "manager",
-        "GET",
-        &format!("/v1/calls?team_id={}&limit=101", w.west),
-        None,
-    )
-    .await;
-    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let listing = format!("/v1/calls?team_id={}&limit=101", w.west);
+    let body = w
+        .expect("manager", "GET", &listing, None, StatusCode::BAD_REQUEST)
+        .await;
     assert!(body.contains("limit"), "{body}");
-    let (status, body) = as_user(&w, &w.a, "r1", "POST", "/v1/teams", Some(json!({}))).await;
+    let (status, body) = w.send_as("r1", "POST", "/v1/teams", Some(json!({}))).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert!(body.contains("missing field `name`"), "{body}");
     assert!(!body.contains("line"), "no parser internals: {body}");
@@ -94,7 +76,7 @@ pub async fn quotas_answer_429_with_retry_after_per_workspace<B: Backend>() {
         ..Settings::default()
     })
     .await;
-    let new_call = |team: &TeamId, bytes: u64| json!({"team_id": team, "title": "Intro", "call_type": "discovery", "file_name": "intro.vtt", "content_type": "text/vtt", "content_length": bytes});
+    let new_call = |team: &TeamId, bytes: u64| new_call_body(team.as_str(), bytes);
     let create = |tenant: &TenantId, who: &str, body: Value| {
         let (tenant, who) = (tenant.clone(), who.to_owned());
         let w = &w;
@@ -161,16 +143,7 @@ pub async fn quotas_answer_429_with_retry_after_per_workspace<B: Backend>() {
     let (status, _, body) = create(&w.a, "r1", new_call(&w.west, 1_000)).await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
     // One workspace export a day here: the second is refused with the wait, and queues nothing.
-    let export = || {
-        as_user(
-            &w,
-            &w.b,
-            "admin-b",
-            "POST",
-            "/v1/exports",
-            Some(json!({"scope": "workspace"})),
-        )
-    };
+    let export = || w.export_as(&w.b, "admin-b", "workspace");
     assert_eq!(export().await.0, StatusCode::ACCEPTED);
     let (status, body) = export().await;
     assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{body}");
@@ -342,20 +315,8 @@ pub async fn the_two_request_workspace_takeover_is_refused_and_changes_nothing<B
     use callcoach_shared::ports::{AdminRepository, BlobStore, RetentionStore};
     let w = world::<B>().await;
     // A user in no team any more: the old model let any "owner" delete them.
+    former_member(&w, &w.west, "leaver").await;
     let store = w.api.ports.store();
-    store
-        .put_membership(&Membership {
-            tenant_id: w.a.clone(),
-            team_id: w.west.clone(),
-            user_id: user("leaver"),
-            role: Role::Rep,
-        })
-        .await
-        .unwrap();
-    store
-        .remove_membership(&w.a, &w.west, &user("leaver"))
-        .await
-        .unwrap();
     let snapshot = || async {
         let tenant = store.get_tenant(&w.a).await.unwrap().unwrap();
         let mut teams: Vec<String> = store
@@ -394,17 +355,9 @@ pub async fn the_two_request_workspace_takeover_is_refused_and_changes_nothing<B
     let steps: [(&str, &str, Option<Value>); 10] = [
         ("POST", "/v1/teams", Some(json!({"name": "Mine"}))),
         ("DELETE", "/v1/workspace", None),
-        (
-            "PUT",
-            "/v1/workspace/retention",
-            Some(json!({"legal_hold": true})),
-        ),
-        (
-            "PUT",
-            "/v1/workspace/retention",
-            Some(json!({"transcripts_days": 30})),
-        ),
-        ("GET", "/v1/workspace/retention", None),
+        ("PUT", RETENTION, Some(json!({"legal_hold": true}))),
+        ("PUT", RETENTION, Some(json!({"transcripts_days": 30}))),
+        ("GET", RETENTION, None),
         ("GET", "/v1/audit", None),
         ("POST", "/v1/exports", Some(json!({"scope": "workspace"}))),
         ("DELETE", "/v1/users/leaver", None),
@@ -413,12 +366,8 @@ pub async fn the_two_request_workspace_takeover_is_refused_and_changes_nothing<B
     ];
     for attacker in ["r1", "stranger", "owner"] {
         for (method, path, body) in &steps {
-            let (status, text) = as_user(&w, &w.a, attacker, method, path, body.clone()).await;
-            assert_eq!(
-                (status, text.as_str()),
-                (StatusCode::NOT_FOUND, NOT_FOUND_BODY),
-                "{attacker}: {method} {path}"
-            );
+            w.expect_the_one_404(&w.a, attacker, method, path, body.clone())
+                .await;
         }
     }
     assert_eq!(snapshot().await, before, "nothing changed");
@@ -463,51 +412,22 @@ pub async fn the_role_matrix_covers_admins_owners_managers_reps_strangers_and_re
     ] {
         let w = world::<B>().await;
         let members = format!("/v1/teams/{}/members", w.west);
-        let (status, _) = as_user(
-            &w,
-            &w.a,
-            "owner",
-            "PUT",
-            &format!("{members}/ex-manager"),
-            Some(json!({"role": "manager"})),
-        )
-        .await;
+        let (status, _) = w
+            .set_role("owner", w.west.as_str(), "ex-manager", "manager")
+            .await;
         assert_eq!(status, StatusCode::OK);
-        let (status, _) = as_user(
-            &w,
-            &w.a,
-            "owner",
-            "DELETE",
-            &format!("{members}/ex-manager"),
-            None,
-        )
-        .await;
-        assert_eq!(status, StatusCode::NO_CONTENT);
+        let ex_manager = format!("{members}/ex-manager");
+        w.expect("owner", "DELETE", &ex_manager, None, StatusCode::NO_CONTENT)
+            .await;
         // A known user in no team, for the one deletion that needs one.
-        w.api
-            .ports
-            .store()
-            .put_membership(&Membership {
-                tenant_id: w.a.clone(),
-                team_id: w.east.clone(),
-                user_id: user("leaver"),
-                role: Role::Rep,
-            })
-            .await
-            .unwrap();
-        w.api
-            .ports
-            .store()
-            .remove_membership(&w.a, &w.east, &user("leaver"))
-            .await
-            .unwrap();
+        former_member(&w, &w.east, "leaver").await;
         let (west, east, c1, c2) = (
             w.west.as_str(),
             w.east.as_str(),
             w.c1.as_str(),
             w.c2.as_str(),
         );
-        let new_call = json!({"team_id": west, "title": "Intro", "call_type": "discovery", "file_name": "a.vtt", "content_type": "text/vtt", "content_length": 10});
+        let new_call = new_call_body(west, 10);
         let routes: Vec<(&str, String, Option<Value>, u8)> = vec![
             ("GET", members.clone(), None, ADMIN | OWNER | MANAGER),
             (
@@ -556,10 +476,10 @@ pub async fn the_role_matrix_covers_admins_owners_managers_reps_strangers_and_re
                 VIEWERS,
             ),
             ("GET", "/v1/audit".into(), None, ADMIN),
-            ("GET", "/v1/workspace/retention".into(), None, ADMIN),
+            ("GET", RETENTION.into(), None, ADMIN),
             (
                 "PUT",
-                "/v1/workspace/retention".into(),
+                RETENTION.into(),
                 Some(json!({"recordings_days_after_transcription": 30})),
                 ADMIN,
             ),
@@ -598,19 +518,9 @@ pub async fn the_role_matrix_covers_admins_owners_managers_reps_strangers_and_re
             ("DELETE", "/v1/workspace".into(), None, ADMIN),
         ];
         for (method, path, body, allowed) in routes {
-            let (status, text) = as_user(&w, &w.a, who, method, &path, body).await;
-            if allowed & role != 0 {
-                assert!(
-                    status.is_success(),
-                    "{who} {method} {path}: {status} {text}"
-                );
-            } else {
-                assert_eq!(
-                    (status, text.as_str()),
-                    (StatusCode::NOT_FOUND, NOT_FOUND_BODY),
-                    "{who} {method} {path}"
-                );
-            }
+            let served = allowed & role != 0;
+            w.expect_served_or_the_one_404(served, &w.a, who, method, &path, body)
+                .await;
         }
     }
 }

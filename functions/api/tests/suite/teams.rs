@@ -4,17 +4,11 @@ use super::*;
 
 pub async fn teams_members_and_calls_happy_paths_and_role_limits<B: Backend>() {
     let w = world::<B>().await;
-    let (status, body) = as_user(
-        &w,
-        &w.a,
-        "admin",
-        "POST",
-        "/v1/teams",
-        Some(json!({"name": "North", "owner_id": "founder"})),
-    )
-    .await;
-    assert_eq!(status, StatusCode::CREATED, "{body}");
-    let created: Value = serde_json::from_str(&body).unwrap();
+    let founding = Some(json!({"name": "North", "owner_id": "founder"}));
+    let body = w
+        .expect("admin", "POST", "/v1/teams", founding, StatusCode::CREATED)
+        .await;
+    let created = json_of(&body);
     assert_eq!(created["owner_id"], "founder");
     let team = created["team_id"].as_str().unwrap().to_owned();
     let members = format!("/v1/teams/{team}/members");
@@ -29,89 +23,56 @@ pub async fn teams_members_and_calls_happy_paths_and_role_limits<B: Backend>() {
         ("admin", "founder", "manager", StatusCode::CONFLICT),
         ("admin", "lee", "rep", StatusCode::OK),
     ] {
-        let (status, body) = as_user(
-            &w,
-            &w.a,
-            actor,
-            "PUT",
-            &format!("{members}/{member}"),
-            Some(json!({ "role": role })),
-        )
-        .await;
+        let (status, body) = w.set_role(actor, &team, member, role).await;
         assert_eq!(status, expected, "{actor} sets {member} to {role}: {body}");
     }
-    let (status, body) = as_user(&w, &w.a, "mia", "GET", &members, None).await;
-    assert_eq!(status, StatusCode::OK);
-    assert_eq!(
-        serde_json::from_str::<Value>(&body).unwrap()["items"]
-            .as_array()
-            .unwrap()
-            .len(),
-        4
-    );
-    assert_eq!(
-        as_user(&w, &w.a, "admin", "DELETE", &format!("{members}/lee"), None)
-            .await
-            .0,
-        StatusCode::NO_CONTENT
-    );
-    assert_eq!(
-        as_user(&w, &w.a, "sam", "GET", &members, None).await.0,
-        StatusCode::NOT_FOUND
-    );
+    let body = w.expect("mia", "GET", &members, None, StatusCode::OK).await;
+    assert_eq!(json_of(&body)["items"].as_array().unwrap().len(), 4);
+    let lee = format!("{members}/lee");
+    w.expect("admin", "DELETE", &lee, None, StatusCode::NO_CONTENT)
+        .await;
+    w.expect("sam", "GET", &members, None, StatusCode::NOT_FOUND)
+        .await;
 
-    let new_call = |rep: Option<&str>| json!({"team_id": team, "title": "Intro", "call_type": "discovery", "rep_id": rep, "file_name": "intro.vtt", "content_type": "text/vtt", "content_length": 1234});
-    let (status, body) = as_user(&w, &w.a, "sam", "POST", "/v1/calls", Some(new_call(None))).await;
+    let new_call = |rep: Option<&str>| {
+        let mut body = new_call_body(&team, 1234);
+        body["rep_id"] = json!(rep);
+        body
+    };
+    let (status, body) = w.create_call_as("sam", new_call(None)).await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
-    let created: Value = serde_json::from_str(&body).unwrap();
+    let created = json_of(&body);
     assert_eq!(created["call"]["status"], "awaiting_upload");
     assert_eq!(created["upload"]["method"], "PUT");
     assert_eq!(created["upload"]["headers"]["content-type"], "text/vtt");
     assert_eq!(created["upload"]["headers"]["content-length"], "1234");
-    assert_eq!(
-        as_user(
-            &w,
-            &w.a,
+    // (creator, rep of the call, expected, why)
+    for (who, rep, expected, why) in [
+        (
             "sam",
-            "POST",
-            "/v1/calls",
-            Some(new_call(Some("mia")))
-        )
-        .await
-        .0,
-        StatusCode::NOT_FOUND,
-        "a rep creates only their own calls"
-    );
-    assert_eq!(
-        as_user(
-            &w,
-            &w.a,
             "mia",
-            "POST",
-            "/v1/calls",
-            Some(new_call(Some("sam")))
-        )
-        .await
-        .0,
-        StatusCode::CREATED
-    );
-    assert_eq!(
-        as_user(
-            &w,
-            &w.a,
+            StatusCode::NOT_FOUND,
+            "a rep creates only their own calls",
+        ),
+        (
             "mia",
-            "POST",
-            "/v1/calls",
-            Some(new_call(Some("r3")))
-        )
-        .await
-        .0,
-        StatusCode::NOT_FOUND,
-        "not a member of this team"
-    );
+            "sam",
+            StatusCode::CREATED,
+            "a manager creates their reps' calls",
+        ),
+        (
+            "mia",
+            "r3",
+            StatusCode::NOT_FOUND,
+            "not a member of this team",
+        ),
+    ] {
+        let (status, body) = w.create_call_as(who, new_call(Some(rep))).await;
+        assert_eq!(status, expected, "{why}: {body}");
+    }
     let mut bad = new_call(None);
     bad["content_type"] = json!("application/x-msdownload");
-    let (status, body) = as_user(&w, &w.a, "sam", "POST", "/v1/calls", Some(bad)).await;
+    let (status, body) = w.create_call_as("sam", bad).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert!(body.contains("content_type"));
 }
@@ -124,43 +85,36 @@ pub async fn owners_set_the_team_playbook_members_read_it<B: Backend>() {
         "objection_handling": [{"objection": "price", "response": "Anchor on the cost of manual notes."}],
         "trackers": [{"name": "competitors", "phrases": ["gong", "chorus"]}]
     });
-    let (status, body) = as_user(&w, &w.a, "owner", "PUT", &path, Some(playbook.clone())).await;
-    assert_eq!(status, StatusCode::OK, "{body}");
+    w.expect("owner", "PUT", &path, Some(playbook), StatusCode::OK)
+        .await;
     for who in ["r1", "manager", "owner"] {
-        let (status, body) = as_user(&w, &w.a, who, "GET", &path, None).await;
-        assert_eq!(status, StatusCode::OK);
-        assert_eq!(
-            serde_json::from_str::<Value>(&body).unwrap()["trackers"][0]["name"],
-            "competitors"
-        );
+        let body = w.expect(who, "GET", &path, None, StatusCode::OK).await;
+        assert_eq!(json_of(&body)["trackers"][0]["name"], "competitors");
     }
-    for (tenant, who) in [(&w.a, "manager"), (&w.a, "r1"), (&w.a, "owner-east")] {
-        let (status, text) = as_user(&w, tenant, who, "PUT", &path, Some(json!({}))).await;
-        assert_eq!(
-            (status, text.as_str()),
-            (StatusCode::NOT_FOUND, NOT_FOUND_BODY),
-            "{who} may not set it"
-        );
+    // Only the team's owner may set it.
+    for who in ["manager", "r1", "owner-east"] {
+        w.expect_the_one_404(&w.a, who, "PUT", &path, Some(json!({})))
+            .await;
     }
-    let (status, _) = as_user(&w, &w.a, "owner-east", "GET", &path, None).await;
-    assert_eq!(status, StatusCode::NOT_FOUND);
+    w.expect("owner-east", "GET", &path, None, StatusCode::NOT_FOUND)
+        .await;
     let (status, _) = as_user(&w, &w.b, "owner-b", "GET", &path, None).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
-    let too_many = json!({"value_propositions": vec!["x"; 51]});
-    let (status, body) = as_user(&w, &w.a, "owner", "PUT", &path, Some(too_many)).await;
-    assert_eq!(status, StatusCode::BAD_REQUEST);
-    assert!(body.contains("value_propositions"), "{body}");
-    let (status, body) = as_user(
-        &w,
-        &w.a,
-        "owner",
-        "PUT",
-        &path,
-        Some(json!({"trackers": [{"name": "a", "phrases": ["b"], "weight": 2}]})),
-    )
-    .await;
-    assert_eq!(status, StatusCode::BAD_REQUEST);
-    assert!(body.contains("unknown field `weight`"), "{body}");
+    // (playbook, what the refusal names)
+    for (refused, named) in [
+        (
+            json!({"value_propositions": vec!["x"; 51]}),
+            "value_propositions",
+        ),
+        (
+            json!({"trackers": [{"name": "a", "phrases": ["b"], "weight": 2}]}),
+            "unknown field `weight`",
+        ),
+    ] {
+        let (status, body) = w.send_as("owner", "PUT", &path, Some(refused)).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert!(body.contains(named), "{body}");
+    }
 }
 
 /// P6 through the API: users, teams and the workspace are deleted by those who administer
@@ -171,131 +125,80 @@ pub async fn owners_set_the_team_playbook_members_read_it<B: Backend>() {
 pub async fn users_teams_and_workspaces_are_deleted_by_those_who_administer_them<B: Backend>() {
     use callcoach_shared::crypto::{DataCategory, DataKeyStore};
     let w = world::<B>().await;
-    let not_found = (StatusCode::NOT_FOUND, NOT_FOUND_BODY.to_owned());
-    let delete = |tenant: &TenantId, who: &str, path: String| {
-        let (tenant, who) = (tenant.clone(), who.to_owned());
-        let w = &w;
-        async move { as_user(w, &tenant, &who, "DELETE", &path, None).await }
-    };
-    let r2 = "/v1/users/r2".to_owned();
+    let (workspace, deletion) = ("/v1/workspace", "/v1/workspace/deletion");
     // Deleting a user is the admins' alone: not a manager, not the team's own owner, not
     // another team's owner or another tenant's admin. The one 404.
-    assert_eq!(delete(&w.a, "manager", r2.clone()).await, not_found);
-    assert_eq!(delete(&w.a, "owner", r2.clone()).await, not_found);
-    assert_eq!(delete(&w.a, "owner-east", r2.clone()).await, not_found);
-    assert_eq!(delete(&w.b, "admin-b", r2.clone()).await, not_found);
-    assert_eq!(
-        delete(&w.a, "admin", "/v1/users/nobody".into()).await,
-        not_found
-    );
-    assert_eq!(
-        delete(&w.a, "owner", "/v1/users/admin".into()).await,
-        not_found
-    );
-    let (status, _) = delete(&w.a, "admin", "/v1/users/admin".into()).await;
+    for (tenant, who, path) in [
+        (&w.a, "manager", "/v1/users/r2"),
+        (&w.a, "owner", "/v1/users/r2"),
+        (&w.a, "owner-east", "/v1/users/r2"),
+        (&w.b, "admin-b", "/v1/users/r2"),
+        (&w.a, "admin", "/v1/users/nobody"),
+        (&w.a, "owner", "/v1/users/admin"),
+    ] {
+        w.expect_the_one_404(tenant, who, "DELETE", path, None)
+            .await;
+    }
+    let (status, _) = w.send_as("admin", "DELETE", "/v1/users/admin", None).await;
     assert_eq!(status, StatusCode::CONFLICT, "no one deletes themselves");
     // A team owner who adds someone to their team still cannot delete them (their calls in
     // other teams would go with them): r3's call in east stays.
-    let (status, _) = as_user(
-        &w,
-        &w.a,
-        "owner",
-        "PUT",
-        &format!("/v1/teams/{}/members/r3", w.west),
-        Some(json!({"role": "rep"})),
-    )
-    .await;
+    let (status, _) = w.set_role("owner", w.west.as_str(), "r3", "rep").await;
     assert_eq!(status, StatusCode::OK);
-    assert_eq!(
-        delete(&w.a, "owner", "/v1/users/r3".into()).await,
-        not_found
-    );
-    let (status, _) = as_user(
-        &w,
-        &w.a,
-        "owner-east",
-        "GET",
-        &format!("/v1/calls/{}", w.c3),
-        None,
-    )
-    .await;
+    w.expect_the_one_404(&w.a, "owner", "DELETE", "/v1/users/r3", None)
+        .await;
+    let c3 = format!("/v1/calls/{}", w.c3);
+    let (status, _) = w.send_as("owner-east", "GET", &c3, None).await;
     assert_eq!(
         status,
         StatusCode::OK,
         "r3's call in another team is untouched"
     );
     // The last owner of a team is not deleted out from under it.
-    let (status, body) = delete(&w.a, "admin", "/v1/users/owner-east".into()).await;
-    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    let last_owner = "/v1/users/owner-east";
+    w.expect("admin", "DELETE", last_owner, None, StatusCode::CONFLICT)
+        .await;
 
-    let (status, body) = delete(&w.a, "admin", r2.clone()).await;
-    assert_eq!(status, StatusCode::OK, "{body}");
-    let answer: Value = serde_json::from_str(&body).unwrap();
-    assert_eq!(answer["calls_deleted"], 1);
+    let body = w
+        .expect("admin", "DELETE", "/v1/users/r2", None, StatusCode::OK)
+        .await;
+    assert_eq!(json_of(&body)["calls_deleted"], 1);
     let c2 = format!("/v1/calls/{}", w.c2);
-    let (status, _) = as_user(&w, &w.a, "owner", "GET", &c2, None).await;
+    let (status, _) = w.send_as("owner", "GET", &c2, None).await;
     assert_eq!(status, StatusCode::NOT_FOUND, "r2's call is gone at once");
-    let (_, members) = as_user(
-        &w,
-        &w.a,
-        "owner",
-        "GET",
-        &format!("/v1/teams/{}/members", w.west),
-        None,
-    )
-    .await;
+    let west_members = format!("/v1/teams/{}/members", w.west);
+    let (_, members) = w.send_as("owner", "GET", &west_members, None).await;
     assert!(
         !members.contains("\"r2\"") && members.contains("\"r1\""),
         "{members}"
     );
-    let (status, _) = as_user(&w, &w.a, "r1", "GET", &format!("/v1/calls/{}", w.c1), None).await;
+    let c1 = format!("/v1/calls/{}", w.c1);
+    let (status, _) = w.send_as("r1", "GET", &c1, None).await;
     assert_eq!(status, StatusCode::OK, "another rep's call stays");
 
     // Teams: only their owners and admins; the team's calls go with it.
     let east = format!("/v1/teams/{}", w.east);
-    assert_eq!(delete(&w.a, "owner", east.clone()).await, not_found);
-    assert_eq!(delete(&w.a, "r3", east.clone()).await, not_found);
-    let (status, body) = delete(&w.a, "owner-east", east.clone()).await;
-    assert_eq!(status, StatusCode::OK, "{body}");
-    let (status, _) = as_user(
-        &w,
-        &w.a,
-        "owner",
-        "GET",
-        &format!("/v1/calls/{}", w.c3),
-        None,
-    )
-    .await;
-    assert_eq!(status, StatusCode::NOT_FOUND);
-    assert_eq!(
-        delete(&w.a, "owner-east", east.clone()).await,
-        not_found,
-        "already gone"
-    );
-    assert_eq!(delete(&w.a, "admin", east).await, not_found, "already gone");
+    for who in ["owner", "r3"] {
+        w.expect_the_one_404(&w.a, who, "DELETE", &east, None).await;
+    }
+    w.expect("owner-east", "DELETE", &east, None, StatusCode::OK)
+        .await;
+    w.expect("owner", "GET", &c3, None, StatusCode::NOT_FOUND)
+        .await;
+    // Already gone.
+    for who in ["owner-east", "admin"] {
+        w.expect_the_one_404(&w.a, who, "DELETE", &east, None).await;
+    }
 
     // A legal hold refuses the user's and the workspace's deletion; nothing changes.
-    let hold = format!("/v1/calls/{}/legal-hold", w.c1);
-    let held = |on: bool| {
-        as_user(
-            &w,
-            &w.a,
-            "owner",
-            "PUT",
-            &hold,
-            Some(json!({"legal_hold": on})),
-        )
-    };
-    assert_eq!(held(true).await.0, StatusCode::OK);
-    assert_eq!(
-        delete(&w.a, "admin", "/v1/users/r1".into()).await.0,
-        StatusCode::CONFLICT
-    );
-    assert_eq!(
-        delete(&w.a, "admin", "/v1/workspace".into()).await.0,
-        StatusCode::CONFLICT
-    );
-    assert_eq!(held(false).await.0, StatusCode::OK);
+    let (status, _) = w.set_legal_hold("owner", &w.c1, true).await;
+    assert_eq!(status, StatusCode::OK);
+    for path in ["/v1/users/r1", workspace] {
+        w.expect("admin", "DELETE", path, None, StatusCode::CONFLICT)
+            .await;
+    }
+    let (status, _) = w.set_legal_hold("owner", &w.c1, false).await;
+    assert_eq!(status, StatusCode::OK);
 
     // The workspace: admins only, never a team owner; locked at once, shredded only later.
     let keys = |tenant: &TenantId| {
@@ -312,17 +215,12 @@ pub async fn users_teams_and_workspaces_are_deleted_by_those_who_administer_them
         keys(&w.a).await.is_some(),
         "c1's transcript was sealed under a data key"
     );
-    assert_eq!(
-        delete(&w.a, "manager", "/v1/workspace".into()).await,
-        not_found
-    );
-    assert_eq!(
-        delete(&w.a, "owner", "/v1/workspace".into()).await,
-        not_found
-    );
-    let (status, body) = delete(&w.a, "admin", "/v1/workspace".into()).await;
-    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
-    let asked: Value = serde_json::from_str(&body).unwrap();
+    for who in ["manager", "owner"] {
+        w.expect_the_one_404(&w.a, who, "DELETE", workspace, None)
+            .await;
+    }
+    let ask_deletion = || w.expect("admin", "DELETE", workspace, None, StatusCode::ACCEPTED);
+    let asked = json_of(&ask_deletion().await);
     assert_eq!(asked["state"], "deletion_pending");
     assert_eq!(asked["grace_hours"], 72);
     assert!(
@@ -332,25 +230,17 @@ pub async fn users_teams_and_workspaces_are_deleted_by_those_who_administer_them
     let gone = |who: &'static str, method: &'static str, path: String| {
         let w = &w;
         async move {
-            as_user(
-                w,
-                &w.a,
-                who,
-                method,
-                &path,
-                Some(json!({"scope": "workspace"})),
-            )
-            .await
-            .0
+            let body = Some(json!({"scope": "workspace"}));
+            w.send_as(who, method, &path, body).await.0
         }
     };
     for (who, method, path) in [
-        ("r1", "GET", format!("/v1/calls/{}", w.c1)),
+        ("r1", "GET", c1.clone()),
         ("owner", "GET", format!("/v1/calls?team_id={}", w.west)),
         ("admin", "POST", "/v1/exports".to_owned()),
-        ("admin", "GET", "/v1/workspace/retention".to_owned()),
-        ("owner", "GET", "/v1/workspace/deletion".to_owned()),
-        ("owner", "DELETE", "/v1/workspace/deletion".to_owned()),
+        ("admin", "GET", RETENTION.to_owned()),
+        ("owner", "GET", deletion.to_owned()),
+        ("owner", "DELETE", deletion.to_owned()),
     ] {
         assert_eq!(
             gone(who, method, path.clone()).await,
@@ -360,38 +250,24 @@ pub async fn users_teams_and_workspaces_are_deleted_by_those_who_administer_them
     }
     // Asking again answers the same pending deletion; only an admin still sees it, and may
     // cancel it.
-    let (status, body) = delete(&w.a, "admin", "/v1/workspace".into()).await;
-    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
     assert_eq!(
-        serde_json::from_str::<Value>(&body).unwrap()["shred_at"],
+        json_of(&ask_deletion().await)["shred_at"],
         asked["shred_at"]
     );
-    let (status, body) = as_user(&w, &w.a, "admin", "GET", "/v1/workspace/deletion", None).await;
-    assert_eq!(status, StatusCode::OK, "{body}");
-    assert_eq!(
-        serde_json::from_str::<Value>(&body).unwrap()["shred_at"],
-        asked["shred_at"]
-    );
-    let (status, _) = as_user(&w, &w.a, "admin", "DELETE", "/v1/workspace/deletion", None).await;
-    assert_eq!(status, StatusCode::NO_CONTENT);
-    assert_eq!(
-        gone("r1", "GET", format!("/v1/calls/{}", w.c1)).await,
-        StatusCode::OK,
-        "served again"
-    );
-    assert_eq!(
-        as_user(&w, &w.a, "admin", "GET", "/v1/workspace/deletion", None).await,
-        not_found,
-        "nothing pending"
-    );
+    let body = w
+        .expect("admin", "GET", deletion, None, StatusCode::OK)
+        .await;
+    assert_eq!(json_of(&body)["shred_at"], asked["shred_at"]);
+    w.expect("admin", "DELETE", deletion, None, StatusCode::NO_CONTENT)
+        .await;
+    assert_eq!(gone("r1", "GET", c1).await, StatusCode::OK, "served again");
+    // Nothing pending.
+    w.expect_the_one_404(&w.a, "admin", "GET", deletion, None)
+        .await;
 
     // Asked again and left alone: the reaper shreds and purges it when the grace period ends.
-    let (status, body) = delete(&w.a, "admin", "/v1/workspace".into()).await;
-    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
     let shred_at = time::OffsetDateTime::parse(
-        serde_json::from_str::<Value>(&body).unwrap()["shred_at"]
-            .as_str()
-            .unwrap(),
+        json_of(&ask_deletion().await)["shred_at"].as_str().unwrap(),
         &time::format_description::well_known::Rfc3339,
     )
     .unwrap();
@@ -422,7 +298,7 @@ pub async fn users_teams_and_workspaces_are_deleted_by_those_who_administer_them
         "every data key of the workspace is destroyed"
     );
     assert_eq!(
-        gone("admin", "GET", "/v1/workspace/deletion".into()).await,
+        gone("admin", "GET", deletion.into()).await,
         StatusCode::GONE
     );
     let (status, _) = as_user(&w, &w.b, "r1", "GET", &format!("/v1/calls/{}", w.cb), None).await;
@@ -433,9 +309,10 @@ pub async fn users_teams_and_workspaces_are_deleted_by_those_who_administer_them
 pub async fn admins_name_and_remove_admins_and_the_last_cannot_leave<B: Backend>() {
     let w = world::<B>().await;
     let list = || async {
-        let (status, body) = as_user(&w, &w.a, "admin", "GET", "/v1/workspace/admins", None).await;
-        assert_eq!(status, StatusCode::OK, "{body}");
-        let mut ids: Vec<String> = serde_json::from_str::<Value>(&body).unwrap()["items"]
+        let body = w
+            .expect("admin", "GET", "/v1/workspace/admins", None, StatusCode::OK)
+            .await;
+        let mut ids: Vec<String> = json_of(&body)["items"]
             .as_array()
             .unwrap()
             .iter()
@@ -445,15 +322,9 @@ pub async fn admins_name_and_remove_admins_and_the_last_cannot_leave<B: Backend>
         ids
     };
     assert_eq!(list().await, ["admin"]);
-    let (status, _) = as_user(
-        &w,
-        &w.a,
-        "admin",
-        "DELETE",
-        "/v1/workspace/admins/admin",
-        None,
-    )
-    .await;
+    let (status, _) = w
+        .send_as("admin", "DELETE", "/v1/workspace/admins/admin", None)
+        .await;
     assert_eq!(status, StatusCode::CONFLICT, "the last admin stays");
     for who in ["owner", "manager", "r1", "stranger"] {
         for (method, path) in [
@@ -461,12 +332,7 @@ pub async fn admins_name_and_remove_admins_and_the_last_cannot_leave<B: Backend>
             ("PUT", "/v1/workspace/admins/r1"),
             ("DELETE", "/v1/workspace/admins/admin"),
         ] {
-            let (status, text) = as_user(&w, &w.a, who, method, path, None).await;
-            assert_eq!(
-                (status, text.as_str()),
-                (StatusCode::NOT_FOUND, NOT_FOUND_BODY),
-                "{who} {method} {path}"
-            );
+            w.expect_the_one_404(&w.a, who, method, path, None).await;
         }
     }
     let (status, _) = as_user(&w, &w.b, "admin-b", "PUT", "/v1/workspace/admins/r1", None).await;
@@ -476,43 +342,35 @@ pub async fn admins_name_and_remove_admins_and_the_last_cannot_leave<B: Backend>
         ["admin"],
         "another workspace's admin names no admin here"
     );
-    let (status, body) =
-        as_user(&w, &w.a, "admin", "PUT", "/v1/workspace/admins/owner", None).await;
+    let (status, body) = w
+        .send_as("admin", "PUT", "/v1/workspace/admins/owner", None)
+        .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(list().await, ["admin", "owner"]);
-    // The new admin administers the workspace; the first one leaves.
-    let (status, _) = as_user(&w, &w.a, "owner", "GET", "/v1/workspace/retention", None).await;
-    assert_eq!(status, StatusCode::OK);
-    let (status, _) = as_user(
-        &w,
-        &w.a,
-        "admin",
-        "DELETE",
-        "/v1/workspace/admins/admin",
-        None,
-    )
-    .await;
-    assert_eq!(status, StatusCode::NO_CONTENT);
-    let (status, _) = as_user(&w, &w.a, "admin", "GET", "/v1/workspace/retention", None).await;
-    assert_eq!(status, StatusCode::NOT_FOUND, "no longer an admin");
-    let (status, _) = as_user(
-        &w,
-        &w.a,
-        "owner",
-        "DELETE",
-        "/v1/workspace/admins/owner",
-        None,
-    )
-    .await;
-    assert_eq!(status, StatusCode::CONFLICT);
-    let (status, _) = as_user(
-        &w,
-        &w.a,
-        "owner",
-        "DELETE",
-        "/v1/workspace/admins/nobody",
-        None,
-    )
-    .await;
-    assert_eq!(status, StatusCode::NOT_FOUND);
+    // The new admin administers the workspace; the first one leaves (and no longer
+    // administers it); the one left cannot.
+    for (who, method, path, expected) in [
+        ("owner", "GET", RETENTION, StatusCode::OK),
+        (
+            "admin",
+            "DELETE",
+            "/v1/workspace/admins/admin",
+            StatusCode::NO_CONTENT,
+        ),
+        ("admin", "GET", RETENTION, StatusCode::NOT_FOUND),
+        (
+            "owner",
+            "DELETE",
+            "/v1/workspace/admins/owner",
+            StatusCode::CONFLICT,
+        ),
+        (
+            "owner",
+            "DELETE",
+            "/v1/workspace/admins/nobody",
+            StatusCode::NOT_FOUND,
+        ),
+    ] {
+        w.expect(who, method, path, None, expected).await;
+    }
 }

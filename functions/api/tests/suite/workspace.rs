@@ -4,22 +4,15 @@ use super::*;
 
 pub async fn workspace_admins_set_bounded_retention_and_others_see_nothing<B: Backend>() {
     let w = world::<B>().await;
-    let path = "/v1/workspace/retention";
-    let (status, text) = as_user(&w, &w.a, "admin", "GET", path, None).await;
-    assert_eq!(status, StatusCode::OK);
-    let defaults: Value = serde_json::from_str(&text).unwrap();
+    let path = RETENTION;
+    let defaults = json_of(&w.expect("admin", "GET", path, None, StatusCode::OK).await);
     assert_eq!(defaults["transcripts_days"], Value::Null);
     assert_eq!(defaults["recordings_days_after_transcription"], 30);
     assert_eq!(defaults["legal_hold"], false);
 
     for who in ["owner", "owner-east", "manager", "r1", "stranger"] {
         for (method, body) in [("GET", None), ("PUT", Some(json!({"legal_hold": true})))] {
-            let (status, text) = as_user(&w, &w.a, who, method, path, body).await;
-            assert_eq!(
-                (status, text.as_str()),
-                (StatusCode::NOT_FOUND, NOT_FOUND_BODY),
-                "{who} {method}"
-            );
+            w.expect_the_one_404(&w.a, who, method, path, body).await;
         }
     }
     for (body, field) in [
@@ -33,27 +26,20 @@ pub async fn workspace_admins_set_bounded_retention_and_others_see_nothing<B: Ba
             "tenant_id",
         ),
     ] {
-        let (status, text) = as_user(&w, &w.a, "admin", "PUT", path, Some(body)).await;
-        assert_eq!(status, StatusCode::BAD_REQUEST);
+        let text = w
+            .expect("admin", "PUT", path, Some(body), StatusCode::BAD_REQUEST)
+            .await;
         assert!(text.contains(field), "{text}");
     }
     let change = json!({"transcripts_days": 90, "recordings_days_after_transcription": 7});
-    let (status, text) = as_user(&w, &w.a, "admin", "PUT", path, Some(change)).await;
-    assert_eq!(status, StatusCode::OK, "{text}");
+    w.expect("admin", "PUT", path, Some(change), StatusCode::OK)
+        .await;
     let tenant = w.api.ports.store().get_tenant(&w.a).await.unwrap().unwrap();
     assert_eq!(tenant.retention.transcripts_days, Some(90));
     assert_eq!(tenant.retention.recordings_days_after_transcription, 7);
     // Fields left out keep their value; null means "for the account's life".
-    let (_, text) = as_user(
-        &w,
-        &w.a,
-        "admin",
-        "PUT",
-        path,
-        Some(json!({"transcripts_days": null})),
-    )
-    .await;
-    let now: Value = serde_json::from_str(&text).unwrap();
+    let for_life = Some(json!({"transcripts_days": null}));
+    let now = json_of(&w.send_as("admin", "PUT", path, for_life).await.1);
     assert_eq!(
         (
             now["transcripts_days"].clone(),
@@ -63,10 +49,7 @@ pub async fn workspace_admins_set_bounded_retention_and_others_see_nothing<B: Ba
     );
     // The other workspace is untouched.
     let (status, text) = as_user(&w, &w.b, "admin-b", "GET", path, None).await;
-    assert_eq!(
-        (status, serde_json::from_str::<Value>(&text).unwrap()),
-        (StatusCode::OK, defaults)
-    );
+    assert_eq!((status, json_of(&text)), (StatusCode::OK, defaults));
 }
 
 pub async fn a_cancelled_workspace_is_locked_but_still_reads_and_exports<B: Backend>() {
@@ -74,17 +57,14 @@ pub async fn a_cancelled_workspace_is_locked_but_still_reads_and_exports<B: Back
     use callcoach_shared::ports::TenantRepository;
     use callcoach_shared::usecases::lifecycle::change_account_state;
     let w = world::<B>().await;
-    let (status, _) = as_user(&w, &w.a, "admin", "GET", "/v1/workspace/retention", None).await;
+    let (status, _) = w.send_as("admin", "GET", RETENTION, None).await;
     assert_eq!(status, StatusCode::OK, "the workspace record exists");
-    change_account_state(
-        w.api.ports.store(),
-        &w.a,
-        AccountState::Cancelled,
-        SystemClock.now(),
-        SystemClock.now(),
-    )
-    .await
-    .unwrap();
+    // Each change at its own moment: a change no newer than the last is not applied.
+    let set_state = |state| {
+        let now = SystemClock.now();
+        change_account_state(w.api.ports.store(), &w.a, state, now, now)
+    };
+    set_state(AccountState::Cancelled).await.unwrap();
     assert_eq!(
         w.api
             .ports
@@ -96,69 +76,21 @@ pub async fn a_cancelled_workspace_is_locked_but_still_reads_and_exports<B: Back
             .state,
         AccountState::Cancelled
     );
-    let (status, text) = as_user(
-        &w,
-        &w.a,
-        "admin",
-        "POST",
-        "/v1/teams",
-        Some(json!({"name": "New"})),
-    )
-    .await;
+    let (status, text) = w.create_team_as(&w.a, "admin", "New").await;
     assert_eq!(status, StatusCode::FORBIDDEN, "{text}");
     assert!(text.contains("locked"));
-    let (status, _) = as_user(
-        &w,
-        &w.a,
-        "r1",
-        "DELETE",
-        &format!("/v1/calls/{}", w.c1),
-        None,
-    )
-    .await;
+    let (status, _) = w.delete_call_as("r1", &w.c1).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
-    let (status, _) = as_user(&w, &w.a, "r1", "GET", &format!("/v1/calls/{}", w.c1), None).await;
-    assert_eq!(status, StatusCode::OK);
-    let (status, _) = as_user(
-        &w,
-        &w.a,
-        "r1",
-        "POST",
-        "/v1/exports",
-        Some(json!({"scope": "user"})),
-    )
-    .await;
+    let c1 = format!("/v1/calls/{}", w.c1);
+    w.expect("r1", "GET", &c1, None, StatusCode::OK).await;
+    let (status, _) = w.export_as(&w.a, "r1", "user").await;
     assert_eq!(status, StatusCode::CREATED);
     // The other workspace is not locked.
-    let (status, _) = as_user(
-        &w,
-        &w.b,
-        "admin-b",
-        "POST",
-        "/v1/teams",
-        Some(json!({"name": "New"})),
-    )
-    .await;
+    let (status, _) = w.create_team_as(&w.b, "admin-b", "New").await;
     assert_eq!(status, StatusCode::CREATED);
     // Re-activated: changes work again.
-    change_account_state(
-        w.api.ports.store(),
-        &w.a,
-        AccountState::Active,
-        SystemClock.now(),
-        SystemClock.now(),
-    )
-    .await
-    .unwrap();
-    let (status, _) = as_user(
-        &w,
-        &w.a,
-        "admin",
-        "POST",
-        "/v1/teams",
-        Some(json!({"name": "New"})),
-    )
-    .await;
+    set_state(AccountState::Active).await.unwrap();
+    let (status, _) = w.create_team_as(&w.a, "admin", "New").await;
     assert_eq!(status, StatusCode::CREATED);
 }
 
@@ -170,12 +102,9 @@ pub async fn a_workspace_deleted_without_a_grace_period_is_shredded_in_the_reque
         ..Settings::default()
     })
     .await;
-    let (status, body) = as_user(&w, &w.a, "admin", "DELETE", "/v1/workspace", None).await;
+    let (status, body) = w.send_as("admin", "DELETE", "/v1/workspace", None).await;
     assert_eq!(status, StatusCode::ACCEPTED, "{body}");
-    assert_eq!(
-        serde_json::from_str::<Value>(&body).unwrap()["state"],
-        "shredded"
-    );
+    assert_eq!(json_of(&body)["state"], "shredded");
     let key = w
         .api
         .ports
@@ -184,7 +113,9 @@ pub async fn a_workspace_deleted_without_a_grace_period_is_shredded_in_the_reque
         .await
         .unwrap();
     assert!(key.is_none());
-    let (status, _) = as_user(&w, &w.a, "admin", "DELETE", "/v1/workspace/deletion", None).await;
+    let (status, _) = w
+        .send_as("admin", "DELETE", "/v1/workspace/deletion", None)
+        .await;
     assert_eq!(
         status,
         StatusCode::GONE,
