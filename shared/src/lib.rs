@@ -6,6 +6,7 @@ pub mod batch;
 pub mod config;
 pub mod crypto;
 pub mod domain;
+pub mod eval;
 pub mod ids;
 pub mod json_fault;
 pub mod keys;

@@ -1,6 +1,7 @@
 //! `callcoach`: the project's command line.
 //!
 //! - `callcoach analyze FILE ...` scores a transcript file offline (no cloud at all).
+//! - `callcoach eval LABELS_JSON CALLS_DIR` measures the offline coach against hand-labelled calls.
 //! - `callcoach demo` runs against the local AWS stand-in (`make demo` starts and provisions it).
 //! - `callcoach provision` creates a workspace and its first admin on the local AWS stand-in.
 //! - `callcoach token` issues local-only identities, which `callcoach api` (the api function
@@ -8,13 +9,14 @@
 
 mod analyze;
 mod demo;
+mod eval;
 mod provision;
 mod serve;
 mod token;
 
 use std::process::ExitCode;
 
-const USAGE: &str = "usage:\n  callcoach analyze FILE [--rep NAME] [--playbook FILE] [--type TYPE] [--json]\n  callcoach demo [SAMPLE_FILE]\n  callcoach provision --tenant TENANT --admin USER\n  callcoach token --tenant TENANT --user USER [--ttl SECONDS] | --public-key\n  callcoach api [--port PORT]";
+const USAGE: &str = "usage:\n  callcoach analyze FILE [--rep NAME] [--playbook FILE] [--type TYPE] [--json]\n  callcoach eval LABELS_JSON CALLS_DIR [--json]\n  callcoach demo [SAMPLE_FILE]\n  callcoach provision --tenant TENANT --admin USER\n  callcoach token --tenant TENANT --user USER [--ttl SECONDS] | --public-key\n  callcoach api [--port PORT]";
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -22,6 +24,7 @@ async fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("demo") => demo::run(&args[1..]).await,
         Some("analyze") => analyze::run(&args[1..]),
+        Some("eval") => eval::run(&args[1..]),
         Some("token") => token::run(&args[1..]),
         Some("provision") => provision::run(&args[1..]).await,
         Some("api") => serve::run(&args[1..]).await,
