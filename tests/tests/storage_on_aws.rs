@@ -630,7 +630,7 @@ async fn the_reapers_resume_point_round_trips() {
 /// a record that is gone writes nothing (no stub without hash or expiry).
 #[tokio::test]
 async fn idempotency_claims_are_released_and_completed_only_by_their_owner() {
-    use callcoach_shared::ports::{Claim, IdempotencyKey, IdempotencyStore};
+    use callcoach_shared::ports::{Claim, ClaimLease, IdempotencyKey, IdempotencyStore};
     let aws = LocalAws::connect().await;
     let table = &aws.adapters.table;
     let tenant = fresh_tenant();
@@ -643,18 +643,23 @@ async fn idempotency_claims_are_released_and_completed_only_by_their_owner() {
     };
     let now = SystemClock.now();
     let day = now + time::Duration::days(1);
-    assert_eq!(
-        table
-            .claim(&record, "first", now, now + time::Duration::seconds(1), day)
-            .await
-            .unwrap(),
-        Claim::Acquired
-    );
+    let first = ClaimLease {
+        owner: "first",
+        now,
+        in_progress_until: now + time::Duration::seconds(1),
+        expires_at: day,
+    };
+    assert_eq!(table.claim(&record, first).await.unwrap(), Claim::Acquired);
     // Past the first claim's in-progress expiry, a duplicate delivery takes over.
     let later = now + time::Duration::seconds(5);
     let claim_later = async |record: &IdempotencyKey<'_>, owner: &str| {
-        let in_progress_until = later + time::Duration::minutes(6);
-        let claim = table.claim(record, owner, later, in_progress_until, day);
+        let lease = ClaimLease {
+            owner,
+            now: later,
+            in_progress_until: later + time::Duration::minutes(6),
+            expires_at: day,
+        };
+        let claim = table.claim(record, lease);
         claim.await.unwrap()
     };
     assert_eq!(claim_later(&record, "second").await, Claim::Acquired);

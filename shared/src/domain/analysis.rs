@@ -157,15 +157,31 @@ pub struct DimensionScore {
     pub evidence: Vec<Evidence>,
 }
 
+/// What stands in the way of the sale (or of keeping the customer): the taxonomy of the
+/// coach, of the LLM's findings and of the eval's labels alike.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ObjectionType {
+    /// The price or the value for it ("not worth it", "more than I hoped").
     Price,
+    /// No money set aside ("no budget this year").
     Budget,
+    /// Not now ("not today", "let me think about it").
     Timing,
+    /// Someone else decides ("speak with my wife", "my boss signs").
     Authority,
+    /// Another vendor ("another company", "cheaper elsewhere").
     Competitor,
+    /// Happy with the way things are.
     StatusQuo,
+    /// No need for it.
+    Need,
+    /// Doubt or fear ("afraid it would have the same problems").
+    Trust,
+    /// Wanting to cancel or leave.
+    Cancellation,
+    /// Any other resistance.
+    Other,
 }
 
 impl ObjectionType {
@@ -178,6 +194,10 @@ impl ObjectionType {
             Self::Authority => "authority",
             Self::Competitor => "competitor",
             Self::StatusQuo => "status quo",
+            Self::Need => "need",
+            Self::Trust => "trust",
+            Self::Cancellation => "cancellation",
+            Self::Other => "other",
         }
     }
 }

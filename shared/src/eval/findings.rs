@@ -2,8 +2,7 @@
 
 use serde::Serialize;
 
-use super::labels::ObjectionKind;
-use crate::domain::analysis::{Analysis, HighlightKind};
+use crate::domain::analysis::{Analysis, HighlightKind, ObjectionType};
 use crate::domain::transcript::Transcript;
 
 /// The note of the weak-close highlight the next-step coach adds when the call had no next step
@@ -16,7 +15,7 @@ pub struct FoundObjection {
     /// Index into the transcript's utterances; `None` when the quote is nowhere in it.
     pub utterance: Option<usize>,
     /// `None` when the coach's type is not in the labels' taxonomy.
-    pub kind: Option<ObjectionKind>,
+    pub kind: Option<ObjectionType>,
     pub quote: String,
 }
 
@@ -77,12 +76,9 @@ pub fn findings(analysis: &Analysis, transcript: &Transcript) -> Findings {
         let quote = highlight.quote.clone();
         match &highlight.kind {
             HighlightKind::Objection { objection } => {
-                let wire_name = serde_json::to_value(objection)
-                    .ok()
-                    .and_then(|v| v.as_str().map(str::to_owned));
                 objections.push(FoundObjection {
                     utterance,
-                    kind: wire_name.as_deref().and_then(ObjectionKind::from_wire),
+                    kind: Some(*objection),
                     quote,
                 });
             }
@@ -115,7 +111,7 @@ pub fn findings(analysis: &Analysis, transcript: &Transcript) -> Findings {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::analysis::{Highlight, ObjectionType};
+    use crate::domain::analysis::Highlight;
     use crate::domain::playbook::Playbook;
     use crate::ids::TenantId;
     use crate::parse::parse_plain;
@@ -186,7 +182,7 @@ mod tests {
             found.objections,
             [FoundObjection {
                 utterance: Some(2),
-                kind: Some(ObjectionKind::StatusQuo),
+                kind: Some(ObjectionType::StatusQuo),
                 quote: "It is too expensive".into()
             }]
         );

@@ -6,6 +6,7 @@ use std::collections::HashSet;
 use serde::{Deserialize, Serialize};
 
 use super::EvalError;
+use crate::domain::analysis::ObjectionType;
 
 /// The kinds of call a label can name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -35,51 +36,12 @@ impl LabelCallType {
     }
 }
 
-/// The objection taxonomy of the labels: wider than the coach's today, so a type the coach
-/// cannot name yet counts as a wrong type rather than being dropped.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ObjectionKind {
-    Price,
-    Budget,
-    Timing,
-    Authority,
-    Competitor,
-    StatusQuo,
-    Need,
-    Trust,
-    Cancellation,
-    Other,
-}
-
-impl ObjectionKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Price => "price",
-            Self::Budget => "budget",
-            Self::Timing => "timing",
-            Self::Authority => "authority",
-            Self::Competitor => "competitor",
-            Self::StatusQuo => "status_quo",
-            Self::Need => "need",
-            Self::Trust => "trust",
-            Self::Cancellation => "cancellation",
-            Self::Other => "other",
-        }
-    }
-
-    /// The kind with this wire name, if the taxonomy has it.
-    pub fn from_wire(name: &str) -> Option<Self> {
-        serde_json::from_value(serde_json::Value::String(name.to_owned())).ok()
-    }
-}
-
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ObjectionLabel {
     /// 0-based line of the call file.
     pub utterance: usize,
     #[serde(rename = "type")]
-    pub kind: ObjectionKind,
+    pub kind: ObjectionType,
     #[serde(default)]
     pub quote: String,
     #[serde(default)]
@@ -159,13 +121,15 @@ mod tests {
         )
         .unwrap();
         assert_eq!(calls[0].call_type, LabelCallType::ColdCall);
-        assert_eq!(calls[0].objections[0].kind, ObjectionKind::StatusQuo);
+        assert_eq!(calls[0].objections[0].kind, ObjectionType::StatusQuo);
         assert_eq!(calls[0].next_steps[0].utterance, 9);
-        assert_eq!(
-            ObjectionKind::from_wire("status_quo"),
-            Some(ObjectionKind::StatusQuo)
+        let unknown_type = parse_labels(
+            br#"[{"id": "a", "kind": "real", "rep_speaker": "agent", "call_type": "demo",
+                 "rep_questions": 0, "notes": "", "next_steps": [],
+                 "objections": [{"utterance": 1, "type": "weather"}]}]"#,
         );
-        assert_eq!(ObjectionKind::from_wire("weather"), None);
+        let error = unknown_type.unwrap_err().to_string();
+        assert!(error.contains("weather"), "{error}");
     }
 
     #[test]

@@ -12,9 +12,7 @@ mod score;
 mod source;
 
 pub use findings::{Findings, FoundNextStep, FoundObjection, findings};
-pub use labels::{
-    CallLabels, LabelCallType, NextStepLabel, ObjectionKind, ObjectionLabel, parse_labels,
-};
+pub use labels::{CallLabels, LabelCallType, NextStepLabel, ObjectionLabel, parse_labels};
 pub use report::{figure_names, render};
 pub use score::{
     CallResult, Comparison, Detection, Group, GroupBy, Item, Matched, Report, Share, Tally,

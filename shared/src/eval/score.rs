@@ -216,14 +216,14 @@ pub fn score_call(
         .map(|o| {
             item(
                 line_of(o.utterance),
-                o.kind.map_or("unknown", |k| k.as_str()),
+                o.kind.map_or("unknown", |k| k.label()),
             )
         })
         .collect();
     let labelled_objections: Vec<Item> = labels
         .objections
         .iter()
-        .map(|o| item(Some(o.utterance), o.kind.as_str()))
+        .map(|o| item(Some(o.utterance), o.kind.label()))
         .collect();
     let found_steps: Vec<Item> = findings
         .next_steps

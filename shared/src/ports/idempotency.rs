@@ -33,17 +33,25 @@ pub struct IdempotencyKey<'a> {
     pub payload_hash: &'a str,
 }
 
+/// Who claims a record, and for how long the claim and the record hold.
+#[derive(Debug, Clone, Copy)]
+pub struct ClaimLease<'a> {
+    /// A token of this claim alone.
+    pub owner: &'a str,
+    pub now: OffsetDateTime,
+    /// Until when the work may run before another delivery may take it over.
+    pub in_progress_until: OffsetDateTime,
+    /// When the record goes (TTL deletes late: past it, the record counts as absent).
+    pub expires_at: OffsetDateTime,
+}
+
 pub trait IdempotencyStore: Send + Sync {
-    /// Takes the record for `owner` (a token of this claim alone) unless a live one exists.
-    /// Records past `expires_at` (TTL deletes late) and in-progress records past
-    /// `in_progress_until` count as absent.
+    /// Takes the record for the lease's owner unless a live one exists. Records past their
+    /// expiry and in-progress records past their in-progress deadline count as absent.
     fn claim(
         &self,
         key: &IdempotencyKey<'_>,
-        owner: &str,
-        now: OffsetDateTime,
-        in_progress_until: OffsetDateTime,
-        expires_at: OffsetDateTime,
+        lease: ClaimLease<'_>,
     ) -> impl Future<Output = Result<Claim, StoreError>> + Send;
     /// Marks the work done, only while `owner` still holds the record in progress: false (and
     /// nothing written) when another claim took it over or it is gone, so a late finisher

@@ -11,7 +11,7 @@ use std::future::Future;
 
 pub use blobs::{BlobStore, PartedUpload, PresignedRequest, UploadedPart};
 pub use errors::{BackendError, BlobError, QueueError, StoreError};
-pub use idempotency::{Claim, IdempotencyKey, IdempotencyStore};
+pub use idempotency::{Claim, ClaimLease, IdempotencyKey, IdempotencyStore};
 pub use page::{Cursor, CursorError, MAX_PAGE_SIZE, Page, PageRequest};
 pub use retention::{AgeIndex, AgeMark, DueCall, ExpiringRecords, RetentionStore};
 use time::OffsetDateTime;

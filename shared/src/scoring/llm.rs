@@ -22,7 +22,7 @@ use crate::domain::transcript::Transcript;
 use redact::is_separator;
 
 /// Bumped whenever the prompt's text or shape changes.
-pub const PROMPT_VERSION: &str = "coach-prompt-1";
+pub const PROMPT_VERSION: &str = "coach-prompt-2";
 /// Planted in the system prompt; an answer containing it leaked the prompt and is refused.
 pub const SYSTEM_CANARY: &str = "cc-canary-7f3a9d2e";
 /// Rule of thumb for English text: a token is about four characters. Used to stay under the
@@ -225,7 +225,8 @@ fn system_prompt(playbook: &Playbook) -> String {
          dimension exactly once),\n\
          \"highlights\": [{{\"kind\": \"objection\" | \"weak_close\" | \"next_step\" | \
          \"strong_moment\", \"objection\": \"price\" | \"budget\" | \"timing\" | \"authority\" | \
-         \"competitor\" | \"status_quo\" (only for objections), \"at_ms\": the [ms] of the line, \
+         \"competitor\" | \"status_quo\" | \"need\" | \"trust\" | \"cancellation\" | \"other\" \
+         (only for objections), \"at_ms\": the [ms] of the line, \
          \"quote\": words copied exactly from that line, \"note\": string}}] (at most 12),\n\
          \"suggestions\": 3 to 5 strings, \"summary\": string}}.\n\
          Do not compute talk time or other measures; do not include links, images or markup.\n\

@@ -154,21 +154,9 @@ impl<B: BlobStore> BundleWriter<'_, B> {
     }
 }
 
-/// The stores an export reads.
-pub trait ExportSource:
-    CallRepository
-    + DocumentRepository
-    + ProgressRepository
-    + PlaybookRepository
-    + AuditLog
-    + TenantRepository
-    + TeamRepository
-    + UsageLog
-{
-}
-
-impl<T> ExportSource for T where
-    T: CallRepository
+crate::bound_alias! {
+    /// The stores an export reads.
+    pub trait ExportSource = CallRepository
         + DocumentRepository
         + ProgressRepository
         + PlaybookRepository
@@ -176,7 +164,6 @@ impl<T> ExportSource for T where
         + TenantRepository
         + TeamRepository
         + UsageLog
-{
 }
 
 /// Writes the bundle and returns its key and counts. On any failure nothing is left readable

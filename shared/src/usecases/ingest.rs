@@ -518,10 +518,13 @@ mod tests {
                 payload_hash,
             };
             let now = self.clock.now();
-            let (until, expires) = (now + IN_PROGRESS_TIMEOUT, now + IDEMPOTENCY_TTL);
-            let claim = self
-                .store
-                .claim(&record, "another-invocation", now, until, expires);
+            let lease = crate::ports::ClaimLease {
+                owner: "another-invocation",
+                now,
+                in_progress_until: now + IN_PROGRESS_TIMEOUT,
+                expires_at: now + IDEMPOTENCY_TTL,
+            };
+            let claim = self.store.claim(&record, lease);
             claim.await.unwrap()
         }
     }

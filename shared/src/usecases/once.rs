@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use time::OffsetDateTime;
 
-use crate::ports::{Claim, IdempotencyKey, IdempotencyStore, StoreError};
+use crate::ports::{Claim, ClaimLease, IdempotencyKey, IdempotencyStore, StoreError};
 
 /// How long an idempotency record is kept: a day.
 pub const IDEMPOTENCY_TTL: Duration = Duration::from_secs(24 * 3600);
@@ -50,10 +50,12 @@ where
     match store
         .claim(
             record,
-            &owner,
-            now,
-            now + in_progress_timeout,
-            now + keep_for,
+            ClaimLease {
+                owner: &owner,
+                now,
+                in_progress_until: now + in_progress_timeout,
+                expires_at: now + keep_for,
+            },
         )
         .await?
     {

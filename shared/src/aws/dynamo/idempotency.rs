@@ -9,7 +9,7 @@ use super::attr_names as a;
 use super::items::{Item, ItemExt, attr, keys, s};
 use super::layout::idempotency_location;
 use super::table::unless_refused;
-use crate::ports::{Claim, IdempotencyKey, IdempotencyStore, StoreError};
+use crate::ports::{Claim, ClaimLease, IdempotencyKey, IdempotencyStore, StoreError};
 
 const IN_PROGRESS: &str = "IN_PROGRESS";
 const COMPLETED: &str = "COMPLETED";
@@ -27,11 +27,14 @@ impl IdempotencyStore for DynamoTable {
     async fn claim(
         &self,
         key: &IdempotencyKey<'_>,
-        owner: &str,
-        now: OffsetDateTime,
-        in_progress_until: OffsetDateTime,
-        expires_at: OffsetDateTime,
+        lease: ClaimLease<'_>,
     ) -> Result<Claim, StoreError> {
+        let ClaimLease {
+            owner,
+            now,
+            in_progress_until,
+            expires_at,
+        } = lease;
         let mut item = record_keys(key);
         item.insert(a::ENTITY.into(), s("idempotency"));
         item.insert(a::OWNER.into(), s(owner));

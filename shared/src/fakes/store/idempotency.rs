@@ -3,7 +3,7 @@
 use time::OffsetDateTime;
 
 use super::InMemoryStore;
-use crate::ports::{Claim, IdempotencyKey, IdempotencyStore, StoreError};
+use crate::ports::{Claim, ClaimLease, IdempotencyKey, IdempotencyStore, StoreError};
 
 #[derive(Clone)]
 pub(super) struct IdempotencyEntry {
@@ -18,11 +18,9 @@ impl IdempotencyStore for InMemoryStore {
     async fn claim(
         &self,
         key: &IdempotencyKey<'_>,
-        owner: &str,
-        now: OffsetDateTime,
-        in_progress_until: OffsetDateTime,
-        expires_at: OffsetDateTime,
+        lease: ClaimLease<'_>,
     ) -> Result<Claim, StoreError> {
+        let now = lease.now;
         let mut state = self.state();
         let id = (key.tenant.clone(), key.call.cloned(), key.key.to_owned());
         if let Some(existing) = state.idempotency.get(&id) {
@@ -44,10 +42,10 @@ impl IdempotencyStore for InMemoryStore {
             id,
             IdempotencyEntry {
                 hash: key.payload_hash.to_owned(),
-                owner: owner.to_owned(),
+                owner: lease.owner.to_owned(),
                 completed: false,
-                in_progress_until,
-                expires_at,
+                in_progress_until: lease.in_progress_until,
+                expires_at: lease.expires_at,
             },
         );
         Ok(Claim::Acquired)

@@ -122,6 +122,17 @@ pub(super) fn topic_words(kind: ObjectionType) -> &'static [&'static str] {
             "switch",
         ],
         ObjectionType::StatusQuo => &["cost", "today", "currently", "change", "risk", "impact"],
+        ObjectionType::Need => &["need", "goal", "problem", "help", "use", "benefit"],
+        ObjectionType::Trust => &[
+            "guarantee",
+            "warranty",
+            "reviews",
+            "references",
+            "trial",
+            "promise",
+        ],
+        ObjectionType::Cancellation => &["keep", "stay", "offer", "credit", "discount", "fix"],
+        ObjectionType::Other => &["understand", "concern", "hear"],
     }
 }
 
