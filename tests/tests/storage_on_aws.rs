@@ -762,10 +762,13 @@ async fn export_jobs_round_trip_and_go_with_their_workspace() {
     assert_eq!(stored(&tenant).await, None);
 }
 
-/// Quota counters are conditional adds: concurrent requests never pass a limit together, a
-/// spend that would pass it adds nothing, and a workspace's destruction takes its counters.
+/// Quota counters are conditional adds: a spend that would pass the limit adds nothing, and a
+/// workspace's destruction takes its counters. The spends go one after another: DynamoDB
+/// applies a single item's conditional update atomically, which is what keeps concurrent
+/// requests within the limit, but the local stand-in does not serialize them, so a
+/// concurrent run here would test moto, not the adapter's condition.
 #[tokio::test]
-async fn quota_counters_never_pass_their_limit_under_concurrent_spends() {
+async fn quota_counters_never_pass_their_limit() {
     use callcoach_shared::ports::{BoundedAdd, QuotaCounter, QuotaStore};
     let aws = LocalAws::connect().await;
     let table = &aws.adapters.table;
@@ -784,12 +787,10 @@ async fn quota_counters_never_pass_their_limit_under_concurrent_spends() {
         };
         table.add_within_limit(counter, add).await.unwrap()
     };
-    let attempts = (0..12).map(|_| spend("calls", "2026-12-01", 1, 5));
-    let granted = futures::future::join_all(attempts)
-        .await
-        .into_iter()
-        .filter(|granted| *granted)
-        .count();
+    let mut granted = 0;
+    for _ in 0..12 {
+        granted += usize::from(spend("calls", "2026-12-01", 1, 5).await);
+    }
     assert_eq!(granted, 5);
     assert!(!spend("bytes", "2026-12", 11, 10).await);
     assert!(spend("bytes", "2026-12", 10, 10).await);

@@ -150,20 +150,25 @@ mod tests {
 
     #[test]
     fn lines_the_parser_joined_keep_their_own_numbers() {
-        // "Mr. Lee:" has a dot, which the parser does not take for a speaker today.
-        let text = "Dana: Hello.\nMr. Lee: Hi there.\n\nDana: Shall we start?\nMr. Lee: Yes.\n";
+        // A line without a speaker continues the turn before it.
+        let text = "Dana: Hello.\nand welcome.\n\nMr. Lee: Hi there.\nDana: Shall we start?\n";
         let transcript = parse_plain(text).unwrap();
         let map = LineMap::new(text, &transcript);
-        assert_eq!((map.utterances(), map.lines()), (2, 4));
+        assert_eq!((map.utterances(), map.lines()), (3, 4));
         assert_eq!(
-            (map.line_of(0), map.line_of(1), map.line_of(2)),
-            (Some(0), Some(2), None)
+            (
+                map.line_of(0),
+                map.line_of(1),
+                map.line_of(2),
+                map.line_of(3)
+            ),
+            (Some(0), Some(2), Some(3), None)
         );
     }
 
     #[test]
     fn times_follow_the_lines_and_bad_times_are_refused() {
-        let text = "Dana: Hello.\nMr. Lee: Hi there.\nDana: Shall we start?\n";
+        let text = "Dana: Hello.\nand welcome.\nDana: Shall we start?\n";
         let mut transcript = parse_plain(text).unwrap();
         let map = LineMap::new(text, &transcript);
         let times = br#"{"utterances": [{"start": 1, "end": 2}, {"start": 2, "end": 3.5},

@@ -13,10 +13,17 @@ pub(super) fn utf8(bytes: &[u8]) -> Result<&str, ParseError> {
 const MAX_NAME_LEN: usize = 48;
 const DEFAULT_SPEAKER: &str = "Speaker 1";
 
+/// Titles written with a period that may open a speaker's name ("Mr. Garcia:", "Dr. Lee:").
+const HONORIFICS: &[&str] = &[
+    "mr.", "mrs.", "ms.", "mx.", "dr.", "prof.", "sr.", "jr.", "st.",
+];
+
 /// `Some((name, rest))` when a line starts with a plausible "Name: " prefix: short, no
-/// sentence punctuation, not a time ("10:30") or a URL ("https://").
+/// sentence punctuation, not a time ("10:30") or a URL ("https://"). A leading time stamp
+/// ("[00:01:02] Name:") is passed over; a period may only close a title or an initial
+/// ("Mr. Garcia", "J. Smith"), so a sentence with a colon is not a name.
 pub(super) fn speaker_prefix(line: &str) -> Option<(&str, &str)> {
-    let line = line.trim_start_matches('\u{feff}').trim_start();
+    let line = skip_time_stamp(line.trim_start_matches('\u{feff}').trim_start());
     let (name, rest) = line.split_once(':')?;
     let name = name.trim();
     let plausible = !name.is_empty()
@@ -25,10 +32,45 @@ pub(super) fn speaker_prefix(line: &str) -> Option<(&str, &str)> {
             .chars()
             .next()
             .is_some_and(|c| c.is_alphabetic() || c == '[')
-        && !name.contains(['.', '?', '!', ',', '"', '<', '>', '/'])
+        && !name.contains(['?', '!', ',', '"', '<', '>', '/'])
+        && name.split_whitespace().all(is_name_word)
         && name.split_whitespace().count() <= 5
         && (rest.is_empty() || rest.starts_with(' ') || rest.starts_with('\t'));
     plausible.then(|| (name.trim_matches(['[', ']']), rest.trim()))
+}
+
+/// A word of a speaker's name: a period only closes a title or a one-letter initial.
+fn is_name_word(word: &str) -> bool {
+    match word.strip_suffix('.') {
+        None => !word.contains('.'),
+        Some(stem) => {
+            HONORIFICS.contains(&word.to_ascii_lowercase().as_str())
+                || (stem.chars().count() == 1 && stem.chars().all(char::is_uppercase))
+        }
+    }
+}
+
+/// The line after a leading time stamp such as `[00:01:02]`, `(01:02)` or `00:01:02 `, which
+/// some exports put before the speaker's name; the line itself otherwise.
+fn skip_time_stamp(line: &str) -> &str {
+    let (stamp, rest) = match line.chars().next() {
+        Some(open @ ('[' | '(')) => {
+            let close = if open == '[' { ']' } else { ')' };
+            match line[1..].split_once(close) {
+                Some((stamp, rest)) => (stamp, rest),
+                None => return line,
+            }
+        }
+        _ => match line.split_once(' ') {
+            Some((stamp, rest)) => (stamp, rest),
+            None => return line,
+        },
+    };
+    let is_time = stamp.contains(':')
+        && stamp
+            .chars()
+            .all(|c| c.is_ascii_digit() || matches!(c, ':' | '.' | ','));
+    if is_time { rest.trim_start() } else { line }
 }
 
 /// The character before the milliseconds: `.` in WebVTT, `,` in SRT.
@@ -371,5 +413,36 @@ mod tests {
         assert_eq!(speaker_prefix("10:30 works for me"), None);
         assert_eq!(speaker_prefix("see https://example.com"), None);
         assert_eq!(speaker_prefix("Well, here is the thing: pricing"), None);
+        assert_eq!(speaker_prefix("It is done. Next: pricing"), None);
+    }
+
+    /// Every speaker shape that transcripts and note takers write, one case each.
+    #[test]
+    fn speaker_prefix_reads_titles_numbers_time_stamps_and_companies() {
+        for (line, name) in [
+            ("Mr. Garcia: We looked at it.", "Mr. Garcia"),
+            ("Mrs. Okafor: Not this year.", "Mrs. Okafor"),
+            ("Dr. Lee: Send it over.", "Dr. Lee"),
+            ("J. Smith: Sounds fine.", "J. Smith"),
+            ("Speaker 1: Hello there.", "Speaker 1"),
+            ("SPEAKER_00: Hello there.", "SPEAKER_00"),
+            ("[00:01:02] Priya: Can you hear me?", "Priya"),
+            ("(01:02) Priya: Can you hear me?", "Priya"),
+            ("00:01:02 Priya: Can you hear me?", "Priya"),
+            (
+                "Tom (Brightline): We use a spreadsheet.",
+                "Tom (Brightline)",
+            ),
+        ] {
+            assert_eq!(speaker_prefix(line).map(|(n, _)| n), Some(name), "{line}");
+        }
+        assert_eq!(
+            speaker_prefix("[00:01:02] Priya: Can you hear me?").map(|(_, rest)| rest),
+            Some("Can you hear me?")
+        );
+        let t = parse_plain("Rep: Hi, this is Ana.\nMr. Garcia: Hi Ana.\nRep: Shall we start?\n")
+            .unwrap();
+        assert_eq!(t.utterances.len(), 3, "each titled line is its own turn");
+        assert_eq!(t.utterances[1].speaker, 1);
     }
 }

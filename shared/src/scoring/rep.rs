@@ -2,9 +2,13 @@
 //!
 //! The rule, in order: (1) the speaker the user set on the call (`rep_speaker`, matched to a
 //! label or name); (2) a speaker whose name matches the rep's name (case-insensitive, whole name
-//! or first name); (3) the `AGENT` role in Transcribe Call Analytics output; (4) otherwise the
-//! first speaker to talk, since the rep usually opens a sales call. The user can always correct
-//! it and re-score without re-transcribing.
+//! or first name); (3) a seller's role in the speaker's label (`AGENT` in Transcribe Call
+//! Analytics output, "agent", "rep", "sales", "AE", "SDR", "host" ...), or, when one speaker is
+//! labelled as the customer ("customer", "caller", "client", "prospect" ...), the one other
+//! speaker with a real label; (4) the speaker who introduces themselves as the seller ("thank
+//! you for calling", "my name is ... and I'll be assisting you", "this is ... from ..."); (5)
+//! otherwise the first speaker to talk whose label is not `unknown`, since the rep usually
+//! opens a sales call. The user can always correct it and re-score without re-transcribing.
 
 use crate::domain::transcript::Transcript;
 
@@ -49,14 +53,114 @@ pub fn choose_rep(
             rule: "speaker name matches the rep",
         };
     }
-    if let Some(index) = transcript.speakers.iter().position(|s| s.label == "AGENT") {
+    if let Some(index) = by_role(transcript) {
         return RepChoice {
             speaker: Some(index),
-            rule: "the AGENT role",
+            rule: "the speaker's role label",
         };
     }
+    if let Some(index) = by_introduction(transcript) {
+        return RepChoice {
+            speaker: Some(index),
+            rule: "the speaker who introduced themselves as the seller",
+        };
+    }
+    let labelled = |u: &&crate::domain::transcript::Utterance| {
+        !is_unknown(&transcript.speakers[u.speaker].label)
+    };
+    let first = transcript.utterances.iter().find(labelled);
     RepChoice {
-        speaker: transcript.utterances.first().map(|u| u.speaker),
+        speaker: first.or(transcript.utterances.first()).map(|u| u.speaker),
         rule: "the first speaker (default rule)",
     }
+}
+
+/// Label words that name the seller's side of a call.
+const SELLER_ROLES: &[&str] = &[
+    "agent",
+    "rep",
+    "representative",
+    "sales",
+    "salesperson",
+    "seller",
+    "ae",
+    "sdr",
+    "bdr",
+    "host",
+    "advisor",
+    "consultant",
+    "counselor",
+];
+
+/// Label words that name the customer's side.
+const CUSTOMER_ROLES: &[&str] = &[
+    "customer",
+    "caller",
+    "client",
+    "prospect",
+    "buyer",
+    "lead",
+    "guest",
+    "homeowner",
+];
+
+/// Phrases with which a seller opens or introduces themselves.
+const SELLER_INTRODUCTIONS: &[&str] = &[
+    "thank you for calling",
+    "thanks for calling",
+    "thank you for contacting",
+    "i'll be assisting you",
+    "i will be assisting you",
+    "how can i help you today",
+    "how may i help you",
+    "calling from",
+    "reaching out from",
+];
+
+fn label_words(label: &str) -> impl Iterator<Item = String> + '_ {
+    label
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(str::to_lowercase)
+}
+
+fn is_unknown(label: &str) -> bool {
+    let label = label.trim().to_lowercase();
+    label.is_empty() || label == "unknown" || label == "unk"
+}
+
+/// The seller by label: a seller's role word, or the one labelled speaker facing a customer.
+fn by_role(transcript: &Transcript) -> Option<usize> {
+    let has_role = |index: usize, roles: &[&str]| {
+        let speaker = &transcript.speakers[index];
+        let name = speaker.name.as_deref().unwrap_or("");
+        label_words(&speaker.label)
+            .chain(label_words(name))
+            .any(|w| roles.contains(&w.as_str()))
+    };
+    let speakers = 0..transcript.speakers.len();
+    if let Some(seller) = speakers.clone().find(|&i| has_role(i, SELLER_ROLES)) {
+        return Some(seller);
+    }
+    if !speakers.clone().any(|i| has_role(i, CUSTOMER_ROLES)) {
+        return None;
+    }
+    let mut others = speakers
+        .filter(|&i| !has_role(i, CUSTOMER_ROLES) && !is_unknown(&transcript.speakers[i].label));
+    match (others.next(), others.next()) {
+        (Some(only), None) => Some(only),
+        _ => None,
+    }
+}
+
+/// The first speaker to introduce themselves as the seller: a seller's opening phrase, or
+/// "this is NAME from COMPANY" / "my name is NAME ... from".
+fn by_introduction(transcript: &Transcript) -> Option<usize> {
+    transcript.utterances.iter().take(12).find_map(|u| {
+        let text = u.text.to_lowercase();
+        let introduces = SELLER_INTRODUCTIONS.iter().any(|p| text.contains(p))
+            || ((text.contains("this is ") || text.contains("my name is "))
+                && text.contains(" from "));
+        introduces.then_some(u.speaker)
+    })
 }

@@ -203,6 +203,38 @@ fn rep_rule_override_then_name_then_agent_then_first_speaker() {
     assert_eq!(choose_rep(&tca, None, None).speaker, Some(1));
 }
 
+/// Role labels, introductions and `unknown` lines, the way real exports mark them.
+#[test]
+fn rep_rule_reads_role_labels_introductions_and_skips_unknown_speakers() {
+    let chosen = |text: &str| {
+        let t = crate::parse::parse_plain(text).unwrap();
+        let rep = choose_rep(&t, None, None);
+        (rep.speaker.map(|i| t.speakers[i].label.clone()), rep.rule)
+    };
+    let (rep, rule) =
+        chosen("unknown: hello?\nprospect: Hi, is this about the course?\nagent: Yes, it is.\n");
+    assert_eq!(rep.as_deref(), Some("agent"));
+    assert_eq!(rule, "the speaker's role label");
+    let (rep, _) = chosen("Caller: Hi, my internet is down.\nMaria: I can help with that.\n");
+    assert_eq!(
+        rep.as_deref(),
+        Some("Maria"),
+        "the one speaker facing the caller"
+    );
+    let (rep, rule) = chosen(
+        "Speaker A: Hello.\nSpeaker B: Hi, this is Jo from Northwind Heating.\nSpeaker A: Come in.\n",
+    );
+    assert_eq!(rep.as_deref(), Some("Speaker B"));
+    assert_eq!(rule, "the speaker who introduced themselves as the seller");
+    let (rep, rule) = chosen("unknown: (noise)\nLee: Good morning.\nKim: Morning.\n");
+    assert_eq!(
+        rep.as_deref(),
+        Some("Lee"),
+        "unknown lines do not open the call"
+    );
+    assert_eq!(rule, "the first speaker (default rule)");
+}
+
 fn analysis_of(
     t: &Transcript,
     playbook: &Playbook,
