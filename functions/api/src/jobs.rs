@@ -1,7 +1,8 @@
 //! The api function's background work: workspace export jobs from the export-jobs queue (SQS,
 //! partial batch failures). The same function serves HTTP; [`crate::entry`] tells the events
-//! apart. A message that is not an export job is dropped and counted (`PoisonMessagesDropped`):
-//! no delivery can fix it. A job that fails for a backend is retried by the queue until its last receive, which
+//! apart. A message that is not a job at all, or another queue's job, is dropped and counted
+//! (`PoisonMessagesDropped`): no delivery can fix it; one of a shape this version cannot read
+//! (a newer producer during a deploy) is retried. A job that fails for a backend is retried by the queue until its last receive, which
 //! fails the job; one that fails for good is marked failed and acknowledged. A job held by
 //! another delivery is handed back to the queue and comes again after the visibility timeout.
 
@@ -13,7 +14,7 @@ use callcoach_shared::lambda::{
     DEFAULT_TIME_MARGIN, Deadline, WholeBatchFailed, drop_poison, handle_sqs_batch,
     is_last_delivery,
 };
-use callcoach_shared::messages::PipelineMessage;
+use callcoach_shared::messages::{PipelineMessage, Unreadable};
 use callcoach_shared::usecases::export_job::{Delivery, JobOutcome, run_export_job};
 use lambda_runtime::LambdaEvent;
 use tracing::{Instrument, info, info_span, warn};
@@ -32,16 +33,18 @@ async fn handle_message<P: Ports>(
     message: &SqsMessage,
     deadline: Deadline,
 ) -> RecordOutcome {
-    let parsed = message
-        .body
-        .as_deref()
-        .map(serde_json::from_str::<PipelineMessage>);
-    let Some(Ok(PipelineMessage::ExportWorkspace {
-        tenant_id,
-        export_id,
-    })) = parsed
-    else {
-        return drop_poison("api", message, "message is not an export job");
+    let (tenant_id, export_id) = match PipelineMessage::read(message.body.as_deref()) {
+        Ok(PipelineMessage::ExportWorkspace {
+            tenant_id,
+            export_id,
+        }) => (tenant_id, export_id),
+        Ok(_) | Err(Unreadable::Poison) => {
+            return drop_poison("api", message, "message is not an export job");
+        }
+        Err(Unreadable::UnknownShape) => {
+            warn!("a job of a shape this version cannot read; it will be retried");
+            return RecordOutcome::Retry;
+        }
     };
     let delivery = Delivery {
         budget: deadline.left_after(WRAP_UP),

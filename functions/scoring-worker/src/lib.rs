@@ -1,7 +1,9 @@
 //! Scoring worker: `ScoreCall` jobs from the scoring queue, in batches with partial failure.
 //!
-//! Failures are classified here, at the queue's edge. A message that is not a scoring job is
-//! dropped and counted (`PoisonMessagesDropped`): no delivery can fix it. A job whose call
+//! Failures are classified here, at the queue's edge. A message that is not a job at all (not
+//! JSON, no `type`) or another queue's job is dropped and counted (`PoisonMessagesDropped`):
+//! no delivery can fix it; a job of a shape this version cannot read (a newer producer during
+//! a deploy) is retried. A job whose call
 //! cannot be scored for good (its transcript gone or unreadable) fails the call with that
 //! reason and is counted (`ScoringFailedPermanently`). Only a transient failure (a backend, a
 //! lost race, a coach that did not answer) fails its record alone, to be redelivered and
@@ -12,7 +14,7 @@ use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use callcoach_shared::batch::RecordOutcome;
 use callcoach_shared::crypto::Envelope;
 use callcoach_shared::lambda::{drop_poison, handle_queue_records};
-use callcoach_shared::messages::PipelineMessage;
+use callcoach_shared::messages::{PipelineMessage, Unreadable};
 use callcoach_shared::ports::{BlobStore, Clock, IdGenerator, PipelineStore};
 use callcoach_shared::telemetry::{Chain, emit_count};
 use callcoach_shared::usecases::score::{Coach, Scorer};
@@ -80,18 +82,21 @@ impl<S: PipelineStore, B: BlobStore, E: Envelope, C: Clock, I: IdGenerator, K: C
 }
 
 async fn handle_message(deps: &impl ScoringPorts, message: &SqsMessage) -> RecordOutcome {
-    let parsed = message
-        .body
-        .as_deref()
-        .map(serde_json::from_str::<PipelineMessage>);
-    let Some(Ok(PipelineMessage::ScoreCall {
-        tenant_id,
-        call_id,
-        transcript_version,
-    })) = parsed
-    else {
-        return drop_poison(FUNCTION, message, "message is not a scoring job");
-    };
+    let (tenant_id, call_id, transcript_version) =
+        match PipelineMessage::read(message.body.as_deref()) {
+            Ok(PipelineMessage::ScoreCall {
+                tenant_id,
+                call_id,
+                transcript_version,
+            }) => (tenant_id, call_id, transcript_version),
+            Ok(_) | Err(Unreadable::Poison) => {
+                return drop_poison(FUNCTION, message, "message is not a scoring job");
+            }
+            Err(Unreadable::UnknownShape) => {
+                tracing::warn!("a job of a shape this version cannot read; it will be retried");
+                return RecordOutcome::Retry;
+            }
+        };
     let scorer = deps.scorer();
     let last_attempt = is_last_delivery(message, deps.max_receive_count());
     let span = info_span!("score_call", tenant = %tenant_id, call = %call_id, transcript_version);
@@ -110,8 +115,10 @@ async fn handle_message(deps: &impl ScoringPorts, message: &SqsMessage) -> Recor
                 .give_up(&tenant_id, &call_id, transcript_version, &e)
                 .await
             {
-                Ok(_) => {
-                    emit_count(FUNCTION, "ScoringFailedPermanently", 1);
+                Ok(failed) => {
+                    if failed {
+                        emit_count(FUNCTION, "ScoringFailedPermanently", 1);
+                    }
                     RecordOutcome::Done
                 }
                 Err(store) => {

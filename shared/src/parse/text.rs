@@ -33,44 +33,58 @@ pub(super) fn speaker_prefix(line: &str) -> Option<(&str, &str)> {
             .next()
             .is_some_and(|c| c.is_alphabetic() || c == '[')
         && !name.contains(['?', '!', ',', '"', '<', '>', '/'])
-        && name.split_whitespace().all(is_name_word)
+        && is_name(name)
         && name.split_whitespace().count() <= 5
         && (rest.is_empty() || rest.starts_with(' ') || rest.starts_with('\t'));
     plausible.then(|| (name.trim_matches(['[', ']']), rest.trim()))
 }
 
-/// A word of a speaker's name: a period only closes a title or a one-letter initial.
-fn is_name_word(word: &str) -> bool {
-    match word.strip_suffix('.') {
-        None => !word.contains('.'),
+/// The words of a speaker's name: a period only closes a title or a one-letter initial, and
+/// then what follows is a capitalised name ("Mr. Garcia", "J. Smith"), so outline items
+/// ("Q. What", "A. Next steps") and sentences ("Dr. Lee said") stay text.
+fn is_name(name: &str) -> bool {
+    let words: Vec<&str> = name.split_whitespace().collect();
+    let dotted = |word: &str| match word.strip_suffix('.') {
+        None => Some(false),
         Some(stem) => {
-            HONORIFICS.contains(&word.to_ascii_lowercase().as_str())
-                || (stem.chars().count() == 1 && stem.chars().all(char::is_uppercase))
+            let title = HONORIFICS.contains(&word.to_ascii_lowercase().as_str());
+            let initial = stem.chars().count() == 1
+                && stem.chars().all(char::is_uppercase)
+                && !matches!(stem, "Q" | "A" | "I");
+            (!stem.contains('.') && (title || initial)).then_some(true)
+        }
+    };
+    let mut has_dot = false;
+    for word in &words {
+        match dotted(word) {
+            None => return false,
+            Some(dot) => has_dot |= dot,
         }
     }
+    let capitalised = |word: &&str| word.chars().next().is_some_and(char::is_uppercase);
+    !has_dot || (words.last().is_some_and(|w| !w.ends_with('.')) && words.iter().all(capitalised))
 }
 
-/// The line after a leading time stamp such as `[00:01:02]`, `(01:02)` or `00:01:02 `, which
-/// some exports put before the speaker's name; the line itself otherwise.
+/// The line after a leading time stamp, which some exports put before the speaker's name: in
+/// brackets (`[00:01:02]`, `(01:02)`), or bare with hours (`00:01:02 `); the line itself
+/// otherwise, so "10:30 works: see you then" is not read as a speaker "works".
 fn skip_time_stamp(line: &str) -> &str {
-    let (stamp, rest) = match line.chars().next() {
-        Some(open @ ('[' | '(')) => {
-            let close = if open == '[' { ']' } else { ')' };
-            match line[1..].split_once(close) {
-                Some((stamp, rest)) => (stamp, rest),
-                None => return line,
-            }
-        }
-        _ => match line.split_once(' ') {
-            Some((stamp, rest)) => (stamp, rest),
-            None => return line,
-        },
+    let is_time = |stamp: &str, colons: usize| {
+        stamp.matches(':').count() >= colons
+            && stamp
+                .chars()
+                .all(|c| c.is_ascii_digit() || matches!(c, ':' | '.' | ','))
     };
-    let is_time = stamp.contains(':')
-        && stamp
-            .chars()
-            .all(|c| c.is_ascii_digit() || matches!(c, ':' | '.' | ','));
-    if is_time { rest.trim_start() } else { line }
+    let split = match line.chars().next() {
+        Some('[') => line[1..]
+            .split_once(']')
+            .filter(|(stamp, _)| is_time(stamp, 1)),
+        Some('(') => line[1..]
+            .split_once(')')
+            .filter(|(stamp, _)| is_time(stamp, 1)),
+        _ => line.split_once(' ').filter(|(stamp, _)| is_time(stamp, 2)),
+    };
+    split.map_or(line, |(_, rest)| rest.trim_start())
 }
 
 /// The character before the milliseconds: `.` in WebVTT, `,` in SRT.
@@ -413,7 +427,16 @@ mod tests {
         assert_eq!(speaker_prefix("10:30 works for me"), None);
         assert_eq!(speaker_prefix("see https://example.com"), None);
         assert_eq!(speaker_prefix("Well, here is the thing: pricing"), None);
-        assert_eq!(speaker_prefix("It is done. Next: pricing"), None);
+        for sentence in [
+            "It is done. Next: pricing",
+            "10:30 works: see you then",
+            "9:00 Agenda: pricing",
+            "Q. What: the plan",
+            "A. Next steps: send it",
+            "Dr. Lee said: fine",
+        ] {
+            assert_eq!(speaker_prefix(sentence), None, "{sentence}");
+        }
     }
 
     /// Every speaker shape that transcripts and note takers write, one case each.

@@ -113,15 +113,25 @@ const SELLER_INTRODUCTIONS: &[&str] = &[
     "i will be assisting you",
     "how can i help you today",
     "how may i help you",
-    "calling from",
     "reaching out from",
 ];
 
-fn label_words(label: &str) -> impl Iterator<Item = String> + '_ {
-    label
-        .split(|c: char| !c.is_alphanumeric())
-        .filter(|w| !w.is_empty())
-        .map(str::to_lowercase)
+/// The role a label names: the whole label without numbers ("Agent 2", "SPEAKER_AGENT" is
+/// not one), or its part in parentheses ("Dana (Sales)"); a role word inside a name or a
+/// title ("Dana, VP Sales") is not read as the speaker's side.
+fn label_role(label: &str) -> Option<String> {
+    let role_of = |text: &str| {
+        let words: Vec<String> = text
+            .split(|c: char| !c.is_alphabetic())
+            .filter(|w| !w.is_empty())
+            .map(str::to_lowercase)
+            .collect();
+        (words.len() == 1).then(|| words[0].clone())
+    };
+    match label.split_once('(') {
+        Some((_, inside)) => role_of(inside.trim_end_matches(')')),
+        None => role_of(label),
+    }
 }
 
 fn is_unknown(label: &str) -> bool {
@@ -132,11 +142,7 @@ fn is_unknown(label: &str) -> bool {
 /// The seller by label: a seller's role word, or the one labelled speaker facing a customer.
 fn by_role(transcript: &Transcript) -> Option<usize> {
     let has_role = |index: usize, roles: &[&str]| {
-        let speaker = &transcript.speakers[index];
-        let name = speaker.name.as_deref().unwrap_or("");
-        label_words(&speaker.label)
-            .chain(label_words(name))
-            .any(|w| roles.contains(&w.as_str()))
+        label_role(&transcript.speakers[index].label).is_some_and(|r| roles.contains(&r.as_str()))
     };
     let speakers = 0..transcript.speakers.len();
     if let Some(seller) = speakers.clone().find(|&i| has_role(i, SELLER_ROLES)) {

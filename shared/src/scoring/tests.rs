@@ -226,6 +226,19 @@ fn rep_rule_reads_role_labels_introductions_and_skips_unknown_speakers() {
     );
     assert_eq!(rep.as_deref(), Some("Speaker B"));
     assert_eq!(rule, "the speaker who introduced themselves as the seller");
+    let (rep, _) =
+        chosen("Dana (VP Sales): We are looking.\nAna (Team Lead): Happy to show you.\n");
+    assert_eq!(
+        rep.as_deref(),
+        Some("Dana (VP Sales)"),
+        "titles are not roles: the default"
+    );
+    let (rep, _) = chosen("Kim: Hello.\nJo (Sales): Thanks for your time.\n");
+    assert_eq!(
+        rep.as_deref(),
+        Some("Jo (Sales)"),
+        "a role in parentheses counts"
+    );
     let (rep, rule) = chosen("unknown: (noise)\nLee: Good morning.\nKim: Morning.\n");
     assert_eq!(
         rep.as_deref(),

@@ -382,25 +382,37 @@ impl<S: PipelineStore, B: BlobStore, E: Envelope, C: Clock, I: IdGenerator, K: C
 }
 
 impl ScoreError {
-    /// Whether no later delivery can do better: what the job needs is gone or unreadable
-    /// (its transcript, a key that was destroyed, a corrupt record). Everything else — a
-    /// backend that failed, a race lost, a coach that did not answer — is worth a retry.
+    /// Whether no later delivery can do better: the transcript version the job names is gone
+    /// or unreadable (missing, its object gone, undecodable, its key destroyed, its ciphertext
+    /// refused), or a stored record is corrupt. Everything else (a backend that failed, a race
+    /// lost however often, a data key being created by another writer, a configuration error
+    /// an operator can fix before a redrive, a coach that did not answer) is worth a retry.
     pub fn is_permanent(&self) -> bool {
+        use crate::crypto::CryptoError;
+        use crate::usecases::progress::ProgressError;
+        let unreadable = |e: &CryptoError| {
+            matches!(
+                e,
+                CryptoError::KeyUnavailable | CryptoError::Malformed | CryptoError::Authentication
+            )
+        };
         match self {
             ScoreError::MissingTranscript => true,
-            ScoreError::Document(e) => !e.is_retryable() && !matches!(e, DocumentError::Store(_)),
-            ScoreError::Progress(e) => !e.is_retryable(),
+            ScoreError::Document(DocumentError::Decode(_) | DocumentError::MissingBlob) => true,
+            ScoreError::Document(DocumentError::Crypto(e)) => unreadable(e),
+            ScoreError::Progress(ProgressError::Decode(_)) => true,
+            ScoreError::Progress(ProgressError::Crypto(e)) => unreadable(e),
             ScoreError::Store(StoreError::Corrupt(_)) => true,
-            ScoreError::Store(_) | ScoreError::InProgress | ScoreError::CoachUnavailable(_) => {
-                false
-            }
+            _ => false,
         }
     }
 }
 
 impl<S: PipelineStore, B, E, C: Clock, I, K> Scorer<'_, S, B, E, C, I, K> {
     /// Fails the call of a job that hit a permanent error, with that error as its reason, so
-    /// it is not retried until the queue gives up. Nothing happens when the call has moved on
+    /// it is not retried until the queue gives up. Such an error is one of the transcript
+    /// version itself, so every job on that version meets it: failing the call while another
+    /// of them runs loses nothing. Nothing happens (false) when the call has moved on
     /// (deleted, re-transcribed, scored by another delivery) or is gone.
     pub async fn give_up(
         &self,

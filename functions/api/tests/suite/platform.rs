@@ -88,8 +88,8 @@ pub async fn sample_api_event_is_handled<B: Backend>() {
 
 /// The function's one entry point tells its two kinds of invocation apart: the sample HTTP
 /// API event is answered as API Gateway expects (the one 404, as a v2 response), an SQS batch
-/// goes to the export jobs (a message that is no export job is dropped, never retried: no
-/// delivery can fix it), and anything else is an error, not a panic.
+/// goes to the export jobs (a message that is no job, or another queue's, is dropped, never
+/// retried: no delivery can fix it), and anything else is an error, not a panic.
 pub async fn the_entry_point_serves_http_events_and_export_job_batches<B: Backend>() {
     let w = world::<B>().await;
     let context = callcoach_tests::lambda_context;
@@ -102,15 +102,23 @@ pub async fn the_entry_point_serves_http_events_and_export_job_batches<B: Backen
     assert_eq!(answer["body"], NOT_FOUND_BODY);
 
     // The sample batch: a job of no workspace here (done, nothing to do) and a poison message
-    // (dropped); then a pipeline job sent to the wrong queue (dropped too).
+    // (dropped); a scoring job sent to this queue is no job of its own (dropped too); a job of
+    // a shape this version cannot read may be a newer producer's, so it is retried.
     let batch: Value =
         serde_json::from_str(include_str!("../../../../events/api-export-job.json")).unwrap();
-    let stray = json!({"Records": [{"messageId": "m-1", "body": "{\"type\":\"score_call\"}"}]});
-    for sqs in [batch, stray] {
+    let scoring = json!({"type": "score_call", "tenant_id": "acme", "transcript_version": 1,
+        "call_id": "call_0123456789abcdef0123456789abcdef"});
+    let wrong_queue = json!({"Records": [{"messageId": "m-0", "body": scoring.to_string()}]});
+    let newer = json!({"Records": [{"messageId": "m-1", "body": "{\"type\":\"score_call\"}"}]});
+    for (sqs, failed) in [
+        (batch, json!([])),
+        (wrong_queue, json!([])),
+        (newer, json!([{"itemIdentifier": "m-1"}])),
+    ] {
         let answer = api::entry::handle(&w.api, lambda_runtime::LambdaEvent::new(sqs, context()))
             .await
             .unwrap();
-        assert_eq!(answer["batchItemFailures"], json!([]), "{answer}");
+        assert_eq!(answer["batchItemFailures"], failed, "{answer}");
     }
 
     for odd in [
