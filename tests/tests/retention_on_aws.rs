@@ -447,7 +447,7 @@ async fn a_deleted_workspace_is_unreadable_at_once_and_physically_gone_after_the
                 tenant_id: tenant.clone(),
                 user_id: rep.clone(),
                 call_id: call.call_id.clone(),
-                view: "call".into(),
+                view: callcoach_shared::domain::usage::UsageView::Call,
                 at: now,
             })
             .await
@@ -566,7 +566,7 @@ async fn usage_and_audit_events_expire_exactly_through_the_expiry_index() {
                     tenant_id: t.clone(),
                     user_id: UserId::parse(format!("u{i}")).unwrap(),
                     call_id: mint(),
-                    view: "call".into(),
+                    view: callcoach_shared::domain::usage::UsageView::Call,
                     at: now - USAGE_RETENTION + offset,
                 })
                 .await

@@ -579,22 +579,22 @@ async fn team_playbooks_round_trip_per_tenant() {
 
 #[tokio::test]
 async fn usage_events_round_trip_newest_first_and_expired_ones_are_not_read() {
-    use callcoach_shared::domain::usage::{USAGE_RETENTION, UsageEvent};
+    use callcoach_shared::domain::usage::{USAGE_RETENTION, UsageEvent, UsageView};
     use callcoach_shared::ports::UsageLog;
     let aws = LocalAws::connect().await;
     let tenant = fresh_tenant();
     let user = callcoach_shared::ids::UserId::parse("viewer").unwrap();
     let now = time::OffsetDateTime::now_utc();
-    let event = |days_ago: i64, view: &str| UsageEvent {
+    let event = |days_ago: i64, view: UsageView| UsageEvent {
         tenant_id: tenant.clone(),
         user_id: user.clone(),
         call_id: mint(),
-        view: view.into(),
+        view,
         at: now - time::Duration::days(days_ago),
     };
-    let recent = event(1, "call");
-    let newer = event(0, "analysis");
-    let expired = event(USAGE_RETENTION.whole_days() + 1, "transcript");
+    let recent = event(1, UsageView::Call);
+    let newer = event(0, UsageView::Analysis);
+    let expired = event(USAGE_RETENTION.whole_days() + 1, UsageView::Transcript);
     for e in [&recent, &newer, &expired] {
         aws.adapters.table.record_view(e).await.unwrap();
     }

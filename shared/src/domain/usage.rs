@@ -14,10 +14,28 @@ pub struct UsageEvent {
     pub tenant_id: TenantId,
     pub user_id: UserId,
     pub call_id: CallId,
-    /// What was viewed: `call`, `transcript` or `analysis`.
-    pub view: String,
+    pub view: UsageView,
     #[serde(with = "time::serde::rfc3339")]
     pub at: OffsetDateTime,
+}
+
+/// What of a call was viewed (wire names `call`, `transcript`, `analysis`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UsageView {
+    Call,
+    Transcript,
+    Analysis,
+}
+
+impl UsageView {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            UsageView::Call => "call",
+            UsageView::Transcript => "transcript",
+            UsageView::Analysis => "analysis",
+        }
+    }
 }
 
 impl UsageEvent {

@@ -562,7 +562,7 @@ mod tests {
                     tenant_id: self.tenant.clone(),
                     user_id: user(rep),
                     call_id: call.call_id.clone(),
-                    view: "call".into(),
+                    view: crate::domain::usage::UsageView::Call,
                     at: NOW,
                 })
                 .await

@@ -501,7 +501,7 @@ mod tests {
                 tenant_id: seeded.tenant.clone(),
                 user_id: user.clone(),
                 call_id: call.clone(),
-                view: "transcript".into(),
+                view: crate::domain::usage::UsageView::Transcript,
                 at,
             };
             seeded.store.record_view(&view(&seeded.rep)).await.unwrap();

@@ -1248,7 +1248,7 @@ mod tests {
                         tenant_id: t.clone(),
                         user_id: crate::ids::UserId::parse(format!("u{i}")).unwrap(),
                         call_id: RandomIds.mint(),
-                        view: "call".into(),
+                        view: crate::domain::usage::UsageView::Call,
                         at: NOW - USAGE_RETENTION + *offset,
                     })
                     .await

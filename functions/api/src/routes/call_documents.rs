@@ -9,6 +9,7 @@ use axum::response::{IntoResponse, Response};
 use callcoach_shared::domain::analysis::Analysis;
 use callcoach_shared::domain::call::Call;
 use callcoach_shared::domain::transcript::Transcript;
+use callcoach_shared::domain::usage::UsageView;
 use callcoach_shared::keys::document_view_key;
 use callcoach_shared::ports::{BlobStore, Clock, DocumentKind};
 use serde_json::json;
@@ -93,7 +94,7 @@ pub async fn get_transcript<P: Ports>(
 ) -> Result<Response, ApiError> {
     let call = visible_call(&api, &who, &raw).await?;
     let transcript = load_transcript(&api, &call).await?;
-    record_view(&api, &who, &call, "transcript").await;
+    record_view(&api, &who, &call, UsageView::Transcript).await;
     document_answer(&api, &call, DocumentKind::Transcript, &transcript).await
 }
 
@@ -105,6 +106,6 @@ pub async fn get_analysis<P: Ports>(
 ) -> Result<Response, ApiError> {
     let call = visible_call(&api, &who, &raw).await?;
     let analysis = load_analysis(&api, &call).await?;
-    record_view(&api, &who, &call, "analysis").await;
+    record_view(&api, &who, &call, UsageView::Analysis).await;
     document_answer(&api, &call, DocumentKind::Analysis, &analysis).await
 }

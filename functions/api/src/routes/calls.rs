@@ -5,7 +5,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use callcoach_shared::access::{CallListing, Caller};
 use callcoach_shared::domain::call::{Call, CallStatus, CallType};
-use callcoach_shared::domain::usage::UsageEvent;
+use callcoach_shared::domain::usage::{UsageEvent, UsageView};
 use callcoach_shared::ids::{CallId, TeamId, UserId};
 use callcoach_shared::keys::is_upload_file_name;
 use callcoach_shared::ports::{CallRepository, Clock, PageRequest, UsageLog};
@@ -268,13 +268,13 @@ pub(super) async fn record_view<P: Ports>(
     api: &Api<P>,
     who: &Authenticated,
     call: &Call,
-    view: &str,
+    view: UsageView,
 ) {
     let event = UsageEvent {
         tenant_id: who.tenant.clone(),
         user_id: who.caller.user.clone(),
         call_id: call.call_id.clone(),
-        view: view.into(),
+        view,
         at: api.ports.clock().now(),
     };
     if let Err(error) = api.ports.store().record_view(&event).await {
@@ -290,7 +290,7 @@ pub async fn get_call<P: Ports>(
     Path(raw): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     let call = visible_call(&api, &who, &raw).await?;
-    record_view(&api, &who, &call, "call").await;
+    record_view(&api, &who, &call, UsageView::Call).await;
     let mut body = json!({ "call": call_view(&call) });
     if call.status == CallStatus::Scored {
         let analysis = load_analysis(&api, &call).await?;

@@ -14,7 +14,7 @@ use crate::ports::{ExpiringRecords, Page, PageRequest, StoreError, UsageLog};
 
 impl UsageLog for DynamoTable {
     async fn record_view(&self, event: &UsageEvent) -> Result<(), StoreError> {
-        let sk = usage_sk(event.at, &event.call_id, &event.view);
+        let sk = usage_sk(event.at, &event.call_id, event.view.as_str());
         let pk = usage_pk(&event.tenant_id, &event.user_id);
         let mut item = json_item("usage", pk, sk.clone(), event)?;
         index_expiry(
