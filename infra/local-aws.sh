@@ -22,6 +22,10 @@ install() {
 base_env() {
   export AWS_ENDPOINT_URL="$ENDPOINT" AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test
   export AWS_REGION="${AWS_REGION:-us-east-1}" AWS_DEFAULT_REGION="${AWS_REGION:-us-east-1}"
+  # moto's TransactWriteItems copies the whole table while other requests write to it, and
+  # now and then answers 500 ("dictionary changed size during iteration") when tests run at
+  # once. The SDK retries a 500; locally it gets more attempts than AWS's default of 3.
+  export AWS_MAX_ATTEMPTS="${AWS_MAX_ATTEMPTS:-8}"
 }
 
 up() {
@@ -46,6 +50,7 @@ up() {
     echo "AWS_ACCESS_KEY_ID=test"
     echo "AWS_SECRET_ACCESS_KEY=test"
     echo "AWS_REGION=$AWS_REGION"
+    echo "AWS_MAX_ATTEMPTS=$AWS_MAX_ATTEMPTS"
     "$VENV/bin/python" "$ROOT/infra/provision_local.py"
   } >"$STATE/aws.env"
   log "provisioned; environment in .local/aws.env"
