@@ -2,7 +2,10 @@
 //! its labels), on the shared labelled set when it is there, and on broken input.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
+
+#[allow(dead_code)] // each test binary uses its own part of the kit
+mod common;
 
 const FIGURES: [&str; 10] = [
     "objection precision",
@@ -21,10 +24,10 @@ fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
+/// `callcoach ARGS` from the workspace root, with no cloud to reach, whatever its exit.
 fn callcoach(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_callcoach"))
+    common::command(&workspace_root())
         .args(args)
-        .current_dir(workspace_root())
         .env("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
         .output()
         .unwrap()
