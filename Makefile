@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: demo test bench fuzz fmt-check clippy template-check unit-and-emulator-tests recipe-check deployable-build-check tools
+.PHONY: demo test bench eval fuzz fmt-check clippy template-check unit-and-emulator-tests recipe-check deployable-build-check tools
 
 demo: tools
 	cargo build --quiet -p callcoach
@@ -47,6 +47,16 @@ bench: tools
 	cargo bench -p api --bench handler
 	infra/check_build.sh
 	infra/local-aws.sh run .venv/bin/python infra/bench_cold_start.py
+
+# The coach measured against hand labels (not part of `make test`, whose eval tests check the
+# command): the shared labelled set beside the repository, then the repository's own labels
+# of real samples (call files derived into a temporary folder; transcripts are not copied).
+EVAL_CALLS ?= /tmp/callcoach-eval-own-calls
+eval:
+	cargo build --quiet -p callcoach
+	target/debug/callcoach eval ../shared/testdata/eval/labels.json ../shared/testdata/eval/calls
+	python3 infra/eval_calls.py ../shared/testdata $(EVAL_CALLS)
+	target/debug/callcoach eval tests/eval/labels.json $(EVAL_CALLS)
 
 # Every parser's fuzz target for FUZZ_SECONDS each (needs a nightly toolchain; not part of
 # `make test`, whose property tests cover the same parsers on stable).

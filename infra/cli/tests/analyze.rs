@@ -56,7 +56,7 @@ fn report_json_and_playbook() {
         String::from_utf8_lossy(&out.stderr)
     );
     let analysis: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(analysis["schema_version"], 1);
+    assert_eq!(analysis["schema_version"], 2);
     assert_eq!(analysis["provenance"]["provider"], "deterministic");
     assert_eq!(analysis["metrics"]["trackers"][0]["tracker"], "security");
     assert!(analysis["scores"].as_array().unwrap().len() == 5);

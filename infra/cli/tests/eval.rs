@@ -33,6 +33,25 @@ fn callcoach(args: &[&str]) -> Output {
         .unwrap()
 }
 
+/// The call ids of a labels file.
+fn label_ids(labels: &Path) -> Vec<String> {
+    serde_json::from_slice::<Vec<serde_json::Value>>(&std::fs::read(labels).unwrap())
+        .unwrap()
+        .iter()
+        .map(|call| call["id"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// Each call has its line in the report.
+fn assert_every_call_reported(ids: &[String], report: &str) {
+    for id in ids {
+        assert!(
+            report.lines().any(|l| l.starts_with(&format!("{id} ["))),
+            "{id}\n{report}"
+        );
+    }
+}
+
 fn stdout_of(out: Output) -> String {
     assert!(
         out.status.success(),
@@ -142,19 +161,43 @@ fn shared_set_prints_every_figure_and_every_call() {
             "{figure}\n{report}"
         );
     }
-    let ids: Vec<String> =
-        serde_json::from_slice::<Vec<serde_json::Value>>(&std::fs::read(&labels).unwrap())
-            .unwrap()
-            .iter()
-            .map(|call| call["id"].as_str().unwrap().to_owned())
-            .collect();
+    let ids = label_ids(&labels);
     assert_eq!(ids.len(), 12);
-    for id in &ids {
-        assert!(
-            report.lines().any(|l| l.starts_with(&format!("{id} ["))),
-            "{id}\n{report}"
-        );
+    assert_every_call_reported(&ids, &report);
+}
+
+/// The repository's own labels of real meetings and calls (`tests/eval/labels.json`): their
+/// call files are derived from the real samples beside the repository by
+/// `infra/eval_calls.py` (the transcripts are not in the repository), then evaluated.
+#[test]
+fn own_labelled_set_builds_from_the_real_samples_and_evaluates() {
+    let testdata = workspace_root().join("../shared/testdata");
+    if !testdata.join("transcripts").exists() {
+        println!("skipped: no real samples at {}", testdata.display());
+        return;
     }
+    let calls = std::env::temp_dir().join(format!("callcoach-own-eval-{}", std::process::id()));
+    let built = std::process::Command::new("python3")
+        .arg(workspace_root().join("infra/eval_calls.py"))
+        .arg(&testdata)
+        .arg(&calls)
+        .output()
+        .unwrap();
+    assert!(
+        built.status.success(),
+        "{}",
+        String::from_utf8_lossy(&built.stderr)
+    );
+    let labels = workspace_root().join("tests/eval/labels.json");
+    let report = stdout_of(callcoach(&[
+        "eval",
+        labels.to_str().unwrap(),
+        calls.to_str().unwrap(),
+    ]));
+    let ids = label_ids(&labels);
+    assert!(ids.len() >= 5, "{ids:?}");
+    assert_every_call_reported(&ids, &report);
+    std::fs::remove_dir_all(&calls).ok();
 }
 
 #[test]

@@ -313,6 +313,49 @@ impl GoalTarget {
     }
 }
 
+/// An objection the customer raised, in the analysis's `objections` list.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ObjectionFinding {
+    /// 0-based index into the canonical transcript's utterances (for a `Speaker: text` file,
+    /// the index of its non-empty lines).
+    pub utterance: usize,
+    /// The utterance's start; 0 when the transcript has no times.
+    pub at_ms: u64,
+    #[serde(rename = "type")]
+    pub kind: ObjectionType,
+    /// The sentence that raised it: a substring of the utterance.
+    pub quote: String,
+    /// Whether the rep answered it before the customer moved on.
+    pub handled: bool,
+}
+
+/// A next step agreed or proposed, in the analysis's `next_steps` list.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NextStepFinding {
+    /// 0-based index into the canonical transcript's utterances.
+    pub utterance: usize,
+    pub at_ms: u64,
+    /// The sentence that states it: a substring of the utterance.
+    pub quote: String,
+    /// Whether a day, date or time was fixed.
+    pub dated: bool,
+}
+
+/// Which speaker the coach took for the rep, by which rule, and how sure it is.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RepSpeaker {
+    /// Index into the transcript's speakers; `None` when the call has no speaker.
+    pub speaker: Option<usize>,
+    /// That speaker's label, as the transcript spells it.
+    pub label: Option<String>,
+    pub rule: String,
+    /// 0-1: how often the rule is right on calls of this kind.
+    pub confidence: f64,
+    /// True when the confidence is too low to coach on: the report says so, and setting the
+    /// call's rep speaker removes the doubt.
+    pub unsure: bool,
+}
+
 /// Who produced the scores, so an analysis can be reproduced and audited.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Provenance {
@@ -324,6 +367,10 @@ pub struct Provenance {
     /// Stored by the last-resort path when every LLM provider was down.
     pub degraded: bool,
 }
+
+/// The version of the analysis document. Version 2 added the `objections`, `next_steps` and
+/// `rep` fields; a version 1 document reads with them empty.
+pub const ANALYSIS_SCHEMA_VERSION: u32 = 2;
 
 /// The complete, explainable result of scoring one call.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -339,6 +386,15 @@ pub struct Analysis {
     pub suggestions: Vec<String>,
     pub micro_goals: Vec<MicroGoal>,
     pub summary: String,
+    /// Since version 2: the customer's objections, in the order raised.
+    #[serde(default)]
+    pub objections: Vec<ObjectionFinding>,
+    /// Since version 2: the next steps agreed or proposed, in the order said.
+    #[serde(default)]
+    pub next_steps: Vec<NextStepFinding>,
+    /// Since version 2: the rep speaker, its rule and confidence (`None` in version 1).
+    #[serde(default)]
+    pub rep: Option<RepSpeaker>,
     pub provenance: Provenance,
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,

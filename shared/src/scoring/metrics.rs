@@ -28,7 +28,10 @@
 //!   phrase cannot grow the list without bound).
 //!
 //! Time-based metrics are *unavailable* for transcripts without times, and interruptions for
-//! transcripts without word timings: they are never invented.
+//! transcripts without word timings: they are never invented. Talk shares, the rep's talk
+//! ratio and monologue, and the customer's story are unavailable too when diarization put a
+//! conversation on one speaker: one speaker holds over 90% of the words and answers their own
+//! questions ("...does that work? Yes, Tuesday works."), at least twice.
 
 use crate::domain::analysis::{MetricValue, Metrics, SpeakerMetrics, TrackerHit};
 use crate::domain::playbook::Tracker;
@@ -108,6 +111,69 @@ struct PreparedTracker {
     phrases: Vec<TokenList>,
     count: u32,
     at_ms: Vec<u64>,
+}
+
+/// Over this share of the words, one speaker may be several people merged by diarization.
+const ONE_VOICE_SHARE: f64 = 0.9;
+/// Questions answered in the same voice that show it is several people.
+const ONE_VOICE_ANSWERS: usize = 2;
+const ANSWER_OPENINGS: &[&str] = &[
+    "yes",
+    "yeah",
+    "yep",
+    "no",
+    "nope",
+    "sure",
+    "absolutely",
+    "definitely",
+    "correct",
+];
+const MERGED_SPEAKERS: &str =
+    "diarization put the conversation on one speaker: talk shares cannot be measured";
+
+/// Whether one speaker holds nearly all words and answers their own questions.
+fn one_voice_conversation(transcript: &Transcript, words: &[u64]) -> bool {
+    let all: u64 = words.iter().sum();
+    let Some((dominant, &most)) = words.iter().enumerate().max_by_key(|(_, w)| **w) else {
+        return false;
+    };
+    if all == 0 || (most as f64) / (all as f64) <= ONE_VOICE_SHARE {
+        return false;
+    }
+    let mut answered = 0;
+    let mut asked = false;
+    for u in transcript.utterances.iter() {
+        if u.speaker != dominant {
+            asked = false;
+            continue;
+        }
+        for sentence in u.text.split_inclusive(['.', '?', '!']) {
+            let first = TokenList::from_text(sentence);
+            if first.len() == 0 {
+                continue;
+            }
+            if asked && ANSWER_OPENINGS.contains(&first.get(0)) {
+                answered += 1;
+            }
+            asked = sentence.trim_end().ends_with('?');
+        }
+    }
+    answered >= ONE_VOICE_ANSWERS
+}
+
+/// Talk measures made unavailable: they would describe the diarization, not the people.
+fn without_talk_shares(mut metrics: Metrics) -> Metrics {
+    let merged = || unavailable(MERGED_SPEAKERS);
+    metrics.rep_talk_ratio = merged();
+    metrics.longest_rep_monologue_ms = merged();
+    metrics.longest_customer_story_ms = merged();
+    metrics.interactivity_switches_per_minute = merged();
+    metrics.patience_ms = merged();
+    for speaker in &mut metrics.speakers {
+        speaker.talk_share = merged();
+        speaker.longest_monologue_ms = merged();
+    }
+    metrics
 }
 
 pub fn compute_metrics(transcript: &Transcript, rep: &RepChoice, trackers: &[Tracker]) -> Metrics {
@@ -242,7 +308,8 @@ pub fn compute_metrics(transcript: &Transcript, rep: &RepChoice, trackers: &[Tra
         .map(|(_, t)| t.longest_turn_ms)
         .max();
 
-    Metrics {
+    let words: Vec<u64> = totals.iter().map(|t| t.words).collect();
+    let metrics = Metrics {
         duration_ms: timed_value(timed, || Some(duration as f64), UNTIMED),
         rep_speaker: rep.speaker,
         rep_rule: rep.rule.to_owned(),
@@ -288,5 +355,10 @@ pub fn compute_metrics(transcript: &Transcript, rep: &RepChoice, trackers: &[Tra
                 at_ms: t.at_ms,
             })
             .collect(),
+    };
+    if one_voice_conversation(transcript, &words) {
+        without_talk_shares(metrics)
+    } else {
+        metrics
     }
 }

@@ -16,8 +16,7 @@ pub use rep::{RepChoice, choose_rep};
 
 use time::OffsetDateTime;
 
-use crate::domain::SCHEMA_VERSION;
-use crate::domain::analysis::{Analysis, Provenance};
+use crate::domain::analysis::{ANALYSIS_SCHEMA_VERSION, Analysis, Provenance, RepSpeaker};
 use crate::domain::call::CallType;
 use crate::domain::playbook::Playbook;
 use crate::domain::transcript::Transcript;
@@ -54,8 +53,18 @@ pub fn deterministic_analysis<I: IdGenerator>(
         request.call_type,
         ids,
     );
+    let rep_speaker = RepSpeaker {
+        speaker: rep.speaker,
+        label: rep
+            .speaker
+            .and_then(|i| request.transcript.speakers.get(i))
+            .map(|s| s.label.clone()),
+        rule: rep.rule.to_owned(),
+        confidence: rep.confidence,
+        unsure: rep.is_unsure(),
+    };
     Analysis {
-        schema_version: SCHEMA_VERSION,
+        schema_version: ANALYSIS_SCHEMA_VERSION,
         tenant_id: request.tenant_id.clone(),
         call_id: request.call_id.clone(),
         transcript_version: request.transcript_version,
@@ -66,6 +75,9 @@ pub fn deterministic_analysis<I: IdGenerator>(
         suggestions: coaching.suggestions,
         micro_goals: coaching.micro_goals,
         summary: coaching.summary,
+        objections: coaching.objections,
+        next_steps: coaching.next_steps,
+        rep: Some(rep_speaker),
         provenance: Provenance {
             provider: "deterministic".into(),
             model: None,

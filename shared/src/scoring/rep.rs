@@ -7,15 +7,31 @@
 //! labelled as the customer ("customer", "caller", "client", "prospect" ...), the one other
 //! speaker with a real label; (4) the speaker who introduces themselves as the seller ("thank
 //! you for calling", "my name is ... and I'll be assisting you", "this is ... from ..."); (5)
-//! otherwise the first speaker to talk whose label is not `unknown`, since the rep usually
-//! opens a sales call. The user can always correct it and re-score without re-transcribing.
+//! the speaker who acts as the seller: of the two who talk most, the one who asks the other
+//! more questions and presents the offer ("we offer", "the price is", "I'll send you"), when
+//! the other sounds like the buyer or the lead is clear; (6) otherwise the first speaker to
+//! talk whose label is not `unknown`, since the rep usually opens a sales call. Each rule
+//! carries a confidence; under [`UNSURE_BELOW`] the analysis says the rep is unsure instead of
+//! coaching the wrong person as if it were sure. The user can always correct it and re-score
+//! without re-transcribing.
 
 use crate::domain::transcript::Transcript;
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A rep chosen with less confidence than this is reported as unsure.
+pub const UNSURE_BELOW: f64 = 0.5;
+
+#[derive(Debug, Clone, PartialEq)]
 pub struct RepChoice {
     pub speaker: Option<usize>,
     pub rule: &'static str,
+    /// 0-1, fixed per rule: how far the rule can be trusted.
+    pub confidence: f64,
+}
+
+impl RepChoice {
+    pub fn is_unsure(&self) -> bool {
+        self.confidence < UNSURE_BELOW
+    }
 }
 
 fn same_name(candidate: &str, wanted: &str) -> bool {
@@ -45,24 +61,35 @@ pub fn choose_rep(
         return RepChoice {
             speaker: Some(index),
             rule: "set by the user",
+            confidence: 1.0,
         };
     }
     if let Some(index) = rep_name.and_then(|n| find(n, false)) {
         return RepChoice {
             speaker: Some(index),
             rule: "speaker name matches the rep",
+            confidence: 0.95,
         };
     }
     if let Some(index) = by_role(transcript) {
         return RepChoice {
             speaker: Some(index),
             rule: "the speaker's role label",
+            confidence: 0.9,
         };
     }
     if let Some(index) = by_introduction(transcript) {
         return RepChoice {
             speaker: Some(index),
             rule: "the speaker who introduced themselves as the seller",
+            confidence: 0.85,
+        };
+    }
+    if let Some(index) = by_conduct(transcript) {
+        return RepChoice {
+            speaker: Some(index),
+            rule: "the speaker who asks the questions and presents the offer",
+            confidence: 0.7,
         };
     }
     let labelled = |u: &&crate::domain::transcript::Utterance| {
@@ -72,6 +99,7 @@ pub fn choose_rep(
     RepChoice {
         speaker: first.or(transcript.utterances.first()).map(|u| u.speaker),
         rule: "the first speaker (default rule)",
+        confidence: 0.4,
     }
 }
 
@@ -169,4 +197,76 @@ fn by_introduction(transcript: &Transcript) -> Option<usize> {
                 && text.contains(" from "));
         introduces.then_some(u.speaker)
     })
+}
+
+/// What a seller says when presenting: the offer, its price, what they will do.
+const SELLER_CONDUCT: &[&str] = &[
+    "we offer",
+    "we provide",
+    "we can offer",
+    "our company",
+    "our product",
+    "our service",
+    "our team",
+    "our customers",
+    "our clients",
+    "the price is",
+    "it costs",
+    "financing",
+    "warranty",
+    "i'll send you",
+    "i will send you",
+    "i can get you",
+    "i recommend",
+    "i would recommend",
+    "we recommend",
+];
+
+/// What a buyer says: their home, family, account, or asking what it costs.
+const BUYER_CONDUCT: &[&str] = &[
+    "my wife",
+    "my husband",
+    "my house",
+    "my home",
+    "my account",
+    "how much is",
+    "how much does",
+    "how much would",
+    "can you send me",
+    "send me",
+    "email me",
+    "i'm looking for",
+    "we're looking for",
+];
+
+/// A lead in conduct this large picks the seller.
+const CONDUCT_LEAD: i64 = 3;
+
+/// Of the two speakers who say the most words, the one who acts as the seller: questions
+/// to the other ("...you...?") and seller's phrases count for a speaker, buyer's phrases
+/// against. `None` unless one leads clearly.
+fn by_conduct(transcript: &Transcript) -> Option<usize> {
+    let mut words = vec![0usize; transcript.speakers.len()];
+    let mut conduct = vec![0i64; transcript.speakers.len()];
+    for u in &transcript.utterances {
+        let text = u.text.to_lowercase();
+        words[u.speaker] += text.split_whitespace().count();
+        let asked = text
+            .split_inclusive(['.', '?', '!'])
+            .filter(|s| s.ends_with('?') && (s.contains("you") || s.contains("your")))
+            .count() as i64;
+        let count = |phrases: &[&str]| phrases.iter().filter(|p| text.contains(*p)).count() as i64;
+        conduct[u.speaker] += asked + 2 * count(SELLER_CONDUCT) - 2 * count(BUYER_CONDUCT);
+    }
+    let mut by_words: Vec<usize> = (0..words.len()).filter(|&i| words[i] > 0).collect();
+    by_words.sort_by_key(|&i| std::cmp::Reverse(words[i]));
+    let (&first, &second) = (by_words.first()?, by_words.get(1)?);
+    let lead = conduct[first] - conduct[second];
+    if lead >= CONDUCT_LEAD {
+        Some(first)
+    } else if -lead >= CONDUCT_LEAD {
+        Some(second)
+    } else {
+        None
+    }
 }

@@ -71,6 +71,12 @@ pub fn render(analysis: &Analysis) -> String {
         .and_then(|r| m.speakers.get(r))
         .map_or("unknown", |s| s.speaker.as_str());
     let _ = writeln!(out, "\nConversation (rep: {rep}, {})", m.rep_rule);
+    if analysis.rep.as_ref().is_some_and(|r| r.unsure) {
+        let _ = writeln!(
+            out,
+            "  The rep speaker is unsure: set the call's rep speaker and re-score before acting on this coaching."
+        );
+    }
     let minutes = |v: f64| format!("{:.1} min", v / 60_000.0);
     let seconds = |v: f64| format!("{:.0} s", v / 1000.0);
     let rows: [(&str, String); 11] = [

@@ -105,6 +105,7 @@ fn dana() -> RepChoice {
     RepChoice {
         speaker: Some(0),
         rule: "test",
+        confidence: 1.0,
     }
 }
 
@@ -195,7 +196,8 @@ fn rep_rule_override_then_name_then_agent_then_first_speaker() {
         choose_rep(&t, None, None),
         RepChoice {
             speaker: Some(0),
-            rule: "the first speaker (default rule)"
+            rule: "the first speaker (default rule)",
+            confidence: 0.4,
         }
     );
     let mut tca = t.clone();
@@ -344,7 +346,7 @@ fn weak_close_and_unanswered_objection_use_the_playbook() {
                 0,
                 9_500,
                 12_000,
-                "Okay. I will send you the deck and we can follow up.",
+                "Moving on. I will send the deck later.",
                 false,
             ),
         ],
@@ -405,4 +407,68 @@ fn report_renders_every_section() {
         assert!(text.contains(section), "missing {section:?} in\n{text}");
     }
     assert_eq!(report::clock(3_725_000), "1:02:05");
+}
+
+/// A call whose diarization put both people on one speaker: no talk-share coaching.
+#[test]
+fn a_conversation_on_one_speaker_has_no_talk_ratio_and_no_talk_coaching() {
+    let lines = [
+        "Hi, thanks for calling, how can I help you today?",
+        "Yes, I want to change my plan. Can you do that for me?",
+        "Sure, I can do that. Does Tuesday work for the switch?",
+        "Yes, Tuesday works. Thanks.",
+    ];
+    let utterances = lines
+        .iter()
+        .enumerate()
+        .map(|(i, text)| utterance(0, i as u64 * 10_000, i as u64 * 10_000 + 9_000, text, false))
+        .collect();
+    let t = two_speakers(Timing::Utterances, utterances);
+    let a = analysis_of(&t, &Playbook::default(), CallType::Other);
+    match &a.metrics.rep_talk_ratio {
+        MetricValue::Unavailable { reason } => assert!(reason.contains("one speaker"), "{reason}"),
+        other => panic!("talk ratio should be unavailable, got {other:?}"),
+    }
+    assert!(a.metrics.longest_rep_monologue_ms.value().is_none());
+    assert!(
+        a.suggestions.iter().all(|s| !s.contains("talked")),
+        "{:?}",
+        a.suggestions
+    );
+
+    // The same words on two speakers are a conversation with a talk ratio.
+    let mut two = t.clone();
+    for (i, u) in two.utterances.iter_mut().enumerate() {
+        u.speaker = i % 2;
+    }
+    let b = analysis_of(&two, &Playbook::default(), CallType::Other);
+    assert!(b.metrics.rep_talk_ratio.value().is_some());
+}
+
+/// A rep chosen by the default rule is reported as unsure, in the analysis and the report.
+#[test]
+fn a_rep_chosen_by_default_is_reported_as_unsure() {
+    let t =
+        crate::parse::parse_plain("Ann: Hello.\nBo: Hello.\nAnn: Fine day.\nBo: It is.\n").unwrap();
+    let a = analysis_of(&t, &Playbook::default(), CallType::Other);
+    let rep = a.rep.as_ref().unwrap();
+    assert!(rep.unsure && rep.confidence < 0.5, "{rep:?}");
+    assert_eq!(rep.label.as_deref(), Some("Ann"));
+    assert!(report::render(&a).contains("The rep speaker is unsure"));
+    let playbook = Playbook::default();
+    let named = deterministic_analysis(
+        ScoringRequest {
+            tenant_id: &TenantId::parse("acme").unwrap(),
+            call_id: &CallId::from_random([1; 16]),
+            transcript_version: 1,
+            transcript: &t,
+            playbook: &playbook,
+            call_type: CallType::Other,
+            rep_override: Some("Bo"),
+            rep_name: None,
+        },
+        &RandomIds,
+        datetime!(2026-11-01 0:00 UTC),
+    );
+    assert!(!named.rep.unwrap().unsure);
 }

@@ -60,15 +60,89 @@ impl TokenList {
     }
 }
 
-/// Sentences ending in a question mark ("??" counts once).
+/// Words that ask the other side.
+const ADDRESSEE_WORDS: &[&str] = &["you", "your", "you're", "you've", "yours", "u", "ya"];
+/// A question about "we" or "I" without asking the other side, in the middle of a turn that
+/// goes on, is the speaker's own ("so how do we fix that?") and answered by them.
+const SPEAKER_WORDS: &[&str] = &["we", "i", "us", "our", "my", "me"];
+/// A question this short that names no one ("Who else decides?") is still asked.
+const SHORT_QUESTION_WORDS: usize = 5;
+/// Reported questions ("you may ask, what is a good score?") are not asked.
+const REPORTED_ASKS: &[[&str; 2]] = &[
+    ["may", "ask"],
+    ["might", "ask"],
+    ["will", "ask"],
+    ["can", "ask"],
+    ["ask", "me"],
+];
+/// Tags that turn a statement into a question ("..., right?").
+const QUESTION_TAGS: &[&str] = &["right", "ok", "okay", "correct", "yeah", "no", "yes", "huh"];
+/// Openings of a question that speech-to-text often ends without a "?".
+const INTERROGATIVE_OPENINGS: &[[&str; 2]] = &[
+    ["are", "you"],
+    ["do", "you"],
+    ["did", "you"],
+    ["have", "you"],
+    ["can", "you"],
+    ["could", "you"],
+    ["would", "you"],
+    ["will", "you"],
+    ["is", "that"],
+    ["does", "that"],
+    ["is", "it"],
+    ["what", "do"],
+    ["how", "do"],
+    ["how", "many"],
+    ["how", "much"],
+];
+/// A question followed by this many more words of the same turn may be self-answered.
+const SELF_ANSWER_WORDS: usize = 8;
+/// Fillers shaped like questions ("you know what?").
+const FILLER_QUESTIONS: &[&str] = &["you know what", "guess what", "who knows", "hello"];
+
+/// The question sentences of one turn: those ending in "?" ("??" counts once), less reported
+/// ones ("you may ask, ...?"), the speaker's own (not asking "you", with no tag, about "we"
+/// or "I" or longer than a short direct question, and the turn goes on at length: rhetorical
+/// or self-answered) and fillers ("you know what?"); plus sentences that open as a question
+/// ("are you ...", "how many ...") but lost their "?" in transcription.
 pub(crate) fn count_questions(text: &str) -> u32 {
+    let sentences: Vec<&str> = text
+        .split_inclusive(['.', '?', '!'])
+        .map(str::trim)
+        .filter(|s| s.chars().any(char::is_alphanumeric))
+        .collect();
     let mut count = 0;
-    let mut previous = ' ';
-    for c in text.chars() {
-        if c == '?' && previous != '?' {
+    for (i, sentence) in sentences.iter().enumerate() {
+        let tokens = TokenList::from_text(sentence);
+        let words: Vec<&str> = tokens.iter().collect();
+        let joined = words.join(" ");
+        if FILLER_QUESTIONS.contains(&joined.as_str()) {
+            continue;
+        }
+        if sentence.ends_with('?') {
+            let reported = words
+                .windows(2)
+                .any(|pair| REPORTED_ASKS.iter().any(|[a, b]| pair == [*a, *b]));
+            let own = !words.iter().any(|w| ADDRESSEE_WORDS.contains(w))
+                && !words.last().is_some_and(|w| QUESTION_TAGS.contains(w))
+                && (words.len() > SHORT_QUESTION_WORDS
+                    || words.iter().any(|w| SPEAKER_WORDS.contains(w)));
+            let rest: usize = sentences[i + 1..]
+                .iter()
+                .map(|s| s.split_whitespace().count())
+                .sum();
+            let self_answered = own && rest >= SELF_ANSWER_WORDS;
+            if !reported && !self_answered {
+                count += 1;
+            }
+        } else if !sentence.ends_with('!')
+            && words.len() >= 4
+            && INTERROGATIVE_OPENINGS
+                .iter()
+                .any(|[a, b]| words.first() == Some(a) && words.get(1) == Some(b))
+        {
             count += 1;
         }
-        previous = c;
     }
     count
 }
@@ -181,6 +255,14 @@ mod tests {
     #[test]
     fn questions_fillers_backchannels() {
         assert_eq!(count_questions("Why now? And who decides?? Okay."), 2);
+        // Self-answered: no "you" and the turn goes on; a tag counts; a lost "?" counts.
+        assert_eq!(
+            count_questions(
+                "So how do we fix that? We start with the basics and then move to the harder parts of it. It works, right? Are you familiar with the goal."
+            ),
+            2
+        );
+        assert_eq!(count_questions("You know what? Do you like it?"), 1);
         // um, you know, uh, kind of, I mean
         assert_eq!(
             count_fillers(&toks("Um, so, you know, it's, uh, kind of big. I mean it.")),

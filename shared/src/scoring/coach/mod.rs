@@ -4,6 +4,7 @@
 //! (objections, next steps, playbook phrases); every score lists its evidence. Same input, same
 //! output (ids aside). Each dimension has its module; this one puts their findings together.
 
+mod cues;
 mod discovery;
 mod listening;
 mod next_steps;
@@ -15,7 +16,10 @@ mod words;
 
 pub use discovery::question_target;
 
-use crate::domain::analysis::{DimensionScore, Highlight, Metrics, MicroGoal, ScoreDimension};
+use crate::domain::analysis::{
+    DimensionScore, Highlight, Metrics, MicroGoal, NextStepFinding, ObjectionFinding,
+    ScoreDimension,
+};
 use crate::domain::call::CallType;
 use crate::domain::playbook::Playbook;
 use crate::domain::transcript::Transcript;
@@ -45,6 +49,8 @@ pub struct Coaching {
     pub suggestions: Vec<String>,
     pub micro_goals: Vec<MicroGoal>,
     pub summary: String,
+    pub objections: Vec<ObjectionFinding>,
+    pub next_steps: Vec<NextStepFinding>,
 }
 
 /// The overall score: the dimension scores weighted by [`ScoreDimension::weight`].
@@ -71,7 +77,7 @@ pub fn coach<I: IdGenerator>(
     let discovery = discovery::score(metrics, call_type, &mut findings);
     let listening = listening::score(metrics, discovery.score, &mut findings);
     let (objection_handling, objections) = objections::score(&scene, playbook, ids, &mut findings);
-    let (next_steps, next_step) = next_steps::score(&scene, ids, &mut findings);
+    let (next_steps, steps) = next_steps::score(&scene, ids, &mut findings);
     discovery::strong_moment(&scene, ids, &mut findings);
     let playbook_adherence = playbook::score(&scene, metrics, playbook, &mut findings);
 
@@ -98,11 +104,13 @@ pub fn coach<I: IdGenerator>(
     highlights.sort_by_key(|h| h.at_ms);
     Coaching {
         overall_score: overall_score(&scores),
-        summary: summary::summarize(&scene, metrics, &objections, next_step),
+        summary: summary::summarize(&scene, metrics, &objections, &steps),
         scores,
         highlights,
         suggestions: pick_suggestions(suggestions),
         micro_goals: pick_goals(goals, call_type, ids),
+        objections,
+        next_steps: steps,
     }
 }
 

@@ -1,79 +1,149 @@
-//! Next steps: whether the close of the call agreed one, and whether it has a date or time.
+//! Next steps: the concrete actions agreed or proposed as the call closes, each dated when a
+//! day or time is fixed.
+//!
+//! A sentence is a next step when it promises or proposes an action for after the call
+//! ("I'll send you the proposal", "let's schedule", "someone will call you back", "would you
+//! be interested in a pilot?") or asks to be contacted ("email me these", "give me a call").
+//! A question counts only as a proposal: a frame with an action, or a time offered ("How does
+//! Tuesday at 10 sound?"). Descriptions of past actions have no future frame and do not
+//! count; actions inside the call ("I'll share my screen now") do not either. Only the close of
+//! the call (its last 40% of utterances) counts, where steps are agreed. The same action said again is the same
+//! step: a restatement that adds a date moves the step to it, any other is dropped.
 
-use crate::domain::analysis::{GoalMetric, GoalTarget, HighlightKind};
-use crate::domain::transcript::Utterance;
+use crate::domain::analysis::{GoalMetric, GoalTarget, HighlightKind, NextStepFinding};
 use crate::ports::IdGenerator;
 use crate::scoring::text::TokenList;
 
-use super::scene::{Findings, Scene, Scored, contains_phrase, evidence};
-use super::words::{LEXICON, MONTHS, WEEKDAYS};
+use super::scene::{Findings, Scene, Scored, Sentence, evidence, sentences};
+use super::words::{LEXICON, STEP_ACTION_CUES, StepAction};
 
 const DATED_SCORE: f64 = 100.0;
 const UNDATED_SCORE: f64 = 55.0;
 const NONE_SCORE: f64 = 20.0;
 
-/// A concrete time: a weekday, "tomorrow", a month name, a clock time ("2pm", "10:30") or an
-/// ordinal date ("the 12th").
+/// How far after its frame ("I'll", "let's") an action may be named: "I'll send you the
+/// proposal" is a step, "I will walk you through how we ... install" is not.
+const FRAME_REACH: usize = 10;
+/// A restatement this close that adds a date fixes the earlier step's time.
+const FIXED_WITHIN: usize = 3;
+/// A sentence after a mention this short may fix its time ("Tuesday works.").
+const SHORT_REPLY_WORDS: usize = 8;
+
+/// Words that make a question about a time a proposal of it ("does Tuesday work?").
+const TIME_PROPOSAL_WORDS: &[&str] = &["work", "works", "sound", "suit", "good", "okay", "ok"];
+
+/// A clock time ("2pm", "10:30", "10 am") or an ordinal date ("the 12th"), or a day or time
+/// in words.
 fn has_concrete_time(toks: &TokenList) -> bool {
-    toks.iter().any(|t| {
-        WEEKDAYS.contains(&t)
-            || MONTHS.contains(&t)
-            || ((t.ends_with("am") || t.ends_with("pm"))
+    LEXICON.dates.any(toks)
+        || toks.iter().any(|t| {
+            ((t.ends_with("am") || t.ends_with("pm"))
                 && t.len() > 2
                 && t[..t.len() - 2]
                     .bytes()
                     .all(|b| b.is_ascii_digit() || b == b':'))
-            || (t.contains(':')
-                && t.split(':')
-                    .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit())))
-            || (["st", "nd", "rd", "th"].iter().any(|s| t.ends_with(s))
-                && t.len() > 2
-                && t[..t.len() - 2].bytes().all(|b| b.is_ascii_digit()))
-    }) || (1..toks.len()).any(|i| {
-        toks.get(i - 1).bytes().all(|b| b.is_ascii_digit())
-            && matches!(toks.get(i), "am" | "pm" | "o'clock")
-    })
+                || (t.contains(':')
+                    && t.split(':')
+                        .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit())))
+                || (["st", "nd", "rd", "th"].iter().any(|s| t.ends_with(s))
+                    && t.len() > 2
+                    && t[..t.len() - 2].bytes().all(|b| b.is_ascii_digit()))
+        })
+        || (1..toks.len()).any(|i| {
+            toks.get(i - 1).bytes().all(|b| b.is_ascii_digit())
+                && matches!(toks.get(i), "am" | "pm" | "a.m" | "p.m")
+        })
 }
 
-/// The utterance that closes with a next step: only the closing part of the call counts (its
-/// last 40% of utterances). A mention is dated when a concrete time is in its sentence or the
-/// sentence after it (which may open the next utterance: "Does Tuesday work?" "Tuesday
-/// works."). The last dated mention wins; else the last mention is a weak close.
-fn find_next_step(utterances: &[Utterance]) -> Option<(usize, bool)> {
-    let sentences = |i: usize| -> Vec<TokenList> {
-        utterances[i]
-            .text
-            .split_inclusive(['.', '?', '!'])
-            .map(TokenList::from_text)
-            .collect()
-    };
-    let closing_from = utterances.len() * 3 / 5;
-    let mut dated = None;
-    let mut undated = None;
-    for i in closing_from..utterances.len() {
-        let mut window = sentences(i);
-        let own = window.len();
-        if i + 1 < utterances.len() {
-            window.extend(sentences(i + 1).into_iter().take(1));
-        }
-        for j in 0..own {
-            if LEXICON
-                .next_steps
+/// The action a sentence promises or proposes, if it is a next step.
+fn step_action(sentence: &Sentence<'_>) -> Option<StepAction> {
+    let tokens = &sentence.tokens;
+    if LEXICON.in_call.any(tokens) {
+        return None;
+    }
+    if let Some(asked) = LEXICON.contact_me.find(tokens).next() {
+        return Some(*asked.payload);
+    }
+    let frames: Vec<usize> = LEXICON
+        .step_frames
+        .find(tokens)
+        .map(|f| f.position)
+        .collect();
+    if frames.is_empty() {
+        return None;
+    }
+    let action = LEXICON
+        .step_actions
+        .find(tokens)
+        .filter(|a| {
+            frames
                 .iter()
-                .any(|p| contains_phrase(&window[j], p))
-            {
-                let timed = window[j..(j + 2).min(window.len())]
-                    .iter()
-                    .any(has_concrete_time);
-                if timed {
-                    dated = Some(i)
-                } else {
-                    undated = Some(i)
+                .any(|&f| a.position > f && a.position - f <= FRAME_REACH)
+        })
+        .map(|a| *a.payload)
+        .min_by_key(|action| action_precedence(*action));
+    if sentence.is_question() && action.is_none() {
+        // A time offered: "How does Thursday at 2 PM work for you?"
+        let offers_time =
+            has_concrete_time(tokens) && tokens.iter().any(|t| TIME_PROPOSAL_WORDS.contains(&t));
+        return offers_time.then_some(StepAction::Meet);
+    }
+    action
+}
+
+fn action_precedence(action: StepAction) -> usize {
+    STEP_ACTION_CUES
+        .iter()
+        .position(|(a, _)| *a == action)
+        .unwrap_or(usize::MAX)
+}
+
+struct Step {
+    finding: NextStepFinding,
+    action: StepAction,
+}
+
+fn find_steps(scene: &Scene<'_>) -> Vec<Step> {
+    let utterances = scene.utterances();
+    let closing_from = utterances.len() * 3 / 5;
+    let mut steps: Vec<Step> = Vec::new();
+    for (index, u) in utterances.iter().enumerate().skip(closing_from) {
+        let said = sentences(&u.text);
+        // The sentence after a mention may fix its time: "Does Tuesday work?" "Tuesday works."
+        let next_opening = utterances
+            .get(index + 1)
+            .and_then(|n| sentences(&n.text).into_iter().next());
+        // One step an utterance: its first.
+        let first = said
+            .iter()
+            .enumerate()
+            .find_map(|(k, sentence)| step_action(sentence).map(|action| (k, sentence, action)));
+        if let Some((k, sentence, action)) = first {
+            let dated = has_concrete_time(&sentence.tokens)
+                || said.get(k + 1).or(next_opening.as_ref()).is_some_and(|s| {
+                    s.tokens.len() <= SHORT_REPLY_WORDS && has_concrete_time(&s.tokens)
+                });
+            let finding = NextStepFinding {
+                utterance: index,
+                at_ms: u.start_ms,
+                quote: sentence.text.to_owned(),
+                dated,
+            };
+            match steps.iter_mut().find(|s| s.action == action) {
+                Some(earlier)
+                    if dated
+                        && !earlier.finding.dated
+                        && index - earlier.finding.utterance <= FIXED_WITHIN =>
+                {
+                    earlier.finding = finding
                 }
+                Some(_) => {}
+                None => steps.push(Step { finding, action }),
             }
         }
     }
-    dated.map(|i| (i, true)).or(undated.map(|i| (i, false)))
+    steps.sort_by_key(|s| (s.finding.utterance, s.finding.at_ms));
+    steps
 }
 
 fn dated_goal(priority: u8, findings: &mut Findings) {
@@ -85,40 +155,67 @@ fn dated_goal(priority: u8, findings: &mut Findings) {
     );
 }
 
-/// The score, and the utterance with the next step (dated or not) for the summary.
-pub(super) fn score<'a, I: IdGenerator>(
-    scene: &Scene<'a>,
+/// The score, and the next steps found, in the order said.
+pub(super) fn score<I: IdGenerator>(
+    scene: &Scene<'_>,
     ids: &I,
     findings: &mut Findings,
-) -> (Scored, Option<&'a Utterance>) {
+) -> (Scored, Vec<NextStepFinding>) {
     let utterances = scene.utterances();
-    let next_step = find_next_step(utterances);
-    let (score, shown) = match next_step {
-        Some((i, dated)) => {
-            let u = &utterances[i];
-            let (kind, note, score, said) = if dated {
-                (
-                    HighlightKind::NextStep,
-                    "A next step with a time was agreed.",
-                    DATED_SCORE,
-                    "a next step with a concrete time was agreed",
-                )
-            } else {
-                (
-                    HighlightKind::WeakClose,
-                    "A next step was mentioned but no date or time was fixed.",
-                    UNDATED_SCORE,
-                    "a next step was mentioned without a date or time",
-                )
-            };
-            findings.highlight(ids, kind, u, note.into());
-            if !dated {
-                findings.suggest(55, "Close with a dated next step: propose a day and time and send the invite before hanging up.".into());
-                dated_goal(55, findings);
-            }
-            (score, evidence(said.into(), scene.at(u)))
+    let steps: Vec<NextStepFinding> = find_steps(scene).into_iter().map(|s| s.finding).collect();
+    for step in &steps {
+        let (kind, note) = if step.dated {
+            (
+                HighlightKind::NextStep,
+                "A next step with a time was agreed.",
+            )
+        } else {
+            (
+                HighlightKind::WeakClose,
+                "A next step was mentioned but no date or time was fixed.",
+            )
+        };
+        findings.highlight_quote(
+            ids,
+            kind,
+            &utterances[step.utterance],
+            &step.quote,
+            note.into(),
+        );
+    }
+    let first_dated = steps.iter().find(|s| s.dated);
+    let (score, shown) = match (first_dated, steps.first()) {
+        (Some(dated), _) => (
+            DATED_SCORE,
+            evidence(
+                format!(
+                    "a next step with a concrete time was agreed: \"{}\"",
+                    dated.quote
+                ),
+                scene.at(&utterances[dated.utterance]),
+            ),
+        ),
+        (None, Some(undated)) => {
+            let at = scene.at(&utterances[undated.utterance]);
+            findings.suggest_at(
+                55,
+                "Close with a dated next step: propose a day and time and send the invite before hanging up.".into(),
+                at,
+                &undated.quote,
+            );
+            dated_goal(55, findings);
+            (
+                UNDATED_SCORE,
+                evidence(
+                    format!(
+                        "a next step was mentioned without a date or time: \"{}\"",
+                        undated.quote
+                    ),
+                    at,
+                ),
+            )
         }
-        None => {
+        (None, None) => {
             if let Some(last) = utterances.iter().rev().find(|u| scene.is_rep(u)) {
                 findings.highlight(
                     ids,
@@ -140,6 +237,89 @@ pub(super) fn score<'a, I: IdGenerator>(
             score,
             evidence: vec![shown],
         },
-        next_step.map(|(i, _)| &utterances[i]),
+        steps,
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::parse::parse_plain;
+
+    fn steps_of(text: &str) -> Vec<(usize, bool, String)> {
+        let transcript = parse_plain(text).unwrap();
+        let scene = Scene::new(&transcript, Some(0));
+        find_steps(&scene)
+            .into_iter()
+            .map(|s| (s.finding.utterance, s.finding.dated, s.finding.quote))
+            .collect()
+    }
+
+    const OPENING: &str =
+        "Rita: Hello there.\nCole: Hi.\nRita: Thanks for your time.\nCole: Sure.\n";
+
+    #[test]
+    fn promises_proposals_and_requests_are_steps_with_their_dates() {
+        let found = steps_of(&format!(
+            "{OPENING}Rita: I'll email you the quote this evening.\nCole: Great. Can someone call me back tomorrow afternoon?\nRita: Let's schedule the install for next Tuesday.\nCole: Give me a call on the 12th.\n"
+        ));
+        assert_eq!(
+            found,
+            [
+                (4, true, "I'll email you the quote this evening.".to_owned()),
+                (
+                    5,
+                    true,
+                    "Can someone call me back tomorrow afternoon?".to_owned()
+                ),
+                (
+                    6,
+                    true,
+                    "Let's schedule the install for next Tuesday.".to_owned()
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_later_call_request_with_an_ordinal_date_is_the_same_call() {
+        let found = steps_of(&format!(
+            "{OPENING}Rita: Someone will call you back.\nCole: Okay, thanks.\nRita: Bye now.\nCole: Give me a call on the 12th.\n"
+        ));
+        assert_eq!(found, [(7, true, "Give me a call on the 12th.".to_owned())]);
+    }
+
+    #[test]
+    fn questions_past_actions_and_in_call_actions_are_not_steps() {
+        let found = steps_of(&format!(
+            "{OPENING}Rita: Do you pop in and out of the meeting room often?\nCole: I sent you the form last week.\nRita: I'll share my screen now.\nCole: Shall we discuss the next steps?\n"
+        ));
+        assert_eq!(found, []);
+    }
+
+    #[test]
+    fn a_restated_step_is_one_step_and_moves_to_its_date() {
+        let found = steps_of(&format!(
+            "{OPENING}{OPENING}Rita: I can come by for a valuation visit.\nCole: Sounds good.\nRita: How does Thursday at 2 PM work for you?\nCole: I'll send you the papers.\nRita: And I'll send that link again.\n"
+        ));
+        assert_eq!(
+            found,
+            [
+                (
+                    10,
+                    true,
+                    "How does Thursday at 2 PM work for you?".to_owned()
+                ),
+                (11, false, "I'll send you the papers.".to_owned()),
+            ]
+        );
+    }
+
+    #[test]
+    fn only_the_close_of_the_call_counts() {
+        let found = steps_of(
+            "Rita: I'll send you the agenda first.\nCole: Fine.\nRita: So, about your process.\nCole: It's manual.\n",
+        );
+        assert_eq!(found, []);
+    }
 }

@@ -1,53 +1,101 @@
 //! Objection handling: the customer's objections, each explored by the rep or left unanswered.
+//!
+//! Only what the customer says counts (any speaker but the rep; nothing when the rep is not
+//! known). A sentence is an objection when it holds a cue of [`OBJECTION_CUES`] that no
+//! negation cancels ("not too expensive", "I'm not worried about price"); inside a question
+//! only a request for a lower price counts ("any discount possible?"), since neutral questions
+//! are not resistance. One objection an utterance, its type the first in precedence among the
+//! cues of its first such sentence; the same type again within a few utterances is the same
+//! objection restated. It is handled when the rep answers it before the customer moves on: a
+//! reply that asks back, acknowledges it or offers a way through ([`ANSWER_CUES`]); an "okay"
+//! or a change of subject leaves it unanswered.
 
-use crate::domain::analysis::{HighlightKind, ObjectionType};
+use crate::domain::analysis::{HighlightKind, ObjectionFinding, ObjectionType};
 use crate::domain::playbook::Playbook;
 use crate::ports::IdGenerator;
 use crate::scoring::text::is_backchannel;
 
-use super::scene::{Findings, Scene, Scored, contains_phrase, evidence};
-use super::words::{LEXICON, topic_words};
+use super::scene::{Findings, Scene, Scored, evidence, sentences};
+#[cfg(doc)]
+use super::words::ANSWER_CUES;
+use super::words::{LEXICON, OBJECTION_CUES};
 
 /// Without objections there was nothing to handle: a fair score, not a perfect one.
 const NO_OBJECTION_SCORE: f64 = 80.0;
+/// An objection of a type raised this few utterances after another of the same type restates it.
+const RESTATED_WITHIN: usize = 10;
+/// How many utterances after an objection the rep's answer is looked for.
+const ANSWER_WITHIN: usize = 4;
 
-/// The first objection of one kind in the call.
-pub(super) struct ObjectionFound {
-    pub kind: ObjectionType,
-    /// Index of the customer's utterance that raised it.
-    pub utterance: usize,
-    pub handled: bool,
+fn precedence(kind: ObjectionType) -> usize {
+    OBJECTION_CUES
+        .iter()
+        .position(|(k, _)| *k == kind)
+        .unwrap_or(usize::MAX)
 }
 
-fn find_objections(scene: &Scene<'_>) -> Vec<ObjectionFound> {
-    let utterances = scene.utterances();
-    let mut found = Vec::new();
-    for (i, u) in utterances.iter().enumerate() {
-        if scene.is_rep(u) || scene.rep.is_none() {
+/// The objection an utterance raises, with the sentence that raises it.
+fn objection_in(text: &str) -> Option<(ObjectionType, &str)> {
+    sentences(text).into_iter().find_map(|sentence| {
+        let cues = if sentence.is_question() {
+            &LEXICON.asked_objections
+        } else {
+            &LEXICON.objections
+        };
+        cues.find(&sentence.tokens)
+            .map(|m| *m.payload)
+            .min_by_key(|kind| precedence(*kind))
+            .map(|kind| (kind, sentence.text))
+    })
+}
+
+/// Whether the rep answers the objection at `index` before the customer moves on.
+fn answered(scene: &Scene<'_>, index: usize) -> bool {
+    for u in scene
+        .utterances()
+        .iter()
+        .skip(index + 1)
+        .take(ANSWER_WITHIN)
+    {
+        let says_something = !is_backchannel(&u.text);
+        if scene.is_rep(u) {
+            let engages = u.text.contains('?')
+                || sentences(&u.text)
+                    .iter()
+                    .any(|s| LEXICON.answers.any(&s.tokens));
+            if says_something && engages {
+                return true;
+            }
+        } else if says_something {
+            return false;
+        }
+    }
+    false
+}
+
+fn find_objections(scene: &Scene<'_>) -> Vec<ObjectionFinding> {
+    if scene.rep.is_none() {
+        return Vec::new();
+    }
+    let mut found: Vec<ObjectionFinding> = Vec::new();
+    for (index, u) in scene.utterances().iter().enumerate() {
+        if scene.is_rep(u) {
             continue;
         }
-        for (kind, phrases) in &LEXICON.objections {
-            if found.iter().any(|f: &ObjectionFound| f.kind == *kind) {
-                continue;
-            }
-            if phrases.iter().any(|p| contains_phrase(&scene.tokens[i], p)) {
-                // Handled: the rep's next real reply (not an "mm-hm") asks a question back or
-                // speaks to the objection's topic.
-                let handled = utterances[i + 1..]
-                    .iter()
-                    .enumerate()
-                    .find(|(_, n)| scene.is_rep(n) && !is_backchannel(&n.text))
-                    .is_some_and(|(offset, reply)| {
-                        let reply_tokens = &scene.tokens[i + 1 + offset];
-                        reply.text.contains('?')
-                            || topic_words(*kind).iter().any(|w| reply_tokens.contains(w))
-                    });
-                found.push(ObjectionFound {
-                    kind: *kind,
-                    utterance: i,
-                    handled,
-                });
-            }
+        let Some((kind, said)) = objection_in(&u.text) else {
+            continue;
+        };
+        let restated = found
+            .iter()
+            .any(|f| f.kind == kind && index - f.utterance <= RESTATED_WITHIN);
+        if !restated {
+            found.push(ObjectionFinding {
+                utterance: index,
+                at_ms: u.start_ms,
+                kind,
+                quote: said.to_owned(),
+                handled: answered(scene, index),
+            });
         }
     }
     found
@@ -62,13 +110,13 @@ fn with_article(word: &str) -> String {
     format!("{article} {word}")
 }
 
-/// The score, and the objections found (in the order raised) for the summary.
+/// The score, and the objections found, in the order raised.
 pub(super) fn score<I: IdGenerator>(
     scene: &Scene<'_>,
     playbook: &Playbook,
     ids: &I,
     findings: &mut Findings,
-) -> (Scored, Vec<ObjectionFound>) {
+) -> (Scored, Vec<ObjectionFinding>) {
     let objections = find_objections(scene);
     let mut evidence_list = Vec::new();
     for o in &objections {
@@ -76,12 +124,13 @@ pub(super) fn score<I: IdGenerator>(
         let name = o.kind.label();
         evidence_list.push(evidence(
             format!(
-                "{name} objection {}",
+                "{name} objection {}: \"{}\"",
                 if o.handled {
                     "explored by the rep"
                 } else {
                     "left unanswered"
-                }
+                },
+                o.quote
             ),
             scene.at(u),
         ));
@@ -100,13 +149,19 @@ pub(super) fn score<I: IdGenerator>(
                 format!("Unanswered {name} objection: ask what is behind it before answering.")
             }
         };
-        findings.highlight(ids, HighlightKind::Objection { objection: o.kind }, u, note);
+        let kind = HighlightKind::Objection { objection: o.kind };
+        findings.highlight_quote(ids, kind, u, &o.quote, note);
         if !o.handled {
             let advice = response.map_or_else(
                 || "ask a clarifying question (\"What would need to be true for this to work?\") before answering".to_owned(),
                 |r| format!("use the playbook response: {r}"),
             );
-            findings.suggest(40, format!("When the customer raised {name}, {advice}."));
+            findings.suggest_at(
+                40,
+                format!("When the customer raised {name}, {advice}."),
+                scene.at(u),
+                &o.quote,
+            );
         }
     }
     let score = if objections.is_empty() {
@@ -126,4 +181,79 @@ pub(super) fn score<I: IdGenerator>(
         },
         objections,
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::parse::parse_plain;
+
+    fn objections_of(text: &str) -> Vec<(usize, ObjectionType, bool)> {
+        let transcript = parse_plain(text).unwrap();
+        let scene = Scene::new(&transcript, Some(0));
+        find_objections(&scene)
+            .into_iter()
+            .map(|o| (o.utterance, o.kind, o.handled))
+            .collect()
+    }
+
+    #[test]
+    fn what_customers_say_is_typed() {
+        let cases = [
+            ("It's just totally not worth it.", ObjectionType::Price),
+            ("That's a significant investment.", ObjectionType::Price),
+            ("It costs more than I hoped.", ObjectionType::Price),
+            ("We have no budget left this year.", ObjectionType::Budget),
+            ("No, we won't do that today.", ObjectionType::Timing),
+            ("Let me think about it.", ObjectionType::Timing),
+            (
+                "I'd like to speak with my wife first.",
+                ObjectionType::Authority,
+            ),
+            (
+                "I'm gonna just try another company.",
+                ObjectionType::Competitor,
+            ),
+            (
+                "We're happy with our current provider.",
+                ObjectionType::StatusQuo,
+            ),
+            ("We don't really need it.", ObjectionType::Need),
+            (
+                "I'm afraid it would have the same problems.",
+                ObjectionType::Trust,
+            ),
+            ("You can help me cancel it.", ObjectionType::Cancellation),
+            ("That sounds complicated.", ObjectionType::Other),
+            ("My concern is the price is too high.", ObjectionType::Price),
+        ];
+        for (said, kind) in cases {
+            let found = objections_of(&format!("Rep: Hello.\nBuyer: {said}\nRep: Tell me more?\n"));
+            assert_eq!(found, [(1, kind, true)], "{said}");
+        }
+    }
+
+    #[test]
+    fn negations_neutral_questions_and_the_reps_words_are_not_objections() {
+        let found = objections_of(
+            "Rep: Is it too expensive for you? Some say it is not worth it.\nBuyer: It's not too expensive.\nRep: Good.\nBuyer: I'm not worried about price. What does it cost?\n",
+        );
+        assert_eq!(found, []);
+    }
+
+    #[test]
+    fn a_discount_asked_for_is_a_price_objection_and_an_okay_does_not_handle_it() {
+        let found = objections_of(
+            "Rep: Here is the plan.\nBuyer: Any discount possible for the course?\nRep: OK.\nBuyer: And when does it start?\n",
+        );
+        assert_eq!(found, [(1, ObjectionType::Price, false)]);
+    }
+
+    #[test]
+    fn a_restated_objection_is_one() {
+        let found = objections_of(
+            "Rep: Hi.\nBuyer: I want to cancel.\nRep: Can I ask why?\nBuyer: I just want to cancel it.\n",
+        );
+        assert_eq!(found, [(1, ObjectionType::Cancellation, true)]);
+    }
 }

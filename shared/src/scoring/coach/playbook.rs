@@ -9,6 +9,8 @@ use super::scene::{Findings, Scene, Scored, clamp_score, evidence, quote};
 
 /// With no value propositions there is nothing to adhere to: a neutral score.
 const NO_PROPOSITIONS_SCORE: f64 = 70.0;
+/// Under this score the rep is told which proposition was missed.
+const WEAK_SCORE: f64 = 70.0;
 
 pub(super) fn score(
     scene: &Scene<'_>,
@@ -25,6 +27,7 @@ pub(super) fn score(
         .collect();
     let mut evidence_list = Vec::new();
     let mut parts = Vec::new();
+    let mut missed: Option<&str> = None;
     for proposition in &playbook.value_propositions {
         // Covered: one rep utterance has at least half of its key words (those over four
         // letters); two always suffice.
@@ -35,6 +38,9 @@ pub(super) fn score(
                 key_words.iter().filter(|k| toks.contains(k)).count() * 2 >= key_words.len().min(4)
             });
         parts.push(if mentioned { 100.0 } else { 0.0 });
+        if !mentioned && missed.is_none() {
+            missed = Some(proposition);
+        }
         evidence_list.push(evidence(
             format!(
                 "value proposition {}: \"{}\"",
@@ -59,8 +65,14 @@ pub(super) fn score(
     } else {
         parts.iter().sum::<f64>() / parts.len() as f64
     };
-    if score < 50.0 && !playbook.value_propositions.is_empty() {
-        findings.suggest(clamp_score(score), "Work your value propositions into the call: tie each one to a problem the customer described.".into());
+    if let Some(missed) = missed.filter(|_| score < WEAK_SCORE) {
+        findings.suggest(
+            clamp_score(score),
+            format!(
+                "Work your value propositions into the call: tie each one to a problem the customer described. Not covered this call: \"{}\".",
+                quote(missed)
+            ),
+        );
     }
     Scored {
         score,

@@ -6,7 +6,8 @@ use crate::domain::analysis::{
 };
 use crate::domain::transcript::{Transcript, Utterance};
 use crate::ports::IdGenerator;
-use crate::scoring::text::{TokenList, phrase_positions};
+use crate::scoring::report::clock;
+use crate::scoring::text::TokenList;
 
 /// Longest quote kept in a highlight (cut at a word boundary, still a substring of the text).
 const MAX_QUOTE_CHARS: usize = 220;
@@ -46,6 +47,31 @@ impl<'a> Scene<'a> {
     pub fn is_rep(&self, u: &Utterance) -> bool {
         Some(u.speaker) == self.rep
     }
+}
+
+/// One sentence of an utterance: its text (a substring of the utterance, for quotes) and
+/// tokens.
+pub(super) struct Sentence<'a> {
+    pub text: &'a str,
+    pub tokens: TokenList,
+}
+
+impl Sentence<'_> {
+    pub fn is_question(&self) -> bool {
+        self.text.trim_end().ends_with('?')
+    }
+}
+
+/// The sentences of a text, split after `.`, `?` and `!`; empty ones are dropped.
+pub(super) fn sentences(text: &str) -> Vec<Sentence<'_>> {
+    text.split_inclusive(['.', '?', '!'])
+        .map(str::trim)
+        .map(|text| Sentence {
+            text,
+            tokens: TokenList::from_text(text),
+        })
+        .filter(|s| s.tokens.len() > 0)
+        .collect()
 }
 
 /// A dimension's score (0-100, not yet rounded) and the evidence behind it.
@@ -103,6 +129,34 @@ impl Findings {
         });
     }
 
+    /// A suggestion that cites its evidence: where in the call (when it has times) and what
+    /// was said.
+    pub fn suggest_at(&mut self, priority: u8, text: String, at_ms: Option<u64>, said: &str) {
+        let place = at_ms
+            .map(|ms| format!("at {}, ", clock(ms)))
+            .unwrap_or_default();
+        self.suggestions
+            .push((priority, format!("{text} ({place}\"{}\")", quote(said))));
+    }
+
+    /// A highlight at `u` with a quote of part of it.
+    pub fn highlight_quote<I: IdGenerator>(
+        &mut self,
+        ids: &I,
+        kind: HighlightKind,
+        u: &Utterance,
+        said: &str,
+        note: String,
+    ) {
+        self.highlights.push(Highlight {
+            highlight_id: ids.mint(),
+            kind,
+            at_ms: u.start_ms,
+            quote: quote(said),
+            note,
+        });
+    }
+
     /// A highlight at `u`, quoting it.
     pub fn highlight<I: IdGenerator>(
         &mut self,
@@ -144,8 +198,4 @@ pub(super) fn clamp_score(value: f64) -> u8 {
 
 pub(super) fn evidence(description: String, at_ms: Option<u64>) -> Evidence {
     Evidence { description, at_ms }
-}
-
-pub(super) fn contains_phrase(toks: &TokenList, phrase: &TokenList) -> bool {
-    phrase_positions(toks, phrase).next().is_some()
 }

@@ -1,17 +1,14 @@
 //! The summary: one framing sentence of facts, then sentences quoted from the call.
 
-use crate::domain::analysis::Metrics;
-use crate::domain::transcript::Utterance;
-
-use super::objections::ObjectionFound;
 use super::scene::{Scene, quote};
 use super::words::PAIN_WORDS;
+use crate::domain::analysis::{Metrics, NextStepFinding, ObjectionFinding};
 
 pub(super) fn summarize(
     scene: &Scene<'_>,
     metrics: &Metrics,
-    objections: &[ObjectionFound],
-    next_step: Option<&Utterance>,
+    objections: &[ObjectionFinding],
+    next_steps: &[NextStepFinding],
 ) -> String {
     let utterances = scene.utterances();
     let minutes = metrics
@@ -31,13 +28,10 @@ pub(super) fn summarize(
         parts.push(format!("Customer: \"{}\"", quote(&pain.0.text)));
     }
     if let Some(o) = objections.first() {
-        parts.push(format!(
-            "Objection: \"{}\"",
-            quote(&utterances[o.utterance].text)
-        ));
+        parts.push(format!("Objection: \"{}\"", quote(&o.quote)));
     }
-    if let Some(step) = next_step {
-        parts.push(format!("Next step: \"{}\"", quote(&step.text)));
+    if let Some(step) = next_steps.iter().find(|s| s.dated).or(next_steps.last()) {
+        parts.push(format!("Next step: \"{}\"", quote(&step.quote)));
     }
     parts.join(" ")
 }

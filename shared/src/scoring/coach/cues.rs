@@ -1,0 +1,160 @@
+//! Phrase cues the coach listens for, matched in one pass over a sentence's tokens.
+//!
+//! A cue is written as words separated by spaces; a word may list alternatives with `|`
+//! ("speak|talk with my wife|husband"). A cue that starts with `!` counts only when a negation
+//! stands just before it ("!worth" matches "not worth", "isn't really worth"); any other cue
+//! is cancelled by such a negation ("not too expensive", "I'm not worried"). Cues are indexed
+//! by their first word's alternatives, so matching stays linear in the words of the call.
+
+use std::collections::HashMap;
+
+use crate::scoring::text::TokenList;
+
+/// How many words before a cue a negation still applies to it.
+const NEGATION_REACH: usize = 3;
+
+/// Words that negate what follows them (with any word ending in "n't").
+const NEGATORS: &[&str] = &[
+    "not", "no", "never", "nothing", "cannot", "without", "hardly", "nor", "dont", "cant", "wont",
+    "isnt", "arent", "doesnt", "didnt", "wouldnt", "shouldnt", "couldnt",
+];
+
+pub(super) fn is_negator(token: &str) -> bool {
+    NEGATORS.contains(&token) || token.ends_with("n't") || token.ends_with("n’t")
+}
+
+/// Whether a negation stands within reach before `position`.
+pub(super) fn negated_before(tokens: &TokenList, position: usize) -> bool {
+    (position.saturating_sub(NEGATION_REACH)..position).any(|i| is_negator(tokens.get(i)))
+}
+
+struct Cue<T> {
+    payload: T,
+    /// Alternatives for each word, tokenized like the transcript.
+    words: Vec<Vec<String>>,
+    needs_negation: bool,
+}
+
+impl<T> Cue<T> {
+    fn matches_at(&self, tokens: &TokenList, at: usize) -> bool {
+        at + self.words.len() <= tokens.len()
+            && self
+                .words
+                .iter()
+                .enumerate()
+                .all(|(k, alternatives)| alternatives.iter().any(|a| a == tokens.get(at + k)))
+    }
+}
+
+/// A set of cues, each with what it means.
+pub(super) struct CueSet<T> {
+    cues: Vec<Cue<T>>,
+    by_first_word: HashMap<String, Vec<usize>>,
+}
+
+/// One cue found in a sentence.
+pub(super) struct CueMatch<'a, T> {
+    pub payload: &'a T,
+    pub position: usize,
+}
+
+impl<T: Copy> CueSet<T> {
+    pub fn new(groups: &[(T, &[&str])]) -> Self {
+        let mut set = CueSet {
+            cues: Vec::new(),
+            by_first_word: HashMap::new(),
+        };
+        for (payload, phrases) in groups {
+            for phrase in *phrases {
+                set.add(*payload, phrase);
+            }
+        }
+        set
+    }
+
+    fn add(&mut self, payload: T, phrase: &str) {
+        let (needs_negation, phrase) = match phrase.strip_prefix('!') {
+            Some(rest) => (true, rest),
+            None => (false, phrase),
+        };
+        let words: Vec<Vec<String>> = phrase
+            .split_whitespace()
+            .map(|word| {
+                word.split('|')
+                    .map(|alternative| {
+                        let tokens = TokenList::from_text(alternative);
+                        tokens.iter().collect::<String>()
+                    })
+                    .filter(|a| !a.is_empty())
+                    .collect()
+            })
+            .filter(|alternatives: &Vec<String>| !alternatives.is_empty())
+            .collect();
+        let Some(first) = words.first() else {
+            return;
+        };
+        let index = self.cues.len();
+        for alternative in first {
+            self.by_first_word
+                .entry(alternative.clone())
+                .or_default()
+                .push(index);
+        }
+        self.cues.push(Cue {
+            payload,
+            words,
+            needs_negation,
+        });
+    }
+}
+
+impl<T> CueSet<T> {
+    /// Every cue that holds in `tokens` (one sentence), in the order of their positions.
+    pub fn find<'a>(&'a self, tokens: &'a TokenList) -> impl Iterator<Item = CueMatch<'a, T>> {
+        (0..tokens.len()).flat_map(move |at| {
+            self.by_first_word
+                .get(tokens.get(at))
+                .into_iter()
+                .flatten()
+                .map(|&index| &self.cues[index])
+                .filter(move |cue| {
+                    cue.matches_at(tokens, at) && cue.needs_negation == negated_before(tokens, at)
+                })
+                .map(move |cue| CueMatch {
+                    payload: &cue.payload,
+                    position: at,
+                })
+        })
+    }
+
+    /// Whether any cue holds in `tokens`.
+    pub fn any(&self, tokens: &TokenList) -> bool {
+        self.find(tokens).next().is_some()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn found(set: &CueSet<u8>, text: &str) -> Vec<u8> {
+        let tokens = TokenList::from_text(text);
+        set.find(&tokens).map(|m| *m.payload).collect()
+    }
+
+    #[test]
+    fn alternatives_negation_and_cancelled_cues() {
+        let set = CueSet::new(&[
+            (1, &["speak|talk with my wife|boss"][..]),
+            (2, &["expensive", "don't like"][..]),
+            (3, &["!worth"][..]),
+        ]);
+        assert_eq!(found(&set, "I'd like to talk with my boss first"), [1]);
+        assert_eq!(found(&set, "It's expensive."), [2]);
+        assert_eq!(found(&set, "It's not too expensive."), Vec::<u8>::new());
+        assert_eq!(found(&set, "I don't like the noise"), [2]);
+        assert_eq!(found(&set, "It's totally not worth it"), [3]);
+        assert_eq!(found(&set, "It is worth it"), Vec::<u8>::new());
+        assert_eq!(found(&set, "It isn't really worth the money"), [3]);
+    }
+}
