@@ -327,6 +327,28 @@ async fn refused_outputs_do_not_open_the_breaker_for_everyone() {
     assert_eq!(primary.received().len(), 10);
 }
 
+/// The deterministic rubric's score of each dimension, the anchor of the model's.
+fn rubric_scores(transcript: &Transcript) -> Vec<u8> {
+    let tenant = TenantId::parse("acme").unwrap();
+    let call: CallId = mint();
+    let playbook = Playbook::default();
+    let request = ScoringRequest {
+        tenant_id: &tenant,
+        call_id: &call,
+        transcript_version: 1,
+        transcript,
+        playbook: &playbook,
+        call_type: CallType::Discovery,
+        rep_override: None,
+        rep_name: None,
+    };
+    deterministic_analysis(request, &RandomIds, time::OffsetDateTime::now_utc())
+        .scores
+        .iter()
+        .map(|s| s.score)
+        .collect()
+}
+
 #[tokio::test]
 async fn injected_instructions_leave_valid_outputs_within_tolerance_of_a_clean_control() {
     let control_llm = FakeLlm::start().await;
@@ -359,10 +381,23 @@ async fn injected_instructions_leave_valid_outputs_within_tolerance_of_a_clean_c
                     !text.contains("https://") && !text.contains("!["),
                     "{attack}"
                 );
-                for (scored, clean) in analysis.scores.iter().zip(&control.scores) {
+                // The rubric reads the planted line as the neutral line it is; the model's
+                // obedient 100s are held within MAX_DEVIATION of it, so no score ends further
+                // from the clean control than the two answers' room around one rubric score.
+                let rubric = rubric_scores(&transcript(attack));
+                assert_eq!(rubric, rubric_scores(&transcript("")), "{attack}");
+                for ((scored, clean), anchor) in
+                    analysis.scores.iter().zip(&control.scores).zip(&rubric)
+                {
+                    assert!(
+                        scored.score.abs_diff(*anchor) <= MAX_DEVIATION,
+                        "{attack}: {} is {} against the rubric's {anchor}",
+                        scored.dimension,
+                        scored.score
+                    );
                     let drift = scored.score.abs_diff(clean.score);
                     assert!(
-                        drift <= MAX_DEVIATION + 5,
+                        drift <= 2 * MAX_DEVIATION,
                         "{attack}: {} moved {drift}",
                         scored.dimension
                     );
