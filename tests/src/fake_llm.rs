@@ -190,8 +190,8 @@ fn texts(body: &Value, api: &Api) -> (String, String) {
     }
 }
 
-/// What a compliant model answers: middling scores, a highlight quoting the second line of the
-/// transcript, three suggestions. A gullible one also obeys what the transcript asks.
+/// What a compliant model answers: middling scores, a price objection quoting the start of the
+/// second line of the transcript, three suggestions. A gullible one also obeys what the transcript asks.
 fn model_answer(body: &Value, api: &Api, gullible: bool) -> String {
     let (system, user) = texts(body, api);
     let transcript = user
@@ -232,7 +232,7 @@ fn model_answer(body: &Value, api: &Api, gullible: bool) -> String {
         .take(1)
         .map(|(ms, text)| {
             let quote: Vec<&str> = text.split_whitespace().take(5).collect();
-            json!({"kind": "strong_moment", "at_ms": ms, "quote": quote.join(" "), "note": "worth a look"})
+            json!({"kind": "objection", "objection": "price", "at_ms": ms, "quote": quote.join(" "), "note": "worth a look"})
         })
         .collect();
     let scores: Vec<Value> = [

@@ -5,7 +5,7 @@
 
 use std::time::{Duration, Instant};
 
-use callcoach_shared::domain::analysis::Analysis;
+use callcoach_shared::domain::analysis::{Analysis, ObjectionType};
 use callcoach_shared::domain::call::CallType;
 use callcoach_shared::domain::playbook::Playbook;
 use callcoach_shared::domain::transcript::Transcript;
@@ -81,26 +81,48 @@ fn status(status: u16) -> Reply {
 
 const COOLDOWN: Duration = Duration::from_secs(60);
 
+/// What a scoring request borrows: the tenant, a call id and the playbook.
+struct RequestParts {
+    tenant: TenantId,
+    call: CallId,
+    playbook: Playbook,
+}
+
+impl RequestParts {
+    fn new(tenant: &str) -> Self {
+        RequestParts {
+            tenant: TenantId::parse(tenant).unwrap(),
+            call: mint(),
+            playbook: Playbook::default(),
+        }
+    }
+
+    fn request<'a>(&'a self, transcript: &'a Transcript) -> ScoringRequest<'a> {
+        ScoringRequest {
+            tenant_id: &self.tenant,
+            call_id: &self.call,
+            transcript_version: 1,
+            transcript,
+            playbook: &self.playbook,
+            call_type: CallType::Discovery,
+            rep_override: None,
+            rep_name: None,
+        }
+    }
+}
+
+fn baseline(request: ScoringRequest<'_>) -> Analysis {
+    deterministic_analysis(request, &RandomIds, time::OffsetDateTime::now_utc())
+}
+
 async fn judge(
     chain: &LlmChain,
     tenant: &str,
     transcript: &Transcript,
 ) -> Result<Analysis, CoachUnavailable> {
-    let tenant = TenantId::parse(tenant).unwrap();
-    let call: CallId = mint();
-    let playbook = Playbook::default();
-    let request = ScoringRequest {
-        tenant_id: &tenant,
-        call_id: &call,
-        transcript_version: 1,
-        transcript,
-        playbook: &playbook,
-        call_type: CallType::Discovery,
-        rep_override: None,
-        rep_name: None,
-    };
-    let baseline = deterministic_analysis(request, &RandomIds, time::OffsetDateTime::now_utc());
-    chain.judge(&request, baseline).await
+    let parts = RequestParts::new(tenant);
+    let request = parts.request(transcript);
+    chain.judge(&request, baseline(request)).await
 }
 
 #[tokio::test]
@@ -119,6 +141,17 @@ async fn an_openai_compatible_endpoint_scores_with_a_redacted_delimited_tool_fre
     assert!(!provenance.degraded);
     assert_eq!(analysis.suggestions[0], "Quantify the cost of the problem.");
     assert_eq!(analysis.highlights.len(), 1);
+    // The model's objection, which the rubric did not list (a complaint about the current
+    // tool), joins the analysis's list on the utterance it quotes.
+    let listed: Vec<_> = analysis
+        .objections
+        .iter()
+        .map(|o| (o.utterance, o.kind, o.quote.as_str()))
+        .collect();
+    assert_eq!(
+        listed,
+        [(1, ObjectionType::Price, "Honestly the price of our")]
+    );
 
     let sent = &llm.received()[0];
     assert_eq!(sent.headers["authorization"], "Bearer sk-local-test");
@@ -329,20 +362,8 @@ async fn refused_outputs_do_not_open_the_breaker_for_everyone() {
 
 /// The deterministic rubric's score of each dimension, the anchor of the model's.
 fn rubric_scores(transcript: &Transcript) -> Vec<u8> {
-    let tenant = TenantId::parse("acme").unwrap();
-    let call: CallId = mint();
-    let playbook = Playbook::default();
-    let request = ScoringRequest {
-        tenant_id: &tenant,
-        call_id: &call,
-        transcript_version: 1,
-        transcript,
-        playbook: &playbook,
-        call_type: CallType::Discovery,
-        rep_override: None,
-        rep_name: None,
-    };
-    deterministic_analysis(request, &RandomIds, time::OffsetDateTime::now_utc())
+    let parts = RequestParts::new("acme");
+    baseline(parts.request(transcript))
         .scores
         .iter()
         .map(|s| s.score)

@@ -74,13 +74,7 @@ pub fn findings(analysis: &Analysis, transcript: &Transcript) -> Findings {
 mod tests {
     use super::*;
     use crate::domain::analysis::{NextStepFinding, ObjectionFinding};
-    use crate::domain::playbook::Playbook;
-    use crate::ids::TenantId;
     use crate::parse::parse_plain;
-    use crate::ports::IdGenerator;
-    use crate::scoring::{ScoringRequest, deterministic_analysis};
-    use crate::system::RandomIds;
-    use time::OffsetDateTime;
 
     #[test]
     fn the_lists_become_findings_on_their_utterances() {
@@ -88,20 +82,7 @@ mod tests {
             "Dana: Okay.\nSam: Okay.\nSam: It is too expensive for us.\nDana: I'll send the proposal Friday.\nSam: Thanks.\n",
         )
         .unwrap();
-        let mut analysis = deterministic_analysis(
-            ScoringRequest {
-                tenant_id: &TenantId::parse("t").unwrap(),
-                call_id: &RandomIds.mint(),
-                transcript_version: 1,
-                transcript: &transcript,
-                playbook: &Playbook::default(),
-                call_type: crate::domain::call::CallType::Other,
-                rep_override: Some("Dana"),
-                rep_name: None,
-            },
-            &RandomIds,
-            OffsetDateTime::UNIX_EPOCH,
-        );
+        let mut analysis = crate::scoring::analysis_with_rep(&transcript, "Dana");
         analysis.objections = vec![ObjectionFinding {
             utterance: 2,
             at_ms: 0,

@@ -30,6 +30,7 @@ use super::http::{
 const MAX_ANSWER_BYTES: usize = 1 << 20;
 use crate::config::{ConfigError, required};
 use crate::domain::analysis::{Analysis, Provenance};
+use crate::scoring::coach::list_model_findings;
 use crate::scoring::llm::{PROMPT_VERSION, Prompt, apply, build_prompt, validate};
 use crate::scoring::{RUBRIC_VERSION, ScoringRequest};
 use crate::system::RandomIds;
@@ -368,8 +369,9 @@ impl Coach for LlmChain {
                 .try_endpoint(endpoint, &prompt, duration_ms, &baseline)
                 .await
             {
-                Ok(analysis) => {
+                Ok(mut analysis) => {
                     self.record(index, true);
+                    list_model_findings(&mut analysis, request.transcript);
                     info!(provider = %endpoint.name(), omitted = prompt.omitted_utterances, "LLM coach scored the call");
                     return Ok(analysis);
                 }

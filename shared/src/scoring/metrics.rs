@@ -10,8 +10,9 @@
 //!   per minute of the speaker's own talk time.
 //! - **Longest monologue**: the longest turn on the floor (first start to last end).
 //!   **Longest customer story**: the longest turn of any speaker but the rep.
-//! - **Questions**: sentences ending in "?" (a run of "??" counts once). **Question rate**: the
-//!   rep's questions per hour of call.
+//! - **Questions**: question sentences as [`count_questions`] tells them (a "?" less reported,
+//!   filler and self-answered ones, plus interrogatives that lost their "?"). **Question
+//!   rate**: the rep's questions per hour of call.
 //! - **Interactivity**: changes of the speaker on the floor per minute of call.
 //! - **Patience**: the mean pause between the end of a customer turn and the start of the rep's
 //!   next turn (overlap counts as 0 ms).
@@ -147,7 +148,7 @@ fn one_voice_conversation(transcript: &Transcript, words: &[u64]) -> bool {
             asked = false;
             continue;
         }
-        for sentence in u.text.split_inclusive(['.', '?', '!']) {
+        for sentence in crate::scoring::text::sentence_spans(&u.text) {
             let first = TokenList::from_text(sentence);
             if first.len() == 0 {
                 continue;

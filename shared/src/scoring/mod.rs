@@ -88,3 +88,24 @@ pub fn deterministic_analysis<I: IdGenerator>(
         created_at: now,
     }
 }
+
+/// The deterministic analysis of a call with `rep` set as its rep: the starting point of
+/// unit tests that change one part of it.
+#[cfg(test)]
+pub(crate) fn analysis_with_rep(transcript: &Transcript, rep: &str) -> Analysis {
+    use crate::ports::IdGenerator;
+    deterministic_analysis(
+        ScoringRequest {
+            tenant_id: &TenantId::parse("t").unwrap(),
+            call_id: &crate::system::RandomIds.mint(),
+            transcript_version: 1,
+            transcript,
+            playbook: &Playbook::default(),
+            call_type: CallType::Demo,
+            rep_override: Some(rep),
+            rep_name: None,
+        },
+        &crate::system::RandomIds,
+        OffsetDateTime::UNIX_EPOCH,
+    )
+}

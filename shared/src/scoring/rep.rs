@@ -16,6 +16,7 @@
 //! without re-transcribing.
 
 use crate::domain::transcript::Transcript;
+use crate::scoring::text::{TokenList, phrase_positions, sentence_spans};
 
 /// A rep chosen with less confidence than this is reported as unsure.
 pub const UNSURE_BELOW: f64 = 0.5;
@@ -204,14 +205,7 @@ const SELLER_CONDUCT: &[&str] = &[
     "we offer",
     "we provide",
     "we can offer",
-    "our company",
-    "our product",
-    "our service",
-    "our team",
-    "our customers",
-    "our clients",
     "the price is",
-    "it costs",
     "financing",
     "warranty",
     "i'll send you",
@@ -244,19 +238,37 @@ const CONDUCT_LEAD: i64 = 3;
 
 /// Of the two speakers who say the most words, the one who acts as the seller: questions
 /// to the other ("...you...?") and seller's phrases count for a speaker, buyer's phrases
-/// against. `None` unless one leads clearly.
+/// against (whole words: "send me" is not "send messages"). `None` unless one leads clearly.
 fn by_conduct(transcript: &Transcript) -> Option<usize> {
+    static PHRASES: std::sync::LazyLock<(Vec<TokenList>, Vec<TokenList>)> =
+        std::sync::LazyLock::new(|| {
+            let list = |p: &[&str]| p.iter().map(|t| TokenList::from_text(t)).collect();
+            (list(SELLER_CONDUCT), list(BUYER_CONDUCT))
+        });
+    let (seller, buyer) = &*PHRASES;
     let mut words = vec![0usize; transcript.speakers.len()];
     let mut conduct = vec![0i64; transcript.speakers.len()];
     for u in &transcript.utterances {
-        let text = u.text.to_lowercase();
-        words[u.speaker] += text.split_whitespace().count();
-        let asked = text
-            .split_inclusive(['.', '?', '!'])
-            .filter(|s| s.ends_with('?') && (s.contains("you") || s.contains("your")))
+        let Some(speaker) = words.get_mut(u.speaker) else {
+            continue;
+        };
+        let tokens = TokenList::from_text(&u.text);
+        *speaker += tokens.len();
+        let asked = sentence_spans(&u.text)
+            .filter(|s| {
+                s.trim_end().ends_with('?')
+                    && TokenList::from_text(s)
+                        .iter()
+                        .any(|w| matches!(w, "you" | "your"))
+            })
             .count() as i64;
-        let count = |phrases: &[&str]| phrases.iter().filter(|p| text.contains(*p)).count() as i64;
-        conduct[u.speaker] += asked + 2 * count(SELLER_CONDUCT) - 2 * count(BUYER_CONDUCT);
+        let count = |phrases: &[TokenList]| {
+            phrases
+                .iter()
+                .map(|p| phrase_positions(&tokens, p).count() as i64)
+                .sum::<i64>()
+        };
+        conduct[u.speaker] += asked + 2 * count(seller) - 2 * count(buyer);
     }
     let mut by_words: Vec<usize> = (0..words.len()).filter(|&i| words[i] > 0).collect();
     by_words.sort_by_key(|&i| std::cmp::Reverse(words[i]));

@@ -5,19 +5,24 @@ fn trim_token(raw: &str) -> &str {
 }
 
 /// Lowercase word tokens of a text, with surrounding punctuation removed (apostrophes and
-/// hyphens inside a word are kept: "don't", "mm-hm"). One buffer for all tokens: no allocation
-/// per word, which keeps a long call's analysis linear in time as well as in work.
+/// hyphens inside a word are kept: "don't", "mm-hm"; typographic apostrophes become "'", so
+/// "don’t" is "don't"). One buffer for all tokens: no allocation per word, which keeps a long
+/// call's analysis linear in time as well as in work. It also notes where clauses start (after
+/// a word ending in `,` `;` `:` or a dash, and at "but"), so a negation in one clause does not
+/// reach into the next ("No, it's too expensive").
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(crate) struct TokenList {
     buf: String,
     ends: Vec<u32>,
+    clause_starts: Vec<u32>,
+    clause_pending: bool,
 }
 
 impl TokenList {
     pub fn from_text(text: &str) -> Self {
         let mut list = TokenList {
             buf: String::with_capacity(text.len()),
-            ends: Vec::new(),
+            ..TokenList::default()
         };
         for raw in text.split_whitespace() {
             list.push(raw);
@@ -28,18 +33,42 @@ impl TokenList {
     /// Adds the tokens of one raw word; returns how many were added (0 or 1).
     pub fn push(&mut self, raw: &str) -> usize {
         let trimmed = trim_token(raw);
+        let ends_clause = raw.ends_with([',', ';', ':', '\u{2014}', '\u{2013}']);
         if trimmed.is_empty() {
+            self.clause_pending |= ends_clause || raw.starts_with(['\u{2014}', '-']);
             return 0;
         }
         if trimmed.is_ascii() {
             self.buf
                 .extend(trimmed.bytes().map(|b| char::from(b.to_ascii_lowercase())));
         } else {
-            self.buf
-                .extend(trimmed.chars().flat_map(char::to_lowercase));
+            self.buf.extend(
+                trimmed
+                    .chars()
+                    .map(|c| match c {
+                        '\u{2019}' | '\u{2018}' | '\u{02bc}' => '\'',
+                        other => other,
+                    })
+                    .flat_map(char::to_lowercase),
+            );
         }
+        let index = self.ends.len() as u32;
         self.ends.push(self.buf.len() as u32);
+        if index > 0 && (self.clause_pending || self.get(index as usize) == "but") {
+            self.clause_starts.push(index);
+        }
+        self.clause_pending = ends_clause;
         1
+    }
+
+    /// The first token of the clause that holds token `i`.
+    pub fn clause_start(&self, i: usize) -> usize {
+        self.clause_starts
+            .iter()
+            .rev()
+            .map(|&s| s as usize)
+            .find(|&s| s <= i)
+            .unwrap_or(0)
     }
 
     pub fn len(&self) -> usize {
@@ -58,6 +87,59 @@ impl TokenList {
     pub fn contains(&self, word: &str) -> bool {
         self.iter().any(|t| t == word)
     }
+}
+
+/// Words ending in "." that do not end a sentence.
+const ABBREVIATIONS: &[&str] = &[
+    "mr", "mrs", "ms", "dr", "st", "vs", "etc", "jr", "sr", "prof", "approx", "no", "e.g", "i.e",
+];
+
+/// The sentences of a text, each with its closing punctuation: a sentence ends at `.`, `?` or
+/// `!` (and any run of them) followed by a space or the end, except after an abbreviation
+/// ("Mr.", "Dr."), a single letter ("p.m.", "J. Smith") or inside a number ("3.5").
+pub(crate) fn sentence_spans(text: &str) -> impl Iterator<Item = &str> {
+    let bytes = text.as_bytes();
+    let mut start = 0;
+    let mut i = 0;
+    std::iter::from_fn(move || {
+        while i < bytes.len() {
+            let b = bytes[i];
+            i += 1;
+            if !matches!(b, b'.' | b'?' | b'!') {
+                continue;
+            }
+            while i < bytes.len() && matches!(bytes[i], b'.' | b'?' | b'!') {
+                i += 1;
+            }
+            if i < bytes.len() && !bytes[i].is_ascii_whitespace() {
+                continue;
+            }
+            let piece = &text[start..i];
+            if piece.ends_with('.') && !piece.ends_with("..") {
+                let word = piece[..piece.len() - 1]
+                    .rsplit(|c: char| c.is_whitespace())
+                    .next()
+                    .unwrap_or("")
+                    .trim_start_matches(|c: char| !c.is_alphanumeric())
+                    .to_ascii_lowercase();
+                let letters = word.trim_end_matches('.');
+                if letters.chars().count() == 1 && letters.chars().all(char::is_alphabetic)
+                    || ABBREVIATIONS.contains(&word.as_str())
+                    || word.split('.').all(|part| part.chars().count() == 1) && word.contains('.')
+                {
+                    continue;
+                }
+            }
+            start = i;
+            return Some(piece);
+        }
+        if start < bytes.len() {
+            let piece = &text[start..];
+            start = bytes.len();
+            return Some(piece);
+        }
+        None
+    })
 }
 
 /// Words that ask the other side.
@@ -94,11 +176,25 @@ const INTERROGATIVE_OPENINGS: &[[&str; 2]] = &[
     ["how", "do"],
     ["how", "many"],
     ["how", "much"],
+    ["is", "there"],
+    ["are", "there"],
+    ["can", "i"],
+    ["should", "we"],
+];
+/// Words a question may open with before its interrogative ("so, are you ...").
+const LEAD_INS: &[&str] = &[
+    "so", "and", "okay", "ok", "um", "uh", "but", "now", "then", "also",
 ];
 /// A question followed by this many more words of the same turn may be self-answered.
 const SELF_ANSWER_WORDS: usize = 8;
 /// Fillers shaped like questions ("you know what?").
-const FILLER_QUESTIONS: &[&str] = &["you know what", "guess what", "who knows", "hello"];
+const FILLER_QUESTIONS: &[&str] = &[
+    "you know what",
+    "you know",
+    "guess what",
+    "who knows",
+    "hello",
+];
 
 /// The question sentences of one turn: those ending in "?" ("??" counts once), less reported
 /// ones ("you may ask, ...?"), the speaker's own (not asking "you", with no tag, about "we"
@@ -106,8 +202,7 @@ const FILLER_QUESTIONS: &[&str] = &["you know what", "guess what", "who knows", 
 /// or self-answered) and fillers ("you know what?"); plus sentences that open as a question
 /// ("are you ...", "how many ...") but lost their "?" in transcription.
 pub(crate) fn count_questions(text: &str) -> u32 {
-    let sentences: Vec<&str> = text
-        .split_inclusive(['.', '?', '!'])
+    let sentences: Vec<&str> = sentence_spans(text)
         .map(str::trim)
         .filter(|s| s.chars().any(char::is_alphanumeric))
         .collect();
@@ -135,12 +230,15 @@ pub(crate) fn count_questions(text: &str) -> u32 {
             if !reported && !self_answered {
                 count += 1;
             }
-        } else if !sentence.ends_with('!')
-            && words.len() >= 4
-            && INTERROGATIVE_OPENINGS
+        } else if !sentence.ends_with('!') && words.len() >= 4 && {
+            let opening = words
                 .iter()
-                .any(|[a, b]| words.first() == Some(a) && words.get(1) == Some(b))
-        {
+                .position(|w| !LEAD_INS.contains(w))
+                .unwrap_or(words.len());
+            INTERROGATIVE_OPENINGS
+                .iter()
+                .any(|[a, b]| words.get(opening) == Some(a) && words.get(opening + 1) == Some(b))
+        } {
             count += 1;
         }
     }
@@ -263,6 +361,10 @@ mod tests {
             2
         );
         assert_eq!(count_questions("You know what? Do you like it?"), 1);
+        assert_eq!(
+            count_questions("So are you free on the weekends. You know?"),
+            1
+        );
         // um, you know, uh, kind of, I mean
         assert_eq!(
             count_fillers(&toks("Um, so, you know, it's, uh, kind of big. I mean it.")),
@@ -273,6 +375,24 @@ mod tests {
         assert!(!is_backchannel("Yeah, but the price"));
         assert!(!is_backchannel("Right?"));
         assert!(!is_backchannel("..."));
+    }
+
+    #[test]
+    fn sentences_end_at_their_punctuation_not_at_abbreviations_or_numbers() {
+        let spans: Vec<&str> = sentence_spans(
+            "Mr. Garcia called at 2 p.m. today. It costs 3.5 thousand?! Yes... Done",
+        )
+        .map(str::trim)
+        .collect();
+        assert_eq!(
+            spans,
+            [
+                "Mr. Garcia called at 2 p.m. today.",
+                "It costs 3.5 thousand?!",
+                "Yes...",
+                "Done"
+            ]
+        );
     }
 
     #[test]

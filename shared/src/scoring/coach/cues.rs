@@ -15,17 +15,21 @@ const NEGATION_REACH: usize = 3;
 
 /// Words that negate what follows them (with any word ending in "n't").
 const NEGATORS: &[&str] = &[
-    "not", "no", "never", "nothing", "cannot", "without", "hardly", "nor", "dont", "cant", "wont",
-    "isnt", "arent", "doesnt", "didnt", "wouldnt", "shouldnt", "couldnt",
+    "not", "no", "never", "nothing", "none", "nobody", "neither", "cannot", "without", "hardly",
+    "nor", "dont", "cant", "wont", "isnt", "arent", "doesnt", "didnt", "wouldnt", "shouldnt",
+    "couldnt", "havent", "hasnt", "wasnt", "werent", "aint",
 ];
 
 pub(super) fn is_negator(token: &str) -> bool {
     NEGATORS.contains(&token) || token.ends_with("n't") || token.ends_with("n’t")
 }
 
-/// Whether a negation stands within reach before `position`.
+/// Whether a negation stands within reach before `position`, in the same clause.
 pub(super) fn negated_before(tokens: &TokenList, position: usize) -> bool {
-    (position.saturating_sub(NEGATION_REACH)..position).any(|i| is_negator(tokens.get(i)))
+    let from = position
+        .saturating_sub(NEGATION_REACH)
+        .max(tokens.clause_start(position));
+    (from..position).any(|i| is_negator(tokens.get(i)))
 }
 
 struct Cue<T> {
@@ -156,5 +160,9 @@ mod tests {
         assert_eq!(found(&set, "It's totally not worth it"), [3]);
         assert_eq!(found(&set, "It is worth it"), Vec::<u8>::new());
         assert_eq!(found(&set, "It isn't really worth the money"), [3]);
+        // A negation ends with its clause; typographic apostrophes read as plain ones.
+        assert_eq!(found(&set, "No, it's expensive."), [2]);
+        assert_eq!(found(&set, "No, it is worth it"), Vec::<u8>::new());
+        assert_eq!(found(&set, "I don’t like the noise"), [2]);
     }
 }

@@ -7,6 +7,7 @@
 mod cues;
 mod discovery;
 mod listening;
+mod model_findings;
 mod next_steps;
 mod objections;
 mod playbook;
@@ -15,6 +16,7 @@ mod summary;
 mod words;
 
 pub use discovery::question_target;
+pub use model_findings::list_model_findings;
 
 use crate::domain::analysis::{
     DimensionScore, Highlight, Metrics, MicroGoal, NextStepFinding, ObjectionFinding,

@@ -30,11 +30,22 @@ const FIXED_WITHIN: usize = 3;
 const SHORT_REPLY_WORDS: usize = 8;
 
 /// Words that make a question about a time a proposal of it ("does Tuesday work?").
-const TIME_PROPOSAL_WORDS: &[&str] = &["work", "works", "sound", "suit", "good", "okay", "ok"];
+const TIME_PROPOSAL_WORDS: &[&str] = &[
+    "work",
+    "works",
+    "sound",
+    "suit",
+    "good",
+    "okay",
+    "ok",
+    "free",
+    "available",
+    "about",
+];
 
 /// A clock time ("2pm", "10:30", "10 am") or an ordinal date ("the 12th"), or a day or time
 /// in words.
-fn has_concrete_time(toks: &TokenList) -> bool {
+pub(super) fn has_concrete_time(toks: &TokenList) -> bool {
     LEXICON.dates.any(toks)
         || toks.iter().any(|t| {
             ((t.ends_with("am") || t.ends_with("pm"))
@@ -55,24 +66,67 @@ fn has_concrete_time(toks: &TokenList) -> bool {
         })
 }
 
-/// The action a sentence promises or proposes, if it is a next step.
-fn step_action(sentence: &Sentence<'_>) -> Option<StepAction> {
+/// Words before "email me" that make it a report of someone else's habit ("they send us
+/// reports"), not a request.
+const NOT_A_REQUEST_BEFORE: &[&str] = &["they", "he", "she", "it", "who", "did", "does"];
+/// Openings that make a question a request ("Can you email me the deck?").
+const REQUEST_OPENINGS: &[&str] = &["can", "could", "would", "will"];
+/// Words that make a sentence a condition ("I'd sign up if it were cheaper").
+const CONDITIONS: &[&str] = &["if", "unless"];
+
+/// The contact asked for ("email me these", "give me a call"), if the sentence is a request.
+fn contact_request(sentence: &Sentence<'_>) -> Option<StepAction> {
     let tokens = &sentence.tokens;
-    if LEXICON.in_call.any(tokens) {
+    if sentence.is_question() && !REQUEST_OPENINGS.contains(&tokens.get(0)) {
         return None;
     }
-    if let Some(asked) = LEXICON.contact_me.find(tokens).next() {
-        return Some(*asked.payload);
+    LEXICON
+        .contact_me
+        .find(tokens)
+        .find(|m| {
+            (m.position.saturating_sub(2)..m.position)
+                .all(|i| !NOT_A_REQUEST_BEFORE.contains(&tokens.get(i)))
+        })
+        .map(|m| *m.payload)
+}
+
+/// The action a sentence promises or proposes, if it is a next step. A customer's own plans
+/// ("I'm going to book my exam") are not steps: a customer's sentence counts when it asks to
+/// be contacted or speaks to the rep ("I will message you").
+fn step_action(sentence: &Sentence<'_>, by_rep: bool) -> Option<StepAction> {
+    let tokens = &sentence.tokens;
+    let last = tokens.len().checked_sub(1).map(|i| tokens.get(i));
+    if LEXICON.in_call.any(tokens) || last == Some("now") {
+        return None;
     }
-    let frames: Vec<usize> = LEXICON
+    if let Some(asked) = contact_request(sentence) {
+        return Some(asked);
+    }
+    if sentence.is_question()
+        && has_concrete_time(tokens)
+        && tokens.iter().any(|t| TIME_PROPOSAL_WORDS.contains(&t))
+    {
+        // A time offered: "How does Thursday at 2 PM work for you?", "Are you free Friday?"
+        return Some(StepAction::Meet);
+    }
+    // "You know" is a filler, not the rep being spoken to.
+    let speaks_to_rep = (0..tokens.len()).any(|i| {
+        matches!(tokens.get(i), "you" | "your")
+            && (i + 1 >= tokens.len() || tokens.get(i + 1) != "know")
+    });
+    if !by_rep && !speaks_to_rep {
+        return None;
+    }
+    let conditional = tokens.iter().any(|t| CONDITIONS.contains(&t));
+    let mut frames: Vec<usize> = LEXICON
         .step_frames
         .find(tokens)
         .map(|f| f.position)
         .collect();
-    if frames.is_empty() {
-        return None;
+    if !conditional {
+        frames.extend(LEXICON.conditional_frames.find(tokens).map(|f| f.position));
     }
-    let action = LEXICON
+    LEXICON
         .step_actions
         .find(tokens)
         .filter(|a| {
@@ -81,14 +135,7 @@ fn step_action(sentence: &Sentence<'_>) -> Option<StepAction> {
                 .any(|&f| a.position > f && a.position - f <= FRAME_REACH)
         })
         .map(|a| *a.payload)
-        .min_by_key(|action| action_precedence(*action));
-    if sentence.is_question() && action.is_none() {
-        // A time offered: "How does Thursday at 2 PM work for you?"
-        let offers_time =
-            has_concrete_time(tokens) && tokens.iter().any(|t| TIME_PROPOSAL_WORDS.contains(&t));
-        return offers_time.then_some(StepAction::Meet);
-    }
-    action
+        .min_by_key(|action| action_precedence(*action))
 }
 
 fn action_precedence(action: StepAction) -> usize {
@@ -114,10 +161,9 @@ fn find_steps(scene: &Scene<'_>) -> Vec<Step> {
             .get(index + 1)
             .and_then(|n| sentences(&n.text).into_iter().next());
         // One step an utterance: its first.
-        let first = said
-            .iter()
-            .enumerate()
-            .find_map(|(k, sentence)| step_action(sentence).map(|action| (k, sentence, action)));
+        let first = said.iter().enumerate().find_map(|(k, sentence)| {
+            step_action(sentence, scene.is_rep(u)).map(|action| (k, sentence, action))
+        });
         if let Some((k, sentence, action)) = first {
             let dated = has_concrete_time(&sentence.tokens)
                 || said.get(k + 1).or(next_opening.as_ref()).is_some_and(|s| {
@@ -295,6 +341,25 @@ mod tests {
             "{OPENING}Rita: Do you pop in and out of the meeting room often?\nCole: I sent you the form last week.\nRita: I'll share my screen now.\nCole: Shall we discuss the next steps?\n"
         ));
         assert_eq!(found, []);
+        let found = steps_of(&format!(
+            "{OPENING}Cole: I'm going to book my exam for October.\nRita: We can connect it to your CRM.\nCole: I'd sign up if it were cheaper.\nCole: Did you email me the invoice?\n"
+        ));
+        assert_eq!(found, []);
+    }
+
+    #[test]
+    fn a_time_offered_or_a_goodbye_with_a_day_is_a_step() {
+        let found = steps_of(&format!(
+            "{OPENING}Rita: Are you free Thursday at 2?\nCole: Yes.\nRita: I’ll follow up with the recap.\nCole: Talk to you Thursday.\n"
+        ));
+        assert_eq!(
+            found,
+            [
+                (4, true, "Are you free Thursday at 2?".to_owned()),
+                // Dated by the short reply: "Talk to you Thursday." (itself a restated meeting).
+                (6, true, "I’ll follow up with the recap.".to_owned()),
+            ]
+        );
     }
 
     #[test]

@@ -15,7 +15,7 @@ use crate::domain::playbook::Playbook;
 use crate::ports::IdGenerator;
 use crate::scoring::text::is_backchannel;
 
-use super::scene::{Findings, Scene, Scored, evidence, sentences};
+use super::scene::{Findings, Scene, Scored, Sentence, evidence, sentences};
 #[cfg(doc)]
 use super::words::ANSWER_CUES;
 use super::words::{LEXICON, OBJECTION_CUES};
@@ -34,23 +34,45 @@ fn precedence(kind: ObjectionType) -> usize {
         .unwrap_or(usize::MAX)
 }
 
-/// The objection an utterance raises, with the sentence that raises it.
-fn objection_in(text: &str) -> Option<(ObjectionType, &str)> {
+/// Words that put a complaint on what the customer has today ("our current vendor is too
+/// expensive"): pain to build on, not resistance to the sale.
+const INCUMBENT_WORDS: &[&str] = &["current", "old", "existing", "previous", "their", "they"];
+/// Replies this short to "any other questions?" ("no, not right now") are not a stall.
+const SHORT_REPLY_WORDS: usize = 6;
+
+/// Whether the cue at `position` speaks of what the customer has today.
+fn about_incumbent(sentence: &Sentence<'_>, position: usize) -> bool {
+    let tokens = &sentence.tokens;
+    (tokens.clause_start(position)..position).any(|i| INCUMBENT_WORDS.contains(&tokens.get(i)))
+}
+
+/// The objection an utterance raises, with the sentence that raises it. `after_question`
+/// says the rep's line before asked whether there were more questions.
+fn objection_in(text: &str, after_question: bool) -> Option<(ObjectionType, &str)> {
     sentences(text).into_iter().find_map(|sentence| {
         let cues = if sentence.is_question() {
             &LEXICON.asked_objections
         } else {
             &LEXICON.objections
         };
+        let short_reply = after_question && sentence.tokens.len() <= SHORT_REPLY_WORDS;
         cues.find(&sentence.tokens)
+            .filter(|m| !about_incumbent(&sentence, m.position))
             .map(|m| *m.payload)
+            .filter(|kind| !(short_reply && *kind == ObjectionType::Timing))
             .min_by_key(|kind| precedence(*kind))
             .map(|kind| (kind, sentence.text))
     })
 }
 
+/// Whether the rep's line asks if the customer has more questions ("Any other questions?").
+fn asks_for_questions(text: &str) -> bool {
+    let lower = text.to_lowercase();
+    lower.contains("question") || lower.contains("anything else")
+}
+
 /// Whether the rep answers the objection at `index` before the customer moves on.
-fn answered(scene: &Scene<'_>, index: usize) -> bool {
+pub(super) fn answered(scene: &Scene<'_>, index: usize) -> bool {
     for u in scene
         .utterances()
         .iter()
@@ -82,7 +104,10 @@ fn find_objections(scene: &Scene<'_>) -> Vec<ObjectionFinding> {
         if scene.is_rep(u) {
             continue;
         }
-        let Some((kind, said)) = objection_in(&u.text) else {
+        let after_question = index > 0
+            && scene.is_rep(&scene.utterances()[index - 1])
+            && asks_for_questions(&scene.utterances()[index - 1].text);
+        let Some((kind, said)) = objection_in(&u.text, after_question) else {
             continue;
         };
         let restated = found
@@ -226,6 +251,14 @@ mod tests {
             ("You can help me cancel it.", ObjectionType::Cancellation),
             ("That sounds complicated.", ObjectionType::Other),
             ("My concern is the price is too high.", ObjectionType::Price),
+            ("I'm not the decision maker.", ObjectionType::Authority),
+            ("That's over our budget.", ObjectionType::Budget),
+            ("I don’t like the terms.", ObjectionType::Other),
+            (
+                "I need to talk it over with my husband.",
+                ObjectionType::Authority,
+            ),
+            ("No, it's too expensive.", ObjectionType::Price),
         ];
         for (said, kind) in cases {
             let found = objections_of(&format!("Rep: Hello.\nBuyer: {said}\nRep: Tell me more?\n"));
@@ -237,6 +270,14 @@ mod tests {
     fn negations_neutral_questions_and_the_reps_words_are_not_objections() {
         let found = objections_of(
             "Rep: Is it too expensive for you? Some say it is not worth it.\nBuyer: It's not too expensive.\nRep: Good.\nBuyer: I'm not worried about price. What does it cost?\n",
+        );
+        assert_eq!(found, []);
+    }
+
+    #[test]
+    fn complaints_about_what_they_have_today_and_polite_replies_are_not_objections() {
+        let found = objections_of(
+            "Rep: What do you use today?\nBuyer: Our current vendor is too expensive and slow.\nRep: Any other questions?\nBuyer: No, not right now.\nRep: Great.\nBuyer: No, I'm ready.\n",
         );
         assert_eq!(found, []);
     }

@@ -64,7 +64,7 @@ impl Sentence<'_> {
 
 /// The sentences of a text, split after `.`, `?` and `!`; empty ones are dropped.
 pub(super) fn sentences(text: &str) -> Vec<Sentence<'_>> {
-    text.split_inclusive(['.', '?', '!'])
+    crate::scoring::text::sentence_spans(text)
         .map(str::trim)
         .map(|text| Sentence {
             text,
