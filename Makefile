@@ -51,7 +51,7 @@ bench: tools
 # The coach measured against hand labels (not part of `make test`, whose eval tests check the
 # command): the shared labelled set beside the repository, then the repository's own labels
 # of real samples (call files derived into a temporary folder; transcripts are not copied).
-EVAL_CALLS ?= /tmp/callcoach-eval-own-calls
+EVAL_CALLS ?= /tmp/eval-own-calls
 eval:
 	cargo build --quiet -p callcoach
 	target/debug/callcoach eval ../shared/testdata/eval/labels.json ../shared/testdata/eval/calls

@@ -206,15 +206,23 @@ pub(crate) fn count_questions(text: &str) -> u32 {
         .map(str::trim)
         .filter(|s| s.chars().any(char::is_alphanumeric))
         .collect();
+    let lengths: Vec<usize> = sentences
+        .iter()
+        .map(|s| s.split_whitespace().count())
+        .collect();
+    // Words after each sentence, from the end: one pass, so a long turn stays linear.
+    let mut after = vec![0usize; sentences.len()];
+    for i in (0..sentences.len().saturating_sub(1)).rev() {
+        after[i] = after[i + 1] + lengths[i + 1];
+    }
     let mut count = 0;
     for (i, sentence) in sentences.iter().enumerate() {
-        let tokens = TokenList::from_text(sentence);
-        let words: Vec<&str> = tokens.iter().collect();
-        let joined = words.join(" ");
-        if FILLER_QUESTIONS.contains(&joined.as_str()) {
-            continue;
-        }
         if sentence.ends_with('?') {
+            let tokens = TokenList::from_text(sentence);
+            let words: Vec<&str> = tokens.iter().collect();
+            if words.len() <= 3 && FILLER_QUESTIONS.contains(&words.join(" ").as_str()) {
+                continue;
+            }
             let reported = words
                 .windows(2)
                 .any(|pair| REPORTED_ASKS.iter().any(|[a, b]| pair == [*a, *b]));
@@ -222,27 +230,30 @@ pub(crate) fn count_questions(text: &str) -> u32 {
                 && !words.last().is_some_and(|w| QUESTION_TAGS.contains(w))
                 && (words.len() > SHORT_QUESTION_WORDS
                     || words.iter().any(|w| SPEAKER_WORDS.contains(w)));
-            let rest: usize = sentences[i + 1..]
-                .iter()
-                .map(|s| s.split_whitespace().count())
-                .sum();
-            let self_answered = own && rest >= SELF_ANSWER_WORDS;
+            let self_answered = own && after[i] >= SELF_ANSWER_WORDS;
             if !reported && !self_answered {
                 count += 1;
             }
-        } else if !sentence.ends_with('!') && words.len() >= 4 && {
-            let opening = words
-                .iter()
-                .position(|w| !LEAD_INS.contains(w))
-                .unwrap_or(words.len());
-            INTERROGATIVE_OPENINGS
-                .iter()
-                .any(|[a, b]| words.get(opening) == Some(a) && words.get(opening + 1) == Some(b))
-        } {
+        } else if !sentence.ends_with('!') && lengths[i] >= 4 && opens_as_question(sentence) {
             count += 1;
         }
     }
     count
+}
+
+/// Whether a sentence opens like a question ("so, are you ..."): only its first words are read.
+fn opens_as_question(sentence: &str) -> bool {
+    let mut words = sentence
+        .split_whitespace()
+        .map(|w| trim_token(w).to_ascii_lowercase())
+        .filter(|w| !w.is_empty())
+        .skip_while(|w| LEAD_INS.contains(&w.as_str()));
+    match (words.next(), words.next()) {
+        (Some(a), Some(b)) => INTERROGATIVE_OPENINGS
+            .iter()
+            .any(|[x, y]| a == *x && b == *y),
+        _ => false,
+    }
 }
 
 const BACKCHANNEL_WORDS: &[&str] = &[

@@ -7,6 +7,7 @@
 //! by their first word's alternatives, so matching stays linear in the words of the call.
 
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 
 use crate::scoring::text::TokenList;
 
@@ -32,6 +33,31 @@ pub(super) fn negated_before(tokens: &TokenList, position: usize) -> bool {
     (from..position).any(|i| is_negator(tokens.get(i)))
 }
 
+/// FNV-1a: the cue index is looked up once per word of the call. Its keys are fixed words
+/// of our own lists (a transcript's words are only looked up, never inserted), so no input
+/// can crowd a bucket, and a fast hash beats a DoS-resistant one here.
+#[derive(Default)]
+struct WordHasher(u64);
+
+impl Hasher for WordHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        let mut hash = if self.0 == 0 {
+            0xcbf2_9ce4_8422_2325
+        } else {
+            self.0
+        };
+        for byte in bytes {
+            hash ^= u64::from(*byte);
+            hash = hash.wrapping_mul(0x0100_0000_01b3);
+        }
+        self.0 = hash;
+    }
+}
+
 struct Cue<T> {
     payload: T,
     /// Alternatives for each word, tokenized like the transcript.
@@ -53,7 +79,7 @@ impl<T> Cue<T> {
 /// A set of cues, each with what it means.
 pub(super) struct CueSet<T> {
     cues: Vec<Cue<T>>,
-    by_first_word: HashMap<String, Vec<usize>>,
+    by_first_word: HashMap<String, Vec<usize>, BuildHasherDefault<WordHasher>>,
 }
 
 /// One cue found in a sentence.
@@ -66,7 +92,7 @@ impl<T: Copy> CueSet<T> {
     pub fn new(groups: &[(T, &[&str])]) -> Self {
         let mut set = CueSet {
             cues: Vec::new(),
-            by_first_word: HashMap::new(),
+            by_first_word: HashMap::default(),
         };
         for (payload, phrases) in groups {
             for phrase in *phrases {

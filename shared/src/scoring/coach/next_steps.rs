@@ -126,6 +126,9 @@ fn step_action(sentence: &Sentence<'_>, by_rep: bool) -> Option<StepAction> {
     if !conditional {
         frames.extend(LEXICON.conditional_frames.find(tokens).map(|f| f.position));
     }
+    if frames.is_empty() {
+        return None;
+    }
     LEXICON
         .step_actions
         .find(tokens)

@@ -110,9 +110,12 @@ fn find_objections(scene: &Scene<'_>) -> Vec<ObjectionFinding> {
         let Some((kind, said)) = objection_in(&u.text, after_question) else {
             continue;
         };
+        // Only the last few found can be within reach: linear however many there are.
         let restated = found
             .iter()
-            .any(|f| f.kind == kind && index - f.utterance <= RESTATED_WITHIN);
+            .rev()
+            .take_while(|f| index - f.utterance <= RESTATED_WITHIN)
+            .any(|f| f.kind == kind);
         if !restated {
             found.push(ObjectionFinding {
                 utterance: index,
