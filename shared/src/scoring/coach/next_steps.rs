@@ -351,6 +351,15 @@ mod tests {
     }
 
     #[test]
+    fn a_suggested_session_with_its_time_is_a_dated_step() {
+        let found = steps_of(&format!(
+            "{OPENING}Rita: Here is what I suggest as a next step: a short session with you on Tuesday at 2pm. Does that work?\nCole: Tuesday works.\n"
+        ));
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!((found[0].0, found[0].1), (4, true));
+    }
+
+    #[test]
     fn a_time_offered_or_a_goodbye_with_a_day_is_a_step() {
         let found = steps_of(&format!(
             "{OPENING}Rita: Are you free Thursday at 2?\nCole: Yes.\nRita: I’ll follow up with the recap.\nCole: Talk to you Thursday.\n"

@@ -272,7 +272,7 @@ pub(super) const STEP_ACTION_CUES: &[(StepAction, &[&str])] = &[
             "schedule|book a|an|the|it|you|that|time|something|for|in|your|this|another|some|one",
             "scheduling|booking|scheduled|booked|reserve|pencil",
             "meet with|up|you|again|on|at|next",
-            "meeting|appointment|demo|visit|invite|invitation",
+            "meeting|appointment|demo|visit|invite|invitation|session|workshop|consultation",
             "calendar invite|invitation|hold",
             "come by|out|over",
             "stop by",
@@ -350,6 +350,7 @@ pub(super) const STEP_FRAME_CUES: &[((), &[&str])] = &[(
         "i|we need to",
         "i'll|we'll have",
         "keep me posted",
+        "i|we suggest|propose|recommend",
     ],
 )];
 
