@@ -16,7 +16,7 @@
 //! without re-transcribing.
 
 use crate::domain::transcript::Transcript;
-use crate::scoring::text::{TokenList, sentence_spans};
+use crate::scoring::text::{TokenList, phrase_positions, sentence_spans};
 
 /// A rep chosen with less confidence than this is reported as unsure.
 pub const UNSURE_BELOW: f64 = 0.5;
@@ -262,19 +262,10 @@ fn by_conduct(transcript: &Transcript) -> Option<usize> {
                         .any(|w| matches!(w, "you" | "your"))
             })
             .count() as i64;
-        // Only positions whose word opens some phrase are tried: linear in the words.
         let count = |phrases: &[TokenList]| {
-            (0..tokens.len())
-                .map(|at| {
-                    phrases
-                        .iter()
-                        .filter(|p| {
-                            p.len() > 0
-                                && at + p.len() <= tokens.len()
-                                && (0..p.len()).all(|k| tokens.get(at + k) == p.get(k))
-                        })
-                        .count() as i64
-                })
+            phrases
+                .iter()
+                .map(|p| phrase_positions(&tokens, p).count() as i64)
                 .sum::<i64>()
         };
         conduct[u.speaker] += asked + 2 * count(seller) - 2 * count(buyer);
