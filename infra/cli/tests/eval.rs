@@ -90,12 +90,14 @@ fn fixture_figures_follow_from_its_labels() {
         "next-step F1 1.00 1.00 1.00 n/a 1.00",
         "next-step dated accuracy 1.00 2/2 1.00 1/1 1.00 1/1 n/a 0/0 1.00 2/2",
         "rep speaker accuracy 1.00 3/3 1.00 1/1 1.00 1/1 1.00 1/1 1.00 3/3",
+        // The timed demo's rep is right only by the first-speaker fallback.
+        "rep speaker unsure 0.33 1/3 0.00 0/1 1.00 1/1 0.00 0/1 0.33 1/3",
         "rep questions close 0.67 2/3 1.00 1/1 1.00 1/1 0.00 0/1 0.67 2/3",
         "fx-discovery [discovery, fixture]: objections 1/1 matched; next steps 1/1 matched; \
          rep speaker \"Dana\" right (label \"Dana\"); rep questions 3 close (label 3)",
         "fx-demo-timed [demo, fixture]: objections 1/2 matched, missed 7 other, \
          wrong type 3 competitor (label 4 price); next steps 1/1 matched; \
-         rep speaker \"Alex\" right (label \"Alex\"); rep questions 2 close (label 2); timed",
+         rep speaker \"Alex\" right, unsure (label \"Alex\"); rep questions 2 close (label 2); timed",
         "fx-support [support, fixture]: objections 0/1 matched, missed 5 price, \
          false alarms 3 price; next steps 0/0 matched; \
          rep speaker \"Speaker A\" right (label \"Speaker A\"); rep questions 2 far (label 6)",

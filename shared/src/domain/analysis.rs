@@ -351,9 +351,29 @@ pub struct RepSpeaker {
     pub rule: String,
     /// 0-1: how often the rule is right on calls of this kind.
     pub confidence: f64,
-    /// True when the confidence is too low to coach on: the report says so, and setting the
-    /// call's rep speaker removes the doubt.
+    /// True when the confidence is too low to coach on: the report says so, the coaching for
+    /// the rep (suggestions, micro-goals, progress) is held back, and setting the call's rep
+    /// speaker removes the doubt.
     pub unsure: bool,
+}
+
+/// The one suggestion of an analysis whose rep speaker is unsure.
+pub const UNSURE_REP_SUGGESTION: &str = "The coach could not tell which speaker is the rep, so it gives no advice for this call: set the call's rep speaker to get coaching.";
+
+impl Analysis {
+    /// Whether the coach was unsure which speaker is the rep.
+    pub fn rep_is_unsure(&self) -> bool {
+        self.rep.as_ref().is_some_and(|r| r.unsure)
+    }
+
+    /// When the rep is unsure, advice and goals could be meant for the wrong person: only the
+    /// scores, highlights and lists stay, and the one suggestion says how to get coaching.
+    pub fn hold_coaching_if_rep_unsure(&mut self) {
+        if self.rep_is_unsure() {
+            self.suggestions = vec![UNSURE_REP_SUGGESTION.to_owned()];
+            self.micro_goals.clear();
+        }
+    }
 }
 
 /// Who produced the scores, so an analysis can be reproduced and audited.

@@ -18,6 +18,7 @@ const FIGURES: &[(&str, Figure)] = &[
     ("next-step F1", |g| Cell::value(g.next_steps.f1)),
     ("next-step dated accuracy", |g| accuracy(&g.next_steps)),
     ("rep speaker accuracy", |g| share(&g.rep_speaker)),
+    ("rep speaker unsure", |g| share(&g.rep_unsure)),
     ("rep questions close", |g| share(&g.rep_questions_close)),
 ];
 
@@ -103,12 +104,13 @@ fn call_line(call: &CallResult) -> String {
         comparison("objections", "wrong type", &call.objections),
         comparison("next steps", "wrong dated", &call.next_steps),
         format!(
-            "rep speaker {rep:?} {} (label {:?})",
+            "rep speaker {rep:?} {}{} (label {:?})",
             if call.rep_speaker_right {
                 "right"
             } else {
                 "wrong"
             },
+            if call.rep_unsure { ", unsure" } else { "" },
             call.rep_speaker_label
         ),
         format!(
@@ -220,6 +222,7 @@ mod tests {
             rep_speaker: Some("Speaker A".into()),
             rep_speaker_label: "Speaker B".into(),
             rep_speaker_right: false,
+            rep_unsure: true,
             rep_questions: 4,
             rep_questions_label: 5,
             rep_questions_close: true,
@@ -238,6 +241,7 @@ mod tests {
             "objection type accuracy 0.00 0/1 0.00 0/1",
             "next-step F1 n/a n/a",
             "rep questions close 1.00 1/1 1.00 1/1",
+            "rep speaker unsure 1.00 1/1 1.00 1/1",
         ] {
             assert!(squeezed.iter().any(|l| l == figure), "{figure}:\n{text}");
         }
@@ -245,7 +249,7 @@ mod tests {
             text.contains(
                 "call-1 [demo]: objections 1/2 matched, missed 14 timing, false alarms 3 price, \
                  wrong type 8 price (label 8 budget); next steps 0/0 matched; \
-                 rep speaker \"Speaker A\" wrong (label \"Speaker B\"); \
+                 rep speaker \"Speaker A\" wrong, unsure (label \"Speaker B\"); \
                  rep questions 4 close (label 5); parser read 12 lines as 9 utterances; timed"
             ),
             "{text}"

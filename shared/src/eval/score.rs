@@ -170,6 +170,8 @@ pub struct CallResult {
     pub rep_speaker: Option<String>,
     pub rep_speaker_label: String,
     pub rep_speaker_right: bool,
+    /// Whether the coach said it was unsure of the rep (and so gave no advice).
+    pub rep_unsure: bool,
     pub rep_questions: u32,
     pub rep_questions_label: u32,
     pub rep_questions_close: bool,
@@ -248,6 +250,7 @@ pub fn score_call(
         rep_speaker_label: labels.rep_speaker.clone(),
         rep_speaker_right: findings.rep_speaker.as_deref().map(str::trim)
             == Some(labels.rep_speaker.trim()),
+        rep_unsure: findings.rep_unsure,
         rep_questions: findings.rep_questions,
         rep_questions_label: labels.rep_questions,
         rep_questions_close: questions_close(findings.rep_questions, labels.rep_questions),
@@ -314,18 +317,21 @@ pub struct Group {
     pub objections: Detection,
     pub next_steps: Detection,
     pub rep_speaker: Share,
+    /// Calls where the coach was unsure of the rep and held its advice back.
+    pub rep_unsure: Share,
     pub rep_questions_close: Share,
 }
 
 impl Group {
     fn pool<'a>(by: GroupBy, name: &str, calls: impl Iterator<Item = &'a CallResult>) -> Self {
         let (mut objections, mut next_steps) = (Tally::default(), Tally::default());
-        let (mut count, mut rep_right, mut questions_close) = (0, 0, 0);
+        let (mut count, mut rep_right, mut unsure, mut questions_close) = (0, 0, 0, 0);
         for call in calls {
             count += 1;
             objections = objections + call.objections.tally();
             next_steps = next_steps + call.next_steps.tally();
             rep_right += usize::from(call.rep_speaker_right);
+            unsure += usize::from(call.rep_unsure);
             questions_close += usize::from(call.rep_questions_close);
         }
         Group {
@@ -335,6 +341,7 @@ impl Group {
             objections: objections.into(),
             next_steps: next_steps.into(),
             rep_speaker: Share::new(rep_right, count),
+            rep_unsure: Share::new(unsure, count),
             rep_questions_close: Share::new(questions_close, count),
         }
     }
@@ -509,6 +516,7 @@ mod tests {
             rep_speaker: Some(if rep_right { "agent" } else { "prospect" }.into()),
             rep_speaker_label: "agent".into(),
             rep_speaker_right: rep_right,
+            rep_unsure: !rep_right,
             rep_questions: 10,
             rep_questions_label: 30,
             rep_questions_close: false,

@@ -2,6 +2,7 @@
 //! coach, the rep speaker rule, and the readable report.
 
 pub mod coach;
+mod cues;
 pub mod llm;
 pub mod metrics;
 pub mod rep;
@@ -63,7 +64,7 @@ pub fn deterministic_analysis<I: IdGenerator>(
         confidence: rep.confidence,
         unsure: rep.is_unsure(),
     };
-    Analysis {
+    let mut analysis = Analysis {
         schema_version: ANALYSIS_SCHEMA_VERSION,
         tenant_id: request.tenant_id.clone(),
         call_id: request.call_id.clone(),
@@ -86,7 +87,9 @@ pub fn deterministic_analysis<I: IdGenerator>(
             degraded: false,
         },
         created_at: now,
-    }
+    };
+    analysis.hold_coaching_if_rep_unsure();
+    analysis
 }
 
 /// The deterministic analysis of a call with `rep` set as its rep: the starting point of

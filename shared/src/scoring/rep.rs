@@ -16,7 +16,8 @@
 //! without re-transcribing.
 
 use crate::domain::transcript::Transcript;
-use crate::scoring::text::{TokenList, phrase_positions, sentence_spans};
+use crate::scoring::cues::CueSet;
+use crate::scoring::text::{TokenList, sentence_spans};
 
 /// A rep chosen with less confidence than this is reported as unsure.
 pub const UNSURE_BELOW: f64 = 0.5;
@@ -240,35 +241,22 @@ const CONDUCT_LEAD: i64 = 3;
 /// to the other ("...you...?") and seller's phrases count for a speaker, buyer's phrases
 /// against (whole words: "send me" is not "send messages"). `None` unless one leads clearly.
 fn by_conduct(transcript: &Transcript) -> Option<usize> {
-    static PHRASES: std::sync::LazyLock<(Vec<TokenList>, Vec<TokenList>)> =
-        std::sync::LazyLock::new(|| {
-            let list = |p: &[&str]| p.iter().map(|t| TokenList::from_text(t)).collect();
-            (list(SELLER_CONDUCT), list(BUYER_CONDUCT))
-        });
-    let (seller, buyer) = &*PHRASES;
+    static CONDUCT: std::sync::LazyLock<CueSet<i64>> =
+        std::sync::LazyLock::new(|| CueSet::new(&[(2, SELLER_CONDUCT), (-2, BUYER_CONDUCT)]));
     let mut words = vec![0usize; transcript.speakers.len()];
     let mut conduct = vec![0i64; transcript.speakers.len()];
     for u in &transcript.utterances {
         let Some(speaker) = words.get_mut(u.speaker) else {
             continue;
         };
-        let tokens = TokenList::from_text(&u.text);
-        *speaker += tokens.len();
-        let asked = sentence_spans(&u.text)
-            .filter(|s| {
-                s.trim_end().ends_with('?')
-                    && TokenList::from_text(s)
-                        .iter()
-                        .any(|w| matches!(w, "you" | "your"))
-            })
-            .count() as i64;
-        let count = |phrases: &[TokenList]| {
-            phrases
-                .iter()
-                .map(|p| phrase_positions(&tokens, p).count() as i64)
-                .sum::<i64>()
-        };
-        conduct[u.speaker] += asked + 2 * count(seller) - 2 * count(buyer);
+        for sentence in sentence_spans(&u.text) {
+            let tokens = TokenList::from_text(sentence);
+            *speaker += tokens.len();
+            let asks_the_other = sentence.trim_end().ends_with('?')
+                && tokens.iter().any(|w| matches!(w, "you" | "your"));
+            conduct[u.speaker] +=
+                i64::from(asks_the_other) + CONDUCT.find(&tokens).map(|m| *m.payload).sum::<i64>();
+        }
     }
     let mut by_words: Vec<usize> = (0..words.len()).filter(|&i| words[i] > 0).collect();
     by_words.sort_by_key(|&i| std::cmp::Reverse(words[i]));

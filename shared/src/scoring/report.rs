@@ -71,10 +71,10 @@ pub fn render(analysis: &Analysis) -> String {
         .and_then(|r| m.speakers.get(r))
         .map_or("unknown", |s| s.speaker.as_str());
     let _ = writeln!(out, "\nConversation (rep: {rep}, {})", m.rep_rule);
-    if analysis.rep.as_ref().is_some_and(|r| r.unsure) {
+    if analysis.rep_is_unsure() {
         let _ = writeln!(
             out,
-            "  The rep speaker is unsure: set the call's rep speaker and re-score before acting on this coaching."
+            "  The rep speaker is unsure: no advice or goals for this call; set the call's rep speaker to get them."
         );
     }
     let minutes = |v: f64| format!("{:.1} min", v / 60_000.0);
@@ -177,6 +177,9 @@ pub fn render(analysis: &Analysis) -> String {
         let _ = writeln!(out, "  {}. {s}", i + 1);
     }
     let _ = writeln!(out, "\nMicro-goals for the next calls");
+    if analysis.micro_goals.is_empty() {
+        let _ = writeln!(out, "  none");
+    }
     for g in &analysis.micro_goals {
         let target = match g.target {
             GoalTarget::AtLeast(v) => format!("{} >= {v}", g.metric),

@@ -3,7 +3,9 @@
 use time::macros::datetime;
 
 use super::*;
-use crate::domain::analysis::{GoalTarget, HighlightKind, MetricValue, ObjectionType};
+use crate::domain::analysis::{
+    GoalTarget, HighlightKind, MetricValue, ObjectionType, UNSURE_REP_SUGGESTION,
+};
 use crate::domain::call::CallType;
 use crate::domain::playbook::{ObjectionHandling, Playbook, Tracker};
 use crate::domain::transcript::{SourceFormat, Speaker, Timing, Transcript, Utterance, Word};
@@ -455,6 +457,9 @@ fn a_rep_chosen_by_default_is_reported_as_unsure() {
     assert!(rep.unsure && rep.confidence < 0.5, "{rep:?}");
     assert_eq!(rep.label.as_deref(), Some("Ann"));
     assert!(report::render(&a).contains("The rep speaker is unsure"));
+    // No advice or goals for someone who may not be the rep.
+    assert_eq!(a.suggestions, [UNSURE_REP_SUGGESTION]);
+    assert!(a.micro_goals.is_empty());
     let playbook = Playbook::default();
     let named = deterministic_analysis(
         ScoringRequest {
@@ -471,4 +476,82 @@ fn a_rep_chosen_by_default_is_reported_as_unsure() {
         datetime!(2026-11-01 0:00 UTC),
     );
     assert!(!named.rep.unwrap().unsure);
+    assert!(named.suggestions.len() >= 3 && !named.micro_goals.is_empty());
+}
+
+/// Every piece of advice points at the moment it is about: a time and a quote from the call.
+#[test]
+fn each_suggestion_cites_a_time_and_a_quote_from_the_call() {
+    let monologue = "Um, so let me walk you through the platform, you know, it has dashboards, \
+        um, reports, alerts and, you know, integrations with everything you use today.";
+    let t = two_speakers(
+        Timing::Utterances,
+        vec![
+            utterance(0, 0, 120_000, monologue, false),
+            utterance(
+                1,
+                121_000,
+                140_000,
+                "Honestly our problem is slow onboarding of new hires.",
+                false,
+            ),
+            utterance(
+                0,
+                139_000,
+                200_000,
+                "Um, right, and, you know, we also do forecasting and territory planning.",
+                false,
+            ),
+            utterance(
+                1,
+                201_000,
+                210_000,
+                "I see, and what about the cost of all this for us?",
+                false,
+            ),
+            utterance(
+                0,
+                209_500,
+                260_000,
+                "Um, you know, it depends on seats, we can talk about that later on.",
+                false,
+            ),
+            utterance(1, 261_000, 265_000, "Okay.", false),
+        ],
+    );
+    let playbook = Playbook {
+        value_propositions: vec!["Cut ramp time for new hires with weekly coaching".into()],
+        ..Playbook::default()
+    };
+    let a = analysis_of(&t, &playbook, CallType::Discovery);
+    let advice: Vec<&String> = a
+        .suggestions
+        .iter()
+        .filter(|s| !s.starts_with("Keep"))
+        .collect();
+    assert!(advice.len() >= 3, "{:?}", a.suggestions);
+    for s in advice {
+        let (_, cited) = s
+            .rsplit_once("(at ")
+            .unwrap_or_else(|| panic!("no time: {s}"));
+        let said = cited
+            .split_once('"')
+            .map(|(_, q)| q.trim_end_matches("\")"))
+            .unwrap();
+        assert!(
+            t.utterances.iter().any(|u| u.text.contains(said)),
+            "{said:?} is not from the call"
+        );
+    }
+    // Talking too much quotes the longest stretch; the playbook, the customer's problem.
+    assert!(
+        a.suggestions
+            .iter()
+            .any(|s| s.contains("You talked") && s.contains("walk you through"))
+    );
+    assert!(
+        a.suggestions
+            .iter()
+            .any(|s| s.contains("value propositions") && s.contains("slow onboarding"))
+    );
 }

@@ -14,6 +14,8 @@ fn trim_token(raw: &str) -> &str {
 pub(crate) struct TokenList {
     buf: String,
     ends: Vec<u32>,
+    /// [`word_hash`] of each token: cue lookups compare these before any text.
+    hashes: Vec<u64>,
     clause_starts: Vec<u32>,
     clause_pending: bool,
 }
@@ -53,6 +55,8 @@ impl TokenList {
             );
         }
         let index = self.ends.len() as u32;
+        let start = self.ends.last().map_or(0, |&end| end as usize);
+        self.hashes.push(word_hash(&self.buf[start..]));
         self.ends.push(self.buf.len() as u32);
         if index > 0 && (self.clause_pending || self.get(index as usize) == "but") {
             self.clause_starts.push(index);
@@ -75,6 +79,7 @@ impl TokenList {
         self.ends.len()
     }
 
+    #[inline]
     pub fn get(&self, i: usize) -> &str {
         let start = if i == 0 { 0 } else { self.ends[i - 1] as usize };
         &self.buf[start..self.ends[i] as usize]
@@ -84,9 +89,26 @@ impl TokenList {
         (0..self.len()).map(|i| self.get(i))
     }
 
-    pub fn contains(&self, word: &str) -> bool {
-        self.iter().any(|t| t == word)
+    /// The [`word_hash`] of token `i`.
+    #[inline]
+    pub fn hash(&self, i: usize) -> u64 {
+        self.hashes[i]
     }
+
+    pub fn contains(&self, word: &str) -> bool {
+        let hash = word_hash(word);
+        (0..self.len()).any(|i| self.hashes[i] == hash && self.get(i) == word)
+    }
+}
+
+/// FNV-1a of a token's text: computed once per word as it is read, so the coach's many cue
+/// lists compare numbers, not strings, on every word of the call. The hashed words are only
+/// compared with our own fixed lists (equal hashes are confirmed on the text), so no input can
+/// make a collision matter.
+pub(crate) fn word_hash(word: &str) -> u64 {
+    word.bytes().fold(0xcbf2_9ce4_8422_2325, |hash, byte| {
+        (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3)
+    })
 }
 
 /// Words ending in "." that do not end a sentence.
@@ -349,8 +371,11 @@ pub(crate) fn phrase_positions<'a>(
     phrase: &'a TokenList,
 ) -> impl Iterator<Item = usize> + 'a {
     let n = phrase.len();
-    (0..tokens.len().saturating_sub(n.saturating_sub(1)))
-        .filter(move |&i| n > 0 && (0..n).all(|k| tokens.get(i + k) == phrase.get(k)))
+    (0..tokens.len().saturating_sub(n.saturating_sub(1))).filter(move |&i| {
+        n > 0
+            && (0..n).all(|k| tokens.hash(i + k) == phrase.hash(k))
+            && (0..n).all(|k| tokens.get(i + k) == phrase.get(k))
+    })
 }
 
 #[cfg(test)]

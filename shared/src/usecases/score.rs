@@ -300,15 +300,28 @@ impl<S: PipelineStore, B: BlobStore, E: Envelope, C: Clock, I: IdGenerator, K: C
             &call.rep_id,
         ))
         .await?;
-        // Before the call is marked scored, so a failure here retries this whole step.
-        record_progress(
-            self.store,
-            self.envelope,
-            &call.rep_id,
-            &call.team_id,
-            &analysis,
-        )
-        .await?;
+        // Before the call is marked scored, so a failure here retries this whole step. A call
+        // whose rep speaker is unsure measures someone who may not be the rep: it leaves the
+        // rep's progress (an earlier, surer scoring of it too) until the speaker is set.
+        if analysis.rep_is_unsure() {
+            Box::pin(forget_call_progress(
+                self.store,
+                self.envelope,
+                &call.tenant_id,
+                &call.rep_id,
+                &call.call_id,
+            ))
+            .await?;
+        } else {
+            record_progress(
+                self.store,
+                self.envelope,
+                &call.rep_id,
+                &call.team_id,
+                &analysis,
+            )
+            .await?;
+        }
         // The call as stored now decides: a hold set while the coach ran stays, and a call
         // deleted, given a newer transcript or another speaker meanwhile is not marked scored.
         let now = self.clock.now();
@@ -463,6 +476,40 @@ mod tests {
     use crate::ports::CallRepository;
     use crate::system::RandomIds;
     use crate::usecases::call_lifecycle::{CallLifecycle, Mover};
+
+    /// A call whose rep the coach cannot tell is scored, but gives no advice or goals and
+    /// stays out of the rep's progress until its rep speaker is set.
+    #[tokio::test]
+    async fn an_unsure_rep_keeps_the_call_out_of_progress_until_the_speaker_is_set() {
+        let rig = Rig::new();
+        let call = rig
+            .call_saying("WEBVTT\n\n00:00.000 --> 00:03.000\n<v Ann>Hello.\n\n00:03.500 --> 00:06.000\n<v Bo>Hello there.\n")
+            .await;
+        let scorer = rig.scorer(&DeterministicCoach);
+        let scored = scorer
+            .score(&call.tenant_id, &call.call_id, 1, false)
+            .await
+            .unwrap();
+        assert!(matches!(scored, ScoreOutcome::Scored { .. }), "{scored:?}");
+        let analysis = rig.analysis(&call).await.unwrap();
+        assert!(analysis.rep_is_unsure());
+        assert!(analysis.micro_goals.is_empty());
+        assert!(
+            rig.progress(&call)
+                .await
+                .is_none_or(|p| p.entries.is_empty())
+        );
+
+        let mut chosen = rig.stored(&call).await;
+        chosen.rep_speaker = Some("Bo".into());
+        rig.store.save_call(&mut chosen).await.unwrap();
+        scorer
+            .score(&call.tenant_id, &call.call_id, 1, false)
+            .await
+            .unwrap();
+        assert!(!rig.analysis(&call).await.unwrap().rep_is_unsure());
+        assert_eq!(rig.progress(&call).await.unwrap().entries.len(), 1);
+    }
 
     #[tokio::test]
     async fn scores_once_and_ignores_redelivery_and_superseded_versions() {
@@ -736,13 +783,18 @@ mod tests {
 
         /// A transcribed call of a workspace `acme`.
         async fn call(&self) -> Call {
+            self.call_saying("WEBVTT\n\n00:00.000 --> 00:03.000\n<v Dana>Hi, this is Dana from Acme. What is the budget?\n\n00:03.500 --> 00:06.000\n<v Sam>It is frozen.\n").await
+        }
+
+        /// A transcribed call with this WebVTT transcript.
+        async fn call_saying(&self, vtt: &str) -> Call {
             let tenant = TenantId::parse("acme").unwrap();
             let mut call = self.ports.call(&tenant).await;
             CallLifecycle::new(&self.store, Mover::Pipeline)
                 .move_to(&mut call, CallStatus::Uploaded, self.clock.now())
                 .await
                 .unwrap();
-            let transcript = parse_vtt("WEBVTT\n\n00:00.000 --> 00:03.000\n<v Dana>What is the budget?\n\n00:03.500 --> 00:06.000\n<v Sam>It is frozen.\n").unwrap();
+            let transcript = parse_vtt(vtt).unwrap();
             self.vault()
                 .put_transcript(&tenant, &call.call_id, 1, &transcript)
                 .await

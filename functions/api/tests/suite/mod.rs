@@ -239,7 +239,7 @@ async fn score<P: Ports>(api: &Api<P>, call: Call) {
 /// As [`score`], with the customer's answer chosen by the test.
 async fn score_saying<P: Ports>(api: &Api<P>, mut call: Call, reply: &str) {
     let vtt = format!(
-        "WEBVTT\n\n00:00.000 --> 00:03.000\n<v Dana>What is your budget?\n\n00:03.500 --> 00:06.000\n<v Sam>{reply}\n"
+        "WEBVTT\n\n00:00.000 --> 00:03.000\n<v Dana>Hi, this is Dana from Acme. What is your budget?\n\n00:03.500 --> 00:06.000\n<v Sam>{reply}\n"
     );
     let transcript = parse_vtt(&vtt).unwrap();
     let vault = DocumentVault {

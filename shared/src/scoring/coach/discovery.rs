@@ -36,7 +36,14 @@ fn questions_goal(priority: u8, at_least: u32) -> GoalCandidate {
     }
 }
 
-pub(super) fn score(metrics: &Metrics, call_type: CallType, findings: &mut Findings) -> Scored {
+/// Scores discovery by the rep's questions; a shortfall cites the rep's longest line that
+/// asked nothing.
+pub(super) fn score(
+    scene: &Scene<'_>,
+    metrics: &Metrics,
+    call_type: CallType,
+    findings: &mut Findings,
+) -> Scored {
     let (q_low, q_high) = question_target(call_type);
     let questions = metrics.rep_questions;
     let score = if questions >= q_low {
@@ -45,9 +52,9 @@ pub(super) fn score(metrics: &Metrics, call_type: CallType, findings: &mut Findi
         100.0 * f64::from(questions) / f64::from(q_low)
     };
     if questions < q_low {
-        findings.suggest(clamp_score(score), format!(
-            "Ask more discovery questions: {questions} this call against a target of {q_low}-{q_high}. Prepare three open questions about the customer's process and its cost before the call."
-        ));
+        findings.suggest_citing(scene, clamp_score(score), format!(
+            "Ask more discovery questions: {questions} this call against a target of {q_low}-{q_high}. Prepare three open questions about the customer's process and its cost before the call. Your longest line without a question"
+        ), scene.longest_rep_line(true));
         findings
             .goals
             .push(questions_goal(clamp_score(score), q_low));

@@ -4,7 +4,6 @@
 //! (objections, next steps, playbook phrases); every score lists its evidence. Same input, same
 //! output (ids aside). Each dimension has its module; this one puts their findings together.
 
-mod cues;
 mod discovery;
 mod listening;
 mod model_findings;
@@ -76,8 +75,8 @@ pub fn coach<I: IdGenerator>(
     let scene = Scene::new(transcript, metrics.rep_speaker);
     let mut findings = Findings::default();
     // The order matters: it is the order ids are minted and ties are ranked in.
-    let discovery = discovery::score(metrics, call_type, &mut findings);
-    let listening = listening::score(metrics, discovery.score, &mut findings);
+    let discovery = discovery::score(&scene, metrics, call_type, &mut findings);
+    let listening = listening::score(&scene, metrics, discovery.score, &mut findings);
     let (objection_handling, objections) = objections::score(&scene, playbook, ids, &mut findings);
     let (next_steps, steps) = next_steps::score(&scene, ids, &mut findings);
     discovery::strong_moment(&scene, ids, &mut findings);

@@ -14,7 +14,7 @@ use crate::domain::analysis::{GoalMetric, GoalTarget, HighlightKind, NextStepFin
 use crate::ports::IdGenerator;
 use crate::scoring::text::TokenList;
 
-use super::scene::{Findings, Scene, Scored, Sentence, evidence, sentences};
+use super::scene::{Findings, Scene, Scored, Sentence, evidence};
 use super::words::{LEXICON, STEP_ACTION_CUES, StepAction};
 
 const DATED_SCORE: f64 = 100.0;
@@ -158,18 +158,16 @@ fn find_steps(scene: &Scene<'_>) -> Vec<Step> {
     let closing_from = utterances.len() * 3 / 5;
     let mut steps: Vec<Step> = Vec::new();
     for (index, u) in utterances.iter().enumerate().skip(closing_from) {
-        let said = sentences(&u.text);
+        let said = &scene.sentences[index];
         // The sentence after a mention may fix its time: "Does Tuesday work?" "Tuesday works."
-        let next_opening = utterances
-            .get(index + 1)
-            .and_then(|n| sentences(&n.text).into_iter().next());
+        let next_opening = scene.sentences.get(index + 1).and_then(|n| n.first());
         // One step an utterance: its first.
         let first = said.iter().enumerate().find_map(|(k, sentence)| {
             step_action(sentence, scene.is_rep(u)).map(|action| (k, sentence, action))
         });
         if let Some((k, sentence, action)) = first {
             let dated = has_concrete_time(&sentence.tokens)
-                || said.get(k + 1).or(next_opening.as_ref()).is_some_and(|s| {
+                || said.get(k + 1).or(next_opening).is_some_and(|s| {
                     s.tokens.len() <= SHORT_REPLY_WORDS && has_concrete_time(&s.tokens)
                 });
             let finding = NextStepFinding {
@@ -265,7 +263,8 @@ pub(super) fn score<I: IdGenerator>(
             )
         }
         (None, None) => {
-            if let Some(last) = utterances.iter().rev().find(|u| scene.is_rep(u)) {
+            let last_rep_line = utterances.iter().rev().find(|u| scene.is_rep(u));
+            if let Some(last) = last_rep_line {
                 findings.highlight(
                     ids,
                     HighlightKind::WeakClose,
@@ -273,7 +272,7 @@ pub(super) fn score<I: IdGenerator>(
                     "The call ended without any agreed next step.".into(),
                 );
             }
-            findings.suggest(20, "The call ended without a next step. Before the end, propose one concrete action with a date.".into());
+            findings.suggest_citing(scene, 20, "The call ended without a next step. Before the end, propose one concrete action with a date. Your last line".into(), last_rep_line);
             dated_goal(20, findings);
             (
                 NONE_SCORE,

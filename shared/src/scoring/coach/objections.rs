@@ -15,7 +15,7 @@ use crate::domain::playbook::Playbook;
 use crate::ports::IdGenerator;
 use crate::scoring::text::is_backchannel;
 
-use super::scene::{Findings, Scene, Scored, Sentence, evidence, sentences};
+use super::scene::{Findings, Scene, Scored, Sentence, evidence};
 #[cfg(doc)]
 use super::words::ANSWER_CUES;
 use super::words::{LEXICON, OBJECTION_CUES};
@@ -48,8 +48,11 @@ fn about_incumbent(sentence: &Sentence<'_>, position: usize) -> bool {
 
 /// The objection an utterance raises, with the sentence that raises it. `after_question`
 /// says the rep's line before asked whether there were more questions.
-fn objection_in(text: &str, after_question: bool) -> Option<(ObjectionType, &str)> {
-    sentences(text).into_iter().find_map(|sentence| {
+fn objection_in<'a>(
+    said: &[Sentence<'a>],
+    after_question: bool,
+) -> Option<(ObjectionType, &'a str)> {
+    said.iter().find_map(|sentence| {
         let cues = if sentence.is_question() {
             &LEXICON.asked_objections
         } else {
@@ -57,7 +60,7 @@ fn objection_in(text: &str, after_question: bool) -> Option<(ObjectionType, &str
         };
         let short_reply = after_question && sentence.tokens.len() <= SHORT_REPLY_WORDS;
         cues.find(&sentence.tokens)
-            .filter(|m| !about_incumbent(&sentence, m.position))
+            .filter(|m| !about_incumbent(sentence, m.position))
             .map(|m| *m.payload)
             .filter(|kind| !(short_reply && *kind == ObjectionType::Timing))
             .min_by_key(|kind| precedence(*kind))
@@ -73,18 +76,17 @@ fn asks_for_questions(text: &str) -> bool {
 
 /// Whether the rep answers the objection at `index` before the customer moves on.
 pub(super) fn answered(scene: &Scene<'_>, index: usize) -> bool {
-    for u in scene
+    for (u, said) in scene
         .utterances()
         .iter()
+        .zip(&scene.sentences)
         .skip(index + 1)
         .take(ANSWER_WITHIN)
     {
         let says_something = !is_backchannel(&u.text);
         if scene.is_rep(u) {
-            let engages = u.text.contains('?')
-                || sentences(&u.text)
-                    .iter()
-                    .any(|s| LEXICON.answers.any(&s.tokens));
+            let engages =
+                u.text.contains('?') || said.iter().any(|s| LEXICON.answers.any(&s.tokens));
             if says_something && engages {
                 return true;
             }
@@ -107,7 +109,7 @@ fn find_objections(scene: &Scene<'_>) -> Vec<ObjectionFinding> {
         let after_question = index > 0
             && scene.is_rep(&scene.utterances()[index - 1])
             && asks_for_questions(&scene.utterances()[index - 1].text);
-        let Some((kind, said)) = objection_in(&u.text, after_question) else {
+        let Some((kind, said)) = objection_in(&scene.sentences[index], after_question) else {
             continue;
         };
         // Only the last few found can be within reach: linear however many there are.
@@ -150,6 +152,11 @@ pub(super) fn score<I: IdGenerator>(
     for o in &objections {
         let u = &scene.utterances()[o.utterance];
         let name = o.kind.label();
+        // "a price objection"; one of no named type is just "an objection".
+        let an_objection = match o.kind {
+            ObjectionType::Other => "an objection".to_owned(),
+            _ => format!("{} objection", with_article(name)),
+        };
         evidence_list.push(evidence(
             format!(
                 "{name} objection {}: \"{}\"",
@@ -168,10 +175,9 @@ pub(super) fn score<I: IdGenerator>(
             .find(|h| h.objection == o.kind)
             .map(|h| h.response.as_str());
         let note = match (o.handled, response) {
-            (true, _) => format!(
-                "The customer raised {} objection and the rep engaged with it.",
-                with_article(name)
-            ),
+            (true, _) => {
+                format!("The customer raised {an_objection} and the rep engaged with it.")
+            }
             (false, Some(r)) => format!("Unanswered {name} objection. Playbook response: {r}"),
             (false, None) => {
                 format!("Unanswered {name} objection: ask what is behind it before answering.")
@@ -186,7 +192,7 @@ pub(super) fn score<I: IdGenerator>(
             );
             findings.suggest_at(
                 40,
-                format!("When the customer raised {name}, {advice}."),
+                format!("When the customer raised {an_objection}, {advice}."),
                 scene.at(u),
                 &o.quote,
             );

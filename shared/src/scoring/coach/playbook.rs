@@ -18,12 +18,8 @@ pub(super) fn score(
     playbook: &Playbook,
     findings: &mut Findings,
 ) -> Scored {
-    let rep_tokens: Vec<&TokenList> = scene
-        .utterances()
-        .iter()
-        .zip(&scene.tokens)
-        .filter(|(u, _)| scene.is_rep(u))
-        .map(|(_, t)| t)
+    let rep_utterances: Vec<usize> = (0..scene.utterances().len())
+        .filter(|&i| scene.is_rep(&scene.utterances()[i]))
         .collect();
     let mut evidence_list = Vec::new();
     let mut parts = Vec::new();
@@ -34,8 +30,8 @@ pub(super) fn score(
         let all_words = TokenList::from_text(proposition);
         let key_words: Vec<&str> = all_words.iter().filter(|w| w.len() > 4).collect();
         let mentioned = !key_words.is_empty()
-            && rep_tokens.iter().any(|toks| {
-                key_words.iter().filter(|k| toks.contains(k)).count() * 2 >= key_words.len().min(4)
+            && rep_utterances.iter().any(|&i| {
+                key_words.iter().filter(|k| scene.says(i, k)).count() * 2 >= key_words.len().min(4)
             });
         parts.push(if mentioned { 100.0 } else { 0.0 });
         if !mentioned && missed.is_none() {
@@ -66,12 +62,14 @@ pub(super) fn score(
         parts.iter().sum::<f64>() / parts.len() as f64
     };
     if let Some(missed) = missed.filter(|_| score < WEAK_SCORE) {
-        findings.suggest(
+        findings.suggest_citing(
+            scene,
             clamp_score(score),
             format!(
-                "Work your value propositions into the call: tie each one to a problem the customer described. Not covered this call: \"{}\".",
+                "Work your value propositions into the call: tie each one to a problem the customer described. Not covered this call: \"{}\". The customer's problem",
                 quote(missed)
             ),
+            scene.customer_pain(),
         );
     }
     Scored {

@@ -7,7 +7,9 @@ use crate::domain::analysis::{
 use crate::domain::transcript::{Transcript, Utterance};
 use crate::ports::IdGenerator;
 use crate::scoring::report::clock;
-use crate::scoring::text::TokenList;
+use crate::scoring::text::{TokenList, count_fillers};
+
+use super::words::PAIN_WORDS;
 
 /// Longest quote kept in a highlight (cut at a word boundary, still a substring of the text).
 const MAX_QUOTE_CHARS: usize = 220;
@@ -15,8 +17,9 @@ const MAX_QUOTE_CHARS: usize = 220;
 /// The call as the dimensions read it.
 pub(super) struct Scene<'a> {
     pub transcript: &'a Transcript,
-    /// The tokens of each utterance, in order.
-    pub tokens: Vec<TokenList>,
+    /// The sentences of each utterance, in order: every rule reads these, so each word of the
+    /// call is tokenized once.
+    pub sentences: Vec<Vec<Sentence<'a>>>,
     pub rep: Option<usize>,
     pub timed: bool,
 }
@@ -25,10 +28,10 @@ impl<'a> Scene<'a> {
     pub fn new(transcript: &'a Transcript, rep: Option<usize>) -> Self {
         Scene {
             transcript,
-            tokens: transcript
+            sentences: transcript
                 .utterances
                 .iter()
-                .map(|u| TokenList::from_text(&u.text))
+                .map(|u| sentences(&u.text))
                 .collect(),
             rep,
             timed: transcript.has_times(),
@@ -46,6 +49,77 @@ impl<'a> Scene<'a> {
 
     pub fn is_rep(&self, u: &Utterance) -> bool {
         Some(u.speaker) == self.rep
+    }
+
+    /// The rep's longest utterance (by time when timed, else by words), optionally only among
+    /// those that ask nothing: where a talk-ratio, monologue or question suggestion points.
+    pub fn longest_rep_line(&self, without_questions: bool) -> Option<&'a Utterance> {
+        let utterances = self.utterances();
+        (0..utterances.len())
+            .filter(|&i| self.is_rep(&utterances[i]))
+            .filter(|&i| !without_questions || !self.sentences[i].iter().any(Sentence::is_question))
+            .max_by_key(|&i| {
+                let u = &utterances[i];
+                let words: usize = self.sentences[i].iter().map(|s| s.tokens.len()).sum();
+                if self.timed {
+                    u.end_ms.saturating_sub(u.start_ms)
+                } else {
+                    words as u64
+                }
+            })
+            .map(|i| &utterances[i])
+    }
+
+    /// The rep's quickest reply to the customer (the one that cut in furthest, or left the
+    /// shortest pause), on a timed call: where a pause or interruption suggestion points.
+    pub fn quickest_rep_reply(&self) -> Option<&'a Utterance> {
+        if !self.timed {
+            return None;
+        }
+        let utterances = self.utterances();
+        utterances
+            .windows(2)
+            .filter(|pair| !self.is_rep(&pair[0]) && self.is_rep(&pair[1]))
+            .min_by_key(|pair| i128::from(pair[1].start_ms) - i128::from(pair[0].end_ms))
+            .map(|pair| &pair[1])
+    }
+
+    /// The rep utterance with the most filler words.
+    pub fn most_filled_rep_line(&self) -> Option<&'a Utterance> {
+        let utterances = self.utterances();
+        (0..utterances.len())
+            .filter(|&i| self.is_rep(&utterances[i]))
+            .map(|i| {
+                let fillers: u32 = self.sentences[i]
+                    .iter()
+                    .map(|s| count_fillers(&s.tokens))
+                    .sum();
+                (fillers, i)
+            })
+            .filter(|(fillers, _)| *fillers > 0)
+            .max_by_key(|(fillers, i)| (*fillers, std::cmp::Reverse(*i)))
+            .map(|(_, i)| &utterances[i])
+    }
+
+    /// The customer's first line about a problem ([`PAIN_WORDS`]).
+    pub fn customer_pain(&self) -> Option<&'a Utterance> {
+        self.utterances()
+            .iter()
+            .zip(&self.sentences)
+            .find(|(u, said)| {
+                !self.is_rep(u)
+                    && said
+                        .iter()
+                        .any(|s| s.tokens.iter().any(|t| PAIN_WORDS.contains(&t)))
+            })
+            .map(|(u, _)| u)
+    }
+
+    /// Whether utterance `index` says `word`.
+    pub fn says(&self, index: usize, word: &str) -> bool {
+        self.sentences[index]
+            .iter()
+            .any(|s| s.tokens.contains(word))
     }
 }
 
@@ -127,6 +201,20 @@ impl Findings {
             metric,
             target,
         });
+    }
+
+    /// [`Findings::suggest_at`] citing `u`, or a plain suggestion when there is no such line.
+    pub fn suggest_citing(
+        &mut self,
+        scene: &Scene<'_>,
+        priority: u8,
+        text: String,
+        u: Option<&Utterance>,
+    ) {
+        match u {
+            Some(u) => self.suggest_at(priority, text, scene.at(u), &u.text),
+            None => self.suggest(priority, text),
+        }
     }
 
     /// A suggestion that cites its evidence: where in the call (when it has times) and what

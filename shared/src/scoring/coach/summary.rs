@@ -1,7 +1,6 @@
 //! The summary: one framing sentence of facts, then sentences quoted from the call.
 
 use super::scene::{Scene, quote};
-use super::words::PAIN_WORDS;
 use crate::domain::analysis::{Metrics, NextStepFinding, ObjectionFinding};
 
 pub(super) fn summarize(
@@ -10,7 +9,6 @@ pub(super) fn summarize(
     objections: &[ObjectionFinding],
     next_steps: &[NextStepFinding],
 ) -> String {
-    let utterances = scene.utterances();
     let minutes = metrics
         .duration_ms
         .value()
@@ -20,12 +18,8 @@ pub(super) fn summarize(
         "A {minutes}conversation between {} speakers.",
         scene.transcript.speakers.len()
     )];
-    if let Some(pain) = utterances
-        .iter()
-        .zip(&scene.tokens)
-        .find(|(u, toks)| !scene.is_rep(u) && toks.iter().any(|t| PAIN_WORDS.contains(&t)))
-    {
-        parts.push(format!("Customer: \"{}\"", quote(&pain.0.text)));
+    if let Some(pain) = scene.customer_pain() {
+        parts.push(format!("Customer: \"{}\"", quote(&pain.text)));
     }
     if let Some(o) = objections.first() {
         parts.push(format!("Objection: \"{}\"", quote(&o.quote)));

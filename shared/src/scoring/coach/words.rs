@@ -1,7 +1,7 @@
 //! The word and phrase lists the coach listens for, tokenized once per process.
 
-use super::cues::CueSet;
 use crate::domain::analysis::ObjectionType;
+use crate::scoring::cues::CueSet;
 
 /// What customers say when something stands in the way, by type. Listed from the wordings
 /// of sales and service calls in general (price and value, money, time, who decides, other

@@ -251,5 +251,7 @@ pub fn apply(mut baseline: Analysis, judgement: Judgement, provenance: Provenanc
     baseline.suggestions = judgement.suggestions;
     baseline.summary = judgement.summary;
     baseline.provenance = provenance;
+    // The model's advice is held back like the rubric's when the rep is unsure.
+    baseline.hold_coaching_if_rep_unsure();
     baseline
 }

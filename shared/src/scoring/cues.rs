@@ -9,7 +9,7 @@
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 
-use crate::scoring::text::TokenList;
+use crate::scoring::text::{TokenList, word_hash};
 
 /// How many words before a cue a negation still applies to it.
 const NEGATION_REACH: usize = 3;
@@ -21,69 +21,73 @@ const NEGATORS: &[&str] = &[
     "couldnt", "havent", "hasnt", "wasnt", "werent", "aint",
 ];
 
-pub(super) fn is_negator(token: &str) -> bool {
+pub(crate) fn is_negator(token: &str) -> bool {
     NEGATORS.contains(&token) || token.ends_with("n't") || token.ends_with("n’t")
 }
 
 /// Whether a negation stands within reach before `position`, in the same clause.
-pub(super) fn negated_before(tokens: &TokenList, position: usize) -> bool {
+pub(crate) fn negated_before(tokens: &TokenList, position: usize) -> bool {
     let from = position
         .saturating_sub(NEGATION_REACH)
         .max(tokens.clause_start(position));
     (from..position).any(|i| is_negator(tokens.get(i)))
 }
 
-/// FNV-1a: the cue index is looked up once per word of the call. Its keys are fixed words
-/// of our own lists (a transcript's words are only looked up, never inserted), so no input
-/// can crowd a bucket, and a fast hash beats a DoS-resistant one here.
+/// Cue keys are already [`word_hash`]es: the index uses them as they are.
 #[derive(Default)]
-struct WordHasher(u64);
+struct KnownHash(u64);
 
-impl Hasher for WordHasher {
+impl Hasher for KnownHash {
     fn finish(&self) -> u64 {
         self.0
     }
 
     fn write(&mut self, bytes: &[u8]) {
-        let mut hash = if self.0 == 0 {
-            0xcbf2_9ce4_8422_2325
-        } else {
-            self.0
-        };
+        // Only u64 keys are hashed; any other write still spreads its bytes.
         for byte in bytes {
-            hash ^= u64::from(*byte);
-            hash = hash.wrapping_mul(0x0100_0000_01b3);
+            self.0 = self.0.rotate_left(8) ^ u64::from(*byte);
         }
+    }
+
+    fn write_u64(&mut self, hash: u64) {
         self.0 = hash;
     }
+}
+
+/// One spelling a cue word accepts, with its hash.
+struct Alternative {
+    hash: u64,
+    text: String,
 }
 
 struct Cue<T> {
     payload: T,
     /// Alternatives for each word, tokenized like the transcript.
-    words: Vec<Vec<String>>,
+    words: Vec<Vec<Alternative>>,
     needs_negation: bool,
 }
 
 impl<T> Cue<T> {
     fn matches_at(&self, tokens: &TokenList, at: usize) -> bool {
         at + self.words.len() <= tokens.len()
-            && self
-                .words
-                .iter()
-                .enumerate()
-                .all(|(k, alternatives)| alternatives.iter().any(|a| a == tokens.get(at + k)))
+            && self.words.iter().enumerate().all(|(k, alternatives)| {
+                let hash = tokens.hash(at + k);
+                alternatives
+                    .iter()
+                    .any(|a| a.hash == hash && a.text == tokens.get(at + k))
+            })
     }
 }
 
 /// A set of cues, each with what it means.
-pub(super) struct CueSet<T> {
+pub(crate) struct CueSet<T> {
     cues: Vec<Cue<T>>,
-    by_first_word: HashMap<String, Vec<usize>, BuildHasherDefault<WordHasher>>,
+    /// Cue indexes by the hash of each alternative of their first word.
+    by_first_word: HashMap<u64, Vec<usize>, BuildHasherDefault<KnownHash>>,
 }
 
 /// One cue found in a sentence.
-pub(super) struct CueMatch<'a, T> {
+pub(crate) struct CueMatch<'a, T> {
     pub payload: &'a T,
     pub position: usize,
 }
@@ -107,18 +111,19 @@ impl<T: Copy> CueSet<T> {
             Some(rest) => (true, rest),
             None => (false, phrase),
         };
-        let words: Vec<Vec<String>> = phrase
+        let words: Vec<Vec<Alternative>> = phrase
             .split_whitespace()
             .map(|word| {
                 word.split('|')
-                    .map(|alternative| {
-                        let tokens = TokenList::from_text(alternative);
-                        tokens.iter().collect::<String>()
+                    .map(|alternative| TokenList::from_text(alternative).iter().collect::<String>())
+                    .filter(|text| !text.is_empty())
+                    .map(|text| Alternative {
+                        hash: word_hash(&text),
+                        text,
                     })
-                    .filter(|a| !a.is_empty())
                     .collect()
             })
-            .filter(|alternatives: &Vec<String>| !alternatives.is_empty())
+            .filter(|alternatives: &Vec<Alternative>| !alternatives.is_empty())
             .collect();
         let Some(first) = words.first() else {
             return;
@@ -126,7 +131,7 @@ impl<T: Copy> CueSet<T> {
         let index = self.cues.len();
         for alternative in first {
             self.by_first_word
-                .entry(alternative.clone())
+                .entry(alternative.hash)
                 .or_default()
                 .push(index);
         }
@@ -143,7 +148,7 @@ impl<T> CueSet<T> {
     pub fn find<'a>(&'a self, tokens: &'a TokenList) -> impl Iterator<Item = CueMatch<'a, T>> {
         (0..tokens.len()).flat_map(move |at| {
             self.by_first_word
-                .get(tokens.get(at))
+                .get(&tokens.hash(at))
                 .into_iter()
                 .flatten()
                 .map(|&index| &self.cues[index])
