@@ -43,20 +43,20 @@ impl Hasher for KnownHash {
     }
 
     fn write(&mut self, bytes: &[u8]) {
-        // Only u64 keys are hashed; any other write still spreads its bytes.
+        // Only u32 keys are hashed; any other write still spreads its bytes.
         for byte in bytes {
             self.0 = self.0.rotate_left(8) ^ u64::from(*byte);
         }
     }
 
-    fn write_u64(&mut self, hash: u64) {
-        self.0 = hash;
+    fn write_u32(&mut self, hash: u32) {
+        self.0 = u64::from(hash);
     }
 }
 
 /// One spelling a cue word accepts, with its hash.
 struct Alternative {
-    hash: u64,
+    hash: u32,
     text: String,
 }
 
@@ -83,7 +83,7 @@ impl<T> Cue<T> {
 pub(crate) struct CueSet<T> {
     cues: Vec<Cue<T>>,
     /// Cue indexes by the hash of each alternative of their first word.
-    by_first_word: HashMap<u64, Vec<usize>, BuildHasherDefault<KnownHash>>,
+    by_first_word: HashMap<u32, Vec<usize>, BuildHasherDefault<KnownHash>>,
 }
 
 /// One cue found in a sentence.

@@ -15,7 +15,7 @@ pub(crate) struct TokenList {
     buf: String,
     ends: Vec<u32>,
     /// [`word_hash`] of each token: cue lookups compare these before any text.
-    hashes: Vec<u64>,
+    hashes: Vec<u32>,
     clause_starts: Vec<u32>,
     clause_pending: bool,
 }
@@ -91,7 +91,7 @@ impl TokenList {
 
     /// The [`word_hash`] of token `i`.
     #[inline]
-    pub fn hash(&self, i: usize) -> u64 {
+    pub fn hash(&self, i: usize) -> u32 {
         self.hashes[i]
     }
 
@@ -104,11 +104,13 @@ impl TokenList {
 /// FNV-1a of a token's text: computed once per word as it is read, so the coach's many cue
 /// lists compare numbers, not strings, on every word of the call. The hashed words are only
 /// compared with our own fixed lists (equal hashes are confirmed on the text), so no input can
-/// make a collision matter.
-pub(crate) fn word_hash(word: &str) -> u64 {
-    word.bytes().fold(0xcbf2_9ce4_8422_2325, |hash, byte| {
+/// make a collision matter. Folded to 32 bits: four bytes a word of a long call is memory
+/// the scoring worker has to spare.
+pub(crate) fn word_hash(word: &str) -> u32 {
+    let hash = word.bytes().fold(0xcbf2_9ce4_8422_2325u64, |hash, byte| {
         (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3)
-    })
+    });
+    (hash ^ (hash >> 32)) as u32
 }
 
 /// Words ending in "." that do not end a sentence.

@@ -672,6 +672,21 @@ mod tests {
                 .filter(|e| e.action == "pipeline.call_failed" && e.object == object)
                 .count();
             assert_eq!(failures, 1, "the failure is audited, never the reason text");
+            // The file that failed ages under the recordings window like any other.
+            let aging = crate::ports::RetentionStore::due_calls(
+                &rig.store,
+                &call.tenant_id,
+                crate::ports::AgeIndex::Recordings,
+                rig.clock.now() + time::Duration::days(1),
+                None,
+                100,
+            )
+            .await
+            .unwrap();
+            assert!(
+                aging.iter().any(|due| due.call_id == call.call_id),
+                "{expected}"
+            );
         }
         assert!(rig.queue.messages().is_empty());
     }

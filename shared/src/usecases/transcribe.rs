@@ -114,19 +114,25 @@ impl<S: PipelineStore, B: BlobStore, E: Envelope, Q: Queue, C: Clock, J: Transcr
         let Some((tenant, call_id)) = parse_job_name(job) else {
             return Ok(Finish::Ignored("not a callcoach job"));
         };
+        let key = provider_output_key(&tenant, &call_id, job);
         let Some(mut call) = self.sink.store.get_call(&tenant, &call_id).await? else {
+            self.discard_output(&key).await?;
             return Ok(Finish::Ignored("the call no longer exists"));
         };
         let current = call.transcription.as_ref().is_some_and(|j| {
             j.service == TranscriptionService::AmazonTranscribe && j.job_id.as_deref() == Some(job)
         });
         if !current {
+            self.discard_output(&key).await?;
             return Ok(Finish::Ignored("not the call's current job"));
+        }
+        if call.status == CallStatus::Deleted {
+            self.discard_output(&key).await?;
+            return Ok(Finish::Ignored("the call was deleted"));
         }
         if call.status != CallStatus::Transcribing {
             return Ok(Finish::Ignored("the call is not waiting for this job"));
         }
-        let key = provider_output_key(&tenant, &call_id, job);
         match self.jobs.state(job).await.map_err(FinishError::Provider)? {
             JobState::Running => Ok(Finish::Running),
             JobState::Failed => {
@@ -154,6 +160,17 @@ impl<S: PipelineStore, B: BlobStore, E: Envelope, Q: Queue, C: Clock, J: Transcr
                 Ok(Finish::Transcribed { transcript_version })
             }
         }
+    }
+
+    /// Removes a job's output that no call will read: its call is gone, deleted, or moved on
+    /// to another job. The output is a full plaintext transcript, so every version goes, and
+    /// its job's completion event (or the next sweep) comes back for output written later.
+    async fn discard_output(&self, key: &str) -> Result<(), FinishError> {
+        let removed = self.sink.blobs.purge_prefix(key).await?;
+        if removed > 0 {
+            info!(versions = removed, "stray transcription output removed");
+        }
+        Ok(())
     }
 
     /// Finishes every finished job of ours whose event never arrived, while `has_time()`.
@@ -305,6 +322,61 @@ mod tests {
         ));
         assert_eq!(rig.sweep().await.transcribed, 0);
         assert_eq!(rig.queue.messages().len(), 1);
+    }
+
+    /// A job that outlived its call writes a whole plaintext transcript: the finisher removes
+    /// it (every version) for a call deleted, purged, or given a newer job.
+    #[tokio::test]
+    async fn output_no_call_will_read_is_removed() {
+        let rig = Rig::new();
+        let output = |job: &str| {
+            let key = output_key(job).unwrap();
+            rig.blobs.keys().contains(&key)
+        };
+
+        let (deleted, job) = rig.transcribing(JobState::Completed, true).await;
+        let mut stored = rig.stored(&deleted).await;
+        stored.transition(CallStatus::Deleted, NOW).unwrap();
+        rig.store.save_call(&mut stored).await.unwrap();
+        assert!(output(&job));
+        assert!(matches!(
+            rig.finish(&job).await.unwrap(),
+            Finish::Ignored(_)
+        ));
+        assert!(!output(&job), "a deleted call's output is removed");
+
+        let (purged, job) = rig.transcribing(JobState::Completed, true).await;
+        crate::ports::RetentionStore::delete_call_items(
+            &rig.store,
+            &purged.tenant_id,
+            &purged.call_id,
+        )
+        .await
+        .unwrap();
+        assert!(matches!(
+            rig.finish(&job).await.unwrap(),
+            Finish::Ignored(_)
+        ));
+        assert!(!output(&job), "a purged call's output is removed");
+
+        let (superseded, newer) = rig.transcribing(JobState::Running, false).await;
+        let older = job_name(
+            &superseded.tenant_id,
+            &superseded.call_id,
+            NOW - time::Duration::HOUR,
+        );
+        rig.jobs.set(&older, JobState::Completed);
+        let body = serde_json::to_vec(&transcribe_output(&older, HEARD)).unwrap();
+        rig.blobs
+            .put(&output_key(&older).unwrap(), body, "application/json")
+            .await
+            .unwrap();
+        assert!(matches!(
+            rig.finish(&older).await.unwrap(),
+            Finish::Ignored(_)
+        ));
+        assert!(!output(&older), "a superseded job's output is removed");
+        assert_eq!(rig.finish(&newer).await.unwrap(), Finish::Running);
     }
 
     #[tokio::test]

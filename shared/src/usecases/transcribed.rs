@@ -130,7 +130,29 @@ impl<S: PipelineStore, B: BlobStore, E: Envelope, Q: Queue, C: Clock>
             .await?;
         }
         info!(tenant = %call.tenant_id, call = %call.call_id, "call marked failed");
+        // Also when a redelivery finds it failed already: the mark may not have been written.
+        if call.status == CallStatus::Failed {
+            self.start_recording_age(call).await?;
+        }
         Ok(())
+    }
+
+    /// The call's upload starts aging under the recordings window: once it was transcribed,
+    /// and once its call failed (a recording that never became a transcript is kept no longer
+    /// than one that did). A failure is marked after the status is written, so an upload whose
+    /// call may still be transcribed is never put on the clock.
+    pub async fn start_recording_age(&self, call: &Call) -> Result<(), StoreError> {
+        if call.upload_key.is_none() {
+            return Ok(());
+        }
+        self.store
+            .mark_aging(
+                &call.tenant_id,
+                &call.call_id,
+                AgeMark::Recording,
+                self.clock.now(),
+            )
+            .await
     }
 
     /// Stores `transcript` as the next version and moves the call to `transcribed`, then
@@ -147,16 +169,7 @@ impl<S: PipelineStore, B: BlobStore, E: Envelope, Q: Queue, C: Clock>
             .await?;
         call.transcript_version = version;
         // The raw upload starts aging now (deleted N days after transcription).
-        if call.upload_key.is_some() {
-            self.store
-                .mark_aging(
-                    &call.tenant_id,
-                    &call.call_id,
-                    AgeMark::Recording,
-                    self.clock.now(),
-                )
-                .await?;
-        }
+        self.start_recording_age(call).await?;
         if let Some(job) = call.transcription.as_mut() {
             job.completed_at = Some(self.clock.now());
         }

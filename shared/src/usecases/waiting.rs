@@ -223,6 +223,7 @@ impl<S: PipelineStore, B: BlobStore, E: Envelope, Q: Queue, C: Clock>
             })
             .await?;
         if failed {
+            self.sink.start_recording_age(&call).await?;
             report.failed += 1;
             info!(tenant = %call.tenant_id, call = %call.call_id, "waiting call failed at its deadline");
         }
@@ -264,8 +265,16 @@ mod tests {
         }
 
         /// A call moved along `path` at the rig's clock time.
+        /// A call moved along `path`; one that was uploaded has its upload's key.
         async fn call_at(&self, path: &[CallStatus]) -> Call {
             let mut call = self.call(&self.tenant).await;
+            if path.contains(&Uploaded) {
+                call.upload_key = Some(crate::keys::upload_key(
+                    &call.tenant_id,
+                    &call.call_id,
+                    "call.wav",
+                ));
+            }
             for next in path {
                 CallLifecycle::new(&self.store, Mover::Pipeline)
                     .move_to(&mut call, *next, self.clock.now())
@@ -287,6 +296,23 @@ mod tests {
             .await
             .unwrap()
             .len()
+        }
+
+        /// The calls whose uploads age under the recordings window.
+        async fn recordings_aging(&self) -> Vec<crate::ids::CallId> {
+            crate::ports::RetentionStore::due_calls(
+                &self.store,
+                &self.tenant,
+                AgeIndex::Recordings,
+                START + Duration::days(30),
+                None,
+                100,
+            )
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|due| due.call_id)
+            .collect()
         }
 
         fn failures_audited(&self) -> usize {
@@ -343,6 +369,11 @@ mod tests {
                 .contains("upload the file again")
         );
         assert_eq!(rig.stored(&transcribing).await.status, Transcribing);
+        // The failed call's recording now ages like a transcribed one's; the live one's not.
+        assert_eq!(
+            rig.recordings_aging().await,
+            std::slice::from_ref(&uploaded.call_id)
+        );
 
         rig.clock
             .set(START + deadlines.transcription - Duration::seconds(1));

@@ -158,16 +158,18 @@ fn find_steps(scene: &Scene<'_>) -> Vec<Step> {
     let closing_from = utterances.len() * 3 / 5;
     let mut steps: Vec<Step> = Vec::new();
     for (index, u) in utterances.iter().enumerate().skip(closing_from) {
-        let said = &scene.sentences[index];
+        let said = scene.sentences_of(index);
         // The sentence after a mention may fix its time: "Does Tuesday work?" "Tuesday works."
-        let next_opening = scene.sentences.get(index + 1).and_then(|n| n.first());
+        let next_opening = (index + 1 < utterances.len())
+            .then(|| scene.sentences_of(index + 1).into_iter().next())
+            .flatten();
         // One step an utterance: its first.
         let first = said.iter().enumerate().find_map(|(k, sentence)| {
             step_action(sentence, scene.is_rep(u)).map(|action| (k, sentence, action))
         });
         if let Some((k, sentence, action)) = first {
             let dated = has_concrete_time(&sentence.tokens)
-                || said.get(k + 1).or(next_opening).is_some_and(|s| {
+                || said.get(k + 1).or(next_opening.as_ref()).is_some_and(|s| {
                     s.tokens.len() <= SHORT_REPLY_WORDS && has_concrete_time(&s.tokens)
                 });
             let finding = NextStepFinding {

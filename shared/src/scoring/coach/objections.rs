@@ -76,17 +76,20 @@ fn asks_for_questions(text: &str) -> bool {
 
 /// Whether the rep answers the objection at `index` before the customer moves on.
 pub(super) fn answered(scene: &Scene<'_>, index: usize) -> bool {
-    for (u, said) in scene
-        .utterances()
+    let utterances = scene.utterances();
+    for (at, u) in utterances
         .iter()
-        .zip(&scene.sentences)
+        .enumerate()
         .skip(index + 1)
         .take(ANSWER_WITHIN)
     {
         let says_something = !is_backchannel(&u.text);
         if scene.is_rep(u) {
-            let engages =
-                u.text.contains('?') || said.iter().any(|s| LEXICON.answers.any(&s.tokens));
+            let engages = u.text.contains('?')
+                || scene
+                    .sentences_of(at)
+                    .iter()
+                    .any(|s| LEXICON.answers.any(&s.tokens));
             if says_something && engages {
                 return true;
             }
@@ -109,7 +112,7 @@ fn find_objections(scene: &Scene<'_>) -> Vec<ObjectionFinding> {
         let after_question = index > 0
             && scene.is_rep(&scene.utterances()[index - 1])
             && asks_for_questions(&scene.utterances()[index - 1].text);
-        let Some((kind, said)) = objection_in(&scene.sentences[index], after_question) else {
+        let Some((kind, said)) = objection_in(&scene.sentences_of(index), after_question) else {
             continue;
         };
         // Only the last few found can be within reach: linear however many there are.

@@ -18,21 +18,34 @@ pub(super) fn score(
     playbook: &Playbook,
     findings: &mut Findings,
 ) -> Scored {
-    let rep_utterances: Vec<usize> = (0..scene.utterances().len())
-        .filter(|&i| scene.is_rep(&scene.utterances()[i]))
+    // Covered: one rep utterance has at least half of a proposition's key words (those over
+    // four letters); two always suffice. Each rep utterance is read once, for all of them.
+    let key_words: Vec<Vec<String>> = playbook
+        .value_propositions
+        .iter()
+        .map(|p| {
+            TokenList::from_text(p)
+                .iter()
+                .filter(|w| w.len() > 4)
+                .map(str::to_owned)
+                .collect()
+        })
         .collect();
+    let mut covered = vec![false; key_words.len()];
+    for u in scene.utterances().iter().filter(|u| scene.is_rep(u)) {
+        if covered.iter().all(|&c| c) {
+            break;
+        }
+        let said = TokenList::from_text(&u.text);
+        for (words, covered) in key_words.iter().zip(&mut covered) {
+            *covered |= !words.is_empty()
+                && words.iter().filter(|k| said.contains(k)).count() * 2 >= words.len().min(4);
+        }
+    }
     let mut evidence_list = Vec::new();
     let mut parts = Vec::new();
     let mut missed: Option<&str> = None;
-    for proposition in &playbook.value_propositions {
-        // Covered: one rep utterance has at least half of its key words (those over four
-        // letters); two always suffice.
-        let all_words = TokenList::from_text(proposition);
-        let key_words: Vec<&str> = all_words.iter().filter(|w| w.len() > 4).collect();
-        let mentioned = !key_words.is_empty()
-            && rep_utterances.iter().any(|&i| {
-                key_words.iter().filter(|k| scene.says(i, k)).count() * 2 >= key_words.len().min(4)
-            });
+    for (proposition, &mentioned) in playbook.value_propositions.iter().zip(&covered) {
         parts.push(if mentioned { 100.0 } else { 0.0 });
         if !mentioned && missed.is_none() {
             missed = Some(proposition);

@@ -17,9 +17,6 @@ const MAX_QUOTE_CHARS: usize = 220;
 /// The call as the dimensions read it.
 pub(super) struct Scene<'a> {
     pub transcript: &'a Transcript,
-    /// The sentences of each utterance, in order: every rule reads these, so each word of the
-    /// call is tokenized once.
-    pub sentences: Vec<Vec<Sentence<'a>>>,
     pub rep: Option<usize>,
     pub timed: bool,
 }
@@ -28,11 +25,6 @@ impl<'a> Scene<'a> {
     pub fn new(transcript: &'a Transcript, rep: Option<usize>) -> Self {
         Scene {
             transcript,
-            sentences: transcript
-                .utterances
-                .iter()
-                .map(|u| sentences(&u.text))
-                .collect(),
             rep,
             timed: transcript.has_times(),
         }
@@ -57,14 +49,15 @@ impl<'a> Scene<'a> {
         let utterances = self.utterances();
         (0..utterances.len())
             .filter(|&i| self.is_rep(&utterances[i]))
-            .filter(|&i| !without_questions || !self.sentences[i].iter().any(Sentence::is_question))
+            .filter(|&i| {
+                !without_questions || !self.sentences_of(i).iter().any(Sentence::is_question)
+            })
             .max_by_key(|&i| {
                 let u = &utterances[i];
-                let words: usize = self.sentences[i].iter().map(|s| s.tokens.len()).sum();
                 if self.timed {
                     u.end_ms.saturating_sub(u.start_ms)
                 } else {
-                    words as u64
+                    u.text.split_whitespace().count() as u64
                 }
             })
             .map(|i| &utterances[i])
@@ -90,10 +83,7 @@ impl<'a> Scene<'a> {
         (0..utterances.len())
             .filter(|&i| self.is_rep(&utterances[i]))
             .map(|i| {
-                let fillers: u32 = self.sentences[i]
-                    .iter()
-                    .map(|s| count_fillers(&s.tokens))
-                    .sum();
+                let fillers = count_fillers(&TokenList::from_text(&utterances[i].text));
                 (fillers, i)
             })
             .filter(|(fillers, _)| *fillers > 0)
@@ -103,23 +93,18 @@ impl<'a> Scene<'a> {
 
     /// The customer's first line about a problem ([`PAIN_WORDS`]).
     pub fn customer_pain(&self) -> Option<&'a Utterance> {
-        self.utterances()
-            .iter()
-            .zip(&self.sentences)
-            .find(|(u, said)| {
-                !self.is_rep(u)
-                    && said
-                        .iter()
-                        .any(|s| s.tokens.iter().any(|t| PAIN_WORDS.contains(&t)))
-            })
-            .map(|(u, _)| u)
+        self.utterances().iter().find(|u| {
+            !self.is_rep(u)
+                && TokenList::from_text(&u.text)
+                    .iter()
+                    .any(|t| PAIN_WORDS.contains(&t))
+        })
     }
 
-    /// Whether utterance `index` says `word`.
-    pub fn says(&self, index: usize, word: &str) -> bool {
-        self.sentences[index]
-            .iter()
-            .any(|s| s.tokens.contains(word))
+    /// The sentences of utterance `index`, read when a rule needs them: kept for the whole
+    /// call they would cost more memory than the transcript itself.
+    pub fn sentences_of(&self, index: usize) -> Vec<Sentence<'a>> {
+        sentences(&self.transcript.utterances[index].text)
     }
 }
 
