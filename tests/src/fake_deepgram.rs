@@ -21,6 +21,8 @@ use serde_json::{Value, json};
 #[derive(Debug, Clone)]
 pub enum Answer {
     Accept,
+    /// Accepts the job but calls back only once [`FakeDeepgram::release_callbacks`] is called.
+    AcceptHeld,
     Fail {
         status: u16,
         retry_after: Option<u64>,
@@ -65,6 +67,7 @@ pub struct FakeDeepgram {
     addr: SocketAddr,
     inner: Arc<Mutex<Inner>>,
     task: tokio::task::JoinHandle<()>,
+    released: tokio::sync::watch::Sender<bool>,
 }
 
 #[derive(Clone)]
@@ -73,6 +76,7 @@ struct Shared {
     turns: Vec<(u32, f64, f64, String)>,
     retry_delay: Duration,
     inner: Arc<Mutex<Inner>>,
+    released: tokio::sync::watch::Sender<bool>,
 }
 
 impl FakeDeepgram {
@@ -87,12 +91,24 @@ impl FakeDeepgram {
                 .collect(),
             retry_delay: Duration::from_millis(200),
             inner: Arc::clone(&inner),
+            released: tokio::sync::watch::Sender::new(false),
         };
+        let released = shared.released.clone();
         let app = axum::Router::new()
             .route("/v1/listen", axum::routing::post(listen))
             .with_state(shared);
         let (addr, task) = crate::serve_locally(app).await;
-        Self { addr, inner, task }
+        Self {
+            addr,
+            inner,
+            task,
+            released,
+        }
+    }
+
+    /// Lets the held jobs' callbacks go.
+    pub fn release_callbacks(&self) {
+        self.released.send_replace(true);
     }
 
     pub fn url(&self) -> String {
@@ -115,6 +131,21 @@ impl FakeDeepgram {
 
     pub fn audio_bytes_fetched(&self) -> Vec<usize> {
         self.inner.lock().unwrap().audio_bytes_fetched.clone()
+    }
+
+    /// Waits until a callback after the first `answered` ones got a 2xx, or `within` passed.
+    pub async fn settled_after(&self, answered: usize, within: Duration) -> Vec<u16> {
+        let deadline = tokio::time::Instant::now() + within;
+        loop {
+            let statuses = self.callback_statuses();
+            let later = statuses.get(answered..).unwrap_or_default();
+            if later.iter().any(|s| (200..300).contains(s))
+                || tokio::time::Instant::now() > deadline
+            {
+                return statuses;
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
     }
 
     /// Waits until a callback got a 2xx or `attempts` callback attempts were made.
@@ -166,6 +197,7 @@ async fn listen(
         let body = json!({"err_code": "INVALID_AUTH", "err_msg": "Invalid credentials.", "request_id": "none"});
         return (StatusCode::UNAUTHORIZED, Json(body)).into_response();
     }
+    let held = matches!(answer, Answer::AcceptHeld);
     match answer {
         Answer::Fail {
             status,
@@ -189,7 +221,7 @@ async fn listen(
                 .insert("location", location.parse().unwrap());
             return response;
         }
-        Answer::Accept => {}
+        Answer::Accept | Answer::AcceptHeld => {}
     }
     let Some(audio_url) = audio_url else {
         let body = json!({"err_code": "Bad Request", "err_msg": "Bad Request: failed to process audio: corrupt or unsupported data", "request_id": "none"});
@@ -205,12 +237,15 @@ async fn listen(
         .find(|(k, _)| k == "callback")
         .map(|(_, v)| v.clone());
     if let Some(callback) = callback {
-        tokio::spawn(call_back(
-            shared.clone(),
-            request_id.clone(),
-            audio_url,
-            callback,
-        ));
+        let shared = shared.clone();
+        let request_id = request_id.clone();
+        tokio::spawn(async move {
+            if held {
+                let mut released = shared.released.subscribe();
+                let _ = released.wait_for(|go| *go).await;
+            }
+            call_back(shared, request_id, audio_url, callback).await;
+        });
     }
     Json(json!({ "request_id": request_id })).into_response()
 }

@@ -25,7 +25,7 @@ use callcoach_shared::providers::http::{ApiSecret, RetryPolicy};
 use callcoach_shared::system::{RandomIds, SystemClock};
 use callcoach_shared::usecases::reaper::Reaper;
 use callcoach_shared::usecases::score::DeterministicCoach;
-use callcoach_tests::fake_deepgram::FakeDeepgram;
+use callcoach_tests::fake_deepgram::{Answer, FakeDeepgram};
 use callcoach_tests::{
     LocalAws, capture_all_logs, fresh_tenant, items_text_under, items_under, lambda_context,
     messages_on, notification_for, object_versions_of, objects_text_under, own_queue,
@@ -140,6 +140,23 @@ impl Frontend {
         assert!(answer.status().is_success(), "{}", answer.status());
         CallId::parse(created["call"]["call_id"].as_str().unwrap()).unwrap()
     }
+}
+
+/// S3's notification of `call`'s upload, through the upload trigger.
+async fn deliver_upload(
+    trigger: &impl upload_trigger::UploadPorts,
+    sqs: &SqsClient,
+    upload_events: &str,
+    call: &CallId,
+) {
+    let body = notification_for(sqs, upload_events, call.as_str()).await;
+    let answer = upload_trigger::handle(
+        trigger,
+        LambdaEvent::new(sqs_event(&body, call.as_str()), lambda_context()),
+    )
+    .await
+    .unwrap();
+    assert!(answer.batch_item_failures.is_empty());
 }
 
 /// Every table partition and index partition that can hold the workspace's data.
@@ -294,14 +311,7 @@ async fn a_transcript_and_a_recording_go_through_everything_to_deletion() {
 
     // S3's own notifications, through the upload trigger; the recording to Deepgram and back.
     for call in [&written, &recorded] {
-        let body = notification_for(&sqs, &upload_events, call.as_str()).await;
-        let answer = upload_trigger::handle(
-            &trigger,
-            LambdaEvent::new(sqs_event(&body, call.as_str()), lambda_context()),
-        )
-        .await
-        .unwrap();
-        assert!(answer.batch_item_failures.is_empty());
+        deliver_upload(&trigger, &sqs, &upload_events, call).await;
     }
     let callbacks = deepgram.settled(10, Duration::from_secs(20)).await;
     assert_eq!(callbacks.last(), Some(&200), "{callbacks:?}");
@@ -533,6 +543,22 @@ async fn a_transcript_and_a_recording_go_through_everything_to_deletion() {
         .await;
     assert_eq!(status, StatusCode::OK);
 
+    // Work in flight when the workspace goes: a transcript uploaded whose notification comes
+    // late, and a recording whose Deepgram result comes back late.
+    let late_upload = frontend
+        .upload(&team, "Late notes", "late.vtt", "text/vtt", TRANSCRIPT)
+        .await;
+    let late_recording = frontend
+        .upload(&team, "Late call", "late.wav", "audio/wav", &audio)
+        .await;
+    deepgram.answer_next([Answer::AcceptHeld]);
+    deliver_upload(&trigger, &sqs, &upload_events, &late_recording).await;
+    assert_eq!(
+        deepgram.submissions().len(),
+        2,
+        "the late recording is submitted"
+    );
+
     // The workspace is deleted: 410 at once; the reaper's next run leaves nothing of it.
     let (status, _) = frontend
         .send(MANAGER, "DELETE", "/v1/workspace", None)
@@ -544,6 +570,44 @@ async fn a_transcript_and_a_recording_go_through_everything_to_deletion() {
         .send(MANAGER, "GET", &format!("/v1/calls/{recorded}"), None)
         .await;
     assert_eq!(status, StatusCode::GONE);
+
+    // The late upload and the late result are refused: no key, no document, no analysis.
+    deliver_upload(&trigger, &sqs, &upload_events, &late_upload).await;
+    let answered = deepgram.callback_statuses().len();
+    deepgram.release_callbacks();
+    let statuses = deepgram
+        .settled_after(answered, Duration::from_secs(20))
+        .await;
+    assert_eq!(
+        statuses.last(),
+        Some(&200),
+        "answered, so not sent again: {statuses:?}"
+    );
+    for (call, waiting_in) in [
+        (&late_upload, CallStatus::AwaitingUpload),
+        (&late_recording, CallStatus::Transcribing),
+    ] {
+        let untouched = table.get_call(&tenant, call).await.unwrap().unwrap();
+        assert_eq!(untouched.status, waiting_in);
+        assert_eq!(untouched.transcript_version, 0);
+        let documents = s3
+            .list_object_versions()
+            .bucket(&aws.resources.bucket_name)
+            .prefix(format!("documents/{tenant}/{call}/"))
+            .send()
+            .await
+            .unwrap();
+        assert!(documents.versions().is_empty(), "no document of {call}");
+    }
+    assert_eq!(
+        wrapped_keys_of(&aws, &tenant).await,
+        (0, 0),
+        "no data key is made for a deleted workspace"
+    );
+    assert!(
+        messages_on(&sqs, &scoring_url).await.is_empty(),
+        "no scoring job, so no analysis"
+    );
     let report = reaper.run(Some(&scope), false, || true).await.unwrap();
     assert_eq!(report.accounts_destroyed, 1, "{report:?}");
     // Each deletion left an id-only log line, which a restore from backup replays.
@@ -559,7 +623,11 @@ async fn a_transcript_and_a_recording_go_through_everything_to_deletion() {
         tenant.as_str()
     ));
     assert!(line_with("retention deletion done", written.as_str()));
-    let (everything, index) = partitions(&tenant, &team, &[&written, &recorded]);
+    let (everything, index) = partitions(
+        &tenant,
+        &team,
+        &[&written, &recorded, &late_upload, &late_recording],
+    );
     assert_eq!(
         wrapped_keys_of(&aws, &tenant).await,
         (0, 0),

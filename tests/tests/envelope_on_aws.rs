@@ -155,6 +155,15 @@ async fn shredding_a_tenant_makes_its_ciphertexts_unreadable_and_spares_others()
     assert_eq!(cipher.shred_tenant(&a).await.unwrap(), 4);
     assert_eq!(wrapped_keys_of(&aws, &a).await, (0, 0));
     assert_eq!(wrapped_keys_of(&aws, &other).await, (0, 1));
+    // A process still at work for the shredded tenant gets no new key for it.
+    let (late_process, _) = aws.cipher(CachePolicy::default());
+    assert!(matches!(
+        late_process
+            .encrypt(bind(&a, DataCategory::Transcripts, "late"), b"too late")
+            .await,
+        Err(CryptoError::KeyUnavailable)
+    ));
+    assert_eq!(wrapped_keys_of(&aws, &a).await, (0, 0));
     let (cold_process, _) = aws.cipher(CachePolicy::default());
     for (category, ct) in &mine {
         for c in [&cipher, &cold_process] {

@@ -135,6 +135,7 @@ pub async fn handle(
         }
         Ok(CallbackAnswer::CallFailed) => respond(200, "call_failed"),
         Ok(CallbackAnswer::Replay) => respond(200, "already_accepted"),
+        Ok(CallbackAnswer::Discarded) => respond(200, "discarded"),
         Err(error) => {
             let status = error.status();
             match &error {

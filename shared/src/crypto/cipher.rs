@@ -175,7 +175,11 @@ impl<K: KeyManagement, S: DataKeyStore, C: Clock> EnvelopeCipher<K, S, C> {
         self.store
             .insert_data_key(&record)
             .await
-            .map_err(CryptoError::Store)?;
+            .map_err(|error| match error {
+                // The tenant was shredded: it gets no key again.
+                StoreError::NotFound => CryptoError::KeyUnavailable,
+                other => CryptoError::Store(other),
+            })?;
         self.store
             .reserve_encryptions(tenant, category, version, self.policy.encryptions_per_fill)
             .await

@@ -161,7 +161,8 @@ pub trait DataKeyStore: Send + Sync {
         category: DataCategory,
         version: u32,
     ) -> impl Future<Output = Result<Option<WrappedDataKey>, StoreError>> + Send;
-    /// `AlreadyExists` when another process created this version first.
+    /// `AlreadyExists` when another process created this version first; `NotFound` once the
+    /// tenant was shredded (its keys are never created again).
     fn insert_data_key(
         &self,
         key: &WrappedDataKey,
@@ -175,7 +176,7 @@ pub trait DataKeyStore: Send + Sync {
         version: u32,
         count: u64,
     ) -> impl Future<Output = Result<u64, StoreError>> + Send;
-    /// Destroys every wrapped data key of the tenant; returns how many.
+    /// Destroys every wrapped data key of the tenant and bars new ones; returns how many.
     fn destroy_data_keys(
         &self,
         tenant: &TenantId,

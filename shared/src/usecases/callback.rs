@@ -21,6 +21,7 @@ use crate::parse::TranscriptFormat;
 use crate::ports::{BlobStore, Claim, Clock, IdempotencyKey, PipelineStore, Queue, StoreError};
 use crate::usecases::once::{Once, run_once};
 use crate::usecases::transcribed::{Accepted, SinkError, TranscriptSink};
+use crate::usecases::workspace::workspace_closed;
 
 /// Largest callback body accepted: an hour of audio with word timings is about 3 MB, and a
 /// synchronous Lambda invocation carries at most 6 MB.
@@ -47,6 +48,9 @@ pub enum CallbackAnswer {
     CallFailed,
     /// This result was already accepted; nothing changed.
     Replay,
+    /// The call's workspace is closed: the result is dropped unread and nothing is stored
+    /// (answered as received, so the provider does not send it again).
+    Discarded,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -126,6 +130,10 @@ impl<S: PipelineStore, B: BlobStore, E: Envelope, Q: Queue, C: Clock>
             return Err(CallbackError::TooLarge);
         }
         let call = self.authenticate(delivery).await?;
+        if workspace_closed(self.sink.store, &call.tenant_id).await? {
+            info!(tenant = %call.tenant_id, call = %call.call_id, "transcription result dropped: the workspace is closed");
+            return Ok(CallbackAnswer::Discarded);
+        }
         let job_id = call
             .transcription
             .as_ref()

@@ -24,6 +24,7 @@ use crate::ports::{
 pub use crate::usecases::once::IDEMPOTENCY_TTL;
 use crate::usecases::once::{Once, run_once};
 use crate::usecases::transcribed::{Accepted, SinkError, TranscriptSink};
+use crate::usecases::workspace::workspace_closed;
 
 /// Largest transcript file accepted.
 pub const MAX_TRANSCRIPT_BYTES: u64 = 20 * 1024 * 1024;
@@ -242,6 +243,11 @@ impl<S: PipelineStore, B: BlobStore, E: Envelope, Q: Queue, P: TranscriptionProv
         if call.status == CallStatus::Deleted {
             self.blobs.delete(std::slice::from_ref(&key)).await?;
             return Ok(IngestOutcome::Ignored("the call was deleted"));
+        }
+        // A closed workspace's upload is not taken in: its file goes with the workspace, and
+        // a call whose workspace is given back is failed by the waiting sweep, with a reason.
+        if workspace_closed(self.store, &tenant).await? {
+            return Ok(IngestOutcome::Ignored("the workspace is closed"));
         }
         if let (Some(incoming), Some(current)) = (&event.sequencer, &call.upload_sequencer) {
             if sequencer_is_newer(current, incoming) {

@@ -27,6 +27,7 @@ pub use crate::usecases::once::IDEMPOTENCY_TTL;
 use crate::usecases::once::{Once, run_once};
 use crate::usecases::progress::{forget_call_progress, load_live_progress, record_progress};
 use crate::usecases::quota::{self, Meter, Quotas, Spend};
+use crate::usecases::workspace::workspace_closed;
 
 /// How long a claimed scoring job may be in progress before another delivery takes it over:
 /// longer than the worker's 300 s timeout (an LLM chain may take 240 s), so a live job is
@@ -124,6 +125,9 @@ impl<S: PipelineStore, B: BlobStore, E: Envelope, C: Clock, I: IdGenerator, K: C
         }
         if call.status == CallStatus::Deleted || call.status == CallStatus::Failed {
             return Ok(ScoreOutcome::Skipped("the call is not scorable"));
+        }
+        if workspace_closed(self.store, tenant).await? {
+            return Ok(ScoreOutcome::Skipped("the workspace is closed"));
         }
         // The rep speaker is part of what is scored: choosing another one re-scores the same
         // transcript version (a digest, so no name sits in a key).
@@ -509,6 +513,29 @@ mod tests {
             .unwrap();
         assert!(!rig.analysis(&call).await.unwrap().rep_is_unsure());
         assert_eq!(rig.progress(&call).await.unwrap().entries.len(), 1);
+    }
+
+    /// A job that comes after its workspace's deletion writes nothing.
+    #[tokio::test]
+    async fn a_closed_workspaces_job_is_skipped_and_writes_nothing() {
+        use crate::ports::TenantRepository;
+        let rig = Rig::new();
+        let call = rig.call().await;
+        let mut workspace = crate::domain::org::Tenant::active(
+            call.tenant_id.clone(),
+            "Acme",
+            datetime!(2026-11-01 0:00 UTC),
+        );
+        workspace.state = crate::domain::retention::AccountState::Deleted;
+        rig.store.create_tenant(&workspace).await.unwrap();
+        let outcome = rig
+            .scorer(&DeterministicCoach)
+            .score(&call.tenant_id, &call.call_id, 1, false)
+            .await
+            .unwrap();
+        assert_eq!(outcome, ScoreOutcome::Skipped("the workspace is closed"));
+        assert!(rig.analysis(&call).await.is_none());
+        assert_eq!(rig.stored(&call).await.status, CallStatus::Transcribed);
     }
 
     #[tokio::test]

@@ -21,6 +21,7 @@ use crate::keys::provider_output_key;
 use crate::parse::TranscriptFormat;
 use crate::ports::{BackendError, BlobError, BlobStore, Clock, PipelineStore, Queue, StoreError};
 use crate::usecases::transcribed::{Accepted, SinkError, TranscriptSink};
+use crate::usecases::workspace::workspace_closed;
 
 /// Every job name of ours starts with this.
 pub const JOB_PREFIX: &str = "cc.";
@@ -130,6 +131,10 @@ impl<S: PipelineStore, B: BlobStore, E: Envelope, Q: Queue, C: Clock, J: Transcr
             self.discard_output(&key).await?;
             return Ok(Finish::Ignored("the call was deleted"));
         }
+        if workspace_closed(self.sink.store, &tenant).await? {
+            self.discard_output(&key).await?;
+            return Ok(Finish::Ignored("the workspace is closed"));
+        }
         if call.status != CallStatus::Transcribing {
             return Ok(Finish::Ignored("the call is not waiting for this job"));
         }
@@ -202,10 +207,12 @@ mod tests {
 
     use super::*;
     use crate::domain::call::Call;
+    use crate::domain::org::Tenant;
+    use crate::domain::retention::AccountState;
     use crate::domain::transcription::TranscriptionJob;
     use crate::fakes::kit::rig::FakePorts;
     use crate::fakes::{FakeTranscribeJobs, transcribe_output};
-    use crate::ports::CallRepository;
+    use crate::ports::{CallRepository, TenantRepository};
     use crate::system::RandomIds;
 
     const NOW: OffsetDateTime = datetime!(2026-11-01 9:00 UTC);
@@ -377,6 +384,21 @@ mod tests {
         ));
         assert!(!output(&older), "a superseded job's output is removed");
         assert_eq!(rig.finish(&newer).await.unwrap(), Finish::Running);
+
+        let (closed, job) = rig.transcribing(JobState::Completed, true).await;
+        let mut workspace = Tenant::active(closed.tenant_id.clone(), "Acme", NOW);
+        workspace.state = AccountState::Deleted;
+        rig.store.create_tenant(&workspace).await.unwrap();
+        assert!(matches!(
+            rig.finish(&job).await.unwrap(),
+            Finish::Ignored(_)
+        ));
+        assert!(!output(&job), "a deleted workspace's output is removed");
+        assert_eq!(
+            rig.stored(&closed).await.transcript_version,
+            0,
+            "and not read"
+        );
     }
 
     #[tokio::test]

@@ -14,6 +14,20 @@ use crate::ids::{TenantId, UserId};
 use crate::ports::{AdminRepository, AuditLog, StoreError, TenantRepository};
 use crate::usecases::audit_trail::record_once;
 
+/// Whether the workspace is closed: deleted, destroyed, or its deletion pending. The pipeline
+/// refuses a closed workspace's work, so that nothing of it is written and no data key is
+/// created for it after its owner asked for it to go. A workspace with no record is not closed
+/// here: its calls (if any) answer for themselves.
+pub async fn workspace_closed<S: TenantRepository>(
+    store: &S,
+    tenant: &TenantId,
+) -> Result<bool, StoreError> {
+    Ok(store
+        .get_tenant(tenant)
+        .await?
+        .is_some_and(|workspace| workspace.is_closed()))
+}
+
 /// What a change of the workspace record decided.
 #[derive(Debug)]
 pub enum Change<T> {

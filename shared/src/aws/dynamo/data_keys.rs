@@ -8,9 +8,12 @@ use aws_sdk_dynamodb::types::ReturnValue;
 use super::DynamoTable;
 use super::attr_names as a;
 use super::items::{Item, ItemExt, attr, keys, s};
-use super::layout::{data_key_prefix, data_key_sk, keys_pk, parse_data_key};
+use super::layout::{
+    SHREDDED_SK, data_key_prefix, data_key_sk, keys_pk, parse_data_key, shredded_pk,
+};
 use super::paging::Reading;
 use super::table::{Table, unless_refused};
+use super::transact::{Transacted, TxWrite};
 use crate::crypto::{DataCategory, DataKeyStore, WrappedDataKey};
 use crate::ids::TenantId;
 use crate::ports::StoreError;
@@ -93,7 +96,19 @@ impl DataKeyStore for DynamoKeyTable {
         item.insert(a::WRAPPED_KEY.into(), attr::bytes(&key.wrapped));
         item.insert(a::CREATED_AT.into(), attr::time(key.created_at));
         item.insert(a::RESERVED.into(), attr::number(0));
-        self.table.put_new(item).await
+        // Together with the check that the workspace was never shredded: a process that was
+        // already encrypting when it was cannot give it a new key.
+        let writes = vec![
+            TxWrite::Create(item),
+            TxWrite::Absent(keys(shredded_pk(&key.tenant), SHREDDED_SK.into())),
+        ];
+        match self.table.transact(writes).await? {
+            Transacted::Written => Ok(()),
+            Transacted::Cancelled { first_failed: true } => Err(StoreError::AlreadyExists),
+            Transacted::Cancelled {
+                first_failed: false,
+            } => Err(StoreError::NotFound),
+        }
     }
 
     async fn reserve_encryptions(
@@ -124,6 +139,10 @@ impl DataKeyStore for DynamoKeyTable {
     }
 
     async fn destroy_data_keys(&self, tenant: &TenantId) -> Result<usize, StoreError> {
+        // The mark first: from here on no key is created, so none outlives the deletion below.
+        let mut mark = keys(shredded_pk(tenant), SHREDDED_SK.into());
+        mark.insert(a::ENTITY.into(), s("shredded"));
+        self.table.put(mark).await?;
         self.table.delete_partition(&keys_pk(tenant)).await
     }
 

@@ -198,6 +198,12 @@ fn nanos(at: OffsetDateTime) -> String {
 pub(super) fn keys_pk(t: &TenantId) -> String {
     format!("T#{t}#KEYS")
 }
+/// The mark a shredded workspace leaves beside its keys, in a partition of its own so that
+/// shredding (which empties the keys' partition) cannot remove it: no key is created after it.
+pub(super) fn shredded_pk(t: &TenantId) -> String {
+    format!("T#{t}#SHREDDED")
+}
+pub(super) const SHREDDED_SK: &str = "SHREDDED";
 /// What every version of a category's key starts with.
 pub(super) fn data_key_prefix(category: DataCategory) -> String {
     format!("{}#v", category.as_str())

@@ -13,14 +13,14 @@ use crate::ports::StoreError;
 const ABSENT: &str = "attribute_not_exists(#pk)";
 const PRESENT: &str = "attribute_exists(#pk)";
 
-/// A request on the item under `keys` that holds only while that item exists. (Delete and
-/// ConditionCheck share these fields but no builder type.)
-macro_rules! present {
-    ($table:expr, $builder:expr, $keys:expr) => {
+/// A request on the item under `keys` that holds only while `$condition` (on that item's
+/// existence) does. (Delete and ConditionCheck share these fields but no builder type.)
+macro_rules! on_item {
+    ($table:expr, $builder:expr, $keys:expr, $condition:expr) => {
         $builder
             .table_name(&$table.name)
             .set_key(Some($keys))
-            .condition_expression(PRESENT)
+            .condition_expression($condition)
             .expression_attribute_names("#pk", a::PK)
             .build()
             .map_err(build_err)?
@@ -43,6 +43,8 @@ pub(super) enum TxWrite {
     DeleteExisting(Item),
     /// Writes nothing, but the item under these keys must exist.
     Exists(Item),
+    /// Writes nothing, but no item may be stored under these keys.
+    Absent(Item),
 }
 
 /// How a transaction that DynamoDB answered ended.
@@ -107,9 +109,14 @@ impl Table {
                 }
                 item.put(put.build().map_err(build_err)?)
             }
-            TxWrite::DeleteExisting(keys) => item.delete(present!(self, Delete::builder(), keys)),
+            TxWrite::DeleteExisting(keys) => {
+                item.delete(on_item!(self, Delete::builder(), keys, PRESENT))
+            }
             TxWrite::Exists(keys) => {
-                item.condition_check(present!(self, ConditionCheck::builder(), keys))
+                item.condition_check(on_item!(self, ConditionCheck::builder(), keys, PRESENT))
+            }
+            TxWrite::Absent(keys) => {
+                item.condition_check(on_item!(self, ConditionCheck::builder(), keys, ABSENT))
             }
         };
         Ok(built.build())

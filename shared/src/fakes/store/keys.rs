@@ -37,6 +37,9 @@ impl DataKeyStore for InMemoryStore {
         if s.data_keys.contains_key(&id) {
             return Err(StoreError::AlreadyExists);
         }
+        if s.shredded.contains(&key.tenant) {
+            return Err(StoreError::NotFound);
+        }
         s.data_keys.insert(id, (key.clone(), 0));
         Ok(())
     }
@@ -57,6 +60,7 @@ impl DataKeyStore for InMemoryStore {
     }
     async fn destroy_data_keys(&self, tenant: &TenantId) -> Result<usize, StoreError> {
         let mut s = self.state();
+        s.shredded.insert(tenant.clone());
         let before = s.data_keys.len();
         s.data_keys.retain(|(t, _, _), _| t != tenant);
         Ok(before - s.data_keys.len())

@@ -38,6 +38,8 @@ struct State {
     /// Revisions of documents written by revision (absent: 0).
     document_revisions: HashMap<(TenantId, CallId, DocumentKind, u32), u64>,
     data_keys: BTreeMap<(TenantId, DataCategory, u32), (WrappedDataKey, u64)>,
+    /// Workspaces whose keys were shredded: none is created for them again.
+    shredded: std::collections::BTreeSet<TenantId>,
     idempotency: HashMap<(TenantId, Option<CallId>, String), IdempotencyEntry>,
     audit: Vec<crate::domain::audit::AuditEvent>,
     progress: HashMap<(TenantId, UserId), (u64, Vec<u8>)>,
