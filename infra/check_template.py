@@ -375,9 +375,12 @@ deleters = {name for name in functions
 check("keys table: only ApiFunction and RetentionReaperFunction may delete wrapped data keys",
       deleters == SHREDDERS, f"may delete: {sorted(deleters)}")
 for name in functions:
-    check(f"{name}: reads and adds data keys (GetItem, Query, conditional PutItem, UpdateItem)",
+    # A key is added in a transaction with the check that its workspace was never shredded.
+    check(f"{name}: reads and adds data keys (GetItem, Query, conditional PutItem in a "
+          "transaction with ConditionCheckItem, UpdateItem)",
           all(may(name, a, keys_arn) for a in
-              ["dynamodb:GetItem", "dynamodb:Query", "dynamodb:PutItem", "dynamodb:UpdateItem"]))
+              ["dynamodb:GetItem", "dynamodb:Query", "dynamodb:PutItem", "dynamodb:UpdateItem",
+               "dynamodb:ConditionCheckItem"]))
 
 # ---------- Task: KMS key policies per function and per category ----------
 

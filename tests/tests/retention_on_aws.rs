@@ -70,7 +70,8 @@ fn transcript() -> Transcript {
     parse_as(TranscriptFormat::WebVtt, vtt.as_bytes()).unwrap()
 }
 
-/// A call created at `created`, with two versions of its upload and a transcript in S3.
+/// A call created at `created`, with two versions of its upload, a transcript and a
+/// transcription job's raw output in S3.
 async fn seeded_call(aws: &LocalAws, tenant: &TenantId, created: OffsetDateTime) -> Call {
     let call = sample_call(aws, tenant, "rep", &ManualClock::at(created)).await;
     let upload = format!("uploads/{tenant}/{}/call.vtt", call.call_id);
@@ -81,6 +82,17 @@ async fn seeded_call(aws: &LocalAws, tenant: &TenantId, created: OffsetDateTime)
             .await
             .unwrap();
     }
+    // Amazon Transcribe's raw output, as a job that ended after its call was deleted leaves it.
+    let job = callcoach_shared::usecases::transcribe::job_name(tenant, &call.call_id, created);
+    aws.adapters
+        .blobs
+        .put(
+            &callcoach_shared::keys::provider_output_key(tenant, &call.call_id, &job),
+            b"{\"results\":{}}".to_vec(),
+            "application/json",
+        )
+        .await
+        .unwrap();
     let (cipher, _) = aws.cipher(CachePolicy::default());
     aws.vault(&cipher)
         .put_transcript(tenant, &call.call_id, 1, &transcript())

@@ -175,6 +175,11 @@ impl Rig {
                 .is_none(),
             "the service's raw output is deleted"
         );
+        assert_eq!(
+            self.service.state(job).await.unwrap(),
+            JobState::Deleted,
+            "and the job itself, which names the uploaded file"
+        );
         assert_eq!(take_messages(&self.sqs, &self.scoring_url).await.len(), 1);
     }
 }

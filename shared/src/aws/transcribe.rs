@@ -97,13 +97,20 @@ impl TranscriptionProvider for TranscribeService {
 
 impl TranscribeJobs for TranscribeService {
     async fn state(&self, job: &str) -> Result<JobState, BackendError> {
-        let out = self
+        let read = self
             .client
             .get_transcription_job()
             .transcription_job_name(job)
             .send()
-            .await
-            .map_err(backend)?;
+            .await;
+        let out = match read {
+            Ok(out) => out,
+            // The service's answer for a name it does not hold (ours are all well-formed).
+            Err(SdkError::ServiceError(e)) if e.err().is_bad_request_exception() => {
+                return Ok(JobState::Deleted);
+            }
+            Err(error) => return Err(backend(error)),
+        };
         let status = out
             .transcription_job()
             .and_then(|j| j.transcription_job_status());
@@ -144,5 +151,20 @@ impl TranscribeJobs for TranscribeService {
             }
         }
         Ok(names)
+    }
+
+    async fn forget(&self, job: &str) -> Result<(), BackendError> {
+        let deleted = self
+            .client
+            .delete_transcription_job()
+            .transcription_job_name(job)
+            .send()
+            .await;
+        match deleted {
+            Ok(_) => Ok(()),
+            // Only ended jobs are deleted, so this is one deleted already.
+            Err(SdkError::ServiceError(e)) if e.err().is_bad_request_exception() => Ok(()),
+            Err(error) => Err(backend(error)),
+        }
     }
 }

@@ -18,12 +18,13 @@ impl crate::usecases::transcribe::TranscribeJobs for FakeTranscribeJobs {
         &self,
         job: &str,
     ) -> Result<crate::usecases::transcribe::JobState, crate::ports::BackendError> {
-        self.0
+        Ok(self
+            .0
             .lock()
             .unwrap()
             .get(job)
             .copied()
-            .ok_or_else(|| "no such job".into())
+            .unwrap_or(crate::usecases::transcribe::JobState::Deleted))
     }
 
     async fn finished(&self) -> Result<Vec<String>, crate::ports::BackendError> {
@@ -37,5 +38,21 @@ impl crate::usecases::transcribe::TranscribeJobs for FakeTranscribeJobs {
             .collect();
         names.sort();
         Ok(names)
+    }
+
+    async fn forget(&self, job: &str) -> Result<(), crate::ports::BackendError> {
+        let mut jobs = self.0.lock().unwrap();
+        if jobs.get(job) == Some(&crate::usecases::transcribe::JobState::Running) {
+            return Err("a running job cannot be deleted".into());
+        }
+        jobs.remove(job);
+        Ok(())
+    }
+}
+
+impl FakeTranscribeJobs {
+    /// Whether the service still holds `job`.
+    pub fn holds(&self, job: &str) -> bool {
+        self.0.lock().unwrap().contains_key(job)
     }
 }

@@ -56,6 +56,8 @@ pub enum JobState {
     Running,
     Completed,
     Failed,
+    /// The service holds no such job: it was deleted once it was taken in.
+    Deleted,
 }
 
 /// The job-status side of Amazon Transcribe.
@@ -63,6 +65,10 @@ pub trait TranscribeJobs: Send + Sync {
     fn state(&self, job: &str) -> impl Future<Output = Result<JobState, BackendError>> + Send;
     /// Names of our jobs that completed or failed recently (the service keeps 90 days).
     fn finished(&self) -> impl Future<Output = Result<Vec<String>, BackendError>> + Send;
+    /// Deletes a completed or failed job's record at the service, whose media location names
+    /// the uploaded file; a job already deleted is no error. (A running job cannot be
+    /// deleted: it is retired once it ends.)
+    fn forget(&self, job: &str) -> impl Future<Output = Result<(), BackendError>> + Send;
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -117,31 +123,36 @@ impl<S: PipelineStore, B: BlobStore, E: Envelope, Q: Queue, C: Clock, J: Transcr
         };
         let key = provider_output_key(&tenant, &call_id, job);
         let Some(mut call) = self.sink.store.get_call(&tenant, &call_id).await? else {
-            self.discard_output(&key).await?;
+            self.retire(job, &key, true).await?;
             return Ok(Finish::Ignored("the call no longer exists"));
         };
         let current = call.transcription.as_ref().is_some_and(|j| {
             j.service == TranscriptionService::AmazonTranscribe && j.job_id.as_deref() == Some(job)
         });
         if !current {
-            self.discard_output(&key).await?;
+            self.retire(job, &key, true).await?;
             return Ok(Finish::Ignored("not the call's current job"));
         }
         if call.status == CallStatus::Deleted {
-            self.discard_output(&key).await?;
+            self.retire(job, &key, true).await?;
             return Ok(Finish::Ignored("the call was deleted"));
         }
         if workspace_closed(self.sink.store, &tenant).await? {
-            self.discard_output(&key).await?;
+            self.retire(job, &key, true).await?;
             return Ok(Finish::Ignored("the workspace is closed"));
         }
         if call.status != CallStatus::Transcribing {
+            // Taken in (or the call failed) before the job could be deleted: finish that.
+            self.retire(job, &key, self.delete_output).await?;
             return Ok(Finish::Ignored("the call is not waiting for this job"));
         }
         match self.jobs.state(job).await.map_err(FinishError::Provider)? {
             JobState::Running => Ok(Finish::Running),
+            // Only a finished job is deleted, and its call moved on before: nothing is left.
+            JobState::Deleted => Ok(Finish::Ignored("the job was deleted")),
             JobState::Failed => {
                 self.sink.fail(&mut call, FAILED_REASON).await?;
+                self.forget(job).await?;
                 warn!(tenant = %tenant, call = %call_id, "transcription job failed");
                 Ok(Finish::Failed)
             }
@@ -153,29 +164,45 @@ impl<S: PipelineStore, B: BlobStore, E: Envelope, Q: Queue, C: Clock, J: Transcr
                     .await?
                     .ok_or(FinishError::MissingOutput)?;
                 let format = TranscriptFormat::AmazonTranscribe;
-                let transcript_version =
-                    match self.sink.accept_bytes(&mut call, format, &bytes).await? {
-                        Accepted::Stored { transcript_version } => transcript_version,
-                        Accepted::Unreadable { .. } => return Ok(Finish::Failed),
-                    };
+                let accepted = self.sink.accept_bytes(&mut call, format, &bytes).await?;
                 if self.delete_output {
                     self.sink.blobs.delete(&[key]).await?;
                 }
+                self.forget(job).await?;
+                let transcript_version = match accepted {
+                    Accepted::Stored { transcript_version } => transcript_version,
+                    Accepted::Unreadable { .. } => return Ok(Finish::Failed),
+                };
                 info!(tenant = %tenant, call = %call_id, version = transcript_version, "transcription job finished");
                 Ok(Finish::Transcribed { transcript_version })
             }
         }
     }
 
-    /// Removes a job's output that no call will read: its call is gone, deleted, or moved on
-    /// to another job. The output is a full plaintext transcript, so every version goes, and
-    /// its job's completion event (or the next sweep) comes back for output written later.
-    async fn discard_output(&self, key: &str) -> Result<(), FinishError> {
-        let removed = self.sink.blobs.purge_prefix(key).await?;
-        if removed > 0 {
-            info!(versions = removed, "stray transcription output removed");
+    /// Retires a job that no call will take in (any more): once it has ended, its output
+    /// goes (when `discard`) and then the job itself. Output no call will read is a full
+    /// plaintext transcript of a call that is gone, deleted, closed with its workspace, or
+    /// moved on to another job, so every version goes. A job still running is left: its
+    /// completion event (or the next sweep) comes back for it.
+    async fn retire(&self, job: &str, key: &str, discard: bool) -> Result<(), FinishError> {
+        let state = self.jobs.state(job).await.map_err(FinishError::Provider)?;
+        if state == JobState::Running {
+            return Ok(());
         }
-        Ok(())
+        if discard {
+            let removed = self.sink.blobs.purge_prefix(key).await?;
+            if removed > 0 {
+                info!(versions = removed, "stray transcription output removed");
+            }
+        }
+        if state == JobState::Deleted {
+            return Ok(());
+        }
+        self.forget(job).await
+    }
+
+    async fn forget(&self, job: &str) -> Result<(), FinishError> {
+        self.jobs.forget(job).await.map_err(FinishError::Provider)
     }
 
     /// Finishes every finished job of ours whose event never arrived, while `has_time()`.
@@ -322,6 +349,7 @@ mod tests {
             rig.blobs.keys().iter().all(|k| !k.contains("/provider/")),
             "raw output deleted"
         );
+        assert!(!rig.jobs.holds(&job), "and the job with it");
         // The event replayed, or the sweeper after the event: nothing more happens.
         assert!(matches!(
             rig.finish(&job).await.unwrap(),
@@ -351,6 +379,7 @@ mod tests {
             Finish::Ignored(_)
         ));
         assert!(!output(&job), "a deleted call's output is removed");
+        assert!(!rig.jobs.holds(&job), "and its job");
 
         let (purged, job) = rig.transcribing(JobState::Completed, true).await;
         crate::ports::RetentionStore::delete_call_items(
@@ -365,6 +394,7 @@ mod tests {
             Finish::Ignored(_)
         ));
         assert!(!output(&job), "a purged call's output is removed");
+        assert!(!rig.jobs.holds(&job), "and its job");
 
         let (superseded, newer) = rig.transcribing(JobState::Running, false).await;
         let older = job_name(
@@ -383,7 +413,9 @@ mod tests {
             Finish::Ignored(_)
         ));
         assert!(!output(&older), "a superseded job's output is removed");
+        assert!(!rig.jobs.holds(&older), "and the job");
         assert_eq!(rig.finish(&newer).await.unwrap(), Finish::Running);
+        assert!(rig.jobs.holds(&newer), "a running job stays");
 
         let (closed, job) = rig.transcribing(JobState::Completed, true).await;
         let mut workspace = Tenant::active(closed.tenant_id.clone(), "Acme", NOW);
@@ -394,6 +426,7 @@ mod tests {
             Finish::Ignored(_)
         ));
         assert!(!output(&job), "a deleted workspace's output is removed");
+        assert!(!rig.jobs.holds(&job), "and its job");
         assert_eq!(
             rig.stored(&closed).await.transcript_version,
             0,
@@ -409,6 +442,7 @@ mod tests {
         let stored = rig.stored(&failed).await;
         assert_eq!(stored.status, CallStatus::Failed);
         assert_eq!(stored.failure_reason.as_deref(), Some(FAILED_REASON));
+        assert!(!rig.jobs.holds(&job), "a failed job is deleted too");
 
         let (running, job) = rig.transcribing(JobState::Running, false).await;
         assert_eq!(rig.finish(&job).await.unwrap(), Finish::Running);
@@ -421,11 +455,9 @@ mod tests {
             NOW - time::Duration::HOUR,
         );
         rig.jobs.set(&older, JobState::Completed);
-        for name in [
-            older.as_str(),
-            "cc.other.call_00000000000000000000000000000000.1",
-            "someone-elses-job",
-        ] {
+        let foreign = "cc.other.call_00000000000000000000000000000000.1";
+        rig.jobs.set(foreign, JobState::Completed);
+        for name in [older.as_str(), foreign, "someone-elses-job"] {
             assert!(
                 matches!(rig.finish(name).await.unwrap(), Finish::Ignored(_)),
                 "{name}"
