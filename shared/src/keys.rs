@@ -13,7 +13,7 @@
 //!                                           by link (3 days, like bundles; purged with the call)
 //! ```
 
-use crate::ids::{CallId, ExportId, TenantId};
+use crate::ids::{CallId, ExportId, TenantId, UserId};
 use crate::ports::DocumentKind;
 
 pub const UPLOADS_AREA: &str = "uploads/";
@@ -63,8 +63,28 @@ pub fn exports_prefix(tenant: &TenantId) -> String {
     format!("{EXPORTS_AREA}{tenant}/")
 }
 
-pub fn export_key(tenant: &TenantId, export: &ExportId) -> String {
-    format!("{}{export}.json", exports_prefix(tenant))
+/// Where a user's own export bundles are: what deleting that user, or one of their calls,
+/// empties.
+pub fn user_exports_prefix(tenant: &TenantId, user: &UserId) -> String {
+    format!("{}users/{user}/", exports_prefix(tenant))
+}
+
+/// Where every user's own bundles are.
+pub fn all_user_exports_prefix(tenant: &TenantId) -> String {
+    format!("{}users/", exports_prefix(tenant))
+}
+
+/// Where the workspace's bundles are: each holds all of it, so any deletion empties this.
+pub fn workspace_exports_prefix(tenant: &TenantId) -> String {
+    format!("{}workspace/", exports_prefix(tenant))
+}
+
+pub fn user_export_key(tenant: &TenantId, user: &UserId, export: &ExportId) -> String {
+    format!("{}{export}.json", user_exports_prefix(tenant, user))
+}
+
+pub fn workspace_export_key(tenant: &TenantId, export: &ExportId) -> String {
+    format!("{}{export}.json", workspace_exports_prefix(tenant))
 }
 
 fn document_views_prefix(tenant: &TenantId, call: &CallId) -> String {

@@ -461,7 +461,8 @@ async fn a_transcript_and_a_recording_go_through_everything_to_deletion() {
     );
     assert_eq!(export["counts"]["calls"], 2);
     assert_eq!(export["counts"]["analyses"], 2);
-    let download = reqwest::get(export["download_url"].as_str().unwrap()).await;
+    let link = export["download_url"].as_str().unwrap().to_owned();
+    let download = reqwest::get(&link).await;
     let bundle: Value = download.unwrap().json().await.unwrap();
     assert_eq!(bundle["schema"], "callcoach.export.v1");
     assert_eq!(
@@ -501,6 +502,15 @@ async fn a_transcript_and_a_recording_go_through_everything_to_deletion() {
         .send(MANAGER, "GET", &format!("/v1/calls/{written}"), None)
         .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
+    // The workspace bundle held the call: it is withdrawn, and its link dies with it.
+    let dead = reqwest::get(&link).await.unwrap().status();
+    assert_eq!(
+        dead,
+        reqwest::StatusCode::NOT_FOUND,
+        "the link outlived its bundle"
+    );
+    let (_, export) = frontend.send(ADMIN, "GET", &status_url, None).await;
+    assert_eq!(export["state"], "withdrawn", "{export}");
     let now = OffsetDateTime::now_utc();
     let clock = ManualClock::at(now + time::Duration::HOUR);
     let reaper = Reaper {

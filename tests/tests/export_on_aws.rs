@@ -6,7 +6,7 @@ use callcoach_shared::ids::{ExportId, TeamId, TenantId, UserId};
 use callcoach_shared::ports::{BlobStore, Clock};
 use callcoach_shared::system::SystemClock;
 use callcoach_shared::usecases::export::{
-    EXPORT_PART_SIZE, ExportError, ExportRequest, ExportScope, export_key, write_export,
+    EXPORT_PART_SIZE, ExportError, ExportRequest, ExportScope, write_export,
 };
 use callcoach_tests::{LocalAws, export_schema_errors, fresh_tenant, mint};
 use serde_json::Value;
@@ -161,7 +161,7 @@ async fn an_export_s3_refuses_to_complete_leaves_no_object_and_no_parts() {
     // Parts under 5 MiB are accepted one by one and refused when completing (EntityTooSmall).
     let (export_id, result) = export(&aws, &tenant, &team, &rep, 1024 * 1024).await;
     assert!(matches!(result, Err(ExportError::Blob(_))), "{result:?}");
-    let key = export_key(&tenant, &export_id);
+    let key = callcoach_shared::keys::user_export_key(&tenant, &rep, &export_id);
     assert!(aws.adapters.blobs.get(&key).await.unwrap().is_none());
     assert_eq!(
         unfinished_uploads(&aws, &format!("exports/{tenant}/")).await,

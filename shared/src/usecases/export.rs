@@ -1,5 +1,7 @@
 //! Export (privacy promise P5): one JSON bundle of what the requester may take with them,
-//! written to `exports/{tenant}/{export}.json` and handed out through a short-lived link.
+//! written to `exports/{tenant}/users/{user}/{export}.json` (a user's own) or
+//! `exports/{tenant}/workspace/{export}.json` and handed out through a short-lived link. A
+//! deletion withdraws the bundles that may hold what it deleted ([`withdraw_bundles`]).
 //!
 //! Bundle schema `callcoach.export.v1` (JSON Schema: `shared/schemas/export.v1.schema.json`):
 //! ```text
@@ -38,8 +40,7 @@ use crate::domain::analysis::{Analysis, PracticeResponse};
 use crate::domain::call::{Call, CallStatus};
 use crate::domain::transcript::Transcript;
 use crate::ids::{ExportId, TeamId, TenantId, UserId};
-/// Where a bundle is written ([`crate::keys`] holds every object key).
-pub use crate::keys::export_key;
+use crate::keys;
 use crate::ports::{
     AuditLog, BlobError, BlobStore, CallRepository, Cursor, DocumentKind, DocumentRepository,
     PageRequest, PlaybookRepository, ProgressRepository, StoreError, TeamRepository,
@@ -99,6 +100,59 @@ pub struct ExportRequest<'a> {
     pub now: OffsetDateTime,
     /// [`EXPORT_PART_SIZE`] in production; tests use small parts to see many of them.
     pub part_size: usize,
+}
+
+impl ExportRequest<'_> {
+    /// Where the bundle is written ([`crate::keys`] holds every object key): under its
+    /// requester for a user's own, so that deleting the user or a call of theirs finds it.
+    pub fn key(&self) -> String {
+        match self.scope {
+            ExportScope::User => keys::user_export_key(self.tenant, self.requester, self.export_id),
+            ExportScope::Workspace => keys::workspace_export_key(self.tenant, self.export_id),
+        }
+    }
+}
+
+/// Whose data a deletion removed, for the bundles it withdraws.
+#[derive(Debug, Clone, Copy)]
+pub enum Withdrawal<'a> {
+    /// One user's data (the user, or a call of which they are the rep).
+    Of(&'a UserId),
+    /// Several users' data at once (a team): every user's own bundles go.
+    EveryUser,
+    /// The whole workspace: every bundle and every document view.
+    Everything,
+}
+
+/// Deletes the export bundles that may hold what a deletion removes: every workspace bundle
+/// (each holds all of the workspace) and the own bundles of the users it concerns. Done before
+/// the deletion itself, so that a retried request withdraws them again; a bundle withdrawn
+/// for a deletion that is then refused (a legal hold) is only a copy, exported again at will.
+/// Their presigned links die with them. Returns the object versions removed.
+pub async fn withdraw_bundles<B: BlobStore>(
+    blobs: &B,
+    tenant: &TenantId,
+    withdrawal: Withdrawal<'_>,
+) -> Result<usize, BlobError> {
+    let prefixes = match withdrawal {
+        Withdrawal::Of(user) => vec![
+            keys::workspace_exports_prefix(tenant),
+            keys::user_exports_prefix(tenant, user),
+        ],
+        Withdrawal::EveryUser => vec![
+            keys::workspace_exports_prefix(tenant),
+            keys::all_user_exports_prefix(tenant),
+        ],
+        Withdrawal::Everything => vec![keys::exports_prefix(tenant)],
+    };
+    let mut removed = 0;
+    for prefix in prefixes {
+        removed += blobs.purge_prefix(&prefix).await?;
+    }
+    if removed > 0 {
+        tracing::info!(tenant = %tenant, versions = removed, "export bundles withdrawn");
+    }
+    Ok(removed)
 }
 
 /// Items the bundle reads of a list (a team's calls, audit events, usage events) at a time.
@@ -174,7 +228,7 @@ pub async fn write_export<S: ExportSource, B: BlobStore, E: Envelope>(
     envelope: &E,
     request: &ExportRequest<'_>,
 ) -> Result<(String, ExportCounts), ExportError> {
-    let key = export_key(request.tenant, request.export_id);
+    let key = request.key();
     let mut bundle = BundleWriter {
         object: StreamedObject::new(blobs, key.clone(), "application/json", request.part_size),
         first_in_list: true,

@@ -387,9 +387,9 @@ mod tests {
         CallSeed, InMemoryBlobStore, InMemoryStore, ManualClock, fake_cipher_over,
         seed_transcribed_call,
     };
+    use crate::keys::workspace_export_key as export_key;
     use crate::ports::IdGenerator;
     use crate::system::RandomIds;
-    use crate::usecases::export::export_key;
 
     const NOW: OffsetDateTime = datetime!(2026-12-01 9:00 UTC);
     const FIRST: Delivery = Delivery {

@@ -130,7 +130,8 @@ fn export_job_view(job: &ExportJob, link: Option<(String, OffsetDateTime)>) -> V
 /// `GET /v1/exports/{export_id}`: a workspace export job's status: admins of the workspace
 /// only (the bundle holds all of it), any of them, since admins are peers. Once ready, each
 /// look answers a fresh 15-minute link and writes an audit event (`export.link_issued`: who,
-/// which export); after the bundle's lifetime the job is gone (404).
+/// which export); after the bundle's lifetime the job is gone (404). A bundle a deletion
+/// withdrew answers `withdrawn`, with no link.
 pub async fn get_export<P: Ports>(
     State(api): ApiState<P>,
     who: Authenticated,
@@ -148,7 +149,13 @@ pub async fn get_export<P: Ports>(
         .await?
         .filter(|job| job.expires_at() > now)
         .ok_or(ApiError::NotFound)?;
+    let mut withdrawn = false;
     let link = match (&job.state, &job.key) {
+        // A deletion since may have withdrawn the bundle: then there is nothing to link to.
+        (ExportState::Ready, Some(key)) if api.ports.blobs().list(key).await?.is_empty() => {
+            withdrawn = true;
+            None
+        }
         (ExportState::Ready, Some(key)) => Some(download_link(&api, key, now).await?),
         _ => None,
     };
@@ -167,5 +174,9 @@ pub async fn get_export<P: Ports>(
         };
         crate::audit::record(&api, &event).await;
     }
-    Ok(Json(export_job_view(&job, link)))
+    let mut view = export_job_view(&job, link);
+    if withdrawn {
+        view["state"] = json!("withdrawn");
+    }
+    Ok(Json(view))
 }

@@ -7,6 +7,7 @@ use callcoach_shared::domain::org::{Membership, Team};
 use callcoach_shared::domain::playbook::Playbook;
 use callcoach_shared::ids::{TeamId, UserId};
 use callcoach_shared::ports::{Clock, PlaybookRepository};
+use callcoach_shared::usecases::export::{self, Withdrawal};
 use callcoach_shared::usecases::{deletion, teams};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -80,6 +81,8 @@ pub async fn delete_team<P: Ports>(
     if !who.caller.can_manage_team(&team) {
         return Err(ApiError::NotFound);
     }
+    // A team's calls have many reps: every user's own bundles go with the workspace's.
+    export::withdraw_bundles(api.ports.blobs(), &who.tenant, Withdrawal::EveryUser).await?;
     let done = deletion::delete_team(
         api.ports.store(),
         &who.tenant,

@@ -18,7 +18,10 @@ pub async fn exports_hold_exactly_what_the_caller_may_take_and_no_other_tenants_
     let bundle_of = |text: &str| {
         let answer = json_of(text);
         let id = answer["export_id"].as_str().unwrap().to_owned();
-        let key = format!("exports/{}/{id}.json", w.a);
+        let key = match answer["scope"].as_str() {
+            Some("workspace") => format!("exports/{}/workspace/{id}.json", w.a),
+            _ => format!("exports/{}/users/r1/{id}.json", w.a),
+        };
         (answer, key)
     };
     let (status, text) = w.export_as(&w.a, "r1", "user").await;
@@ -174,4 +177,84 @@ pub async fn exports_hold_exactly_what_the_caller_may_take_and_no_other_tenants_
     let foreign = Some(json!({"scope": "user", "tenant_id": "tenant-b"}));
     let (status, _) = w.send_as("r1", "POST", "/v1/exports", foreign).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
+}
+
+/// A deletion withdraws every bundle that may hold what it deleted: the workspace's (each holds
+/// all of it) and the own bundles of the users whose data went; a bundle of someone else stays.
+/// Its link dies with it, and the export's status says it was withdrawn.
+pub async fn a_deletion_withdraws_the_export_bundles_that_may_hold_its_data<B: Backend>() {
+    use callcoach_shared::ports::BlobStore;
+    let w = world::<B>().await;
+    let held = async |who: &str| {
+        let (status, text) = w.export_as(&w.a, who, "user").await;
+        assert_eq!(status, StatusCode::CREATED, "{text}");
+        let id = json_of(&text)["export_id"].as_str().unwrap().to_owned();
+        format!("exports/{}/users/{who}/{id}.json", w.a)
+    };
+    let present = async |key: &str| !w.api.ports.blobs().list(key).await.unwrap().is_empty();
+    let workspace_bundle = async || {
+        let (status, text) = w.export_as(&w.a, "admin", "workspace").await;
+        assert_eq!(status, StatusCode::ACCEPTED, "{text}");
+        run_export_jobs(&w).await;
+        json_of(&text)["status_url"].as_str().unwrap().to_owned()
+    };
+    let state_of = async |status_url: &str| {
+        json_of(
+            &w.expect("admin", "GET", status_url, None, StatusCode::OK)
+                .await,
+        )
+    };
+
+    // r1 deletes their call: r1's bundle and the workspace's go; r2's and r3's stay.
+    let (r1, r2, r3) = (held("r1").await, held("r2").await, held("r3").await);
+    let status_url = workspace_bundle().await;
+    assert_eq!(state_of(&status_url).await["state"], "ready");
+    w.expect(
+        "r1",
+        "DELETE",
+        &format!("/v1/calls/{}", w.c1),
+        None,
+        StatusCode::NO_CONTENT,
+    )
+    .await;
+    assert!(!present(&r1).await, "the rep's own bundle holds the call");
+    assert!(
+        present(&r2).await && present(&r3).await,
+        "the others' do not"
+    );
+    let withdrawn = state_of(&status_url).await;
+    assert_eq!(withdrawn["state"], "withdrawn", "{withdrawn}");
+    assert!(withdrawn.get("download_url").is_none());
+
+    // The admin deletes r2: r2's bundle goes, r3's stays.
+    let status_url = workspace_bundle().await;
+    w.expect("admin", "DELETE", "/v1/users/r2", None, StatusCode::OK)
+        .await;
+    assert!(!present(&r2).await && present(&r3).await);
+    assert_eq!(state_of(&status_url).await["state"], "withdrawn");
+
+    // A team's deletion takes every user's own bundle, and the workspace's deletion the rest.
+    let r3 = held("r3").await;
+    w.expect(
+        "admin",
+        "DELETE",
+        &format!("/v1/teams/{}", w.east),
+        None,
+        StatusCode::OK,
+    )
+    .await;
+    assert!(!present(&r3).await);
+    let r1 = held("r1").await;
+    let _ = workspace_bundle().await;
+    let (status, _) = w.send_as("admin", "DELETE", "/v1/workspace", None).await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    assert!(!present(&r1).await);
+    let left = w
+        .api
+        .ports
+        .blobs()
+        .list(&format!("exports/{}/", w.a))
+        .await
+        .unwrap();
+    assert!(left.is_empty(), "{left:?}");
 }

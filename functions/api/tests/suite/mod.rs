@@ -76,6 +76,7 @@ macro_rules! route_suite {
             workspace::a_cancelled_workspace_is_locked_but_still_reads_and_exports,
             workspace::a_workspace_deleted_without_a_grace_period_is_shredded_in_the_request,
             exports::exports_hold_exactly_what_the_caller_may_take_and_no_other_tenants_data,
+            exports::a_deletion_withdraws_the_export_bundles_that_may_hold_its_data,
             coaching::rep_progress_is_visible_to_the_rep_and_their_managers_only,
             coaching::a_deleted_calls_entry_leaves_the_reps_progress,
             coaching::rep_progress_shows_each_manager_only_the_teams_they_manage,
