@@ -6,17 +6,19 @@
 //! - `callcoach provision` creates a workspace and its first admin on the local AWS stand-in.
 //! - `callcoach token` issues local-only identities, which `callcoach api` (the api function
 //!   behind a local stand-in for API Gateway's JWT authorizer) verifies.
+//! - `callcoach verify-receipt FILE --public-key KEY` checks a deletion receipt offline.
 
 mod analyze;
 mod demo;
 mod eval;
 mod provision;
+mod receipt;
 mod serve;
 mod token;
 
 use std::process::ExitCode;
 
-const USAGE: &str = "usage:\n  callcoach analyze FILE [--rep NAME] [--playbook FILE] [--type TYPE] [--json]\n  callcoach eval LABELS_JSON CALLS_DIR [--json]\n  callcoach demo [SAMPLE_FILE]\n  callcoach provision --tenant TENANT --admin USER\n  callcoach token --tenant TENANT --user USER [--ttl SECONDS] | --public-key\n  callcoach api [--port PORT]";
+const USAGE: &str = "usage:\n  callcoach analyze FILE [--rep NAME] [--playbook FILE] [--type TYPE] [--json]\n  callcoach eval LABELS_JSON CALLS_DIR [--json]\n  callcoach demo [SAMPLE_FILE]\n  callcoach provision --tenant TENANT --admin USER\n  callcoach token --tenant TENANT --user USER [--ttl SECONDS] | --public-key\n  callcoach api [--port PORT]\n  callcoach verify-receipt FILE --public-key KEY_FILE";
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -28,6 +30,7 @@ async fn main() -> ExitCode {
         Some("token") => token::run(&args[1..]),
         Some("provision") => provision::run(&args[1..]).await,
         Some("api") => serve::run(&args[1..]).await,
+        Some("verify-receipt") => receipt::run(&args[1..]),
         _ => {
             eprintln!("{USAGE}");
             return ExitCode::from(2);

@@ -10,7 +10,7 @@ pub mod sqs;
 pub mod transcribe;
 
 pub use dynamo::{DynamoKeyTable, DynamoTable};
-pub use kms::KmsKeyManagement;
+pub use kms::{KmsKeyManagement, KmsReceiptSigner};
 pub use s3::S3BlobStore;
 pub use sqs::SqsQueue;
 

@@ -6,6 +6,7 @@ pub mod call;
 pub mod org;
 pub mod playbook;
 pub mod progress;
+pub mod receipt;
 pub mod retention;
 pub mod transcript;
 pub mod transcription;

@@ -372,6 +372,18 @@ pub trait ExportJobRepository: Send + Sync {
 }
 
 /// The pipeline's message queue.
+/// Signs deletion receipts with the deployment's asymmetric key (KMS `Sign` in AWS); whoever
+/// holds its public key verifies them offline ([`crate::domain::receipt::verify`]).
+pub trait ReceiptSigner: Send + Sync {
+    /// The signature over `message` (at most 4 KB: a receipt's canonical JSON).
+    fn sign(
+        &self,
+        message: &[u8],
+    ) -> impl Future<Output = Result<crate::domain::receipt::ReceiptSignature, BackendError>> + Send;
+    /// The public key, DER SubjectPublicKeyInfo.
+    fn public_key(&self) -> impl Future<Output = Result<Vec<u8>, BackendError>> + Send;
+}
+
 pub trait Queue: Send + Sync {
     fn send(
         &self,
