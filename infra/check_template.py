@@ -121,7 +121,7 @@ check("reaper: may list and abort unfinished uploads of a destroyed workspace",
       allows(functions["RetentionReaperFunction"], "s3:ListBucketMultipartUploads")
       and allows(functions["RetentionReaperFunction"], "s3:AbortMultipartUpload"))
 
-for key_id in ["StorageKey", "TranscriptsKey", "InsightsKey", "NotesKey", "TokensKey"]:
+for key_id in ["StorageKey", "TranscriptsKey", "InsightsKey", "NotesKey", "TokensKey", "MetadataKey"]:
     check(f"{key_id}: rotation on", resources[key_id]["Properties"].get("EnableKeyRotation") is True)
 
 for name, fn in functions.items():
@@ -385,7 +385,7 @@ for name in functions:
 # ---------- Task: KMS key policies per function and per category ----------
 
 CATEGORY_KEYS = {"TranscriptsKey": "transcripts", "InsightsKey": "insights", "NotesKey": "notes",
-                 "TokensKey": "tokens"}
+                 "TokensKey": "tokens", "MetadataKey": "metadata"}
 KMS_ACTIONS = ["kms:Encrypt", "kms:Decrypt", "kms:ReEncryptFrom", "kms:ReEncryptTo",
                "kms:GenerateDataKey", "kms:GenerateDataKeyWithoutPlaintext", "kms:GenerateDataKeyPair",
                "kms:GenerateDataKeyPairWithoutPlaintext", "kms:GenerateMac", "kms:Sign",
@@ -456,10 +456,11 @@ for key_id, category in CATEGORY_KEYS.items():
 # What each function may do with each category key, exactly as the code uses them.
 WRAP = {"kms:GenerateDataKey", "kms:Decrypt"}
 EXPECTED_CATEGORY_USE = {
-    "ApiFunction": {"TranscriptsKey": WRAP, "InsightsKey": WRAP, "NotesKey": WRAP},
+    "ApiFunction": {"TranscriptsKey": WRAP, "InsightsKey": WRAP, "NotesKey": WRAP, "MetadataKey": WRAP},
     "UploadTriggerFunction": {"TranscriptsKey": WRAP},
     "TranscriptionCallbackFunction": {"TranscriptsKey": WRAP},
-    "ScoringWorkerFunction": {"TranscriptsKey": {"kms:Decrypt"}, "InsightsKey": WRAP},
+    "ScoringWorkerFunction": {"TranscriptsKey": {"kms:Decrypt"}, "InsightsKey": WRAP,
+                              "MetadataKey": {"kms:Decrypt"}},
     "RetentionReaperFunction": {},
 }
 for name in functions:

@@ -14,7 +14,7 @@ from botocore.exceptions import ClientError
 APP = os.environ.get("APP_NAME", "callcoach")
 REGION = os.environ.get("AWS_REGION", "us-east-1")
 ENDPOINT = os.environ["AWS_ENDPOINT_URL"]
-CATEGORIES = ["transcripts", "insights", "notes", "tokens"]
+CATEGORIES = ["transcripts", "insights", "notes", "tokens", "metadata"]
 # Must match template.yaml: worker timeout 60 s -> visibility 360 s, 5 receives before the DLQ.
 SCORING_VISIBILITY = 360
 UPLOAD_VISIBILITY = 180

@@ -86,6 +86,7 @@ pub fn category_key_var(category: DataCategory) -> &'static str {
         DataCategory::Insights => "KMS_KEY_INSIGHTS",
         DataCategory::Notes => "KMS_KEY_NOTES",
         DataCategory::Tokens => "KMS_KEY_TOKENS",
+        DataCategory::Metadata => "KMS_KEY_METADATA",
     }
 }
 

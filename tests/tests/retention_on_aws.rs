@@ -402,7 +402,6 @@ async fn workspace_settings_update_in_place_and_the_registry_lists_every_tenant(
 #[tokio::test]
 async fn a_deleted_workspace_is_unreadable_at_once_and_physically_gone_after_the_reaper() {
     use callcoach_shared::domain::org::{Membership, Role, Team};
-    use callcoach_shared::domain::playbook::Playbook;
     use callcoach_shared::domain::usage::UsageEvent;
     use callcoach_shared::ports::{
         DocumentKind, PlaybookRepository, ProgressRepository, TeamRepository, UsageLog,
@@ -445,10 +444,7 @@ async fn a_deleted_workspace_is_unreadable_at_once_and_physically_gone_after_the
             })
             .await
             .unwrap();
-        table
-            .put_playbook(&tenant, &team, &Playbook::default())
-            .await
-            .unwrap();
+        table.put_playbook(&tenant, &team, b"sealed").await.unwrap();
         table
             .put_progress(&tenant, &rep, 0, b"sealed")
             .await

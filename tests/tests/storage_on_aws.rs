@@ -19,7 +19,7 @@ use callcoach_shared::ports::{
 };
 use callcoach_shared::system::{RandomIds, SystemClock};
 use callcoach_shared::usecases::calls::{NewCall, create_call};
-use callcoach_tests::{LocalAws, fresh_tenant, mint};
+use callcoach_tests::{LocalAws, fresh_tenant, items_text_under, mint};
 
 fn new_call(team: &TeamId) -> NewCall {
     NewCall {
@@ -547,14 +547,19 @@ async fn progress_records_use_optimistic_concurrency() {
     );
 }
 
+/// A playbook is stored sealed under its tenant's metadata key: the item holds none of its
+/// words, another tenant finds nothing, and shredding the tenant leaves it unreadable.
 #[tokio::test]
-async fn team_playbooks_round_trip_per_tenant() {
+async fn team_playbooks_are_sealed_per_tenant_and_go_with_its_keys() {
+    use callcoach_shared::crypto::CryptoError;
     use callcoach_shared::domain::playbook::{Playbook, Tracker};
-    use callcoach_shared::ports::PlaybookRepository;
+    use callcoach_shared::usecases::playbooks::{PlaybookError, load_playbook, save_playbook};
     let aws = LocalAws::connect().await;
     let table = &aws.adapters.table;
+    let (cipher, _) = aws.cipher(CachePolicy::default());
     let (tenant, team): (_, TeamId) = (fresh_tenant(), mint());
-    assert!(table.get_playbook(&tenant, &team).await.unwrap().is_none());
+    let load = async |tenant| load_playbook(table, &cipher, tenant, &team).await;
+    assert!(load(&tenant).await.unwrap().is_none());
     let playbook = Playbook {
         value_propositions: vec!["Cut ramp time".into()],
         trackers: vec![Tracker {
@@ -563,18 +568,22 @@ async fn team_playbooks_round_trip_per_tenant() {
         }],
         ..Playbook::default()
     };
-    table.put_playbook(&tenant, &team, &playbook).await.unwrap();
-    assert_eq!(
-        table.get_playbook(&tenant, &team).await.unwrap(),
-        Some(playbook)
-    );
-    assert!(
-        table
-            .get_playbook(&fresh_tenant(), &team)
-            .await
-            .unwrap()
-            .is_none()
-    );
+    save_playbook(table, &cipher, &tenant, &team, &playbook)
+        .await
+        .unwrap();
+    assert_eq!(load(&tenant).await.unwrap(), Some(playbook));
+    let stored = items_text_under(&aws, &[format!("T#{tenant}")]).await;
+    assert!(stored.contains("playbook"), "the scan reads the item");
+    for word in ["Cut ramp time", "competitors", "gong"] {
+        assert!(!stored.contains(word), "{word:?} as plaintext");
+    }
+    let other = fresh_tenant();
+    assert!(load(&other).await.unwrap().is_none());
+    cipher.shred_tenant(&tenant).await.unwrap();
+    assert!(matches!(
+        load(&tenant).await,
+        Err(PlaybookError::Crypto(CryptoError::KeyUnavailable))
+    ));
 }
 
 #[tokio::test]

@@ -83,6 +83,7 @@ internal_from!(
     callcoach_shared::crypto::CryptoError,
     serde_json::Error,
     callcoach_shared::usecases::export::ExportError,
+    callcoach_shared::usecases::playbooks::PlaybookError,
 );
 
 impl From<callcoach_shared::usecases::calls::CallError> for ApiError {
@@ -158,6 +159,7 @@ impl From<PrepError> for ApiError {
             PrepError::MissingAnalysis => ApiError::NotFound,
             PrepError::Store(e) => e.into(),
             PrepError::Document(e) => e.into(),
+            PrepError::Playbook(e) => e.into(),
         }
     }
 }

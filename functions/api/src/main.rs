@@ -15,6 +15,7 @@ async fn main() -> Result<(), lambda_http::Error> {
         DataCategory::Transcripts,
         DataCategory::Insights,
         DataCategory::Notes,
+        DataCategory::Metadata,
     ])?;
     let scoring_queue_url = required(&process_env, "SCORING_QUEUE_URL")?;
     let export_jobs_queue_url = required(&process_env, "EXPORT_JOBS_QUEUE_URL")?;

@@ -16,7 +16,12 @@ async fn main() -> Result<(), Error> {
         resources,
         sdk,
         aws,
-    } = ColdStart::new(&[DataCategory::Transcripts, DataCategory::Insights]).await?;
+    } = ColdStart::new(&[
+        DataCategory::Transcripts,
+        DataCategory::Insights,
+        DataCategory::Metadata,
+    ])
+    .await?;
     // The LLM keys come from Secrets Manager (LLM_N_API_KEY_SECRET_ARN), read once here.
     let env = secrets::resolve(
         &sdk,

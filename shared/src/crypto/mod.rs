@@ -47,14 +47,17 @@ pub enum DataCategory {
     Notes,
     /// Integration tokens (OAuth and API credentials).
     Tokens,
+    /// What names or describes a team's work outside the call's own documents: playbooks.
+    Metadata,
 }
 
 impl DataCategory {
-    pub const ALL: [DataCategory; 4] = [
+    pub const ALL: [DataCategory; 5] = [
         DataCategory::Transcripts,
         DataCategory::Insights,
         DataCategory::Notes,
         DataCategory::Tokens,
+        DataCategory::Metadata,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -63,6 +66,7 @@ impl DataCategory {
             DataCategory::Insights => "insights",
             DataCategory::Notes => "notes",
             DataCategory::Tokens => "tokens",
+            DataCategory::Metadata => "metadata",
         }
     }
 

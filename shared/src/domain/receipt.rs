@@ -182,70 +182,14 @@ pub fn public_key_pem(der: &[u8]) -> String {
 
 #[cfg(test)]
 mod tests {
-    use aws_lc_rs::rand::SystemRandom;
-    use aws_lc_rs::signature::{ECDSA_P256_SHA256_ASN1_SIGNING, EcdsaKeyPair, KeyPair};
-    use base64::Engine;
-    use time::macros::datetime;
-
     use super::*;
-
-    fn receipt() -> DeletionReceipt {
-        DeletionReceipt {
-            schema: RECEIPT_SCHEMA.into(),
-            receipt_id: "rcpt_1".into(),
-            tenant_id: TenantId::parse("acme").unwrap(),
-            subject: Subject {
-                kind: SubjectKind::Workspace,
-                id: "acme".into(),
-            },
-            requested_by: Some(UserId::parse("ada").unwrap()),
-            requested_at: datetime!(2026-12-01 9:00 UTC),
-            completed_at: datetime!(2026-12-01 10:00 UTC),
-            removed: Removed {
-                table_items: 42,
-                object_versions: 7,
-                data_keys: 3,
-            },
-            keys_shredded_at: Some(datetime!(2026-12-01 9:00 UTC)),
-            unrecoverable_after: datetime!(2026-12-02 9:00 UTC),
-            issued_at: datetime!(2026-12-01 10:00 UTC),
-        }
-    }
-
-    /// A key pair of the test's own, signing as KMS does; its public key as SPKI DER.
-    fn signer() -> (EcdsaKeyPair, Vec<u8>) {
-        let pkcs8 =
-            EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, &SystemRandom::new())
-                .unwrap();
-        let pair =
-            EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, pkcs8.as_ref()).unwrap();
-        let spki = aws_lc_rs::encoding::AsDer::<aws_lc_rs::encoding::PublicKeyX509Der>::as_der(
-            pair.public_key(),
-        )
-        .unwrap();
-        let der = spki.as_ref().to_vec();
-        (pair, der)
-    }
-
-    fn signed_file(pair: &EcdsaKeyPair, receipt: &DeletionReceipt) -> Vec<u8> {
-        let signature = pair
-            .sign(&SystemRandom::new(), &canonical_bytes(receipt))
-            .unwrap();
-        let file = SignedReceipt {
-            receipt: receipt.clone(),
-            signature: ReceiptSignature {
-                key_id: "local".into(),
-                algorithm: RECEIPT_ALGORITHM.into(),
-                value: base64::engine::general_purpose::STANDARD.encode(signature.as_ref()),
-            },
-        };
-        serde_json::to_vec_pretty(&file).unwrap()
-    }
+    use crate::fakes::{LocalReceiptSigner, sample_receipt as receipt};
 
     #[test]
     fn a_receipt_verifies_under_its_key_in_der_and_pem_whatever_the_layout() {
-        let (pair, der) = signer();
-        let file = signed_file(&pair, &receipt());
+        let signer = LocalReceiptSigner::default();
+        let der = signer.public_key_der();
+        let file = signer.signed_file(&receipt());
         assert_eq!(verify(&file, &der).unwrap(), receipt());
         assert_eq!(
             verify(&file, public_key_pem(&der).as_bytes()).unwrap(),
@@ -259,8 +203,9 @@ mod tests {
 
     #[test]
     fn a_changed_count_another_key_or_a_stray_field_fails() {
-        let (pair, der) = signer();
-        let file = signed_file(&pair, &receipt());
+        let signer = LocalReceiptSigner::default();
+        let der = signer.public_key_der();
+        let file = signer.signed_file(&receipt());
         let mut value: Value = serde_json::from_slice(&file).unwrap();
         value["receipt"]["removed"]["table_items"] = 41.into();
         let tampered = serde_json::to_vec(&value).unwrap();
@@ -275,7 +220,7 @@ mod tests {
             verify(&added, &der),
             Err(ReceiptError::BadSignature)
         ));
-        let (_, other) = signer();
+        let other = LocalReceiptSigner::default().public_key_der();
         assert!(matches!(
             verify(&file, &other),
             Err(ReceiptError::BadSignature)

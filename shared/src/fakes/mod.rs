@@ -8,6 +8,7 @@ mod envelope;
 pub mod kit;
 mod logs;
 mod queue;
+mod receipts;
 mod store;
 mod transcriber;
 
@@ -18,5 +19,6 @@ pub use kit::payloads::{SpokenTurn, deepgram_result, transcribe_output};
 pub use kit::seed::{CallSeed, sample_new_call, seed_transcribed_call};
 pub use logs::CapturedLogs;
 pub use queue::InMemoryQueue;
+pub use receipts::{LocalReceiptSigner, sample_receipt};
 pub use store::InMemoryStore;
 pub use transcriber::FakeTranscribeJobs;

@@ -291,17 +291,19 @@ pub trait ProgressRepository: Send + Sync {
 
 /// Team playbooks. Team configuration, not personal data: stored as a table item, encrypted at
 /// rest by the table's customer-managed key, so the scoring worker needs no notes key.
+/// Team playbooks as stored: sealed under the tenant's `metadata` data key. Read and write
+/// them through [`crate::usecases::playbooks`].
 pub trait PlaybookRepository: Send + Sync {
     fn get_playbook(
         &self,
         tenant: &TenantId,
         team: &TeamId,
-    ) -> impl Future<Output = Result<Option<crate::domain::playbook::Playbook>, StoreError>> + Send;
+    ) -> impl Future<Output = Result<Option<Vec<u8>>, StoreError>> + Send;
     fn put_playbook(
         &self,
         tenant: &TenantId,
         team: &TeamId,
-        playbook: &crate::domain::playbook::Playbook,
+        sealed: &[u8],
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 }
 

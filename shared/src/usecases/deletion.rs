@@ -451,7 +451,6 @@ mod tests {
     use super::*;
     use crate::crypto::DataCategory;
     use crate::domain::org::{Membership, Role, Team, Tenant};
-    use crate::domain::playbook::Playbook;
     use crate::fakes::kit::seed::seed_data_key;
 
     use crate::domain::usage::UsageEvent;
@@ -534,7 +533,7 @@ mod tests {
                     .unwrap();
             }
             self.store
-                .put_playbook(&self.tenant, &id, &Playbook::default())
+                .put_playbook(&self.tenant, &id, b"sealed playbook")
                 .await
                 .unwrap();
         }

@@ -84,6 +84,8 @@ pub enum ExportError {
     Document(#[from] DocumentError),
     #[error("progress could not be read")]
     Progress(#[from] ProgressError),
+    #[error("a playbook could not be read")]
+    Playbook(#[from] crate::usecases::playbooks::PlaybookError),
     #[error("the bundle could not be written")]
     Blob(#[from] BlobError),
     #[error("the bundle could not be encoded")]
@@ -340,7 +342,9 @@ async fn write_bundle<S: ExportSource, B: BlobStore, E: Envelope>(
     let mut retention = Value::Null;
     if request.scope == ExportScope::Workspace {
         for team in &request.teams {
-            if let Some(playbook) = store.get_playbook(tenant, team).await? {
+            if let Some(playbook) =
+                crate::usecases::playbooks::load_playbook(store, envelope, tenant, team).await?
+            {
                 bundle
                     .item(&json!({"team_id": team, "playbook": playbook}))
                     .await?;

@@ -152,6 +152,7 @@ impl ExportJobError {
             }
             ExportJobError::Export(ExportError::Document(e)) => e.is_retryable(),
             ExportJobError::Export(ExportError::Progress(e)) => e.is_retryable(),
+            ExportJobError::Export(ExportError::Playbook(e)) => e.is_retryable(),
             ExportJobError::Export(ExportError::Blob(_)) | ExportJobError::Cleanup(_) => true,
             ExportJobError::Export(ExportError::Encode(_)) => false,
         }
@@ -180,14 +181,12 @@ pub struct Delivery {
     pub last: bool,
 }
 
+/// A job runs only for a workspace that is there and open.
 async fn workspace_open<S: TenantRepository>(
     store: &S,
     tenant: &TenantId,
 ) -> Result<bool, StoreError> {
-    Ok(store
-        .get_tenant(tenant)
-        .await?
-        .is_some_and(|workspace| !workspace.is_closed()))
+    Ok(crate::usecases::workspace::workspace_open(store, tenant).await? == Some(true))
 }
 
 /// Writes `job`; `None` when another delivery or the workspace's destruction came first.

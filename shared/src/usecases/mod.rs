@@ -15,6 +15,7 @@ pub mod ingest;
 pub mod lifecycle;
 pub mod new_call;
 pub mod once;
+pub mod playbooks;
 pub mod practice;
 pub mod prep;
 pub mod progress;

@@ -75,10 +75,14 @@ pub enum PrepError {
     Store(#[from] StoreError),
     #[error(transparent)]
     Document(#[from] DocumentError),
+    #[error(transparent)]
+    Playbook(#[from] crate::usecases::playbooks::PlaybookError),
 }
 
 /// The card for `company_domain` (as the caller wrote it, trimmed) from the team's scored calls
 /// with that company that `caller` may see, newest first, and the team's playbook.
+use crate::usecases::playbooks::load_playbook;
+
 pub async fn card_for<S, B, E>(
     vault: &DocumentVault<'_, S, B, E>,
     caller: &Caller,
@@ -116,7 +120,9 @@ where
             transcript: transcript.as_ref(),
         })
         .collect();
-    let playbook = store.get_playbook(tenant, team).await?.unwrap_or_default();
+    let playbook = load_playbook(store, vault.envelope, tenant, team)
+        .await?
+        .unwrap_or_default();
     Ok(prep_card(company_domain, &past, &playbook))
 }
 

@@ -25,6 +25,7 @@ use crate::scoring::{RUBRIC_VERSION, ScoringRequest, deterministic_analysis};
 use crate::usecases::documents::{DocumentError, DocumentVault, live_after_writes};
 pub use crate::usecases::once::IDEMPOTENCY_TTL;
 use crate::usecases::once::{Once, run_once};
+use crate::usecases::playbooks::load_playbook;
 use crate::usecases::progress::{forget_call_progress, load_live_progress, record_progress};
 use crate::usecases::quota::{self, Meter, Quotas, Spend};
 use crate::usecases::workspace::workspace_closed;
@@ -87,6 +88,8 @@ pub enum ScoreError {
     Document(#[from] DocumentError),
     #[error(transparent)]
     Progress(#[from] crate::usecases::progress::ProgressError),
+    #[error(transparent)]
+    Playbook(#[from] crate::usecases::playbooks::PlaybookError),
     /// Retried by the queue; on the last delivery the deterministic analysis is stored instead.
     #[error(transparent)]
     CoachUnavailable(#[from] CoachUnavailable),
@@ -193,9 +196,7 @@ impl<S: PipelineStore, B: BlobStore, E: Envelope, C: Clock, I: IdGenerator, K: C
             )
             .await?
             .ok_or(ScoreError::MissingTranscript)?;
-        let playbook = self
-            .store
-            .get_playbook(&call.tenant_id, &call.team_id)
+        let playbook = load_playbook(self.store, self.envelope, &call.tenant_id, &call.team_id)
             .await?
             .unwrap_or_default();
         let request = ScoringRequest {
@@ -549,8 +550,9 @@ mod tests {
             }],
             ..Default::default()
         };
-        crate::ports::PlaybookRepository::put_playbook(
+        crate::usecases::playbooks::save_playbook(
             &rig.store,
+            &rig.envelope,
             &call.tenant_id,
             &call.team_id,
             &playbook,

@@ -22,10 +22,18 @@ pub async fn workspace_closed<S: TenantRepository>(
     store: &S,
     tenant: &TenantId,
 ) -> Result<bool, StoreError> {
+    Ok(workspace_open(store, tenant).await? == Some(false))
+}
+
+/// Whether the workspace is open (served); `None` when it has no record.
+pub async fn workspace_open<S: TenantRepository>(
+    store: &S,
+    tenant: &TenantId,
+) -> Result<Option<bool>, StoreError> {
     Ok(store
         .get_tenant(tenant)
         .await?
-        .is_some_and(|workspace| workspace.is_closed()))
+        .map(|workspace| !workspace.is_closed()))
 }
 
 /// What a change of the workspace record decided.

@@ -6,8 +6,9 @@ use axum::http::StatusCode;
 use callcoach_shared::domain::org::{Membership, Team};
 use callcoach_shared::domain::playbook::Playbook;
 use callcoach_shared::ids::{TeamId, UserId};
-use callcoach_shared::ports::{Clock, PlaybookRepository};
+use callcoach_shared::ports::Clock;
 use callcoach_shared::usecases::export::{self, Withdrawal};
+use callcoach_shared::usecases::playbooks::{load_playbook, save_playbook};
 use callcoach_shared::usecases::{deletion, teams};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -108,9 +109,7 @@ pub async fn get_playbook<P: Ports>(
         return Err(ApiError::NotFound);
     }
     Ok(Json(
-        api.ports
-            .store()
-            .get_playbook(&who.tenant, &team)
+        load_playbook(api.ports.store(), api.ports.envelope(), &who.tenant, &team)
             .await?
             .unwrap_or_default(),
     ))
@@ -129,9 +128,13 @@ pub async fn put_playbook<P: Ports>(
         return Err(ApiError::NotFound);
     }
     playbook.validate().map_err(ApiError::BadRequest)?;
-    api.ports
-        .store()
-        .put_playbook(&who.tenant, &team, &playbook)
-        .await?;
+    save_playbook(
+        api.ports.store(),
+        api.ports.envelope(),
+        &who.tenant,
+        &team,
+        &playbook,
+    )
+    .await?;
     Ok(Json(playbook))
 }

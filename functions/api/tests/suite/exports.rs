@@ -249,12 +249,6 @@ pub async fn a_deletion_withdraws_the_export_bundles_that_may_hold_its_data<B: B
     let (status, _) = w.send_as("admin", "DELETE", "/v1/workspace", None).await;
     assert_eq!(status, StatusCode::ACCEPTED);
     assert!(!present(&r1).await);
-    let left = w
-        .api
-        .ports
-        .blobs()
-        .list(&format!("exports/{}/", w.a))
-        .await
-        .unwrap();
+    let left = export_objects(&w).await;
     assert!(left.is_empty(), "{left:?}");
 }

@@ -518,6 +518,13 @@ impl<B: Backend> World<B> {
     }
 }
 
+/// Every object under workspace a's `exports/` prefix.
+async fn export_objects<B: Backend>(w: &World<B>) -> Vec<String> {
+    use callcoach_shared::ports::BlobStore;
+    let prefix = format!("exports/{}/", w.a);
+    w.api.ports.blobs().list(&prefix).await.unwrap()
+}
+
 async fn bundle_bytes<B: Backend>(w: &World<B>, key: &str) -> Vec<u8> {
     use callcoach_shared::ports::BlobStore;
     w.api.ports.blobs().get(key).await.unwrap().unwrap()

@@ -312,7 +312,7 @@ pub async fn local_tokens_are_verified_by_the_local_gateway_and_every_bad_one_is
 /// with the one 404 for a rep, a stranger and a team owner alike, and nothing changed.
 pub async fn the_two_request_workspace_takeover_is_refused_and_changes_nothing<B: Backend>() {
     use callcoach_shared::crypto::{DataCategory, DataKeyStore};
-    use callcoach_shared::ports::{AdminRepository, BlobStore, RetentionStore};
+    use callcoach_shared::ports::{AdminRepository, RetentionStore};
     let w = world::<B>().await;
     // A user in no team any more: the old model let any "owner" delete them.
     former_member(&w, &w.west, "leaver").await;
@@ -331,13 +331,7 @@ pub async fn the_two_request_workspace_takeover_is_refused_and_changes_nothing<B
             .latest_data_key(&w.a, DataCategory::Transcripts)
             .await
             .unwrap();
-        let exports = w
-            .api
-            .ports
-            .blobs()
-            .list(&format!("exports/{}/", w.a))
-            .await
-            .unwrap();
+        let exports = export_objects(&w).await;
         (
             serde_json::to_value(&tenant).unwrap(),
             teams,

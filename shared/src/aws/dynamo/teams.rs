@@ -3,7 +3,7 @@
 
 use super::DynamoTable;
 use super::attr_names as a;
-use super::items::{Item, ItemExt, from_json_item, json_item, keys, s};
+use super::items::{Item, ItemExt, attr, from_json_item, json_item, keys, s};
 use super::layout::{
     MEMBER_PREFIX, TEAM_PREFIX, member_sk, members_pk, playbook_sk, team_sk, tenant_pk, user_gsi,
     user_registry_item,
@@ -11,7 +11,6 @@ use super::layout::{
 use super::paging::GSI1;
 use super::transact::{Transacted, TxWrite};
 use crate::domain::org::{Membership, Role, Team};
-use crate::domain::playbook::Playbook;
 use crate::ids::{TeamId, TenantId, UserId};
 use crate::ports::{PlaybookRepository, StoreError, TeamRepository};
 
@@ -158,27 +157,28 @@ impl PlaybookRepository for DynamoTable {
         &self,
         tenant: &TenantId,
         team: &TeamId,
-    ) -> Result<Option<Playbook>, StoreError> {
-        self.table
+    ) -> Result<Option<Vec<u8>>, StoreError> {
+        let Some(item) = self
+            .table
             .get_item(tenant_pk(tenant), playbook_sk(team))
             .await?
-            .map(|i| from_json_item(&i))
-            .transpose()
+        else {
+            return Ok(None);
+        };
+        item.opt_b(a::CIPHERTEXT)
+            .map(|sealed| Some(sealed.to_vec()))
+            .ok_or_else(|| StoreError::Corrupt("a playbook item holds no ciphertext".into()))
     }
 
     async fn put_playbook(
         &self,
         tenant: &TenantId,
         team: &TeamId,
-        playbook: &Playbook,
+        sealed: &[u8],
     ) -> Result<(), StoreError> {
-        self.table
-            .put(json_item(
-                "playbook",
-                tenant_pk(tenant),
-                playbook_sk(team),
-                playbook,
-            )?)
-            .await
+        let mut item = keys(tenant_pk(tenant), playbook_sk(team));
+        item.insert(a::ENTITY.into(), s("playbook"));
+        item.insert(a::CIPHERTEXT.into(), attr::bytes(sealed));
+        self.table.put(item).await
     }
 }

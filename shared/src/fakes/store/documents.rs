@@ -95,7 +95,7 @@ impl crate::ports::PlaybookRepository for InMemoryStore {
         &self,
         tenant: &TenantId,
         team: &TeamId,
-    ) -> Result<Option<crate::domain::playbook::Playbook>, StoreError> {
+    ) -> Result<Option<Vec<u8>>, StoreError> {
         Ok(self
             .state()
             .playbooks
@@ -106,11 +106,11 @@ impl crate::ports::PlaybookRepository for InMemoryStore {
         &self,
         tenant: &TenantId,
         team: &TeamId,
-        playbook: &crate::domain::playbook::Playbook,
+        sealed: &[u8],
     ) -> Result<(), StoreError> {
         self.state()
             .playbooks
-            .insert((tenant.clone(), team.clone()), playbook.clone());
+            .insert((tenant.clone(), team.clone()), sealed.to_vec());
         Ok(())
     }
 }

@@ -43,7 +43,7 @@ struct State {
     idempotency: HashMap<(TenantId, Option<CallId>, String), IdempotencyEntry>,
     audit: Vec<crate::domain::audit::AuditEvent>,
     progress: HashMap<(TenantId, UserId), (u64, Vec<u8>)>,
-    playbooks: HashMap<(TenantId, TeamId), crate::domain::playbook::Playbook>,
+    playbooks: HashMap<(TenantId, TeamId), Vec<u8>>,
     age_marks: HashMap<(TenantId, CallId, crate::ports::AgeMark), OffsetDateTime>,
     usage: Vec<crate::domain::usage::UsageEvent>,
     known_users: std::collections::BTreeSet<(TenantId, UserId)>,
