@@ -32,7 +32,7 @@ async fn admins_are_their_own_records_and_removal_keeps_another_admin() {
         schema_version: SCHEMA_VERSION,
         tenant_id: tenant.clone(),
         team_id: mint(),
-        name: "West".into(),
+        name: callcoach_shared::domain::org::SealedName(b"sealed".to_vec()),
         created_at: SystemClock.now(),
     };
     let owner = Membership {

@@ -275,7 +275,7 @@ async fn a_transcript_and_a_recording_go_through_everything_to_deletion() {
             ADMIN,
             "POST",
             "/v1/teams",
-            Some(json!({"name": "West", "owner_id": MANAGER})),
+            Some(json!({"name": "Initech renewals west", "owner_id": MANAGER})),
         )
         .await;
     assert_eq!(status, StatusCode::CREATED, "{team}");
@@ -392,13 +392,16 @@ async fn a_transcript_and_a_recording_go_through_everything_to_deletion() {
         "jordan.lee@initech.example",
         "Initech discovery",
         "Initech follow-up",
+        "renewals west",
     ];
     let logged = logs.text();
     assert!(
         logged.contains(tenant.as_str()) && logged.contains("transcript stored; scoring queued"),
         "the capture holds the pipeline's lines"
     );
-    let (table_partitions, _) = partitions(&tenant, &team, &[&written, &recorded]);
+    let (mut table_partitions, _) = partitions(&tenant, &team, &[&written, &recorded]);
+    // The workspace's own partition: its record, teams and playbooks.
+    table_partitions.push(format!("T#{tenant}"));
     let stored = items_text_under(&aws, &table_partitions).await;
     let (documents, sealed) = objects_text_under(&aws, &format!("documents/{tenant}/")).await;
     assert!(

@@ -423,7 +423,7 @@ async fn a_deleted_workspace_is_unreadable_at_once_and_physically_gone_after_the
                     schema_version: SCHEMA_VERSION,
                     tenant_id: tenant.clone(),
                     team_id: team.clone(),
-                    name: "Sales".into(),
+                    name: callcoach_shared::domain::org::SealedName(b"sealed".to_vec()),
                     created_at: now,
                 },
                 &Membership {

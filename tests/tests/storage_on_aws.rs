@@ -51,7 +51,7 @@ async fn tenants_and_teams_round_trip_and_refuse_duplicates() {
         schema_version: SCHEMA_VERSION,
         tenant_id: tenant_id.clone(),
         team_id: mint(),
-        name: "West".into(),
+        name: callcoach_shared::domain::org::SealedName(b"sealed".to_vec()),
         created_at: SystemClock.now(),
     };
     let owner = UserId::parse("owner-1").unwrap();

@@ -54,7 +54,7 @@ fn bench(c: &mut Criterion) {
             schema_version: SCHEMA_VERSION,
             tenant_id: tenant.clone(),
             team_id: RandomIds.mint(),
-            name: "West".into(),
+            name: callcoach_shared::domain::org::SealedName(b"sealed".to_vec()),
             created_at: SystemClock.now(),
         };
         let manager = Membership {

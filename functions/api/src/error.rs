@@ -149,6 +149,7 @@ impl From<TeamError> for ApiError {
             TeamError::NoTeam => ApiError::NotFound,
             TeamError::LastOwner => ApiError::Conflict("a team needs at least one owner"),
             TeamError::Store(e) => e.into(),
+            TeamError::Crypto(e) => e.into(),
         }
     }
 }

@@ -122,9 +122,39 @@ pub struct Team {
     pub schema_version: u32,
     pub tenant_id: TenantId,
     pub team_id: TeamId,
-    pub name: String,
+    /// Sealed: a team's name often names a customer or a region's people.
+    pub name: SealedName,
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
+}
+
+/// A name sealed under the tenant's `metadata` data key and bound to what it names
+/// ([`crate::usecases::teams`] seals and opens it): at rest, and in every backup, only this
+/// ciphertext exists, and shredding the tenant leaves it unreadable.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SealedName(#[serde(with = "sealed_bytes")] pub Vec<u8>);
+
+impl std::fmt::Debug for SealedName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "SealedName({} bytes)", self.0.len())
+    }
+}
+
+/// Ciphertext in JSON: standard base64.
+mod sealed_bytes {
+    use base64::Engine;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(bytes: &[u8], serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&base64::engine::general_purpose::STANDARD.encode(bytes))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<u8>, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        base64::engine::general_purpose::STANDARD
+            .decode(text)
+            .map_err(serde::de::Error::custom)
+    }
 }
 
 /// A user's role in one team.

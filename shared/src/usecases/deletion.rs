@@ -513,7 +513,7 @@ mod tests {
                 schema_version: SCHEMA_VERSION,
                 tenant_id: self.tenant.clone(),
                 team_id: id.clone(),
-                name: "t".into(),
+                name: crate::domain::org::SealedName(b"sealed".to_vec()),
                 created_at: NOW,
             };
             let member = |who: &str, role| Membership {

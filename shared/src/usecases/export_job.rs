@@ -419,7 +419,7 @@ mod tests {
                 schema_version: crate::domain::SCHEMA_VERSION,
                 tenant_id: tenant.clone(),
                 team_id: RandomIds.mint(),
-                name: format!("team {index}"),
+                name: crate::domain::org::SealedName(format!("sealed {index}").into_bytes()),
                 created_at: NOW,
             };
             let rep = UserId::parse(rep).unwrap();

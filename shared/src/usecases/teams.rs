@@ -2,8 +2,9 @@
 //! last owner cannot step down, leave or be removed. Who may change a team is the caller's to
 //! check first ([`crate::access::Caller::can_manage_team`]).
 
+use crate::crypto::{Binding, CryptoError, DataCategory, Envelope};
 use crate::domain::SCHEMA_VERSION;
-use crate::domain::org::{Membership, Role, Team};
+use crate::domain::org::{Membership, Role, SealedName, Team};
 use crate::ids::{TeamId, TenantId, UserId};
 use crate::ports::{Clock, IdGenerator, StoreError, TeamRepository};
 
@@ -15,6 +16,25 @@ pub enum TeamError {
     LastOwner,
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error("the team's name could not be sealed or opened")]
+    Crypto(#[from] CryptoError),
+}
+
+/// What a team's sealed name is bound to.
+fn name_item(team: &TeamId) -> String {
+    format!("team/{team}/name")
+}
+
+/// The team's name, opened.
+pub async fn team_name<E: Envelope>(envelope: &E, team: &Team) -> Result<String, TeamError> {
+    let item = name_item(&team.team_id);
+    let binding = Binding {
+        tenant: &team.tenant_id,
+        category: DataCategory::Metadata,
+        item: &item,
+    };
+    let plain = envelope.decrypt(binding, &team.name.0).await?;
+    Ok(String::from_utf8_lossy(&plain).into_owned())
 }
 
 /// The ids of every team of the workspace: what a user's deletion and an export walk to
@@ -31,20 +51,30 @@ pub async fn team_ids<S: TeamRepository>(
         .collect())
 }
 
-/// Creates a team named `name` (trimmed by the caller) with `owner` as its first owner.
-pub async fn create_team<S: TeamRepository, C: Clock, I: IdGenerator>(
+/// Creates a team named `name` (trimmed by the caller) with `owner` as its first owner; the
+/// name is stored sealed.
+pub async fn create_team<S: TeamRepository, E: Envelope, C: Clock, I: IdGenerator>(
     store: &S,
+    envelope: &E,
     clock: &C,
     ids: &I,
     tenant: &TenantId,
-    name: String,
+    name: &str,
     owner: UserId,
-) -> Result<(Team, Membership), StoreError> {
+) -> Result<(Team, Membership), TeamError> {
+    let team_id: TeamId = ids.mint();
+    let item = name_item(&team_id);
+    let binding = Binding {
+        tenant,
+        category: DataCategory::Metadata,
+        item: &item,
+    };
+    let sealed = envelope.encrypt(binding, name.as_bytes()).await?;
     let team = Team {
         schema_version: SCHEMA_VERSION,
         tenant_id: tenant.clone(),
-        team_id: ids.mint(),
-        name,
+        team_id,
+        name: SealedName(sealed),
         created_at: clock.now(),
     };
     let owner = Membership {
@@ -142,5 +172,46 @@ mod tests {
         assert!(keeps_an_owner(&one_owner, &user("stranger")));
         let two_owners = [member("o", Role::Owner), member("p", Role::Owner)];
         assert!(keeps_an_owner(&two_owners, &user("o")));
+    }
+
+    /// The name is stored only sealed, opens for its own team, and not once moved to another.
+    #[tokio::test]
+    async fn a_teams_name_is_stored_sealed() {
+        use crate::fakes::{InMemoryStore, fake_cipher};
+        use crate::system::{RandomIds, SystemClock};
+        let store = InMemoryStore::default();
+        let envelope = fake_cipher(SystemClock);
+        let tenant = TenantId::parse("acme").unwrap();
+        let owner = UserId::parse("olga").unwrap();
+        let (team, _) = create_team(
+            &store,
+            &envelope,
+            &SystemClock,
+            &RandomIds,
+            &tenant,
+            "Globex renewals",
+            owner,
+        )
+        .await
+        .unwrap();
+        let stored = store
+            .get_team(&tenant, &team.team_id)
+            .await
+            .unwrap()
+            .unwrap();
+        let at_rest = serde_json::to_string(&stored).unwrap();
+        assert!(!at_rest.contains("Globex"), "{at_rest}");
+        assert_eq!(
+            team_name(&envelope, &stored).await.unwrap(),
+            "Globex renewals"
+        );
+        let moved = Team {
+            team_id: RandomIds.mint(),
+            ..stored
+        };
+        assert!(matches!(
+            team_name(&envelope, &moved).await,
+            Err(TeamError::Crypto(_))
+        ));
     }
 }

@@ -36,10 +36,10 @@ struct TeamView<'a> {
     created_at: OffsetDateTime,
 }
 
-fn team_view<'a>(team: &'a Team, owner: &'a Membership) -> TeamView<'a> {
+fn team_view<'a>(team: &'a Team, name: &'a str, owner: &'a Membership) -> TeamView<'a> {
     TeamView {
         team_id: &team.team_id,
-        name: &team.name,
+        name,
         owner_id: &owner.user_id,
         created_at: team.created_at,
     }
@@ -59,16 +59,21 @@ pub async fn create_team<P: Ports>(
         Some(raw) => user_field("owner_id", raw)?,
         None => who.caller.user.clone(),
     };
+    let name = body.name.trim();
     let (team, owner) = teams::create_team(
         api.ports.store(),
+        api.ports.envelope(),
         api.ports.clock(),
         api.ports.ids(),
         &who.tenant,
-        body.name.trim().to_owned(),
+        name,
         owner,
     )
     .await?;
-    Ok((StatusCode::CREATED, Json(json!(team_view(&team, &owner)))))
+    Ok((
+        StatusCode::CREATED,
+        Json(json!(team_view(&team, name, &owner))),
+    ))
 }
 
 /// `DELETE /v1/teams/{team_id}`: the team, its calls (cascaded by the reaper), playbook and

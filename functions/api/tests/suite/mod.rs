@@ -188,7 +188,7 @@ async fn team<P: Ports>(
         schema_version: SCHEMA_VERSION,
         tenant_id: tenant.clone(),
         team_id: RandomIds.mint(),
-        name: "t".into(),
+        name: callcoach_shared::domain::org::SealedName(b"sealed".to_vec()),
         created_at: SystemClock.now(),
     };
     let store = api.ports.store();
