@@ -30,10 +30,31 @@ pub fn upload_prefix(tenant: &TenantId, call: &CallId) -> String {
     format!("{UPLOADS_AREA}{tenant}/{call}/")
 }
 
-/// Where a call's file is uploaded: `uploads/{tenant}/{call}/{file}`, `file` being one segment
-/// (see [`is_upload_file_name`]); ingestion takes no key outside this layout.
+/// Where a call's file is uploaded: `uploads/{tenant}/{call}/upload` plus the file's extension.
+/// The file's own name is not kept: it often names the customer or the people on the call, and
+/// an object key is readable to whoever lists the bucket, in every log of it and in the call's
+/// item. Ingestion takes no key outside `uploads/{tenant}/{call}/{one segment}`.
 pub fn upload_key(tenant: &TenantId, call: &CallId, file: &str) -> String {
-    format!("{}{file}", upload_prefix(tenant, call))
+    format!(
+        "{}upload{}",
+        upload_prefix(tenant, call),
+        upload_extension(file)
+    )
+}
+
+/// The file's extension, as a hint of its format for people reading the bucket: a dot and one
+/// to eight ASCII letters or digits, lowercased; nothing for any other name.
+fn upload_extension(file: &str) -> String {
+    match file.rsplit_once('.') {
+        Some((stem, ext))
+            if !stem.is_empty()
+                && (1..=8).contains(&ext.len())
+                && ext.bytes().all(|b| b.is_ascii_alphanumeric()) =>
+        {
+            format!(".{}", ext.to_ascii_lowercase())
+        }
+        _ => String::new(),
+    }
 }
 
 /// A file name that stays the last segment of its upload key: no `/`, neither `.` nor `..`.
@@ -124,9 +145,20 @@ mod tests {
     fn an_upload_key_names_its_tenant_and_call_to_ingestion() {
         let tenant = TenantId::parse("acme").unwrap();
         let call = CallId::from_random([7; 16]);
-        let key = upload_key(&tenant, &call, "intro call.vtt");
-        assert!(key.starts_with(&upload_prefix(&tenant, &call)));
-        assert_eq!(parse_upload_key(&key).unwrap(), (tenant, call));
+        let key = upload_key(&tenant, &call, "Globex intro call.VTT");
+        assert_eq!(key, format!("{}upload.vtt", upload_prefix(&tenant, &call)));
+        assert_eq!(
+            parse_upload_key(&key).unwrap(),
+            (tenant.clone(), call.clone())
+        );
+        // No extension worth keeping: no extension.
+        for name in ["notes", ".hidden", "a.tar-gz", "x.verylongext"] {
+            assert_eq!(
+                upload_key(&tenant, &call, name),
+                format!("{}upload", upload_prefix(&tenant, &call)),
+                "{name}"
+            );
+        }
         assert!(is_upload_file_name("intro call.vtt") && is_upload_file_name("..."));
         for name in ["a/b", ".", ".."] {
             assert!(!is_upload_file_name(name), "{name}");

@@ -393,6 +393,7 @@ async fn a_transcript_and_a_recording_go_through_everything_to_deletion() {
         "Initech discovery",
         "Initech follow-up",
         "renewals west",
+        "initech.vtt",
     ];
     let logged = logs.text();
     assert!(

@@ -555,7 +555,7 @@ mod tests {
         );
         assert_eq!(
             stored.upload_key.as_deref(),
-            Some(&*format!("uploads/acme/{}/call notes.vtt", call.call_id))
+            Some(&*format!("uploads/acme/{}/upload.vtt", call.call_id))
         );
         assert_eq!(
             rig.queue.messages(),
