@@ -3,11 +3,13 @@
 //! their own top-level area so the S3 notification can filter on the `uploads/` prefix.
 //!
 //! ```text
-//! uploads/{tenant}/{call}/{file}            raw uploads (recordings or transcript files)
+//! uploads/{tenant}/{call}/upload.{ext}      raw uploads (recordings or transcript files)
 //! documents/{tenant}/{call}/{kind}/v{n}     encrypted documents too large for a table item
 //! documents/{tenant}/{call}/provider/{job}.json
 //!                                           Amazon Transcribe's output for one job
-//! exports/{tenant}/{export}.json            export bundles
+//! exports/{tenant}/users/{user}/{export}.json
+//!                                           a user's own export bundles
+//! exports/{tenant}/workspace/{export}.json  workspace export bundles
 //! exports/{tenant}/calls/{call}/{kind}-v{n}.json
 //!                                           a document too large for an API answer, fetched
 //!                                           by link (3 days, like bundles; purged with the call)

@@ -579,6 +579,37 @@ async fn team_playbooks_are_sealed_per_tenant_and_go_with_its_keys() {
     }
     let other = fresh_tenant();
     assert!(load(&other).await.unwrap().is_none());
+    // A playbook an earlier version stored as plain JSON is not read (nor does it break its
+    // readers): the team goes on with the default until its owner sets it again.
+    let legacy_team: TeamId = mint();
+    aws_sdk_dynamodb::Client::new(&aws.sdk)
+        .put_item()
+        .table_name(&aws.resources.table_name)
+        .item(
+            "pk",
+            aws_sdk_dynamodb::types::AttributeValue::S(format!("T#{tenant}")),
+        )
+        .item(
+            "sk",
+            aws_sdk_dynamodb::types::AttributeValue::S(format!("PLAYBOOK#{legacy_team}")),
+        )
+        .item(
+            "entity",
+            aws_sdk_dynamodb::types::AttributeValue::S("playbook".into()),
+        )
+        .item(
+            "body",
+            aws_sdk_dynamodb::types::AttributeValue::S(r#"{"value_propositions":["old"]}"#.into()),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        load_playbook(table, &cipher, &tenant, &legacy_team)
+            .await
+            .unwrap(),
+        None
+    );
     cipher.shred_tenant(&tenant).await.unwrap();
     assert!(matches!(
         load(&tenant).await,

@@ -149,11 +149,14 @@ mod sealed_bytes {
         serializer.serialize_str(&base64::engine::general_purpose::STANDARD.encode(bytes))
     }
 
+    /// A name stored in plain text before names were sealed reads as bytes that open to
+    /// nothing, rather than making its whole record unreadable: the team still lists, is
+    /// deleted and destroyed with its workspace.
     pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<u8>, D::Error> {
         let text = String::deserialize(deserializer)?;
-        base64::engine::general_purpose::STANDARD
-            .decode(text)
-            .map_err(serde::de::Error::custom)
+        Ok(base64::engine::general_purpose::STANDARD
+            .decode(&text)
+            .unwrap_or_else(|_| text.into_bytes()))
     }
 }
 

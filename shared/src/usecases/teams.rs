@@ -207,11 +207,17 @@ mod tests {
         );
         let moved = Team {
             team_id: RandomIds.mint(),
-            ..stored
+            ..stored.clone()
         };
         assert!(matches!(
             team_name(&envelope, &moved).await,
             Err(TeamError::Crypto(_))
         ));
+        // A record an earlier version stored with its name in plain text still reads (listed,
+        // deleted, destroyed), though its name opens to nothing.
+        let mut legacy = serde_json::to_value(&stored).unwrap();
+        legacy["name"] = "West coast".into();
+        let legacy: Team = serde_json::from_value(legacy).unwrap();
+        assert!(team_name(&envelope, &legacy).await.is_err());
     }
 }

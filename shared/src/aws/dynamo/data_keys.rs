@@ -105,9 +105,22 @@ impl DataKeyStore for DynamoKeyTable {
         match self.table.transact(writes).await? {
             Transacted::Written => Ok(()),
             Transacted::Cancelled { first_failed: true } => Err(StoreError::AlreadyExists),
+            // The mark's check failed, or the transaction met another writer's (two processes
+            // creating the same version): only the mark itself tells them apart.
             Transacted::Cancelled {
                 first_failed: false,
-            } => Err(StoreError::NotFound),
+            } => {
+                let marked = self
+                    .table
+                    .get_item(shredded_pk(&key.tenant), SHREDDED_SK.into())
+                    .await?
+                    .is_some();
+                Err(if marked {
+                    StoreError::NotFound
+                } else {
+                    StoreError::AlreadyExists
+                })
+            }
         }
     }
 

@@ -165,9 +165,13 @@ impl PlaybookRepository for DynamoTable {
         else {
             return Ok(None);
         };
-        item.opt_b(a::CIPHERTEXT)
-            .map(|sealed| Some(sealed.to_vec()))
-            .ok_or_else(|| StoreError::Corrupt("a playbook item holds no ciphertext".into()))
+        let sealed = item.opt_b(a::CIPHERTEXT).map(<[u8]>::to_vec);
+        if sealed.is_none() {
+            // Stored in plain JSON before playbooks were sealed: not read (its owner sets it
+            // again), so scoring, exports and prep cards go on with the default playbook.
+            tracing::warn!(tenant = %tenant, team = %team, "a playbook stored before sealing is ignored");
+        }
+        Ok(sealed)
     }
 
     async fn put_playbook(
