@@ -115,10 +115,47 @@ pub fn canonical_bytes(receipt: &DeletionReceipt) -> Vec<u8> {
     canonical(&value)
 }
 
-/// serde_json's map keeps keys sorted (this crate never enables `preserve_order`), so writing
-/// a `Value` out is canonical.
+/// Objects with their keys sorted (by bytes), at every depth, and no whitespace: written here
+/// rather than left to serde_json's map order, which a crate enabling `preserve_order` in the
+/// build would change.
 fn canonical(value: &Value) -> Vec<u8> {
-    serde_json::to_vec(value).expect("a JSON value writes out")
+    let mut out = Vec::new();
+    write_canonical(value, &mut out);
+    out
+}
+
+fn write_canonical(value: &Value, out: &mut Vec<u8>) {
+    match value {
+        Value::Object(map) => {
+            let mut entries: Vec<_> = map.iter().collect();
+            entries.sort_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
+            out.push(b'{');
+            for (i, (key, item)) in entries.into_iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                write_scalar(&Value::String(key.clone()), out);
+                out.push(b':');
+                write_canonical(item, out);
+            }
+            out.push(b'}');
+        }
+        Value::Array(items) => {
+            out.push(b'[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                write_canonical(item, out);
+            }
+            out.push(b']');
+        }
+        scalar => write_scalar(scalar, out),
+    }
+}
+
+fn write_scalar(value: &Value, out: &mut Vec<u8>) {
+    serde_json::to_writer(out, value).expect("a JSON scalar writes out");
 }
 
 /// Checks a receipt file against the deployment's public key (DER SubjectPublicKeyInfo, as
@@ -199,6 +236,16 @@ mod tests {
         let value: Value = serde_json::from_slice(&file).unwrap();
         let compact = serde_json::to_vec(&value).unwrap();
         assert!(verify(&compact, &der).is_ok());
+    }
+
+    #[test]
+    fn canonical_json_sorts_keys_at_every_depth_whatever_their_order() {
+        let a: Value =
+            serde_json::from_str(r#"{"b":{"y":1,"x":[{"q":2,"p":"é"}]},"a":null}"#).unwrap();
+        assert_eq!(
+            String::from_utf8(canonical(&a)).unwrap(),
+            r#"{"a":null,"b":{"x":[{"p":"é","q":2}],"y":1}}"#
+        );
     }
 
     #[test]
