@@ -484,6 +484,19 @@ check("no key policy grants cryptographic use to a wildcard principal", not any(
     "*" in [render(p) for p in aws_principals(s)] and statement_actions(s) & set(CRYPTO)
     and s.get("Effect") == "Allow" for k in kms_keys for s in key_statements(k)))
 
+# Deletion receipts: an asymmetric P-256 key only the reaper signs with, named in its environment.
+receipts_key = resources["ReceiptsKey"]["Properties"]
+check("ReceiptsKey: ECC_NIST_P256 for signing and verifying",
+      receipts_key.get("KeySpec") == "ECC_NIST_P256" and receipts_key.get("KeyUsage") == "SIGN_VERIFY")
+signers = {name for name in functions if "kms:Sign" in granted("ReceiptsKey", name)}
+check("ReceiptsKey: the reaper alone signs, and does nothing else with it",
+      signers == {"RetentionReaperFunction"}
+      and granted("ReceiptsKey", "RetentionReaperFunction") == {"kms:Sign"}, f"{signers}")
+check("ReceiptsKey: no other key is a signing key", not any(
+    v["Properties"].get("KeyUsage") == "SIGN_VERIFY" for k, v in kms_keys.items() if k != "ReceiptsKey"))
+reaper_env = functions["RetentionReaperFunction"]["Properties"].get("Environment", {}).get("Variables", {})
+check("reaper: RECEIPTS_KEY_ID names the receipts key", ref_target(reaper_env.get("RECEIPTS_KEY_ID")) == "ReceiptsKey")
+
 # The storage key is used through services only.
 unscoped = []
 for s in key_statements("StorageKey"):

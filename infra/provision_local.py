@@ -38,6 +38,18 @@ def kms_key(kms, alias, description):
         return key["Arn"]
 
 
+def signing_key(kms, alias, description):
+    """The asymmetric key that signs deletion receipts (no rotation: asymmetric keys have none)."""
+    full = f"alias/{alias}"
+    try:
+        return kms.describe_key(KeyId=full)["KeyMetadata"]["Arn"]
+    except ClientError:
+        key = kms.create_key(Description=description, KeySpec="ECC_NIST_P256",
+                             KeyUsage="SIGN_VERIFY")["KeyMetadata"]
+        kms.create_alias(AliasName=full, TargetKeyId=key["KeyId"])
+        return key["Arn"]
+
+
 def queue(sqs, name, dlq_arn=None, visibility=30):
     attributes = {"VisibilityTimeout": str(visibility), "MessageRetentionPeriod": "1209600"}
     if dlq_arn:
@@ -158,6 +170,7 @@ def main():
     env["STORAGE_KMS_KEY"] = storage_key
     for category in CATEGORIES:
         env[f"KMS_KEY_{category.upper()}"] = kms_key(kms, f"{APP}-{category}", f"callcoach {category} data keys")
+    env["RECEIPTS_KEY_ID"] = signing_key(kms, f"{APP}-receipts", "callcoach deletion receipts")
 
     upload_dlq_url, upload_dlq_arn = queue(sqs, f"{APP}-upload-events-dlq")
     upload_url, upload_arn = queue(sqs, f"{APP}-upload-events", upload_dlq_arn, UPLOAD_VISIBILITY)

@@ -178,6 +178,15 @@ impl Caller {
     pub fn can_delete_user(&self, user: &UserId) -> bool {
         self.admin && user != &self.user
     }
+
+    /// Deletion receipts: the workspace's admins, and the person who asked to delete the
+    /// workspace, who keeps them once it is destroyed (and its admins with it).
+    pub fn can_read_receipts(&self, workspace: Option<&crate::domain::org::Tenant>) -> bool {
+        let asked_for_its_deletion = workspace
+            .and_then(|w| w.deletion.as_ref())
+            .is_some_and(|d| d.requested_by == self.user);
+        self.admin || asked_for_its_deletion
+    }
 }
 
 #[cfg(test)]

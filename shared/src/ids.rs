@@ -133,6 +133,7 @@ id_type!(HighlightId, "highlight", minted "hl");
 id_type!(GoalId, "goal", minted "goal");
 id_type!(ExportId, "export", minted "exp");
 id_type!(AuditEventId, "audit event", minted "aud");
+id_type!(ReceiptId, "receipt", minted "rcpt");
 
 #[cfg(test)]
 mod tests {

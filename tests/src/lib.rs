@@ -47,6 +47,13 @@ impl LocalAws {
         }
     }
 
+    /// The reaper's receipt signer: the stand-in's asymmetric key that provisioning made.
+    pub fn receipt_signer(&self) -> callcoach_shared::aws::KmsReceiptSigner {
+        let key = std::env::var(callcoach_shared::aws::RECEIPTS_KEY_VAR)
+            .expect("the local environment names the receipts key (infra/provision_local.py)");
+        callcoach_shared::aws::KmsReceiptSigner::new(aws_sdk_kms::Client::new(&self.sdk), key)
+    }
+
     /// `call` as the table holds it now.
     pub async fn stored(
         &self,

@@ -14,11 +14,13 @@ use callcoach_local_router::{SqsEventSource, apigw, gateway};
 use callcoach_shared::aws::SqsQueue;
 use callcoach_shared::crypto::CachePolicy;
 use callcoach_shared::domain::call::CallStatus;
+use callcoach_shared::domain::receipt::{ReceiptError, verify};
 use callcoach_shared::domain::retention::AccountState;
 use callcoach_shared::fakes::ManualClock;
 use callcoach_shared::fakes::kit::lambda::sqs_event;
 use callcoach_shared::fakes::kit::media::wav_recording;
 use callcoach_shared::ids::{CallId, TenantId, UserId};
+use callcoach_shared::ports::ReceiptSigner;
 use callcoach_shared::ports::{CallRepository, Clock, TenantRepository};
 use callcoach_shared::providers::deepgram::{DeepgramConfig, DeepgramTranscriber};
 use callcoach_shared::providers::http::{ApiSecret, RetryPolicy};
@@ -87,6 +89,23 @@ impl Frontend {
         path: &str,
         body: Option<Value>,
     ) -> (StatusCode, Value) {
+        let (status, bytes) = self.fetch(user, method, path, body).await;
+        let value = if bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&bytes).unwrap()
+        };
+        (status, value)
+    }
+
+    /// The answer's status and body as the client receives them.
+    async fn fetch(
+        &self,
+        user: &str,
+        method: &str,
+        path: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, Vec<u8>) {
         let request = apigw::request(
             method,
             path,
@@ -99,12 +118,7 @@ impl Frontend {
             .unwrap();
         let status = response.status();
         let bytes = response.into_body().collect().await.unwrap().to_bytes();
-        let value = if bytes.is_empty() {
-            Value::Null
-        } else {
-            serde_json::from_slice(&bytes).unwrap()
-        };
-        (status, value)
+        (status, bytes.to_vec())
     }
 
     /// Creates a call through the API and uploads `body` to the presigned URL it answers.
@@ -160,6 +174,11 @@ async fn deliver_upload(
 }
 
 /// Every table partition and index partition that can hold the workspace's data.
+/// Where `needle` first occurs in `haystack`.
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
+}
+
 fn partitions(tenant: &TenantId, team: &str, calls: &[&CallId]) -> (Vec<String>, Vec<String>) {
     let mut table = vec![
         format!("T#{tenant}#TEAM#{team}"),
@@ -517,14 +536,38 @@ async fn a_transcript_and_a_recording_go_through_everything_to_deletion() {
     assert_eq!(export["state"], "withdrawn", "{export}");
     let now = OffsetDateTime::now_utc();
     let clock = ManualClock::at(now + time::Duration::HOUR);
+    let signer = aws.receipt_signer();
     let reaper = Reaper {
         store: &table,
         blobs: &aws.adapters.blobs,
         clock: &clock,
+        signer: &signer,
     };
     let scope = [tenant.clone()];
     let report = reaper.run(Some(&scope), false, || true).await.unwrap();
     assert_eq!(report.calls.get("deleted"), Some(&1), "{report:?}");
+    // The purge completed the rep's deletion: its receipt is signed, for admins only.
+    let (status, receipts) = frontend.send(ADMIN, "GET", "/v1/receipts", None).await;
+    assert_eq!(status, StatusCode::OK);
+    let call_receipt = &receipts["items"][0]["receipt"];
+    assert_eq!(call_receipt["subject"]["kind"], "call", "{receipts}");
+    assert_eq!(call_receipt["subject"]["id"], written.as_str());
+    assert_eq!(call_receipt["requested_by"], REP);
+    // The purge was all of it: what the reaper counted is what the receipt states.
+    assert_eq!(
+        call_receipt["removed"]["object_versions"].as_u64(),
+        Some(report.object_versions),
+        "{call_receipt}"
+    );
+    assert_eq!(
+        call_receipt["removed"]["table_items"].as_u64(),
+        Some(report.table_items),
+        "{call_receipt}"
+    );
+    for who in [MANAGER, REP] {
+        let (status, _) = frontend.send(who, "GET", "/v1/receipts", None).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{who} reads no receipt");
+    }
     let call_partition = format!("T#{tenant}#CALL#{written}");
     assert_eq!(
         items_under(&aws, &[call_partition], &[]).await,
@@ -664,6 +707,41 @@ async fn a_transcript_and_a_recording_go_through_everything_to_deletion() {
     );
     let record = table.get_tenant(&tenant).await.unwrap().unwrap();
     assert_eq!(record.state, AccountState::Destroyed);
+
+    // The admin who asked keeps the receipts of a workspace that is gone, and each verifies
+    // offline with the signing key's public half; one byte changed, it does not.
+    let (status, receipts) = frontend.send(ADMIN, "GET", "/v1/receipts", None).await;
+    assert_eq!(status, StatusCode::OK, "{receipts}");
+    let newest = &receipts["items"][0]["receipt"];
+    assert_eq!(newest["subject"]["kind"], "workspace", "{receipts}");
+    assert_eq!(newest["requested_by"], ADMIN);
+    assert!(
+        newest["removed"]["data_keys"].as_u64() >= Some(2),
+        "{newest}"
+    );
+    assert!(newest["keys_shredded_at"].is_string());
+    let id = newest["receipt_id"].as_str().unwrap();
+    let (status, file) = frontend
+        .fetch(ADMIN, "GET", &format!("/v1/receipts/{id}"), None)
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let public_key = signer.public_key().await.unwrap();
+    let verified = verify(&file, &public_key).expect("the receipt verifies offline");
+    assert_eq!(verified.tenant_id, tenant);
+    // One byte: the first digit of the count of data keys.
+    let mut altered = file.clone();
+    let at = find(&altered, b"\"data_keys\": ").expect("the file names its keys") + 13;
+    altered[at] = b'0' + (altered[at] - b'0' + 1) % 10;
+    assert!(matches!(
+        verify(&altered, &public_key),
+        Err(ReceiptError::BadSignature)
+    ));
+    let (status, _) = frontend.send(MANAGER, "GET", "/v1/receipts", None).await;
+    assert_eq!(
+        status,
+        StatusCode::NOT_FOUND,
+        "the others of a destroyed workspace read none"
+    );
     assert!(
         messages_on(&sqs, &scoring_url).await.is_empty(),
         "no job left behind"

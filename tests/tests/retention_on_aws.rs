@@ -50,10 +50,12 @@ async fn tenant_with(aws: &LocalAws, transcripts_days: Option<u32>) -> TenantId 
 /// A reaper run at `at` over the workspaces in `scope`.
 async fn reap_at(aws: &LocalAws, at: OffsetDateTime, scope: &[TenantId]) -> ReapReport {
     let clock = ManualClock::at(at);
+    let signer = aws.receipt_signer();
     let reaper = Reaper {
         store: &aws.adapters.table,
         blobs: &aws.adapters.blobs,
         clock: &clock,
+        signer: &signer,
     };
     reaper.run(Some(scope), false, || true).await.unwrap()
 }
@@ -216,10 +218,12 @@ async fn holds_keep_calls_and_a_run_stopped_midway_ends_the_same_when_run_again(
     table.update_tenant(&workspace).await.unwrap();
 
     let clock = ManualClock::at(now);
+    let signer = aws.receipt_signer();
     let reaper = Reaper {
         store: table,
         blobs: &aws.adapters.blobs,
         clock: &clock,
+        signer: &signer,
     };
     let scope = [tenant.clone(), frozen.clone()];
     // The deadline comes after a few steps: the run stops with work left.
@@ -333,16 +337,19 @@ async fn a_run_over_100000_live_items_makes_a_handful_of_requests() {
         &aws.resources.table_name,
         &aws.resources.keys_table_name,
     );
+    let signer = aws.receipt_signer();
     let reaper = Reaper {
         store: &table,
         blobs: &aws.adapters.blobs,
         clock: &SystemClock,
+        signer: &signer,
     };
     let report = reaper.run(Some(&[tenant]), false, || true).await.unwrap();
     assert!(report.calls.is_empty());
     let requests = counter.0.load(Ordering::SeqCst);
-    // The tenant, one query per expiring-record kind (usage, audit), one per age index.
-    assert!(requests <= 6, "{requests} requests");
+    // The tenant, one query per expiring-record kind (usage, audit, receipts), one per age
+    // index, and one for the deletion tickets waiting for their receipts.
+    assert!(requests <= 8, "{requests} requests");
 }
 
 #[tokio::test]

@@ -52,6 +52,9 @@ pub fn verified_identity(
 /// whose deletion is pending still answers.
 pub const DELETION_PATH: &str = "/v1/workspace/deletion";
 
+/// Where deletion receipts are read: answered also for a deleted or destroyed workspace.
+pub const RECEIPTS_PATH: &str = "/v1/receipts";
+
 /// Requests a locked workspace refuses: every mutating method but asking for an export and
 /// deleting the workspace (or cancelling that).
 fn changes_something(parts: &Parts) -> bool {
@@ -89,7 +92,11 @@ impl<P: Ports> FromRequestParts<Arc<Api<P>>> for Authenticated {
                 && (parts.uri.path() == DELETION_PATH
                     || (parts.uri.path() == "/v1/workspace"
                         && parts.method == axum::http::Method::DELETE));
-            if workspace.is_closed() && !admin_on_its_deletion {
+            // Receipts outlive what they speak of; who may read them is the route's to say.
+            let reading_receipts = parts.method == axum::http::Method::GET
+                && (parts.uri.path() == RECEIPTS_PATH
+                    || parts.uri.path().starts_with(&format!("{RECEIPTS_PATH}/")));
+            if workspace.is_closed() && !admin_on_its_deletion && !reading_receipts {
                 return Err(ApiError::Gone);
             }
             if changes_something(parts) && workspace.state != AccountState::Active {

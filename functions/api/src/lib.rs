@@ -26,7 +26,7 @@ use callcoach_shared::crypto::Envelope;
 use callcoach_shared::ports::{
     AdminRepository, AuditLog, BlobStore, CallRepository, Clock, DocumentRepository,
     ExportJobRepository, IdGenerator, PlaybookRepository, ProgressRepository, Queue, QuotaStore,
-    RetentionStore, TeamRepository, TenantRepository, UsageLog,
+    ReceiptBook, RetentionStore, TeamRepository, TenantRepository, UsageLog,
 };
 
 callcoach_shared::bound_alias! {
@@ -44,6 +44,7 @@ callcoach_shared::bound_alias! {
         + QuotaStore
         + ExportJobRepository
         + DataKeyStore
+        + ReceiptBook
         + 'static
 }
 
@@ -208,6 +209,8 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/v1/workspace/admins"),
     ("PUT", "/v1/workspace/admins/{user_id}"),
     ("DELETE", "/v1/workspace/admins/{user_id}"),
+    ("GET", "/v1/receipts"),
+    ("GET", "/v1/receipts/{receipt_id}"),
 ];
 
 /// How long a request may take by default: API Gateway stops waiting at 30 s, and the
@@ -307,6 +310,8 @@ pub fn router<P: Ports>(api: Arc<Api<P>>) -> Router {
             post(routes::rescore_call::<P>),
         )
         .route("/v1/audit", get(routes::list_audit::<P>))
+        .route("/v1/receipts", get(routes::list_receipts::<P>))
+        .route("/v1/receipts/{receipt_id}", get(routes::get_receipt::<P>))
         .route(
             "/v1/reps/{user_id}/progress",
             get(routes::rep_progress::<P>),

@@ -31,7 +31,7 @@ use callcoach_shared::domain::retention::AccountState;
 use callcoach_shared::ids::TenantId;
 use callcoach_shared::ports::{
     AdminRepository, AuditLog, BlobStore, CallRepository, Clock, ExportJobRepository, QuotaStore,
-    RetentionStore, StoreError, TeamRepository, TenantRepository,
+    ReceiptBook, ReceiptSigner, RetentionStore, StoreError, TeamRepository, TenantRepository,
 };
 use callcoach_shared::telemetry::{Metric, emit_metrics};
 use callcoach_shared::usecases::breach::{BreachQuery, scope_breach};
@@ -48,10 +48,12 @@ use tracing::info;
 /// [`DEFAULT_TIME_MARGIN`]: callcoach_shared::lambda::DEFAULT_TIME_MARGIN
 pub const DEADLINE_MARGIN: Duration = Duration::from_secs(20);
 
-pub struct Deps<S, B, C> {
+pub struct Deps<S, B, C, R> {
     pub store: S,
     pub blobs: B,
     pub clock: C,
+    /// Signs deletion receipts (KMS `Sign` with the key `RECEIPTS_KEY_ID` names).
+    pub signer: R,
 }
 
 callcoach_shared::bound_alias! {
@@ -65,6 +67,7 @@ callcoach_shared::bound_alias! {
         + CallRepository
         + AuditLog
         + DataKeyStore
+        + ReceiptBook
 }
 
 /// Whether the invocation has more than [`DEADLINE_MARGIN`] left.
@@ -79,8 +82,8 @@ pub fn wants_dry_run(event: &Value) -> bool {
         .any(|v| v.as_bool() == Some(true))
 }
 
-pub async fn handle<S: ReaperStore, B: BlobStore, C: Clock>(
-    deps: &Deps<S, B, C>,
+pub async fn handle<S: ReaperStore, B: BlobStore, C: Clock, R: ReceiptSigner>(
+    deps: &Deps<S, B, C, R>,
     event: LambdaEvent<Value>,
 ) -> Result<ReapReport, Error> {
     let dry_run = wants_dry_run(&event.payload);
@@ -89,6 +92,7 @@ pub async fn handle<S: ReaperStore, B: BlobStore, C: Clock>(
         store: &deps.store,
         blobs: &deps.blobs,
         clock: &deps.clock,
+        signer: &deps.signer,
     };
     let report = reaper.run(None, dry_run, has_time).await?;
     info!(
@@ -146,8 +150,8 @@ struct BreachScopeRequest {
 
 /// Every event the function takes: a billing lifecycle event, a breach-scoping query, or a
 /// schedule (sweep).
-pub async fn handle_event<S: ReaperStore, B: BlobStore, C: Clock>(
-    deps: &Deps<S, B, C>,
+pub async fn handle_event<S: ReaperStore, B: BlobStore, C: Clock, R: ReceiptSigner>(
+    deps: &Deps<S, B, C, R>,
     event: LambdaEvent<Value>,
 ) -> Result<Value, Error> {
     let payload = &event.payload;

@@ -8,12 +8,14 @@ use retention_reaper::{Deps, handle_event};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    // The reaper decrypts nothing: it needs the table and the bucket only.
-    let aws = ColdStart::new(&[]).await?.aws;
+    // The reaper decrypts nothing: it needs the table, the bucket and the receipts key.
+    let start = ColdStart::new(&[]).await?;
+    let signer = start.receipt_signer()?;
     let deps = Deps {
-        store: aws.table,
-        blobs: aws.blobs,
+        store: start.aws.table,
+        blobs: start.aws.blobs,
         clock: SystemClock,
+        signer,
     };
     lambda_runtime::run(service_fn(|event| handle_event(&deps, event))).await
 }

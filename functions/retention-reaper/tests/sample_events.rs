@@ -3,7 +3,7 @@
 use callcoach_shared::domain::call::CallType;
 use callcoach_shared::domain::retention::AccountState;
 use callcoach_shared::fakes::kit::seed::tenant_keeping_transcripts;
-use callcoach_shared::fakes::{InMemoryBlobStore, InMemoryStore, ManualClock};
+use callcoach_shared::fakes::{InMemoryBlobStore, InMemoryStore, LocalReceiptSigner, ManualClock};
 use callcoach_shared::ids::{TenantId, UserId};
 use callcoach_shared::ports::{AdminRepository, Clock, IdGenerator, TenantRepository};
 use callcoach_shared::system::{RandomIds, SystemClock};
@@ -15,17 +15,23 @@ use serde_json::Value;
 const SAMPLE: &str = include_str!("../../../events/reaper-schedule.json");
 
 async fn seeded() -> (
-    Deps<InMemoryStore, InMemoryBlobStore, SystemClock>,
+    Deps<InMemoryStore, InMemoryBlobStore, SystemClock, LocalReceiptSigner>,
     TenantId,
 ) {
     seeded_at(SystemClock).await
 }
 
-async fn seeded_at<C: Clock>(clock: C) -> (Deps<InMemoryStore, InMemoryBlobStore, C>, TenantId) {
+async fn seeded_at<C: Clock>(
+    clock: C,
+) -> (
+    Deps<InMemoryStore, InMemoryBlobStore, C, LocalReceiptSigner>,
+    TenantId,
+) {
     let deps = Deps {
         store: InMemoryStore::default(),
         blobs: InMemoryBlobStore::default(),
         clock,
+        signer: LocalReceiptSigner::default(),
     };
     let tenant = TenantId::parse("demo-tenant").unwrap();
     deps.store
@@ -168,6 +174,7 @@ async fn the_sample_provisioning_events_create_the_workspace_and_its_admin_once(
         store: InMemoryStore::default(),
         blobs: InMemoryBlobStore::default(),
         clock: SystemClock,
+        signer: LocalReceiptSigner::default(),
     };
     let from_signup: Value =
         serde_json::from_str(include_str!("../../../events/workspace-provisioned.json")).unwrap();

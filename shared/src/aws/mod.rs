@@ -72,6 +72,9 @@ impl AwsAdapters {
 
 /// What every function builds at cold start, in this order: telemetry, its resources (with
 /// the key domains it may use), the SDK config and the adapters over them.
+/// Names the KMS key (`ECC_NIST_P256`, `SIGN_VERIFY`) that signs deletion receipts.
+pub const RECEIPTS_KEY_VAR: &str = "RECEIPTS_KEY_ID";
+
 pub struct ColdStart {
     pub resources: ResourceConfig,
     pub sdk: SdkConfig,
@@ -91,6 +94,15 @@ impl ColdStart {
             sdk,
             aws,
         })
+    }
+
+    /// The signer of deletion receipts: the asymmetric KMS key `RECEIPTS_KEY_ID` names.
+    pub fn receipt_signer(&self) -> Result<KmsReceiptSigner, crate::config::ConfigError> {
+        let key = crate::config::required(&crate::config::process_env, RECEIPTS_KEY_VAR)?;
+        Ok(KmsReceiptSigner::new(
+            aws_sdk_kms::Client::new(&self.sdk),
+            key,
+        ))
     }
 
     /// The queue whose URL the environment variable `url_variable` holds.

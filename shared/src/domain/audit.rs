@@ -70,14 +70,17 @@ impl AuditEvent {
 /// An event id derived from what the event records, for system actions that may be retried
 /// (the reaper): a retry writes the same id, which the append-only log refuses as a duplicate.
 pub fn derived_event_id(parts: &[&str]) -> AuditEventId {
+    derived_id(parts)
+}
+
+/// An id of kind `T` derived from `parts`: the same parts always give the same id.
+pub fn derived_id<T: crate::ids::MintedId>(parts: &[&str]) -> T {
     let mut context = aws_lc_rs::digest::Context::new(&aws_lc_rs::digest::SHA256);
     for part in parts {
         context.update(part.as_bytes());
         context.update(&[0]);
     }
-    let hex: String = context.finish().as_ref()[..16]
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
-    AuditEventId::parse(format!("aud_{hex}")).expect("32 lowercase hex digits make a valid id")
+    let mut bytes = [0u8; 16];
+    bytes.copy_from_slice(&context.finish().as_ref()[..16]);
+    T::from_random(bytes)
 }

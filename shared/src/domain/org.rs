@@ -62,6 +62,9 @@ pub struct Tenant {
     /// This workspace's own limits, set by an operator; `None`: the deployment's.
     #[serde(default)]
     pub quotas: Option<crate::usecases::quota::Quotas>,
+    /// How many wrapped data keys the workspace's shredding destroyed (for its receipt).
+    #[serde(default)]
+    pub shredded_keys: Option<u64>,
 }
 
 /// A pending deletion of the whole workspace (the first of its two steps).
@@ -95,6 +98,7 @@ impl Tenant {
             billing_event_at: None,
             version: 0,
             quotas: None,
+            shredded_keys: None,
         }
     }
 

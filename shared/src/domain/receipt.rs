@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use time::OffsetDateTime;
 
-use crate::ids::{TenantId, UserId};
+use crate::ids::{ReceiptId, TenantId, UserId};
 
 /// The schema a receipt names; a verifier refuses others.
 pub const RECEIPT_SCHEMA: &str = "callcoach.receipt.v1";
@@ -76,6 +76,45 @@ pub struct DeletionReceipt {
     pub unrecoverable_after: OffsetDateTime,
     #[serde(with = "time::serde::rfc3339")]
     pub issued_at: OffsetDateTime,
+}
+
+/// How long the main table's point-in-time recovery keeps a deleted item restorable: a
+/// purged item is beyond every backup this long after its purge (template: `Table`).
+pub const TABLE_BACKUP_WINDOW: time::Duration = time::Duration::days(35);
+
+/// How long the keys table's point-in-time recovery keeps a shredded key restorable
+/// (template: `KeysTable`, `RecoveryPeriodInDays: 1`): after it, no backup of anything the
+/// workspace encrypted can be decrypted.
+pub const KEYS_BACKUP_WINDOW: time::Duration = time::Duration::days(1);
+
+/// Receipts are kept as long as the audit trail, also after their workspace is destroyed.
+pub const RECEIPT_RETENTION: time::Duration = crate::domain::audit::AUDIT_RETENTION;
+
+/// A deletion asked for whose calls the reaper has yet to purge. The request writes it (with
+/// one entry per call it moved to `deleted`); the reaper's first run that finds every one of
+/// those calls purged signs and files the receipt and drops the ticket.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeletionTicket {
+    pub receipt_id: ReceiptId,
+    pub tenant_id: TenantId,
+    pub subject: Subject,
+    pub requested_by: Option<UserId>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub requested_at: OffsetDateTime,
+    /// What the request removed itself (memberships, progress, usage events, team records).
+    pub removed_at_once: Removed,
+}
+
+impl Removed {
+    pub fn add(&mut self, other: &Removed) {
+        self.table_items += other.table_items;
+        self.object_versions += other.object_versions;
+        self.data_keys += other.data_keys;
+    }
+
+    pub fn is_empty(&self) -> bool {
+        *self == Removed::default()
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

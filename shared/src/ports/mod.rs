@@ -373,6 +373,73 @@ pub trait ExportJobRepository: Send + Sync {
     ) -> impl Future<Output = Result<usize, StoreError>> + Send;
 }
 
+/// Deletion receipts and the tickets of deletions not yet purged, kept apart from the data
+/// they speak of: ids, counts and times only, for two years, also after the workspace is
+/// destroyed.
+pub trait ReceiptBook: Send + Sync {
+    /// Writes a ticket with the calls its request moved to `deleted`.
+    fn open_ticket(
+        &self,
+        ticket: &crate::domain::receipt::DeletionTicket,
+        calls: &[CallId],
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Every open ticket of the tenant with its calls.
+    fn open_tickets(
+        &self,
+        tenant: &TenantId,
+    ) -> impl Future<
+        Output = Result<Vec<(crate::domain::receipt::DeletionTicket, Vec<CallId>)>, StoreError>,
+    > + Send;
+    /// Notes what the reaper's purge of a deleted call removed, for its ticket's receipt.
+    fn record_purge(
+        &self,
+        tenant: &TenantId,
+        call: &CallId,
+        removed: &crate::domain::receipt::Removed,
+        at: OffsetDateTime,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// The purges noted of these calls (those not noted are missing from the answer).
+    fn purges_of(
+        &self,
+        tenant: &TenantId,
+        calls: &[CallId],
+    ) -> impl Future<
+        Output = Result<
+            std::collections::BTreeMap<CallId, crate::domain::receipt::Removed>,
+            StoreError,
+        >,
+    > + Send;
+    /// Files a signed receipt; filing one whose id is filed already changes nothing.
+    fn file_receipt(
+        &self,
+        receipt: &crate::domain::receipt::SignedReceipt,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Drops a ticket, its call entries and their purge notes (its receipt is filed).
+    fn close_ticket(
+        &self,
+        tenant: &TenantId,
+        ticket: &crate::ids::ReceiptId,
+        calls: &[CallId],
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Drops every ticket and purge note of the tenant (its destruction's receipt covers them);
+    /// how many items went.
+    fn discard_tickets(
+        &self,
+        tenant: &TenantId,
+    ) -> impl Future<Output = Result<usize, StoreError>> + Send;
+    /// The tenant's receipts, newest first.
+    fn list_receipts(
+        &self,
+        tenant: &TenantId,
+        page: &PageRequest,
+    ) -> impl Future<Output = Result<Page<crate::domain::receipt::SignedReceipt>, StoreError>> + Send;
+    fn get_receipt(
+        &self,
+        tenant: &TenantId,
+        receipt: &crate::ids::ReceiptId,
+    ) -> impl Future<Output = Result<Option<crate::domain::receipt::SignedReceipt>, StoreError>> + Send;
+}
+
 /// The pipeline's message queue.
 /// Signs deletion receipts with the deployment's asymmetric key (KMS `Sign` in AWS); whoever
 /// holds its public key verifies them offline ([`crate::domain::receipt::verify`]).

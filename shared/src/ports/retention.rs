@@ -144,15 +144,22 @@ pub enum ExpiringRecords {
     Usage,
     /// Audit events: 2 years.
     Audit,
+    /// Deletion receipts: 2 years, like the audit trail they go with.
+    Receipts,
 }
 
 impl ExpiringRecords {
-    pub const ALL: [ExpiringRecords; 2] = [ExpiringRecords::Usage, ExpiringRecords::Audit];
+    pub const ALL: [ExpiringRecords; 3] = [
+        ExpiringRecords::Usage,
+        ExpiringRecords::Audit,
+        ExpiringRecords::Receipts,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
             ExpiringRecords::Usage => "usage_events",
             ExpiringRecords::Audit => "audit_events",
+            ExpiringRecords::Receipts => "receipts",
         }
     }
 }

@@ -7,16 +7,18 @@ use time::OffsetDateTime;
 
 use crate::crypto::Envelope;
 use crate::domain::call::{Call, CallStatus};
+use crate::domain::receipt::{Subject, SubjectKind};
 use crate::domain::transcript::Transcript;
-use crate::ids::TenantId;
+use crate::ids::{ReceiptId, TenantId, UserId};
 use crate::ports::{
     BlobStore, CallRepository, DocumentKind, DocumentRepository, ProgressRepository, Queue,
-    QueueError, StoreError, TenantRepository,
+    QueueError, ReceiptBook, StoreError, TenantRepository,
 };
 use crate::usecases::call_lifecycle::{CallLifecycle, Mover};
 use crate::usecases::calls::{Change, request_rescore};
 use crate::usecases::documents::{DocumentError, DocumentVault};
 use crate::usecases::progress::{ProgressError, forget_call_progress};
+use crate::usecases::receipts::{Asked, open_ticket};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ChangeError {
@@ -147,13 +149,27 @@ pub async fn delete_call<S, E>(
     store: &S,
     envelope: &E,
     call: &mut Call,
+    by: &UserId,
+    receipt: ReceiptId,
     now: OffsetDateTime,
-) -> Result<(), ChangeError>
+) -> Result<ReceiptId, ChangeError>
 where
-    S: CallRepository + ProgressRepository,
+    S: CallRepository + ProgressRepository + ReceiptBook,
     E: Envelope,
 {
-    CallLifecycle::new(store, Mover::Api)
+    let asked = Asked {
+        tenant: &call.tenant_id,
+        subject: Subject {
+            kind: SubjectKind::Call,
+            id: call.call_id.to_string(),
+        },
+        by,
+        at: now,
+    };
+    let calls = [call.call_id.clone()];
+    // Before the move, so the reaper cannot purge the call unknown to its receipt.
+    open_ticket(store, receipt.clone(), asked, &calls).await?;
+    let moved = CallLifecycle::new(store, Mover::Api)
         .update(call, |c| {
             if c.legal_hold {
                 return Err(ChangeError::DeletionHeld);
@@ -162,7 +178,14 @@ where
                 .map_err(|_| ChangeError::NotFound)?;
             Ok(Change::Write(()))
         })
-        .await?;
+        .await;
+    if let Err(refused) = moved {
+        // Nothing was deleted, so nothing is to be receipted.
+        store
+            .close_ticket(&call.tenant_id, &receipt, &calls)
+            .await?;
+        return Err(refused);
+    }
     // Now, not at the purge: averages and exports no longer count it.
     forget_call_progress(
         store,
@@ -174,7 +197,7 @@ where
     .await?;
     // Ids only; outside the table, so a restored backup can be brought up to date.
     tracing::info!(tenant = %call.tenant_id, call = %call.call_id, "call deleted");
-    Ok(())
+    Ok(receipt)
 }
 
 fn refuse_rescoring_held(call: &Call) -> Result<(), ChangeError> {

@@ -16,14 +16,16 @@ use crate::domain::audit::AuditEvent;
 use crate::domain::call::{Call, CallStatus};
 use crate::domain::org::DeletionRequest;
 use crate::domain::org::Role;
+use crate::domain::receipt::{Subject, SubjectKind};
 use crate::domain::retention::AccountState;
-use crate::ids::{TeamId, TenantId, UserId};
+use crate::ids::{CallId, ReceiptId, TeamId, TenantId, UserId};
 use crate::ports::{
-    AdminRepository, AgeIndex, AuditLog, CallRepository, DueCall, PageRequest, RetentionStore,
-    StoreError, TeamRepository, TenantRepository,
+    AdminRepository, AgeIndex, AuditLog, CallRepository, DueCall, PageRequest, ReceiptBook,
+    RetentionStore, StoreError, TeamRepository, TenantRepository,
 };
 use crate::usecases::audit_trail::record_once;
 use crate::usecases::call_lifecycle::{CallLifecycle, Mover};
+use crate::usecases::receipts::{self, Asked, open_ticket};
 use crate::usecases::teams::team_ids;
 use crate::usecases::workspace::{Change, update_workspace};
 
@@ -47,12 +49,14 @@ pub enum DeletionError {
 }
 
 /// What one deletion covered.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Deleted {
     /// Calls moved to `deleted` by this request (a retry counts only the ones it moved).
     pub calls: usize,
     /// Other table items removed at once (memberships, playbook, progress, usage events).
     pub records: usize,
+    /// The receipt the reaper signs once it has purged the calls.
+    pub receipt: ReceiptId,
 }
 
 /// Walks the entries of some age indexes that started aging by `not_after`, a page at a
@@ -171,9 +175,10 @@ async fn mark_deleted<S: CallRepository>(
     store: &S,
     calls: Vec<Call>,
     now: OffsetDateTime,
-) -> Result<usize, DeletionError> {
-    let (mut moved, mut held) = (0, false);
+) -> Result<Marked, DeletionError> {
+    let mut marked = Marked::default();
     for mut call in calls {
+        let mut held = false;
         let outcome = CallLifecycle::new(store, Mover::Deletion)
             .update(&mut call, |c| {
                 if c.status == CallStatus::Deleted {
@@ -188,8 +193,9 @@ async fn mark_deleted<S: CallRepository>(
                 Ok(Change::Write(true))
             })
             .await;
+        marked.held |= held;
         match outcome {
-            Ok(true) => moved += 1,
+            Ok(true) => marked.moved += 1,
             Ok(false) | Err(DeletionError::Store(StoreError::NotFound)) => {}
             Err(DeletionError::Store(StoreError::StaleTransition { .. })) => {
                 return Err(DeletionError::Contended);
@@ -197,10 +203,47 @@ async fn mark_deleted<S: CallRepository>(
             Err(e) => return Err(e),
         }
     }
-    if held {
+    Ok(marked)
+}
+
+#[derive(Default)]
+struct Marked {
+    moved: usize,
+    held: bool,
+}
+
+/// Moves the calls of a deletion with its ticket open, then records what the request removed
+/// itself (`remove_records`, run only when no hold kept a call). A request that moved nothing
+/// because of a hold leaves no ticket: nothing was deleted, so there is nothing to receipt.
+async fn delete_under_ticket<S, F>(
+    store: &S,
+    asked: Asked<'_>,
+    receipt: ReceiptId,
+    calls: Vec<Call>,
+    remove_records: F,
+) -> Result<Deleted, DeletionError>
+where
+    S: CallRepository + ReceiptBook,
+    F: AsyncFnOnce() -> Result<usize, DeletionError>,
+{
+    let tenant = asked.tenant.clone();
+    let now = asked.at;
+    let ids: Vec<CallId> = calls.iter().map(|c| c.call_id.clone()).collect();
+    let ticket = open_ticket(store, receipt.clone(), asked, &ids).await?;
+    let marked = mark_deleted(store, calls, now).await?;
+    if marked.held {
+        if marked.moved == 0 {
+            store.close_ticket(&tenant, &receipt, &ids).await?;
+        }
         return Err(DeletionError::LegalHold);
     }
-    Ok(moved)
+    let records = remove_records().await?;
+    receipts::removed_at_once(store, ticket, records as u64).await?;
+    Ok(Deleted {
+        calls: marked.moved,
+        records,
+        receipt,
+    })
 }
 
 fn refuse_held(calls: &[Call]) -> Result<(), DeletionError> {
@@ -236,10 +279,16 @@ pub async fn delete_user<S>(
     tenant: &TenantId,
     user: &UserId,
     by: &UserId,
+    receipt: ReceiptId,
     now: OffsetDateTime,
 ) -> Result<Deleted, DeletionError>
 where
-    S: TenantRepository + TeamRepository + AdminRepository + CallRepository + RetentionStore,
+    S: TenantRepository
+        + TeamRepository
+        + AdminRepository
+        + CallRepository
+        + RetentionStore
+        + ReceiptBook,
 {
     refuse_held_workspace(store, tenant).await?;
     let teams = team_ids(store, tenant).await?;
@@ -259,26 +308,37 @@ where
             return Err(DeletionError::LastOwner);
         }
     }
+    let asked = Asked {
+        tenant,
+        subject: Subject {
+            kind: SubjectKind::User,
+            id: user.to_string(),
+        },
+        by,
+        at: now,
+    };
     // The calls first: a hold set on one of them meanwhile stops the deletion there, with
     // the user, their roles and records untouched (only their calls not held are gone, which
     // were to go anyway), and asking again once the hold is lifted finishes it.
-    let calls = mark_deleted(store, calls, now).await?;
-    match store.remove_admin(tenant, user, by).await {
-        Ok(()) | Err(StoreError::NotFound) => {}
-        Err(StoreError::Conflict) => return Err(DeletionError::Contended),
-        Err(e) => return Err(e.into()),
-    }
-    let mut records = 0;
-    for membership in &memberships {
-        store
-            .remove_membership(tenant, &membership.team_id, user)
-            .await?;
-        records += 1;
-    }
-    records += store.delete_user_records(tenant, user).await?;
+    let done = delete_under_ticket(store, asked, receipt, calls, async || {
+        match store.remove_admin(tenant, user, by).await {
+            Ok(()) | Err(StoreError::NotFound) => {}
+            Err(StoreError::Conflict) => return Err(DeletionError::Contended),
+            Err(e) => return Err(e.into()),
+        }
+        let mut records = 0;
+        for membership in &memberships {
+            store
+                .remove_membership(tenant, &membership.team_id, user)
+                .await?;
+            records += 1;
+        }
+        Ok(records + store.delete_user_records(tenant, user).await?)
+    })
+    .await?;
     // Ids only; outside the table, so a restored backup can be brought up to date.
-    info!(tenant = %tenant, user = %user, calls, "user deleted");
-    Ok(Deleted { calls, records })
+    info!(tenant = %tenant, user = %user, calls = done.calls, "user deleted");
+    Ok(done)
 }
 
 /// Deletes a team: its calls with everything derived from them, its playbook, its
@@ -288,10 +348,12 @@ pub async fn delete_team<S>(
     store: &S,
     tenant: &TenantId,
     team: &TeamId,
+    by: &UserId,
+    receipt: ReceiptId,
     now: OffsetDateTime,
 ) -> Result<Deleted, DeletionError>
 where
-    S: TenantRepository + TeamRepository + CallRepository,
+    S: TenantRepository + TeamRepository + CallRepository + ReceiptBook,
 {
     refuse_held_workspace(store, tenant).await?;
     if store.get_team(tenant, team).await?.is_none() {
@@ -299,10 +361,21 @@ where
     }
     let calls = live_calls_where(store, tenant, std::slice::from_ref(team), |_| true).await?;
     refuse_held(&calls)?;
-    let calls = mark_deleted(store, calls, now).await?;
-    let records = store.delete_team_records(tenant, team).await?;
-    info!(tenant = %tenant, team = %team, calls, "team deleted");
-    Ok(Deleted { calls, records })
+    let asked = Asked {
+        tenant,
+        subject: Subject {
+            kind: SubjectKind::Team,
+            id: team.to_string(),
+        },
+        by,
+        at: now,
+    };
+    let done = delete_under_ticket(store, asked, receipt, calls, async || {
+        Ok(store.delete_team_records(tenant, team).await?)
+    })
+    .await?;
+    info!(tenant = %tenant, team = %team, calls = done.calls, "team deleted");
+    Ok(done)
 }
 
 /// What asking to delete the workspace did.
@@ -340,15 +413,15 @@ where
     if any_call_held(store, tenant).await? {
         return Err(DeletionError::LegalHold);
     }
-    if grace <= Duration::ZERO || record.state == AccountState::Deleted {
-        delete_workspace(store, tenant, now).await?;
-        return Ok(WorkspaceDeletion::Shredded);
-    }
     let request = DeletionRequest {
         requested_by: by.clone(),
         requested_at: now,
-        shred_at: now + grace,
+        shred_at: now + grace.max(Duration::ZERO),
     };
+    if grace <= Duration::ZERO || record.state == AccountState::Deleted {
+        shred_workspace(store, tenant, Some(request), now).await?;
+        return Ok(WorkspaceDeletion::Shredded);
+    }
     // Decided on the record as stored when written: a hold set meanwhile still refuses it.
     let done = update_workspace(store, tenant, |record| {
         if record.legal_hold {
@@ -405,6 +478,19 @@ pub async fn delete_workspace<S>(
 where
     S: TenantRepository + CallRepository + RetentionStore + DataKeyStore + AuditLog,
 {
+    shred_workspace(store, tenant, None, now).await
+}
+
+/// [`delete_workspace`], recording who asked (when an admin did) for its receipt.
+async fn shred_workspace<S>(
+    store: &S,
+    tenant: &TenantId,
+    requested: Option<DeletionRequest>,
+    now: OffsetDateTime,
+) -> Result<(), DeletionError>
+where
+    S: TenantRepository + CallRepository + RetentionStore + DataKeyStore + AuditLog,
+{
     if any_call_held(store, tenant).await? {
         return Err(DeletionError::LegalHold);
     }
@@ -418,6 +504,9 @@ where
             _ => {
                 record.state = AccountState::Deleted;
                 record.state_since = Some(now);
+                if record.deletion.is_none() {
+                    record.deletion = requested.clone();
+                }
                 Change::Write(now)
             }
         })
@@ -433,9 +522,26 @@ where
         deleted_at,
     );
     record_once(store, &event).await?;
-    store.destroy_data_keys(tenant).await?;
+    shred_keys(store, tenant).await?;
     warn!(tenant = %tenant, "workspace deleted: data keys shredded");
     Ok(())
+}
+
+/// Destroys every wrapped data key of the workspace and notes on its record how many went
+/// (its receipt says so); a repeated shredding keeps the first count.
+pub async fn shred_keys<S>(store: &S, tenant: &TenantId) -> Result<(), StoreError>
+where
+    S: TenantRepository + DataKeyStore,
+{
+    let destroyed = store.destroy_data_keys(tenant).await? as u64;
+    update_workspace(store, tenant, |record| {
+        if record.shredded_keys.is_some() {
+            return Ok::<_, StoreError>(Change::Keep(()));
+        }
+        record.shredded_keys = Some(destroyed);
+        Ok(Change::Write(()))
+    })
+    .await
 }
 
 #[cfg(test)]
@@ -606,7 +712,16 @@ mod tests {
 
         /// `rep`'s deletion, asked for by an admin.
         async fn delete_user(&self, rep: &str) -> Result<Deleted, DeletionError> {
-            delete_user(&self.store, &self.tenant, &user(rep), &user("admin"), NOW).await
+            let receipt = RandomIds.mint();
+            delete_user(
+                &self.store,
+                &self.tenant,
+                &user(rep),
+                &user("admin"),
+                receipt,
+                NOW,
+            )
+            .await
         }
 
         /// How many teams `rep` is a member of.
@@ -642,10 +757,12 @@ mod tests {
         /// A reaper run at `at`.
         async fn reap_at(&self, blobs: &InMemoryBlobStore, at: OffsetDateTime) -> ReapReport {
             let clock = ManualClock::at(at);
+            let signer = crate::fakes::LocalReceiptSigner::default();
             let reaper = Reaper {
                 store: &self.store,
                 blobs,
                 clock: &clock,
+                signer: &signer,
             };
             reaper.run(None, false, || true).await.unwrap()
         }
@@ -663,6 +780,62 @@ mod tests {
                 .items
                 .len()
         }
+    }
+
+    /// The receipts filed for the workspace, newest first.
+    async fn receipts_of(w: &Workspace) -> Vec<crate::domain::receipt::DeletionReceipt> {
+        use crate::ports::ReceiptBook;
+        let page = PageRequest::first(100).unwrap();
+        let filed = w.store.list_receipts(&w.tenant, &page).await.unwrap();
+        filed.items.into_iter().map(|r| r.receipt).collect()
+    }
+
+    #[tokio::test]
+    async fn a_users_deletion_is_receipted_once_its_calls_are_purged_and_only_once() {
+        let w = Workspace::new("acme").await;
+        let blobs = InMemoryBlobStore::default();
+        let done = w.delete_user("r1").await.unwrap();
+        // The calls are purged at once, but the ticket is too young (its request may still
+        // be moving calls): no receipt yet.
+        let report = w.reap_at(&blobs, NOW + Duration::MINUTE).await;
+        assert_eq!(report.calls.get("deleted"), Some(&2), "{report:?}");
+        assert!(receipts_of(&w).await.is_empty());
+        w.reap_at(&blobs, NOW + Duration::HOUR).await;
+        let receipts = receipts_of(&w).await;
+        assert_eq!(receipts.len(), 1, "{receipts:?}");
+        let receipt = &receipts[0];
+        assert_eq!(receipt.receipt_id, done.receipt.as_str());
+        assert_eq!(receipt.subject.kind, SubjectKind::User);
+        assert_eq!(receipt.subject.id, "r1");
+        assert_eq!(receipt.requested_by, Some(user("admin")));
+        assert_eq!(receipt.requested_at, NOW);
+        // What the request removed itself, and both calls' purges.
+        assert_eq!(
+            receipt.removed.table_items,
+            done.records as u64 + report.table_items,
+            "{receipt:?}"
+        );
+        assert_eq!(
+            receipt.unrecoverable_after,
+            receipt.completed_at + crate::domain::receipt::TABLE_BACKUP_WINDOW
+        );
+        w.reap_at(&blobs, NOW + Duration::HOUR * 2).await;
+        assert_eq!(receipts_of(&w).await.len(), 1, "signed once");
+    }
+
+    #[tokio::test]
+    async fn a_deletion_a_hold_refused_leaves_no_receipt() {
+        let w = Workspace::new("acme").await;
+        let blobs = InMemoryBlobStore::default();
+        // r2's one call gets a hold while the deletion moves it: nothing is deleted.
+        w.store.interleave_next_call_write(|c| c.legal_hold = true);
+        assert!(matches!(
+            w.delete_user("r2").await,
+            Err(DeletionError::LegalHold)
+        ));
+        assert!(w.has_progress("r2").await, "the user is untouched");
+        w.reap_at(&blobs, NOW + Duration::HOUR).await;
+        assert!(receipts_of(&w).await.is_empty());
     }
 
     #[tokio::test]
@@ -724,7 +897,15 @@ mod tests {
             &w.east
         };
         assert!(matches!(
-            delete_team(&w.store, &w.tenant, team, NOW).await,
+            delete_team(
+                &w.store,
+                &w.tenant,
+                team,
+                &user("admin"),
+                RandomIds.mint(),
+                NOW
+            )
+            .await,
             Err(DeletionError::LegalHold)
         ));
         assert!(matches!(
@@ -740,9 +921,16 @@ mod tests {
     #[tokio::test]
     async fn deleting_a_team_takes_its_calls_playbook_and_memberships_only() {
         let w = Workspace::new("acme").await;
-        let done = delete_team(&w.store, &w.tenant, &w.east, NOW)
-            .await
-            .unwrap();
+        let done = delete_team(
+            &w.store,
+            &w.tenant,
+            &w.east,
+            &user("admin"),
+            RandomIds.mint(),
+            NOW,
+        )
+        .await
+        .unwrap();
         assert_eq!(done.calls, 2);
         assert!(!w.has_team(&w.east).await);
         assert!(!w.has_playbook(&w.east).await);
@@ -759,7 +947,15 @@ mod tests {
         assert_eq!(w.teams_of("r1").await, 1);
         assert!(w.has_progress("r3").await);
         assert!(matches!(
-            delete_team(&w.store, &w.tenant, &w.east, NOW).await,
+            delete_team(
+                &w.store,
+                &w.tenant,
+                &w.east,
+                &user("admin"),
+                RandomIds.mint(),
+                NOW
+            )
+            .await,
             Err(DeletionError::NotFound)
         ));
     }
@@ -806,9 +1002,16 @@ mod tests {
         let _guard = logs.during();
         let w = Workspace::new("acme").await;
         w.delete_user("r2").await.unwrap();
-        delete_team(&w.store, &w.tenant, &w.east, NOW)
-            .await
-            .unwrap();
+        delete_team(
+            &w.store,
+            &w.tenant,
+            &w.east,
+            &user("admin"),
+            RandomIds.mint(),
+            NOW,
+        )
+        .await
+        .unwrap();
         delete_workspace(&w.store, &w.tenant, NOW).await.unwrap();
         let lines: Vec<serde_json::Value> = logs
             .text()

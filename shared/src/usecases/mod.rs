@@ -21,6 +21,7 @@ pub mod prep;
 pub mod progress;
 pub mod quota;
 pub mod reaper;
+pub mod receipts;
 pub mod score;
 pub mod streamed;
 pub mod teams;

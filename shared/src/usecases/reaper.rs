@@ -24,19 +24,24 @@ use tracing::{info, warn};
 
 use crate::crypto::DataKeyStore;
 use crate::domain::audit::AuditEvent;
+use crate::domain::audit::derived_id;
 use crate::domain::call::{Call, CallStatus};
 use crate::domain::org::Tenant;
+use crate::domain::receipt::{
+    DeletionReceipt, KEYS_BACKUP_WINDOW, Removed, Subject, SubjectKind, TABLE_BACKUP_WINDOW,
+};
 use crate::domain::retention::{AccountState, RetentionPolicy};
 use crate::ids::TenantId;
 use crate::keys::{call_prefixes, upload_prefix};
 use crate::ports::{
     AgeIndex, AgeMark, AuditLog, BlobError, BlobStore, CallRepository, Clock, DueCall,
-    ExpiringRecords, ExportJobRepository, QuotaStore, RetentionStore, StoreError, TeamRepository,
-    TenantRepository,
+    ExpiringRecords, ExportJobRepository, QuotaStore, ReceiptBook, ReceiptSigner, RetentionStore,
+    StoreError, TeamRepository, TenantRepository,
 };
 use crate::usecases::audit_trail::record_once;
 use crate::usecases::call_lifecycle::{CallLifecycle, Mover};
-use crate::usecases::deletion::{IndexWalk, any_call_held, every_call};
+use crate::usecases::deletion::{IndexWalk, any_call_held, every_call, shred_keys};
+use crate::usecases::receipts::{ReceiptIssueError, close_tickets, issue, reaper_receipt};
 use crate::usecases::workspace::{Change, update_workspace};
 
 /// Calls read from an index per request.
@@ -46,6 +51,8 @@ const PAGE: usize = 100;
 pub enum ReapError {
     #[error("a store failed")]
     Store(#[from] StoreError),
+    #[error("a deletion receipt could not be issued")]
+    Receipt(#[from] ReceiptIssueError),
     #[error("the object store failed")]
     Blob(#[from] BlobError),
 }
@@ -103,13 +110,33 @@ pub fn window(policy: &RetentionPolicy, index: AgeIndex) -> Option<Duration> {
     }
 }
 
-pub struct Reaper<'a, S, B, C> {
+pub struct Reaper<'a, S, B, C, R> {
     pub store: &'a S,
     pub blobs: &'a B,
     pub clock: &'a C,
+    /// Signs the receipt of each deletion the reaper completes.
+    pub signer: &'a R,
 }
 
-impl<S, B, C> Reaper<'_, S, B, C>
+/// The table items and object versions a report has counted so far.
+fn counted(report: &ReapReport) -> Removed {
+    Removed {
+        table_items: report.table_items,
+        object_versions: report.object_versions,
+        data_keys: 0,
+    }
+}
+
+/// What was counted since `before`.
+fn counted_since(before: &Removed, report: &ReapReport) -> Removed {
+    Removed {
+        table_items: report.table_items - before.table_items,
+        object_versions: report.object_versions - before.object_versions,
+        data_keys: 0,
+    }
+}
+
+impl<S, B, C, R> Reaper<'_, S, B, C, R>
 where
     S: RetentionStore
         + TenantRepository
@@ -118,9 +145,11 @@ where
         + QuotaStore
         + ExportJobRepository
         + AuditLog
-        + DataKeyStore,
+        + DataKeyStore
+        + ReceiptBook,
     B: BlobStore,
     C: Clock,
+    R: ReceiptSigner,
 {
     /// Sweeps `tenants`, or every tenant when `None`, while `has_time()` holds.
     ///
@@ -227,18 +256,50 @@ where
             report.saw_lateness((now - due).whole_seconds());
             return Ok(true);
         }
+        let mut expired = Removed::default();
+        let mut finished = true;
         for index in AgeIndex::RETENTION {
             let Some(window) = window(&tenant.retention, index) else {
                 continue;
             };
-            if !self
+            let before = counted(report);
+            let swept = self
                 .sweep(&tenant, index, window, now, dry_run, has_time, report)
-                .await?
-            {
-                return Ok(false);
+                .await?;
+            if index != AgeIndex::Deleted {
+                expired.add(&counted_since(&before, report));
+            } else if swept && !dry_run {
+                // Every call deleted before this run is purged now: the tickets waiting for
+                // them get their receipts.
+                close_tickets(self.store, self.signer, tenant_id, self.clock.now()).await?;
+            }
+            if !swept {
+                finished = false;
+                break;
             }
         }
-        Ok(true)
+        if !dry_run && !expired.is_empty() {
+            self.receipt_for_retention(tenant_id, now, expired).await?;
+        }
+        Ok(finished)
+    }
+
+    /// The receipt of what the workspace's retention windows expired in this run.
+    async fn receipt_for_retention(
+        &self,
+        tenant_id: &TenantId,
+        run_at: OffsetDateTime,
+        removed: Removed,
+    ) -> Result<(), ReapError> {
+        let run = run_at.unix_timestamp().to_string();
+        let id = derived_id(&["retention", tenant_id.as_str(), &run]);
+        let subject = Subject {
+            kind: SubjectKind::RetentionPurge,
+            id: format!("retention-{run}"),
+        };
+        let receipt = reaper_receipt(id, tenant_id, subject, run_at, removed, self.clock.now());
+        issue(self.store, self.signer, receipt).await?;
+        Ok(())
     }
 
     /// One index of one tenant; false when the deadline stopped it.
@@ -323,18 +384,20 @@ where
         Ok(record_once(self.store, &event).await?)
     }
 
-    /// Every object version under the call's prefixes, then its table items (call item last).
+    /// Every object version under the call's prefixes, then its table items (call item last);
+    /// what went.
     async fn purge_call(
         &self,
         tenant_id: &TenantId,
         call: &crate::ids::CallId,
         report: &mut ReapReport,
-    ) -> Result<(), ReapError> {
+    ) -> Result<Removed, ReapError> {
+        let before = counted(report);
         for prefix in call_prefixes(tenant_id, call) {
             report.object_versions += self.blobs.purge_prefix(&prefix).await? as u64;
         }
         report.table_items += self.store.delete_call_items(tenant_id, call).await? as u64;
-        Ok(())
+        Ok(counted_since(&before, report))
     }
 
     /// Destroys a workspace past its cut-off: audit event, every wrapped data key (everything
@@ -356,6 +419,7 @@ where
         report: &mut ReapReport,
     ) -> Result<Destruction, ReapError> {
         let tenant_id = tenant.tenant_id.clone();
+        let before = counted(report);
         let claimed = update_workspace(self.store, &tenant_id, |record| {
             let still_due = record.destruction_due().is_some_and(|d| d <= now);
             if record.state == AccountState::Destroyed || record.legal_hold || !still_due {
@@ -376,7 +440,13 @@ where
         let due_text = due.unix_timestamp().to_string();
         self.audit(&tenant_id, action, "workspace", &due_text, due)
             .await?;
-        self.store.destroy_data_keys(&tenant_id).await?;
+        // Shredded already when an admin's deletion had no grace period (or a run before this
+        // one got this far): the record says when.
+        let keys_shredded_at = match tenant.state {
+            AccountState::Deleted => tenant.state_since.unwrap_or(now),
+            _ => now,
+        };
+        shred_keys(self.store, &tenant_id).await?;
         let indexes = [AgeIndex::Calls, AgeIndex::Deleted];
         let mut walk = IndexWalk::new(self.store, &tenant_id, &indexes, every_call());
         while let Some(page) = walk.next_page().await? {
@@ -403,6 +473,9 @@ where
             self.blobs.abort_unfinished(&prefix).await?;
             report.object_versions += self.blobs.purge_prefix(&prefix).await? as u64;
         }
+        report.table_items += self.store.discard_tickets(&tenant_id).await? as u64;
+        self.receipt_for_destruction(&tenant_id, keys_shredded_at, counted_since(&before, report))
+            .await?;
         update_workspace(self.store, &tenant_id, |record| {
             record.state = AccountState::Destroyed;
             Ok::<_, ReapError>(Change::Write(()))
@@ -410,6 +483,43 @@ where
         .await?;
         warn!(tenant = %tenant_id, "workspace destroyed after its cut-off");
         Ok(Destruction::Done)
+    }
+
+    /// The receipt of a workspace's destruction, signed before its record becomes a tombstone
+    /// (so a run killed between the two signs it again, and the first one filed stands). Until
+    /// call metadata is sealed, the table's backups hold some of it in plaintext: the receipt
+    /// names the end of the table's recovery window, not only the keys table's.
+    async fn receipt_for_destruction(
+        &self,
+        tenant_id: &TenantId,
+        keys_shredded_at: OffsetDateTime,
+        mut removed: Removed,
+    ) -> Result<(), ReapError> {
+        let record = self
+            .store
+            .get_tenant(tenant_id)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        removed.data_keys = record.shredded_keys.unwrap_or(0);
+        let requested_at = record
+            .deletion
+            .as_ref()
+            .map_or(keys_shredded_at, |d| d.requested_at);
+        let id = derived_id(&["workspace", tenant_id.as_str()]);
+        let subject = Subject {
+            kind: SubjectKind::Workspace,
+            id: tenant_id.to_string(),
+        };
+        let now = self.clock.now();
+        let receipt = DeletionReceipt {
+            requested_by: record.deletion.map(|d| d.requested_by),
+            keys_shredded_at: Some(keys_shredded_at),
+            unrecoverable_after: (keys_shredded_at + KEYS_BACKUP_WINDOW)
+                .max(now + TABLE_BACKUP_WINDOW),
+            ..reaper_receipt(id, tenant_id, subject, requested_at, removed, now)
+        };
+        issue(self.store, self.signer, receipt).await?;
+        Ok(())
     }
 
     /// Whether a due entry's call may go now.
@@ -508,7 +618,13 @@ where
                 .await?;
             report.table_items += 1;
         } else {
-            self.purge_call(tenant_id, &entry.call_id, report).await?;
+            let removed = self.purge_call(tenant_id, &entry.call_id, report).await?;
+            if index == AgeIndex::Deleted {
+                // For the receipt of the deletion that asked for it.
+                self.store
+                    .record_purge(tenant_id, &entry.call_id, &removed, self.clock.now())
+                    .await?;
+            }
         }
         info!(tenant = %tenant_id, call = %entry.call_id, index = index.as_str(), "retention deletion done");
         if call.is_none() {
@@ -587,11 +703,20 @@ mod tests {
             call
         }
 
-        fn reaper(&self) -> Reaper<'_, InMemoryStore, InMemoryBlobStore, Arc<ManualClock>> {
+        fn reaper(
+            &self,
+        ) -> Reaper<
+            '_,
+            InMemoryStore,
+            InMemoryBlobStore,
+            Arc<ManualClock>,
+            crate::fakes::LocalReceiptSigner,
+        > {
             Reaper {
                 store: &self.store,
                 blobs: &self.blobs,
                 clock: &self.clock,
+                signer: &self.signer,
             }
         }
 
@@ -634,6 +759,29 @@ mod tests {
 
         let again = rig.reaper().run(None, false, || true).await.unwrap();
         assert!(again.calls.is_empty(), "a second run deletes nothing");
+        // One receipt of the run's purge, of what went, verifiable with the signer's key.
+        let receipts = receipts_of(&rig, &short).await;
+        assert_eq!(receipts.len(), 1, "{receipts:?}");
+        let receipt = &receipts[0].receipt;
+        assert_eq!(receipt.subject.kind, SubjectKind::RetentionPurge);
+        assert_eq!(receipt.requested_by, None);
+        assert_eq!(receipt.removed.object_versions, report.object_versions);
+        assert_eq!(receipt.removed.table_items, report.table_items);
+        let file = serde_json::to_vec(&receipts[0]).unwrap();
+        let key = rig.signer.public_key_der();
+        crate::domain::receipt::verify(&file, &key).expect("signed by the reaper's key");
+        assert!(
+            receipts_of(&rig, &forever).await.is_empty(),
+            "nothing went there"
+        );
+    }
+
+    async fn receipts_of(
+        rig: &Rig,
+        tenant: &TenantId,
+    ) -> Vec<crate::domain::receipt::SignedReceipt> {
+        let page = crate::ports::PageRequest::first(100).unwrap();
+        rig.store.list_receipts(tenant, &page).await.unwrap().items
     }
 
     #[tokio::test]
@@ -966,6 +1114,15 @@ mod tests {
         assert!(rig.exists(&bystander).await && has_data_key(&rig, &other).await);
         let again = rig.reaper().run(None, false, || true).await.unwrap();
         assert_eq!(again.accounts_destroyed, 0);
+        // Its receipt: no one asked (billing's cut-off), the key shredded, backups named.
+        let receipts = receipts_of(&rig, &tenant).await;
+        assert_eq!(receipts.len(), 1, "{receipts:?}");
+        let receipt = &receipts[0].receipt;
+        assert_eq!(receipt.subject.kind, SubjectKind::Workspace);
+        assert_eq!(receipt.requested_by, None);
+        assert_eq!(receipt.removed.data_keys, 1);
+        assert_eq!(receipt.keys_shredded_at, Some(receipt.completed_at));
+        assert!(receipt.removed.object_versions >= 2 && receipt.removed.table_items >= 3);
         let events = rig.store.audit_events();
         assert_eq!(
             events

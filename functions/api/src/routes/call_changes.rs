@@ -4,7 +4,7 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use callcoach_shared::access::Caller;
-use callcoach_shared::ports::Clock;
+use callcoach_shared::ports::{Clock, IdGenerator};
 use callcoach_shared::usecases::call_changes;
 use callcoach_shared::usecases::export::{self, Withdrawal};
 use serde::Deserialize;
@@ -75,7 +75,15 @@ pub async fn delete_call<P: Ports>(
     let now = api.ports.clock().now();
     // First: a retry after a failure here finds the call still there.
     export::withdraw_bundles(api.ports.blobs(), &who.tenant, Withdrawal::Of(&call.rep_id)).await?;
-    call_changes::delete_call(api.ports.store(), api.ports.envelope(), &mut call, now).await?;
+    call_changes::delete_call(
+        api.ports.store(),
+        api.ports.envelope(),
+        &mut call,
+        &who.caller.user,
+        api.ports.ids().mint(),
+        now,
+    )
+    .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

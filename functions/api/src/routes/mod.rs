@@ -11,6 +11,7 @@ mod exports;
 mod people;
 mod prep;
 mod progress;
+mod receipts;
 mod teams;
 mod workspace;
 
@@ -36,6 +37,7 @@ pub use exports::{create_export, get_export};
 pub use people::{delete_user, list_members, put_member, remove_member};
 pub use prep::{complete_goal, list_practice, prep_card, write_practice};
 pub use progress::rep_progress;
+pub use receipts::{get_receipt, list_receipts};
 pub use teams::{create_team, delete_team, get_playbook, put_playbook};
 pub use workspace::{
     cancel_workspace_deletion, delete_workspace, get_retention, list_admins, put_admin,

@@ -6,7 +6,7 @@ use axum::http::StatusCode;
 use callcoach_shared::domain::org::{Membership, Team};
 use callcoach_shared::domain::playbook::Playbook;
 use callcoach_shared::ids::{TeamId, UserId};
-use callcoach_shared::ports::Clock;
+use callcoach_shared::ports::{Clock, IdGenerator};
 use callcoach_shared::usecases::export::{self, Withdrawal};
 use callcoach_shared::usecases::playbooks::{load_playbook, save_playbook};
 use callcoach_shared::usecases::{deletion, teams};
@@ -93,6 +93,8 @@ pub async fn delete_team<P: Ports>(
         api.ports.store(),
         &who.tenant,
         &team,
+        &who.caller.user,
+        api.ports.ids().mint(),
         api.ports.clock().now(),
     )
     .await?;
@@ -100,6 +102,7 @@ pub async fn delete_team<P: Ports>(
         "team_id": team.as_str(),
         "calls_deleted": done.calls,
         "records_deleted": done.records,
+        "receipt_id": done.receipt,
     })))
 }
 

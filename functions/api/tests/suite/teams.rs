@@ -275,10 +275,12 @@ pub async fn users_teams_and_workspaces_are_deleted_by_those_who_administer_them
         let w = &w;
         async move {
             let clock = callcoach_shared::fakes::ManualClock::at(at);
+            let signer = callcoach_shared::fakes::LocalReceiptSigner::default();
             callcoach_shared::usecases::reaper::Reaper {
                 store: w.api.ports.store(),
                 blobs: w.api.ports.blobs(),
                 clock: &clock,
+                signer: &signer,
             }
             .run(Some(std::slice::from_ref(&w.a)), false, || true)
             .await

@@ -23,6 +23,9 @@
 //! | admin        | `T#{t}`                   | `ADMIN#{user}`         | `T#{t}#USER#{user}`            | `ADMIN`                   |
 //! | quota counter| `T#{t}#QUOTA`             | `{meter}#{period}`     |                                |                           |
 //! | export job   | `T#{t}#EXPORTS`           | `{export}`             |                                |                           |
+//! | receipt      | `T#{t}#RECEIPTS`          | `RECEIPT#{issued_ns:020}#{receipt}` and `RID#{receipt}` |  |                 |
+//! | ticket       | `T#{t}#RECEIPTS`          | `TICKET#{receipt}`, `TICKET#{receipt}#CALL#{call}` |      |                           |
+//! | purge note   | `T#{t}#RECEIPTS`          | `PURGED#{call}`        |                                |                           |
 //! | reaper resume| `SYSTEM#REAPER`           | `RESUME`               |                                |                           |
 //!
 //! Data keys are in a table of their own (see [`super::DynamoKeyTable`]), with the same keys.
@@ -48,7 +51,7 @@ use time::OffsetDateTime;
 use super::attr_names as a;
 use super::items::{Item, attr, keys, s};
 use crate::crypto::DataCategory;
-use crate::ids::{CallId, ExportId, TeamId, TenantId, UserId};
+use crate::ids::{CallId, ExportId, ReceiptId, TeamId, TenantId, UserId};
 use crate::ports::{AgeIndex, AgeMark, DocumentKind, DueCall, ExpiringRecords, IdempotencyKey};
 
 // The tenant partition: the tenant, its teams, playbooks, known users and admins.
@@ -186,6 +189,30 @@ pub(super) fn export_jobs_pk(t: &TenantId) -> String {
 }
 pub(super) fn export_job_sk(export: &ExportId) -> String {
     export.as_str().to_owned()
+}
+/// Receipts, open tickets and purge notes: kept when the workspace is destroyed.
+pub(super) fn receipts_pk(t: &TenantId) -> String {
+    format!("T#{t}#RECEIPTS")
+}
+pub(super) const TICKET_PREFIX: &str = "TICKET#";
+pub(super) const PURGED_PREFIX: &str = "PURGED#";
+pub(super) const RECEIPT_PREFIX: &str = "RECEIPT#";
+pub(super) fn ticket_sk(receipt: &ReceiptId) -> String {
+    format!("{TICKET_PREFIX}{receipt}")
+}
+pub(super) fn ticket_call_sk(receipt: &ReceiptId, call: &CallId) -> String {
+    format!("{TICKET_PREFIX}{receipt}#CALL#{call}")
+}
+pub(super) fn purged_sk(call: &CallId) -> String {
+    format!("{PURGED_PREFIX}{call}")
+}
+/// Listed newest first by issue time.
+pub(super) fn receipt_sk(issued: OffsetDateTime, receipt: &str) -> String {
+    format!("{RECEIPT_PREFIX}{}#{receipt}", nanos(issued))
+}
+/// The same receipt, found by its id.
+pub(super) fn receipt_pointer_sk(receipt: &str) -> String {
+    format!("RID#{receipt}")
 }
 
 /// Zero-padded epoch nanoseconds: sort keys that start with them sort by time.

@@ -15,6 +15,7 @@ mod layout;
 mod paging;
 mod progress;
 mod quota;
+mod receipts;
 mod retention;
 mod table;
 mod teams;

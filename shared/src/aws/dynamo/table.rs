@@ -2,7 +2,7 @@
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::SdkError;
-use aws_sdk_dynamodb::types::{AttributeValue, DeleteRequest, WriteRequest};
+use aws_sdk_dynamodb::types::{AttributeValue, DeleteRequest, PutRequest, WriteRequest};
 
 use super::attr_names as a;
 use super::items::{Item, ItemExt, attr, keys};
@@ -222,17 +222,37 @@ impl Table {
 
     /// Deletes these keys in batches, retrying what DynamoDB leaves unprocessed.
     pub(super) async fn delete_keys(&self, keys_to_delete: Vec<Item>) -> Result<(), StoreError> {
-        for chunk in keys_to_delete.chunks(BATCH_WRITE_LIMIT) {
-            let mut requests = chunk
-                .iter()
-                .map(|key| {
-                    DeleteRequest::builder()
-                        .set_key(Some(key.clone()))
-                        .build()
-                        .map(|d| WriteRequest::builder().delete_request(d).build())
-                        .map_err(build_err)
-                })
-                .collect::<Result<Vec<_>, _>>()?;
+        let requests = keys_to_delete
+            .into_iter()
+            .map(|key| {
+                DeleteRequest::builder()
+                    .set_key(Some(key))
+                    .build()
+                    .map(|d| WriteRequest::builder().delete_request(d).build())
+                    .map_err(build_err)
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        self.write_batches(requests).await
+    }
+
+    /// Writes these items (replacing any with the same key) in batches.
+    pub(super) async fn put_all(&self, items: Vec<Item>) -> Result<(), StoreError> {
+        let requests = items
+            .into_iter()
+            .map(|item| {
+                PutRequest::builder()
+                    .set_item(Some(item))
+                    .build()
+                    .map(|p| WriteRequest::builder().put_request(p).build())
+                    .map_err(build_err)
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        self.write_batches(requests).await
+    }
+
+    async fn write_batches(&self, all: Vec<WriteRequest>) -> Result<(), StoreError> {
+        for chunk in all.chunks(BATCH_WRITE_LIMIT) {
+            let mut requests = chunk.to_vec();
             for attempt in 0..8u32 {
                 if requests.is_empty() {
                     break;
@@ -254,7 +274,7 @@ impl Table {
             }
             if !requests.is_empty() {
                 return Err(StoreError::Backend(
-                    format!("{} deletes left unprocessed after retries", requests.len()).into(),
+                    format!("{} writes left unprocessed after retries", requests.len()).into(),
                 ));
             }
         }

@@ -39,6 +39,8 @@ pub struct FakePorts {
     pub queue: InMemoryQueue,
     pub clock: Arc<ManualClock>,
     pub envelope: FakeCipher,
+    /// Signs deletion receipts with a key pair of its own.
+    pub signer: crate::fakes::LocalReceiptSigner,
 }
 
 impl FakePorts {
@@ -52,6 +54,7 @@ impl FakePorts {
             blobs: InMemoryBlobStore::default(),
             queue: InMemoryQueue::default(),
             clock,
+            signer: crate::fakes::LocalReceiptSigner::default(),
         }
     }
 

@@ -8,6 +8,7 @@ mod idempotency;
 mod keys;
 mod org;
 mod quota;
+mod receipts;
 mod retention;
 
 use std::collections::{BTreeMap, HashMap};
@@ -54,6 +55,7 @@ struct State {
     reaper_resume_point: Option<TenantId>,
     quota_counters: BTreeMap<(TenantId, String), u64>,
     export_jobs: BTreeMap<(TenantId, crate::ids::ExportId), crate::usecases::export_job::ExportJob>,
+    receipts: receipts::Book,
 }
 
 /// One in-memory store implementing every repository port.

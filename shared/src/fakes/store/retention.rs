@@ -174,7 +174,7 @@ impl crate::ports::RetentionStore for InMemoryStore {
             budget -= usize::from(go);
             !go
         };
-        let before = (s.usage.len(), s.audit.len());
+        let before = (s.usage.len(), s.audit.len() + s.receipts.filed.len());
         match kind {
             ExpiringRecords::Usage => s
                 .usage
@@ -182,7 +182,11 @@ impl crate::ports::RetentionStore for InMemoryStore {
             ExpiringRecords::Audit => s
                 .audit
                 .retain(|e| &e.tenant_id != tenant || take(e.expires_at())),
+            ExpiringRecords::Receipts => s.receipts.filed.retain(|r| {
+                &r.receipt.tenant_id != tenant
+                    || take(r.receipt.issued_at + crate::domain::receipt::RECEIPT_RETENTION)
+            }),
         }
-        Ok(before.0 - s.usage.len() + before.1 - s.audit.len())
+        Ok(before.0 - s.usage.len() + before.1 - s.audit.len() - s.receipts.filed.len())
     }
 }
