@@ -25,10 +25,8 @@ fn new_call(team: &TeamId) -> NewCall {
     NewCall {
         team_id: team.clone(),
         rep_id: UserId::parse("rep-1").unwrap(),
-        title: "Discovery with Initech".into(),
         call_type: CallType::Discovery,
-        company_domain: Some("initech.example".into()),
-        buyer_persona: None,
+        details: Default::default(),
     }
 }
 

@@ -72,10 +72,8 @@ fn bench(c: &mut Criterion) {
             NewCall {
                 team_id: team.team_id.clone(),
                 rep_id: UserId::parse("manager").unwrap(),
-                title: "Discovery".into(),
                 call_type: CallType::Discovery,
-                company_domain: None,
-                buyer_persona: None,
+                details: Default::default(),
             },
         )
         .await

@@ -86,6 +86,16 @@ internal_from!(
     callcoach_shared::usecases::playbooks::PlaybookError,
 );
 
+impl From<callcoach_shared::usecases::call_listing::ListingError> for ApiError {
+    fn from(e: callcoach_shared::usecases::call_listing::ListingError) -> Self {
+        use callcoach_shared::usecases::call_listing::ListingError;
+        match e {
+            ListingError::Store(store) => store.into(),
+            ListingError::Crypto(crypto) => crypto.into(),
+        }
+    }
+}
+
 impl From<callcoach_shared::usecases::calls::CallError> for ApiError {
     fn from(e: callcoach_shared::usecases::calls::CallError) -> Self {
         use callcoach_shared::usecases::calls::CallError;
@@ -109,6 +119,7 @@ impl From<NewCallError> for ApiError {
             NewCallError::Call(e) => e.into(),
             NewCallError::Store(e) => e.into(),
             NewCallError::Blob(e) => e.into(),
+            NewCallError::Crypto(e) => e.into(),
         }
     }
 }
@@ -161,6 +172,7 @@ impl From<PrepError> for ApiError {
             PrepError::Store(e) => e.into(),
             PrepError::Document(e) => e.into(),
             PrepError::Playbook(e) => e.into(),
+            PrepError::Crypto(e) => e.into(),
         }
     }
 }

@@ -54,10 +54,8 @@ async fn seeded_at<C: Clock>(
         NewCall {
             team_id: RandomIds.mint(),
             rep_id: UserId::parse("demo-rep").unwrap(),
-            title: "Old".into(),
             call_type: CallType::Demo,
-            company_domain: None,
-            buyer_persona: None,
+            details: Default::default(),
         },
     )
     .await

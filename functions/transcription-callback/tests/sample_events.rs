@@ -42,10 +42,8 @@ async fn seed_waiting_call(store: &InMemoryStore, secret: &str) {
     let new = NewCall {
         team_id: team,
         rep_id: UserId::parse("demo-rep").unwrap(),
-        title: "Sample".into(),
         call_type: CallType::Discovery,
-        company_domain: None,
-        buyer_persona: None,
+        details: Default::default(),
     };
     let scratch = InMemoryStore::default();
     let mut call = create_call(&scratch, &SystemClock, &RandomIds, &tenant, new)
@@ -245,10 +243,8 @@ async fn the_sweep_fails_a_call_whose_transcript_never_came() {
     let new = NewCall {
         team_id: callcoach_shared::ports::IdGenerator::mint(&RandomIds),
         rep_id: UserId::parse("demo-rep").unwrap(),
-        title: "Lost".into(),
         call_type: CallType::Discovery,
-        company_domain: None,
-        buyer_persona: None,
+        details: Default::default(),
     };
     let mut call = create_call(&deps.store, &SystemClock, &RandomIds, &tenant, new)
         .await

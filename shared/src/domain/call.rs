@@ -119,6 +119,18 @@ pub enum CallType {
     Other,
 }
 
+/// What a call says about the people and the customer in it (its title, the customer's domain,
+/// the buyer persona), sealed under the tenant's `metadata` data key and bound to the call: at
+/// rest and in every backup only this ciphertext exists, and shredding leaves it unreadable.
+#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SealedDetails(#[serde(with = "crate::domain::org::sealed_bytes")] pub Vec<u8>);
+
+impl std::fmt::Debug for SealedDetails {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "SealedDetails({} bytes)", self.0.len())
+    }
+}
+
 /// A recorded sales conversation and its place in the pipeline.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Call {
@@ -128,10 +140,11 @@ pub struct Call {
     pub call_id: CallId,
     /// The rep whose call this is (owner of the call for access rules).
     pub rep_id: UserId,
-    pub title: String,
     pub call_type: CallType,
-    pub company_domain: Option<String>,
-    pub buyer_persona: Option<String>,
+    /// Its title, the customer's domain and the buyer persona, sealed
+    /// ([`crate::usecases::call_details`]). Empty for a call stored before they were sealed.
+    #[serde(default)]
+    pub details: SealedDetails,
     pub status: CallStatus,
     pub failure_reason: Option<String>,
     /// Which transcript speaker is the rep, when the user has said so.

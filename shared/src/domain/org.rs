@@ -145,7 +145,7 @@ impl std::fmt::Debug for SealedName {
 }
 
 /// Ciphertext in JSON: standard base64.
-mod sealed_bytes {
+pub(crate) mod sealed_bytes {
     use base64::Engine;
     use serde::{Deserialize, Deserializer, Serializer};
 

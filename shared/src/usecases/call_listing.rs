@@ -3,9 +3,19 @@
 
 use time::OffsetDateTime;
 
+use crate::crypto::{CryptoError, Envelope};
 use crate::domain::call::{Call, CallStatus, CallType};
 use crate::ids::{TeamId, TenantId, UserId};
 use crate::ports::{CallRepository, Page, PageRequest, StoreError};
+use crate::usecases::call_details::{CallDetails, open_details};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ListingError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("a listed call's details could not be opened")]
+    Crypto(#[from] CryptoError),
+}
 
 /// Which calls of a team a listing holds.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -26,7 +36,8 @@ pub struct CallFilter {
 }
 
 impl CallFilter {
-    pub fn matches(&self, call: &Call) -> bool {
+    /// Whether the call passes, its details as opened.
+    pub fn matches(&self, call: &Call, details: &CallDetails) -> bool {
         call.status != CallStatus::Deleted
             && self.rep.as_ref().is_none_or(|r| &call.rep_id == r)
             && self
@@ -35,11 +46,10 @@ impl CallFilter {
                 .is_none_or(|r| call.rep_id.as_str() == r)
             && self.call_type.is_none_or(|t| call.call_type == t)
             && self.status.is_none_or(|s| call.status == s)
-            && self.company_domain.as_deref().is_none_or(|d| {
-                call.company_domain
-                    .as_deref()
-                    .is_some_and(|cd| cd.eq_ignore_ascii_case(d))
-            })
+            && self
+                .company_domain
+                .as_deref()
+                .is_none_or(|d| details.is_with(d))
             && self.from.is_none_or(|f| call.created_at >= f)
             && self.to.is_none_or(|t| call.created_at < t)
     }
@@ -48,19 +58,33 @@ impl CallFilter {
 /// One page of the team's calls, newest first, holding those that pass `filter`. The filters
 /// apply to each page the store returns, so a page may hold fewer calls than asked for (none,
 /// even) while more follow: follow `next` until it is absent.
-pub async fn list_calls<S: CallRepository>(
+pub async fn list_calls<S: CallRepository, E: Envelope>(
     store: &S,
+    envelope: &E,
     tenant: &TenantId,
     team: &TeamId,
     filter: &CallFilter,
     page: &PageRequest,
-) -> Result<Page<Call>, StoreError> {
-    let mut listed = match &filter.rep {
+) -> Result<Page<(Call, CallDetails)>, ListingError> {
+    let listed = match &filter.rep {
         Some(rep) => store.list_rep_calls(tenant, team, rep, page).await?,
         None => store.list_team_calls(tenant, team, page).await?,
     };
-    listed.items.retain(|call| filter.matches(call));
-    Ok(listed)
+    let mut items = Vec::with_capacity(listed.items.len());
+    for call in listed.items {
+        // A deleted call's details are never opened.
+        if call.status == CallStatus::Deleted {
+            continue;
+        }
+        let details = open_details(envelope, &call).await?;
+        if filter.matches(&call, &details) {
+            items.push((call, details));
+        }
+    }
+    Ok(Page {
+        items,
+        next: listed.next,
+    })
 }
 
 #[cfg(test)]
@@ -71,44 +95,54 @@ mod tests {
     use crate::ids::MintedId;
     use crate::usecases::calls::scored_call;
 
-    fn call(rep: &str, status: CallStatus, company: Option<&str>, at: OffsetDateTime) -> Call {
-        Call {
+    fn call(
+        rep: &str,
+        status: CallStatus,
+        company: Option<&str>,
+        at: OffsetDateTime,
+    ) -> (Call, CallDetails) {
+        let call = Call {
             status,
-            company_domain: company.map(str::to_owned),
             ..scored_call(TeamId::from_random([1; 16]), rep, at)
-        }
+        };
+        let details = CallDetails {
+            company_domain: company.map(str::to_owned),
+            ..CallDetails::default()
+        };
+        (call, details)
     }
 
     #[test]
     fn each_filter_narrows_and_deleted_calls_never_pass() {
         let at = datetime!(2026-03-01 12:00 UTC);
-        let scored = call("rep-1", CallStatus::Scored, Some("Acme.com"), at);
-        assert!(CallFilter::default().matches(&scored));
-        let deleted = call("rep-1", CallStatus::Deleted, None, at);
-        assert!(!CallFilter::default().matches(&deleted));
+        let (scored, details) = call("rep-1", CallStatus::Scored, Some("Acme.com"), at);
+        let passes = |filter: &CallFilter| filter.matches(&scored, &details);
+        assert!(passes(&CallFilter::default()));
+        let (deleted, none) = call("rep-1", CallStatus::Deleted, None, at);
+        assert!(!CallFilter::default().matches(&deleted, &none));
 
         let company = |d: &str| CallFilter {
             company_domain: Some(d.into()),
             ..CallFilter::default()
         };
-        assert!(company("acme.COM").matches(&scored) && !company("other.com").matches(&scored));
+        assert!(passes(&company("acme.COM")) && !passes(&company("other.com")));
         let window = |from, to| CallFilter {
             from,
             to,
             ..CallFilter::default()
         };
-        assert!(window(Some(at), None).matches(&scored), "from is inclusive");
-        assert!(!window(None, Some(at)).matches(&scored), "to is exclusive");
+        assert!(passes(&window(Some(at), None)), "from is inclusive");
+        assert!(!passes(&window(None, Some(at))), "to is exclusive");
         let named = |r: &str| CallFilter {
             rep: Some(UserId::parse("rep-1").unwrap()),
             named_rep: Some(r.into()),
             ..CallFilter::default()
         };
-        assert!(named("rep-1").matches(&scored) && !named("rep-2").matches(&scored));
+        assert!(passes(&named("rep-1")) && !passes(&named("rep-2")));
         let status = CallFilter {
             status: Some(CallStatus::Failed),
             ..CallFilter::default()
         };
-        assert!(!status.matches(&scored));
+        assert!(!passes(&status));
     }
 }

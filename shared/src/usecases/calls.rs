@@ -3,7 +3,7 @@
 use time::OffsetDateTime;
 
 use crate::domain::SCHEMA_VERSION;
-use crate::domain::call::{Call, CallStatus, CallType, IllegalTransition};
+use crate::domain::call::{Call, CallStatus, CallType, IllegalTransition, SealedDetails};
 use crate::ids::{CallId, TeamId, TenantId, UserId};
 use crate::messages::PipelineMessage;
 use crate::ports::{CallRepository, Clock, IdGenerator, Queue, QueueError, StoreError};
@@ -27,10 +27,10 @@ pub enum CallError {
 pub struct NewCall {
     pub team_id: TeamId,
     pub rep_id: UserId,
-    pub title: String,
     pub call_type: CallType,
-    pub company_domain: Option<String>,
-    pub buyer_persona: Option<String>,
+    /// Sealed for the call's id ([`crate::usecases::call_details::seal_details`]); empty for
+    /// none.
+    pub details: SealedDetails,
 }
 
 impl NewCall {
@@ -43,10 +43,8 @@ impl NewCall {
             team_id: self.team_id,
             call_id,
             rep_id: self.rep_id,
-            title: self.title,
             call_type: self.call_type,
-            company_domain: self.company_domain,
-            buyer_persona: self.buyer_persona,
+            details: self.details,
             status: CallStatus::AwaitingUpload,
             failure_reason: None,
             rep_speaker: None,

@@ -648,10 +648,8 @@ mod tests {
             let new = NewCall {
                 team_id: team.clone(),
                 rep_id: user(rep),
-                title: "t".into(),
                 call_type: crate::domain::call::CallType::Discovery,
-                company_domain: None,
-                buyer_persona: None,
+                details: Default::default(),
             };
             let call = create_call(
                 &self.store,

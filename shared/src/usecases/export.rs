@@ -46,6 +46,7 @@ use crate::ports::{
     PageRequest, PlaybookRepository, ProgressRepository, StoreError, TeamRepository,
     TenantRepository, UsageLog,
 };
+use crate::usecases::call_details::{CallDetails, open_details};
 use crate::usecases::documents::{DocumentError, DocumentVault};
 use crate::usecases::practice;
 use crate::usecases::progress::{ProgressError, load_live_progress};
@@ -311,8 +312,11 @@ async fn write_bundle<S: ExportSource, B: BlobStore, E: Envelope>(
                     practice::list_responses(&vault, tenant, &call.call_id).await?;
                 counts.practice_responses += practice.len() as u64;
                 reps.insert(call.rep_id.clone());
+                let details = open_details(vault.envelope, call)
+                    .await
+                    .map_err(DocumentError::from)?;
                 let entry = CallEntry {
-                    call: call_metadata(call),
+                    call: call_metadata(call, &details),
                     transcript: transcript.as_ref(),
                     analysis: analysis.as_ref(),
                     practice_responses: &practice,
@@ -403,15 +407,15 @@ struct CallEntry<'a> {
 }
 
 /// The call's metadata as the API shows it: no storage keys or job secrets.
-fn call_metadata(call: &Call) -> Value {
+fn call_metadata(call: &Call, details: &CallDetails) -> Value {
     json!({
         "call_id": call.call_id,
         "team_id": call.team_id,
         "rep_id": call.rep_id,
-        "title": call.title,
+        "title": details.title,
         "call_type": call.call_type,
-        "company_domain": call.company_domain,
-        "buyer_persona": call.buyer_persona,
+        "company_domain": details.company_domain,
+        "buyer_persona": details.buyer_persona,
         "status": call.status,
         "failure_reason": call.failure_reason,
         "rep_speaker": call.rep_speaker,

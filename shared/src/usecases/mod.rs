@@ -3,6 +3,7 @@
 pub mod audit_trail;
 pub mod breach;
 pub mod call_changes;
+pub mod call_details;
 pub mod call_lifecycle;
 pub mod call_listing;
 pub mod callback;

@@ -6,14 +6,16 @@
 use std::time::Duration;
 
 use crate::access::Caller;
+use crate::crypto::{CryptoError, Envelope};
 use crate::domain::call::Call;
-use crate::ids::TenantId;
+use crate::ids::{CallId, TenantId};
 use crate::keys::upload_key;
 use crate::ports::{
     BlobError, BlobStore, CallRepository, Clock, IdGenerator, PresignedRequest, QuotaStore,
     StoreError, TeamRepository,
 };
-use crate::usecases::calls::{CallError, NewCall, create_call};
+use crate::usecases::call_details::{CallDetails, seal_details};
+use crate::usecases::calls::{CallError, NewCall};
 use crate::usecases::ingest::{MAX_RECORDING_BYTES, MAX_TRANSCRIPT_BYTES};
 use crate::usecases::quota::{self, Meter, Quotas};
 
@@ -69,7 +71,9 @@ pub struct CallRequest<'a> {
     pub caller: &'a Caller,
     /// The workspace's quotas ([`Quotas::of_workspace`]).
     pub quotas: Quotas,
+    /// The call; its details are sealed here, once it has its id.
     pub call: NewCall,
+    pub details: CallDetails,
     pub upload: Upload,
 }
 
@@ -94,15 +98,18 @@ pub enum NewCallError {
     Store(#[from] StoreError),
     #[error("the upload could not be presigned")]
     Blob(#[from] BlobError),
+    #[error("the call's details could not be sealed")]
+    Crypto(#[from] CryptoError),
 }
 
 /// Creates the call (awaiting its upload) and presigns the upload, once the caller may create it
 /// (a rep for themselves, managers and owners for any member of the team:
 /// [`Caller::can_create_call`]) and the workspace's quotas allow one more call and the upload's
 /// bytes.
-pub async fn create_call_with_upload<S, B, C, I>(
+pub async fn create_call_with_upload<S, B, E, C, I>(
     store: &S,
     blobs: &B,
+    envelope: &E,
     clock: &C,
     ids: &I,
     request: CallRequest<'_>,
@@ -110,6 +117,7 @@ pub async fn create_call_with_upload<S, B, C, I>(
 where
     S: CallRepository + TeamRepository + QuotaStore,
     B: BlobStore,
+    E: Envelope,
     C: Clock,
     I: IdGenerator,
 {
@@ -117,7 +125,8 @@ where
         tenant,
         caller,
         quotas,
-        call,
+        mut call,
+        details,
         upload,
     } = request;
     let rep_is_member = store
@@ -137,7 +146,10 @@ where
         Err((meter, retry_after)) => return Err(NewCallError::OverQuota { meter, retry_after }),
     };
     let created = async {
-        let call = create_call(store, clock, ids, tenant, call).await?;
+        let call_id: CallId = ids.mint();
+        call.details = seal_details(envelope, tenant, &call_id, &details).await?;
+        let call = call.into_call(tenant.clone(), call_id, clock.now());
+        store.create_call(&call).await.map_err(CallError::from)?;
         let key = upload_key(tenant, &call.call_id, &upload.file_name);
         let upload = blobs
             .presign_put(

@@ -77,10 +77,13 @@ pub enum PrepError {
     Document(#[from] DocumentError),
     #[error(transparent)]
     Playbook(#[from] crate::usecases::playbooks::PlaybookError),
+    #[error("a past call's details could not be opened")]
+    Crypto(#[from] crate::crypto::CryptoError),
 }
 
 /// The card for `company_domain` (as the caller wrote it, trimmed) from the team's scored calls
 /// with that company that `caller` may see, newest first, and the team's playbook.
+use crate::usecases::call_details::open_details;
 use crate::usecases::playbooks::load_playbook;
 
 pub async fn card_for<S, B, E>(
@@ -96,7 +99,7 @@ where
     E: Envelope,
 {
     let store = vault.repository;
-    let calls = calls_with(store, caller, tenant, team, company_domain).await?;
+    let calls = calls_with(store, vault.envelope, caller, tenant, team, company_domain).await?;
     let mut loaded = Vec::with_capacity(calls.len());
     for call in &calls {
         let analysis: Analysis = vault
@@ -128,24 +131,27 @@ where
 
 /// The team's scored calls with the company (case-insensitive) that `caller` may see, newest
 /// first, at most [`MAX_CALLS`], from at most [`MAX_PAGES`] pages.
-async fn calls_with<S: CallRepository>(
+async fn calls_with<S: CallRepository, E: Envelope>(
     store: &S,
+    envelope: &E,
     caller: &Caller,
     tenant: &TenantId,
     team: &TeamId,
     company_domain: &str,
-) -> Result<Vec<Call>, StoreError> {
+) -> Result<Vec<Call>, PrepError> {
     let mut matching = Vec::new();
     let mut page = PageRequest::first(PAGE_SIZE).expect("a valid page size");
     for _ in 0..MAX_PAGES {
         let listed = store.list_team_calls(tenant, team, &page).await?;
-        matching.extend(listed.items.into_iter().filter(|c| {
-            c.status == CallStatus::Scored
-                && caller.can_view_call(c)
-                && c.company_domain
-                    .as_deref()
-                    .is_some_and(|d| d.eq_ignore_ascii_case(company_domain))
-        }));
+        for call in listed.items {
+            // Only calls the caller may see are opened.
+            if call.status != CallStatus::Scored || !caller.can_view_call(&call) {
+                continue;
+            }
+            if open_details(envelope, &call).await?.is_with(company_domain) {
+                matching.push(call);
+            }
+        }
         match listed.next {
             Some(next) if matching.len() < MAX_CALLS => {
                 page = PageRequest::new(PAGE_SIZE, Some(next)).expect("a valid page size");

@@ -10,7 +10,7 @@ use callcoach_shared::usecases::export::{self, Withdrawal};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::calls::{call_view, call_where};
+use super::calls::{call_where, shown};
 use super::{ApiState, vault};
 use crate::Ports;
 use crate::error::ApiError;
@@ -41,7 +41,7 @@ pub async fn set_rep_speaker<P: Ports>(
     )
     .await?;
     Ok(Json(
-        json!({"call": call_view(&call), "rescoring": rescoring}),
+        json!({"call": shown(&api, &call).await?, "rescoring": rescoring}),
     ))
 }
 
@@ -59,7 +59,7 @@ pub async fn rescore_call<P: Ports>(
         call_changes::rescore(api.ports.store(), api.ports.queue(), &mut call, now).await?;
     Ok((
         StatusCode::ACCEPTED,
-        Json(json!({"call": call_view(&call), "rescoring": rescoring})),
+        Json(json!({"call": shown(&api, &call).await?, "rescoring": rescoring})),
     ))
 }
 
@@ -108,6 +108,6 @@ pub async fn set_legal_hold<P: Ports>(
     let now = api.ports.clock().now();
     call_changes::set_legal_hold(api.ports.store(), &mut call, body.legal_hold, now).await?;
     Ok(Json(
-        json!({"call": call_view(&call), "legal_hold": call.legal_hold}),
+        json!({"call": shown(&api, &call).await?, "legal_hold": call.legal_hold}),
     ))
 }

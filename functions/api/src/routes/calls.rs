@@ -4,11 +4,12 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use callcoach_shared::access::{CallListing, Caller};
-use callcoach_shared::domain::call::{Call, CallStatus, CallType};
+use callcoach_shared::domain::call::{Call, CallStatus, CallType, SealedDetails};
 use callcoach_shared::domain::usage::{UsageEvent, UsageView};
 use callcoach_shared::ids::{CallId, TeamId, UserId};
 use callcoach_shared::keys::is_upload_file_name;
 use callcoach_shared::ports::{CallRepository, Clock, PageRequest, UsageLog};
+use callcoach_shared::usecases::call_details::{CallDetails, open_details};
 use callcoach_shared::usecases::call_listing::{self, CallFilter};
 use callcoach_shared::usecases::calls::NewCall;
 use callcoach_shared::usecases::new_call::{
@@ -24,6 +25,12 @@ use super::{ApiState, DEFAULT_PAGE_SIZE, call_id, quotas, team_id, text_field, u
 use crate::error::ApiError;
 use crate::extract::{Authenticated, StrictJson, StrictQuery};
 use crate::{Api, Ports, cursors};
+
+/// The client's view of `call`, its details opened.
+pub async fn shown<P: Ports>(api: &Api<P>, call: &Call) -> Result<Value, ApiError> {
+    let details = open_details(api.ports.envelope(), call).await?;
+    Ok(json!(call_view(call, &details)))
+}
 
 /// What clients see of a call: no storage keys, sequencers or schema internals.
 #[derive(Serialize)]
@@ -45,15 +52,15 @@ pub struct CallView<'a> {
     updated_at: OffsetDateTime,
 }
 
-pub fn call_view(call: &Call) -> CallView<'_> {
+pub fn call_view<'a>(call: &'a Call, details: &'a CallDetails) -> CallView<'a> {
     CallView {
         call_id: &call.call_id,
         team_id: &call.team_id,
         rep_id: &call.rep_id,
-        title: &call.title,
+        title: &details.title,
         call_type: call.call_type,
-        company_domain: call.company_domain.as_deref(),
-        buyer_persona: call.buyer_persona.as_deref(),
+        company_domain: details.company_domain.as_deref(),
+        buyer_persona: details.buyer_persona.as_deref(),
         status: call.status,
         failure_reason: call.failure_reason.as_deref(),
         rep_speaker: call.rep_speaker.as_deref(),
@@ -122,6 +129,11 @@ pub async fn create_call<P: Ports>(
         Some(raw) => user_field("rep_id", raw)?,
         None => who.caller.user.clone(),
     };
+    let details = CallDetails {
+        title: body.title.trim().to_owned(),
+        company_domain: body.company_domain,
+        buyer_persona: body.buyer_persona,
+    };
     let request = CallRequest {
         tenant: &who.tenant,
         caller: &who.caller,
@@ -129,11 +141,10 @@ pub async fn create_call<P: Ports>(
         call: NewCall {
             team_id: team,
             rep_id: rep,
-            title: body.title.trim().to_owned(),
             call_type: body.call_type,
-            company_domain: body.company_domain,
-            buyer_persona: body.buyer_persona,
+            details: SealedDetails::default(),
         },
+        details: details.clone(),
         upload: Upload {
             file_name: body.file_name,
             content_type: body.content_type,
@@ -143,6 +154,7 @@ pub async fn create_call<P: Ports>(
     let created = create_call_with_upload(
         api.ports.store(),
         api.ports.blobs(),
+        api.ports.envelope(),
         api.ports.clock(),
         api.ports.ids(),
         request,
@@ -157,7 +169,7 @@ pub async fn create_call<P: Ports>(
     Ok((
         StatusCode::CREATED,
         Json(json!({
-            "call": call_view(&created.call),
+            "call": call_view(&created.call, &details),
             "upload": {"method": upload.method, "url": upload.url, "headers": headers, "expires_in_seconds": UPLOAD_URL_TTL.as_secs()},
         })),
     ))
@@ -220,9 +232,20 @@ pub async fn list_calls<P: Ports>(
         from: time_filter("from", &query.from)?,
         to: time_filter("to", &query.to)?,
     };
-    let listed =
-        call_listing::list_calls(api.ports.store(), &who.tenant, &team, &filter, &page).await?;
-    let items: Vec<Value> = listed.items.iter().map(|c| json!(call_view(c))).collect();
+    let listed = call_listing::list_calls(
+        api.ports.store(),
+        envelope,
+        &who.tenant,
+        &team,
+        &filter,
+        &page,
+    )
+    .await?;
+    let items: Vec<Value> = listed
+        .items
+        .iter()
+        .map(|(call, details)| json!(call_view(call, details)))
+        .collect();
     let next = cursors::seal(envelope, &who.tenant, &listing, listed.next.as_ref()).await?;
     Ok(Json(json!({"items": items, "next_cursor": next})))
 }
@@ -291,7 +314,7 @@ pub async fn get_call<P: Ports>(
 ) -> Result<Json<Value>, ApiError> {
     let call = visible_call(&api, &who, &raw).await?;
     record_view(&api, &who, &call, UsageView::Call).await;
-    let mut body = json!({ "call": call_view(&call) });
+    let mut body = json!({ "call": shown(&api, &call).await? });
     if call.status == CallStatus::Scored {
         let analysis = load_analysis(&api, &call).await?;
         body["overall_score"] = json!(analysis.overall_score);

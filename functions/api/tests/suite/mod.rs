@@ -27,7 +27,8 @@ use callcoach_shared::ports::{
 };
 use callcoach_shared::scoring::{ScoringRequest, deterministic_analysis};
 use callcoach_shared::system::{RandomIds, SystemClock};
-use callcoach_shared::usecases::calls::{NewCall, create_call};
+use callcoach_shared::usecases::call_details::{CallDetails, seal_details};
+use callcoach_shared::usecases::calls::NewCall;
 use callcoach_shared::usecases::documents::DocumentVault;
 use http_body_util::BodyExt;
 use serde_json::{Value, json};
@@ -219,17 +220,23 @@ async fn team<P: Ports>(
 }
 
 async fn call<P: Ports>(api: &Api<P>, tenant: &TenantId, team: &TeamId, rep: &str) -> Call {
-    let new = NewCall {
-        team_id: team.clone(),
-        rep_id: user(rep),
+    let call_id: CallId = RandomIds.mint();
+    let details = CallDetails {
         title: "Call".into(),
-        call_type: CallType::Discovery,
         company_domain: Some("initech.example".into()),
         buyer_persona: None,
     };
-    create_call(api.ports.store(), &SystemClock, &RandomIds, tenant, new)
-        .await
-        .unwrap()
+    let new = NewCall {
+        team_id: team.clone(),
+        rep_id: user(rep),
+        call_type: CallType::Discovery,
+        details: seal_details(api.ports.envelope(), tenant, &call_id, &details)
+            .await
+            .unwrap(),
+    };
+    let call = new.into_call(tenant.clone(), call_id, SystemClock.now());
+    api.ports.store().create_call(&call).await.unwrap();
+    call
 }
 
 /// Gives a call a stored transcript and analysis, as the pipeline would.

@@ -16,10 +16,8 @@ pub fn sample_new_call() -> crate::usecases::calls::NewCall {
     crate::usecases::calls::NewCall {
         team_id: crate::system::RandomIds.mint(),
         rep_id: UserId::parse("rep").expect("a valid user id"),
-        title: "t".into(),
         call_type: crate::domain::call::CallType::Discovery,
-        company_domain: None,
-        buyer_persona: None,
+        details: Default::default(),
     }
 }
 
@@ -60,10 +58,8 @@ where
     let new = NewCall {
         team_id: team.clone(),
         rep_id: rep.clone(),
-        title: "seeded".into(),
         call_type: crate::domain::call::CallType::Discovery,
-        company_domain: None,
-        buyer_persona: None,
+        details: Default::default(),
     };
     let mut call = create_call(store, &clock, &crate::system::RandomIds, tenant, new)
         .await
