@@ -147,8 +147,9 @@ pub struct Call {
     pub details: SealedDetails,
     pub status: CallStatus,
     pub failure_reason: Option<String>,
-    /// Which transcript speaker is the rep, when the user has said so.
-    pub rep_speaker: Option<String>,
+    /// Which transcript speaker is the rep, when the user has said so: often a person's name,
+    /// so sealed ([`crate::usecases::call_details::seal_rep_speaker`]).
+    pub rep_speaker: Option<crate::domain::org::SealedName>,
     /// Bumped on every stored transcript, so re-transcription invalidates old analyses.
     pub transcript_version: u32,
     /// Versions up to this one may still be written by transcriptions of uploads a newer one

@@ -103,6 +103,10 @@ pub struct DeletionTicket {
     pub requested_at: OffsetDateTime,
     /// What the request removed itself (memberships, progress, usage events, team records).
     pub removed_at_once: Removed,
+    /// Set by the request's last step: a request cut off midway leaves its ticket open (not
+    /// receipted) until its retry, which resumes the same ticket, finishes.
+    #[serde(default)]
+    pub complete: bool,
 }
 
 impl Removed {

@@ -14,11 +14,12 @@ use crate::ports::{
     BlobStore, CallRepository, DocumentKind, DocumentRepository, ProgressRepository, Queue,
     QueueError, ReceiptBook, StoreError, TenantRepository,
 };
+use crate::usecases::call_details::seal_rep_speaker;
 use crate::usecases::call_lifecycle::{CallLifecycle, Mover};
 use crate::usecases::calls::{Change, request_rescore};
 use crate::usecases::documents::{DocumentError, DocumentVault};
 use crate::usecases::progress::{ProgressError, forget_call_progress};
-use crate::usecases::receipts::{Asked, open_ticket};
+use crate::usecases::receipts::{Asked, open_ticket, removed_at_once};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ChangeError {
@@ -81,6 +82,9 @@ where
         return Err(ChangeError::UnknownSpeaker);
     }
     let checked_against = call.transcript_version;
+    let sealed = seal_rep_speaker(vault.envelope, call, speaker)
+        .await
+        .map_err(DocumentError::from)?;
     request_rescore(store, queue, call, now, |c| {
         if c.status == CallStatus::Deleted {
             return Err(ChangeError::NotFound);
@@ -89,7 +93,7 @@ where
             return Err(ChangeError::TranscriptChanged);
         }
         refuse_rescoring_held(c)?;
-        c.rep_speaker = Some(speaker.to_owned());
+        c.rep_speaker = Some(sealed.clone());
         Ok(())
     })
     .await
@@ -150,7 +154,6 @@ pub async fn delete_call<S, E>(
     envelope: &E,
     call: &mut Call,
     by: &UserId,
-    receipt: ReceiptId,
     now: OffsetDateTime,
 ) -> Result<ReceiptId, ChangeError>
 where
@@ -168,7 +171,8 @@ where
     };
     let calls = [call.call_id.clone()];
     // Before the move, so the reaper cannot purge the call unknown to its receipt.
-    open_ticket(store, receipt.clone(), asked, &calls).await?;
+    let ticket = open_ticket(store, asked, &calls).await?;
+    let receipt = ticket.receipt_id.clone();
     let moved = CallLifecycle::new(store, Mover::Api)
         .update(call, |c| {
             if c.legal_hold {
@@ -179,12 +183,17 @@ where
             Ok(Change::Write(()))
         })
         .await;
-    if let Err(refused) = moved {
-        // Nothing was deleted, so nothing is to be receipted.
-        store
-            .close_ticket(&call.tenant_id, &receipt, &calls)
-            .await?;
-        return Err(refused);
+    match moved {
+        Ok(()) => removed_at_once(store, ticket, 0).await?,
+        // Refused: nothing was deleted, so nothing is to be receipted. (After any other
+        // failure the ticket stays open and incomplete, for a retry to finish.)
+        Err(refused @ (ChangeError::DeletionHeld | ChangeError::NotFound)) => {
+            store
+                .close_ticket(&call.tenant_id, &receipt, &calls)
+                .await?;
+            return Err(refused);
+        }
+        Err(failed) => return Err(failed),
     }
     // Now, not at the purge: averages and exports no longer count it.
     forget_call_progress(

@@ -1,6 +1,7 @@
-//! A call's details (title, the customer's domain, the buyer persona) are sealed under the
-//! tenant's `metadata` data key, bound to the call, and opened only where they are shown or
-//! filtered on: the API's views and filters and the exports. The pipeline never reads them.
+//! A call's details (title, the customer's domain, the buyer persona) and its rep speaker are
+//! sealed under the tenant's `metadata` data key, bound to the call, and opened only where
+//! they are shown or filtered on: the API's views and filters and the exports, and (the rep
+//! speaker alone) the scoring worker. The rest of the pipeline carries them as they are.
 //!
 //! Filters by company domain open each listed call rather than query a blind index: listings
 //! are read a page at a time anyway, and an index would let anyone who reads the table tell
@@ -10,6 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::crypto::{Binding, CryptoError, DataCategory, Envelope};
 use crate::domain::call::{Call, SealedDetails};
+use crate::domain::org::SealedName;
 use crate::ids::{CallId, TenantId};
 
 /// A call's details, opened.
@@ -18,6 +20,9 @@ pub struct CallDetails {
     pub title: String,
     pub company_domain: Option<String>,
     pub buyer_persona: Option<String>,
+    /// Sealed on its own (it changes on its own): filled in by [`open_details`].
+    #[serde(skip)]
+    pub rep_speaker: Option<String>,
 }
 
 impl CallDetails {
@@ -26,6 +31,15 @@ impl CallDetails {
         self.company_domain
             .as_deref()
             .is_some_and(|d| d.trim().eq_ignore_ascii_case(domain.trim()))
+    }
+}
+
+/// Where a call's sealed fields are bound: the tenant's `metadata` category and the field.
+fn metadata_binding<'a>(tenant: &'a TenantId, item: &'a str) -> Binding<'a> {
+    Binding {
+        tenant,
+        category: DataCategory::Metadata,
+        item,
     }
 }
 
@@ -41,29 +55,58 @@ pub async fn seal_details<E: Envelope>(
     details: &CallDetails,
 ) -> Result<SealedDetails, CryptoError> {
     let item = details_item(call);
-    let binding = Binding {
-        tenant,
-        category: DataCategory::Metadata,
-        item: &item,
-    };
+    let binding = metadata_binding(tenant, &item);
     let plain = serde_json::to_vec(details).expect("call details are plain data");
     Ok(SealedDetails(envelope.encrypt(binding, &plain).await?))
 }
 
-/// The call's details, opened; empty for a call stored before details were sealed.
+/// The call's details and rep speaker, opened; empty details for a call stored before they
+/// were sealed.
 pub async fn open_details<E: Envelope>(
     envelope: &E,
     call: &Call,
 ) -> Result<CallDetails, CryptoError> {
-    if call.details.0.is_empty() {
-        return Ok(CallDetails::default());
-    }
-    let item = details_item(&call.call_id);
-    let binding = Binding {
-        tenant: &call.tenant_id,
-        category: DataCategory::Metadata,
-        item: &item,
+    let mut details = if call.details.0.is_empty() {
+        CallDetails::default()
+    } else {
+        let item = details_item(&call.call_id);
+        let binding = metadata_binding(&call.tenant_id, &item);
+        let plain = envelope.decrypt(binding, &call.details.0).await?;
+        serde_json::from_slice(&plain).map_err(|_| CryptoError::Malformed)?
     };
-    let plain = envelope.decrypt(binding, &call.details.0).await?;
-    serde_json::from_slice(&plain).map_err(|_| CryptoError::Malformed)
+    details.rep_speaker = open_rep_speaker(envelope, call).await?;
+    Ok(details)
+}
+
+fn speaker_item(call: &CallId) -> String {
+    format!("call/{call}/rep-speaker")
+}
+
+/// `speaker` (a transcript speaker's label or name) sealed as the rep speaker of `call`.
+pub async fn seal_rep_speaker<E: Envelope>(
+    envelope: &E,
+    call: &Call,
+    speaker: &str,
+) -> Result<SealedName, CryptoError> {
+    let item = speaker_item(&call.call_id);
+    let binding = metadata_binding(&call.tenant_id, &item);
+    Ok(SealedName(
+        envelope.encrypt(binding, speaker.as_bytes()).await?,
+    ))
+}
+
+/// The call's rep speaker, opened (`None` when no one chose one).
+pub async fn open_rep_speaker<E: Envelope>(
+    envelope: &E,
+    call: &Call,
+) -> Result<Option<String>, CryptoError> {
+    let Some(sealed) = &call.rep_speaker else {
+        return Ok(None);
+    };
+    let item = speaker_item(&call.call_id);
+    let binding = metadata_binding(&call.tenant_id, &item);
+    let plain = envelope.decrypt(binding, &sealed.0).await?;
+    String::from_utf8(plain)
+        .map(Some)
+        .map_err(|_| CryptoError::Malformed)
 }

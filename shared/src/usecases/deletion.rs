@@ -213,12 +213,13 @@ struct Marked {
 }
 
 /// Moves the calls of a deletion with its ticket open, then records what the request removed
-/// itself (`remove_records`, run only when no hold kept a call). A request that moved nothing
-/// because of a hold leaves no ticket: nothing was deleted, so there is nothing to receipt.
+/// itself (`remove_records`, run only when no hold kept a call) and completes the ticket. A
+/// request that moved nothing because of a hold leaves no ticket: nothing was deleted, so
+/// there is nothing to receipt. A request cut off midway leaves its ticket incomplete, and
+/// its retry (the same ticket: its id comes from the subject) completes it.
 async fn delete_under_ticket<S, F>(
     store: &S,
     asked: Asked<'_>,
-    receipt: ReceiptId,
     calls: Vec<Call>,
     remove_records: F,
 ) -> Result<Deleted, DeletionError>
@@ -229,11 +230,15 @@ where
     let tenant = asked.tenant.clone();
     let now = asked.at;
     let ids: Vec<CallId> = calls.iter().map(|c| c.call_id.clone()).collect();
-    let ticket = open_ticket(store, receipt.clone(), asked, &ids).await?;
+    let ticket = open_ticket(store, asked, &ids).await?;
+    let receipt = ticket.receipt_id.clone();
     let marked = mark_deleted(store, calls, now).await?;
     if marked.held {
+        // Nothing deleted: no receipt. Some calls deleted: their receipt, once purged.
         if marked.moved == 0 {
             store.close_ticket(&tenant, &receipt, &ids).await?;
+        } else {
+            receipts::removed_at_once(store, ticket, 0).await?;
         }
         return Err(DeletionError::LegalHold);
     }
@@ -279,7 +284,6 @@ pub async fn delete_user<S>(
     tenant: &TenantId,
     user: &UserId,
     by: &UserId,
-    receipt: ReceiptId,
     now: OffsetDateTime,
 ) -> Result<Deleted, DeletionError>
 where
@@ -320,7 +324,7 @@ where
     // The calls first: a hold set on one of them meanwhile stops the deletion there, with
     // the user, their roles and records untouched (only their calls not held are gone, which
     // were to go anyway), and asking again once the hold is lifted finishes it.
-    let done = delete_under_ticket(store, asked, receipt, calls, async || {
+    let done = delete_under_ticket(store, asked, calls, async || {
         match store.remove_admin(tenant, user, by).await {
             Ok(()) | Err(StoreError::NotFound) => {}
             Err(StoreError::Conflict) => return Err(DeletionError::Contended),
@@ -349,7 +353,6 @@ pub async fn delete_team<S>(
     tenant: &TenantId,
     team: &TeamId,
     by: &UserId,
-    receipt: ReceiptId,
     now: OffsetDateTime,
 ) -> Result<Deleted, DeletionError>
 where
@@ -370,7 +373,7 @@ where
         by,
         at: now,
     };
-    let done = delete_under_ticket(store, asked, receipt, calls, async || {
+    let done = delete_under_ticket(store, asked, calls, async || {
         Ok(store.delete_team_records(tenant, team).await?)
     })
     .await?;
@@ -710,16 +713,7 @@ mod tests {
 
         /// `rep`'s deletion, asked for by an admin.
         async fn delete_user(&self, rep: &str) -> Result<Deleted, DeletionError> {
-            let receipt = RandomIds.mint();
-            delete_user(
-                &self.store,
-                &self.tenant,
-                &user(rep),
-                &user("admin"),
-                receipt,
-                NOW,
-            )
-            .await
+            delete_user(&self.store, &self.tenant, &user(rep), &user("admin"), NOW).await
         }
 
         /// How many teams `rep` is a member of.
@@ -793,12 +787,9 @@ mod tests {
         let w = Workspace::new("acme").await;
         let blobs = InMemoryBlobStore::default();
         let done = w.delete_user("r1").await.unwrap();
-        // The calls are purged at once, but the ticket is too young (its request may still
-        // be moving calls): no receipt yet.
+        // The run purges the calls and, finding them gone, receipts the deletion.
         let report = w.reap_at(&blobs, NOW + Duration::MINUTE).await;
         assert_eq!(report.calls.get("deleted"), Some(&2), "{report:?}");
-        assert!(receipts_of(&w).await.is_empty());
-        w.reap_at(&blobs, NOW + Duration::HOUR).await;
         let receipts = receipts_of(&w).await;
         assert_eq!(receipts.len(), 1, "{receipts:?}");
         let receipt = &receipts[0];
@@ -819,6 +810,44 @@ mod tests {
         );
         w.reap_at(&blobs, NOW + Duration::HOUR * 2).await;
         assert_eq!(receipts_of(&w).await.len(), 1, "signed once");
+    }
+
+    #[tokio::test]
+    async fn a_deletion_cut_off_midway_is_receipted_once_its_retry_completes_it() {
+        let w = Workspace::new("acme").await;
+        let blobs = InMemoryBlobStore::default();
+        let admin = user("admin");
+        let call = w
+            .store
+            .calls_of_tenant(&w.tenant)
+            .into_iter()
+            .find(|c| c.rep_id == user("r2"))
+            .unwrap();
+        // The first attempt opened its ticket and was cut off before it finished.
+        let asked = Asked {
+            tenant: &w.tenant,
+            subject: Subject {
+                kind: SubjectKind::User,
+                id: "r2".into(),
+            },
+            by: &admin,
+            at: NOW,
+        };
+        open_ticket(&w.store, asked, std::slice::from_ref(&call.call_id))
+            .await
+            .unwrap();
+        w.reap_at(&blobs, NOW + Duration::HOUR).await;
+        assert!(
+            receipts_of(&w).await.is_empty(),
+            "not receipted while incomplete"
+        );
+        // The retry resumes the same ticket and completes it.
+        let done = w.delete_user("r2").await.unwrap();
+        w.reap_at(&blobs, NOW + Duration::HOUR * 2).await;
+        let receipts = receipts_of(&w).await;
+        assert_eq!(receipts.len(), 1, "{receipts:?}");
+        assert_eq!(receipts[0].receipt_id, done.receipt.as_str());
+        assert_eq!(receipts[0].requested_by, Some(admin));
     }
 
     #[tokio::test]
@@ -895,15 +924,7 @@ mod tests {
             &w.east
         };
         assert!(matches!(
-            delete_team(
-                &w.store,
-                &w.tenant,
-                team,
-                &user("admin"),
-                RandomIds.mint(),
-                NOW
-            )
-            .await,
+            delete_team(&w.store, &w.tenant, team, &user("admin"), NOW).await,
             Err(DeletionError::LegalHold)
         ));
         assert!(matches!(
@@ -919,16 +940,9 @@ mod tests {
     #[tokio::test]
     async fn deleting_a_team_takes_its_calls_playbook_and_memberships_only() {
         let w = Workspace::new("acme").await;
-        let done = delete_team(
-            &w.store,
-            &w.tenant,
-            &w.east,
-            &user("admin"),
-            RandomIds.mint(),
-            NOW,
-        )
-        .await
-        .unwrap();
+        let done = delete_team(&w.store, &w.tenant, &w.east, &user("admin"), NOW)
+            .await
+            .unwrap();
         assert_eq!(done.calls, 2);
         assert!(!w.has_team(&w.east).await);
         assert!(!w.has_playbook(&w.east).await);
@@ -945,15 +959,7 @@ mod tests {
         assert_eq!(w.teams_of("r1").await, 1);
         assert!(w.has_progress("r3").await);
         assert!(matches!(
-            delete_team(
-                &w.store,
-                &w.tenant,
-                &w.east,
-                &user("admin"),
-                RandomIds.mint(),
-                NOW
-            )
-            .await,
+            delete_team(&w.store, &w.tenant, &w.east, &user("admin"), NOW).await,
             Err(DeletionError::NotFound)
         ));
     }
@@ -1000,16 +1006,9 @@ mod tests {
         let _guard = logs.during();
         let w = Workspace::new("acme").await;
         w.delete_user("r2").await.unwrap();
-        delete_team(
-            &w.store,
-            &w.tenant,
-            &w.east,
-            &user("admin"),
-            RandomIds.mint(),
-            NOW,
-        )
-        .await
-        .unwrap();
+        delete_team(&w.store, &w.tenant, &w.east, &user("admin"), NOW)
+            .await
+            .unwrap();
         delete_workspace(&w.store, &w.tenant, NOW).await.unwrap();
         let lines: Vec<serde_json::Value> = logs
             .text()

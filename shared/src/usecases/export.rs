@@ -418,7 +418,7 @@ fn call_metadata(call: &Call, details: &CallDetails) -> Value {
         "buyer_persona": details.buyer_persona,
         "status": call.status,
         "failure_reason": call.failure_reason,
-        "rep_speaker": call.rep_speaker,
+        "rep_speaker": details.rep_speaker,
         "legal_hold": call.legal_hold,
         "created_at": call.created_at.format(&time::format_description::well_known::Rfc3339).unwrap_or_default(),
     })

@@ -257,29 +257,37 @@ where
             return Ok(true);
         }
         let mut expired = Removed::default();
-        let mut finished = true;
-        for index in AgeIndex::RETENTION {
-            let Some(window) = window(&tenant.retention, index) else {
-                continue;
-            };
-            let before = counted(report);
-            let swept = self
-                .sweep(&tenant, index, window, now, dry_run, has_time, report)
-                .await?;
-            if index != AgeIndex::Deleted {
-                expired.add(&counted_since(&before, report));
-            } else if swept && !dry_run {
-                // Every call deleted before this run is purged now: the tickets waiting for
-                // them get their receipts.
-                close_tickets(self.store, self.signer, tenant_id, self.clock.now()).await?;
+        let mut deleted_swept = false;
+        let swept = async {
+            for index in AgeIndex::RETENTION {
+                let Some(window) = window(&tenant.retention, index) else {
+                    continue;
+                };
+                let before = counted(report);
+                let swept = self
+                    .sweep(&tenant, index, window, now, dry_run, has_time, report)
+                    .await;
+                if index != AgeIndex::Deleted {
+                    expired.add(&counted_since(&before, report));
+                }
+                let swept = swept?;
+                deleted_swept |= index == AgeIndex::Deleted && swept;
+                if !swept {
+                    return Ok::<_, ReapError>(false);
+                }
             }
-            if !swept {
-                finished = false;
-                break;
-            }
+            Ok(true)
         }
+        .await;
+        // What expired is receipted even when a later step failed: it is gone either way.
         if !dry_run && !expired.is_empty() {
             self.receipt_for_retention(tenant_id, now, expired).await?;
+        }
+        let finished = swept?;
+        if deleted_swept && !dry_run {
+            // Every call deleted before this run is purged now: the tickets waiting for them
+            // get their receipts (after the sweeps, so a failure here holds none of them up).
+            close_tickets(self.store, self.signer, tenant_id, self.clock.now()).await?;
         }
         Ok(finished)
     }
@@ -619,7 +627,12 @@ where
             report.table_items += 1;
         } else {
             let removed = self.purge_call(tenant_id, &entry.call_id, report).await?;
-            if index == AgeIndex::Deleted {
+            // A call someone deleted (maybe reached through its age first) is noted for the
+            // receipt of the deletion that asked for it.
+            let asked_for = call
+                .as_ref()
+                .is_some_and(|c| c.status == CallStatus::Deleted);
+            if index == AgeIndex::Deleted || asked_for {
                 // For the receipt of the deletion that asked for it.
                 self.store
                     .record_purge(tenant_id, &entry.call_id, &removed, self.clock.now())

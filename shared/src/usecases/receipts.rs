@@ -2,15 +2,17 @@
 //! purge) ends in one signed receipt of what went and from when no backup holds it.
 //!
 //! A deletion a user asks for removes some records at once and moves calls to `deleted`; the
-//! reaper purges those calls later. So the request opens a ticket naming its calls, the reaper
-//! notes what each purge removed, and the first reaper run that finds every call of a ticket
-//! gone signs the receipt ([`close_tickets`]). A call the request could not move (a legal
+//! reaper purges those calls later. So the request opens a ticket naming its calls (its id
+//! derived from the subject, so a retry resumes it) and completes it as its last step, the
+//! reaper notes what each purge removed, and the first reaper run that finds every call of a
+//! complete ticket gone signs the receipt ([`close_tickets`]). A call the request could not move (a legal
 //! hold set meanwhile, a conflicting change) is still there and not deleted: the receipt does
 //! not count it. The reaper signs the receipts of what it deletes itself (a retention purge, a
 //! workspace's destruction) as it finishes them.
 
 use tracing::info;
 
+use crate::domain::audit::derived_id;
 use crate::domain::call::CallStatus;
 use crate::domain::receipt::{
     DeletionReceipt, DeletionTicket, RECEIPT_SCHEMA, Removed, SignedReceipt, Subject,
@@ -19,11 +21,6 @@ use crate::domain::receipt::{
 use crate::ids::{CallId, ReceiptId, TenantId, UserId};
 use crate::ports::{BackendError, CallRepository, ReceiptBook, ReceiptSigner, StoreError};
 use time::OffsetDateTime;
-
-/// A ticket is opened just before its request moves its calls: a run this soon after it may
-/// see a call not yet moved and take it for one the request kept. (Also covers clock skew
-/// between the API and the reaper.)
-const TICKET_SETTLING: time::Duration = time::Duration::minutes(5);
 
 #[derive(Debug, thiserror::Error)]
 pub enum ReceiptIssueError {
@@ -82,39 +79,50 @@ pub struct Asked<'a> {
     pub at: OffsetDateTime,
 }
 
+/// The receipt id of a deletion of `subject`: derived from it, so a retried request resumes
+/// the ticket its first attempt opened (a call, a user or a team is deleted once).
+pub fn receipt_id_of(tenant: &TenantId, subject: &Subject) -> ReceiptId {
+    let kind = serde_json::to_string(&subject.kind).expect("a subject kind serializes");
+    derived_id(&["deletion", tenant.as_str(), &kind, &subject.id])
+}
+
 /// Opens the ticket of a deletion before it moves `calls`, so that no call it moves is
-/// purged without the reaper knowing whose receipt counts it.
+/// purged without the reaper knowing whose receipt counts it. Until [`removed_at_once`]
+/// completes it, the reaper leaves it open.
 pub async fn open_ticket<S: ReceiptBook>(
     store: &S,
-    receipt_id: ReceiptId,
     asked: Asked<'_>,
     calls: &[CallId],
 ) -> Result<DeletionTicket, StoreError> {
     let ticket = DeletionTicket {
-        receipt_id,
+        receipt_id: receipt_id_of(asked.tenant, &asked.subject),
         tenant_id: asked.tenant.clone(),
         subject: asked.subject,
         requested_by: Some(asked.by.clone()),
         requested_at: asked.at,
         removed_at_once: Removed::default(),
+        complete: false,
     };
     store.open_ticket(&ticket, calls).await?;
     Ok(ticket)
 }
 
-/// Records on the ticket what its request removed itself, once it has.
+/// Records on the ticket what its request removed itself and that it is done: from now on
+/// the reaper receipts it once its calls are purged.
 pub async fn removed_at_once<S: ReceiptBook>(
     store: &S,
     mut ticket: DeletionTicket,
     table_items: u64,
 ) -> Result<(), StoreError> {
     ticket.removed_at_once.table_items = table_items;
+    ticket.complete = true;
     store.open_ticket(&ticket, &[]).await
 }
 
-/// Signs and files the receipt of every open ticket whose calls are all gone; how many. A
+/// Signs and files the receipt of every complete ticket whose calls are all gone; how many. A
 /// call still stored and deleted waits for its purge (the ticket stays open); one stored and
-/// not deleted was kept (not counted); one gone counts what its purge note says.
+/// not deleted was kept (a hold set while the request ran: not counted); one gone counts what
+/// its purge note says.
 pub async fn close_tickets<S, R>(
     store: &S,
     signer: &R,
@@ -127,7 +135,7 @@ where
 {
     let mut closed = 0;
     'tickets: for (ticket, calls) in store.open_tickets(tenant).await? {
-        if ticket.requested_at > now - TICKET_SETTLING {
+        if !ticket.complete {
             continue;
         }
         let noted = store.purges_of(tenant, &calls).await?;

@@ -5,7 +5,9 @@
 //! the call no longer has (it was re-uploaded) is dropped.
 
 use crate::domain::audit::AuditEvent;
+use crate::domain::org::SealedName;
 use crate::usecases::audit_trail::record_once;
+use crate::usecases::call_details::open_rep_speaker;
 use crate::usecases::call_lifecycle::{CallLifecycle, Change, Mover};
 use std::time::Duration;
 
@@ -136,7 +138,7 @@ impl<S: PipelineStore, B: BlobStore, E: Envelope, C: Clock, I: IdGenerator, K: C
         // transcript version (a digest, so no name sits in a key).
         // Each re-score request is a job of its own (`r{n}`), so asking again after a change
         // back (speaker X, Y, X; a playbook changed back) scores again.
-        let speaker = speaker_digest(call.rep_speaker.as_deref());
+        let speaker = speaker_digest(call.rep_speaker.as_ref());
         let requests = call.rescore_requests;
         let key = format!("score#{call_id}#v{version}#r{requests}#{RUBRIC_VERSION}#{speaker}");
         let record = IdempotencyKey {
@@ -199,6 +201,9 @@ impl<S: PipelineStore, B: BlobStore, E: Envelope, C: Clock, I: IdGenerator, K: C
         let playbook = load_playbook(self.store, self.envelope, &call.tenant_id, &call.team_id)
             .await?
             .unwrap_or_default();
+        let rep_speaker = open_rep_speaker(self.envelope, &call)
+            .await
+            .map_err(DocumentError::from)?;
         let request = ScoringRequest {
             tenant_id: &call.tenant_id,
             call_id: &call.call_id,
@@ -206,7 +211,7 @@ impl<S: PipelineStore, B: BlobStore, E: Envelope, C: Clock, I: IdGenerator, K: C
             transcript: &transcript,
             playbook: &playbook,
             call_type: call.call_type,
-            rep_override: call.rep_speaker.as_deref(),
+            rep_override: rep_speaker.as_deref(),
             rep_name: None,
         };
         let baseline: Analysis = deterministic_analysis(request, self.ids, self.clock.now());
@@ -385,7 +390,7 @@ impl<S: PipelineStore, B: BlobStore, E: Envelope, C: Clock, I: IdGenerator, K: C
                 &[
                     &version,
                     RUBRIC_VERSION,
-                    &speaker_digest(speaker.as_deref()),
+                    &speaker_digest(speaker.as_ref()),
                     &requests.to_string(),
                 ],
                 now,
@@ -458,12 +463,14 @@ impl<S: PipelineStore, B, E, C: Clock, I, K> Scorer<'_, S, B, E, C, I, K> {
     }
 }
 
-/// A short digest of the chosen rep speaker (`-` when none was chosen).
-fn speaker_digest(speaker: Option<&str>) -> String {
+/// A short digest of the chosen rep speaker as sealed (`-` when none was chosen): of its
+/// ciphertext, not its name, so that no dictionary of names finds it in a key or an audit
+/// event. Each choice seals anew, so choosing again is a job of its own, as it should be.
+fn speaker_digest(speaker: Option<&SealedName>) -> String {
     match speaker {
         None => "-".into(),
-        Some(name) => aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, name.as_bytes())
-            .as_ref()[..8]
+        Some(sealed) => aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, &sealed.0).as_ref()
+            [..8]
             .iter()
             .map(|b| format!("{b:02x}"))
             .collect(),
@@ -506,7 +513,7 @@ mod tests {
         );
 
         let mut chosen = rig.stored(&call).await;
-        chosen.rep_speaker = Some("Bo".into());
+        chosen.rep_speaker = Some(rig.sealed_speaker(&call, "Bo").await);
         rig.store.save_call(&mut chosen).await.unwrap();
         scorer
             .score(&call.tenant_id, &call.call_id, 1, false)
@@ -611,7 +618,7 @@ mod tests {
 
         // Choosing another rep speaker re-scores the same transcript version.
         let mut chosen = stored.clone();
-        chosen.rep_speaker = Some("Sam".into());
+        chosen.rep_speaker = Some(rig.sealed_speaker(&stored, "Sam").await);
         rig.store.save_call(&mut chosen).await.unwrap();
         assert!(matches!(
             scorer
@@ -726,7 +733,7 @@ mod tests {
     /// worker's read and its write.
     struct RacedLlm {
         store: InMemoryStore,
-        speaker: Option<&'static str>,
+        speaker: Option<crate::domain::org::SealedName>,
     }
 
     impl Coach for RacedLlm {
@@ -742,8 +749,8 @@ mod tests {
                 .unwrap()
                 .unwrap();
             call.legal_hold = true;
-            if let Some(speaker) = self.speaker {
-                call.rep_speaker = Some(speaker.into());
+            if let Some(speaker) = &self.speaker {
+                call.rep_speaker = Some(speaker.clone());
             }
             self.store.save_call(&mut call).await.unwrap();
             Ok(baseline)
@@ -882,11 +889,11 @@ mod tests {
     #[tokio::test]
     async fn a_speaker_chosen_while_the_coach_runs_is_scored_by_its_own_job_not_the_old_one() {
         let rig = Rig::new();
+        let call = rig.call().await;
         let raced = RacedLlm {
             store: rig.store.clone(),
-            speaker: Some("Sam"),
+            speaker: Some(rig.sealed_speaker(&call, "Sam").await),
         };
-        let call = rig.call().await;
         // The old job finds the speaker changed: it stores nothing and leaves the call to the
         // re-score the new speaker queued.
         let old = rig
@@ -904,8 +911,9 @@ mod tests {
             .unwrap();
         assert!(matches!(new, ScoreOutcome::Scored { .. }), "{new:?}");
         let stored = rig.stored(&call).await;
+        let speaker = open_rep_speaker(&rig.envelope, &stored).await.unwrap();
         assert_eq!(
-            (stored.status, stored.rep_speaker.as_deref()),
+            (stored.status, speaker.as_deref()),
             (CallStatus::Scored, Some("Sam"))
         );
         // Sam is the transcript's second speaker.
@@ -929,13 +937,14 @@ mod tests {
         // Sam, Dana, then Sam again: each a request of its own, each scored.
         for (speaker, index) in [("Sam", 1), ("Dana", 0), ("Sam", 1)] {
             let mut copy = rig.stored(&call).await;
+            let sealed = rig.sealed_speaker(&call, speaker).await;
             let rescoring = crate::usecases::calls::request_rescore(
                 &rig.store,
                 &queue,
                 &mut copy,
                 rig.clock.now(),
                 |c| {
-                    c.rep_speaker = Some(speaker.into());
+                    c.rep_speaker = Some(sealed.clone());
                     Ok::<_, crate::usecases::calls::CallError>(())
                 },
             )
@@ -978,13 +987,14 @@ mod tests {
         let held_analysis = rig.analysis(&call).await.unwrap();
         // A re-score is asked for; then the owner holds the call before its job runs.
         let mut copy = rig.stored(&call).await;
+        let sealed = rig.sealed_speaker(&call, "Sam").await;
         crate::usecases::calls::request_rescore(
             &rig.store,
             &crate::fakes::InMemoryQueue::default(),
             &mut copy,
             rig.clock.now(),
             |c| {
-                c.rep_speaker = Some("Sam".into());
+                c.rep_speaker = Some(sealed.clone());
                 Ok::<_, crate::usecases::calls::CallError>(())
             },
         )

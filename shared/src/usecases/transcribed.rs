@@ -250,7 +250,8 @@ mod tests {
         let mut pipeline_copy = rig.stored(&call).await;
         let mut api_copy = pipeline_copy.clone();
         api_copy.legal_hold = true;
-        api_copy.rep_speaker = Some("Dana".into());
+        let dana = rig.sealed_speaker(&call, "Dana").await;
+        api_copy.rep_speaker = Some(dana.clone());
         rig.store.save_call(&mut api_copy).await.unwrap();
         let sink = rig.sink();
         sink.fail(&mut pipeline_copy, "the provider lost the job")
@@ -258,12 +259,8 @@ mod tests {
             .unwrap();
         let stored = rig.stored(&call).await;
         assert_eq!(
-            (
-                stored.status,
-                stored.legal_hold,
-                stored.rep_speaker.as_deref()
-            ),
-            (CallStatus::Failed, true, Some("Dana"))
+            (stored.status, stored.legal_hold, stored.rep_speaker),
+            (CallStatus::Failed, true, Some(dana))
         );
         // A copy from before the call moved on (still `transcribing`) is refused.
         let mut stale = call.clone();

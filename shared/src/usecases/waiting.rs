@@ -483,7 +483,7 @@ mod tests {
         let call = rig.call_at(&[Uploaded]).await;
         rig.clock.set(START + Duration::minutes(50));
         let mut changed = rig.stored(&call).await;
-        changed.rep_speaker = Some("Dana".into());
+        changed.rep_speaker = Some(rig.sealed_speaker(&call, "Dana").await);
         changed.updated_at = rig.clock.now();
         rig.store.save_call(&mut changed).await.unwrap();
         rig.clock.set(START + Deadlines::default().upload);

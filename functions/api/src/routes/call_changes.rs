@@ -4,7 +4,7 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use callcoach_shared::access::Caller;
-use callcoach_shared::ports::{Clock, IdGenerator};
+use callcoach_shared::ports::Clock;
 use callcoach_shared::usecases::call_changes;
 use callcoach_shared::usecases::export::{self, Withdrawal};
 use serde::Deserialize;
@@ -80,7 +80,6 @@ pub async fn delete_call<P: Ports>(
         api.ports.envelope(),
         &mut call,
         &who.caller.user,
-        api.ports.ids().mint(),
         now,
     )
     .await?;

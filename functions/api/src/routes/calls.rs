@@ -63,7 +63,7 @@ pub fn call_view<'a>(call: &'a Call, details: &'a CallDetails) -> CallView<'a> {
         buyer_persona: details.buyer_persona.as_deref(),
         status: call.status,
         failure_reason: call.failure_reason.as_deref(),
-        rep_speaker: call.rep_speaker.as_deref(),
+        rep_speaker: details.rep_speaker.as_deref(),
         transcript_version: call.transcript_version,
         created_at: call.created_at,
         updated_at: call.updated_at,
@@ -133,6 +133,7 @@ pub async fn create_call<P: Ports>(
         title: body.title.trim().to_owned(),
         company_domain: body.company_domain,
         buyer_persona: body.buyer_persona,
+        rep_speaker: None,
     };
     let request = CallRequest {
         tenant: &who.tenant,

@@ -4,7 +4,7 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use callcoach_shared::domain::org::{Membership, Role};
-use callcoach_shared::ports::{Clock, IdGenerator, TeamRepository};
+use callcoach_shared::ports::{Clock, TeamRepository};
 use callcoach_shared::usecases::export::{self, Withdrawal};
 use callcoach_shared::usecases::{deletion, teams};
 use serde::Deserialize;
@@ -105,7 +105,6 @@ pub async fn delete_user<P: Ports>(
         &who.tenant,
         &user,
         &who.caller.user,
-        api.ports.ids().mint(),
         api.ports.clock().now(),
     )
     .await?;

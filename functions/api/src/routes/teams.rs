@@ -6,7 +6,7 @@ use axum::http::StatusCode;
 use callcoach_shared::domain::org::{Membership, Team};
 use callcoach_shared::domain::playbook::Playbook;
 use callcoach_shared::ids::{TeamId, UserId};
-use callcoach_shared::ports::{Clock, IdGenerator};
+use callcoach_shared::ports::Clock;
 use callcoach_shared::usecases::export::{self, Withdrawal};
 use callcoach_shared::usecases::playbooks::{load_playbook, save_playbook};
 use callcoach_shared::usecases::{deletion, teams};
@@ -94,7 +94,6 @@ pub async fn delete_team<P: Ports>(
         &who.tenant,
         &team,
         &who.caller.user,
-        api.ports.ids().mint(),
         api.ports.clock().now(),
     )
     .await?;

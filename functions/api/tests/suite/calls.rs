@@ -308,9 +308,21 @@ pub async fn setting_the_rep_speaker_rescoring_without_retranscribing<B: Backend
     assert_eq!(json_of(&body)["rescoring"], true);
     assert!(B::queued_jobs(&w).await >= 1, "a re-score is queued");
     let stored = stored_call(&w, &w.a, &w.c1).await;
+    let speaker =
+        callcoach_shared::usecases::call_details::open_rep_speaker(w.api.ports.envelope(), &stored)
+            .await
+            .unwrap();
     assert_eq!(
-        (stored.status, stored.rep_speaker.as_deref()),
+        (stored.status, speaker.as_deref()),
         (CallStatus::Scoring, Some("Dana"))
+    );
+    // Sealed at rest: the stored item holds no name.
+    let item = serde_json::to_string(&stored).unwrap();
+    assert!(!item.contains("Dana"), "{item}");
+    assert_eq!(
+        json_of(&body)["call"]["rep_speaker"],
+        "Dana",
+        "shown opened"
     );
 }
 

@@ -225,6 +225,7 @@ async fn call<P: Ports>(api: &Api<P>, tenant: &TenantId, team: &TeamId, rep: &st
         title: "Call".into(),
         company_domain: Some("initech.example".into()),
         buyer_persona: None,
+        rep_speaker: None,
     };
     let new = NewCall {
         team_id: team.clone(),

@@ -58,6 +58,17 @@ impl FakePorts {
         }
     }
 
+    /// `speaker` sealed as `call`'s rep speaker, as the API stores one.
+    pub async fn sealed_speaker(
+        &self,
+        call: &Call,
+        speaker: &str,
+    ) -> crate::domain::org::SealedName {
+        crate::usecases::call_details::seal_rep_speaker(&self.envelope, call, speaker)
+            .await
+            .expect("the fake cipher seals")
+    }
+
     pub fn vault(&self) -> FakeVault<'_> {
         DocumentVault {
             repository: &self.store,
