@@ -381,6 +381,15 @@ pub async fn object_versions_of(aws: &LocalAws, tenant: &TenantId) -> usize {
     versions
 }
 
+/// An export bundle as its requester reads it: the downloaded bytes opened with the key the
+/// API answered with.
+pub fn open_export(sealed: &[u8], bundle_key: &str) -> serde_json::Value {
+    use callcoach_shared::crypto::bundle::{BundleKey, open_bundle};
+    let key = BundleKey::from_base64(bundle_key).expect("the answer's key is well formed");
+    let plain = open_bundle(&key, sealed).expect("the bundle opens with its key");
+    serde_json::from_slice(&plain).expect("an opened bundle is JSON")
+}
+
 /// The published JSON Schema of export bundles.
 pub const EXPORT_SCHEMA_JSON: &str = include_str!("../../shared/schemas/export.v1.schema.json");
 

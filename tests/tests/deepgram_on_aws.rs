@@ -395,11 +395,14 @@ async fn deepgram_errors_are_retried_refused_or_reported_as_unavailable() {
         retry_after: None,
     }]);
     let before = deepgram.submissions().len();
-    assert!(matches!(
-        submit_once(&transcriber, &call).await,
-        Err(TranscriptionError::Refused(_))
-    ));
+    let Err(TranscriptionError::Refused(reason)) = submit_once(&transcriber, &call).await else {
+        panic!("a 400 refuses the recording");
+    };
     assert_eq!(deepgram.submissions().len(), before + 1);
+    // The call's reason is kept in plaintext: our words and the status, not Deepgram's text
+    // (which can repeat the request, the signed audio link included).
+    assert!(reason.as_str().contains("HTTP 400"), "{reason}");
+    assert!(!reason.as_str().contains("Scripted failure"), "{reason}");
 
     // Errors that persist past the attempts: unavailable, so the queue redelivers.
     deepgram.answer_next(std::iter::repeat_n(

@@ -488,14 +488,27 @@ async fn a_transcript_and_a_recording_go_through_everything_to_deletion() {
     assert_eq!(export["counts"]["calls"], 2);
     assert_eq!(export["counts"]["analyses"], 2);
     let link = export["download_url"].as_str().unwrap().to_owned();
-    let download = reqwest::get(&link).await;
-    let bundle: Value = download.unwrap().json().await.unwrap();
+    let download = reqwest::get(&link).await.unwrap().bytes().await.unwrap();
+    let bundle_key = export["bundle_key"].as_str().unwrap();
+    let bundle = callcoach_tests::open_export(&download, bundle_key);
     assert_eq!(bundle["schema"], "callcoach.export.v1");
     assert_eq!(
         callcoach_tests::export_schema_errors(&bundle),
         Vec::<String>::new()
     );
     assert_eq!(bundle["calls"].as_array().unwrap().len(), 2);
+    // The bundle carries the calls' words; the bucket (and every backup or old version of
+    // it) holds them only sealed, under a key the job's record keeps under the tenant's keys.
+    let opened = bundle.to_string();
+    assert!(opened.contains("too expensive for us") && opened.contains("Jordan Lee"));
+    let (bundles, exported) = objects_text_under(&aws, &format!("exports/{tenant}/")).await;
+    assert_eq!(bundles, 1);
+    for text in personal {
+        assert!(
+            !exported.contains(text),
+            "{text:?} readable in the stored bundle"
+        );
+    }
 
     // Its idempotency records (upload, scoring) live with the call, so its cascade takes them.
     let idempotency_records = aws_sdk_dynamodb::Client::new(&aws.sdk)

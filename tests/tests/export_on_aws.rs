@@ -44,7 +44,7 @@ async fn export(
     part_size: usize,
 ) -> (
     ExportId,
-    Result<(String, callcoach_shared::usecases::export::ExportCounts), ExportError>,
+    Result<callcoach_shared::usecases::export::WrittenExport, ExportError>,
 ) {
     let (cipher, _) = aws.cipher(CachePolicy::default());
     let export_id: ExportId = mint();
@@ -80,7 +80,8 @@ async fn a_large_export_is_written_in_parts_and_downloads_whole_through_its_link
     seed(&aws, &tenant, &team, &rep).await;
 
     let (_, result) = export(&aws, &tenant, &team, &rep, EXPORT_PART_SIZE).await;
-    let (key, counts) = result.unwrap();
+    let written = result.unwrap();
+    let (key, counts) = (&written.key, &written.counts);
     assert_eq!(counts.calls, CALLS as u64);
     assert_eq!(counts.transcripts, CALLS as u64);
 
@@ -89,7 +90,7 @@ async fn a_large_export_is_written_in_parts_and_downloads_whole_through_its_link
     let head = s3
         .head_object()
         .bucket(&aws.resources.bucket_name)
-        .key(&key)
+        .key(key)
         .send()
         .await
         .unwrap();
@@ -118,7 +119,7 @@ async fn a_large_export_is_written_in_parts_and_downloads_whole_through_its_link
     let link = aws
         .adapters
         .blobs
-        .presign_get(&key, std::time::Duration::from_secs(60))
+        .presign_get(key, std::time::Duration::from_secs(60))
         .await
         .unwrap();
     let body = reqwest::get(&link.url)
@@ -128,7 +129,11 @@ async fn a_large_export_is_written_in_parts_and_downloads_whole_through_its_link
         .await
         .unwrap();
     assert_eq!(body.len(), size);
-    let bundle: Value = serde_json::from_slice(&body).unwrap();
+    // What S3 holds (and every backup or old version of it) is sealed: no transcript line is
+    // readable without the key the requester was handed.
+    assert!(!body.windows(9).any(|w| w == b"canary-0 "));
+    assert!(serde_json::from_slice::<Value>(&body).is_err());
+    let bundle = callcoach_tests::open_export(&body, &written.bundle_key.to_base64());
     assert_eq!(export_schema_errors(&bundle), Vec::<String>::new());
     let calls = bundle["calls"].as_array().unwrap();
     assert_eq!(calls.len(), CALLS);

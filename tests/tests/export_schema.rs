@@ -42,10 +42,11 @@ async fn written_bundle() -> Value {
         now: time::OffsetDateTime::now_utc(),
         part_size: EXPORT_PART_SIZE,
     };
-    let (key, _) = write_export(&store, &blobs, &envelope, &request)
+    let written = write_export(&store, &blobs, &envelope, &request)
         .await
         .unwrap();
-    serde_json::from_slice(&blobs.get(&key).await.unwrap().unwrap()).unwrap()
+    let sealed = blobs.get(&written.key).await.unwrap().unwrap();
+    callcoach_tests::open_export(&sealed, &written.bundle_key.to_base64())
 }
 
 #[tokio::test]

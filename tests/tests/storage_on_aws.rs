@@ -127,7 +127,9 @@ async fn a_stale_copy_of_a_call_never_overwrites_a_newer_write() {
         .transition(CallStatus::Uploaded, SystemClock.now())
         .unwrap();
     table.save_call(&mut winner).await.unwrap();
-    loser.fail("duplicate event", SystemClock.now()).unwrap();
+    loser
+        .fail(&"duplicate event".into(), SystemClock.now())
+        .unwrap();
     let err = table.save_call(&mut loser).await.unwrap_err();
     assert!(matches!(err, StoreError::StaleTransition { .. }), "{err:?}");
     let stored = aws.stored(&call).await;

@@ -268,12 +268,20 @@ async fn a_rep_cannot_take_over_or_destroy_the_workspace_through_the_local_workf
         tokio::time::sleep(std::time::Duration::from_millis(500)).await;
     }
     assert_eq!(job["state"], "ready", "{job}");
-    let bundle: Value = reqwest::get(job["download_url"].as_str().unwrap())
+    let sealed = reqwest::get(job["download_url"].as_str().unwrap())
         .await
         .unwrap()
-        .json()
+        .bytes()
         .await
         .unwrap();
+    let key = callcoach_shared::crypto::bundle::BundleKey::from_base64(
+        job["bundle_key"].as_str().unwrap(),
+    )
+    .unwrap();
+    let bundle: Value = serde_json::from_slice(
+        &callcoach_shared::crypto::bundle::open_bundle(&key, &sealed).unwrap(),
+    )
+    .unwrap();
     assert_eq!(bundle["scope"], "workspace");
     assert_eq!(
         client.send("lead", "GET", &status_url, None).await,

@@ -1,5 +1,5 @@
-//! `callcoach verify-receipt` as a user runs it: a receipt file and a public key file, no
-//! network. Exit 0 and a one-line account for a receipt that verifies; a failure otherwise.
+//! `callcoach verify-receipt` and `open-export` as a user runs them: files in, no network.
+//! For a receipt: exit 0 and a one-line account when it verifies; a failure otherwise.
 
 use std::process::Command;
 
@@ -51,5 +51,43 @@ fn verify_receipt_accepts_a_signed_receipt_and_refuses_a_changed_one() {
         "{}",
         String::from_utf8_lossy(&bad.stderr)
     );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// `callcoach open-export` as a user runs it on a downloaded bundle: the JSON comes out with the
+/// key the API answered; a changed byte or another key refuses it and writes nothing.
+#[test]
+fn open_export_opens_a_sealed_bundle_with_its_key_only() {
+    use callcoach_shared::crypto::bundle::{BundleKey, seal_bundle};
+    let dir = std::env::temp_dir().join(format!("callcoach-bundle-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let key = BundleKey::generate().unwrap();
+    let json = br#"{"schema":"callcoach.export.v1","calls":[]}"#;
+    let sealed = seal_bundle(&key, json).unwrap();
+    let open = |bytes: &[u8], key: &str| {
+        std::fs::write(dir.join("bundle.bin"), bytes).unwrap();
+        Command::new(env!("CARGO_BIN_EXE_callcoach"))
+            .args(["open-export", "bundle.bin", "--key", key])
+            .current_dir(&dir)
+            .output()
+            .unwrap()
+    };
+    let good = open(&sealed, &key.to_base64());
+    assert!(
+        good.status.success(),
+        "{}",
+        String::from_utf8_lossy(&good.stderr)
+    );
+    assert_eq!(good.stdout, json);
+
+    let mut changed = sealed.clone();
+    *changed.last_mut().unwrap() ^= 1;
+    let other = BundleKey::generate().unwrap().to_base64();
+    for (bytes, key) in [(&changed, key.to_base64()), (&sealed, other)] {
+        let bad = open(bytes, &key);
+        assert!(!bad.status.success());
+        assert!(bad.stdout.is_empty());
+        assert!(String::from_utf8_lossy(&bad.stderr).contains("does not open"));
+    }
     std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -62,7 +62,9 @@ impl TranscriptionProvider for TranscribeService {
     ) -> Result<String, TranscriptionError> {
         let name = job_name(request.tenant, request.call, OffsetDateTime::now_utc());
         let output = output_key(&name).ok_or_else(|| {
-            TranscriptionError::Refused("the ids do not make a valid job name".into())
+            TranscriptionError::Refused(
+                "the ids do not make a valid Amazon Transcribe job name".into(),
+            )
         })?;
         let result = self
             .client

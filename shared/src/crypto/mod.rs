@@ -16,6 +16,7 @@
 //! tenant. Nothing can decrypt them afterwards; other warm processes stop within
 //! [`CachePolicy::max_age`], when their cached keys expire and the reload finds nothing.
 
+pub mod bundle;
 mod cipher;
 mod format;
 #[cfg(test)]

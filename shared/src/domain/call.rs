@@ -233,12 +233,43 @@ impl Call {
     /// Marks the call failed with a reason a person can read (never personal data).
     pub fn fail(
         &mut self,
-        reason: impl Into<String>,
+        reason: &FailureReason,
         at: OffsetDateTime,
     ) -> Result<CallStatus, IllegalTransition> {
         let from = self.transition(CallStatus::Failed, at)?;
-        self.failure_reason = Some(reason.into());
+        self.failure_reason = Some(reason.0.clone());
         Ok(from)
+    }
+}
+
+/// Why a call failed, in our own words only: fixed sentences and numbers (limits, hours,
+/// HTTP statuses), never an input's text or a provider's message. That is what lets the reason
+/// stay in plaintext beside ids and states in the call item (and its backups), and be shown to
+/// anyone who may see the call.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FailureReason(String);
+
+impl FailureReason {
+    /// A sentence put together from our own fixed text and numbers; never pass it anything
+    /// read from a file, a provider or a person.
+    pub(crate) fn composed(sentence: String) -> Self {
+        Self(sentence)
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl From<&'static str> for FailureReason {
+    fn from(sentence: &'static str) -> Self {
+        Self(sentence.to_owned())
+    }
+}
+
+impl std::fmt::Display for FailureReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
     }
 }
 

@@ -118,7 +118,7 @@ pub(super) fn seconds_to_ms(seconds: f64, format: &'static str) -> Result<u64, P
     if !seconds.is_finite() || !(0.0..=1.0e7).contains(&seconds) {
         return Err(ParseError::Provider {
             format,
-            reason: format!("time {seconds} is out of range"),
+            reason: "a time is negative or out of range",
         });
     }
     Ok((seconds * 1000.0).round() as u64)

@@ -103,9 +103,9 @@ fn word(w: &DgWord) -> Result<Word, ParseError> {
 
 pub fn parse_deepgram(bytes: &[u8]) -> Result<crate::domain::transcript::Transcript, ParseError> {
     let response: Response = serde_json::from_slice(bytes).map_err(|e| ParseError::json(&e))?;
-    let results = response.results.ok_or_else(|| ParseError::Provider {
+    let results = response.results.ok_or(ParseError::Provider {
         format: FORMAT,
-        reason: "no `results`".into(),
+        reason: "no `results`",
     })?;
     let multichannel = results.channels.len() > 1;
 

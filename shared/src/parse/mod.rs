@@ -15,6 +15,7 @@ pub use detect::{AudioKind, Detected, SNIFF_LEN, TranscriptFormat, detect};
 pub use text::{parse_plain, parse_srt, parse_vtt};
 pub use transcribe::{parse_transcribe, parse_transcribe_call_analytics};
 
+use crate::domain::call::FailureReason;
 use crate::domain::transcript::Transcript;
 
 /// Why an input is not a transcript we can read. Messages name what is wrong, never content.
@@ -33,7 +34,7 @@ pub enum ParseError {
     #[error("the file is UTF-16 text; save the transcript as UTF-8 and upload it again")]
     Utf16,
     #[error("line {line}: {reason}")]
-    Line { line: usize, reason: String },
+    Line { line: usize, reason: &'static str },
     /// Where the JSON broke and how; never the input itself (serde's own messages quote the
     /// offending value, which can be transcript text, and failure reasons reach users).
     #[error("invalid JSON at line {line}, column {column}: {problem}")]
@@ -45,7 +46,7 @@ pub enum ParseError {
     #[error("{format} output: {reason}")]
     Provider {
         format: &'static str,
-        reason: String,
+        reason: &'static str,
     },
     #[error("the transcript has no speech")]
     NoSpeech,
@@ -69,11 +70,14 @@ impl ParseError {
         }
     }
 
-    fn line(line: usize, reason: impl Into<String>) -> Self {
-        ParseError::Line {
-            line,
-            reason: reason.into(),
-        }
+    fn line(line: usize, reason: &'static str) -> Self {
+        ParseError::Line { line, reason }
+    }
+
+    /// As a call's failure reason: every field of a parse error is our own fixed text or a
+    /// number (line, column, a limit), never the input's.
+    pub fn as_failure(&self) -> FailureReason {
+        FailureReason::composed(self.to_string())
     }
 }
 

@@ -83,17 +83,19 @@ struct ChannelEntry {
 
 /// A job that did not complete, named by its status when it is one the service uses (the field
 /// is the file's, so anything else is not repeated).
-fn job_status_reason(status: &str) -> String {
+fn job_status_reason(status: &str) -> &'static str {
     match status {
-        "FAILED" | "IN_PROGRESS" | "QUEUED" => format!("job status is {status}"),
-        _ => "the job did not complete".into(),
+        "FAILED" => "job status is FAILED",
+        "IN_PROGRESS" => "job status is IN_PROGRESS",
+        "QUEUED" => "job status is QUEUED",
+        _ => "the job did not complete",
     }
 }
 
 fn seconds(text: &str) -> Result<u64, ParseError> {
     let value: f64 = text.trim().parse().map_err(|_| ParseError::Provider {
         format: FORMAT,
-        reason: "a time is not a number".into(),
+        reason: "a time is not a number",
     })?;
     seconds_to_ms(value, FORMAT)
 }
@@ -106,9 +108,9 @@ pub fn parse_transcribe(bytes: &[u8]) -> Result<crate::domain::transcript::Trans
             reason: job_status_reason(status),
         });
     }
-    let results = output.results.ok_or_else(|| ParseError::Provider {
+    let results = output.results.ok_or(ParseError::Provider {
         format: FORMAT,
-        reason: "no `results`".into(),
+        reason: "no `results`",
     })?;
 
     // Older outputs name speakers only in segments: map item start times to speakers.
@@ -184,7 +186,7 @@ pub fn parse_transcribe(bytes: &[u8]) -> Result<crate::domain::transcript::Trans
         let (Some(start), Some(end)) = (&item.start_time, &item.end_time) else {
             return Err(ParseError::Provider {
                 format: FORMAT,
-                reason: "a pronunciation item has no time".into(),
+                reason: "a pronunciation item has no time",
             });
         };
         let word = Word {

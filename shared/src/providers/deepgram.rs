@@ -26,6 +26,7 @@ use super::http::{
 /// The longest answer read from Deepgram's submission endpoint (an id, or an error).
 const MAX_ANSWER_BYTES: usize = 64 * 1024;
 use crate::config::{ConfigError, required};
+use crate::domain::call::FailureReason;
 use crate::domain::transcription::TranscriptionService;
 use crate::ports::{BackendError, BlobStore};
 use crate::usecases::ingest::{TranscriptionError, TranscriptionProvider, TranscriptionRequest};
@@ -120,13 +121,6 @@ pub struct DeepgramTranscriber<B> {
 #[derive(Deserialize)]
 struct Accepted {
     request_id: String,
-}
-
-/// Both error shapes Deepgram documents.
-#[derive(Deserialize, Default)]
-struct Refusal {
-    err_msg: Option<String>,
-    message: Option<String>,
 }
 
 impl<B: BlobStore> DeepgramTranscriber<B> {
@@ -239,17 +233,12 @@ impl<B: BlobStore> TranscriptionProvider for DeepgramTranscriber<B> {
                     )));
                 }
                 Ok(response) => {
-                    let status = response.status();
-                    let refusal: Refusal = read_capped(response, MAX_ANSWER_BYTES)
-                        .await
-                        .ok()
-                        .and_then(|body| serde_json::from_slice(&body).ok())
-                        .unwrap_or_default();
-                    let reason = refusal
-                        .err_msg
-                        .or(refusal.message)
-                        .unwrap_or_else(|| format!("status {status}"));
-                    return Err(TranscriptionError::Refused(reason));
+                    let status = response.status().as_u16();
+                    return Err(TranscriptionError::Refused(FailureReason::composed(
+                        format!(
+                            "Deepgram refused the recording (HTTP {status}); check that it is a supported audio file"
+                        ),
+                    )));
                 }
                 // The error's text may include the URL with its credentials: keep it out.
                 Err(e) => (None, unavailable(e.without_url())),

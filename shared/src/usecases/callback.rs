@@ -247,9 +247,13 @@ impl<S: PipelineStore, B: BlobStore, E: Envelope, Q: Queue, C: Clock>
         }
     }
 
-    async fn give_up(&self, mut call: Call, reason: &str) -> Result<CallbackAnswer, CallbackError> {
+    async fn give_up(
+        &self,
+        mut call: Call,
+        reason: &'static str,
+    ) -> Result<CallbackAnswer, CallbackError> {
         if call.status == CallStatus::Transcribing {
-            self.sink.fail(&mut call, reason).await?;
+            self.sink.fail(&mut call, &reason.into()).await?;
             return Ok(CallbackAnswer::CallFailed);
         }
         Ok(CallbackAnswer::Replay)

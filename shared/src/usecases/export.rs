@@ -1,6 +1,7 @@
 //! Export (privacy promise P5): one JSON bundle of what the requester may take with them,
 //! written to `exports/{tenant}/users/{user}/{export}.json` (a user's own) or
-//! `exports/{tenant}/workspace/{export}.json` and handed out through a short-lived link. A
+//! `exports/{tenant}/workspace/{export}.json`, sealed under a key of its own
+//! ([`crate::crypto::bundle`]), and handed out through a short-lived link with that key. A
 //! deletion withdraws the bundles that may hold what it deleted ([`withdraw_bundles`]).
 //!
 //! Bundle schema `callcoach.export.v1` (JSON Schema: `shared/schemas/export.v1.schema.json`):
@@ -36,6 +37,7 @@ use serde_json::{Value, json};
 use time::OffsetDateTime;
 
 use crate::crypto::Envelope;
+use crate::crypto::bundle::{BundleCryptoError, BundleKey, BundleSealer};
 use crate::domain::analysis::{Analysis, PracticeResponse};
 use crate::domain::call::{Call, CallStatus};
 use crate::domain::transcript::Transcript;
@@ -53,6 +55,9 @@ use crate::usecases::progress::{ProgressError, load_live_progress};
 use crate::usecases::streamed::{MIN_PART_SIZE, StreamedObject};
 
 pub const EXPORT_SCHEMA: &str = "callcoach.export.v1";
+
+/// What a bundle's object is: sealed bytes, not JSON, until opened with its key.
+pub const SEALED_BUNDLE_CONTENT_TYPE: &str = "application/octet-stream";
 
 /// Bytes of bundle gathered before they go to S3 as one part: the smallest S3 accepts, to keep
 /// an export's memory low (10,000 parts of it still allow 50 GB).
@@ -91,6 +96,17 @@ pub enum ExportError {
     Blob(#[from] BlobError),
     #[error("the bundle could not be encoded")]
     Encode(#[from] serde_json::Error),
+    #[error("the bundle could not be sealed")]
+    Seal(#[from] BundleCryptoError),
+}
+
+/// A bundle written: where, what it holds, and the key that opens it (the caller hands it to
+/// the requester or keeps it sealed; nothing else holds it).
+#[derive(Debug)]
+pub struct WrittenExport {
+    pub key: String,
+    pub counts: ExportCounts,
+    pub bundle_key: BundleKey,
 }
 
 /// What to export; `teams` are those the requester's role lets them export from.
@@ -171,43 +187,57 @@ fn page_after(next: Option<Cursor>) -> Option<PageRequest> {
     next.map(|cursor| PageRequest::new(LIST_PAGE, Some(cursor)).expect("valid page"))
 }
 
-/// Appends `"name":value` pieces of one JSON object to a streamed object; every piece may
-/// send a part.
+/// Appends `"name":value` pieces of one JSON object to a sealed, streamed object: the JSON
+/// gathers in `plain`, whole chunks of it go sealed to the object, and every piece may send a
+/// part.
 struct BundleWriter<'a, B> {
     object: StreamedObject<'a, B>,
+    sealer: BundleSealer,
+    plain: Vec<u8>,
     first_in_list: bool,
 }
 
 impl<B: BlobStore> BundleWriter<'_, B> {
     fn name(&mut self, name: &str) -> Result<(), ExportError> {
-        let out = self.object.buffer();
-        serde_json::to_writer(&mut *out, name)?;
-        out.push(b':');
+        serde_json::to_writer(&mut self.plain, name)?;
+        self.plain.push(b':');
         Ok(())
     }
     async fn field<T: Serialize>(&mut self, name: &str, value: &T) -> Result<(), ExportError> {
         self.name(name)?;
-        let out = self.object.buffer();
-        serde_json::to_writer(&mut *out, value)?;
-        out.push(b',');
-        Ok(self.object.send_full_part().await?)
+        serde_json::to_writer(&mut self.plain, value)?;
+        self.plain.push(b',');
+        self.send().await
     }
     fn open_list(&mut self, name: &str) -> Result<(), ExportError> {
         self.name(name)?;
-        self.object.buffer().push(b'[');
+        self.plain.push(b'[');
         self.first_in_list = true;
         Ok(())
     }
     async fn item<T: Serialize>(&mut self, value: &T) -> Result<(), ExportError> {
         if !self.first_in_list {
-            self.object.buffer().push(b',');
+            self.plain.push(b',');
         }
         self.first_in_list = false;
-        serde_json::to_writer(self.object.buffer(), value)?;
-        Ok(self.object.send_full_part().await?)
+        serde_json::to_writer(&mut self.plain, value)?;
+        self.send().await
     }
     fn close_list(&mut self) {
-        self.object.buffer().extend_from_slice(b"],");
+        self.plain.extend_from_slice(b"],");
+    }
+    /// Seals the whole chunks written so far and sends a part once there is one.
+    async fn send(&mut self) -> Result<(), ExportError> {
+        self.sealer
+            .seal_whole_chunks(&mut self.plain, self.object.buffer())?;
+        Ok(self.object.send_full_part().await?)
+    }
+    /// Seals the rest and makes the object readable.
+    async fn finish(self) -> Result<(), ExportError> {
+        let mut object = self.object;
+        self.sealer.finish(self.plain, object.buffer())?;
+        object.finish().await?;
+        Ok(())
     }
 }
 
@@ -223,23 +253,36 @@ crate::bound_alias! {
         + UsageLog
 }
 
-/// Writes the bundle and returns its key and counts. On any failure nothing is left readable
-/// under the key.
+/// Writes the bundle, sealed under a fresh key of its own ([`crate::crypto::bundle`]), and
+/// returns where it is, its counts and its key. On any failure nothing is left readable under
+/// the object key.
 pub async fn write_export<S: ExportSource, B: BlobStore, E: Envelope>(
     store: &S,
     blobs: &B,
     envelope: &E,
     request: &ExportRequest<'_>,
-) -> Result<(String, ExportCounts), ExportError> {
+) -> Result<WrittenExport, ExportError> {
     let key = request.key();
+    let bundle_key = BundleKey::generate()?;
     let mut bundle = BundleWriter {
-        object: StreamedObject::new(blobs, key.clone(), "application/json", request.part_size),
+        object: StreamedObject::new(
+            blobs,
+            key.clone(),
+            SEALED_BUNDLE_CONTENT_TYPE,
+            request.part_size,
+        ),
+        sealer: BundleSealer::new(&bundle_key),
+        plain: Vec::new(),
         first_in_list: true,
     };
     match write_bundle(store, blobs, envelope, request, &mut bundle).await {
         Ok(counts) => {
-            bundle.object.finish().await?;
-            Ok((key, counts))
+            bundle.finish().await?;
+            Ok(WrittenExport {
+                key,
+                counts,
+                bundle_key,
+            })
         }
         Err(error) => {
             if let Err(abort) = bundle.object.abort().await {
@@ -264,7 +307,7 @@ async fn write_bundle<S: ExportSource, B: BlobStore, E: Envelope>(
         envelope,
     };
     let mut counts = ExportCounts::default();
-    bundle.object.buffer().push(b'{');
+    bundle.plain.push(b'{');
     bundle.field("schema", &EXPORT_SCHEMA).await?;
     bundle.field("tenant_id", tenant).await?;
     bundle.field("scope", &request.scope).await?;
@@ -392,8 +435,8 @@ async fn write_bundle<S: ExportSource, B: BlobStore, E: Envelope>(
     bundle.close_list();
     // The last field carries no trailing comma.
     bundle.name("counts")?;
-    serde_json::to_writer(bundle.object.buffer(), &counts)?;
-    bundle.object.buffer().push(b'}');
+    serde_json::to_writer(&mut bundle.plain, &counts)?;
+    bundle.plain.push(b'}');
     Ok(counts)
 }
 
@@ -470,10 +513,7 @@ mod tests {
         seeded
     }
 
-    async fn export(
-        seeded: &Seeded,
-        part_size: usize,
-    ) -> Result<(String, ExportCounts), ExportError> {
+    async fn export(seeded: &Seeded, part_size: usize) -> Result<WrittenExport, ExportError> {
         let envelope = fake_cipher_over(seeded.store.clone(), ManualClock::at(NOW));
         let request = ExportRequest {
             tenant: &seeded.tenant,
@@ -487,14 +527,41 @@ mod tests {
         write_export(&seeded.store, &seeded.blobs, &envelope, &request).await
     }
 
+    /// The bundle as its requester reads it: opened with the key they were handed.
+    async fn opened(seeded: &Seeded, written: &WrittenExport) -> Value {
+        let stored = seeded.blobs.get(&written.key).await.unwrap().unwrap();
+        let plain = crate::crypto::bundle::open_bundle(&written.bundle_key, &stored).unwrap();
+        serde_json::from_slice(&plain).unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_stored_bundle_holds_no_readable_byte_of_what_it_exports() {
+        let seeded = seeded(3).await;
+        let written = export(&seeded, 64 * 1024).await.unwrap();
+        let stored = seeded.blobs.get(&written.key).await.unwrap().unwrap();
+        for needle in ["canary-0", "canary-2", EXPORT_SCHEMA, "rep-1"] {
+            assert!(
+                !stored.windows(needle.len()).any(|w| w == needle.as_bytes()),
+                "{needle} is readable in the stored bundle"
+            );
+        }
+        assert_eq!(
+            opened(&seeded, &written).await["calls"]
+                .as_array()
+                .unwrap()
+                .len(),
+            3
+        );
+        let other = BundleKey::generate().unwrap();
+        assert!(crate::crypto::bundle::open_bundle(&other, &stored).is_err());
+    }
+
     #[tokio::test]
     async fn a_large_bundle_goes_to_the_store_in_parts_of_about_the_part_size() {
         let seeded = seeded(30).await;
         let part_size = 64 * 1024;
-        let (key, counts) = export(&seeded, part_size).await.unwrap();
-
-        let bundle: Value =
-            serde_json::from_slice(&seeded.blobs.get(&key).await.unwrap().unwrap()).unwrap();
+        let written = export(&seeded, part_size).await.unwrap();
+        let (bundle, counts) = (opened(&seeded, &written).await, &written.counts);
         assert_eq!(bundle["schema"], EXPORT_SCHEMA);
         assert_eq!(counts.calls, 30);
         assert_eq!(counts.transcripts, 30);
@@ -570,10 +637,9 @@ mod tests {
             let other = UserId::parse("rep-2").unwrap();
             seeded.store.record_view(&view(&other)).await.unwrap();
         }
-        let (key, counts) = export(&seeded, EXPORT_PART_SIZE).await.unwrap();
-        assert_eq!(counts.usage_events, 250);
-        let bundle: Value =
-            serde_json::from_slice(&seeded.blobs.get(&key).await.unwrap().unwrap()).unwrap();
+        let written = export(&seeded, EXPORT_PART_SIZE).await.unwrap();
+        assert_eq!(written.counts.usage_events, 250);
+        let bundle = opened(&seeded, &written).await;
         let views = bundle["usage_events"].as_array().unwrap();
         assert_eq!(views.len(), 250);
         assert!(views.iter().all(|v| v["user_id"] == "rep-1"));
@@ -582,11 +648,10 @@ mod tests {
     #[tokio::test]
     async fn a_small_bundle_is_one_plain_put() {
         let seeded = seeded(2).await;
-        let (key, counts) = export(&seeded, EXPORT_PART_SIZE).await.unwrap();
-        assert_eq!(counts.calls, 2);
+        let written = export(&seeded, EXPORT_PART_SIZE).await.unwrap();
+        assert_eq!(written.counts.calls, 2);
         assert!(seeded.blobs.part_sizes().is_empty());
-        let bundle: Value =
-            serde_json::from_slice(&seeded.blobs.get(&key).await.unwrap().unwrap()).unwrap();
+        let bundle = opened(&seeded, &written).await;
         assert_eq!(bundle["calls"].as_array().unwrap().len(), 2);
     }
 }

@@ -18,7 +18,10 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-use crate::crypto::Envelope;
+use base64::Engine;
+
+use crate::crypto::bundle::BundleKey;
+use crate::crypto::{Binding, CryptoError, DataCategory, Envelope};
 use crate::ids::{ExportId, TenantId, UserId};
 use crate::messages::PipelineMessage;
 use crate::ports::{
@@ -27,7 +30,7 @@ use crate::ports::{
 };
 use crate::usecases::export::{
     EXPORT_PART_SIZE, ExportCounts, ExportError, ExportRequest, ExportScope, ExportSource,
-    write_export,
+    WrittenExport, write_export,
 };
 use crate::usecases::quota::{self, Meter, Quotas};
 use crate::usecases::teams::team_ids;
@@ -69,9 +72,13 @@ pub struct ExportJob {
     /// While running: until when the delivery that claimed it may still be at work.
     #[serde(default, with = "time::serde::rfc3339::option")]
     pub lease_until: Option<OffsetDateTime>,
-    /// The bundle's key, once ready.
+    /// The bundle's object key, once ready.
     #[serde(default)]
     pub key: Option<String>,
+    /// The key that opens the bundle, sealed under the tenant's `transcripts` data key
+    /// (base64), once ready: shredding the workspace leaves the bundle unreadable for good.
+    #[serde(default)]
+    pub sealed_bundle_key: Option<String>,
     #[serde(default)]
     pub counts: Option<ExportCounts>,
     #[serde(default)]
@@ -105,6 +112,7 @@ impl ExportJob {
             finished_at: None,
             lease_until: None,
             key: None,
+            sealed_bundle_key: None,
             counts: None,
             failure: None,
             version: 0,
@@ -141,6 +149,8 @@ pub enum ExportJobError {
     Export(#[from] ExportError),
     #[error("a bundle of a closed workspace could not be deleted")]
     Cleanup(#[source] BlobError),
+    #[error("the bundle's key could not be sealed")]
+    SealKey(#[source] CryptoError),
 }
 
 impl ExportJobError {
@@ -154,7 +164,8 @@ impl ExportJobError {
             ExportJobError::Export(ExportError::Progress(e)) => e.is_retryable(),
             ExportJobError::Export(ExportError::Playbook(e)) => e.is_retryable(),
             ExportJobError::Export(ExportError::Blob(_)) | ExportJobError::Cleanup(_) => true,
-            ExportJobError::Export(ExportError::Encode(_)) => false,
+            ExportJobError::SealKey(e) => e.is_retryable(),
+            ExportJobError::Export(ExportError::Encode(_) | ExportError::Seal(_)) => false,
         }
     }
 }
@@ -333,7 +344,11 @@ where
         write_export(store, blobs, envelope, &request),
     )
     .await;
-    let (key, counts) = match written {
+    let WrittenExport {
+        key,
+        counts,
+        bundle_key,
+    } = match written {
         // Cut off midway: parts it left are aborted by the bucket's lifecycle rule.
         Err(_elapsed) => {
             save(store, job.failed(ExportFailure::TooLarge, clock.now())).await?;
@@ -353,9 +368,17 @@ where
     // A record that went with its workspace takes no write either: the bundle goes too.
     let finished_at = clock.now();
     if workspace_open(store, tenant).await? {
+        let sealed_key = match seal_bundle_key(envelope, tenant, export_id, &bundle_key).await {
+            Ok(sealed) => sealed,
+            Err(error) => {
+                discard(blobs, key).await?;
+                return Err(ExportJobError::SealKey(error));
+            }
+        };
         let mut ready = job;
         ready.state = ExportState::Ready;
         ready.key = Some(key.clone());
+        ready.sealed_bundle_key = Some(sealed_key);
         ready.counts = Some(counts.clone());
         ready.finished_at = Some(finished_at);
         ready.lease_until = None;
@@ -369,11 +392,57 @@ where
         )
         .await?;
     }
-    blobs
-        .delete(&[key])
-        .await
-        .map_err(ExportJobError::Cleanup)?;
+    discard(blobs, key).await?;
     Ok(JobOutcome::Failed(ExportFailure::WorkspaceClosed))
+}
+
+async fn discard<B: BlobStore>(blobs: &B, key: String) -> Result<(), ExportJobError> {
+    blobs.delete(&[key]).await.map_err(ExportJobError::Cleanup)
+}
+
+/// What a bundle's key is sealed as: bound to its tenant and export, so a sealed key moved to
+/// another job's record does not open.
+fn bundle_key_item(export_id: &ExportId) -> String {
+    format!("export/{export_id}/bundle-key")
+}
+
+async fn seal_bundle_key<E: Envelope>(
+    envelope: &E,
+    tenant: &TenantId,
+    export_id: &ExportId,
+    key: &BundleKey,
+) -> Result<String, CryptoError> {
+    let item = bundle_key_item(export_id);
+    let binding = Binding {
+        tenant,
+        category: DataCategory::Transcripts,
+        item: &item,
+    };
+    let sealed = envelope.encrypt(binding, key.bytes()).await?;
+    Ok(base64::engine::general_purpose::STANDARD.encode(sealed))
+}
+
+/// The key that opens a ready job's bundle; `None` before it is ready.
+pub async fn open_bundle_key<E: Envelope>(
+    envelope: &E,
+    job: &ExportJob,
+) -> Result<Option<BundleKey>, CryptoError> {
+    let Some(sealed) = &job.sealed_bundle_key else {
+        return Ok(None);
+    };
+    let sealed = base64::engine::general_purpose::STANDARD
+        .decode(sealed)
+        .map_err(|_| CryptoError::Malformed)?;
+    let item = bundle_key_item(&job.export_id);
+    let binding = Binding {
+        tenant: &job.tenant_id,
+        category: DataCategory::Transcripts,
+        item: &item,
+    };
+    let bytes = zeroize::Zeroizing::new(envelope.decrypt(binding, &sealed).await?);
+    BundleKey::from_bytes(&bytes)
+        .map(Some)
+        .map_err(|_| CryptoError::Malformed)
 }
 
 #[cfg(test)]
@@ -506,12 +575,47 @@ mod tests {
             (job.state, job.key.as_deref(), job.counts.as_ref()),
             (ExportState::Ready, Some(key.as_str()), Some(&counts))
         );
-        let bundle = String::from_utf8(w.blobs.get(&key).await.unwrap().unwrap()).unwrap();
+        // Stored sealed; the key on the record opens it, and only through the tenant's keys.
+        let stored_bundle = w.blobs.get(&key).await.unwrap().unwrap();
+        assert!(!stored_bundle.windows(8).any(|w| w == b"canary-0"));
+        let envelope = fake_cipher_over(w.store.clone(), ManualClock::at(NOW));
+        let bundle_key = open_bundle_key(&envelope, &job).await.unwrap().unwrap();
+        let bundle = crate::crypto::bundle::open_bundle(&bundle_key, &stored_bundle).unwrap();
+        let bundle = String::from_utf8(bundle).unwrap();
         assert!(bundle.contains("canary-0") && bundle.contains("canary-1"));
 
         // The queue delivers the job again: it is done, and the record stays as it was.
         assert_eq!(run(&w, FIRST).await.unwrap(), JobOutcome::AlreadyDone);
         assert_eq!(stored(&w).await.unwrap(), job);
+    }
+
+    #[tokio::test]
+    async fn shredding_the_workspace_leaves_a_ready_bundle_unreadable_for_good() {
+        let w = workspace_with_a_queued_job().await;
+        assert!(matches!(
+            run(&w, FIRST).await.unwrap(),
+            JobOutcome::Ready(_)
+        ));
+        let job = stored(&w).await.unwrap();
+        let envelope = fake_cipher_over(w.store.clone(), ManualClock::at(NOW));
+        assert!(open_bundle_key(&envelope, &job).await.unwrap().is_some());
+        envelope.shred_tenant(&w.tenant).await.unwrap();
+        // A fresh process (no cached data key), as every other warm one is within its cache age.
+        let later = fake_cipher_over(w.store.clone(), ManualClock::at(NOW));
+        assert!(matches!(
+            open_bundle_key(&later, &job).await,
+            Err(CryptoError::KeyUnavailable)
+        ));
+        // A sealed key moved onto another job's record does not open either.
+        let fresh = workspace_with_a_queued_job().await;
+        let envelope = fake_cipher_over(fresh.store.clone(), ManualClock::at(NOW));
+        assert!(matches!(
+            run(&fresh, FIRST).await.unwrap(),
+            JobOutcome::Ready(_)
+        ));
+        let mut moved = stored(&fresh).await.unwrap();
+        moved.export_id = RandomIds.mint();
+        assert!(open_bundle_key(&envelope, &moved).await.is_err());
     }
 
     #[tokio::test]

@@ -13,7 +13,7 @@ use std::time::Duration;
 use tracing::info;
 
 use crate::crypto::Envelope;
-use crate::domain::call::{Call, CallStatus};
+use crate::domain::call::{Call, CallStatus, FailureReason};
 use crate::domain::transcription::{CallbackSecret, TranscriptionJob, TranscriptionService};
 use crate::ids::{CallId, TenantId};
 use crate::keys::UPLOADS_AREA;
@@ -75,7 +75,7 @@ pub enum IngestOutcome {
     /// The recording went to the transcription provider.
     SentForTranscription,
     /// The call was marked failed with this reason (a bad file, not a fault of ours).
-    CallFailed(String),
+    CallFailed(FailureReason),
     /// Nothing to do: a duplicate, an older event, or a test event.
     Ignored(&'static str),
     Rejected(Rejection),
@@ -116,11 +116,27 @@ pub enum TranscriptionError {
     /// Not a fault of the file or a passing failure: the workspace has no provider.
     #[error("audio transcription is not configured for this workspace")]
     NotConfigured,
-    /// The provider refused the job for good (for example an unsupported file).
-    #[error("the transcription provider refused the recording: {0}")]
-    Refused(String),
+    /// The provider refused the job for good (for example an unsupported file), in our words:
+    /// the provider's own message may repeat our request (a signed link) and is not kept.
+    #[error("{0}")]
+    Refused(FailureReason),
     #[error("the transcription provider is unavailable")]
     Unavailable(#[source] BackendError),
+}
+
+impl TranscriptionError {
+    /// As the failed call's reason.
+    fn into_failure(self) -> FailureReason {
+        match self {
+            TranscriptionError::Refused(reason) => reason,
+            TranscriptionError::NotConfigured => {
+                "audio transcription is not configured for this workspace".into()
+            }
+            TranscriptionError::Unavailable(_) => {
+                "the transcription provider is unavailable".into()
+            }
+        }
+    }
 }
 
 /// Starts transcription of a recording; the result arrives later (callback or event).
@@ -310,7 +326,11 @@ impl<S: PipelineStore, B: BlobStore, E: Envelope, Q: Queue, P: TranscriptionProv
         }
     }
 
-    async fn fail(&self, mut call: Call, reason: String) -> Result<IngestOutcome, IngestError> {
+    async fn fail(
+        &self,
+        mut call: Call,
+        reason: FailureReason,
+    ) -> Result<IngestOutcome, IngestError> {
         self.sink().fail(&mut call, &reason).await?;
         Ok(IngestOutcome::CallFailed(reason))
     }
@@ -353,24 +373,24 @@ impl<S: PipelineStore, B: BlobStore, E: Envelope, Q: Queue, P: TranscriptionProv
         };
         match detect(&head) {
             Detected::Empty => self.fail(call, "the uploaded file is empty".into()).await,
-            Detected::Utf16Text => self.fail(call, crate::parse::ParseError::Utf16.to_string()).await,
+            Detected::Utf16Text => self.fail(call, crate::parse::ParseError::Utf16.as_failure()).await,
             Detected::Unknown => {
                 self.fail(call, "the file is neither a supported recording (wav, mp3, m4a/mp4, webm, ogg, flac) nor a supported transcript (WebVTT, SRT, Deepgram or Transcribe JSON, \"Speaker: text\")".into()).await
             }
             Detected::Audio(kind) => {
                 if event.size.unwrap_or(0) > MAX_RECORDING_BYTES {
-                    return self.fail(call, format!("the recording is larger than {} GB", MAX_RECORDING_BYTES >> 30)).await;
+                    return self.fail(call, FailureReason::composed(format!("the recording is larger than {} GB", MAX_RECORDING_BYTES >> 30))).await;
                 }
                 self.transcribe(call, key, kind).await
             }
             Detected::Transcript(format) => {
                 if event.size.unwrap_or(0) > MAX_TRANSCRIPT_BYTES || head.len() as u64 > MAX_TRANSCRIPT_BYTES {
-                    return self.fail(call, format!("the transcript is larger than {} MB", MAX_TRANSCRIPT_BYTES >> 20)).await;
+                    return self.fail(call, FailureReason::composed(format!("the transcript is larger than {} MB", MAX_TRANSCRIPT_BYTES >> 20))).await;
                 }
                 let bytes = if head.len() < SNIFF_LEN { head } else {
                     match self.blobs.get(key).await? {
                         Some(bytes) if bytes.len() as u64 <= MAX_TRANSCRIPT_BYTES => bytes,
-                        Some(_) => return self.fail(call, format!("the transcript is larger than {} MB", MAX_TRANSCRIPT_BYTES >> 20)).await,
+                        Some(_) => return self.fail(call, FailureReason::composed(format!("the transcript is larger than {} MB", MAX_TRANSCRIPT_BYTES >> 20))).await,
                         None => return self.fail(call, "the uploaded file is missing".into()).await,
                     }
                 };
@@ -394,7 +414,7 @@ impl<S: PipelineStore, B: BlobStore, E: Envelope, Q: Queue, P: TranscriptionProv
         let sink = self.sink();
         let Some(service) = self.provider.service() else {
             return self
-                .fail(call, TranscriptionError::NotConfigured.to_string())
+                .fail(call, TranscriptionError::NotConfigured.into_failure())
                 .await;
         };
         let secret = CallbackSecret::generate();
@@ -422,7 +442,7 @@ impl<S: PipelineStore, B: BlobStore, E: Envelope, Q: Queue, P: TranscriptionProv
                 Ok(IngestOutcome::SentForTranscription)
             }
             Err(TranscriptionError::Unavailable(e)) => Err(IngestError::Provider(e)),
-            Err(refused) => self.fail(call, refused.to_string()).await,
+            Err(refused) => self.fail(call, refused.into_failure()).await,
         }
     }
 }
@@ -666,7 +686,7 @@ mod tests {
             let IngestOutcome::CallFailed(reason) = rig.ingest(&event).await.unwrap() else {
                 panic!("{expected}")
             };
-            assert!(reason.contains(expected), "{reason}");
+            assert!(reason.as_str().contains(expected), "{reason}");
             let stored = rig.stored(&call).await;
             assert_eq!(stored.status, CallStatus::Failed);
             assert_eq!(stored.failure_reason.as_deref(), Some(reason.as_str()));
@@ -745,7 +765,7 @@ mod tests {
         // (the call was reset by the user) is processed again, not dropped as a duplicate.
         rig.clock.advance(IDEMPOTENCY_TTL + Duration::from_secs(1));
         let mut stored = rig.stored(&call).await;
-        stored.fail("reset", rig.clock.now()).unwrap();
+        stored.fail(&"reset".into(), rig.clock.now()).unwrap();
         rig.store.save_call(&mut stored).await.unwrap();
         assert_eq!(
             rig.ingest(&event).await.unwrap(),

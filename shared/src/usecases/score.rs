@@ -17,7 +17,7 @@ use tracing::{info, warn};
 
 use crate::crypto::Envelope;
 use crate::domain::analysis::Analysis;
-use crate::domain::call::{Call, CallStatus};
+use crate::domain::call::{Call, CallStatus, FailureReason};
 use crate::domain::transcript::Transcript;
 use crate::ids::{CallId, TenantId};
 use crate::ports::{
@@ -95,6 +95,29 @@ pub enum ScoreError {
     /// Retried by the queue; on the last delivery the deterministic analysis is stored instead.
     #[error(transparent)]
     CoachUnavailable(#[from] CoachUnavailable),
+}
+
+impl ScoreError {
+    /// As the failed call's reason: what failed, not the backend's message.
+    pub fn as_failure(&self) -> FailureReason {
+        FailureReason::from(match self {
+            ScoreError::InProgress => "the call could not be scored: another delivery held it",
+            ScoreError::MissingTranscript => {
+                "the call could not be scored: its transcript is missing"
+            }
+            ScoreError::Store(_) => "the call could not be scored: a store failed",
+            ScoreError::Document(_) => "the call could not be scored: a document could not be read",
+            ScoreError::Progress(_) => {
+                "the call could not be scored: the rep's progress could not be read"
+            }
+            ScoreError::Playbook(_) => {
+                "the call could not be scored: the team's playbook could not be read"
+            }
+            ScoreError::CoachUnavailable(_) => {
+                "the call could not be scored: the coach was unavailable"
+            }
+        })
+    }
 }
 
 pub struct Scorer<'a, S, B, E, C, I, K> {
@@ -447,7 +470,7 @@ impl<S: PipelineStore, B, E, C: Clock, I, K> Scorer<'_, S, B, E, C, I, K> {
         let Some(mut call) = self.store.get_call(tenant, call_id).await? else {
             return Ok(false);
         };
-        let reason = format!("the call could not be scored: {error}");
+        let reason = error.as_failure();
         let now = self.clock.now();
         CallLifecycle::new(self.store, Mover::Worker)
             .update(&mut call, |c| {
@@ -455,7 +478,7 @@ impl<S: PipelineStore, B, E, C: Clock, I, K> Scorer<'_, S, B, E, C, I, K> {
                 if !stuck || c.transcript_version != version {
                     return Ok(Change::Keep(false));
                 }
-                c.fail(reason.as_str(), now)
+                c.fail(&reason, now)
                     .map_err(|_| StoreError::StaleTransition { expected: c.status })?;
                 Ok::<_, StoreError>(Change::Write(true))
             })

@@ -151,7 +151,7 @@ impl<S: PipelineStore, B: BlobStore, E: Envelope, Q: Queue, C: Clock, J: Transcr
             // Only a finished job is deleted, and its call moved on before: nothing is left.
             JobState::Deleted => Ok(Finish::Ignored("the job was deleted")),
             JobState::Failed => {
-                self.sink.fail(&mut call, FAILED_REASON).await?;
+                self.sink.fail(&mut call, &FAILED_REASON.into()).await?;
                 self.forget(job).await?;
                 warn!(tenant = %tenant, call = %call_id, "transcription job failed");
                 Ok(Finish::Failed)

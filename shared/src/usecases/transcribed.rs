@@ -5,7 +5,7 @@
 use tracing::info;
 
 use crate::crypto::Envelope;
-use crate::domain::call::{Call, CallStatus};
+use crate::domain::call::{Call, CallStatus, FailureReason};
 use crate::domain::transcript::Transcript;
 use crate::messages::PipelineMessage;
 use crate::parse::{TranscriptFormat, parse_as};
@@ -31,7 +31,7 @@ pub enum Accepted {
     },
     /// They did not parse; the call failed with this reason.
     Unreadable {
-        reason: String,
+        reason: FailureReason,
     },
 }
 
@@ -118,12 +118,12 @@ impl<S: PipelineStore, B: BlobStore, E: Envelope, Q: Queue, C: Clock>
     }
 
     /// Marks the call failed for a reason its owner can read. Never fails a failed call twice.
-    pub async fn fail(&self, call: &mut Call, reason: &str) -> Result<(), StoreError> {
+    pub async fn fail(&self, call: &mut Call, reason: &FailureReason) -> Result<(), StoreError> {
         let now = self.clock.now();
         let failable = call.clone().fail(reason, now).is_ok();
         if failable {
             self.write_step(call, |c| {
-                c.fail(reason.to_owned(), now)
+                c.fail(reason, now)
                     .map(|_| ())
                     .map_err(|_| StoreError::StaleTransition { expected: c.status })
             })
@@ -199,7 +199,8 @@ impl<S: PipelineStore, B: BlobStore, E: Envelope, Q: Queue, C: Clock>
                 transcript_version: self.accept(call, &transcript).await?,
             }),
             Err(e) => {
-                let reason = format!("the transcript could not be read: {e}");
+                let reason =
+                    FailureReason::composed(format!("the transcript could not be read: {e}"));
                 self.fail(call, &reason).await?;
                 Ok(Accepted::Unreadable { reason })
             }
@@ -254,7 +255,7 @@ mod tests {
         api_copy.rep_speaker = Some(dana.clone());
         rig.store.save_call(&mut api_copy).await.unwrap();
         let sink = rig.sink();
-        sink.fail(&mut pipeline_copy, "the provider lost the job")
+        sink.fail(&mut pipeline_copy, &"the provider lost the job".into())
             .await
             .unwrap();
         let stored = rig.stored(&call).await;

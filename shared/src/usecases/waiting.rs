@@ -19,7 +19,7 @@ use time::{Duration, OffsetDateTime};
 use tracing::{info, warn};
 
 use crate::crypto::Envelope;
-use crate::domain::call::{Call, CallStatus};
+use crate::domain::call::{Call, CallStatus, FailureReason};
 use crate::ids::TenantId;
 use crate::ports::{AgeIndex, BlobStore, Clock, DueCall, PipelineStore, Queue, StoreError};
 use crate::usecases::call_lifecycle::{CallLifecycle, Change, Mover};
@@ -66,21 +66,21 @@ impl Deadlines {
     }
 
     /// Why a call past its deadline failed, for its owner (no personal data).
-    fn reason(&self, status: CallStatus) -> String {
+    fn reason(&self, status: CallStatus) -> FailureReason {
         let hours = |d: Duration| d.whole_hours();
         match status {
-            CallStatus::Uploaded => format!(
+            CallStatus::Uploaded => FailureReason::composed(format!(
                 "the upload was not processed within {} hours; upload the file again",
                 hours(self.upload)
-            ),
-            CallStatus::Transcribing => format!(
+            )),
+            CallStatus::Transcribing => FailureReason::composed(format!(
                 "the transcription did not finish within {} hours; upload the recording again",
                 hours(self.transcription)
-            ),
-            _ => format!(
+            )),
+            _ => FailureReason::composed(format!(
                 "scoring did not finish within {} hours, twice; upload the call again",
                 hours(self.scoring)
-            ),
+            )),
         }
     }
 }
@@ -217,7 +217,7 @@ impl<S: PipelineStore, B: BlobStore, E: Envelope, Q: Queue, C: Clock>
                 if c.status != status || c.waiting_since() != Some(since) {
                     return Ok::<_, StoreError>(Change::Keep(false));
                 }
-                c.fail(reason.clone(), now)
+                c.fail(&reason, now)
                     .map_err(|_| StoreError::StaleTransition { expected: c.status })?;
                 Ok(Change::Write(true))
             })

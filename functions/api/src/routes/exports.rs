@@ -5,6 +5,7 @@ use std::time::Duration;
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
+use callcoach_shared::crypto::bundle::{BUNDLE_FORMAT, BundleKey};
 use callcoach_shared::domain::SCHEMA_VERSION;
 use callcoach_shared::domain::audit::{AuditEvent, Outcome};
 use callcoach_shared::ids::ExportId;
@@ -12,7 +13,9 @@ use callcoach_shared::ports::{BlobStore, Clock, ExportJobRepository, IdGenerator
 use callcoach_shared::usecases::export::{
     EXPORT_PART_SIZE, ExportRequest, ExportScope, write_export,
 };
-use callcoach_shared::usecases::export_job::{ExportJob, ExportState, queue_workspace_export};
+use callcoach_shared::usecases::export_job::{
+    ExportJob, ExportState, open_bundle_key, queue_workspace_export,
+};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use time::OffsetDateTime;
@@ -32,9 +35,9 @@ pub struct RequestExport {
 pub const EXPORT_LINK_LIFETIME: Duration = Duration::from_secs(15 * 60);
 
 /// `POST /v1/exports`. `user`: anyone, for their own data, written now and answered with a
-/// short-lived download link (201). `workspace`: admins, for every team of the workspace, as a
-/// background job: the answer is 202 with the job's status resource, which gives the link once
-/// the bundle is ready (a workspace's bundle can take longer than an HTTP request may). A few
+/// short-lived download link and the key that opens the sealed bundle (201). `workspace`:
+/// admins, for every team of the workspace, as a background job: the answer is 202 with the
+/// job's status resource, which gives the link and the key once the bundle is ready (a workspace's bundle can take longer than an HTTP request may). A few
 /// workspace exports a day; past that, 429.
 pub async fn create_export<P: Ports>(
     State(api): ApiState<P>,
@@ -69,21 +72,24 @@ pub async fn create_export<P: Ports>(
         now,
         part_size: EXPORT_PART_SIZE,
     };
-    let (key, counts) = write_export(
+    let written = write_export(
         api.ports.store(),
         api.ports.blobs(),
         api.ports.envelope(),
         &request,
     )
     .await?;
-    let (url, expires_at) = download_link(&api, &key, now).await?;
+    let (url, expires_at) = download_link(&api, &written.key, now).await?;
+    // The bundle's key is in this answer only: nothing of ours keeps it.
     Ok((
         StatusCode::CREATED,
         Json(json!({
             "export_id": export_id,
             "download_url": url,
             "expires_at": rfc3339(expires_at),
-            "counts": counts,
+            "bundle_key": written.bundle_key.to_base64(),
+            "bundle_format": BUNDLE_FORMAT,
+            "counts": written.counts,
         })),
     ))
 }
@@ -102,7 +108,14 @@ async fn download_link<P: Ports>(
     Ok((link.url, now + EXPORT_LINK_LIFETIME))
 }
 
-fn export_job_view(job: &ExportJob, link: Option<(String, OffsetDateTime)>) -> Value {
+/// A ready bundle's link, when it stops working, and the key that opens it.
+struct Download {
+    url: String,
+    expires_at: OffsetDateTime,
+    bundle_key: BundleKey,
+}
+
+fn export_job_view(job: &ExportJob, link: Option<Download>) -> Value {
     let mut view = json!({
         "export_id": job.export_id,
         "scope": job.scope,
@@ -120,9 +133,11 @@ fn export_job_view(job: &ExportJob, link: Option<(String, OffsetDateTime)>) -> V
     if let Some(failure) = job.failure {
         view["failure"] = json!(failure);
     }
-    if let Some((url, expires_at)) = link {
-        view["download_url"] = json!(url);
-        view["expires_at"] = json!(rfc3339(expires_at));
+    if let Some(download) = link {
+        view["download_url"] = json!(download.url);
+        view["expires_at"] = json!(rfc3339(download.expires_at));
+        view["bundle_key"] = json!(download.bundle_key.to_base64());
+        view["bundle_format"] = json!(BUNDLE_FORMAT);
     }
     view
 }
@@ -130,8 +145,9 @@ fn export_job_view(job: &ExportJob, link: Option<(String, OffsetDateTime)>) -> V
 /// `GET /v1/exports/{export_id}`: a workspace export job's status: admins of the workspace
 /// only (the bundle holds all of it), any of them, since admins are peers. Once ready, each
 /// look answers a fresh 15-minute link and writes an audit event (`export.link_issued`: who,
-/// which export); after the bundle's lifetime the job is gone (404). A bundle a deletion
-/// withdrew answers `withdrawn`, with no link.
+/// which export) and gives the bundle's key, which the record keeps sealed under the tenant's
+/// keys; after the bundle's lifetime the job is gone (404). A bundle a deletion withdrew
+/// answers `withdrawn`, with no link.
 pub async fn get_export<P: Ports>(
     State(api): ApiState<P>,
     who: Authenticated,
@@ -156,7 +172,17 @@ pub async fn get_export<P: Ports>(
             withdrawn = true;
             None
         }
-        (ExportState::Ready, Some(key)) => Some(download_link(&api, key, now).await?),
+        (ExportState::Ready, Some(key)) => {
+            let bundle_key = open_bundle_key(api.ports.envelope(), &job)
+                .await?
+                .ok_or(ApiError::NotFound)?;
+            let (url, expires_at) = download_link(&api, key, now).await?;
+            Some(Download {
+                url,
+                expires_at,
+                bundle_key,
+            })
+        }
         _ => None,
     };
     if link.is_some() {

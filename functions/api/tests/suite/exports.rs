@@ -29,7 +29,10 @@ pub async fn exports_hold_exactly_what_the_caller_may_take_and_no_other_tenants_
     // The bundle is in the bucket under exports/{tenant}/ (read back below).
     let (answer, key) = bundle_of(&text);
     let bytes = bundle_bytes(&w, &key).await;
-    let bundle: Value = serde_json::from_slice(&bytes).unwrap();
+    // Stored sealed: readable only with the key in the answer, which nothing of ours keeps.
+    assert!(serde_json::from_slice::<Value>(&bytes).is_err());
+    assert_eq!(answer["bundle_format"], "callcoach.sealed.v1");
+    let bundle = callcoach_tests::open_export(&bytes, answer["bundle_key"].as_str().unwrap());
     assert_eq!(bundle["schema"], "callcoach.export.v1");
     assert_eq!(
         callcoach_tests::export_schema_errors(&bundle),
@@ -58,17 +61,15 @@ pub async fn exports_hold_exactly_what_the_caller_may_take_and_no_other_tenants_
     let events = bundle["audit_events"].as_array().unwrap();
     assert!(!events.is_empty() && events.iter().all(|e| e["actor"] == "r1"));
     assert_eq!(bundle["counts"]["audit_events"], events.len());
+    let opened = bundle.to_string();
     for canary in [
         "canary-of-rep-two",
         "canary-of-team-east",
         "canary-of-tenant-b",
     ] {
-        assert!(
-            !String::from_utf8_lossy(&bytes).contains(canary),
-            "{canary}"
-        );
+        assert!(!opened.contains(canary), "{canary}");
     }
-    assert!(!String::from_utf8_lossy(&bytes).contains("ciphertext"));
+    assert!(!opened.contains("ciphertext"));
     let expires = time::OffsetDateTime::parse(
         answer["expires_at"].as_str().unwrap(),
         &time::format_description::well_known::Rfc3339,
@@ -149,7 +150,7 @@ pub async fn exports_hold_exactly_what_the_caller_may_take_and_no_other_tenants_
         "a redelivery rewrites nothing"
     );
     // Every call of west and east, none of b.
-    let bundle: Value = serde_json::from_slice(&bytes).unwrap();
+    let bundle = callcoach_tests::open_export(&bytes, ready["bundle_key"].as_str().unwrap());
     assert_eq!(bundle["counts"], ready["counts"]);
     assert_eq!(
         callcoach_tests::export_schema_errors(&bundle),
@@ -165,9 +166,10 @@ pub async fn exports_hold_exactly_what_the_caller_may_take_and_no_other_tenants_
     for call in [&w.c1, &w.c2, &w.c3] {
         assert!(ids.contains(&call.as_str()), "{call}");
     }
-    let text = String::from_utf8_lossy(&bytes);
+    let text = bundle.to_string();
     assert!(text.contains("canary-of-rep-two") && text.contains("canary-of-team-east"));
     assert!(!text.contains("canary-of-tenant-b"));
+    assert!(!String::from_utf8_lossy(&bytes).contains("canary-of-rep-two"));
     assert_eq!(bundle["counts"]["transcripts"], 3);
 
     // A rep may not export the workspace; unknown scopes and fields are refused.
