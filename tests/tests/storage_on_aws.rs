@@ -791,9 +791,21 @@ async fn export_jobs_round_trip_and_go_with_their_workspace() {
         item["expires_at"].as_n().unwrap(),
         &job.expires_at().unix_timestamp().to_string()
     );
+    // A deletion's withdrawal note: each replaces the last, per workspace; it goes with the jobs.
+    assert_eq!(table.exports_withdrawn_at(&tenant).await.unwrap(), None);
+    let earlier = time::OffsetDateTime::from_unix_timestamp(now.unix_timestamp() - 60).unwrap();
+    let at = time::OffsetDateTime::from_unix_timestamp(now.unix_timestamp()).unwrap();
+    table
+        .note_exports_withdrawn(&tenant, earlier)
+        .await
+        .unwrap();
+    table.note_exports_withdrawn(&tenant, at).await.unwrap();
+    assert_eq!(table.exports_withdrawn_at(&tenant).await.unwrap(), Some(at));
+    assert_eq!(table.exports_withdrawn_at(&other).await.unwrap(), None);
     assert_eq!(table.delete_export_jobs(&other).await.unwrap(), 0);
-    assert_eq!(table.delete_export_jobs(&tenant).await.unwrap(), 1);
+    assert_eq!(table.delete_export_jobs(&tenant).await.unwrap(), 2);
     assert_eq!(stored(&tenant).await, None);
+    assert_eq!(table.exports_withdrawn_at(&tenant).await.unwrap(), None);
     // Gone with its workspace: a delivery still at work cannot write it back.
     assert!(matches!(
         table.update_export_job(&job).await,

@@ -81,8 +81,9 @@ internal_from!(
     callcoach_shared::usecases::documents::DocumentError,
     callcoach_shared::usecases::progress::ProgressError,
     callcoach_shared::crypto::CryptoError,
+    callcoach_shared::crypto::bundle::BundleCryptoError,
     serde_json::Error,
-    callcoach_shared::usecases::export::ExportError,
+    callcoach_shared::usecases::export::WithdrawalError,
     callcoach_shared::usecases::playbooks::PlaybookError,
 );
 
@@ -182,6 +183,18 @@ impl From<PracticeError> for ApiError {
         match e {
             PracticeError::Document(inner) => inner.into(),
             refused => ApiError::BadRequest(refused.to_string()),
+        }
+    }
+}
+
+impl From<callcoach_shared::usecases::export::ExportError> for ApiError {
+    fn from(e: callcoach_shared::usecases::export::ExportError) -> Self {
+        use callcoach_shared::usecases::export::ExportError;
+        match e {
+            ExportError::Withdrawn => ApiError::Conflict(
+                "a deletion withdrew the workspace's exports while this one was written; export again",
+            ),
+            other => ApiError::Internal(Box::new(other)),
         }
     }
 }

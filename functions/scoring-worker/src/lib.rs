@@ -249,7 +249,7 @@ mod tests {
             failed
                 .failure_reason
                 .as_deref()
-                .is_some_and(|r| r.contains("transcript version named by the job is missing")),
+                .is_some_and(|r| r.contains("its transcript is missing")),
             "{:?}",
             failed.failure_reason
         );

@@ -371,6 +371,17 @@ pub trait ExportJobRepository: Send + Sync {
         &self,
         tenant: &TenantId,
     ) -> impl Future<Output = Result<usize, StoreError>> + Send;
+    /// Notes that a deletion withdraws the workspace's bundles at `at` (each note replaces the last),
+    /// so that an export running meanwhile withdraws its own ([`crate::usecases::export`]).
+    fn note_exports_withdrawn(
+        &self,
+        tenant: &TenantId,
+        at: time::OffsetDateTime,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    fn exports_withdrawn_at(
+        &self,
+        tenant: &TenantId,
+    ) -> impl Future<Output = Result<Option<time::OffsetDateTime>, StoreError>> + Send;
 }
 
 /// Deletion receipts and the tickets of deletions not yet purged, kept apart from the data

@@ -45,8 +45,8 @@ use crate::ids::{ExportId, TeamId, TenantId, UserId};
 use crate::keys;
 use crate::ports::{
     AuditLog, BlobError, BlobStore, CallRepository, Cursor, DocumentKind, DocumentRepository,
-    PageRequest, PlaybookRepository, ProgressRepository, StoreError, TeamRepository,
-    TenantRepository, UsageLog,
+    ExportJobRepository, PageRequest, PlaybookRepository, ProgressRepository, StoreError,
+    TeamRepository, TenantRepository, UsageLog,
 };
 use crate::usecases::call_details::{CallDetails, open_details};
 use crate::usecases::documents::{DocumentError, DocumentVault};
@@ -98,6 +98,10 @@ pub enum ExportError {
     Encode(#[from] serde_json::Error),
     #[error("the bundle could not be sealed")]
     Seal(#[from] BundleCryptoError),
+    /// A deletion withdrew the workspace's bundles while this one was written: it may hold
+    /// what was deleted, so it was removed again.
+    #[error("a deletion withdrew the workspace's bundles while this one was written")]
+    Withdrawn,
 }
 
 /// A bundle written: where, what it holds, and the key that opens it (the caller hands it to
@@ -147,12 +151,17 @@ pub enum Withdrawal<'a> {
 /// (each holds all of the workspace) and the own bundles of the users it concerns. Done before
 /// the deletion itself, so that a retried request withdraws them again; a bundle withdrawn
 /// for a deletion that is then refused (a legal hold) is only a copy, exported again at will.
-/// Their presigned links die with them. Returns the object versions removed.
-pub async fn withdraw_bundles<B: BlobStore>(
+/// Their presigned links die with them. The withdrawal is noted first, so that an export
+/// running meanwhile, whose bundle may land after this purge, finds the note and withdraws its
+/// own ([`write_export`]). Returns the object versions removed.
+pub async fn withdraw_bundles<S: ExportJobRepository, B: BlobStore>(
+    store: &S,
     blobs: &B,
     tenant: &TenantId,
     withdrawal: Withdrawal<'_>,
-) -> Result<usize, BlobError> {
+    now: OffsetDateTime,
+) -> Result<usize, WithdrawalError> {
+    store.note_exports_withdrawn(tenant, now).await?;
     let prefixes = match withdrawal {
         Withdrawal::Of(user) => vec![
             keys::workspace_exports_prefix(tenant),
@@ -172,6 +181,14 @@ pub async fn withdraw_bundles<B: BlobStore>(
         tracing::info!(tenant = %tenant, versions = removed, "export bundles withdrawn");
     }
     Ok(removed)
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum WithdrawalError {
+    #[error("the withdrawal could not be noted")]
+    Store(#[from] StoreError),
+    #[error("the bundles could not be removed")]
+    Blob(#[from] BlobError),
 }
 
 /// Items the bundle reads of a list (a team's calls, audit events, usage events) at a time.
@@ -251,6 +268,7 @@ crate::bound_alias! {
         + TenantRepository
         + TeamRepository
         + UsageLog
+        + ExportJobRepository
 }
 
 /// Writes the bundle, sealed under a fresh key of its own ([`crate::crypto::bundle`]), and
@@ -278,6 +296,15 @@ pub async fn write_export<S: ExportSource, B: BlobStore, E: Envelope>(
     match write_bundle(store, blobs, envelope, request, &mut bundle).await {
         Ok(counts) => {
             bundle.finish().await?;
+            // Landed before a deletion's note: its purge, which follows the note, takes the
+            // bundle. Landed after a note later than this export's start: the deletion ran
+            // while this export read, so the bundle is this export's to withdraw. (The api's
+            // clocks are those of Lambda, kept within a millisecond by Amazon Time Sync.)
+            let withdrawn = store.exports_withdrawn_at(request.tenant).await?;
+            if withdrawn.is_some_and(|at| at > request.now) {
+                blobs.purge_prefix(&key).await?;
+                return Err(ExportError::Withdrawn);
+            }
             Ok(WrittenExport {
                 key,
                 counts,
@@ -554,6 +581,43 @@ mod tests {
         );
         let other = BundleKey::generate().unwrap();
         assert!(crate::crypto::bundle::open_bundle(&other, &stored).is_err());
+    }
+
+    #[tokio::test]
+    async fn an_export_a_deletion_withdrew_meanwhile_withdraws_its_own_bundle() {
+        use crate::ports::ExportJobRepository;
+        let seeded = seeded(2).await;
+        // A withdrawal an hour before this export began leaves it be.
+        let long_ago = NOW - time::Duration::hours(1);
+        let withdrawal = Withdrawal::Of(&seeded.rep);
+        withdraw_bundles(
+            &seeded.store,
+            &seeded.blobs,
+            &seeded.tenant,
+            withdrawal,
+            long_ago,
+        )
+        .await
+        .unwrap();
+        let kept = export(&seeded, EXPORT_PART_SIZE).await.unwrap();
+        assert_eq!(seeded.blobs.list(&kept.key).await.unwrap().len(), 1);
+
+        // A deletion withdrew the bundles while this one was written (its note is later than
+        // the export's start, and its purge ran before the bundle landed): the export takes
+        // its bundle back and says why, rather than hand out the deleted data.
+        let during = NOW + time::Duration::seconds(5);
+        seeded
+            .store
+            .note_exports_withdrawn(&seeded.tenant, during)
+            .await
+            .unwrap();
+        let before = seeded.blobs.list("exports/").await.unwrap();
+        let refused = export(&seeded, EXPORT_PART_SIZE).await;
+        assert!(
+            matches!(refused, Err(ExportError::Withdrawn)),
+            "{refused:?}"
+        );
+        assert_eq!(seeded.blobs.list("exports/").await.unwrap(), before);
     }
 
     #[tokio::test]

@@ -55,6 +55,9 @@ pub enum ExportFailure {
     TooLarge,
     /// The bundle could not be written.
     Export,
+    /// A deletion withdrew the workspace's bundles while this one was written (it may have
+    /// held what was deleted): ask again for one without it.
+    Withdrawn,
 }
 
 /// One export job. Ids, states and counts only.
@@ -165,7 +168,9 @@ impl ExportJobError {
             ExportJobError::Export(ExportError::Playbook(e)) => e.is_retryable(),
             ExportJobError::Export(ExportError::Blob(_)) | ExportJobError::Cleanup(_) => true,
             ExportJobError::SealKey(e) => e.is_retryable(),
-            ExportJobError::Export(ExportError::Encode(_) | ExportError::Seal(_)) => false,
+            ExportJobError::Export(
+                ExportError::Encode(_) | ExportError::Seal(_) | ExportError::Withdrawn,
+            ) => false,
         }
     }
 }
@@ -353,6 +358,10 @@ where
         Err(_elapsed) => {
             save(store, job.failed(ExportFailure::TooLarge, clock.now())).await?;
             return Ok(JobOutcome::Failed(ExportFailure::TooLarge));
+        }
+        Ok(Err(ExportError::Withdrawn)) => {
+            save(store, job.failed(ExportFailure::Withdrawn, clock.now())).await?;
+            return Ok(JobOutcome::Failed(ExportFailure::Withdrawn));
         }
         Ok(Err(error)) => {
             let error = ExportJobError::from(error);

@@ -6,7 +6,7 @@ use axum::http::StatusCode;
 use callcoach_shared::access::Caller;
 use callcoach_shared::ports::Clock;
 use callcoach_shared::usecases::call_changes;
-use callcoach_shared::usecases::export::{self, Withdrawal};
+use callcoach_shared::usecases::export::Withdrawal;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -74,15 +74,15 @@ pub async fn delete_call<P: Ports>(
     let mut call = call_where(&api, &who, &raw, Caller::can_change_call).await?;
     let now = api.ports.clock().now();
     // First: a retry after a failure here finds the call still there.
-    export::withdraw_bundles(api.ports.blobs(), &who.tenant, Withdrawal::Of(&call.rep_id)).await?;
-    call_changes::delete_call(
+    let rep = call.rep_id.clone();
+    let deleted = call_changes::delete_call(
         api.ports.store(),
         api.ports.envelope(),
         &mut call,
         &who.caller.user,
         now,
-    )
-    .await?;
+    );
+    super::exports::withdrawn_around(&api, &who.tenant, Withdrawal::Of(&rep), deleted).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

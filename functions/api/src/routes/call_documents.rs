@@ -6,12 +6,14 @@ use std::time::Duration;
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
+use callcoach_shared::crypto::bundle::{BUNDLE_FORMAT, BundleKey, seal_bundle};
 use callcoach_shared::domain::analysis::Analysis;
 use callcoach_shared::domain::call::Call;
 use callcoach_shared::domain::transcript::Transcript;
 use callcoach_shared::domain::usage::UsageView;
 use callcoach_shared::keys::document_view_key;
 use callcoach_shared::ports::{BlobStore, Clock, DocumentKind};
+use callcoach_shared::usecases::export::SEALED_BUNDLE_CONTENT_TYPE;
 use serde_json::json;
 
 use super::calls::{record_view, visible_call};
@@ -50,8 +52,9 @@ async fn load_transcript<P: Ports>(api: &Api<P>, call: &Call) -> Result<Transcri
 }
 
 /// A document as the answer's body, or, when too large for one, a short-lived link to it:
-/// `{"too_large": true, "bytes", "download_url", "expires_at"}`. The linked copy sits under
-/// the call's export prefix (SSE-KMS, gone after three days and with the call's purge).
+/// `{"too_large": true, "bytes", "download_url", "expires_at", "bundle_key", "bundle_format"}`.
+/// The linked copy sits under the call's export prefix sealed like an export bundle, under a
+/// key that is in this answer only (gone after three days and with the call's purge).
 async fn document_answer<P: Ports, T: serde::Serialize>(
     api: &Api<P>,
     call: &Call,
@@ -73,8 +76,11 @@ async fn document_answer<P: Ports, T: serde::Serialize>(
         kind,
         call.transcript_version,
     );
+    let bundle_key = BundleKey::generate()?;
+    let sealed = seal_bundle(&bundle_key, &body)?;
+    drop(body);
     let blobs = api.ports.blobs();
-    blobs.put(&key, body, "application/json").await?;
+    blobs.put(&key, sealed, SEALED_BUNDLE_CONTENT_TYPE).await?;
     let link = blobs.presign_get(&key, DOCUMENT_LINK_LIFETIME).await?;
     let expires_at = api.ports.clock().now() + DOCUMENT_LINK_LIFETIME;
     Ok(Json(json!({
@@ -82,6 +88,8 @@ async fn document_answer<P: Ports, T: serde::Serialize>(
         "bytes": bytes,
         "download_url": link.url,
         "expires_at": rfc3339(expires_at),
+        "bundle_key": bundle_key.to_base64(),
+        "bundle_format": BUNDLE_FORMAT,
     }))
     .into_response())
 }

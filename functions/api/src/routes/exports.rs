@@ -8,10 +8,10 @@ use axum::http::StatusCode;
 use callcoach_shared::crypto::bundle::{BUNDLE_FORMAT, BundleKey};
 use callcoach_shared::domain::SCHEMA_VERSION;
 use callcoach_shared::domain::audit::{AuditEvent, Outcome};
-use callcoach_shared::ids::ExportId;
+use callcoach_shared::ids::{ExportId, TenantId};
 use callcoach_shared::ports::{BlobStore, Clock, ExportJobRepository, IdGenerator};
 use callcoach_shared::usecases::export::{
-    EXPORT_PART_SIZE, ExportRequest, ExportScope, write_export,
+    EXPORT_PART_SIZE, ExportRequest, ExportScope, Withdrawal, withdraw_bundles, write_export,
 };
 use callcoach_shared::usecases::export_job::{
     ExportJob, ExportState, open_bundle_key, queue_workspace_export,
@@ -92,6 +92,44 @@ pub async fn create_export<P: Ports>(
             "counts": written.counts,
         })),
     ))
+}
+
+/// Withdraws the bundles that may hold what a deletion is about to remove (see
+/// [`withdraw_bundles`]), at the api's clock.
+pub async fn withdraw<P: Ports>(
+    api: &Api<P>,
+    tenant: &TenantId,
+    withdrawal: Withdrawal<'_>,
+) -> Result<(), ApiError> {
+    let now = api.ports.clock().now();
+    withdraw_bundles(
+        api.ports.store(),
+        api.ports.blobs(),
+        tenant,
+        withdrawal,
+        now,
+    )
+    .await?;
+    Ok(())
+}
+
+/// Runs a deletion between two withdrawals of the bundles that may hold its data: before it, so
+/// a retried request withdraws again; after it, so an export that began before the data was
+/// gone (and may have read it) finds a note later than its start, or has its landed bundle
+/// purged, whichever way the two interleave.
+pub async fn withdrawn_around<P: Ports, T, E>(
+    api: &Api<P>,
+    tenant: &TenantId,
+    withdrawal: Withdrawal<'_>,
+    deletion: impl Future<Output = Result<T, E>>,
+) -> Result<T, ApiError>
+where
+    ApiError: From<E>,
+{
+    withdraw(api, tenant, withdrawal).await?;
+    let done = deletion.await?;
+    withdraw(api, tenant, withdrawal).await?;
+    Ok(done)
 }
 
 /// A fresh presigned link to an export bundle, and when it stops working.

@@ -5,7 +5,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use callcoach_shared::domain::org::{Membership, Role};
 use callcoach_shared::ports::{Clock, TeamRepository};
-use callcoach_shared::usecases::export::{self, Withdrawal};
+use callcoach_shared::usecases::export::Withdrawal;
 use callcoach_shared::usecases::{deletion, teams};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -99,15 +99,15 @@ pub async fn delete_user<P: Ports>(
     if !who.caller.can_delete_user(&user) {
         return Err(ApiError::NotFound);
     }
-    export::withdraw_bundles(api.ports.blobs(), &who.tenant, Withdrawal::Of(&user)).await?;
-    let done = deletion::delete_user(
+    let deleted = deletion::delete_user(
         api.ports.store(),
         &who.tenant,
         &user,
         &who.caller.user,
         api.ports.clock().now(),
-    )
-    .await?;
+    );
+    let done =
+        super::exports::withdrawn_around(&api, &who.tenant, Withdrawal::Of(&user), deleted).await?;
     Ok(Json(json!({
         "user_id": user.as_str(),
         "calls_deleted": done.calls,

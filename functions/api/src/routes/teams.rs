@@ -7,7 +7,7 @@ use callcoach_shared::domain::org::{Membership, Team};
 use callcoach_shared::domain::playbook::Playbook;
 use callcoach_shared::ids::{TeamId, UserId};
 use callcoach_shared::ports::Clock;
-use callcoach_shared::usecases::export::{self, Withdrawal};
+use callcoach_shared::usecases::export::Withdrawal;
 use callcoach_shared::usecases::playbooks::{load_playbook, save_playbook};
 use callcoach_shared::usecases::{deletion, teams};
 use serde::{Deserialize, Serialize};
@@ -88,15 +88,15 @@ pub async fn delete_team<P: Ports>(
         return Err(ApiError::NotFound);
     }
     // A team's calls have many reps: every user's own bundles go with the workspace's.
-    export::withdraw_bundles(api.ports.blobs(), &who.tenant, Withdrawal::EveryUser).await?;
-    let done = deletion::delete_team(
+    let deleted = deletion::delete_team(
         api.ports.store(),
         &who.tenant,
         &team,
         &who.caller.user,
         api.ports.clock().now(),
-    )
-    .await?;
+    );
+    let done =
+        super::exports::withdrawn_around(&api, &who.tenant, Withdrawal::EveryUser, deleted).await?;
     Ok(Json(json!({
         "team_id": team.as_str(),
         "calls_deleted": done.calls,

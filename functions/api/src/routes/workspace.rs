@@ -7,7 +7,7 @@ use callcoach_shared::domain::org::{DeletionRequest, Tenant};
 use callcoach_shared::domain::retention::{CALL_WINDOW_CHOICES, RECORDING_WINDOW_CHOICES};
 use callcoach_shared::ports::{AdminRepository, Clock, TenantRepository};
 use callcoach_shared::usecases::deletion;
-use callcoach_shared::usecases::export::{self, Withdrawal};
+use callcoach_shared::usecases::export::Withdrawal;
 use callcoach_shared::usecases::workspace::{self, RetentionChange, RetentionRefusal};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -119,7 +119,7 @@ pub async fn delete_workspace<P: Ports>(
     )
     .await?;
     // Asked again while pending, it withdraws again: nothing is left to a failed attempt.
-    export::withdraw_bundles(api.ports.blobs(), &who.tenant, Withdrawal::Everything).await?;
+    super::exports::withdraw(&api, &who.tenant, Withdrawal::Everything).await?;
     let body = match done {
         deletion::WorkspaceDeletion::Pending(pending) => deletion_view(&pending),
         deletion::WorkspaceDeletion::Shredded => json!({"state": "shredded", "grace_hours": 0}),

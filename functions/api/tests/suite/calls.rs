@@ -427,9 +427,11 @@ pub async fn a_document_too_large_for_an_answer_comes_as_a_link<B: Backend>() {
         callcoach_shared::ports::DocumentKind::Transcript,
         1,
     );
-    let linked: callcoach_shared::domain::transcript::Transcript =
-        serde_json::from_slice(&bundle_bytes(&w, &key).await).unwrap();
-    assert_eq!(linked.utterances.len(), 30_000);
+    // The copy is sealed: only the key in the answer opens it.
+    let stored = bundle_bytes(&w, &key).await;
+    assert!(serde_json::from_slice::<Value>(&stored).is_err());
+    let linked = callcoach_tests::open_export(&stored, answer["bundle_key"].as_str().unwrap());
+    assert_eq!(linked["utterances"].as_array().unwrap().len(), 30_000);
     // Others may not: the same 404 as ever.
     w.expect("r2", "GET", &path, None, StatusCode::NOT_FOUND)
         .await;

@@ -76,6 +76,7 @@ macro_rules! route_suite {
             workspace::workspace_admins_set_bounded_retention_and_others_see_nothing,
             workspace::a_cancelled_workspace_is_locked_but_still_reads_and_exports,
             workspace::a_workspace_deleted_without_a_grace_period_is_shredded_in_the_request,
+            workspace::receipts_are_read_by_their_own_workspace_admins_only,
             exports::exports_hold_exactly_what_the_caller_may_take_and_no_other_tenants_data,
             exports::a_deletion_withdraws_the_export_bundles_that_may_hold_its_data,
             coaching::rep_progress_is_visible_to_the_rep_and_their_managers_only,

@@ -122,3 +122,59 @@ pub async fn a_workspace_deleted_without_a_grace_period_is_shredded_in_the_reque
         "nothing to cancel: it is shredded"
     );
 }
+
+/// Receipts are the workspace admins': an admin lists their workspace's and downloads one as
+/// a file that verifies offline; everyone else, another workspace's admin included, gets the
+/// one 404, the same as for a receipt that never was.
+pub async fn receipts_are_read_by_their_own_workspace_admins_only<B: Backend>() {
+    use callcoach_shared::domain::receipt::{Removed, Subject, SubjectKind, verify};
+    use callcoach_shared::fakes::LocalReceiptSigner;
+    use callcoach_shared::usecases::receipts::{issue, reaper_receipt, receipt_id_of};
+    let w = world::<B>().await;
+    let signer = LocalReceiptSigner::default();
+    let subject = Subject {
+        kind: SubjectKind::Team,
+        id: w.east.to_string(),
+    };
+    let id = receipt_id_of(&w.a, &subject);
+    let now = SystemClock.now();
+    let removed = Removed {
+        table_items: 7,
+        object_versions: 3,
+        data_keys: 0,
+    };
+    let receipt = reaper_receipt(id.clone(), &w.a, subject, now, removed, now);
+    issue(w.api.ports.store(), &signer, receipt).await.unwrap();
+
+    let listed = json_of(
+        &w.expect("admin", "GET", "/v1/receipts", None, StatusCode::OK)
+            .await,
+    );
+    let items = listed["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1, "{listed}");
+    assert_eq!(items[0]["receipt"]["subject"]["id"], w.east.as_str());
+    let path = format!("/v1/receipts/{id}");
+    let file = w.expect("admin", "GET", &path, None, StatusCode::OK).await;
+    let verified = verify(file.as_bytes(), &signer.public_key_der()).expect("it verifies");
+    assert_eq!(verified.removed.table_items, 7);
+
+    let (status, theirs) = as_user(&w, &w.b, "admin-b", "GET", "/v1/receipts", None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(json_of(&theirs)["items"], json!([]), "not workspace a's");
+    w.expect_the_one_404(&w.b, "admin-b", "GET", &path, None)
+        .await;
+    for who in ["owner", "owner-east", "manager", "r1", "stranger"] {
+        for route in ["/v1/receipts", path.as_str()] {
+            w.expect_the_one_404(&w.a, who, "GET", route, None).await;
+        }
+    }
+    let never = Subject {
+        kind: SubjectKind::Call,
+        id: "never".into(),
+    };
+    let never = format!("/v1/receipts/{}", receipt_id_of(&w.a, &never));
+    for route in [never.as_str(), "/v1/receipts/not-a-receipt-id"] {
+        w.expect_the_one_404(&w.a, "admin", "GET", route, None)
+            .await;
+    }
+}

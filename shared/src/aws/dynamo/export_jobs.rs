@@ -10,6 +10,7 @@ use super::table::Unversioned;
 use crate::ids::{ExportId, TenantId};
 use crate::ports::{ExportJobRepository, StoreError};
 use crate::usecases::export_job::ExportJob;
+use time::OffsetDateTime;
 
 fn job_item(job: &ExportJob) -> Result<Item, StoreError> {
     let mut item = json_item(
@@ -60,4 +61,48 @@ impl ExportJobRepository for DynamoTable {
     async fn delete_export_jobs(&self, tenant: &TenantId) -> Result<usize, StoreError> {
         self.table.delete_partition(&export_jobs_pk(tenant)).await
     }
+
+    async fn note_exports_withdrawn(
+        &self,
+        tenant: &TenantId,
+        at: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        let mut item = json_item(
+            "exports_withdrawn",
+            export_jobs_pk(tenant),
+            WITHDRAWN_SK.into(),
+            &Withdrawn { at },
+        )?;
+        item.insert(
+            a::EXPIRES_AT.into(),
+            attr::number((at + WITHDRAWN_NOTE_LIFETIME).unix_timestamp()),
+        );
+        self.table.put(item).await
+    }
+
+    async fn exports_withdrawn_at(
+        &self,
+        tenant: &TenantId,
+    ) -> Result<Option<OffsetDateTime>, StoreError> {
+        let item = self
+            .table
+            .get_item(export_jobs_pk(tenant), WITHDRAWN_SK.into())
+            .await?;
+        Ok(item
+            .map(|item| from_json_item::<Withdrawn>(&item))
+            .transpose()?
+            .map(|w| w.at))
+    }
+}
+
+/// The withdrawal note's sort key: no export id has this shape (ids start `exp_`).
+const WITHDRAWN_SK: &str = "WITHDRAWN";
+/// A note matters only to exports that were running when it was written, and none runs
+/// longer than an invocation (300 s); a day is ample before the TTL takes it.
+const WITHDRAWN_NOTE_LIFETIME: time::Duration = time::Duration::days(1);
+
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Withdrawn {
+    #[serde(with = "time::serde::rfc3339")]
+    at: OffsetDateTime,
 }

@@ -142,7 +142,7 @@ impl ReceiptBook for DynamoTable {
         calls: &[CallId],
     ) -> Result<(), StoreError> {
         let pk = receipts_pk(tenant);
-        let mut doomed: Vec<Item> = calls
+        let doomed: Vec<Item> = calls
             .iter()
             .flat_map(|call| {
                 [
@@ -152,7 +152,7 @@ impl ReceiptBook for DynamoTable {
             })
             .collect();
         // The ticket last: an interrupted close is finished by the next run.
-        self.table.delete_keys(std::mem::take(&mut doomed)).await?;
+        self.table.delete_keys(doomed).await?;
         self.table.delete_item(pk, ticket_sk(ticket)).await
     }
 

@@ -48,6 +48,21 @@ impl crate::ports::ExportJobRepository for InMemoryStore {
         let mut s = self.state();
         let before = s.export_jobs.len();
         s.export_jobs.retain(|(t, _), _| t != tenant);
+        s.exports_withdrawn.remove(tenant);
         Ok(before - s.export_jobs.len())
+    }
+    async fn note_exports_withdrawn(
+        &self,
+        tenant: &TenantId,
+        at: time::OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        self.state().exports_withdrawn.insert(tenant.clone(), at);
+        Ok(())
+    }
+    async fn exports_withdrawn_at(
+        &self,
+        tenant: &TenantId,
+    ) -> Result<Option<time::OffsetDateTime>, StoreError> {
+        Ok(self.state().exports_withdrawn.get(tenant).copied())
     }
 }

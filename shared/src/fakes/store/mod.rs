@@ -55,6 +55,7 @@ struct State {
     reaper_resume_point: Option<TenantId>,
     quota_counters: BTreeMap<(TenantId, String), u64>,
     export_jobs: BTreeMap<(TenantId, crate::ids::ExportId), crate::usecases::export_job::ExportJob>,
+    exports_withdrawn: BTreeMap<TenantId, time::OffsetDateTime>,
     receipts: receipts::Book,
 }
 
