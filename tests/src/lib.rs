@@ -3,6 +3,7 @@
 //! `make test` starts the stand-in, provisions it and exports its environment
 //! (`infra/local-aws.sh run ...`); these helpers read that environment.
 
+pub mod counting;
 pub mod fake_deepgram;
 pub mod fake_llm;
 

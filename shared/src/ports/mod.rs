@@ -214,6 +214,14 @@ pub trait DocumentRepository: Send + Sync {
         &self,
         at: DocumentAddress<'_>,
     ) -> impl Future<Output = Result<Option<StoredDocument>, StoreError>> + Send;
+    /// The newest stored version of the call's documents of `kind`, with its version number:
+    /// a read can fetch it together with the call instead of after it.
+    fn newest_document(
+        &self,
+        tenant: &TenantId,
+        call: &CallId,
+        kind: DocumentKind,
+    ) -> impl Future<Output = Result<Option<(u32, StoredDocument)>, StoreError>> + Send;
     /// A document with the revision it was last written at (0: written without one), for a
     /// read, change and write.
     fn get_document_revision(

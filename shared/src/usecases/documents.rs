@@ -148,6 +148,28 @@ impl<R: DocumentRepository, B: BlobStore, E: Envelope> DocumentVault<'_, R, B, E
         .await
     }
 
+    /// As [`Self::current`], given the newest stored document of `kind` (read together with
+    /// the call, see [`DocumentRepository::newest_document`]): opened when it is the current
+    /// one; when a newer version is stored already (written before the call moved to it) the
+    /// current one is read after all.
+    pub async fn current_given_newest<T: DeserializeOwned>(
+        &self,
+        call: &Call,
+        kind: DocumentKind,
+        newest: Option<(u32, StoredDocument)>,
+    ) -> Result<Option<T>, DocumentError> {
+        let current = call.transcript_version;
+        match newest {
+            _ if current == 0 => Ok(None),
+            Some((version, stored)) if version == current => self
+                .open(&call.tenant_id, &call.call_id, kind, version, stored)
+                .await
+                .map(Some),
+            Some((version, _)) if version > current => self.current(call, kind).await,
+            _ => Ok(None),
+        }
+    }
+
     /// A document with its revision (see [`Self::put_at_revision`]).
     pub async fn get_revision<T: DeserializeOwned>(
         &self,
@@ -349,5 +371,77 @@ mod tests {
         for secret in ["budget", "frozen", "Priya", "priya@example.com", "March"] {
             assert!(!logs.contains(secret), "{secret:?} leaked into logs");
         }
+    }
+
+    /// A document of each version up to `written`, saying which version it is.
+    async fn versions_written<R: DocumentRepository, B: BlobStore, E: Envelope>(
+        vault: &DocumentVault<'_, R, B, E>,
+        call: &Call,
+        written: u32,
+    ) {
+        for version in 1..=written {
+            vault
+                .put(
+                    &call.tenant_id,
+                    &call.call_id,
+                    DocumentKind::Analysis,
+                    version,
+                    &format!("version {version}"),
+                )
+                .await
+                .unwrap();
+        }
+    }
+
+    #[tokio::test]
+    async fn the_newest_document_read_with_the_call_stands_for_the_current_one_only() {
+        let store = InMemoryStore::default();
+        let blobs = InMemoryBlobStore::default();
+        let cipher = fake_cipher(ManualClock::at(datetime!(2026-01-01 0:00 UTC)));
+        let vault = DocumentVault {
+            repository: &store,
+            blobs: &blobs,
+            envelope: &cipher,
+        };
+        let new = crate::usecases::calls::NewCall {
+            team_id: crate::ids::TeamId::from_random([1; 16]),
+            rep_id: crate::ids::UserId::parse("rep").unwrap(),
+            call_type: crate::domain::call::CallType::Discovery,
+            details: Default::default(),
+        };
+        let mut call = new.into_call(
+            TenantId::parse("acme").unwrap(),
+            CallId::from_random([9; 16]),
+            datetime!(2026-01-01 0:00 UTC),
+        );
+        let read = |call: Call| {
+            let (store, vault) = (&store, &vault);
+            async move {
+                let newest = store
+                    .newest_document(&call.tenant_id, &call.call_id, DocumentKind::Analysis)
+                    .await
+                    .unwrap();
+                vault
+                    .current_given_newest::<String>(&call, DocumentKind::Analysis, newest)
+                    .await
+                    .unwrap()
+            }
+        };
+        assert_eq!(read(call.clone()).await, None, "no transcript, no document");
+
+        call.transcript_version = 2;
+        versions_written(&vault, &call, 1).await;
+        assert_eq!(
+            read(call.clone()).await,
+            None,
+            "the current one is not written yet"
+        );
+
+        versions_written(&vault, &call, 2).await;
+        assert_eq!(read(call.clone()).await.as_deref(), Some("version 2"));
+
+        // Written before the call moved to it: the current one is still version 2.
+        versions_written(&vault, &call, 3).await;
+        assert_eq!(read(call.clone()).await.as_deref(), Some("version 2"));
     }
 }

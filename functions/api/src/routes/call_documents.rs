@@ -16,7 +16,7 @@ use callcoach_shared::ports::{BlobStore, Clock, DocumentKind};
 use callcoach_shared::usecases::export::SEALED_BUNDLE_CONTENT_TYPE;
 use serde_json::json;
 
-use super::calls::{record_view, visible_call};
+use super::calls::{record_view, visible_call_with};
 use super::{ApiState, rfc3339, vault};
 use crate::error::ApiError;
 use crate::extract::Authenticated;
@@ -28,27 +28,15 @@ pub const INLINE_DOCUMENT_LIMIT: usize = 2_500_000;
 /// How long the link to a large document works.
 pub const DOCUMENT_LINK_LIFETIME: Duration = Duration::from_secs(15 * 60);
 
-/// A call's current document of one kind, decrypted; 404 when there is none yet.
-async fn load_document<P: Ports, T: serde::de::DeserializeOwned>(
-    api: &Api<P>,
-    call: &Call,
-    kind: DocumentKind,
-) -> Result<T, ApiError> {
-    vault(api)
-        .current(call, kind)
-        .await?
-        .ok_or(ApiError::NotFound)
-}
-
+/// The call's current analysis, decrypted; 404 while it has none.
 pub(super) async fn load_analysis<P: Ports>(
     api: &Api<P>,
     call: &Call,
 ) -> Result<Analysis, ApiError> {
-    load_document(api, call, DocumentKind::Analysis).await
-}
-
-async fn load_transcript<P: Ports>(api: &Api<P>, call: &Call) -> Result<Transcript, ApiError> {
-    load_document(api, call, DocumentKind::Transcript).await
+    vault(api)
+        .current(call, DocumentKind::Analysis)
+        .await?
+        .ok_or(ApiError::NotFound)
 }
 
 /// A document as the answer's body, or, when too large for one, a short-lived link to it:
@@ -100,8 +88,9 @@ pub async fn get_transcript<P: Ports>(
     who: Authenticated,
     Path(raw): Path<String>,
 ) -> Result<Response, ApiError> {
-    let call = visible_call(&api, &who, &raw).await?;
-    let transcript = load_transcript(&api, &call).await?;
+    let (call, transcript) =
+        visible_call_with::<P, Transcript>(&api, &who, &raw, DocumentKind::Transcript).await?;
+    let transcript = transcript.ok_or(ApiError::NotFound)?;
     record_view(&api, &who, &call, UsageView::Transcript).await;
     document_answer(&api, &call, DocumentKind::Transcript, &transcript).await
 }
@@ -112,8 +101,9 @@ pub async fn get_analysis<P: Ports>(
     who: Authenticated,
     Path(raw): Path<String>,
 ) -> Result<Response, ApiError> {
-    let call = visible_call(&api, &who, &raw).await?;
-    let analysis = load_analysis(&api, &call).await?;
+    let (call, analysis) =
+        visible_call_with::<P, Analysis>(&api, &who, &raw, DocumentKind::Analysis).await?;
+    let analysis = analysis.ok_or(ApiError::NotFound)?;
     record_view(&api, &who, &call, UsageView::Analysis).await;
     document_answer(&api, &call, DocumentKind::Analysis, &analysis).await
 }

@@ -4,11 +4,14 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use callcoach_shared::access::{CallListing, Caller};
+use callcoach_shared::domain::analysis::Analysis;
 use callcoach_shared::domain::call::{Call, CallStatus, CallType, SealedDetails};
 use callcoach_shared::domain::usage::{UsageEvent, UsageView};
 use callcoach_shared::ids::{CallId, TeamId, UserId};
 use callcoach_shared::keys::is_upload_file_name;
-use callcoach_shared::ports::{CallRepository, Clock, PageRequest, UsageLog};
+use callcoach_shared::ports::{
+    CallRepository, Clock, DocumentKind, DocumentRepository, PageRequest, UsageLog,
+};
 use callcoach_shared::usecases::call_details::{CallDetails, open_details};
 use callcoach_shared::usecases::call_listing::{self, CallFilter};
 use callcoach_shared::usecases::calls::NewCall;
@@ -16,12 +19,12 @@ use callcoach_shared::usecases::new_call::{
     CallRequest, UPLOAD_CONTENT_TYPES, UPLOAD_URL_TTL, Upload, create_call_with_upload,
     upload_limit,
 };
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 
-use super::call_documents::load_analysis;
-use super::{ApiState, DEFAULT_PAGE_SIZE, call_id, quotas, team_id, text_field, user_field};
+use super::{ApiState, DEFAULT_PAGE_SIZE, call_id, quotas, team_id, text_field, user_field, vault};
 use crate::error::ApiError;
 use crate::extract::{Authenticated, StrictJson, StrictQuery};
 use crate::{Api, Ports, cursors};
@@ -258,16 +261,39 @@ pub(super) async fn visible_call<P: Ports>(
     raw: &str,
 ) -> Result<Call, ApiError> {
     let id = call_id(raw)?;
-    let call = api
-        .ports
-        .store()
-        .get_call(&who.tenant, &id)
-        .await?
-        .ok_or(ApiError::NotFound)?;
-    if call.status == CallStatus::Deleted || !who.caller.can_view_call(&call) {
-        return Err(ApiError::NotFound);
+    let call = api.ports.store().get_call(&who.tenant, &id).await?;
+    visible(who, call)
+}
+
+/// As [`visible_call`], with the call's current document of `kind` (`None` while it has
+/// none). The call and its newest document of that kind are read together, one round trip
+/// instead of two; the document is opened only once the call is known to be the caller's to
+/// see, and a call they may not see costs no more than one they may.
+pub(super) async fn visible_call_with<P: Ports, T: DeserializeOwned>(
+    api: &Api<P>,
+    who: &Authenticated,
+    raw: &str,
+    kind: DocumentKind,
+) -> Result<(Call, Option<T>), ApiError> {
+    let id = call_id(raw)?;
+    let store = api.ports.store();
+    let (call, newest) = tokio::try_join!(
+        store.get_call(&who.tenant, &id),
+        store.newest_document(&who.tenant, &id, kind)
+    )?;
+    let call = visible(who, call)?;
+    let document = vault(api).current_given_newest(&call, kind, newest).await?;
+    Ok((call, document))
+}
+
+/// The call when the caller may see it; the one 404 for a missing, deleted or unseen call.
+fn visible(who: &Authenticated, call: Option<Call>) -> Result<Call, ApiError> {
+    match call {
+        Some(call) if call.status != CallStatus::Deleted && who.caller.can_view_call(&call) => {
+            Ok(call)
+        }
+        _ => Err(ApiError::NotFound),
     }
-    Ok(call)
 }
 
 /// The call the path names when the caller may see it and `may` holds for them: 404 otherwise,
@@ -313,11 +339,12 @@ pub async fn get_call<P: Ports>(
     who: Authenticated,
     Path(raw): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    let call = visible_call(&api, &who, &raw).await?;
+    let (call, analysis) =
+        visible_call_with::<P, Analysis>(&api, &who, &raw, DocumentKind::Analysis).await?;
     record_view(&api, &who, &call, UsageView::Call).await;
     let mut body = json!({ "call": shown(&api, &call).await? });
     if call.status == CallStatus::Scored {
-        let analysis = load_analysis(&api, &call).await?;
+        let analysis = analysis.ok_or(ApiError::NotFound)?;
         body["overall_score"] = json!(analysis.overall_score);
         body["summary"] = json!(analysis.summary);
         body["scores"] = json!(

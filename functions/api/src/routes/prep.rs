@@ -5,14 +5,15 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use callcoach_shared::access::Caller;
 use callcoach_shared::ids::GoalId;
-use callcoach_shared::ports::Clock;
+use callcoach_shared::ports::{Clock, DocumentKind};
 use callcoach_shared::usecases::prep::{PrepCard, card_for};
 use callcoach_shared::usecases::{practice, progress};
 use serde::Deserialize;
+use serde::de::IgnoredAny;
 use serde_json::{Value, json};
 
 use super::call_documents::load_analysis;
-use super::calls::{call_where, visible_call};
+use super::calls::{call_where, visible_call_with};
 use super::{ApiState, team_id, text_field, user_id, vault};
 use crate::Ports;
 use crate::error::ApiError;
@@ -86,9 +87,10 @@ pub async fn list_practice<P: Ports>(
     who: Authenticated,
     Path(raw): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    let call = visible_call(&api, &who, &raw).await?;
     // A call not scored yet has no highlights to answer: the same answer as before.
-    load_analysis(&api, &call).await?;
+    let (call, analysis) =
+        visible_call_with::<P, IgnoredAny>(&api, &who, &raw, DocumentKind::Analysis).await?;
+    analysis.ok_or(ApiError::NotFound)?;
     let items = practice::list_responses(&vault(&api), &call.tenant_id, &call.call_id).await?;
     Ok(Json(json!({ "items": items })))
 }

@@ -296,7 +296,11 @@ pub async fn world<B: Backend>() -> World<B> {
 }
 
 pub async fn world_with<B: Backend>(settings: Settings) -> World<B> {
-    let ports = B::fresh_ports().await;
+    world_over::<B>(B::fresh_ports().await, settings).await
+}
+
+/// The world of [`world`] over the ports given.
+pub async fn world_over<B: Backend>(ports: B::Ports, settings: Settings) -> World<B> {
     let api = Arc::new(Api { ports, settings });
     let (a, b) = B::fresh_tenants();
     // Each workspace as provisioning leaves it: its record and one admin in no team.

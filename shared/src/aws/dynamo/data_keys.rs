@@ -11,7 +11,6 @@ use super::items::{Item, ItemExt, attr, keys, s};
 use super::layout::{
     SHREDDED_SK, data_key_prefix, data_key_sk, keys_pk, parse_data_key, shredded_pk,
 };
-use super::paging::Reading;
 use super::table::{Table, unless_refused};
 use super::transact::{Transacted, TxWrite};
 use crate::crypto::{DataCategory, DataKeyStore, WrappedDataKey};
@@ -55,24 +54,12 @@ impl DataKeyStore for DynamoKeyTable {
         tenant: &TenantId,
         category: DataCategory,
     ) -> Result<Option<WrappedDataKey>, StoreError> {
-        let newest = Reading::Page {
-            start: None,
-            limit: 1,
-        };
-        let found = self
-            .table
-            .query(newest, |request| {
-                request
-                    .key_condition_expression("#pk = :pk AND begins_with(#sk, :prefix)")
-                    .expression_attribute_names("#pk", a::PK)
-                    .expression_attribute_names("#sk", a::SK)
-                    .expression_attribute_values(":pk", s(keys_pk(tenant)))
-                    .expression_attribute_values(":prefix", s(data_key_prefix(category)))
-                    .scan_index_forward(false)
-                    .consistent_read(true)
-            })
-            .await?;
-        found.items.first().map(data_key_from).transpose()
+        self.table
+            .last_with_prefix(&keys_pk(tenant), &data_key_prefix(category))
+            .await?
+            .as_ref()
+            .map(data_key_from)
+            .transpose()
     }
 
     async fn get_data_key(

@@ -5,8 +5,20 @@ use super::DynamoTable;
 use super::attr_names as a;
 use super::items::Item;
 use super::items::{ItemExt, attr, keys, s};
-use super::layout::{call_pk, document_sk};
-use crate::ports::{DocumentAddress, DocumentRepository, StoreError, StoredDocument};
+use super::layout::{call_pk, document_prefix, document_sk, document_version};
+use crate::ids::{CallId, TenantId};
+use crate::ports::{DocumentAddress, DocumentKind, DocumentRepository, StoreError, StoredDocument};
+
+/// A document item's revision (0: written without one) and what it holds.
+fn stored_document(item: &Item) -> Result<(u64, StoredDocument), StoreError> {
+    // Documents written once (transcripts, analyses) carry no revision.
+    let revision = item.req_u64(a::VERSION).unwrap_or(0);
+    if let Some(bytes) = item.opt_b(a::CIPHERTEXT) {
+        return Ok((revision, StoredDocument::Inline(bytes.to_vec())));
+    }
+    let key = item.req_s(a::BLOB_KEY)?.to_owned();
+    Ok((revision, StoredDocument::Blob { key }))
+}
 
 /// The keys of the document's item.
 fn document_keys(at: DocumentAddress<'_>) -> Item {
@@ -45,27 +57,34 @@ impl DocumentRepository for DynamoTable {
         &self,
         at: DocumentAddress<'_>,
     ) -> Result<Option<(u64, StoredDocument)>, StoreError> {
-        let Some(item) = self
-            .table
+        self.table
             .get_item(
                 call_pk(at.tenant, at.call),
                 document_sk(at.kind, at.version),
             )
             .await?
+            .as_ref()
+            .map(stored_document)
+            .transpose()
+    }
+
+    async fn newest_document(
+        &self,
+        tenant: &TenantId,
+        call: &CallId,
+        kind: DocumentKind,
+    ) -> Result<Option<(u32, StoredDocument)>, StoreError> {
+        let Some(item) = self
+            .table
+            .last_with_prefix(&call_pk(tenant, call), &document_prefix(kind))
+            .await?
         else {
             return Ok(None);
         };
-        // Documents written once (transcripts, analyses) carry no revision.
-        let revision = item.req_u64(a::VERSION).unwrap_or(0);
-        if let Some(bytes) = item.opt_b(a::CIPHERTEXT) {
-            return Ok(Some((revision, StoredDocument::Inline(bytes.to_vec()))));
-        }
-        Ok(Some((
-            revision,
-            StoredDocument::Blob {
-                key: item.req_s(a::BLOB_KEY)?.to_owned(),
-            },
-        )))
+        let version = document_version(item.req_s(a::SK)?, kind)
+            .ok_or_else(|| StoreError::Corrupt("a document's sort key names no version".into()))?;
+        let (_, document) = stored_document(&item)?;
+        Ok(Some((version, document)))
     }
 
     async fn put_document_at_revision(

@@ -131,7 +131,15 @@ pub(super) fn call_order_key(created_at: OffsetDateTime, call: &CallId) -> Strin
     format!("{:020}#{call}", created_at.unix_timestamp_nanos().max(0))
 }
 pub(super) fn document_sk(kind: DocumentKind, version: u32) -> String {
-    format!("DOC#{}#v{version:010}", kind.as_str())
+    format!("{}{version:010}", document_prefix(kind))
+}
+/// What every version of a call's documents of `kind` begins its sort key with.
+pub(super) fn document_prefix(kind: DocumentKind) -> String {
+    format!("DOC#{}#v", kind.as_str())
+}
+/// The version a document's sort key names, when it names one of `kind`.
+pub(super) fn document_version(sk: &str, kind: DocumentKind) -> Option<u32> {
+    sk.strip_prefix(&document_prefix(kind))?.parse().ok()
 }
 /// The mark's sort key in the call's partition (`AGE#recordings` predates the other marks).
 pub(super) fn mark_sk(mark: AgeMark) -> String {
@@ -365,6 +373,9 @@ mod tests {
             registered_user(&user_registry_sk(&UserId::parse("u-1").unwrap())),
             Some(UserId::parse("u-1").unwrap())
         );
+        let sk = document_sk(DocumentKind::Analysis, 12);
+        assert_eq!(document_version(&sk, DocumentKind::Analysis), Some(12));
+        assert_eq!(document_version(&sk, DocumentKind::Transcript), None);
     }
 
     #[test]

@@ -150,6 +150,31 @@ impl Table {
         }
     }
 
+    /// The item of one partition with the greatest sort key that begins with `prefix`.
+    pub(super) async fn last_with_prefix(
+        &self,
+        pk: &str,
+        prefix: &str,
+    ) -> Result<Option<Item>, StoreError> {
+        let last = Reading::Page {
+            start: None,
+            limit: 1,
+        };
+        let found = self
+            .query(last, |request| {
+                request
+                    .key_condition_expression("#pk = :pk AND begins_with(#sk, :prefix)")
+                    .expression_attribute_names("#pk", a::PK)
+                    .expression_attribute_names("#sk", a::SK)
+                    .expression_attribute_values(":pk", s(pk))
+                    .expression_attribute_values(":prefix", s(prefix))
+                    .scan_index_forward(false)
+                    .consistent_read(true)
+            })
+            .await?;
+        Ok(found.items.into_iter().next())
+    }
+
     /// Every item of one partition, optionally only sort keys with a prefix.
     pub(super) async fn query_partition(
         &self,

@@ -21,6 +21,19 @@ impl DocumentRepository for InMemoryStore {
         s.documents.insert(key, document.clone());
         Ok(())
     }
+    async fn newest_document(
+        &self,
+        tenant: &TenantId,
+        call: &CallId,
+        kind: DocumentKind,
+    ) -> Result<Option<(u32, StoredDocument)>, StoreError> {
+        let s = self.state();
+        Ok(s.documents
+            .iter()
+            .filter(|((t, c, k, _), _)| t == tenant && c == call && *k == kind)
+            .max_by_key(|((_, _, _, version), _)| *version)
+            .map(|((_, _, _, version), document)| (*version, document.clone())))
+    }
     async fn get_document_revision(
         &self,
         at: DocumentAddress<'_>,
