@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: demo test bench eval fuzz fmt-check clippy template-check unit-and-emulator-tests recipe-check deployable-build-check tools
+.PHONY: demo test bench cost eval fuzz fmt-check clippy template-check unit-and-emulator-tests recipe-check deployable-build-check tools
 
 demo: tools
 	cargo build --quiet -p callcoach
@@ -47,6 +47,12 @@ bench: tools
 	cargo bench -p api --bench handler
 	infra/check_build.sh
 	infra/local-aws.sh run .venv/bin/python infra/bench_cold_start.py
+
+# What one call costs: the AWS requests of a one-hour call counted on each path (the same
+# test `make test` runs, which asserts their bounds), then the README's request and cost tables.
+cost: tools
+	infra/local-aws.sh run cargo test -q -p callcoach-tests --test requests_per_call_on_aws
+	python3 infra/cost_per_call.py
 
 # The coach measured against hand labels (not part of `make test`, whose eval tests check the
 # command): the shared labelled set beside the repository, then the repository's own labels

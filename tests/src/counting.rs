@@ -13,12 +13,16 @@ use aws_smithy_runtime_api::client::http::{
 };
 use aws_smithy_runtime_api::client::orchestrator::HttpRequest;
 
-/// One request the SDK sent: the operation it asked for, when it went out, when it came back.
+/// One request the SDK sent: the operation it asked for, when it went out, when it came back,
+/// and the bytes of its body and of the answer's (what DynamoDB's capacity units are counted
+/// from).
 #[derive(Debug, Clone)]
 pub struct SentRequest {
     pub operation: String,
     pub sent: Instant,
     pub answered: Instant,
+    pub sent_bytes: usize,
+    pub received_bytes: usize,
 }
 
 /// The requests made through the clients of one [`counted`] config, in the order they ended.
@@ -98,19 +102,35 @@ struct Counting {
 impl HttpConnector for Counting {
     fn call(&self, request: HttpRequest) -> HttpConnectorFuture {
         let operation = operation_of(&request);
+        let sent_bytes = request
+            .body()
+            .bytes()
+            .map_or_else(|| content_length(request.headers()), <[u8]>::len);
         let inner = self.inner.clone();
         let log = self.log.clone();
         HttpConnectorFuture::new(async move {
             let sent = Instant::now();
             let answer = inner.call(request).await;
+            let received_bytes = answer
+                .as_ref()
+                .map_or(0, |response| content_length(response.headers()));
             log.entries().push(SentRequest {
                 operation,
                 sent,
                 answered: Instant::now(),
+                sent_bytes,
+                received_bytes,
             });
             answer
         })
     }
+}
+
+fn content_length(headers: &aws_smithy_runtime_api::http::Headers) -> usize {
+    headers
+        .get("content-length")
+        .and_then(|length| length.parse().ok())
+        .unwrap_or(0)
 }
 
 /// `service.Operation`: JSON protocols name it in `X-Amz-Target`; S3 is told apart by method
@@ -153,6 +173,8 @@ mod tests {
             operation: "op".into(),
             sent: start + Duration::from_millis(from_ms),
             answered: start + Duration::from_millis(to_ms),
+            sent_bytes: 0,
+            received_bytes: 0,
         }
     }
 
