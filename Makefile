@@ -40,11 +40,14 @@ recipe-check:
 deployable-build-check:
 	infra/check_build.sh
 
-# Speed figures for the README (not part of `make test`): criterion benches and the cold start
+# Speed figures for the README (not part of `make test`): criterion benches, the whole
+# `callcoach analyze` process (infra/bench_analyze.py), and the cold start
 # and size of each function's release binary through a local Lambda runtime API.
 bench: tools
 	cargo bench -p callcoach-shared --bench pipeline
 	cargo bench -p api --bench handler
+	cargo build --release -p callcoach
+	python3 infra/bench_analyze.py
 	infra/check_build.sh
 	infra/local-aws.sh run .venv/bin/python infra/bench_cold_start.py
 

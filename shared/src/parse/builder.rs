@@ -47,7 +47,22 @@ impl TranscriptBuilder {
         Ok(index)
     }
 
+    /// Adds an utterance of the text trimmed; one with no text is dropped.
     pub fn push(
+        &mut self,
+        speaker: usize,
+        start_ms: u64,
+        end_ms: u64,
+        text: &str,
+        words: Vec<Word>,
+    ) {
+        let text = text.trim();
+        if !text.is_empty() {
+            self.push_trimmed(speaker, start_ms, end_ms, text.to_owned(), words);
+        }
+    }
+
+    fn push_trimmed(
         &mut self,
         speaker: usize,
         start_ms: u64,
@@ -55,10 +70,6 @@ impl TranscriptBuilder {
         text: String,
         words: Vec<Word>,
     ) {
-        let text = text.trim().to_owned();
-        if text.is_empty() {
-            return;
-        }
         self.utterances.push(Utterance {
             speaker,
             start_ms,
@@ -68,17 +79,25 @@ impl TranscriptBuilder {
         });
     }
 
-    /// Makes the words gathered so far (taken out of `words`) one utterance of `label`.
+    /// Makes the words gathered so far (taken out of `words`) one utterance of `label`, its
+    /// text the words joined by spaces in one buffer.
     pub fn push_words(&mut self, label: &str, words: &mut Vec<Word>) -> Result<(), ParseError> {
         if let (Some(first), Some(last)) = (words.first(), words.last()) {
             let (start, end) = (first.start_ms, last.end_ms);
-            let text = words
-                .iter()
-                .map(|w| w.text.as_str())
-                .collect::<Vec<_>>()
-                .join(" ");
+            let mut text = String::with_capacity(words.iter().map(|w| w.text.len() + 1).sum());
+            for (i, word) in words.iter().enumerate() {
+                if i > 0 {
+                    text.push(' ');
+                }
+                text.push_str(&word.text);
+            }
             let index = self.speaker(label, None)?;
-            self.push(index, start, end, text, std::mem::take(words));
+            let words = std::mem::take(words);
+            if text.trim().len() == text.len() {
+                self.push_trimmed(index, start, end, text, words);
+            } else {
+                self.push(index, start, end, &text, words);
+            }
         }
         Ok(())
     }

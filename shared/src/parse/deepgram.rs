@@ -6,6 +6,7 @@ use serde::Deserialize;
 
 use super::ParseError;
 use super::builder::{TranscriptBuilder, seconds_to_ms};
+use super::json::{Text, first, from_json};
 use crate::domain::transcript::{SourceFormat, Timing, Word};
 
 const FORMAT: &str = "Deepgram";
@@ -13,70 +14,75 @@ const FORMAT: &str = "Deepgram";
 const WORD_GAP_MS: u64 = 2000;
 
 #[derive(Deserialize)]
-struct Response {
-    results: Option<Results>,
+struct Response<'a> {
+    #[serde(borrow)]
+    results: Option<Results<'a>>,
 }
 
 #[derive(Deserialize)]
-struct Results {
-    #[serde(default)]
-    channels: Vec<Channel>,
-    #[serde(default)]
-    utterances: Option<Vec<DgUtterance>>,
+struct Results<'a> {
+    #[serde(default, borrow)]
+    channels: Vec<Channel<'a>>,
+    #[serde(default, borrow)]
+    utterances: Option<Vec<DgUtterance<'a>>>,
 }
 
 #[derive(Deserialize)]
-struct Channel {
-    #[serde(default)]
-    alternatives: Vec<Alternative>,
+struct Channel<'a> {
+    #[serde(default, rename = "alternatives", deserialize_with = "first", borrow)]
+    alternative: Option<Alternative<'a>>,
 }
 
 #[derive(Deserialize)]
-struct Alternative {
-    #[serde(default)]
-    transcript: String,
-    #[serde(default)]
-    words: Vec<DgWord>,
-    paragraphs: Option<Paragraphs>,
+struct Alternative<'a> {
+    #[serde(default, borrow)]
+    transcript: Text<'a>,
+    #[serde(default, borrow)]
+    words: Vec<DgWord<'a>>,
+    #[serde(borrow)]
+    paragraphs: Option<Paragraphs<'a>>,
 }
 
 #[derive(Deserialize)]
-struct Paragraphs {
-    #[serde(default)]
-    paragraphs: Vec<Paragraph>,
+struct Paragraphs<'a> {
+    #[serde(default, borrow)]
+    paragraphs: Vec<Paragraph<'a>>,
 }
 
 #[derive(Deserialize)]
-struct Paragraph {
-    #[serde(default)]
-    sentences: Vec<Sentence>,
+struct Paragraph<'a> {
+    #[serde(default, borrow)]
+    sentences: Vec<Sentence<'a>>,
     speaker: Option<u32>,
     start: f64,
     end: f64,
 }
 
 #[derive(Deserialize)]
-struct Sentence {
-    text: String,
+struct Sentence<'a> {
+    #[serde(borrow)]
+    text: Text<'a>,
 }
 
 #[derive(Deserialize)]
-struct DgUtterance {
+struct DgUtterance<'a> {
     start: f64,
     end: f64,
-    #[serde(default)]
-    transcript: String,
+    #[serde(default, borrow)]
+    transcript: Text<'a>,
     #[serde(default)]
     channel: u32,
     speaker: Option<u32>,
-    #[serde(default)]
-    words: Vec<DgWord>,
+    #[serde(default, borrow)]
+    words: Vec<DgWord<'a>>,
 }
 
 #[derive(Deserialize)]
-struct DgWord {
-    word: String,
-    punctuated_word: Option<String>,
+struct DgWord<'a> {
+    #[serde(borrow)]
+    word: Text<'a>,
+    #[serde(borrow)]
+    punctuated_word: Option<Text<'a>>,
     start: f64,
     end: f64,
     confidence: Option<f32>,
@@ -94,7 +100,7 @@ fn label(channel: u32, speaker: Option<u32>, multichannel: bool) -> String {
 
 fn word(w: &DgWord) -> Result<Word, ParseError> {
     Ok(Word {
-        text: w.punctuated_word.clone().unwrap_or_else(|| w.word.clone()),
+        text: w.punctuated_word.as_deref().unwrap_or(&w.word).to_owned(),
         start_ms: seconds_to_ms(w.start, FORMAT)?,
         end_ms: seconds_to_ms(w.end, FORMAT)?,
         confidence: w.confidence,
@@ -102,7 +108,7 @@ fn word(w: &DgWord) -> Result<Word, ParseError> {
 }
 
 pub fn parse_deepgram(bytes: &[u8]) -> Result<crate::domain::transcript::Transcript, ParseError> {
-    let response: Response = serde_json::from_slice(bytes).map_err(|e| ParseError::json(&e))?;
+    let response: Response = from_json(bytes)?;
     let results = response.results.ok_or(ParseError::Provider {
         format: FORMAT,
         reason: "no `results`",
@@ -123,7 +129,7 @@ pub fn parse_deepgram(bytes: &[u8]) -> Result<crate::domain::transcript::Transcr
                 speaker,
                 seconds_to_ms(u.start, FORMAT)?,
                 seconds_to_ms(u.end, FORMAT)?,
-                u.transcript.clone(),
+                &u.transcript,
                 words,
             );
         }
@@ -133,11 +139,11 @@ pub fn parse_deepgram(bytes: &[u8]) -> Result<crate::domain::transcript::Transcr
     let with_words = results
         .channels
         .iter()
-        .any(|c| c.alternatives.first().is_some_and(|a| !a.words.is_empty()));
+        .any(|c| c.alternative.as_ref().is_some_and(|a| !a.words.is_empty()));
     if with_words {
         let mut builder = TranscriptBuilder::new(SourceFormat::Deepgram, Timing::Words);
         for (channel, c) in results.channels.iter().enumerate() {
-            let Some(alternative) = c.alternatives.first() else {
+            let Some(alternative) = &c.alternative else {
                 continue;
             };
             group_words(
@@ -153,7 +159,7 @@ pub fn parse_deepgram(bytes: &[u8]) -> Result<crate::domain::transcript::Transcr
     let mut builder = TranscriptBuilder::new(SourceFormat::Deepgram, Timing::Utterances);
     let mut timed = true;
     for (channel, c) in results.channels.iter().enumerate() {
-        let Some(alternative) = c.alternatives.first() else {
+        let Some(alternative) = &c.alternative else {
             continue;
         };
         match &alternative.paragraphs {
@@ -164,14 +170,14 @@ pub fn parse_deepgram(bytes: &[u8]) -> Result<crate::domain::transcript::Transcr
                     let text = para
                         .sentences
                         .iter()
-                        .map(|s| s.text.as_str())
+                        .map(|s| &*s.text)
                         .collect::<Vec<_>>()
                         .join(" ");
                     builder.push(
                         speaker,
                         seconds_to_ms(para.start, FORMAT)?,
                         seconds_to_ms(para.end, FORMAT)?,
-                        text,
+                        &text,
                         Vec::new(),
                     );
                 }
@@ -179,7 +185,7 @@ pub fn parse_deepgram(bytes: &[u8]) -> Result<crate::domain::transcript::Transcr
             _ => {
                 timed = false;
                 let speaker = builder.speaker(&label(channel as u32, None, multichannel), None)?;
-                builder.push(speaker, 0, 0, alternative.transcript.clone(), Vec::new());
+                builder.push(speaker, 0, 0, &alternative.transcript, Vec::new());
             }
         }
     }

@@ -6,6 +6,7 @@
 mod builder;
 mod deepgram;
 mod detect;
+mod json;
 mod text;
 mod transcribe;
 
@@ -81,9 +82,11 @@ impl ParseError {
     }
 }
 
-/// Detects the format by content and parses it.
+/// Detects the format by content and parses it. The format is decided on the first
+/// [`SNIFF_LEN`] bytes, as the upload trigger decides it (it reads no more before choosing),
+/// so a file is taken for the same format here as when it is uploaded.
 pub fn parse_transcript(bytes: &[u8]) -> Result<Transcript, ParseError> {
-    match detect(bytes) {
+    match detect(&bytes[..bytes.len().min(SNIFF_LEN)]) {
         Detected::Empty => Err(ParseError::Empty),
         Detected::Audio(_) => Err(ParseError::IsAudio),
         Detected::Utf16Text => Err(ParseError::Utf16),

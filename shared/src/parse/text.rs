@@ -224,7 +224,7 @@ impl CueSink {
             return Ok(());
         }
         self.last_speaker = Some(speaker);
-        self.builder.push(speaker, start, end, text, Vec::new());
+        self.builder.push(speaker, start, end, &text, Vec::new());
         Ok(())
     }
 }
@@ -312,14 +312,14 @@ pub fn parse_plain(text: &str) -> Result<crate::domain::transcript::Transcript, 
         match (speaker_prefix(line), current) {
             (Some((name, rest)), _) => {
                 let speaker = builder.speaker(name, Some(name))?;
-                builder.push(speaker, 0, 0, rest.to_owned(), Vec::new());
+                builder.push(speaker, 0, 0, rest, Vec::new());
                 current = Some((speaker, !rest.is_empty()));
             }
             (None, Some((_, true))) => {
                 builder.extend_last(line);
             }
             (None, Some((speaker, false))) => {
-                builder.push(speaker, 0, 0, line.to_owned(), Vec::new());
+                builder.push(speaker, 0, 0, line, Vec::new());
                 current = Some((speaker, true));
             }
             (None, None) => return Err(ParseError::line(index + 1, "expected \"Speaker: text\"")),

@@ -6,12 +6,17 @@
 //! `ParticipantRole` (AGENT, CUSTOMER) and timed `Items`; Contact Lens post-call output has the
 //! same shape with `ParticipantId`.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
+use std::fmt;
+use std::marker::PhantomData;
 
 use serde::Deserialize;
+use serde::de::{Deserializer, SeqAccess, Visitor};
 
 use super::ParseError;
 use super::builder::{TranscriptBuilder, seconds_to_ms};
+use super::json::{Text, first, from_json};
 use crate::domain::transcript::{SourceFormat, Timing, Word};
 
 const FORMAT: &str = "Amazon Transcribe";
@@ -19,66 +24,215 @@ const TCA_FORMAT: &str = "Transcribe Call Analytics";
 const ITEM_GAP_MS: u64 = 2000;
 
 #[derive(Deserialize)]
-struct Output {
-    status: Option<String>,
-    results: Option<Results>,
+struct Output<'a> {
+    #[serde(borrow)]
+    status: Option<Text<'a>>,
+    #[serde(borrow)]
+    results: Option<Results<'a>>,
 }
 
 #[derive(Deserialize)]
-struct Results {
-    #[serde(default)]
-    items: Vec<Item>,
-    speaker_labels: Option<Labels>,
-    channel_labels: Option<ChannelLabels>,
+struct Results<'a> {
+    #[serde(default, borrow)]
+    items: Heard<'a>,
+    #[serde(borrow)]
+    speaker_labels: Option<Labels<'a>>,
+    #[serde(borrow)]
+    channel_labels: Option<ChannelLabels<'a>>,
 }
 
 #[derive(Deserialize)]
-struct Item {
-    start_time: Option<String>,
-    end_time: Option<String>,
-    #[serde(rename = "type")]
-    kind: String,
-    #[serde(default)]
-    alternatives: Vec<Alternative>,
-    speaker_label: Option<String>,
-    channel_label: Option<String>,
+struct Item<'a> {
+    #[serde(borrow)]
+    start_time: Option<Text<'a>>,
+    #[serde(borrow)]
+    end_time: Option<Text<'a>>,
+    #[serde(rename = "type", borrow)]
+    kind: Text<'a>,
+    #[serde(default, rename = "alternatives", deserialize_with = "first", borrow)]
+    alternative: Option<Alternative<'a>>,
+    #[serde(borrow)]
+    speaker_label: Option<Text<'a>>,
+    #[serde(borrow)]
+    channel_label: Option<Text<'a>>,
 }
 
 #[derive(Deserialize)]
-struct Alternative {
-    content: String,
-    confidence: Option<String>,
+struct Alternative<'a> {
+    #[serde(borrow)]
+    content: Text<'a>,
+    #[serde(borrow)]
+    confidence: Option<Text<'a>>,
 }
 
 #[derive(Deserialize)]
-struct Labels {
-    #[serde(default)]
-    segments: Vec<Segment>,
+struct Labels<'a> {
+    #[serde(default, borrow)]
+    segments: Vec<Segment<'a>>,
 }
 
 #[derive(Deserialize)]
-struct Segment {
-    speaker_label: String,
-    #[serde(default)]
-    items: Vec<SegmentItem>,
+struct Segment<'a> {
+    #[serde(borrow)]
+    speaker_label: Text<'a>,
+    #[serde(default, borrow)]
+    items: Vec<SegmentItem<'a>>,
 }
 
 #[derive(Deserialize)]
-struct SegmentItem {
-    start_time: String,
+struct SegmentItem<'a> {
+    #[serde(borrow)]
+    start_time: Text<'a>,
 }
 
 #[derive(Deserialize)]
-struct ChannelLabels {
-    #[serde(default)]
-    channels: Vec<ChannelEntry>,
+struct ChannelLabels<'a> {
+    #[serde(default, borrow)]
+    channels: Vec<ChannelEntry<'a>>,
 }
 
 #[derive(Deserialize)]
-struct ChannelEntry {
-    channel_label: String,
-    #[serde(default)]
-    items: Vec<Item>,
+struct ChannelEntry<'a> {
+    #[serde(borrow)]
+    channel_label: Text<'a>,
+    #[serde(default, borrow)]
+    items: Heard<'a>,
+}
+
+/// What names a word's speaker: its own label (speaker or channel), or, in older outputs, its
+/// start time, which the speaker segments map to a speaker.
+#[derive(Clone, PartialEq)]
+enum Who<'a> {
+    Label(Text<'a>),
+    StartTime(Text<'a>),
+    Unknown,
+}
+
+/// Consecutive words of one speaker without a long pause: in the usual output, where every
+/// item is labelled, each run as read is an utterance, and its words are not moved again.
+struct Run<'a> {
+    who: Who<'a>,
+    words: Vec<Word>,
+}
+
+/// Appends a word to the last run when it continues it (the same label, or both unlabelled,
+/// and no long pause), else starts a run. Words known only by their start time get a run of
+/// their own until the segments are read.
+fn push_word<'a>(runs: &mut Vec<Run<'a>>, who: Who<'a>, word: Word) {
+    if let Some(last) = runs.last_mut()
+        && !matches!(who, Who::StartTime(_))
+        && last.who == who
+        && !is_pause(&last.words, &word)
+    {
+        last.words.push(word);
+        return;
+    }
+    runs.push(Run {
+        who,
+        words: vec![word],
+    });
+}
+
+fn is_pause(before: &[Word], word: &Word) -> bool {
+    before
+        .last()
+        .is_some_and(|last| word.start_ms.saturating_sub(last.end_ms) > ITEM_GAP_MS)
+}
+
+/// An `items` array read item by item into runs of words: punctuation joins the word before it
+/// as it is read, so no item outlives its own parsing. A bad item is kept as the first error,
+/// and the array is still read to its end so the JSON itself is checked.
+#[derive(Default)]
+struct Heard<'a> {
+    items: usize,
+    runs: Vec<Run<'a>>,
+    error: Option<ParseError>,
+}
+
+impl<'a> Heard<'a> {
+    fn take(&mut self, item: Item<'a>) {
+        self.items += 1;
+        if self.error.is_some() {
+            return;
+        }
+        let Some(alternative) = item.alternative else {
+            return;
+        };
+        if &*item.kind == "punctuation" {
+            if let Some(last) = self.runs.last_mut().and_then(|r| r.words.last_mut()) {
+                last.text.push_str(&alternative.content);
+            }
+            return;
+        }
+        match spoken(item.start_time, item.end_time, alternative) {
+            Ok((word, start_time)) => {
+                let who = match (item.speaker_label.or(item.channel_label), start_time) {
+                    (Some(label), _) => Who::Label(label),
+                    (None, Some(start)) => Who::StartTime(start),
+                    (None, None) => Who::Unknown,
+                };
+                push_word(&mut self.runs, who, word);
+            }
+            Err(error) => self.error = Some(error),
+        }
+    }
+
+    fn runs(self) -> Result<Vec<Run<'a>>, ParseError> {
+        match self.error {
+            Some(error) => Err(error),
+            None => Ok(self.runs),
+        }
+    }
+}
+
+/// A pronunciation item's word; its start time is handed back for the segment lookup.
+fn spoken<'a>(
+    start: Option<Text<'a>>,
+    end: Option<Text<'a>>,
+    alternative: Alternative<'a>,
+) -> Result<(Word, Option<Text<'a>>), ParseError> {
+    let (Some(start), Some(end)) = (start, end) else {
+        return Err(ParseError::Provider {
+            format: FORMAT,
+            reason: "a pronunciation item has no time",
+        });
+    };
+    let mut text = String::with_capacity(alternative.content.len() + 1);
+    text.push_str(&alternative.content);
+    let word = Word {
+        text,
+        start_ms: seconds(&start)?,
+        end_ms: seconds(&end)?,
+        confidence: alternative
+            .confidence
+            .as_deref()
+            .and_then(|c| c.parse().ok()),
+    };
+    Ok((word, Some(start)))
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for Heard<'a> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct HeardVisitor<'a>(PhantomData<&'a ()>);
+
+        impl<'de: 'a, 'a> Visitor<'de> for HeardVisitor<'a> {
+            type Value = Heard<'a>;
+
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("an array of items")
+            }
+
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+                let mut heard = Heard::default();
+                while let Some(item) = seq.next_element::<Item<'a>>()? {
+                    heard.take(item);
+                }
+                Ok(heard)
+            }
+        }
+
+        deserializer.deserialize_seq(HeardVisitor(PhantomData))
+    }
 }
 
 /// A job that did not complete, named by its status when it is one the service uses (the field
@@ -93,6 +247,9 @@ fn job_status_reason(status: &str) -> &'static str {
 }
 
 fn seconds(text: &str) -> Result<u64, ParseError> {
+    if let Some(ms) = decimal_ms(text) {
+        return Ok(ms);
+    }
     let value: f64 = text.trim().parse().map_err(|_| ParseError::Provider {
         format: FORMAT,
         reason: "a time is not a number",
@@ -100,8 +257,30 @@ fn seconds(text: &str) -> Result<u64, ParseError> {
     seconds_to_ms(value, FORMAT)
 }
 
+/// Milliseconds of a time written as the service writes them ("12.34": digits, and at most
+/// three after the point), read exactly without going through a float; anything else
+/// (exponents, more digits, signs) is left to the general path.
+fn decimal_ms(text: &str) -> Option<u64> {
+    let (whole, fraction) = text.split_once('.').unwrap_or((text, ""));
+    let digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+    if whole.is_empty()
+        || whole.len() > 7
+        || fraction.len() > 3
+        || !digits(whole)
+        || !digits(fraction)
+    {
+        return None;
+    }
+    let fraction_ms = fraction
+        .bytes()
+        .chain(std::iter::repeat(b'0'))
+        .take(3)
+        .fold(0, |ms, b| ms * 10 + u64::from(b - b'0'));
+    Some(whole.parse::<u64>().ok()? * 1000 + fraction_ms)
+}
+
 pub fn parse_transcribe(bytes: &[u8]) -> Result<crate::domain::transcript::Transcript, ParseError> {
-    let output: Output = serde_json::from_slice(bytes).map_err(|e| ParseError::json(&e))?;
+    let output: Output = from_json(bytes)?;
     if let Some(status) = output.status.as_deref().filter(|s| *s != "COMPLETED") {
         return Err(ParseError::Provider {
             format: FORMAT,
@@ -121,132 +300,105 @@ pub fn parse_transcribe(bytes: &[u8]) -> Result<crate::domain::transcript::Trans
         .flat_map(|s| {
             s.items
                 .iter()
-                .map(move |i| (i.start_time.as_str(), s.speaker_label.as_str()))
+                .map(move |i| (&*i.start_time, &*s.speaker_label))
         })
         .collect();
 
-    let mut items: Vec<(&Item, Option<&str>)> = Vec::new();
-    match &results.channel_labels {
+    let runs = match results.channel_labels {
         Some(channels)
-            if results.items.is_empty()
-                || channels.channels.iter().any(|c| !c.items.is_empty()) =>
+            if results.items.items == 0 || channels.channels.iter().any(|c| c.items.items > 0) =>
         {
-            for channel in &channels.channels {
-                items.extend(
-                    channel
-                        .items
-                        .iter()
-                        .map(|i| (i, Some(channel.channel_label.as_str()))),
-                );
+            // Channel items are listed per channel: merged by time (a stable sort keeps each
+            // channel's order for equal times), each word its channel's.
+            let mut timed = Vec::new();
+            for channel in channels.channels {
+                let label = channel.channel_label;
+                for run in channel.items.runs()? {
+                    timed.extend(run.words.into_iter().map(|w| (w, label.clone())));
+                }
             }
+            timed.sort_by_key(|(word, _)| word.start_ms);
+            let mut runs = Vec::new();
+            for (word, label) in timed {
+                push_word(&mut runs, Who::Label(label), word);
+            }
+            runs
         }
-        _ => items.extend(results.items.iter().map(|i| {
-            let speaker = i
-                .speaker_label
-                .as_deref()
-                .or(i.channel_label.as_deref())
-                .or_else(|| {
-                    i.start_time
-                        .as_deref()
-                        .and_then(|t| segment_speakers.get(t).copied())
-                });
-            (i, speaker)
-        })),
-    }
+        _ => results.items.runs()?,
+    };
 
+    // Runs become utterances; neighbours whose speakers turn out the same (known by start time
+    // until now) and that have no long pause between them are joined.
     let mut builder = TranscriptBuilder::new(SourceFormat::AmazonTranscribe, Timing::Words);
-    let mut words: Vec<Word> = Vec::new();
-    let mut speaker: Option<&str> = None;
+    let mut current: Option<(Option<Cow<str>>, Vec<Word>)> = None;
     let flush = |builder: &mut TranscriptBuilder, speaker: Option<&str>, words: &mut Vec<Word>| {
         builder.push_words(speaker.unwrap_or("spk_0"), words)
     };
-    // Channel items are listed per channel: merge them by time first.
-    if results.channel_labels.is_some() {
-        items.sort_by(|a, b| {
-            let key = |i: &Item| {
-                i.start_time
-                    .as_deref()
-                    .and_then(|t| t.parse::<f64>().ok())
-                    .unwrap_or(f64::MAX)
-            };
-            key(a.0).total_cmp(&key(b.0))
-        });
-    }
-    for (item, item_speaker) in items {
-        let Some(alternative) = item.alternatives.first() else {
-            continue;
+    for Run { who, mut words } in runs {
+        let speaker = match who {
+            Who::Label(label) => Some(label.into_cow()),
+            Who::StartTime(start) => segment_speakers.get(&*start).map(|s| Cow::Borrowed(*s)),
+            Who::Unknown => None,
         };
-        if item.kind == "punctuation" {
-            // Punctuation has no time: it sticks to the word before it.
-            if let Some(last) = words.last_mut() {
-                last.text.push_str(&alternative.content);
+        match &mut current {
+            Some((current_speaker, current_words))
+                if *current_speaker == speaker && !is_pause(current_words, &words[0]) =>
+            {
+                current_words.append(&mut words);
             }
-            continue;
+            _ => {
+                if let Some((speaker, mut words)) = current.take() {
+                    flush(&mut builder, speaker.as_deref(), &mut words)?;
+                }
+                current = Some((speaker, words));
+            }
         }
-        let (Some(start), Some(end)) = (&item.start_time, &item.end_time) else {
-            return Err(ParseError::Provider {
-                format: FORMAT,
-                reason: "a pronunciation item has no time",
-            });
-        };
-        let word = Word {
-            text: alternative.content.clone(),
-            start_ms: seconds(start)?,
-            end_ms: seconds(end)?,
-            confidence: alternative
-                .confidence
-                .as_deref()
-                .and_then(|c| c.parse().ok()),
-        };
-        let gap = words
-            .last()
-            .is_some_and(|l| word.start_ms.saturating_sub(l.end_ms) > ITEM_GAP_MS);
-        if (!words.is_empty() && item_speaker != speaker) || gap {
-            flush(&mut builder, speaker, &mut words)?;
-        }
-        speaker = item_speaker;
-        words.push(word);
     }
-    flush(&mut builder, speaker, &mut words)?;
+    if let Some((speaker, mut words)) = current {
+        flush(&mut builder, speaker.as_deref(), &mut words)?;
+    }
     builder.finish()
 }
 
 #[derive(Deserialize)]
 #[serde(rename_all = "PascalCase")]
-struct TcaOutput {
-    job_status: Option<String>,
-    #[serde(default)]
-    transcript: Vec<TcaTurn>,
+struct TcaOutput<'a> {
+    #[serde(borrow)]
+    job_status: Option<Text<'a>>,
+    #[serde(default, borrow)]
+    transcript: Vec<TcaTurn<'a>>,
 }
 
 #[derive(Deserialize)]
 #[serde(rename_all = "PascalCase")]
-struct TcaTurn {
+struct TcaTurn<'a> {
     /// Amazon Connect Contact Lens names the same field `ParticipantId`.
-    #[serde(alias = "ParticipantId")]
-    participant_role: String,
-    content: String,
+    #[serde(alias = "ParticipantId", borrow)]
+    participant_role: Text<'a>,
+    #[serde(borrow)]
+    content: Text<'a>,
     begin_offset_millis: u64,
     end_offset_millis: u64,
-    #[serde(default)]
-    items: Vec<TcaItem>,
+    #[serde(default, borrow)]
+    items: Vec<TcaItem<'a>>,
 }
 
 #[derive(Deserialize)]
 #[serde(rename_all = "PascalCase")]
-struct TcaItem {
-    content: String,
+struct TcaItem<'a> {
+    #[serde(borrow)]
+    content: Text<'a>,
     begin_offset_millis: Option<u64>,
     end_offset_millis: Option<u64>,
     confidence: Option<f32>,
-    #[serde(rename = "Type")]
-    kind: Option<String>,
+    #[serde(rename = "Type", borrow)]
+    kind: Option<Text<'a>>,
 }
 
 pub fn parse_transcribe_call_analytics(
     bytes: &[u8],
 ) -> Result<crate::domain::transcript::Transcript, ParseError> {
-    let output: TcaOutput = serde_json::from_slice(bytes).map_err(|e| ParseError::json(&e))?;
+    let output: TcaOutput = from_json(bytes)?;
     if let Some(status) = output.job_status.as_deref().filter(|s| *s != "COMPLETED") {
         return Err(ParseError::Provider {
             format: TCA_FORMAT,
@@ -275,7 +427,7 @@ pub fn parse_transcribe_call_analytics(
                     }
                 }
                 (_, Some(start), Some(end)) => words.push(Word {
-                    text: item.content.clone(),
+                    text: String::from(&*item.content),
                     start_ms: start,
                     end_ms: end,
                     confidence: item.confidence,
@@ -286,7 +438,7 @@ pub fn parse_transcribe_call_analytics(
             speaker,
             turn.begin_offset_millis,
             turn.end_offset_millis,
-            turn.content.clone(),
+            &turn.content,
             words,
         );
     }
@@ -296,6 +448,7 @@ pub fn parse_transcribe_call_analytics(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::transcript::Transcript;
 
     fn item(content: &str, start: &str, end: &str, speaker: Option<&str>) -> String {
         let speaker = speaker
@@ -305,6 +458,13 @@ mod tests {
             r#"{{"start_time":"{start}","end_time":"{end}","type":"pronunciation","alternatives":[{{"confidence":"0.99","content":"{content}"}}]{speaker}}}"#
         )
     }
+    fn who_said_what(t: &Transcript) -> Vec<(&str, &str)> {
+        t.utterances
+            .iter()
+            .map(|u| (t.speaker_name(u.speaker), u.text.as_str()))
+            .collect()
+    }
+
     const COMMA: &str =
         r#"{"type":"punctuation","alternatives":[{"confidence":"0.0","content":","}]}"#;
 
@@ -318,13 +478,58 @@ mod tests {
             item("Hi", "1.5", "1.7", Some("spk_1"))
         );
         let t = parse_transcribe(body.as_bytes()).unwrap();
-        let shape: Vec<_> = t
-            .utterances
-            .iter()
-            .map(|u| (t.speaker_name(u.speaker), u.text.as_str()))
-            .collect();
+        let shape = who_said_what(&t);
         assert_eq!(shape, [("spk_0", "Hello, Sam"), ("spk_1", "Hi")]);
         assert_eq!(t.utterances[0].words[0].confidence, Some(0.99));
+    }
+
+    #[test]
+    fn channels_merge_by_time_and_punctuation_stays_with_its_word() {
+        let body = format!(
+            r#"{{"results":{{"items":[],"channel_labels":{{"number_of_channels":2,"channels":[
+                {{"channel_label":"ch_0","items":[{},{},{}]}},
+                {{"channel_label":"ch_1","items":[{}]}}]}}}}}}"#,
+            item("Hello", "0.5", "0.6", None),
+            COMMA,
+            item("Sam", "0.9", "1.0", None),
+            item("Hi", "0.7", "0.8", None)
+        );
+        let t = parse_transcribe(body.as_bytes()).unwrap();
+        let shape = who_said_what(&t);
+        assert_eq!(shape, [("ch_0", "Hello,"), ("ch_1", "Hi"), ("ch_0", "Sam")]);
+    }
+
+    #[test]
+    fn strings_with_escapes_are_read_like_plain_ones() {
+        let body = format!(
+            r#"{{"results":{{"items":[{},{}]}}}}"#,
+            item(r#"say \"hi\""#, "0.5", "0.9", Some(r"spk_\u0030")),
+            item(r"caf\u00e9", "1.0", "1.2", Some("spk_0"))
+        );
+        let t = parse_transcribe(body.as_bytes()).unwrap();
+        assert_eq!(t.speakers[0].label, "spk_0");
+        assert_eq!(t.utterances[0].text, "say \"hi\" café");
+    }
+
+    #[test]
+    fn times_read_exactly_as_the_float_path_would() {
+        for text in [
+            "0",
+            "0.5",
+            "12.34",
+            "1.005",
+            "3599.999",
+            "9999999.999",
+            " 2.5",
+            "1e2",
+            "1.0005",
+        ] {
+            let general = seconds_to_ms(text.trim().parse().unwrap(), FORMAT).unwrap();
+            assert_eq!(seconds(text).unwrap(), general, "{text}");
+        }
+        assert_eq!(decimal_ms("12.34"), Some(12_340));
+        assert_eq!(decimal_ms("1e2"), None);
+        assert!(seconds("-1.0").is_err() && seconds("1.2.3").is_err() && seconds("").is_err());
     }
 
     #[test]

@@ -1,7 +1,22 @@
 //! Word-level text helpers shared by the metrics and the coach.
 
 fn trim_token(raw: &str) -> &str {
+    let bytes = raw.as_bytes();
+    // Most words start and end with an ASCII letter or digit: nothing to trim, no decoding.
+    let alphanumeric = |b: Option<&u8>| b.is_some_and(u8::is_ascii_alphanumeric);
+    if alphanumeric(bytes.first()) && alphanumeric(bytes.last()) {
+        return raw;
+    }
     raw.trim_matches(|c: char| !c.is_alphanumeric())
+}
+
+/// Whether a raw word closes a clause (`,` `;` `:` or a dash after it).
+fn ends_clause(raw: &str) -> bool {
+    match raw.as_bytes().last() {
+        Some(b',' | b';' | b':') => true,
+        Some(b) if b.is_ascii() => false,
+        _ => raw.ends_with(['\u{2014}', '\u{2013}']),
+    }
 }
 
 /// Lowercase word tokens of a text, with surrounding punctuation removed (apostrophes and
@@ -22,8 +37,12 @@ pub(crate) struct TokenList {
 
 impl TokenList {
     pub fn from_text(text: &str) -> Self {
+        // About one token per six bytes of conversation: sized once, grown rarely.
+        let tokens = text.len() / 6 + 1;
         let mut list = TokenList {
             buf: String::with_capacity(text.len()),
+            ends: Vec::with_capacity(tokens),
+            hashes: Vec::with_capacity(tokens),
             ..TokenList::default()
         };
         for raw in text.split_whitespace() {
@@ -35,14 +54,15 @@ impl TokenList {
     /// Adds the tokens of one raw word; returns how many were added (0 or 1).
     pub fn push(&mut self, raw: &str) -> usize {
         let trimmed = trim_token(raw);
-        let ends_clause = raw.ends_with([',', ';', ':', '\u{2014}', '\u{2013}']);
+        let ends_clause = ends_clause(raw);
         if trimmed.is_empty() {
             self.clause_pending |= ends_clause || raw.starts_with(['\u{2014}', '-']);
             return 0;
         }
+        let start = self.buf.len();
         if trimmed.is_ascii() {
-            self.buf
-                .extend(trimmed.bytes().map(|b| char::from(b.to_ascii_lowercase())));
+            self.buf.push_str(trimmed);
+            self.buf[start..].make_ascii_lowercase();
         } else {
             self.buf.extend(
                 trimmed
@@ -55,10 +75,9 @@ impl TokenList {
             );
         }
         let index = self.ends.len() as u32;
-        let start = self.ends.last().map_or(0, |&end| end as usize);
         self.hashes.push(word_hash(&self.buf[start..]));
         self.ends.push(self.buf.len() as u32);
-        if index > 0 && (self.clause_pending || self.get(index as usize) == "but") {
+        if index > 0 && (self.clause_pending || &self.buf[start..] == "but") {
             self.clause_starts.push(index);
         }
         self.clause_pending = ends_clause;

@@ -159,19 +159,27 @@ fn find_steps(scene: &Scene<'_>) -> Vec<Step> {
     let mut steps: Vec<Step> = Vec::new();
     for (index, u) in utterances.iter().enumerate().skip(closing_from) {
         let said = scene.sentences_of(index);
-        // The sentence after a mention may fix its time: "Does Tuesday work?" "Tuesday works."
-        let next_opening = (index + 1 < utterances.len())
-            .then(|| scene.sentences_of(index + 1).into_iter().next())
-            .flatten();
         // One step an utterance: its first.
         let first = said.iter().enumerate().find_map(|(k, sentence)| {
             step_action(sentence, scene.is_rep(u)).map(|action| (k, sentence, action))
         });
         if let Some((k, sentence, action)) = first {
+            // The sentence after a mention may fix its time: "Does Tuesday work?" "Tuesday
+            // works." The next utterance is read only when this one has no sentence after.
+            let short_and_dated = |s: &Sentence<'_>| {
+                s.tokens.len() <= SHORT_REPLY_WORDS && has_concrete_time(&s.tokens)
+            };
             let dated = has_concrete_time(&sentence.tokens)
-                || said.get(k + 1).or(next_opening.as_ref()).is_some_and(|s| {
-                    s.tokens.len() <= SHORT_REPLY_WORDS && has_concrete_time(&s.tokens)
-                });
+                || match said.get(k + 1) {
+                    Some(next) => short_and_dated(next),
+                    None => {
+                        (index + 1 < utterances.len())
+                            && scene
+                                .sentences_of(index + 1)
+                                .first()
+                                .is_some_and(short_and_dated)
+                    }
+                };
             let finding = NextStepFinding {
                 utterance: index,
                 at_ms: u.start_ms,

@@ -49,9 +49,7 @@ impl<'a> Scene<'a> {
         let utterances = self.utterances();
         (0..utterances.len())
             .filter(|&i| self.is_rep(&utterances[i]))
-            .filter(|&i| {
-                !without_questions || !self.sentences_of(i).iter().any(Sentence::is_question)
-            })
+            .filter(|&i| !without_questions || !asks_a_question(&utterances[i].text))
             .max_by_key(|&i| {
                 let u = &utterances[i];
                 if self.timed {
@@ -119,6 +117,14 @@ impl Sentence<'_> {
     pub fn is_question(&self) -> bool {
         self.text.trim_end().ends_with('?')
     }
+}
+
+/// Whether any sentence of a text is a question: what [`Sentence::is_question`] says of
+/// [`sentences`], without tokenising (a sentence has a token when it has a letter or digit).
+fn asks_a_question(text: &str) -> bool {
+    crate::scoring::text::sentence_spans(text)
+        .map(str::trim_end)
+        .any(|s| s.ends_with('?') && s.chars().any(char::is_alphanumeric))
 }
 
 /// The sentences of a text, split after `.`, `?` and `!`; empty ones are dropped.
@@ -271,4 +277,27 @@ pub(super) fn clamp_score(value: f64) -> u8 {
 
 pub(super) fn evidence(description: String, at_ms: Option<u64>) -> Evidence {
     Evidence { description, at_ms }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_question_check_agrees_with_the_sentences() {
+        for text in [
+            "Who else decides? We can start Monday.",
+            "We can start Monday. Who else decides?",
+            "Right. ? And then.",
+            "Is it 2pm?!",
+            "No questions here",
+            "",
+            "Mr. Lee asked about it, didn't he ?",
+        ] {
+            let by_sentences = sentences(text).iter().any(Sentence::is_question);
+            assert_eq!(asks_a_question(text), by_sentences, "{text:?}");
+        }
+        assert!(asks_a_question("We can start. Who else decides?"));
+        assert!(!asks_a_question("We can start. ?"));
+    }
 }
