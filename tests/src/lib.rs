@@ -6,6 +6,7 @@
 pub mod counting;
 pub mod fake_deepgram;
 pub mod fake_llm;
+pub mod fault_proxy;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};

@@ -1,7 +1,8 @@
 //! `callcoach analyze FILE`: the scoring engine on a local file, no cloud at all.
 
-use std::io::Write;
-use std::path::PathBuf;
+use std::fs::File;
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 use callcoach_shared::domain::call::CallType;
@@ -66,17 +67,40 @@ pub fn parse_options(args: &[String]) -> Result<Options> {
     Ok(options)
 }
 
-fn read_limited(path: &PathBuf) -> Result<Vec<u8>> {
-    let size = std::fs::metadata(path)
-        .with_context(|| format!("cannot read {}", path.display()))?
-        .len();
-    if size > MAX_FILE_BYTES {
+/// Opens a file to read, refusing a regular file over the limit before reading any of it.
+fn open_limited(path: &Path) -> Result<(File, u64, bool)> {
+    let file = File::open(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let metadata = file
+        .metadata()
+        .with_context(|| format!("cannot read {}", path.display()))?;
+    let size = metadata.len();
+    if metadata.is_file() && size > MAX_FILE_BYTES {
         bail!(
             "{} is {size} bytes; the limit is {MAX_FILE_BYTES}",
             path.display()
         );
     }
-    std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))
+    Ok((file, size, metadata.is_file()))
+}
+
+/// Reads an open file up to the limit: a pipe, FIFO or device has no length to check first.
+fn read_open(file: &File, path: &Path) -> Result<Vec<u8>> {
+    let mut bytes = Vec::new();
+    file.take(MAX_FILE_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .with_context(|| format!("cannot read {}", path.display()))?;
+    if bytes.len() as u64 > MAX_FILE_BYTES {
+        bail!(
+            "{} is more than {MAX_FILE_BYTES} bytes, the limit",
+            path.display()
+        );
+    }
+    Ok(bytes)
+}
+
+fn read_limited(path: &Path) -> Result<Vec<u8>> {
+    let (file, _, _) = open_limited(path)?;
+    read_open(&file, path)
 }
 
 /// A transcript file's bytes, mapped when the file is a regular one: a long call's file is
@@ -98,36 +122,28 @@ impl std::ops::Deref for FileBytes {
     }
 }
 
-fn read_transcript(path: &PathBuf) -> Result<FileBytes> {
-    let file =
-        std::fs::File::open(path).with_context(|| format!("cannot read {}", path.display()))?;
-    let metadata = file
-        .metadata()
-        .with_context(|| format!("cannot read {}", path.display()))?;
-    if !metadata.is_file() || metadata.len() == 0 {
-        return read_limited(path).map(FileBytes::Read);
+fn read_transcript(path: &Path) -> Result<FileBytes> {
+    let (file, size, regular) = open_limited(path)?;
+    if !regular || size == 0 {
+        return read_open(&file, path).map(FileBytes::Read);
     }
-    if metadata.len() > MAX_FILE_BYTES {
-        bail!(
-            "{} is {} bytes; the limit is {MAX_FILE_BYTES}",
-            path.display(),
-            metadata.len()
-        );
-    }
-    // SAFETY: the map is read-only and lives only while this command reads the file it was
-    // given. Its bytes are assumed not to change meanwhile (a few milliseconds); a file
-    // another program rewrote at that moment could be read inconsistently or, if cut short,
-    // stop the process with SIGBUS. That is the usual contract of command-line tools that map
-    // their input, accepted here for a local, offline command; the functions never map.
-    let map = unsafe { memmap2::Mmap::map(&file) }
+    // SAFETY: the map hands out the file's bytes as a slice Rust assumes never changes, and
+    // the parser checks them as UTF-8 once and then reads its strings unchecked. Were another
+    // program to write to or cut the file while it is mapped (from here until the transcript
+    // is parsed, a few milliseconds; `run` drops the map then), the behaviour would be
+    // undefined (a cut file stops the process with SIGBUS). `callcoach analyze` is a local
+    // command on a file its user names; it is not for a file still being written, which the
+    // README says. The length mapped is the one checked against the limit. The deployed
+    // functions never map anything.
+    let map = unsafe { memmap2::MmapOptions::new().len(size as usize).map(&file) }
         .with_context(|| format!("cannot read {}", path.display()))?;
     Ok(FileBytes::Mapped(map))
 }
 
 pub fn run(args: &[String]) -> Result<()> {
     let options = parse_options(args)?;
-    let bytes = read_transcript(&options.file)?;
-    let transcript = parse_transcript(&bytes).with_context(|| {
+    // The file's bytes (mapped) are dropped once parsed: the transcript owns its text.
+    let transcript = parse_transcript(&read_transcript(&options.file)?).with_context(|| {
         format!(
             "{} is not a transcript callcoach can read",
             options.file.display()

@@ -63,6 +63,24 @@ fn report_json_and_playbook() {
 }
 
 #[test]
+fn a_file_over_the_limit_is_refused_before_it_is_read_or_mapped() {
+    let dir = std::env::temp_dir().join(format!("callcoach-cli-big-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let big = dir.join("big.vtt");
+    let file = std::fs::File::create(&big).unwrap();
+    // Sparse: 21 MiB of length without writing it.
+    file.set_len(21 * 1024 * 1024).unwrap();
+    let out = callcoach(&["analyze", big.to_str().unwrap()]);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("is 22020096 bytes; the limit is 20971520"),
+        "{stderr}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
 fn unreadable_input_exits_non_zero_with_a_reason() {
     let dir = std::env::temp_dir().join(format!("callcoach-cli-bad-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
@@ -79,6 +97,9 @@ fn unreadable_input_exits_non_zero_with_a_reason() {
             vec!["analyze", "events/discovery-call.vtt", "--type", "cold"],
             "unknown call type",
         ),
+        // A device has no length to check first: read up to the limit, then refused.
+        (vec!["analyze", "/dev/zero"], "the limit"),
+        (vec!["analyze", dir.to_str().unwrap()], "cannot read"),
     ] {
         let out = callcoach(&args);
         assert!(!out.status.success(), "{args:?} succeeded");

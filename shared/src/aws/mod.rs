@@ -14,12 +14,44 @@ pub use kms::{KmsKeyManagement, KmsReceiptSigner};
 pub use s3::S3BlobStore;
 pub use sqs::SqsQueue;
 
+use std::time::Duration;
+
+use aws_config::retry::RetryConfig;
 use aws_config::{BehaviorVersion, SdkConfig};
 
+/// Attempts per AWS request, the first included (the SDK's default is 3). DynamoDB and KMS
+/// throttle in bursts and S3 answers `SlowDown` while it scales a prefix; at a tenth of
+/// requests refused, three attempts leave one request in a thousand failed, five one in a
+/// hundred thousand. Retries are the SDK's standard mode: exponential backoff with full jitter
+/// and a retry quota per client, which stops retrying when most requests fail, so an outage
+/// does not turn into a retry storm. (Adaptive mode adds a client-side rate limiter, which
+/// helps a client that sends much; a Lambda process sends a few requests per event.)
+pub const MAX_ATTEMPTS: u32 = 5;
+
+/// The first retry waits up to this long, each next one up to twice as long: five attempts
+/// wait at most 0.1 + 0.2 + 0.4 + 0.8 = 1.5 s in all, small against the 30 s of the shortest
+/// function timeouts. The SDK's default (1 s) would wait up to 15 s.
+pub const INITIAL_BACKOFF: Duration = Duration::from_millis(100);
+
+/// The retry policy every function's clients use.
+pub fn retry_config() -> RetryConfig {
+    RetryConfig::standard()
+        .with_max_attempts(MAX_ATTEMPTS)
+        .with_initial_backoff(INITIAL_BACKOFF)
+}
+
 /// One SDK configuration per process, from the environment (region, credentials, and
-/// `AWS_ENDPOINT_URL` for the local stand-in).
+/// `AWS_ENDPOINT_URL` for the local stand-in), with [`retry_config`]. Timeouts are the SDK's
+/// defaults for now: 3.1 s to connect, none per attempt (the function's own timeout bounds a
+/// stuck request, and the queue redelivers its event).
 pub async fn load_sdk_config() -> SdkConfig {
-    aws_config::defaults(BehaviorVersion::latest()).load().await
+    sdk_loader().load().await
+}
+
+/// The loader [`load_sdk_config`] runs, for a caller that sets more before loading (a test
+/// that points the clients at a fault-injecting proxy).
+pub fn sdk_loader() -> aws_config::ConfigLoader {
+    aws_config::defaults(BehaviorVersion::latest()).retry_config(retry_config())
 }
 
 fn backend<E: std::error::Error + Send + Sync + 'static>(err: E) -> crate::ports::BackendError {

@@ -93,7 +93,7 @@ impl TranscriptBuilder {
             }
             let index = self.speaker(label, None)?;
             let words = std::mem::take(words);
-            if text.trim().len() == text.len() {
+            if !text.is_empty() && text.trim().len() == text.len() {
                 self.push_trimmed(index, start, end, text, words);
             } else {
                 self.push(index, start, end, &text, words);

@@ -64,8 +64,9 @@ impl<'de: 'a, 'a> Deserialize<'de> for Text<'a> {
     }
 }
 
-/// The first element of a JSON array, the rest skipped without being built (providers list
-/// alternatives of which only the first, the best, is read).
+/// The first element of a JSON array, the rest skipped without being built or checked
+/// against the element's shape (providers list alternatives of which only the first, the best,
+/// is read; a malformed later one is not refused).
 pub(super) fn first<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
 where
     D: Deserializer<'de>,
