@@ -23,6 +23,8 @@ pub enum Answer {
     Accept,
     /// Accepts the job but calls back only once [`FakeDeepgram::release_callbacks`] is called.
     AcceptHeld,
+    /// Accepts the job and calls back this long after (a slow transcription).
+    AcceptLate(Duration),
     Fail {
         status: u16,
         retry_after: Option<u64>,
@@ -198,6 +200,10 @@ async fn listen(
         return (StatusCode::UNAUTHORIZED, Json(body)).into_response();
     }
     let held = matches!(answer, Answer::AcceptHeld);
+    let late = match answer {
+        Answer::AcceptLate(delay) => delay,
+        _ => Duration::ZERO,
+    };
     match answer {
         Answer::Fail {
             status,
@@ -221,7 +227,7 @@ async fn listen(
                 .insert("location", location.parse().unwrap());
             return response;
         }
-        Answer::Accept | Answer::AcceptHeld => {}
+        Answer::Accept | Answer::AcceptHeld | Answer::AcceptLate(_) => {}
     }
     let Some(audio_url) = audio_url else {
         let body = json!({"err_code": "Bad Request", "err_msg": "Bad Request: failed to process audio: corrupt or unsupported data", "request_id": "none"});
@@ -244,6 +250,7 @@ async fn listen(
                 let mut released = shared.released.subscribe();
                 let _ = released.wait_for(|go| *go).await;
             }
+            tokio::time::sleep(late).await;
             call_back(shared, request_id, audio_url, callback).await;
         });
     }
@@ -252,12 +259,20 @@ async fn listen(
 
 async fn call_back(shared: Shared, request_id: String, audio_url: String, callback: String) {
     let client = reqwest::Client::new();
-    let fetched = match client.get(&audio_url).send().await {
-        Ok(response) if response.status().is_success() => {
-            response.bytes().await.ok().map(|b| b.len())
+    // A fetch that fails is tried again twice before the job fails.
+    let mut fetched = None;
+    for _ in 0..3 {
+        fetched = match client.get(&audio_url).send().await {
+            Ok(response) if response.status().is_success() => {
+                response.bytes().await.ok().map(|b| b.len())
+            }
+            _ => None,
+        };
+        if fetched.is_some() {
+            break;
         }
-        _ => None,
-    };
+        tokio::time::sleep(shared.retry_delay).await;
+    }
     let body = match fetched {
         Some(len) => {
             shared.inner.lock().unwrap().audio_bytes_fetched.push(len);

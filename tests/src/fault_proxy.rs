@@ -103,6 +103,8 @@ struct Shared {
     next: AtomicU64,
     seen: Mutex<Vec<Seen>>,
     client: reqwest::Client,
+    /// Transactions answered, by their `ClientRequestToken` (see [`transaction_token`]).
+    transactions: Mutex<std::collections::HashMap<String, Answered>>,
 }
 
 /// The connection is dropped on purpose (hyper closes a connection whose service fails,
@@ -139,6 +141,7 @@ impl FaultProxy {
                 .redirect(reqwest::redirect::Policy::none())
                 .build()
                 .map_err(std::io::Error::other)?,
+            transactions: Mutex::default(),
         });
         let accepting = tokio::spawn(accept(listener, Arc::clone(&shared)));
         Ok(Self {
@@ -201,9 +204,10 @@ fn draw(seed: u64, n: u64, salt: u64) -> f64 {
     (z >> 11) as f64 / (1u64 << 53) as f64
 }
 
-impl Shared {
-    fn fault_for(&self, n: u64) -> Option<Fault> {
-        let plan = &self.plan;
+impl FaultPlan {
+    /// What the plan does to the `n`-th request (counted from 0) the proxy receives.
+    pub fn fault_for(&self, n: u64) -> Option<Fault> {
+        let plan = self;
         let mut at = draw(plan.seed, n, 1);
         for (share, fault) in [
             (plan.throttle, Fault::Throttle),
@@ -217,6 +221,12 @@ impl Shared {
             at -= share;
         }
         None
+    }
+}
+
+impl Shared {
+    fn fault_for(&self, n: u64) -> Option<Fault> {
+        self.plan.fault_for(n)
     }
 
     fn note(&self, service: Service, fault: Option<Fault>) {
@@ -253,6 +263,16 @@ impl Shared {
     async fn forward(&self, request: Request<Incoming>) -> Result<Response<Full<Bytes>>, Dropped> {
         let (parts, body) = request.into_parts();
         let body = body.collect().await.map_err(|_| Dropped)?.to_bytes();
+        let token = transaction_token(&parts.headers, &body);
+        if let Some(answered) = token.as_ref().and_then(|t| {
+            self.transactions
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .get(t)
+                .cloned()
+        }) {
+            return answered.response();
+        }
         let path = parts.uri.path_and_query().map_or("/", |p| p.as_str());
         let mut headers = parts.headers;
         for hop in [HOST, CONNECTION, CONTENT_LENGTH, TRANSFER_ENCODING] {
@@ -272,9 +292,63 @@ impl Shared {
                 answer = answer.header(name, value);
             }
         }
+        let status = upstream.status();
+        let kept: Vec<_> = upstream
+            .headers()
+            .iter()
+            .filter(|(name, _)| ![CONNECTION, CONTENT_LENGTH, TRANSFER_ENCODING].contains(name))
+            .map(|(name, value)| (name.clone(), value.clone()))
+            .collect();
         let bytes = upstream.bytes().await.map_err(|_| Dropped)?;
+        if let Some(token) = token
+            && status.is_success()
+        {
+            let answered = Answered {
+                status,
+                headers: kept,
+                body: bytes.clone(),
+            };
+            self.transactions
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .insert(token, answered);
+        }
         answer.body(Full::new(bytes)).map_err(|_| Dropped)
     }
+}
+
+/// An answer kept for a repeated transaction.
+#[derive(Clone)]
+struct Answered {
+    status: StatusCode,
+    headers: Vec<(hyper::header::HeaderName, hyper::header::HeaderValue)>,
+    body: Bytes,
+}
+
+impl Answered {
+    fn response(&self) -> Result<Response<Full<Bytes>>, Dropped> {
+        let mut answer = Response::builder().status(self.status);
+        for (name, value) in &self.headers {
+            answer = answer.header(name, value);
+        }
+        answer
+            .body(Full::new(self.body.clone()))
+            .map_err(|_| Dropped)
+    }
+}
+
+/// The `ClientRequestToken` of a `TransactWriteItems` request. DynamoDB answers a repeat of
+/// a token it completed (within 10 minutes) as it answered the first, without writing again,
+/// and the SDK keeps one token across its retries; the local AWS (moto) ignores the token, so
+/// the proxy keeps that promise in its place. Without it, a transaction whose answer the proxy
+/// dropped would be retried into its own conditions, which AWS never does.
+fn transaction_token(headers: &hyper::HeaderMap, body: &[u8]) -> Option<String> {
+    let target = headers.get("x-amz-target")?.to_str().ok()?;
+    if target != "DynamoDB_20120810.TransactWriteItems" {
+        return None;
+    }
+    let request: serde_json::Value = serde_json::from_slice(body).ok()?;
+    request["ClientRequestToken"].as_str().map(str::to_owned)
 }
 
 /// The throttling error each service really answers with (DynamoDB alternates its two).
@@ -385,6 +459,7 @@ mod tests {
             next: AtomicU64::new(0),
             seen: Mutex::new(Vec::new()),
             client: reqwest::Client::new(),
+            transactions: Mutex::default(),
         };
         let (a, b) = (shared(plan), shared(plan));
         let faults: Vec<_> = (0..10_000).map(|n| a.fault_for(n)).collect();

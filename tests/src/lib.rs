@@ -3,10 +3,12 @@
 //! `make test` starts the stand-in, provisions it and exports its environment
 //! (`infra/local-aws.sh run ...`); these helpers read that environment.
 
+pub mod chaos;
 pub mod counting;
 pub mod fake_deepgram;
 pub mod fake_llm;
 pub mod fault_proxy;
+pub mod lambda_host;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};

@@ -97,6 +97,9 @@ impl BlobStore for PartsLeave {
     async fn purge_prefix(&self, prefix: &str) -> Result<usize, BlobError> {
         self.documents.purge_prefix(prefix).await
     }
+    async fn remove_versions_of(&self, key: &str, etag: &str) -> Result<usize, BlobError> {
+        self.documents.remove_versions_of(key, etag).await
+    }
     async fn start_parts(&self, key: &str, _content_type: &str) -> Result<PartedUpload, BlobError> {
         Ok(PartedUpload {
             key: key.to_owned(),

@@ -89,6 +89,18 @@ async fn one_round(
     Ok(())
 }
 
+/// The first plan (by seed) that drops answers after forwarding and whose first requests get
+/// exactly `pattern`: a lost answer where the test needs one.
+fn plan_drawing(pattern: &[Option<Fault>]) -> FaultPlan {
+    (0..)
+        .map(|seed| FaultPlan {
+            reset_after: 0.5,
+            ..FaultPlan::pass_through(seed)
+        })
+        .find(|p| (0..).zip(pattern).all(|(n, want)| p.fault_for(n) == *want))
+        .expect("some seed draws the pattern")
+}
+
 #[tokio::test]
 async fn throttling_and_server_errors_on_every_service_are_ridden_out_by_the_retries() {
     let aws = LocalAws::connect().await;
@@ -189,4 +201,146 @@ async fn connections_dropped_before_a_request_or_before_its_answer_are_retried()
             + proxy.injected(Service::DynamoDb, Fault::ResetAfter)
             > 0
     );
+}
+
+/// A conditional create whose write landed but whose answer was lost: the SDK's retry meets
+/// the item its first attempt wrote. That is the create succeeding, not a conflict (found by
+/// the chaos run: `POST /v1/calls` answered 500 and left the call behind); another item
+/// under the same key is still refused.
+#[tokio::test]
+async fn a_create_whose_answer_was_lost_is_not_refused_by_its_own_retry() {
+    use callcoach_shared::domain::audit::AuditEvent;
+    use callcoach_shared::ports::{AuditLog, StoreError};
+    let aws = LocalAws::connect().await;
+    // A seed whose first request loses its answer and whose second passes.
+    let plan = plan_drawing(&[Some(Fault::ResetAfter), None]);
+    let (proxy, sdk) = through(plan).await;
+    let adapters = AwsAdapters::new(&sdk, &aws.resources);
+    let tenant = fresh_tenant();
+    let event = AuditEvent::by_system(
+        "worker",
+        &tenant,
+        "worker.call_scored",
+        "call/lost-answer",
+        &["1"],
+        SystemClock.now(),
+    );
+    adapters.table.append(&event).await.unwrap();
+    let seen: Vec<_> = proxy.seen().iter().map(|s| (s.service, s.fault)).collect();
+    assert_eq!(
+        seen,
+        [
+            (Service::DynamoDb, Some(Fault::ResetAfter)),
+            (Service::DynamoDb, None)
+        ]
+    );
+    // Another write of the same event, or another item under its key, is still refused.
+    let direct = AwsAdapters::new(&aws.sdk, &aws.resources);
+    let same = direct.table.append(&event).await;
+    assert!(matches!(same, Err(StoreError::AlreadyExists)), "{same:?}");
+    let other = AuditEvent {
+        actor_kind: "pipeline".into(),
+        ..event.clone()
+    };
+    let again = direct.table.append(&other).await;
+    assert!(matches!(again, Err(StoreError::AlreadyExists)), "{again:?}");
+    let trail = direct
+        .table
+        .list(
+            &tenant,
+            &callcoach_shared::ports::PageRequest::first(10).unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(trail.items.len(), 1);
+}
+
+/// An idempotency claim, then its completion, each with its first answer lost: the retry of
+/// the claim finds the claim it made and takes it as its own (before, the job waited out its
+/// own lease as "in progress", found by the chaos run), and the retry of the completion finds
+/// the record completed by it (before, "the work outlived its claim").
+#[tokio::test]
+async fn a_claim_and_a_completion_whose_answers_were_lost_are_still_ours() {
+    use callcoach_shared::ports::{Claim, ClaimLease, IdempotencyKey, IdempotencyStore};
+    let aws = LocalAws::connect().await;
+    // Requests: the claim (answer lost), its retry (refused), the read of the record, the
+    // completion (answer lost), its retry (refused, the record returned with the refusal).
+    let pattern = [
+        Some(Fault::ResetAfter),
+        None,
+        None,
+        Some(Fault::ResetAfter),
+        None,
+    ];
+    let plan = plan_drawing(&pattern);
+    let (proxy, sdk) = through(plan).await;
+    let adapters = AwsAdapters::new(&sdk, &aws.resources);
+    let tenant = fresh_tenant();
+    let key = IdempotencyKey {
+        tenant: &tenant,
+        call: None,
+        key: "score#lost-answers",
+        payload_hash: "h",
+    };
+    let now = SystemClock.now();
+    let lease = ClaimLease {
+        owner: "invocation-1",
+        now,
+        in_progress_until: now + std::time::Duration::from_secs(360),
+        expires_at: now + std::time::Duration::from_secs(3600),
+    };
+    assert_eq!(
+        adapters.table.claim(&key, lease).await.unwrap(),
+        Claim::Acquired
+    );
+    assert!(adapters.table.complete(&key, "invocation-1").await.unwrap());
+    let faults: Vec<_> = proxy.seen().iter().map(|s| s.fault).collect();
+    assert_eq!(faults, pattern);
+    // Someone else's claim of the completed record is still refused as done.
+    let direct = AwsAdapters::new(&aws.sdk, &aws.resources);
+    let other = ClaimLease {
+        owner: "invocation-2",
+        ..lease
+    };
+    assert_eq!(
+        direct.table.claim(&key, other).await.unwrap(),
+        Claim::AlreadyDone
+    );
+}
+
+/// A transaction whose answer was lost is retried by the SDK with the same
+/// `ClientRequestToken`, which DynamoDB answers as it answered the first time. The local AWS
+/// ignores the token, so the proxy keeps that promise for it; this proves the proxy does (the
+/// chaos run relies on it: without it a retried move of a call failed on its own write).
+#[tokio::test]
+async fn a_transaction_whose_answer_was_lost_is_answered_again_not_applied_twice() {
+    use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
+    let aws = LocalAws::connect().await;
+    let plan = plan_drawing(&[Some(Fault::ResetAfter), None]);
+    let (proxy, sdk) = through(plan).await;
+    let pk = format!("T#{}#FAULTS", fresh_tenant());
+    let put = Put::builder()
+        .table_name(&aws.resources.table_name)
+        .item("pk", AttributeValue::S(pk.clone()))
+        .item("sk", AttributeValue::S("once".into()))
+        .condition_expression("attribute_not_exists(pk)")
+        .build()
+        .unwrap();
+    aws_sdk_dynamodb::Client::new(&sdk)
+        .transact_write_items()
+        .transact_items(TransactWriteItem::builder().put(put).build())
+        .send()
+        .await
+        .unwrap();
+    let faults: Vec<_> = proxy.seen().iter().map(|s| s.fault).collect();
+    assert_eq!(faults, [Some(Fault::ResetAfter), None]);
+    let stored = aws_sdk_dynamodb::Client::new(&aws.sdk)
+        .query()
+        .table_name(&aws.resources.table_name)
+        .key_condition_expression("pk = :pk")
+        .expression_attribute_values(":pk", AttributeValue::S(pk))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stored.count, 1);
 }

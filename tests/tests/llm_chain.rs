@@ -547,3 +547,31 @@ fn a_plain_http_llm_url_is_refused_at_start() {
     assert!(endpoints_from_lookup(&env("https://llm.example.com")).is_ok());
     assert!(endpoints_from_lookup(&env("http://127.0.0.1:8080")).is_ok());
 }
+
+/// `LLM_TIMEOUT_SECONDS` bounds every attempt of every provider (1-60 s, 20 by default), and a
+/// value out of range fails the cold start.
+#[test]
+fn the_llm_timeout_is_configured_and_bounded() {
+    use callcoach_shared::providers::llm::endpoints_from_lookup;
+    let env = |timeout: Option<&'static str>| {
+        move |name: &str| match name {
+            "LLM_1_API" | "LLM_2_API" => Some("openai".to_owned()),
+            "LLM_1_MODEL" | "LLM_2_MODEL" => Some("m".to_owned()),
+            "LLM_1_API_KEY" | "LLM_2_API_KEY" => Some("k".to_owned()),
+            "LLM_TIMEOUT_SECONDS" => timeout.map(str::to_owned),
+            _ => None,
+        }
+    };
+    let timeouts = |timeout| -> Vec<u64> {
+        endpoints_from_lookup(&env(timeout))
+            .unwrap()
+            .iter()
+            .map(|e| e.timeout.as_secs())
+            .collect()
+    };
+    assert_eq!(timeouts(None), [20, 20]);
+    assert_eq!(timeouts(Some("3")), [3, 3]);
+    for bad in ["0", "61", "soon"] {
+        assert!(endpoints_from_lookup(&env(Some(bad))).is_err(), "{bad}");
+    }
+}

@@ -565,7 +565,7 @@ async fn a_transcript_uploads_requests_per_call_stay_within_their_bounds() {
     assert_within(
         "transcript",
         &totals,
-        &[("api", 12), ("upload-trigger", 11), ("scoring-worker", 14)],
+        &[("api", 12), ("upload-trigger", 13), ("scoring-worker", 14)],
     );
 }
 

@@ -976,3 +976,57 @@ async fn practice_answers_written_at_once_are_all_kept_on_dynamodb() {
         (0..6).map(|n| format!("answer {n}")).collect::<Vec<_>>()
     );
 }
+
+/// The upload trigger's removal of a transcript file once it is sealed: every version of that
+/// content goes (a client's retried PUT makes two), a newer version of other content stays,
+/// and so does every other key.
+#[tokio::test]
+async fn removing_the_versions_of_one_content_leaves_newer_content_and_other_keys() {
+    use callcoach_shared::ports::BlobStore;
+    let aws = LocalAws::connect().await;
+    let blobs = &aws.adapters.blobs;
+    let tenant = fresh_tenant();
+    let key = format!("uploads/{tenant}/{}/upload.vtt", mint::<CallId>());
+    let neighbour = format!("{key}.other");
+    for _ in 0..2 {
+        blobs
+            .put(&key, b"WEBVTT first".to_vec(), "text/vtt")
+            .await
+            .unwrap();
+    }
+    let etag = aws_sdk_s3::Client::new(&aws.sdk)
+        .head_object()
+        .bucket(&aws.resources.bucket_name)
+        .key(&key)
+        .send()
+        .await
+        .unwrap()
+        .e_tag
+        .unwrap();
+    blobs
+        .put(&key, b"WEBVTT newer".to_vec(), "text/vtt")
+        .await
+        .unwrap();
+    blobs
+        .put(&neighbour, b"WEBVTT first".to_vec(), "text/vtt")
+        .await
+        .unwrap();
+    assert_eq!(blobs.remove_versions_of(&key, &etag).await.unwrap(), 2);
+    assert_eq!(
+        blobs.get(&key).await.unwrap().as_deref(),
+        Some(&b"WEBVTT newer"[..])
+    );
+    assert!(blobs.get(&neighbour).await.unwrap().is_some());
+    // Unquoted, as S3's event notifications carry it: nothing of that content is left.
+    assert_eq!(
+        blobs
+            .remove_versions_of(&key, etag.trim_matches('"'))
+            .await
+            .unwrap(),
+        0
+    );
+    blobs
+        .purge_prefix(&format!("uploads/{tenant}/"))
+        .await
+        .unwrap();
+}

@@ -4,7 +4,9 @@
 //! [`SqsEventSource`] plays the SQS event source mapping: it receives a batch, hands the
 //! function the same `SqsEvent` Lambda would, deletes the messages that succeeded and makes the
 //! reported failures visible again (so they are received again and, after maxReceiveCount,
-//! moved to the DLQ by the queue's redrive policy).
+//! moved to the DLQ by the queue's redrive policy). By default a failure is visible again at
+//! once, which keeps the demo quick; [`SqsEventSource::honouring_visibility_timeout`] leaves
+//! it for the queue's visibility timeout, as Lambda does.
 
 pub mod apigw;
 pub mod gateway;
@@ -33,6 +35,9 @@ pub struct SqsEventSource {
     queue_arn: String,
     /// The function's timeout: the deadline its context carries.
     function_timeout: Duration,
+    /// Whether a failed message is made visible again at once (else it waits out its
+    /// visibility timeout).
+    retry_at_once: bool,
 }
 
 impl SqsEventSource {
@@ -58,7 +63,16 @@ impl SqsEventSource {
             queue_url,
             queue_arn,
             function_timeout,
+            retry_at_once: true,
         })
+    }
+
+    /// Failed messages come back when their visibility timeout ends, not at once: Lambda's
+    /// timing, which the idempotency leases are sized against (a crashed invocation's claim
+    /// has lapsed by the time its message is received again).
+    pub fn honouring_visibility_timeout(mut self) -> Self {
+        self.retry_at_once = false;
+        self
     }
 
     /// Receives up to ten messages (waiting up to `wait`) and runs `function` on them once.
@@ -135,6 +149,9 @@ impl SqsEventSource {
             };
             if failed.iter().any(|f| f == id) {
                 report.failed += 1;
+                if !self.retry_at_once {
+                    continue;
+                }
                 // Visible again at once, as after the visibility timeout.
                 self.client
                     .change_message_visibility()

@@ -40,10 +40,27 @@ pub fn retry_config() -> RetryConfig {
         .with_initial_backoff(INITIAL_BACKOFF)
 }
 
+/// A connection to an AWS endpoint in the Region is made in milliseconds; 3 s means the
+/// endpoint is unreachable, and another attempt is better spent.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
+/// One attempt of one request: DynamoDB, KMS and SQS answer in milliseconds, an S3 part of
+/// 5 MiB in well under a second; 10 s is a stuck attempt, which the retry replaces.
+pub const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(10);
+/// A request with all its attempts and backoff: under the 30 s of the shortest function
+/// timeouts (and API Gateway's), so a function answers or fails cleanly before it is killed.
+pub const OPERATION_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// The timeouts every function's clients use.
+pub fn timeout_config() -> aws_config::timeout::TimeoutConfig {
+    aws_config::timeout::TimeoutConfig::builder()
+        .connect_timeout(CONNECT_TIMEOUT)
+        .operation_attempt_timeout(ATTEMPT_TIMEOUT)
+        .operation_timeout(OPERATION_TIMEOUT)
+        .build()
+}
+
 /// One SDK configuration per process, from the environment (region, credentials, and
-/// `AWS_ENDPOINT_URL` for the local stand-in), with [`retry_config`]. Timeouts are the SDK's
-/// defaults for now: 3.1 s to connect, none per attempt (the function's own timeout bounds a
-/// stuck request, and the queue redelivers its event).
+/// `AWS_ENDPOINT_URL` for the local stand-in), with [`retry_config`] and [`timeout_config`].
 pub async fn load_sdk_config() -> SdkConfig {
     sdk_loader().load().await
 }
@@ -51,7 +68,9 @@ pub async fn load_sdk_config() -> SdkConfig {
 /// The loader [`load_sdk_config`] runs, for a caller that sets more before loading (a test
 /// that points the clients at a fault-injecting proxy).
 pub fn sdk_loader() -> aws_config::ConfigLoader {
-    aws_config::defaults(BehaviorVersion::latest()).retry_config(retry_config())
+    aws_config::defaults(BehaviorVersion::latest())
+        .retry_config(retry_config())
+        .timeout_config(timeout_config())
 }
 
 fn backend<E: std::error::Error + Send + Sync + 'static>(err: E) -> crate::ports::BackendError {

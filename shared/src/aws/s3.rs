@@ -237,45 +237,29 @@ impl BlobStore for S3BlobStore {
     }
 
     async fn purge_prefix(&self, prefix: &str) -> Result<usize, BlobError> {
-        let mut versions = Vec::new();
-        let (mut key_marker, mut version_marker) = (None::<String>, None::<String>);
-        loop {
-            let page = self
-                .client
-                .list_object_versions()
-                .bucket(&self.bucket)
-                .prefix(prefix)
-                .set_key_marker(key_marker.take())
-                .set_version_id_marker(version_marker.take())
-                .send()
-                .await
-                .map_err(|e| BlobError::Backend(backend(e)))?;
-            let listed = page
-                .versions()
-                .iter()
-                .map(|v| (v.key(), v.version_id()))
-                .chain(
-                    page.delete_markers()
-                        .iter()
-                        .map(|m| (m.key(), m.version_id())),
-                );
-            for (key, version) in listed {
-                let Some(key) = key else { continue };
-                let object = ObjectIdentifier::builder()
-                    .key(key)
-                    .set_version_id(version.map(str::to_owned))
-                    .build()
-                    .map_err(|e| BlobError::Backend(backend(e)))?;
-                versions.push(object);
-            }
-            if page.is_truncated() != Some(true) {
-                break;
-            }
-            key_marker = page.next_key_marker().map(str::to_owned);
-            version_marker = page.next_version_id_marker().map(str::to_owned);
-        }
+        let versions = self.versions_under(prefix).await?;
         let count = versions.len();
-        self.delete_objects(versions).await?;
+        let objects = versions
+            .into_iter()
+            .map(|v| v.identifier())
+            .collect::<Result<Vec<_>, _>>()?;
+        self.delete_objects(objects).await?;
+        Ok(count)
+    }
+
+    async fn remove_versions_of(&self, key: &str, etag: &str) -> Result<usize, BlobError> {
+        let wanted = etag.trim_matches('"');
+        let objects = self
+            .versions_under(key)
+            .await?
+            .into_iter()
+            .filter(|v| {
+                v.key == key && v.etag.as_deref().map(|e| e.trim_matches('"')) == Some(wanted)
+            })
+            .map(|v| v.identifier())
+            .collect::<Result<Vec<_>, _>>()?;
+        let count = objects.len();
+        self.delete_objects(objects).await?;
         Ok(count)
     }
 
@@ -381,5 +365,66 @@ impl BlobStore for S3BlobStore {
             Err(SdkError::ServiceError(se)) if se.err().is_no_such_upload() => Ok(()),
             Err(e) => Err(BlobError::Backend(backend(e))),
         }
+    }
+}
+
+/// One version (or delete marker, without an ETag) as ListObjectVersions names it.
+struct ListedVersion {
+    key: String,
+    version_id: Option<String>,
+    etag: Option<String>,
+}
+
+impl ListedVersion {
+    fn identifier(self) -> Result<ObjectIdentifier, BlobError> {
+        ObjectIdentifier::builder()
+            .key(self.key)
+            .set_version_id(self.version_id)
+            .build()
+            .map_err(|e| BlobError::Backend(backend(e)))
+    }
+}
+
+impl S3BlobStore {
+    /// Every version and delete marker under `prefix`.
+    async fn versions_under(&self, prefix: &str) -> Result<Vec<ListedVersion>, BlobError> {
+        let mut versions = Vec::new();
+        let (mut key_marker, mut version_marker) = (None::<String>, None::<String>);
+        loop {
+            let page = self
+                .client
+                .list_object_versions()
+                .bucket(&self.bucket)
+                .prefix(prefix)
+                .set_key_marker(key_marker.take())
+                .set_version_id_marker(version_marker.take())
+                .send()
+                .await
+                .map_err(|e| BlobError::Backend(backend(e)))?;
+            for v in page.versions() {
+                if let Some(key) = v.key() {
+                    versions.push(ListedVersion {
+                        key: key.to_owned(),
+                        version_id: v.version_id().map(str::to_owned),
+                        etag: v.e_tag().map(str::to_owned),
+                    });
+                }
+            }
+            for m in page.delete_markers() {
+                if let Some(key) = m.key() {
+                    versions.push(ListedVersion {
+                        key: key.to_owned(),
+                        version_id: m.version_id().map(str::to_owned),
+                        etag: None,
+                    });
+                }
+            }
+            if page.is_truncated() != Some(true) {
+                break;
+            }
+            key_marker = page.next_key_marker().map(str::to_owned);
+            version_marker = page.next_version_id_marker().map(str::to_owned);
+        }
+        Ok(versions)
     }
 }

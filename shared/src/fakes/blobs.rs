@@ -140,6 +140,12 @@ impl BlobStore for InMemoryBlobStore {
         objects.retain(|key, _| !key.starts_with(prefix));
         Ok(before - objects.len())
     }
+    /// The fake keeps one version per key and no ETags: the key's object goes.
+    async fn remove_versions_of(&self, key: &str, _etag: &str) -> Result<usize, BlobError> {
+        Ok(usize::from(
+            self.objects.lock().unwrap().remove(key).is_some(),
+        ))
+    }
     async fn start_parts(&self, key: &str, _content_type: &str) -> Result<PartedUpload, BlobError> {
         let mut parted = self.parted.lock().unwrap();
         parted.next_upload += 1;

@@ -75,6 +75,13 @@ pub trait BlobStore: Send + Sync {
     /// Deletes every object under a prefix, every version and delete marker included (the
     /// bucket is versioned). Returns how many versions were removed.
     fn purge_prefix(&self, prefix: &str) -> impl Future<Output = Result<usize, BlobError>> + Send;
+    /// Deletes every version of exactly `key` whose content has this ETag (quoted or not),
+    /// leaving versions of other content (a newer upload) in place. Returns how many went.
+    fn remove_versions_of(
+        &self,
+        key: &str,
+        etag: &str,
+    ) -> impl Future<Output = Result<usize, BlobError>> + Send;
     /// Starts an object written part by part (S3: every part but the last at least 5 MiB).
     fn start_parts(
         &self,

@@ -28,7 +28,7 @@ use super::http::{
 
 /// The longest answer read from a provider: far above a judgement of `max_tokens` tokens.
 const MAX_ANSWER_BYTES: usize = 1 << 20;
-use crate::config::{ConfigError, required};
+use crate::config::{ConfigError, bounded, required};
 use crate::domain::analysis::{Analysis, Provenance};
 use crate::scoring::coach::list_model_findings;
 use crate::scoring::llm::{PROMPT_VERSION, Prompt, apply, build_prompt, validate};
@@ -70,6 +70,9 @@ impl LlmEndpoint {
     }
 }
 
+/// How long one LLM request may take when `LLM_TIMEOUT_SECONDS` is unset.
+pub const DEFAULT_LLM_TIMEOUT_SECONDS: u32 = 20;
+
 /// The chain from `LLM_N_*` variables; `None` when `LLM_1_API` is unset.
 pub fn endpoints_from_lookup(
     lookup: &impl Fn(&str) -> Option<String>,
@@ -78,6 +81,17 @@ pub fn endpoints_from_lookup(
     const MODEL: [&str; 3] = ["LLM_1_MODEL", "LLM_2_MODEL", "LLM_3_MODEL"];
     const KEY: [&str; 3] = ["LLM_1_API_KEY", "LLM_2_API_KEY", "LLM_3_API_KEY"];
     const URL: [&str; 3] = ["LLM_1_URL", "LLM_2_URL", "LLM_3_URL"];
+    // One attempt's limit. The worker's Lambda timeout must hold the chain's worst case
+    // (3 providers x 3 attempts), so a deployment with a short function timeout lowers it.
+    let timeout = Duration::from_secs(
+        bounded(
+            lookup,
+            "LLM_TIMEOUT_SECONDS",
+            1..=60,
+            DEFAULT_LLM_TIMEOUT_SECONDS,
+        )?
+        .into(),
+    );
     let mut chain = Vec::new();
     for n in 0..3 {
         let Some(api) = lookup(API[n]).filter(|v| !v.trim().is_empty()) else {
@@ -109,7 +123,7 @@ pub fn endpoints_from_lookup(
             base_url,
             api_key: ApiSecret::new(required(lookup, KEY[n])?),
             model: required(lookup, MODEL[n])?,
-            timeout: Duration::from_secs(20),
+            timeout,
             retry: RetryPolicy {
                 max_attempts: 3,
                 base_delay: Duration::from_secs(1),

@@ -275,6 +275,14 @@ impl<S: PipelineStore, B: BlobStore, E: Envelope, Q: Queue, P: TranscriptionProv
             let stopped_at_uploaded =
                 call.status == CallStatus::Uploaded && call.upload_key.as_deref() == Some(&*key);
             if same && !stopped_at_uploaded {
+                // A run killed after sealing the transcript but before removing its file
+                // removes it now (a recording's call has a transcription job, and stays).
+                if call.transcription.is_none()
+                    && call.transcript_version > 0
+                    && call.upload_key.as_deref() == Some(&*key)
+                {
+                    self.drop_transcript_upload(&key, event).await;
+                }
                 return Ok(IngestOutcome::Ignored(
                     "this upload was already taken further",
                 ));
@@ -344,6 +352,18 @@ impl<S: PipelineStore, B: BlobStore, E: Envelope, Q: Queue, P: TranscriptionProv
         let sink = self.sink();
         let resuming =
             call.status == CallStatus::Uploaded && call.upload_key.as_deref() == Some(key);
+        let head = self.blobs.get_prefix(key, SNIFF_LEN as u64).await?;
+        if head.is_none()
+            && !resuming
+            && call.transcript_version > 0
+            && call.upload_key.as_deref() == Some(key)
+        {
+            // The event of a write of the same file again (a client retrying its PUT), whose
+            // versions went with the first once its transcript was sealed: nothing new.
+            return Ok(IngestOutcome::Ignored(
+                "the file was taken in and removed already",
+            ));
+        }
         if !resuming {
             if !call.status.can_move_to(CallStatus::Uploaded) {
                 // Another file of the call is being taken in right now: a matter of seconds.
@@ -368,7 +388,7 @@ impl<S: PipelineStore, B: BlobStore, E: Envelope, Q: Queue, P: TranscriptionProv
             sink.save(&mut call).await?;
         }
 
-        let Some(head) = self.blobs.get_prefix(key, SNIFF_LEN as u64).await? else {
+        let Some(head) = head else {
             return self.fail(call, "the uploaded file is missing".into()).await;
         };
         match detect(&head) {
@@ -395,10 +415,29 @@ impl<S: PipelineStore, B: BlobStore, E: Envelope, Q: Queue, P: TranscriptionProv
                     }
                 };
                 match sink.accept_bytes(&mut call, format, &bytes).await? {
-                    Accepted::Stored { transcript_version } => Ok(IngestOutcome::Transcribed { transcript_version }),
+                    Accepted::Stored { transcript_version } => {
+                        self.drop_transcript_upload(key, event).await;
+                        Ok(IngestOutcome::Transcribed { transcript_version })
+                    }
                     Accepted::Unreadable { reason } => Ok(IngestOutcome::CallFailed(reason)),
                 }
             }
+        }
+    }
+
+    /// Removes a transcript file once its words are stored sealed: the bucket's own encryption
+    /// is not the tenant's, so the plain file would stay readable after the workspace's keys
+    /// are shredded (found by the chaos run). Every version of this content goes (the bucket
+    /// is versioned; a client's retried PUT of the same file makes another), and a newer
+    /// upload of other content stays for its own event. A failure leaves the file to the
+    /// reaper's raw-upload window rather than failing the call now stored; a redelivery of
+    /// this event tries again.
+    async fn drop_transcript_upload(&self, key: &str, event: &UploadEvent) {
+        let Some(etag) = event.etag.as_deref() else {
+            return;
+        };
+        if let Err(error) = self.blobs.remove_versions_of(key, etag).await {
+            tracing::warn!(error = %crate::telemetry::Chain(&error), "the transcript file stays until the reaper's raw-upload window");
         }
     }
 
@@ -587,6 +626,9 @@ mod tests {
         );
         let t = rig.transcript(&call, 1).await;
         assert_eq!(t.utterances.len(), 2);
+        // The plain file is gone once its words are sealed.
+        let key = crate::keys::upload_key(&rig.tenant, &call.call_id, "upload.vtt");
+        assert!(rig.blobs.get(&key).await.unwrap().is_none());
 
         // Redelivery: nothing more happens.
         assert!(matches!(
@@ -767,8 +809,10 @@ mod tests {
         let mut stored = rig.stored(&call).await;
         stored.fail(&"reset".into(), rig.clock.now()).unwrap();
         rig.store.save_call(&mut stored).await.unwrap();
+        let again = rig.upload(&call, "f.vtt", VTT).await;
+        assert_eq!(again, event, "the same file makes the same event");
         assert_eq!(
-            rig.ingest(&event).await.unwrap(),
+            rig.ingest(&again).await.unwrap(),
             IngestOutcome::Transcribed {
                 transcript_version: 2
             }

@@ -1,7 +1,9 @@
 //! Idempotency records in the table: in the call's partition when the work belongs to a call,
 //! so the call's cascade removes them; otherwise in a partition of their own.
 
-use aws_sdk_dynamodb::types::ReturnValue;
+use aws_sdk_dynamodb::error::SdkError;
+use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
+use aws_sdk_dynamodb::types::{ReturnValue, ReturnValuesOnConditionCheckFailure};
 use time::OffsetDateTime;
 
 use super::DynamoTable;
@@ -74,9 +76,15 @@ impl IdempotencyStore for DynamoTable {
                     // Released between our write and this read: let the caller retry.
                     return Ok(Claim::InProgress);
                 };
+                let status = existing.req_s(a::STATUS)?;
                 Ok(if existing.req_s(a::PAYLOAD_HASH)? != key.payload_hash {
                     Claim::PayloadMismatch
-                } else if existing.req_s(a::STATUS)? == COMPLETED {
+                } else if status == IN_PROGRESS && existing.req_s(a::OWNER)? == owner {
+                    // Our own claim: the first attempt landed, its answer was lost, and the
+                    // SDK's retry met it (found by the chaos run: the job then waited out its
+                    // own lease as "in progress").
+                    Claim::Acquired
+                } else if status == COMPLETED {
                     Claim::AlreadyDone
                 } else {
                     Claim::InProgress
@@ -100,9 +108,26 @@ impl IdempotencyStore for DynamoTable {
             .expression_attribute_values(":owner", s(owner))
             .expression_attribute_values(":in_progress", s(IN_PROGRESS))
             .return_values(ReturnValue::None)
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
             .send()
             .await;
-        Ok(unless_refused(result)?.is_some())
+        match result {
+            Ok(_) => Ok(true),
+            // Completed by us already: a retry of this update, whose first answer was lost.
+            Err(SdkError::ServiceError(se))
+                if matches!(
+                    se.err(),
+                    UpdateItemError::ConditionalCheckFailedException(refusal)
+                        if refusal.item().is_some_and(|old| {
+                            old.get(a::OWNER).and_then(|v| v.as_s().ok()).map(String::as_str) == Some(owner)
+                                && old.get(a::STATUS).and_then(|v| v.as_s().ok()).map(String::as_str) == Some(COMPLETED)
+                        })
+                ) =>
+            {
+                Ok(true)
+            }
+            other => Ok(unless_refused(other)?.is_some()),
+        }
     }
 
     async fn release(&self, key: &IdempotencyKey<'_>, owner: &str) -> Result<(), StoreError> {

@@ -51,6 +51,8 @@ pub mod attr_names {
     pub const ENTITY: &str = "entity";
     pub const STATUS: &str = "status";
     pub const BODY: &str = "body";
+    /// The mark of the conditional put that wrote the item (tells its own retry from others).
+    pub const WRITE_NONCE: &str = "wn";
     pub const CIPHERTEXT: &str = "ciphertext";
     pub const BLOB_KEY: &str = "blob_key";
     pub const WRAPPED_KEY: &str = "wrapped_key";

@@ -2,6 +2,7 @@
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::SdkError;
+use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::types::{AttributeValue, DeleteRequest, PutRequest, WriteRequest};
 
 use super::attr_names as a;
@@ -22,6 +23,16 @@ pub(super) enum Unversioned {
     Conflicts,
     /// It is at version 0: records of its kind were written before versions counted.
     AtZero,
+}
+
+/// 128 random bits, hex: one conditional put's mark (see [`Table::put_new`]).
+fn write_nonce() -> String {
+    use aws_lc_rs::rand::{SecureRandom, SystemRandom};
+    let mut bytes = [0u8; 16];
+    // The system's random source does not fail on the platforms we run on; a zero nonce
+    // would only make a lost answer's retry look like a conflict, as before.
+    let _ = SystemRandom::new().fill(&mut bytes);
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// A table by name, with the client that reaches it.
@@ -119,7 +130,9 @@ impl Table {
         Ok(())
     }
 
-    /// Writes `item` only if no item has its key (`AlreadyExists` otherwise).
+    /// Writes `item` only if no item has its key (`AlreadyExists` otherwise). A retried
+    /// attempt that finds this very write's item (its first attempt landed, the answer was
+    /// lost) succeeds; an identical item from another write is still refused.
     pub(super) async fn put_new(&self, item: Item) -> Result<(), StoreError> {
         let condition = "attribute_not_exists(#pk)";
         self.put_if(
@@ -171,7 +184,9 @@ impl Table {
         .await
     }
 
-    /// A put under `condition` over these names and values; `refused` when it does not hold.
+    /// A put under `condition` over these names and values; `refused` when it does not hold,
+    /// unless the stored item is this put's own (the SDK retried a put that had landed): each
+    /// put marks its item with a fresh nonce (`wn`) and asks for the stored item on refusal.
     async fn put_if(
         &self,
         item: Item,
@@ -180,21 +195,45 @@ impl Table {
         values: Vec<(&str, AttributeValue)>,
         refused: StoreError,
     ) -> Result<(), StoreError> {
+        // This write's own mark: a retry of it that meets the stored item can tell its own
+        // landed attempt from another writer's identical item.
+        let mut item = item;
+        let nonce = write_nonce();
+        item.insert(a::WRITE_NONCE.into(), AttributeValue::S(nonce.clone()));
         let mut request = self
             .client
             .put_item()
             .table_name(&self.name)
             .set_item(Some(item))
-            .condition_expression(condition);
+            .condition_expression(condition)
+            .return_values_on_condition_check_failure(
+                aws_sdk_dynamodb::types::ReturnValuesOnConditionCheckFailure::AllOld,
+            );
         for (placeholder, name) in names {
             request = request.expression_attribute_names(*placeholder, *name);
         }
         for (placeholder, value) in values {
             request = request.expression_attribute_values(placeholder, value);
         }
-        match unless_refused(request.send().await)? {
-            Some(_) => Ok(()),
-            None => Err(refused),
+        match request.send().await {
+            Ok(_) => Ok(()),
+            Err(SdkError::ServiceError(se))
+                if matches!(
+                    se.err(),
+                    PutItemError::ConditionalCheckFailedException(refusal)
+                        if refusal
+                            .item()
+                            .and_then(|old| old.get(a::WRITE_NONCE))
+                            .and_then(|v| v.as_s().ok())
+                            == Some(&nonce)
+                ) =>
+            {
+                // The stored item is this very put's: an earlier attempt of it landed, its
+                // answer was lost, and the SDK's retry met it.
+                Ok(())
+            }
+            Err(e) if is_conditional_failure(&e) => Err(refused),
+            Err(e) => Err(store_err(e)),
         }
     }
 
