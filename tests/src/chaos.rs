@@ -589,11 +589,10 @@ pub async fn run(plan: &ChaosPlan) -> anyhow::Result<ChaosReport> {
                 tokio::time::sleep(Duration::from_millis(100 + draws.below(400))).await;
                 let host = if round % 2 == 0 { &worker } else { &trigger };
                 round += 1;
-                let instance = draws.below(host.instances() as u64) as usize;
-                let after = Duration::from_millis(draws.below(250));
+                let after = Duration::from_millis(draws.below(150));
                 let killed = tokio::time::timeout(
-                    Duration::from_secs(10),
-                    host.kill_during_next_invocation(instance, after),
+                    Duration::from_secs(5),
+                    host.kill_during_next_invocation(after),
                 )
                 .await;
                 if matches!(killed, Ok(true)) {

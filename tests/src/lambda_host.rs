@@ -147,11 +147,16 @@ impl FunctionHost {
         }
     }
 
-    /// SIGKILLs instance `number` in the middle of its next invocation, `after` it took it.
-    /// Waits until that happened; false when the invocation ended first.
-    pub async fn kill_during_next_invocation(&self, number: usize, after: Duration) -> bool {
-        let instance = &self.instances[number % self.instances.len()];
-        instance.taken.notified().await;
+    /// SIGKILLs whichever instance takes the next invocation, `after` it took it. Waits until
+    /// that happened; false when the invocation ended first.
+    pub async fn kill_during_next_invocation(&self, after: Duration) -> bool {
+        let taken = self
+            .instances
+            .iter()
+            .map(|i| Box::pin(i.taken.notified()))
+            .collect::<Vec<_>>();
+        let ((), number, _) = futures::future::select_all(taken).await;
+        let instance = &self.instances[number];
         tokio::time::sleep(after).await;
         let (asked, answer) = oneshot::channel();
         if instance.kill.send(asked).await.is_err() {
