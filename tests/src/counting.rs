@@ -26,8 +26,14 @@ pub struct SentRequest {
 }
 
 /// The requests made through the clients of one [`counted`] config, in the order they ended.
+/// An attempt the local AWS failed (a 5xx, or no answer) is not the design's request: the SDK
+/// sends it again, and the retry is logged. Such attempts are only counted apart (moto answers
+/// 500 now and then when tests write to it at once).
 #[derive(Debug, Clone, Default)]
-pub struct RequestLog(Arc<Mutex<Vec<SentRequest>>>);
+pub struct RequestLog(
+    Arc<Mutex<Vec<SentRequest>>>,
+    Arc<std::sync::atomic::AtomicUsize>,
+);
 
 impl RequestLog {
     /// Forgets what was logged so far (the next piece of work starts a fresh count).
@@ -50,6 +56,11 @@ impl RequestLog {
     /// each went out after the one before it came back. Requests in flight together count once.
     pub fn round_trips(&self) -> usize {
         round_trips(&self.requests())
+    }
+
+    /// Attempts the local AWS failed, which the SDK retried.
+    pub fn failed_attempts(&self) -> usize {
+        self.1.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     fn entries(&self) -> std::sync::MutexGuard<'_, Vec<SentRequest>> {
@@ -111,6 +122,13 @@ impl HttpConnector for Counting {
         HttpConnectorFuture::new(async move {
             let sent = Instant::now();
             let answer = inner.call(request).await;
+            if answer
+                .as_ref()
+                .map_or(true, |response| response.status().is_server_error())
+            {
+                log.1.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                return answer;
+            }
             let received_bytes = answer
                 .as_ref()
                 .map_or(0, |response| content_length(response.headers()));
