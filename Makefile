@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: demo test bench cost eval fuzz chaos fmt-check clippy template-check unit-and-emulator-tests recipe-check deployable-build-check tools
+.PHONY: demo test bench cost eval fuzz chaos load fmt-check clippy template-check unit-and-emulator-tests recipe-check deployable-build-check tools
 
 demo: tools
 	cargo build --quiet -p callcoach
@@ -80,3 +80,11 @@ fuzz:
 CHAOS_ARGS ?=
 chaos: tools
 	infra/local-aws.sh run cargo run --quiet -p callcoach-tests --bin chaos -- $(CHAOS_ARGS)
+
+# The load run (issue 18; not part of `make test`, which runs a small version of it): 100
+# calls of 50 tenants through the pipeline with 1 and then 4 scoring workers, then 2,000 API
+# requests of a seeded mix over them, 16 at a time; prints the README's latency,
+# DynamoDB-request and throughput tables. LOAD_ARGS="--seed N" replays the mix.
+LOAD_ARGS ?=
+load: tools
+	infra/local-aws.sh run cargo run --quiet -p callcoach-tests --bin load -- $(LOAD_ARGS)

@@ -50,8 +50,8 @@ use crate::{LocalAws, fresh_tenant, lambda_context, own_queue};
 const DEEPGRAM_KEY: &str = "dg-chaos-key";
 const LLM_KEY: &str = "llm-chaos-key";
 const ADMIN: &str = "ada";
-const MANAGER: &str = "maria";
-const REP: &str = "ravi";
+pub(crate) const MANAGER: &str = "maria";
+pub(crate) const REP: &str = "ravi";
 
 /// What the customer says in every call of the run: words that must never be readable at
 /// rest or in a log.
@@ -217,7 +217,7 @@ pub fn workspace_root() -> PathBuf {
 }
 
 /// A splitmix64 stream: the run's own draws (providers' faults, kill timing), by seed.
-struct Draws(u64);
+pub(crate) struct Draws(pub(crate) u64);
 
 impl Draws {
     fn next(&mut self) -> u64 {
@@ -229,11 +229,11 @@ impl Draws {
     }
 
     /// A uniform draw in [0, 1).
-    fn unit(&mut self) -> f64 {
+    pub(crate) fn unit(&mut self) -> f64 {
         (self.next() >> 11) as f64 / (1u64 << 53) as f64
     }
 
-    fn below(&mut self, n: u64) -> u64 {
+    pub(crate) fn below(&mut self, n: u64) -> u64 {
         self.next() % n.max(1)
     }
 }
@@ -248,7 +248,7 @@ struct Made {
 }
 
 /// The api in this process over the faulted SDK, and the tenancy check of every answer.
-struct Frontend {
+pub(crate) struct Frontend {
     api: Arc<api::Api<api::DeployedPorts>>,
     /// Every call id the run created, by the tenant that owns it.
     owners: Mutex<HashMap<String, TenantId>>,
@@ -259,9 +259,46 @@ struct Frontend {
 }
 
 impl Frontend {
+    pub(crate) fn new(api: api::Api<api::DeployedPorts>) -> Self {
+        Self {
+            api: Arc::new(api),
+            owners: Mutex::default(),
+            tenants: Mutex::default(),
+            leaks: Mutex::default(),
+            successful_reads: AtomicUsize::new(0),
+        }
+    }
+
+    /// The run's tenants: an answer to one that names another is a leak.
+    pub(crate) fn know_tenants(&self, tenants: &[TenantId]) {
+        *self.tenants.lock().unwrap_or_else(PoisonError::into_inner) = tenants.to_vec();
+    }
+
+    /// A call the run created, and its tenant.
+    fn know_call(&self, call: &CallId, tenant: &TenantId) {
+        self.owners
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(call.to_string(), tenant.clone());
+    }
+
+    pub(crate) fn leak_count(&self) -> usize {
+        self.leaks
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .len()
+    }
+
+    pub(crate) fn leak_descriptions(&self) -> Vec<String> {
+        self.leaks
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
     /// One request as API Gateway hands it over with verified claims; the body is checked
     /// against its caller before it is returned.
-    async fn send(
+    pub(crate) async fn send(
         &self,
         tenant: &TenantId,
         user: &str,
@@ -269,13 +306,33 @@ impl Frontend {
         path: &str,
         body: Option<Value>,
     ) -> (u16, Value) {
+        let (status, bytes) = self
+            .send_through(&self.api, tenant, user, method, path, body)
+            .await;
+        (
+            status,
+            serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+        )
+    }
+
+    /// As [`Self::send`], to another api (the load run's counted one), answering the body's
+    /// bytes; a call the answer creates becomes one the tenancy check knows.
+    pub(crate) async fn send_through(
+        &self,
+        api: &Arc<api::Api<api::DeployedPorts>>,
+        tenant: &TenantId,
+        user: &str,
+        method: &str,
+        path: &str,
+        body: Option<Value>,
+    ) -> (u16, Vec<u8>) {
         let request = apigw::request(
             method,
             path,
             Some(apigw::claims(tenant.as_str(), user)),
             body.map(|b| b.to_string()),
         );
-        let Ok(response) = api::router(Arc::clone(&self.api)).oneshot(request).await;
+        let Ok(response) = api::router(Arc::clone(api)).oneshot(request).await;
         let status = response.status().as_u16();
         let bytes = response
             .into_body()
@@ -284,8 +341,16 @@ impl Frontend {
             .map(|b| b.to_bytes().to_vec())
             .unwrap_or_default();
         self.check_tenancy(tenant, method, path, &bytes);
-        let value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-        (status, value)
+        if method == "POST"
+            && let Some(call) = serde_json::from_slice::<Value>(&bytes).ok().and_then(|v| {
+                v["call"]["call_id"]
+                    .as_str()
+                    .and_then(|c| CallId::parse(c).ok())
+            })
+        {
+            self.know_call(&call, tenant);
+        }
+        (status, bytes)
     }
 
     /// Like [`Self::send`], again while the answer is a 5xx or a 429 (as a frontend retries
@@ -302,7 +367,7 @@ impl Frontend {
         answer
     }
 
-    fn check_tenancy(&self, caller: &TenantId, method: &str, path: &str, body: &[u8]) {
+    pub(crate) fn check_tenancy(&self, caller: &TenantId, method: &str, path: &str, body: &[u8]) {
         let text = String::from_utf8_lossy(body);
         let mut wrong = Vec::new();
         {
@@ -343,14 +408,7 @@ pub async fn run(plan: &ChaosPlan) -> anyhow::Result<ChaosReport> {
     let plain_sqs = SqsClient::new(&aws.sdk);
     let mut draws = Draws(plan.seed ^ 0xC4A0_5000);
     let upstream = std::env::var("AWS_ENDPOINT_URL").context("the local AWS is running")?;
-    let upload_events =
-        std::env::var("UPLOAD_EVENTS_QUEUE_URL").context("the local AWS is provisioned")?;
-    // Other runs' leftovers are not this run's calls.
-    plain_sqs
-        .purge_queue()
-        .queue_url(&upload_events)
-        .send()
-        .await?;
+    let upload_events = purged_upload_events(&plain_sqs).await?;
 
     let share = plan.fault_share;
     let proxy = FaultProxy::start(
@@ -475,25 +533,19 @@ pub async fn run(plan: &ChaosPlan) -> anyhow::Result<ChaosReport> {
     .await?;
 
     // The api, its deletions at once (no grace) so the reaper's run takes them.
-    let frontend = Arc::new(Frontend {
-        api: Arc::new(api::Api {
-            ports: api::DeployedPorts::over_aws(
-                &faulted,
-                faulted_aws.clone(),
-                &aws.resources,
-                &scoring,
-                &export_jobs,
-            ),
-            settings: api::Settings {
-                deletion_grace: time::Duration::ZERO,
-                ..api::Settings::default()
-            },
-        }),
-        owners: Mutex::default(),
-        tenants: Mutex::default(),
-        leaks: Mutex::default(),
-        successful_reads: AtomicUsize::new(0),
-    });
+    let frontend = Arc::new(Frontend::new(api::Api {
+        ports: api::DeployedPorts::over_aws(
+            &faulted,
+            faulted_aws.clone(),
+            &aws.resources,
+            &scoring,
+            &export_jobs,
+        ),
+        settings: api::Settings {
+            deletion_grace: time::Duration::ZERO,
+            ..api::Settings::default()
+        },
+    }));
 
     // The two killable functions, as processes.
     let root = workspace_root();
@@ -609,11 +661,7 @@ pub async fn run(plan: &ChaosPlan) -> anyhow::Result<ChaosReport> {
     for _ in 0..plan.tenants {
         tenants.push(fresh_tenant());
     }
-    frontend
-        .tenants
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner)
-        .clone_from(&tenants);
+    frontend.know_tenants(&tenants);
     let mut report = ChaosReport {
         calls: plan.calls,
         tenants: plan.tenants,
@@ -922,19 +970,8 @@ pub async fn run(plan: &ChaosPlan) -> anyhow::Result<ChaosReport> {
             }
         }
     }
-    report.leaked += frontend
-        .leaks
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner)
-        .len();
-    report.problems.extend(
-        frontend
-            .leaks
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .iter()
-            .cloned(),
-    );
+    report.leaked += frontend.leak_count();
+    report.problems.extend(frontend.leak_descriptions());
     report.successful_reads = frontend.successful_reads.load(Ordering::Relaxed);
     let seen = proxy.seen();
     report.aws_requests = seen.len();
@@ -942,6 +979,14 @@ pub async fn run(plan: &ChaosPlan) -> anyhow::Result<ChaosReport> {
     report.cold_starts = worker.starts() + trigger.starts();
     report.elapsed = started.elapsed();
     Ok(report)
+}
+
+/// The provisioned queue S3 notifies of uploads, emptied: other runs' leftovers are not this
+/// run's calls.
+pub(crate) async fn purged_upload_events(sqs: &SqsClient) -> anyhow::Result<String> {
+    let queue = std::env::var("UPLOAD_EVENTS_QUEUE_URL").context("the local AWS is provisioned")?;
+    sqs.purge_queue().queue_url(&queue).send().await?;
+    Ok(queue)
 }
 
 /// A short random suffix, so reruns on one stand-in do not collide.
@@ -960,61 +1005,13 @@ async fn create_calls(
     let mut problems = Vec::new();
     let mut refused = 0;
     let mut made = Vec::new();
-    let admin = UserId::parse(ADMIN).expect("a valid user id");
-    // Sign-up lives outside the API: the operator's path, without faults.
-    if let Err(error) = provision(
-        &aws.adapters.table,
-        tenant,
-        &admin,
-        SystemClock.now(),
-        Provisioner::Operator,
-    )
-    .await
-    {
-        problems.push(format!("provisioning failed: {error}"));
-        return (made, recordings.len(), problems);
-    }
-    let mut team = None;
-    for _ in 0..5 {
-        let (status, body) = frontend
-            .send(
-                tenant,
-                ADMIN,
-                "POST",
-                "/v1/teams",
-                Some(json!({"name": "Chaos", "owner_id": MANAGER})),
-            )
-            .await;
-        if status == 201 {
-            team = body["team_id"].as_str().map(str::to_owned);
-            break;
+    let team = match workspace_with_team(aws, frontend, tenant).await {
+        Ok(team) => team,
+        Err(problem) => {
+            problems.push(problem);
+            return (made, recordings.len(), problems);
         }
-    }
-    let Some(team) = team else {
-        problems.push("a team could not be created".into());
-        return (made, recordings.len(), problems);
     };
-    let member = format!("/v1/teams/{team}/members/{REP}");
-    let mut added = false;
-    for _ in 0..5 {
-        let (status, _) = frontend
-            .send(
-                tenant,
-                MANAGER,
-                "PUT",
-                &member,
-                Some(json!({"role": "rep"})),
-            )
-            .await;
-        if status == 200 {
-            added = true;
-            break;
-        }
-    }
-    if !added {
-        problems.push("the rep could not be added".into());
-        return (made, recordings.len(), problems);
-    }
     let http = reqwest::Client::new();
     for (n, recording) in recordings.into_iter().enumerate() {
         let (file, content_type, body) = if recording {
@@ -1045,11 +1042,6 @@ async fn create_calls(
             refused += 1;
             continue;
         };
-        frontend
-            .owners
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .insert(call.to_string(), tenant.clone());
         if !upload(&http, &created["upload"], &body).await {
             problems.push("an upload failed six times".into());
         }
@@ -1063,8 +1055,71 @@ async fn create_calls(
     (made, refused, problems)
 }
 
+/// A new workspace as sign-up makes it (the operator's path, without faults), with a team
+/// that [`MANAGER`] owns and [`REP`] is a rep of, made through the API (again while it fails).
+/// Answers the team's id, or what went wrong.
+pub(crate) async fn workspace_with_team(
+    aws: &LocalAws,
+    frontend: &Frontend,
+    tenant: &TenantId,
+) -> Result<String, String> {
+    let admin = UserId::parse(ADMIN).expect("a valid user id");
+    // Sign-up lives outside the API: the operator's path, without faults.
+    if let Err(error) = provision(
+        &aws.adapters.table,
+        tenant,
+        &admin,
+        SystemClock.now(),
+        Provisioner::Operator,
+    )
+    .await
+    {
+        return Err(format!("provisioning failed: {error}"));
+    }
+    let mut team = None;
+    for _ in 0..5 {
+        let (status, body) = frontend
+            .send(
+                tenant,
+                ADMIN,
+                "POST",
+                "/v1/teams",
+                Some(json!({"name": "Chaos", "owner_id": MANAGER})),
+            )
+            .await;
+        if status == 201 {
+            team = body["team_id"].as_str().map(str::to_owned);
+            break;
+        }
+    }
+    let Some(team) = team else {
+        return Err("a team could not be created".into());
+    };
+    let member = format!("/v1/teams/{team}/members/{REP}");
+    let mut added = false;
+    for _ in 0..5 {
+        let (status, _) = frontend
+            .send(
+                tenant,
+                MANAGER,
+                "PUT",
+                &member,
+                Some(json!({"role": "rep"})),
+            )
+            .await;
+        if status == 200 {
+            added = true;
+            break;
+        }
+    }
+    if !added {
+        return Err("the rep could not be added".into());
+    }
+    Ok(team)
+}
+
 /// PUTs `body` to the presigned upload, again after a fault (S3 throttles and resets too).
-async fn upload(http: &reqwest::Client, upload: &Value, body: &[u8]) -> bool {
+pub(crate) async fn upload(http: &reqwest::Client, upload: &Value, body: &[u8]) -> bool {
     for attempt in 0..6 {
         let mut put = http
             .put(upload["url"].as_str().unwrap_or_default())
@@ -1081,7 +1136,7 @@ async fn upload(http: &reqwest::Client, upload: &Value, body: &[u8]) -> bool {
 }
 
 /// A short discovery call in WebVTT, the customer saying what must stay secret.
-fn transcript(n: usize) -> Vec<u8> {
+pub(crate) fn transcript(n: usize) -> Vec<u8> {
     let turns = [
         (
             "Rep",
@@ -1108,7 +1163,7 @@ fn transcript(n: usize) -> Vec<u8> {
 }
 
 /// Plays one event source mapping: batches from `source` into the function, until stopped.
-async fn poll_into(
+pub(crate) async fn poll_into(
     source: SqsEventSource,
     host: Arc<FunctionHost>,
     stopped: tokio::sync::watch::Receiver<bool>,

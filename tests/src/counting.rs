@@ -23,6 +23,19 @@ pub struct SentRequest {
     pub answered: Instant,
     pub sent_bytes: usize,
     pub received_bytes: usize,
+    /// The piece of work it was made for, when that work ran under [`tagged`].
+    pub work: Option<u64>,
+}
+
+tokio::task_local! {
+    static WORK: u64;
+}
+
+/// Runs `future` with every request its clients send logged under `work`: concurrent pieces of
+/// work over one config (a load run's requests) are told apart. The SDK hands the request to
+/// the HTTP client inside the task that awaits it, which is what makes the tag visible there.
+pub async fn tagged<F: std::future::Future>(work: u64, future: F) -> F::Output {
+    WORK.scope(work, future).await
 }
 
 /// The requests made through the clients of one [`counted`] config, in the order they ended.
@@ -68,7 +81,9 @@ impl RequestLog {
     }
 }
 
-fn round_trips(requests: &[SentRequest]) -> usize {
+/// The longest chain of requests each sent after the one before it was answered: what a caller
+/// waits for, one after another.
+pub fn round_trips(requests: &[SentRequest]) -> usize {
     let mut by_start: Vec<&SentRequest> = requests.iter().collect();
     by_start.sort_by_key(|r| r.sent);
     // depth[i]: the longest chain ending with request i.
@@ -113,6 +128,7 @@ struct Counting {
 impl HttpConnector for Counting {
     fn call(&self, request: HttpRequest) -> HttpConnectorFuture {
         let operation = operation_of(&request);
+        let work = WORK.try_with(|work| *work).ok();
         let sent_bytes = request
             .body()
             .bytes()
@@ -138,6 +154,7 @@ impl HttpConnector for Counting {
                 answered: Instant::now(),
                 sent_bytes,
                 received_bytes,
+                work,
             });
             answer
         })
@@ -193,6 +210,7 @@ mod tests {
             answered: start + Duration::from_millis(to_ms),
             sent_bytes: 0,
             received_bytes: 0,
+            work: None,
         }
     }
 

@@ -9,6 +9,7 @@ pub mod fake_deepgram;
 pub mod fake_llm;
 pub mod fault_proxy;
 pub mod lambda_host;
+pub mod load;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -406,4 +407,15 @@ pub fn export_schema_errors(bundle: &serde_json::Value) -> Vec<String> {
         .iter_errors(bundle)
         .map(|error| format!("{}: {error}", error.instance_path()))
         .collect()
+}
+
+/// The number after `name` in a command line's `args` (the chaos and load runs' options).
+pub fn number_flag<T: std::str::FromStr>(args: &[String], name: &str) -> anyhow::Result<Option<T>> {
+    let Some(i) = args.iter().position(|a| a == name) else {
+        return Ok(None);
+    };
+    args.get(i + 1)
+        .and_then(|value| value.parse().ok())
+        .map(Some)
+        .ok_or_else(|| anyhow::anyhow!("{name} takes a number"))
 }

@@ -1030,3 +1030,114 @@ async fn removing_the_versions_of_one_content_leaves_newer_content_and_other_key
         .await
         .unwrap();
 }
+
+/// The local AWS's transactions (moto behind `infra/moto_local.py`, which backs up only the
+/// items a transaction names): a transaction cancelled by its last item leaves every item of
+/// it as it was, whether the earlier ones were puts of new items, updates or deletes.
+#[tokio::test]
+async fn a_cancelled_transaction_leaves_every_item_of_it_as_it_was() {
+    use aws_sdk_dynamodb::types::{
+        AttributeValue, ConditionCheck, Delete, Put, TransactWriteItem, Update,
+    };
+    let aws = LocalAws::connect().await;
+    let ddb = aws_sdk_dynamodb::Client::new(&aws.sdk);
+    let table = &aws.resources.table_name;
+    let pk = format!("T#{}#TXCHECK", fresh_tenant());
+    let key = |sk: &str| {
+        [
+            ("pk".to_owned(), AttributeValue::S(pk.clone())),
+            ("sk".to_owned(), AttributeValue::S(sk.to_owned())),
+        ]
+        .into_iter()
+        .collect::<std::collections::HashMap<_, _>>()
+    };
+    for sk in ["kept", "updated"] {
+        let mut item = key(sk);
+        item.insert("n".into(), AttributeValue::N("1".into()));
+        ddb.put_item()
+            .table_name(table)
+            .set_item(Some(item))
+            .send()
+            .await
+            .unwrap();
+    }
+    let mut new_item = key("new");
+    new_item.insert("n".into(), AttributeValue::N("1".into()));
+    let cancelled = ddb
+        .transact_write_items()
+        .transact_items(
+            TransactWriteItem::builder()
+                .put(
+                    Put::builder()
+                        .table_name(table)
+                        .set_item(Some(new_item))
+                        .build()
+                        .unwrap(),
+                )
+                .build(),
+        )
+        .transact_items(
+            TransactWriteItem::builder()
+                .update(
+                    Update::builder()
+                        .table_name(table)
+                        .set_key(Some(key("updated")))
+                        .update_expression("SET n = :two")
+                        .expression_attribute_values(":two", AttributeValue::N("2".into()))
+                        .build()
+                        .unwrap(),
+                )
+                .build(),
+        )
+        .transact_items(
+            TransactWriteItem::builder()
+                .delete(
+                    Delete::builder()
+                        .table_name(table)
+                        .set_key(Some(key("kept")))
+                        .build()
+                        .unwrap(),
+                )
+                .build(),
+        )
+        .transact_items(
+            TransactWriteItem::builder()
+                .condition_check(
+                    ConditionCheck::builder()
+                        .table_name(table)
+                        .set_key(Some(key("missing")))
+                        .condition_expression("attribute_exists(pk)")
+                        .build()
+                        .unwrap(),
+                )
+                .build(),
+        )
+        .send()
+        .await;
+    assert!(
+        cancelled.is_err(),
+        "the condition on a missing item cancels it"
+    );
+    let read = async |sk: &str| {
+        ddb.get_item()
+            .table_name(table)
+            .set_key(Some(key(sk)))
+            .consistent_read(true)
+            .send()
+            .await
+            .unwrap()
+            .item
+            .and_then(|item| item.get("n").and_then(|n| n.as_n().ok()).cloned())
+    };
+    assert_eq!(read("new").await, None, "the put was taken back");
+    assert_eq!(
+        read("updated").await.as_deref(),
+        Some("1"),
+        "the update was taken back"
+    );
+    assert_eq!(
+        read("kept").await.as_deref(),
+        Some("1"),
+        "the delete was taken back"
+    );
+}
