@@ -32,7 +32,7 @@ use callcoach_shared::fakes::ManualClock;
 use callcoach_shared::fakes::kit::media::wav_recording;
 use callcoach_shared::ids::{CallId, TenantId, UserId};
 use callcoach_shared::keys::{call_prefixes, tenant_prefixes};
-use callcoach_shared::ports::{BlobStore, CallRepository, Clock};
+use callcoach_shared::ports::{CallRepository, Clock};
 use callcoach_shared::system::SystemClock;
 use callcoach_shared::usecases::reaper::Reaper;
 use callcoach_shared::usecases::workspace::{Provisioner, provision};
@@ -45,7 +45,7 @@ use crate::fake_deepgram::{Answer, FakeDeepgram};
 use crate::fake_llm::{FakeLlm, Reply};
 use crate::fault_proxy::{FaultPlan, FaultProxy};
 use crate::lambda_host::{FunctionHost, FunctionSpec, Outcome, built_function};
-use crate::{LocalAws, fresh_tenant, lambda_context, own_queue};
+use crate::{LocalAws, fresh_tenant, lambda_context, own_queue, version_bytes, versions_under};
 
 const DEEPGRAM_KEY: &str = "dg-chaos-key";
 const LLM_KEY: &str = "llm-chaos-key";
@@ -157,6 +157,9 @@ pub struct ChaosReport {
     pub aws_requests: usize,
     pub faults_injected: usize,
     pub cold_starts: usize,
+    /// Processes stopped at the function's timeout (as Lambda stops a sandbox).
+    pub timed_out: usize,
+    /// Calls deleted through the API (204, or 404 after an attempt that failed having deleted).
     pub deleted: usize,
     pub exports_ready: usize,
     pub successful_reads: usize,
@@ -184,10 +187,11 @@ impl ChaosReport {
     /// The details behind the summary line.
     pub fn details(&self) -> String {
         format!(
-            "  {} AWS requests through the proxy, {} faulted; {} cold starts; {} calls not created (refused under faults); {} deleted and reaped; {} workspace exports ready; {} successful reads; {:.0} s\n{}",
+            "  {} AWS requests through the proxy, {} faulted; {} cold starts, {} processes stopped at their timeout; {} calls not created (refused under faults); {} deleted and reaped; {} workspace exports ready; {} successful reads; {:.0} s\n{}",
             self.aws_requests,
             self.faults_injected,
             self.cold_starts,
+            self.timed_out,
             self.not_created,
             self.deleted,
             self.exports_ready,
@@ -874,14 +878,19 @@ pub async fn run(plan: &ChaosPlan) -> anyhow::Result<ChaosReport> {
     for m in &deleted {
         let path = format!("/v1/calls/{}", m.call);
         let mut status = 0;
+        let mut retried = false;
         for attempt in 0..5 {
             status = frontend.send(&m.tenant, REP, "DELETE", &path, None).await.0;
             if status == 204 || status == 404 {
                 break;
             }
+            retried = true;
             tokio::time::sleep(Duration::from_millis(100 << attempt)).await;
         }
-        if status != 204 {
+        // A 404 after a failed attempt: that attempt deleted the call before it failed.
+        if status == 204 || (status == 404 && retried) {
+            report.deleted += 1;
+        } else {
             report
                 .problems
                 .push(format!("a call's deletion answered {status}"));
@@ -907,8 +916,6 @@ pub async fn run(plan: &ChaosPlan) -> anyhow::Result<ChaosReport> {
             .problems
             .push("the reaper failed five runs in a row".into());
     }
-    report.deleted = deleted.len();
-
     phase("deleted and reaped");
     // A killed invocation's messages come back after their visibility timeout: the pipeline
     // runs until both queues are empty (a late redelivery is what could duplicate), then
@@ -977,6 +984,7 @@ pub async fn run(plan: &ChaosPlan) -> anyhow::Result<ChaosReport> {
     report.aws_requests = seen.len();
     report.faults_injected = seen.iter().filter(|s| s.fault.is_some()).count();
     report.cold_starts = worker.starts() + trigger.starts();
+    report.timed_out = worker.timeouts() + trigger.timeouts();
     report.elapsed = started.elapsed();
     Ok(report)
 }
@@ -1325,11 +1333,11 @@ async fn audit_stores(
             let left = query_count(ddb, table, &partition, None).await?;
             let mut objects = 0;
             for prefix in call_prefixes(&m.tenant, &m.call) {
-                objects += aws.adapters.blobs.list(&prefix).await?.len();
+                objects += versions_under(aws, &prefix).await?.len();
             }
             if left + objects > 0 {
                 report.problems.push(format!(
-                    "a deleted call left {left} items and {objects} objects after the reaper"
+                    "a deleted call left {left} items and {objects} object versions after the reaper"
                 ));
             }
             continue;
@@ -1380,9 +1388,12 @@ async fn audit_stores(
     for tenant in tenants {
         for prefix in tenant_prefixes(tenant) {
             let area = prefix.split('/').next().unwrap_or_default().to_owned();
-            for key in aws.adapters.blobs.list(&prefix).await? {
-                if let Some(bytes) = aws.adapters.blobs.get(&key).await? {
-                    let name = format!("an object under {area}/ ({key})");
+            // Every version, not only the current one: an overwritten or deleted object's
+            // older versions are at rest too.
+            for version in versions_under(aws, &prefix).await? {
+                if !version.delete_marker {
+                    let bytes = version_bytes(aws, &version).await?;
+                    let name = format!("an object version under {area}/ ({})", version.key);
                     sources.push((name, String::from_utf8_lossy(&bytes).into_owned()));
                 }
             }

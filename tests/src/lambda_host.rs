@@ -6,7 +6,8 @@
 //! Every instance of a function takes invocations from one queue, as Lambda hands events to
 //! whichever of its sandboxes is free. Each process gets a Runtime API of its own: when the
 //! process dies, its server goes with it, and every invocation it had taken fails (as Lambda
-//! reports a crashed invocation), then a fresh process starts cold.
+//! reports a crashed invocation), then a fresh process starts cold. An invocation still held
+//! at the function's timeout stops its process the same way, as Lambda stops the sandbox.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -30,7 +31,8 @@ pub enum Outcome {
     Error(Vec<u8>),
     /// The process died before answering.
     Crashed,
-    /// No answer within the function's timeout.
+    /// No answer within the function's timeout: the process holding it was stopped (or no
+    /// instance took it within twice the timeout).
     TimedOut,
 }
 
@@ -52,6 +54,8 @@ struct Runtime {
     /// Turns true when this generation's process is gone: a request it left open must not
     /// take an invocation.
     gone: tokio::sync::watch::Receiver<bool>,
+    /// Tells the supervisor an invocation's time is up (its id): Lambda stops the sandbox.
+    expired: mpsc::UnboundedSender<String>,
 }
 
 /// What a function's processes need: the binary, its environment, its timeout.
@@ -82,6 +86,7 @@ pub struct FunctionHost {
     tasks: Vec<tokio::task::JoinHandle<()>>,
     kills: Arc<AtomicUsize>,
     starts: Arc<AtomicUsize>,
+    timeouts: Arc<AtomicUsize>,
 }
 
 impl FunctionHost {
@@ -92,6 +97,7 @@ impl FunctionHost {
         let queue = Arc::new(tokio::sync::Mutex::new(queue));
         let next_id = Arc::new(AtomicUsize::new(0));
         let starts = Arc::new(AtomicUsize::new(0));
+        let timeouts = Arc::new(AtomicUsize::new(0));
         let mut instances = Vec::new();
         let mut tasks = Vec::new();
         for number in 0..spec.instances {
@@ -108,13 +114,17 @@ impl FunctionHost {
                 timeout: spec.timeout,
                 function: spec.name.clone(),
                 gone: tokio::sync::watch::channel(false).1,
+                expired: mpsc::unbounded_channel().0,
             };
             tasks.push(tokio::spawn(supervise(
                 spec.clone(),
                 number,
                 runtime,
                 kills,
-                Arc::clone(&starts),
+                Counters {
+                    starts: Arc::clone(&starts),
+                    timeouts: Arc::clone(&timeouts),
+                },
             )));
             instances.push(instance);
         }
@@ -125,6 +135,7 @@ impl FunctionHost {
             tasks,
             kills: Arc::new(AtomicUsize::new(0)),
             starts,
+            timeouts,
         })
     }
 
@@ -188,6 +199,17 @@ impl FunctionHost {
     pub fn starts(&self) -> usize {
         self.starts.load(Ordering::Relaxed)
     }
+
+    /// Processes stopped because an invocation outlasted the function's timeout.
+    pub fn timeouts(&self) -> usize {
+        self.timeouts.load(Ordering::Relaxed)
+    }
+}
+
+/// What the supervisors count for their host.
+struct Counters {
+    starts: Arc<AtomicUsize>,
+    timeouts: Arc<AtomicUsize>,
 }
 
 impl Drop for FunctionHost {
@@ -205,14 +227,16 @@ async fn supervise(
     number: usize,
     runtime: Runtime,
     mut kills: mpsc::Receiver<oneshot::Sender<bool>>,
-    starts: Arc<AtomicUsize>,
+    counters: Counters,
 ) {
     for generation in 0.. {
         let in_flight = InFlight::default();
         let (gone, gone_seen) = tokio::sync::watch::channel(false);
+        let (expired, mut expirations) = mpsc::unbounded_channel();
         let runtime = Runtime {
             in_flight: Arc::clone(&in_flight),
             gone: gone_seen,
+            expired,
             ..runtime.clone()
         };
         let app = axum::Router::new()
@@ -235,7 +259,7 @@ async fn supervise(
             .with_state(runtime);
         let (addr, server) = crate::serve_locally(app).await;
         let child = spawn(&spec, number, generation, &addr.to_string());
-        starts.fetch_add(1, Ordering::Relaxed);
+        counters.starts.fetch_add(1, Ordering::Relaxed);
         match child {
             Ok(mut child) => loop {
                 tokio::select! {
@@ -251,6 +275,20 @@ async fn supervise(
                         }
                         let _ = asked.send(busy);
                         if busy {
+                            break;
+                        }
+                    }
+                    // As Lambda does at the timeout: the sandbox stops, the invocation fails.
+                    Some(id) = expirations.recv() => {
+                        let holding = in_flight
+                            .lock()
+                            .unwrap_or_else(PoisonError::into_inner)
+                            .contains_key(&id);
+                        if holding {
+                            let _ = child.start_kill();
+                            let _ = child.wait().await;
+                            settle(&in_flight, &id, Outcome::TimedOut);
+                            counters.timeouts.fetch_add(1, Ordering::Relaxed);
                             break;
                         }
                     }
@@ -334,10 +372,16 @@ async fn next(State(runtime): State<Runtime>) -> Response {
         .insert(id.clone(), invocation.answer);
     if *runtime.gone.borrow() {
         // Its process died meanwhile, after the supervisor failed what it had taken.
-        settle(&runtime, &id, Outcome::Crashed);
+        settle(&runtime.in_flight, &id, Outcome::Crashed);
         return StatusCode::GONE.into_response();
     }
     runtime.taken.notify_waiters();
+    let (expired, expiring, timeout) = (runtime.expired.clone(), id.clone(), runtime.timeout);
+    tokio::spawn(async move {
+        tokio::time::sleep(timeout).await;
+        // Nobody listens once the process is gone; nothing to stop then.
+        let _ = expired.send(expiring);
+    });
     let deadline = SystemTime::now() + runtime.timeout;
     let deadline_ms = deadline
         .duration_since(UNIX_EPOCH)
@@ -365,9 +409,8 @@ async fn next(State(runtime): State<Runtime>) -> Response {
     (headers, invocation.body).into_response()
 }
 
-fn settle(runtime: &Runtime, id: &str, outcome: Outcome) -> StatusCode {
-    let answer = runtime
-        .in_flight
+fn settle(in_flight: &InFlight, id: &str, outcome: Outcome) -> StatusCode {
+    let answer = in_flight
         .lock()
         .unwrap_or_else(PoisonError::into_inner)
         .remove(id);
@@ -385,7 +428,7 @@ async fn respond(
     UrlPath(id): UrlPath<String>,
     body: Bytes,
 ) -> StatusCode {
-    settle(&runtime, &id, Outcome::Response(body.to_vec()))
+    settle(&runtime.in_flight, &id, Outcome::Response(body.to_vec()))
 }
 
 async fn fail(
@@ -393,7 +436,7 @@ async fn fail(
     UrlPath(id): UrlPath<String>,
     body: Bytes,
 ) -> StatusCode {
-    settle(&runtime, &id, Outcome::Error(body.to_vec()))
+    settle(&runtime.in_flight, &id, Outcome::Error(body.to_vec()))
 }
 
 /// The workspace's build of `function` (`cargo build -p <function>`), built first when missing
@@ -412,4 +455,59 @@ pub fn built_function(workspace: &Path, function: &str) -> std::io::Result<PathB
     let target = std::env::var_os("CARGO_TARGET_DIR")
         .map_or_else(|| workspace.join("target"), PathBuf::from);
     Ok(target.join("debug").join(function))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::os::unix::fs::PermissionsExt;
+
+    use super::*;
+
+    /// A function in shell speaking the Runtime API: it answers at once, or, when the event
+    /// says `slow`, sleeps well past any timeout first.
+    const SLEEPER: &str = r#"#!/bin/sh
+api="http://$AWS_LAMBDA_RUNTIME_API/2018-06-01/runtime/invocation"
+headers="$(mktemp)"
+while true; do
+  body=$(curl -s -D "$headers" "$api/next")
+  id=$(tr -d '\r' < "$headers" | sed -n 's/^lambda-runtime-aws-request-id: //Ip')
+  case "$body" in *slow*) sleep 30 ;; esac
+  curl -s -X POST -d '{"ok":true}' "$api/$id/response" > /dev/null
+done
+"#;
+
+    #[tokio::test]
+    async fn an_invocation_past_the_timeout_stops_its_process_which_starts_again_cold() {
+        let dir = std::env::temp_dir().join(format!("lambda-host-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let binary = dir.join("sleeper.sh");
+        std::fs::write(&binary, SLEEPER).unwrap();
+        std::fs::set_permissions(&binary, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let host = FunctionHost::start(FunctionSpec {
+            name: "sleeper".into(),
+            binary,
+            env: vec![],
+            timeout: Duration::from_millis(800),
+            instances: 1,
+            log_dir: dir.clone(),
+        })
+        .unwrap();
+        let fast = serde_json::json!({"pace": "fast"});
+        assert_eq!(
+            host.invoke(&fast).await,
+            Outcome::Response(br#"{"ok":true}"#.to_vec())
+        );
+        assert_eq!(host.timeouts(), 0, "an answer in time stops nothing");
+        let outcome = host.invoke(&serde_json::json!({"pace": "slow"})).await;
+        assert_eq!(outcome, Outcome::TimedOut);
+        assert_eq!(host.timeouts(), 1);
+        // A fresh process takes the next invocation, cold.
+        assert_eq!(
+            host.invoke(&fast).await,
+            Outcome::Response(br#"{"ok":true}"#.to_vec())
+        );
+        assert_eq!(host.starts(), 2);
+        drop(host);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }

@@ -419,3 +419,64 @@ pub fn number_flag<T: std::str::FromStr>(args: &[String], name: &str) -> anyhow:
         .map(Some)
         .ok_or_else(|| anyhow::anyhow!("{name} takes a number"))
 }
+
+/// One stored version of an object, or a delete marker, as S3 lists it.
+#[derive(Debug, Clone)]
+pub struct StoredVersion {
+    pub key: String,
+    pub version_id: Option<String>,
+    pub delete_marker: bool,
+}
+
+/// Every version and delete marker under `prefix`, over all pages: what "physically gone"
+/// and "nothing readable at rest" are checked against (older versions included).
+pub async fn versions_under(aws: &LocalAws, prefix: &str) -> anyhow::Result<Vec<StoredVersion>> {
+    let s3 = aws_sdk_s3::Client::new(&aws.sdk);
+    let mut listed = Vec::new();
+    let (mut key_marker, mut version_marker) = (None::<String>, None::<String>);
+    loop {
+        let page = s3
+            .list_object_versions()
+            .bucket(&aws.resources.bucket_name)
+            .prefix(prefix)
+            .set_key_marker(key_marker.take())
+            .set_version_id_marker(version_marker.take())
+            .send()
+            .await?;
+        let versions = page
+            .versions()
+            .iter()
+            .map(|v| (v.key(), v.version_id(), false));
+        let markers = page
+            .delete_markers()
+            .iter()
+            .map(|m| (m.key(), m.version_id(), true));
+        for (key, version_id, delete_marker) in versions.chain(markers) {
+            if let Some(key) = key {
+                listed.push(StoredVersion {
+                    key: key.to_owned(),
+                    version_id: version_id.map(str::to_owned),
+                    delete_marker,
+                });
+            }
+        }
+        if page.is_truncated() != Some(true) {
+            return Ok(listed);
+        }
+        key_marker = page.next_key_marker().map(str::to_owned);
+        version_marker = page.next_version_id_marker().map(str::to_owned);
+    }
+}
+
+/// The bytes of one stored version (not a delete marker).
+pub async fn version_bytes(aws: &LocalAws, version: &StoredVersion) -> anyhow::Result<Vec<u8>> {
+    let s3 = aws_sdk_s3::Client::new(&aws.sdk);
+    let object = s3
+        .get_object()
+        .bucket(&aws.resources.bucket_name)
+        .key(&version.key)
+        .set_version_id(version.version_id.clone())
+        .send()
+        .await?;
+    Ok(object.body.collect().await?.into_bytes().to_vec())
+}
