@@ -6,7 +6,10 @@ the whole table. Over `make test` the table grows to tens of thousands of items:
 took the server past 20 GB, single requests past the SDK's 20 s operation timeout, and
 copying while other threads write made it answer 500 ("dictionary changed size during
 iteration"). Here a transaction backs up only the items it names and puts them back when it
-is cancelled, which is all the backup is for. Everything else is moto's own code.
+is cancelled. Writes are serialised by one lock (moto's server is threaded; the GIL already
+runs one request at a time), so no other write lands between a transaction's backup and its
+restore: putting back an item the transaction did not change restores what is already there,
+never a write of someone else's. Everything else is moto's own code.
 """
 
 import copy
@@ -18,6 +21,7 @@ from moto.dynamodb import models
 from moto.server import main
 
 _state = threading.local()
+_writes = threading.RLock()
 _deepcopy = copy.deepcopy
 
 
@@ -42,6 +46,19 @@ def _key_of(backend, op):
     return key
 
 
+def _serialised(write):
+    def locked(*args, **kwargs):
+        with _writes:
+            return write(*args, **kwargs)
+
+    return locked
+
+
+for _name in ("put_item", "update_item", "delete_item", "batch_write_item"):
+    setattr(models.DynamoDBBackend, _name, _serialised(getattr(models.DynamoDBBackend, _name)))
+
+
+@_serialised
 def transact_write_items(self, transact_items):
     backups = []
     for entry in transact_items:
@@ -58,13 +75,14 @@ def transact_write_items(self, transact_items):
         _transact_write_items(self, transact_items)
     except Exception:
         for table_name, key, attributes in reversed(backups):
-            if attributes is None:
-                try:
+            # Each item on its own: one that cannot be put back must not keep the rest.
+            try:
+                if attributes is None:
                     self.delete_item(table_name, key)
-                except Exception:  # noqa: BLE001 - it was never written
-                    pass
-            else:
-                self.put_item(table_name, attributes)
+                else:
+                    self.put_item(table_name, attributes)
+            except Exception:  # noqa: BLE001 - an item that was never written is absent already
+                pass
         raise
     finally:
         _state.in_transaction = False

@@ -594,7 +594,8 @@ pub async fn run(plan: &ChaosPlan) -> anyhow::Result<ChaosReport> {
             ],
         ]
         .concat(),
-        timeout: Duration::from_secs(60),
+        // The template's (the local Lambda stops a process at it, as Lambda does).
+        timeout: Duration::from_secs(300),
         instances: plan.worker_instances,
         log_dir: plan.log_dir.clone(),
     })?);

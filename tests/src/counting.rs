@@ -39,7 +39,8 @@ pub async fn tagged<F: std::future::Future>(work: u64, future: F) -> F::Output {
 }
 
 /// The requests made through the clients of one [`counted`] config, in the order they ended.
-/// An attempt the local AWS failed (a 5xx, or no answer) is not the design's request: the SDK
+/// An attempt the local AWS failed (a 5xx, no answer, or none in the SDK's attempt timeout) is
+/// not the design's request: the SDK
 /// sends it again, and the retry is logged. Such attempts are only counted apart (moto answers
 /// 500 now and then when tests write to it at once).
 #[derive(Debug, Clone, Default)]
@@ -137,7 +138,11 @@ impl HttpConnector for Counting {
         let log = self.log.clone();
         HttpConnectorFuture::new(async move {
             let sent = Instant::now();
+            // An attempt the SDK gives up on (its attempt timeout) drops this future unanswered:
+            // counted as failed too.
+            let mut unanswered = FailedIfDropped(Some(Arc::clone(&log.1)));
             let answer = inner.call(request).await;
+            unanswered.0 = None;
             if answer
                 .as_ref()
                 .map_or(true, |response| response.status().is_server_error())
@@ -158,6 +163,17 @@ impl HttpConnector for Counting {
             });
             answer
         })
+    }
+}
+
+/// Counts a failed attempt when dropped while still armed.
+struct FailedIfDropped(Option<Arc<std::sync::atomic::AtomicUsize>>);
+
+impl Drop for FailedIfDropped {
+    fn drop(&mut self) {
+        if let Some(failed) = self.0.take() {
+            failed.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
     }
 }
 

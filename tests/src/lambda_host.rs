@@ -39,6 +39,8 @@ pub enum Outcome {
 struct Invocation {
     body: Vec<u8>,
     answer: oneshot::Sender<Outcome>,
+    /// Told when an instance takes it: from then on the function's timeout runs.
+    taken: oneshot::Sender<()>,
 }
 
 type InFlight = Arc<Mutex<HashMap<String, oneshot::Sender<Outcome>>>>;
@@ -142,16 +144,26 @@ impl FunctionHost {
     /// Invokes the function once with `payload` on whichever instance is free.
     pub async fn invoke(&self, payload: &serde_json::Value) -> Outcome {
         let (answer, answered) = oneshot::channel();
+        let (taken, taken_seen) = oneshot::channel();
         let invocation = Invocation {
             body: payload.to_string().into_bytes(),
             answer,
+            taken,
         };
         if self.invocations.send(invocation).await.is_err() {
             return Outcome::Crashed;
         }
-        // The queue wait counts too: Lambda's timeout starts at the invocation, and an
-        // instance is free within one timeout.
-        match tokio::time::timeout(self.spec.timeout * 2, answered).await {
+        // An instance is free within one timeout (each stops at its timeout); an invocation
+        // none took by then is given up, and no instance runs it late.
+        if !matches!(
+            tokio::time::timeout(self.spec.timeout, taken_seen).await,
+            Ok(Ok(()))
+        ) {
+            return Outcome::TimedOut;
+        }
+        // Taken: the supervisor answers by the timeout, stopping the process if it must; the
+        // margin is for the stop itself.
+        match tokio::time::timeout(self.spec.timeout + Duration::from_secs(5), answered).await {
             Ok(Ok(outcome)) => outcome,
             Ok(Err(_)) => Outcome::Crashed,
             Err(_) => Outcome::TimedOut,
@@ -287,8 +299,10 @@ async fn supervise(
                         if holding {
                             let _ = child.start_kill();
                             let _ = child.wait().await;
-                            settle(&in_flight, &id, Outcome::TimedOut);
-                            counters.timeouts.fetch_add(1, Ordering::Relaxed);
+                            // Counted unless its answer came in while it was being stopped.
+                            if settle(&in_flight, &id, Outcome::TimedOut) == StatusCode::ACCEPTED {
+                                counters.timeouts.fetch_add(1, Ordering::Relaxed);
+                            }
                             break;
                         }
                     }
@@ -370,6 +384,7 @@ async fn next(State(runtime): State<Runtime>) -> Response {
         .lock()
         .unwrap_or_else(PoisonError::into_inner)
         .insert(id.clone(), invocation.answer);
+    let _ = invocation.taken.send(());
     if *runtime.gone.borrow() {
         // Its process died meanwhile, after the supervisor failed what it had taken.
         settle(&runtime.in_flight, &id, Outcome::Crashed);
@@ -471,7 +486,7 @@ headers="$(mktemp)"
 while true; do
   body=$(curl -s -D "$headers" "$api/next")
   id=$(tr -d '\r' < "$headers" | sed -n 's/^lambda-runtime-aws-request-id: //Ip')
-  case "$body" in *slow*) sleep 30 ;; esac
+  case "$body" in *slow*) exec sleep 30 ;; esac
   curl -s -X POST -d '{"ok":true}' "$api/$id/response" > /dev/null
 done
 "#;

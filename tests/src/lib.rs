@@ -465,6 +465,11 @@ pub async fn versions_under(aws: &LocalAws, prefix: &str) -> anyhow::Result<Vec<
         }
         key_marker = page.next_key_marker().map(str::to_owned);
         version_marker = page.next_version_id_marker().map(str::to_owned);
+        // A truncated page without a marker would list the first page again, forever.
+        anyhow::ensure!(
+            key_marker.is_some() || version_marker.is_some(),
+            "a truncated listing of versions under {prefix} named no next marker"
+        );
     }
 }
 

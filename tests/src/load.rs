@@ -143,8 +143,9 @@ pub struct PipelineFigures {
     pub workers: usize,
     pub calls: usize,
     pub scored: usize,
-    /// Calls scored per minute, divided by the worker instances, from the first upload to
-    /// the last call scored.
+    /// Calls scored per minute from the end of the first upload to the last call scored, and
+    /// that divided by the worker instances.
+    pub per_minute: f64,
     pub per_minute_per_worker: f64,
     pub p50_s: f64,
     pub p99_s: f64,
@@ -160,6 +161,9 @@ pub struct LoadReport {
     /// The API part's AWS requests, and those the local AWS failed (retried by the SDK).
     pub api_aws_requests: usize,
     pub api_aws_failed_attempts: usize,
+    /// AWS requests of the API part logged without the number of a request: work the figures
+    /// would miss (a task the api spawned, say). None is a rule of the run.
+    pub untagged: usize,
     /// Answers that named another tenant or another tenant's call.
     pub leaked: usize,
     pub elapsed: Duration,
@@ -203,11 +207,17 @@ impl LoadReport {
                 r.longest_chain.join(", ")
             ));
         }
-        out.push_str("\n| scoring workers | calls | scored | scored per minute per worker | upload to scored p50 s | p99 s |\n|---:|---:|---:|---:|---:|---:|\n");
+        out.push_str("\n| scoring workers | calls | scored | scored per minute | per worker | upload to scored p50 s | p99 s |\n|---:|---:|---:|---:|---:|---:|---:|\n");
         for p in &self.pipelines {
             out.push_str(&format!(
-                "| {} | {} | {} | {:.1} | {:.2} | {:.2} |\n",
-                p.workers, p.calls, p.scored, p.per_minute_per_worker, p.p50_s, p.p99_s
+                "| {} | {} | {} | {:.1} | {:.1} | {:.2} | {:.2} |\n",
+                p.workers,
+                p.calls,
+                p.scored,
+                p.per_minute,
+                p.per_minute_per_worker,
+                p.p50_s,
+                p.p99_s
             ));
         }
         out.push_str(&format!("\n{:.0} s\n", self.elapsed.as_secs_f64()));
@@ -242,7 +252,13 @@ pub async fn run(plan: &LoadPlan) -> anyhow::Result<LoadReport> {
     let aws = LocalAws::connect().await;
     let plain_sqs = SqsClient::new(&aws.sdk);
     let upload_events = purged_upload_events(&plain_sqs).await?;
-    let scoring = own_queue(&plain_sqs, "load-scoring", &[]).await;
+    // The template's visibility timeout, past the worker's timeout.
+    let scoring = own_queue(
+        &plain_sqs,
+        "load-scoring",
+        &[("VisibilityTimeout", "1800".to_owned())],
+    )
+    .await;
     let export_jobs = own_queue(&plain_sqs, "load-exports", &[]).await;
     let phase = |what: &str| eprintln!("load: {what} ({:.1} s)", started.elapsed().as_secs_f64());
     let mut report = LoadReport {
@@ -363,27 +379,28 @@ async fn pipeline_pass(
         name: "scoring-worker".into(),
         binary: built_function(&root, "scoring-worker")?,
         env,
-        timeout: Duration::from_secs(60),
+        // The template's (the local Lambda stops a process at it, as Lambda does).
+        timeout: Duration::from_secs(300),
         instances: workers,
         log_dir,
     })?);
     let sqs = SqsClient::new(&aws.sdk);
     let (stop, stopped) = tokio::sync::watch::channel(false);
-    let mut pollers = Vec::new();
+    // Every event source made before any poller starts: a failure leaves none running.
+    let mut sources = Vec::new();
     for (host, queue) in [(&trigger, upload_events), (&worker, scoring)] {
         for _ in 0..workers {
             let source = SqsEventSource::new(sqs.clone(), queue, host.timeout()).await?;
-            pollers.push(tokio::spawn(poll_into(
-                source,
-                Arc::clone(host),
-                stopped.clone(),
-            )));
+            sources.push((source, Arc::clone(host)));
         }
     }
+    let pollers: Vec<_> = sources
+        .into_iter()
+        .map(|(source, host)| tokio::spawn(poll_into(source, host, stopped.clone())))
+        .collect();
 
     // The calls, created and uploaded a few at a time, round the tenants.
     let http = reqwest::Client::new();
-    let first_upload = OffsetDateTime::now_utc();
     let uploaded = futures::stream::iter((0..plan.pipeline_calls).map(|n| {
         let workspace = &workspaces[n % workspaces.len()];
         let (setup, http) = (Arc::clone(setup), &http);
@@ -420,12 +437,17 @@ async fn pipeline_pass(
         let _ = poller.await;
     }
 
+    let first_upload = uploaded
+        .iter()
+        .map(|(_, _, at)| *at)
+        .min()
+        .unwrap_or_else(OffsetDateTime::now_utc);
     let mut waits = Vec::new();
     let mut last_scored = first_upload;
     let mut calls = Vec::new();
     for (tenant, call, at) in &uploaded {
         if let Some((CallStatus::Scored, scored_at)) = settled.get(call.as_str()) {
-            waits.push((*scored_at - *at).as_seconds_f64().max(0.0));
+            waits.push((*scored_at - *at).as_seconds_f64());
             last_scored = last_scored.max(*scored_at);
             calls.push(Scored {
                 tenant: tenant.clone(),
@@ -434,15 +456,17 @@ async fn pipeline_pass(
         }
     }
     let minutes = (last_scored - first_upload).as_seconds_f64() / 60.0;
+    let per_minute = if minutes > 0.0 {
+        calls.len() as f64 / minutes
+    } else {
+        0.0
+    };
     let figures = PipelineFigures {
         workers,
         calls: plan.pipeline_calls,
         scored: calls.len(),
-        per_minute_per_worker: if minutes > 0.0 {
-            calls.len() as f64 / minutes / workers as f64
-        } else {
-            0.0
-        },
+        per_minute,
+        per_minute_per_worker: per_minute / workers.max(1) as f64,
         p50_s: percentile(&mut waits, 50.0),
         p99_s: percentile(&mut waits, 99.0),
     };
@@ -626,6 +650,13 @@ async fn api_pass(
 
     report.api_aws_requests = log.requests().len();
     report.api_aws_failed_attempts = log.failed_attempts();
+    report.untagged = log.requests().iter().filter(|r| r.work.is_none()).count();
+    if report.untagged > 0 {
+        report.problems.push(format!(
+            "{} AWS requests were made outside any API request's task",
+            report.untagged
+        ));
+    }
     report.routes = route_figures(&answered, &log);
     Ok(())
 }

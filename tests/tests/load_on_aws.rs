@@ -25,12 +25,15 @@ async fn a_small_load_run_answers_every_request_within_its_round_trips() {
     let report = run(&plan).await.expect("the run completes");
     let tables = report.tables();
     eprintln!("{tables}");
+    // No problem: every call scored, no answer naming another tenant, every AWS request
+    // made inside the API request it served (so the counts below miss none).
     assert!(report.clean(), "{tables}");
-    assert_eq!(report.leaked, 0);
+    assert_eq!(report.untagged, 0, "{tables}");
     for pass in &report.pipelines {
         assert_eq!(pass.scored, pass.calls, "{tables}");
-        assert!(pass.p50_s > 0.0 && pass.p99_s >= pass.p50_s, "{tables}");
-        assert!(pass.per_minute_per_worker > 0.0, "{tables}");
+        // Timed from the client's upload to the worker's write: a call scored before its
+        // upload ended would mean the clocks or the timing are wrong.
+        assert!(pass.p50_s > 0.0, "{tables}");
     }
     assert_eq!(report.pipelines.len(), 2);
     let routes: Vec<Route> = report.routes.iter().map(|r| r.route).collect();
@@ -58,6 +61,5 @@ async fn a_small_load_run_answers_every_request_within_its_round_trips() {
             _ => 3,
         };
         assert!(route.round_trips_max <= bound, "{tables}");
-        assert!(tables.contains(route.route.name()));
     }
 }
