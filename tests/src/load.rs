@@ -129,8 +129,14 @@ pub struct RouteFigures {
     /// DynamoDB requests per request, on average and at most.
     pub dynamodb_mean: f64,
     pub dynamodb_max: usize,
-    /// DynamoDB round trips (requests one after another), at most.
+    /// DynamoDB round trips (requests one after another), at most, of the requests that found
+    /// their data keys cached.
     pub round_trips_max: usize,
+    /// Requests that refilled a data key (the cache keeps one 300 s, so a run longer than that
+    /// refills each key it uses): a `GetItem` of the wrapped key and a KMS `Decrypt` more.
+    pub key_refills: usize,
+    /// DynamoDB round trips, at most, of those requests.
+    pub round_trips_max_refilling: usize,
     /// The share of the route's time its requests waited on the local AWS.
     pub aws_share: f64,
     /// The DynamoDB operations, in the order sent, of a request with the most round trips.
@@ -183,10 +189,10 @@ impl LoadReport {
             self.api_aws_failed_attempts,
             self.leaked
         );
-        out.push_str("| route | requests | not 2xx | p50 ms | p95 ms | p99 ms | DynamoDB requests (mean, max) | round trips (max) | waiting on the local AWS |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+        out.push_str("| route | requests | not 2xx | p50 ms | p95 ms | p99 ms | DynamoDB requests (mean, max) | round trips (max) | key refills (their max trips) | waiting on the local AWS |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
         for r in &self.routes {
             out.push_str(&format!(
-                "| `{}` | {} | {} | {:.1} | {:.1} | {:.1} | {:.1}, {} | {} | {:.0}% |\n",
+                "| `{}` | {} | {} | {:.1} | {:.1} | {:.1} | {:.1}, {} | {} | {} ({}) | {:.0}% |\n",
                 r.route.name(),
                 r.requests,
                 r.failed,
@@ -196,13 +202,15 @@ impl LoadReport {
                 r.dynamodb_mean,
                 r.dynamodb_max,
                 r.round_trips_max,
+                r.key_refills,
+                r.round_trips_max_refilling,
                 r.aws_share * 100.0
             ));
         }
         out.push('\n');
         for r in &self.routes {
             out.push_str(&format!(
-                "longest chain of `{}`: {}\n",
+                "longest chain of `{}` (keys cached): {}\n",
                 r.route.name(),
                 r.longest_chain.join(", ")
             ));
@@ -699,15 +707,26 @@ fn route_figures(answered: &[(u64, Answered)], log: &RequestLog) -> Vec<RouteFig
                 .iter()
                 .map(|(a, _)| a.took.as_secs_f64() * 1000.0)
                 .collect();
-            let dynamodb: Vec<Vec<SentRequest>> = requests
+            let dynamodb: Vec<(bool, Vec<SentRequest>)> = requests
                 .iter()
                 .map(|(_, sent)| {
-                    sent.iter()
+                    let refilled = sent.iter().any(|r| r.operation.starts_with("kms."));
+                    let dynamodb = sent
+                        .iter()
                         .filter(|r| r.operation.starts_with("dynamodb."))
                         .cloned()
-                        .collect()
+                        .collect();
+                    (refilled, dynamodb)
                 })
                 .collect();
+            let trips_of = |refilled: bool| {
+                dynamodb
+                    .iter()
+                    .filter(|(r, _)| *r == refilled)
+                    .map(|(_, sent)| round_trips(sent))
+                    .max()
+                    .unwrap_or(0)
+            };
             let total: f64 = requests.iter().map(|(a, _)| a.took.as_secs_f64()).sum();
             let waiting: f64 = requests
                 .iter()
@@ -720,17 +739,17 @@ fn route_figures(answered: &[(u64, Answered)], log: &RequestLog) -> Vec<RouteFig
                 p50_ms: percentile(&mut millis, 50.0),
                 p95_ms: percentile(&mut millis, 95.0),
                 p99_ms: percentile(&mut millis, 99.0),
-                dynamodb_mean: dynamodb.iter().map(Vec::len).sum::<usize>() as f64
+                dynamodb_mean: dynamodb.iter().map(|(_, d)| d.len()).sum::<usize>() as f64
                     / requests.len().max(1) as f64,
-                dynamodb_max: dynamodb.iter().map(Vec::len).max().unwrap_or(0),
-                round_trips_max: dynamodb
-                    .iter()
-                    .map(|sent| round_trips(sent))
-                    .max()
-                    .unwrap_or(0),
+                dynamodb_max: dynamodb.iter().map(|(_, d)| d.len()).max().unwrap_or(0),
+                round_trips_max: trips_of(false),
+                key_refills: dynamodb.iter().filter(|(r, _)| *r).count(),
+                round_trips_max_refilling: trips_of(true),
                 aws_share: if total > 0.0 { waiting / total } else { 0.0 },
                 longest_chain: dynamodb
                     .iter()
+                    .filter(|(refilled, _)| !refilled)
+                    .map(|(_, sent)| sent)
                     .max_by_key(|sent| round_trips(sent))
                     .map(|sent| {
                         let mut sent = sent.clone();
